@@ -1,0 +1,118 @@
+/** The in-memory backend: the same semantics as SQLite, no persistence. For tests and single-process use. */
+import type {
+  Backend,
+  BackendTx,
+  IdempotencyRecord,
+  KeyState,
+  StoredClaim,
+  StoredRecord,
+} from "../core/backend.js";
+import type { StateEvent } from "../core/schemas.js";
+import { Listeners, SerialQueue } from "./serial.js";
+
+/** Compares keys by UTF-8 bytes, the order SQLite and Postgres (`COLLATE "C"`) use. */
+export function compareKeys(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+}
+
+export class MemoryBackend implements Backend {
+  readonly kind = "memory";
+  private records = new Map<string, StoredRecord>();
+  private claims = new Map<string, StoredClaim>();
+  private idempotency = new Map<string, IdempotencyRecord>();
+  private events: StateEvent[] = [];
+  private seq = 0;
+  private readonly queue = new SerialQueue();
+  private readonly listeners = new Listeners();
+
+  transact<T>(fn: (tx: BackendTx) => Promise<T>): Promise<T> {
+    return this.queue.run(async () => {
+      // Writes are buffered and applied only when `fn` resolves: a throw leaves nothing behind.
+      const records = new Map<string, StoredRecord>();
+      const claims = new Map<string, StoredClaim>();
+      const idem = new Map<string, IdempotencyRecord>();
+      const events: StateEvent[] = [];
+      const tx: BackendTx = {
+        getKeyState: (key): KeyState => {
+          const record = records.get(key) ?? this.records.get(key);
+          const claim = claims.get(key) ?? this.claims.get(key);
+          return { ...(record && { record: { ...record } }), ...(claim && { claim: { ...claim } }) };
+        },
+        putRecord: (r) => void records.set(r.key, { ...r }),
+        putClaim: (c) => void claims.set(c.key, { ...c }),
+        getIdempotency: (opId) => idem.get(opId) ?? this.idempotency.get(opId),
+        putIdempotency: (r) => void idem.set(r.opId, { ...r }),
+        appendEvent: (e) => {
+          const seq = this.seq + events.length + 1;
+          events.push({ ...e, seq });
+          return seq;
+        },
+      };
+      const result = await fn(tx);
+      for (const [k, r] of records) this.records.set(k, r);
+      for (const [k, c] of claims) this.claims.set(k, c);
+      for (const [k, r] of idem) this.idempotency.set(k, r);
+      this.events.push(...events);
+      this.seq += events.length;
+      if (events.length > 0 || records.size > 0) this.listeners.notify();
+      return result;
+    });
+  }
+
+  async getRecord(key: string): Promise<StoredRecord | undefined> {
+    const r = this.records.get(key);
+    return r && { ...r };
+  }
+
+  async getClaim(key: string): Promise<StoredClaim | undefined> {
+    const c = this.claims.get(key);
+    return c && { ...c };
+  }
+
+  async listRecords(q: { prefix: string; after?: string; limit: number; includeDeleted: boolean }): Promise<StoredRecord[]> {
+    return [...this.records.values()]
+      .filter(
+        (r) =>
+          r.key.startsWith(q.prefix) &&
+          (q.after === undefined || compareKeys(r.key, q.after) > 0) &&
+          (q.includeDeleted || r.valueText !== null),
+      )
+      .sort((a, b) => compareKeys(a.key, b.key))
+      .slice(0, q.limit)
+      .map((r) => ({ ...r }));
+  }
+
+  async readEvents(q: { prefix: string; afterSeq: number; limit: number }): Promise<StateEvent[]> {
+    const out: StateEvent[] = [];
+    // Events are in seq order; seq numbers may have gaps after a purge, so search rather than index.
+    let lo = 0;
+    let hi = this.events.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.events[mid]!.seq <= q.afterSeq) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < this.events.length && out.length < q.limit; i++) {
+      const e = this.events[i]!;
+      if (e.key.startsWith(q.prefix)) out.push({ ...e });
+    }
+    return out;
+  }
+
+  async lastSeq(): Promise<number> {
+    return this.seq;
+  }
+
+  subscribe(listener: () => void): () => void {
+    return this.listeners.add(listener);
+  }
+
+  async purge(q: { idempotencyBefore: number; maxEvents: number }): Promise<void> {
+    await this.queue.run(async () => {
+      for (const [k, r] of this.idempotency) if (r.createdAt < q.idempotencyBefore) this.idempotency.delete(k);
+      if (this.events.length > q.maxEvents) this.events = this.events.slice(this.events.length - q.maxEvents);
+    });
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,87 @@
+/**
+ * The backend contract. Backends store; they do not decide: every rule (version, epoch, idempotency, limits) lives in
+ * `commit` and `claims`, which run inside `Backend.transact`. Each backend passes the one conformance suite in
+ * `test/core/conformance.test.ts`.
+ */
+import type { StateEvent } from "./schemas.js";
+
+export type Awaitable<T> = T | Promise<T>;
+
+/** A key's stored row. `valueText` is the value's JSON text, or `null` for a deleted key (a tombstone). */
+export interface StoredRecord {
+  key: string;
+  valueText: string | null;
+  version: number;
+  epoch: number;
+  updatedAt: number;
+}
+
+/** A key's claim row. It outlives release (owner `null`) so the epoch only ever grows. */
+export interface StoredClaim {
+  key: string;
+  owner: string | null;
+  epoch: number;
+  expiresAt: number;
+}
+
+/** What `commit` needs to decide about one key. */
+export interface KeyState {
+  record?: StoredRecord;
+  claim?: StoredClaim;
+}
+
+/** The first result of an opId, kept for replays. `resultText` is the JSON of the `TxnResult`. */
+export interface IdempotencyRecord {
+  opId: string;
+  hash: string;
+  resultText: string;
+  createdAt: number;
+}
+
+/**
+ * Reads and writes inside one transaction. Methods may return plain values (SQLite, memory) or promises (Postgres);
+ * callers always `await` them. A transaction sees its own writes.
+ */
+export interface BackendTx {
+  getKeyState(key: string): Awaitable<KeyState>;
+  putRecord(record: StoredRecord): Awaitable<void>;
+  putClaim(claim: StoredClaim): Awaitable<void>;
+  getIdempotency(opId: string): Awaitable<IdempotencyRecord | undefined>;
+  putIdempotency(record: IdempotencyRecord): Awaitable<void>;
+  /** Appends to the event log and returns the new sequence number. */
+  appendEvent(event: Omit<StateEvent, "seq">): Awaitable<number>;
+}
+
+/** How long idempotency records and events are kept. */
+export interface Retention {
+  /** Idempotency records older than this are dropped (a retry later than this may apply twice). Default 24 h. */
+  idempotencyMs: number;
+  /** The event log keeps at most this many newest events. Default 100,000. */
+  maxEvents: number;
+}
+
+export const DEFAULT_RETENTION: Retention = { idempotencyMs: 24 * 3600 * 1000, maxEvents: 100_000 };
+
+/** Storage engine under a `StateStore`. */
+export interface Backend {
+  readonly kind: "memory" | "sqlite" | "postgres" | (string & {});
+  /**
+   * Runs `fn` in a transaction that is serializable with respect to every other `transact` on the same data, in
+   * this process and in others. Commits when `fn` resolves, rolls back when it throws. The body awaits only `tx`
+   * calls; backend failures surface as `UnavailableError` (outcome unknown: retry with the same opId).
+   */
+  transact<T>(fn: (tx: BackendTx) => Promise<T>): Promise<T>;
+  getRecord(key: string): Promise<StoredRecord | undefined>;
+  getClaim(key: string): Promise<StoredClaim | undefined>;
+  /** Records whose key starts with `prefix`, strictly after `after`, ordered by key (UTF-8 byte order). */
+  listRecords(query: { prefix: string; after?: string; limit: number; includeDeleted: boolean }): Promise<StoredRecord[]>;
+  /** Events with `seq > afterSeq` whose key starts with `prefix`, oldest first. */
+  readEvents(query: { prefix: string; afterSeq: number; limit: number }): Promise<StateEvent[]>;
+  /** The newest event's seq (0 when the log is empty). */
+  lastSeq(): Promise<number>;
+  /** Called after commits land (locally, and across hosts where the backend can tell); returns an unsubscribe. */
+  subscribe(listener: () => void): () => void;
+  /** Drops idempotency records created before `idempotencyBefore` and all but the newest `maxEvents` events. */
+  purge(query: { idempotencyBefore: number; maxEvents: number }): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,203 @@
+/**
+ * The one error table of fenced-state (SPEC §4). TypeScript classes, HTTP statuses and the Python client all read
+ * their codes from here; callers branch on `code` or `instanceof`, never on messages.
+ */
+
+/** Stable, wire-level error codes. */
+export type ErrorCode =
+  | "VERSION_CONFLICT"
+  | "FENCED"
+  | "CLAIM_HELD"
+  | "IDEMPOTENCY_MISMATCH"
+  | "INVALID_INPUT"
+  | "NOT_FOUND"
+  | "PAYLOAD_TOO_LARGE"
+  | "UNAUTHORIZED"
+  | "FORBIDDEN"
+  | "UNAVAILABLE";
+
+/** Per code: whether a caller may retry, and the HTTP status the coordinator answers with. */
+export const ERROR_TABLE: Readonly<Record<ErrorCode, { retryable: boolean; httpStatus: number }>> = {
+  VERSION_CONFLICT: { retryable: true, httpStatus: 409 },
+  FENCED: { retryable: false, httpStatus: 409 },
+  CLAIM_HELD: { retryable: true, httpStatus: 409 },
+  IDEMPOTENCY_MISMATCH: { retryable: false, httpStatus: 422 },
+  INVALID_INPUT: { retryable: false, httpStatus: 400 },
+  NOT_FOUND: { retryable: false, httpStatus: 404 },
+  PAYLOAD_TOO_LARGE: { retryable: false, httpStatus: 413 },
+  UNAUTHORIZED: { retryable: false, httpStatus: 401 },
+  FORBIDDEN: { retryable: false, httpStatus: 403 },
+  UNAVAILABLE: { retryable: true, httpStatus: 503 },
+};
+
+/** A zod-style issue: where the input is wrong and why. */
+export interface InputIssue {
+  path: (string | number)[];
+  message: string;
+}
+
+/** Details carried by each code (the "which precondition failed" of etcd's compare). */
+export interface ErrorDetails {
+  VERSION_CONFLICT: {
+    key: string;
+    expectedVersion: number | null;
+    actualVersion: number;
+    /** Set by the LangGraph saver and reducers: who else wrote, what head/parent was seen. */
+    [extra: string]: unknown;
+  };
+  FENCED: {
+    key: string;
+    /** The epoch the writer presented; `null` when it presented none while a claim was live. */
+    heldEpoch: number | null;
+    currentEpoch: number;
+    reason: "superseded" | "expired" | "released" | "no-epoch" | "unknown-epoch";
+  };
+  CLAIM_HELD: { key: string; owner: string; expiresAt: number };
+  IDEMPOTENCY_MISMATCH: { opId: string };
+  INVALID_INPUT: { issues: InputIssue[] };
+  NOT_FOUND: { key: string };
+  PAYLOAD_TOO_LARGE: { limit: number; size: number };
+  UNAUTHORIZED: Record<string, never>;
+  FORBIDDEN: Record<string, never>;
+  UNAVAILABLE: { cause: string };
+}
+
+/** The base class of every error fenced-state raises on purpose. */
+export class FencedStateError<C extends ErrorCode = ErrorCode> extends Error {
+  readonly code: C;
+  readonly retryable: boolean;
+  readonly details: ErrorDetails[C];
+
+  constructor(code: C, message: string, details: ErrorDetails[C], options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+    this.retryable = ERROR_TABLE[code].retryable;
+    this.details = details;
+  }
+
+  /** HTTP status for this code (SPEC §4). */
+  get httpStatus(): number {
+    return ERROR_TABLE[this.code].httpStatus;
+  }
+
+  /** The wire body: `{ error: { code, message, retryable, details } }`. */
+  toJSON(): { error: { code: C; message: string; retryable: boolean; details: ErrorDetails[C] } } {
+    return { error: { code: this.code, message: this.message, retryable: this.retryable, details: this.details } };
+  }
+}
+
+/** Someone else committed first: re-read and retry. */
+export class VersionConflictError extends FencedStateError<"VERSION_CONFLICT"> {
+  constructor(details: ErrorDetails["VERSION_CONFLICT"], message?: string) {
+    super(
+      "VERSION_CONFLICT",
+      message ??
+        `version conflict on "${details.key}": expected ${details.expectedVersion}, found ${details.actualVersion}`,
+      details,
+    );
+  }
+}
+
+/** This writer's claim was superseded, expired or released (or it presented no epoch while a claim is live). */
+export class FencedError extends FencedStateError<"FENCED"> {
+  constructor(details: ErrorDetails["FENCED"]) {
+    super(
+      "FENCED",
+      `fenced on "${details.key}" (${details.reason}): held epoch ${details.heldEpoch}, current epoch ${details.currentEpoch}`,
+      details,
+    );
+  }
+}
+
+/** Another owner holds a live claim on the key. */
+export class ClaimHeldError extends FencedStateError<"CLAIM_HELD"> {
+  constructor(details: ErrorDetails["CLAIM_HELD"]) {
+    super("CLAIM_HELD", `"${details.key}" is claimed by "${details.owner}" until ${details.expiresAt}`, details);
+  }
+}
+
+/** The opId was used before with a different payload. */
+export class IdempotencyMismatchError extends FencedStateError<"IDEMPOTENCY_MISMATCH"> {
+  constructor(details: ErrorDetails["IDEMPOTENCY_MISMATCH"]) {
+    super("IDEMPOTENCY_MISMATCH", `opId "${details.opId}" was already used with a different payload`, details);
+  }
+}
+
+/** The request is malformed; nothing was written. */
+export class InvalidInputError extends FencedStateError<"INVALID_INPUT"> {
+  constructor(details: ErrorDetails["INVALID_INPUT"], message?: string) {
+    super(
+      "INVALID_INPUT",
+      message ?? `invalid input: ${details.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`,
+      details,
+    );
+  }
+}
+
+/** The key (or claim, or checkpoint) does not exist. */
+export class NotFoundError extends FencedStateError<"NOT_FOUND"> {
+  constructor(details: ErrorDetails["NOT_FOUND"]) {
+    super("NOT_FOUND", `"${details.key}" not found`, details);
+  }
+}
+
+/** The value or request exceeds the configured limit; nothing was written. */
+export class PayloadTooLargeError extends FencedStateError<"PAYLOAD_TOO_LARGE"> {
+  constructor(details: ErrorDetails["PAYLOAD_TOO_LARGE"]) {
+    super("PAYLOAD_TOO_LARGE", `payload of ${details.size} bytes exceeds the limit of ${details.limit}`, details);
+  }
+}
+
+/** Missing or wrong credentials (HTTP coordinator). */
+export class UnauthorizedError extends FencedStateError<"UNAUTHORIZED"> {
+  constructor(message?: string | Record<string, never>) {
+    super("UNAUTHORIZED", typeof message === "string" ? message : "missing or invalid bearer token", {});
+  }
+}
+
+/** Valid credentials without the right to this operation or prefix. */
+export class ForbiddenError extends FencedStateError<"FORBIDDEN"> {
+  constructor(message?: string | Record<string, never>) {
+    super("FORBIDDEN", typeof message === "string" ? message : "forbidden", {});
+  }
+}
+
+/** The store could not be reached or was busy; the outcome is unknown. Retry with the same opId. */
+export class UnavailableError extends FencedStateError<"UNAVAILABLE"> {
+  constructor(details: ErrorDetails["UNAVAILABLE"], options?: { cause?: unknown }) {
+    super("UNAVAILABLE", `store unavailable: ${details.cause}`, details, options);
+  }
+}
+
+/** Rebuilds the typed error from a wire body (`{ error: { code, message, details } }`), e.g. in HTTP clients. */
+export function errorFromJSON(body: unknown): FencedStateError {
+  const e = (body as { error?: { code?: string; message?: string; details?: unknown } } | null)?.error;
+  const code = e?.code as ErrorCode | undefined;
+  if (!code || !(code in ERROR_TABLE)) {
+    return new UnavailableError({ cause: `unrecognised error body: ${JSON.stringify(body)?.slice(0, 200)}` });
+  }
+  const details = (e?.details ?? {}) as never;
+  const ctor = ERROR_CLASSES[code];
+  const err = new ctor(details);
+  if (e?.message) err.message = e.message;
+  return err;
+}
+
+const ERROR_CLASSES: Record<ErrorCode, new (details: never) => FencedStateError> = {
+  VERSION_CONFLICT: VersionConflictError,
+  FENCED: FencedError,
+  CLAIM_HELD: ClaimHeldError,
+  IDEMPOTENCY_MISMATCH: IdempotencyMismatchError,
+  INVALID_INPUT: InvalidInputError,
+  NOT_FOUND: NotFoundError,
+  PAYLOAD_TOO_LARGE: PayloadTooLargeError,
+  UNAUTHORIZED: UnauthorizedError,
+  FORBIDDEN: ForbiddenError,
+  UNAVAILABLE: UnavailableError,
+};
+
+/** True when `err` is a fenced-state error with this code. */
+export function isErrorCode<C extends ErrorCode>(err: unknown, code: C): err is FencedStateError<C> {
+  return err instanceof FencedStateError && err.code === code;
+}

@@ -1,0 +1,59 @@
+/** `openStore()`: one call to a ready store on the default backend or the one named. */
+import { resolve } from "node:path";
+import type { Backend } from "./core/backend.js";
+import { InvalidInputError } from "./core/errors.js";
+import { StateStore, type StateStoreOptions } from "./core/store.js";
+import { MemoryBackend } from "./backends/memory.js";
+import { SqliteBackend } from "./backends/sqlite.js";
+
+/** The embedded default database file. */
+export const DEFAULT_PATH = ".fenced/state.db";
+
+export interface OpenStoreOptions extends StateStoreOptions {
+  /** SQLite file (default `./.fenced/state.db`). */
+  path?: string;
+  /** Keep everything in this process's memory. */
+  memory?: boolean;
+  /** `postgres://…`: the PostgreSQL backend (needs the `pg` package). */
+  url?: string;
+  /** A backend object of your own. */
+  backend?: Backend;
+  /** SQLite: `"normal"` (WAL, synchronous=NORMAL, the default) or `"full"` (fsync every commit). */
+  durability?: "normal" | "full";
+  /** SQLite: how long to wait for another process's write lock before `UNAVAILABLE`. Default 5,000 ms. */
+  busyTimeoutMs?: number;
+}
+
+/**
+ * Opens a store: SQLite at `./.fenced/state.db` with no arguments, or `{ path }`, `{ memory: true }`, `{ url }`.
+ *
+ * @example
+ * ```ts
+ * import { openStore, op } from "fenced-state";
+ * const store = await openStore();
+ * await store.commit({ key: "team/count", op: op.increment(1) });
+ * ```
+ */
+export async function openStore(options: OpenStoreOptions = {}): Promise<StateStore> {
+  const chosen = [options.path, options.memory, options.url, options.backend].filter((o) => o !== undefined && o !== false);
+  if (chosen.length > 1) {
+    throw new InvalidInputError({ issues: [{ path: [], message: "give at most one of path, memory, url, backend" }] });
+  }
+  return new StateStore(await openBackend(options), options);
+}
+
+async function openBackend(options: OpenStoreOptions): Promise<Backend> {
+  if (options.backend) return options.backend;
+  if (options.memory) return new MemoryBackend();
+  if (options.url !== undefined) {
+    if (!/^postgres(ql)?:\/\//.test(options.url)) {
+      throw new InvalidInputError({ issues: [{ path: ["url"], message: "url must start with postgres:// or postgresql://" }] });
+    }
+    throw new InvalidInputError({ issues: [{ path: ["url"], message: "the postgres backend is not built yet" }] });
+  }
+  return new SqliteBackend({
+    path: resolve(options.path ?? DEFAULT_PATH),
+    ...(options.durability && { durability: options.durability }),
+    ...(options.busyTimeoutMs !== undefined && { busyTimeoutMs: options.busyTimeoutMs }),
+  });
+}
