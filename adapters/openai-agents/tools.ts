@@ -82,7 +82,7 @@ const UpdateParams = z.object({
 export type StateTool<C, P extends z.ZodObject> = FunctionTool<C, P, StateToolResult>;
 
 /** `read_state`: a key's JSON value and version. */
-export function readStateTool<C extends FencedContext = FencedContext>(
+export function readStateTool<C = FencedContext>(
   store: StateStore,
   options: StateToolsOptions,
 ): StateTool<C, typeof ReadParams> {
@@ -100,7 +100,7 @@ export function readStateTool<C extends FencedContext = FencedContext>(
 }
 
 /** `commit_state`: replace a key's value if it is still at `expectVersion` (G1), under the run's fence (G2). */
-export function commitStateTool<C extends FencedContext = FencedContext>(
+export function commitStateTool<C = FencedContext>(
   store: StateStore,
   options: StateToolsOptions,
 ): StateTool<C, typeof CommitParams> {
@@ -116,7 +116,7 @@ export function commitStateTool<C extends FencedContext = FencedContext>(
 }
 
 /** `update_state`: apply a JSON Merge Patch (RFC 7386), optionally only at `expectVersion`. */
-export function updateStateTool<C extends FencedContext = FencedContext>(
+export function updateStateTool<C = FencedContext>(
   store: StateStore,
   options: StateToolsOptions,
 ): StateTool<C, typeof UpdateParams> {
@@ -139,7 +139,7 @@ export function updateStateTool<C extends FencedContext = FencedContext>(
  * const planner = new Agent<FencedContext>({ name: "planner", instructions: "…", tools: stateTools(store, { prefix: "team/" }) });
  * ```
  */
-export function stateTools<C extends FencedContext = FencedContext>(
+export function stateTools<C = FencedContext>(
   store: StateStore,
   options: StateToolsOptions,
 ): [StateTool<C, typeof ReadParams>, StateTool<C, typeof CommitParams>, StateTool<C, typeof UpdateParams>] {

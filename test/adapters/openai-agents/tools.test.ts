@@ -5,7 +5,7 @@
 import { Agent, run } from "@openai/agents";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type { StateStore } from "../../../src/index.js";
-import { stateTools, withFencedRun, type FencedContext, type StateToolResult } from "../../../adapters/openai-agents/index.js";
+import { stateTools, withFencedRun, type FencedContext, type RunFence, type StateToolResult } from "../../../adapters/openai-agents/index.js";
 import { backendFixtures } from "../../support/backends.js";
 import { barrier, callTool, PolicyModel, say, type Policy } from "./fakeModel.js";
 import { offline } from "./offline.js";
@@ -180,6 +180,19 @@ for (const fixture of backendFixtures()) {
       expect((await store.read("team/plan")).value).toEqual(["v1"]);
       const committed = (await store.events("team/plan")).filter((e) => e.outcome === "committed");
       expect(committed).toMatchObject([{ epoch: heldEpoch, owner: "run-1" }]);
+    });
+
+    it("works with the caller's own context type: the fence sits next to its fields", async () => {
+      store = await fixture.open();
+      type AppContext = { user: string; fence?: RunFence };
+      const model = new PolicyModel(({ call, lastResult }) =>
+        call === 0 ? callTool("commit_state", { key: "owner", value: '"ana"', expectVersion: 0 }) : say(JSON.stringify(lastResult)),
+      );
+      const agent = new Agent<AppContext>({ name: "app", instructions: "", model, tools: stateTools(store, { prefix: "team/" }) });
+      const out = await withFencedRun(store, { owner: "run-ana", keys: ["team/owner"] }, ({ context }) =>
+        run(agent, "go", { context: { user: "ana", ...context } }),
+      );
+      expect(JSON.parse(out.finalOutput!)).toMatchObject({ ok: true, version: 1 });
     });
 
     it("G2: a run that does not carry the fence cannot write a key another run has claimed (no bypass)", async () => {
