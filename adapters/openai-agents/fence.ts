@@ -2,14 +2,14 @@
  * Run fences: the claims an agent run holds, carried in its run context (G2).
  *
  * The SDK hands the same `RunContext` to every tool call, every handoff and every session write of one run, so the
- * fence put there travels with the run: a handoff keeps it, a resumed `RunState` keeps it (it is plain JSON), and a
- * newer run that reclaims a key makes every later write of the older run `FENCED`.
+ * fence put there travels with the run: a handoff keeps it, and a newer run that reclaims a key makes every later write
+ * of the older run `FENCED`.
  */
 import { RunContext } from "@openai/agents";
 import { z } from "zod";
 import { isErrorCode, withBackoff, type Claim, type StateStore } from "../../src/index.js";
 
-/** The claims one run holds: its owner name and the fencing token (epoch) per claimed key. Plain JSON on purpose. */
+/** The claims one run holds: its owner name and the fencing token (epoch) per claimed key. Plain JSON, like a context. */
 export interface RunFence {
   /** Who holds the claims; recorded in the event log with every commit the run makes. */
   owner: string;

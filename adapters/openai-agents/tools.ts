@@ -94,7 +94,7 @@ export function readStateTool<C = FencedContext>(
     execute: ({ key }) =>
       answer(store, options, key, async () => {
         const r = await store.read(options.prefix + key);
-        return { ok: true, key, exists: r.exists, version: r.version, ...(r.exists && { value: r.value }) };
+        return { ok: true, exists: r.exists, version: r.version, ...(r.exists && { value: r.value }) };
       }),
   });
 }
@@ -152,7 +152,7 @@ async function write(
   o: CommitRequest["op"],
   expectVersion: number | null,
   runContext: RunContext<unknown> | undefined,
-): Promise<StateToolSuccess> {
+): Promise<Outcome> {
   const fence = fenceOf(runContext);
   const epoch = epochFor(fence, key);
   const r = await store.commitRetryingUnavailable({
@@ -163,15 +163,18 @@ async function write(
     ...(epoch !== undefined && { epoch }),
     ...(fence && { owner: fence.owner }),
   });
-  return { ok: true, key, exists: r.exists, version: r.version };
+  return { ok: true, exists: r.exists, version: r.version };
 }
+
+/** A success before `answer` names the key the model used. */
+type Outcome = Omit<StateToolSuccess, "key">;
 
 /** Runs one tool call, turning a fenced-state error into the structured result the model reads. */
 async function answer(
   store: StateStore,
   options: StateToolsOptions,
   key: string,
-  call: () => Promise<StateToolSuccess>,
+  call: () => Promise<Outcome>,
 ): Promise<StateToolResult> {
   try {
     return { ...(await call()), key };
@@ -180,8 +183,12 @@ async function answer(
     const { code, retryable, message, details } = (err as FencedStateError).toJSON().error;
     const failure: StateToolFailure = { ok: false, key, error: { code, retryable, message, details }, hint: HINTS[code] ?? message };
     if (isErrorCode(err, "VERSION_CONFLICT")) {
-      const r = await store.read(options.prefix + key);
-      failure.current = { exists: r.exists, version: r.version, ...(r.exists && { value: r.value }) };
+      // A courtesy for the model (it saves a read_state call); if the read fails, the conflict itself still stands.
+      const r = await store.read(options.prefix + key).catch((e: unknown) => {
+        if (e instanceof FencedStateError) return undefined;
+        throw e;
+      });
+      if (r) failure.current = { exists: r.exists, version: r.version, ...(r.exists && { value: r.value }) };
     }
     return failure;
   }
