@@ -1,0 +1,6 @@
+/** Every section, in the order `npm run bench` runs them. */
+import type { Section } from "../section.js";
+import { contentionSection } from "./contention.js";
+import { coreSection } from "./core.js";
+
+export const SECTIONS: readonly Section[] = [coreSection, contentionSection];
