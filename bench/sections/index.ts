@@ -2,5 +2,6 @@
 import type { Section } from "../section.js";
 import { contentionSection } from "./contention.js";
 import { coreSection } from "./core.js";
+import { scaleSection } from "./scale.js";
 
-export const SECTIONS: readonly Section[] = [coreSection, contentionSection];
+export const SECTIONS: readonly Section[] = [coreSection, contentionSection, scaleSection];
