@@ -265,7 +265,7 @@ const pause = new Int32Array(new SharedArrayBuffer(4));
 /**
  * Retries `body` while SQLite reports the database busy, for up to `timeoutMs`. SQLite's own busy handler sleeps in
  * steps of 1 to 100 ms, so under contention between processes a waiter sleeps long after the lock is free; this waits
- * 10 µs to 2 ms, jittered, so a freed lock is taken within microseconds (see bench/contention.ts).
+ * 10 µs to 2 ms, jittered, so a freed lock is taken within microseconds (see bench/sections/contention.ts).
  */
 function whileBusy<T>(body: () => T, timeoutMs: number): T {
   const deadline = performance.now() + timeoutMs;
