@@ -15,10 +15,11 @@
  * ```
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
-import { FencedStateError, UnavailableError } from "../core/errors.js";
+import { FencedStateError } from "../core/errors.js";
 import type { StateStore } from "../core/store.js";
 import { assertBindable, bearerAuth } from "./auth.js";
 import { routeNotFound, toWireError } from "./errors.js";
+import { drainOnClose } from "./shutdown.js";
 import { ServerMetrics } from "./metrics.js";
 import { openApiDocument } from "./openapi.js";
 import { JSON_ROUTES } from "./routes.js";
@@ -79,7 +80,6 @@ export function createServer(store: StateStore, options: ServerOptions = {}): Fe
   const app = Fastify({ logger, bodyLimit, return503OnClosing: false });
   const metrics = new ServerMetrics();
   const streams = new Set<AbortController>();
-  let closing = false;
 
   app.setValidatorCompiler(zodValidatorCompiler);
   app.setErrorHandler((err, request, reply) => {
@@ -105,13 +105,7 @@ export function createServer(store: StateStore, options: ServerOptions = {}): Fe
       metrics.observeRequest(request.method, route, reply.statusCode, Number(process.hrtime.bigint() - started) / 1e9);
     });
   });
-  app.addHook("onRequest", async () => {
-    if (closing) throw new UnavailableError({ cause: "the coordinator is shutting down" });
-  });
-  app.addHook("preClose", async () => {
-    closing = true;
-    for (const s of streams) s.abort();
-  });
+  drainOnClose(app, streams);
   app.register(bearerAuth, options.token === undefined ? {} : { token: options.token });
 
   for (const r of JSON_ROUTES) {
