@@ -65,6 +65,9 @@ export interface FencedServer {
   close(): Promise<void>;
 }
 
+/** Largest over-limit body still read to its end so that the client receives its 413 (see the error handler). */
+const DRAIN_LIMIT = 64 * 1024 * 1024;
+
 const REDACT = { paths: ["req.headers.authorization", "headers.authorization"], censor: "[redacted]" };
 
 /**
@@ -91,6 +94,9 @@ export function createServer(store: StateStore, options: ServerOptions = {}): Fe
       ...(Number.isSafeInteger(contentLength) && { contentLength }),
     });
     if (unexpected) request.log.error({ err }, "unexpected error; answered UNAVAILABLE");
+    // Fastify closes the connection after a body it would not read. A client still sending (most do not read the
+    // answer before they finish) would then see a reset instead of the 413: read and discard a bounded overrun.
+    if (error.code === "PAYLOAD_TOO_LARGE" && (contentLength || Infinity) <= DRAIN_LIMIT) reply.removeHeader("connection");
     return reply.code(error.httpStatus).send(error.toJSON());
   });
   app.setNotFoundHandler((request, reply) => reply.code(404).send(routeNotFound(request).toJSON()));

@@ -108,6 +108,14 @@ describe("bad input on every route", () => {
     await expectNothingWritten();
   });
 
+  it("a 4 MiB body gets its typed 413 with the declared size (Python tests show it arrives before any reset)", async () => {
+    const body = JSON.stringify({ key: "a", op: { type: "set", value: "x".repeat(4 << 20) } });
+    const reply = await send("/v1/commit", body, JSON_TYPE);
+    expect(reply.status).toBe(413);
+    expect(reply.body.error).toMatchObject({ code: "PAYLOAD_TOO_LARGE", details: { limit: BODY_LIMIT, size: Buffer.byteLength(body) } });
+    await expectNothingWritten();
+  });
+
   it("an unknown route or method → 404 NOT_FOUND, typed", async () => {
     for (const [path, body] of [["/v1/nope", "{}"], ["/v1/commit", undefined]] as const) {
       const reply = await send(path, body, JSON_TYPE);
