@@ -24,6 +24,7 @@ from .errors import (
     UnavailableError,
     VersionConflictError,
     error_from_body,
+    find_fenced_error,
 )
 from .records import Claim, CommitResult, Event, Record, TxnResult, UpdateResult
 from .watch import Watch
@@ -43,6 +44,7 @@ __all__ = [
     "ERROR_CLASSES",
     "ERROR_TABLE",
     "error_from_body",
+    "find_fenced_error",
     "FencedStateError",
     "VersionConflictError",
     "FencedError",

@@ -124,3 +124,15 @@ def error_from_body(status: int, body: Any) -> FencedStateError:
     if not isinstance(code, str) or code not in ERROR_CLASSES:
         return UnavailableError(f"unrecognised HTTP {status} response", {"cause": f"HTTP {status}: {str(body)[:200]}"})
     return ERROR_CLASSES[code](str(error.get("message", code)), error.get("details") or {})
+
+
+def find_fenced_error(exc: BaseException | None) -> FencedStateError | None:
+    """The fenced-state error inside ``exc``'s cause/context chain — frameworks wrap what persistence raises
+    (CrewAI re-raises it as ``RuntimeError("State persistence failed") from err``)."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, FencedStateError):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
