@@ -95,3 +95,8 @@ def client(coordinator: Coordinator) -> Iterator[Client]:
 def ns() -> str:
     """A key prefix no other test uses: the coordinator is shared by the whole session."""
     return f"py-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture()
+def coordinator_url(coordinator: Coordinator) -> str:
+    return coordinator.url
