@@ -4,10 +4,7 @@ test can phone home: CrewAI and OpenTelemetry telemetry are off and no model key
 from __future__ import annotations
 
 import os
-import re
-import subprocess
 import tempfile
-import threading
 import uuid
 from pathlib import Path
 from typing import Iterator
@@ -30,55 +27,23 @@ for key in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY"):
     os.environ.pop(key, None)
 
 from fenced_state import Client  # noqa: E402
+from fenced_state.coordinator import LocalCoordinator  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
-class Coordinator:
-    """A ``fenced serve`` child process; ``url`` is where it listens."""
+#: The coordinator from this checkout, through tsx: no build step needed.
+SERVE_COMMAND = ["node", "--import", "tsx", "src/cli/main.ts", "serve"]
 
-    def __init__(self, args: list[str], env: dict[str, str] | None = None) -> None:
-        self.process = subprocess.Popen(
-            ["node", "--import", "tsx", "src/cli/main.ts", "serve", "--port", "0", *args],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, **(env or {})},
-        )
-        found: list[str] = []
-        ready = threading.Event()
 
-        def read_stdout() -> None:
-            assert self.process.stdout is not None
-            for line in self.process.stdout:
-                m = re.search(r"listening on (http://\S+)", line)
-                if m and not found:
-                    found.append(m.group(1))
-                    ready.set()
-            ready.set()
-
-        threading.Thread(target=read_stdout, daemon=True).start()
-        if not ready.wait(60) or not found:
-            self.stop()
-            raise RuntimeError(f"fenced serve did not start: {self.process.stderr.read() if self.process.stderr else ''}")
-        self.url = found[0]
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
+def start_coordinator(args: list[str], env: dict[str, str] | None = None) -> LocalCoordinator:
+    return LocalCoordinator(*args, command=SERVE_COMMAND, cwd=ROOT, env=env)
 
 
 @pytest.fixture(scope="session")
-def coordinator() -> Iterator[Coordinator]:
+def coordinator() -> Iterator[LocalCoordinator]:
     with tempfile.TemporaryDirectory(prefix="fenced-pytest-") as tmp:
-        server = Coordinator(["--db", str(Path(tmp) / "state.db")])
+        server = start_coordinator(["--db", str(Path(tmp) / "state.db")])
         try:
             yield server
         finally:
@@ -86,7 +51,7 @@ def coordinator() -> Iterator[Coordinator]:
 
 
 @pytest.fixture()
-def client(coordinator: Coordinator) -> Iterator[Client]:
+def client(coordinator: LocalCoordinator) -> Iterator[Client]:
     with Client(coordinator.url) as c:
         yield c
 
@@ -98,5 +63,5 @@ def ns() -> str:
 
 
 @pytest.fixture()
-def coordinator_url(coordinator: Coordinator) -> str:
+def coordinator_url(coordinator: LocalCoordinator) -> str:
     return coordinator.url

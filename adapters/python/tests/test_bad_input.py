@@ -10,7 +10,7 @@ import pytest
 
 from fenced_state import Client, InvalidInputError, PayloadTooLargeError, error_from_body
 
-from .conftest import Coordinator
+from fenced_state.coordinator import LocalCoordinator
 
 ROUTES = ["read", "list", "commit", "txn", "claim", "renew", "release"]
 BODIES = [
@@ -37,7 +37,7 @@ def _post(url: str, route: str, body: bytes, content_type: str) -> tuple[int, ob
 
 
 @pytest.mark.parametrize("route", ROUTES)
-def test_every_route_answers_bad_input_with_a_typed_4xx_and_writes_nothing(coordinator: Coordinator, client: Client, route: str) -> None:
+def test_every_route_answers_bad_input_with_a_typed_4xx_and_writes_nothing(coordinator: LocalCoordinator, client: Client, route: str) -> None:
     before = client.get_json("/healthz")["lastSeq"]
     for name, body, content_type in BODIES:
         status, reply = _post(coordinator.url, route, body, content_type)

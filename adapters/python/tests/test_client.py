@@ -22,7 +22,9 @@ from fenced_state import (
     op,
 )
 
-from .conftest import Coordinator
+from fenced_state.coordinator import LocalCoordinator
+
+from .conftest import start_coordinator
 from .proxy import DroppingProxy
 
 
@@ -110,7 +112,7 @@ def test_watch_streams_outcomes_in_order_and_closes_from_another_thread(client: 
     replay.close()
 
 
-def test_G3_a_commit_whose_answer_is_lost_is_resent_with_the_same_op_id_and_applied_once(coordinator: Coordinator, ns: str) -> None:
+def test_G3_a_commit_whose_answer_is_lost_is_resent_with_the_same_op_id_and_applied_once(coordinator: LocalCoordinator, ns: str) -> None:
     proxy = DroppingProxy(coordinator.url, drop_first=2)
     try:
         with Client(proxy.url) as flaky, Client(coordinator.url) as direct:
@@ -153,7 +155,7 @@ def test_the_error_table_matches_the_coordinators(client: Client) -> None:
 
 def test_a_token_protected_coordinator_rejects_a_client_without_it() -> None:
     token = "py-token-5b1f0c9e7d3a2b46"
-    server = Coordinator(["--memory"], env={"FENCED_TOKEN": token})
+    server = start_coordinator(["--memory"], env={"FENCED_TOKEN": token})
     try:
         with Client(server.url) as anonymous, pytest.raises(UnauthorizedError):
             anonymous.read("k")

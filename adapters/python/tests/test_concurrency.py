@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from fenced_state import Client, VersionConflictError, op
 
-from .conftest import Coordinator
+from fenced_state.coordinator import LocalCoordinator
 
 THREADS = 8
 PROCESSES = 4
@@ -36,7 +36,7 @@ def _race_once(url: str, key: str, version: int, who: str, barrier: multiprocess
             return "VERSION_CONFLICT"
 
 
-def test_G1_threads_doing_read_modify_write_lose_no_increment(coordinator: Coordinator, ns: str) -> None:
+def test_G1_threads_doing_read_modify_write_lose_no_increment(coordinator: LocalCoordinator, ns: str) -> None:
     key = f"{ns}/counter"
     with ThreadPoolExecutor(THREADS) as pool:
         retried = sum(pool.map(lambda _: _count_up(coordinator.url, key, INCREMENTS), range(THREADS)))
@@ -46,7 +46,7 @@ def test_G1_threads_doing_read_modify_write_lose_no_increment(coordinator: Coord
     assert retried > 0, "the threads never raced: the test would not show a lost update"
 
 
-def test_G1_of_threads_committing_from_one_version_exactly_one_wins(coordinator: Coordinator, ns: str) -> None:
+def test_G1_of_threads_committing_from_one_version_exactly_one_wins(coordinator: LocalCoordinator, ns: str) -> None:
     key = f"{ns}/race"
     with Client(coordinator.url) as c:
         base = c.commit(key, op.set("base")).version
@@ -58,7 +58,7 @@ def test_G1_of_threads_committing_from_one_version_exactly_one_wins(coordinator:
         assert c.read(key).version == base + 1
 
 
-def test_G1_processes_doing_read_modify_write_lose_no_increment(coordinator: Coordinator, ns: str) -> None:
+def test_G1_processes_doing_read_modify_write_lose_no_increment(coordinator: LocalCoordinator, ns: str) -> None:
     key = f"{ns}/counter"
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(PROCESSES) as pool:
@@ -69,7 +69,7 @@ def test_G1_processes_doing_read_modify_write_lose_no_increment(coordinator: Coo
     assert retried > 0, "the processes never raced"
 
 
-def test_G1_of_processes_committing_from_one_version_exactly_one_wins(coordinator: Coordinator, ns: str) -> None:
+def test_G1_of_processes_committing_from_one_version_exactly_one_wins(coordinator: LocalCoordinator, ns: str) -> None:
     key = f"{ns}/race"
     with Client(coordinator.url) as c:
         base = c.commit(key, op.set("base")).version
@@ -87,7 +87,7 @@ def _append_many(url: str, key: str, who: str, n: int) -> None:
             c.commit(key, op.append(f"{who}-{i}"))
 
 
-def test_commutative_appends_from_processes_all_land(coordinator: Coordinator, ns: str) -> None:
+def test_commutative_appends_from_processes_all_land(coordinator: LocalCoordinator, ns: str) -> None:
     key = f"{ns}/log"
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(PROCESSES) as pool:
