@@ -115,7 +115,8 @@ async function commitTxn(
     const writes: { req: Omit<CommitRequest, "opId">; valueText: string | null; version: number; epoch: number }[] = [];
     for (const [i, req] of requests.entries()) {
       const { record, claim } = states[i]!;
-      const current = record?.valueText == null ? undefined : (JSON.parse(record.valueText) as Json);
+      const needsCurrent = req.op.type !== "set" && req.op.type !== "delete";
+      const current = !needsCurrent || record?.valueText == null ? undefined : (JSON.parse(record.valueText) as Json);
       const applied = applyOp(current, req.op);
       if ("issue" in applied) {
         const path = requests.length > 1 ? ["requests", i, ...applied.issue.path] : applied.issue.path;

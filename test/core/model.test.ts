@@ -83,7 +83,7 @@ function modelCommit(m: Model, k: number, o: Op, expectVersion: number | undefin
 }
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({ type: fc.constant("set" as const), value: fc.oneof(fc.integer({ min: -5, max: 5 }), fc.constant("s"), fc.constant([1]), fc.constant({ x: 1 })) }),
+  fc.oneof(fc.integer({ min: -5, max: 5 }), fc.constant("s"), fc.constant([1]), fc.constant({ x: 1 })).map((value): Op => ({ type: "set", value: value as Json })),
   fc.constant({ type: "delete" as const }),
   fc.record({ type: fc.constant("increment" as const), by: fc.integer({ min: -3, max: 3 }) }),
   fc.record({ type: fc.constant("append" as const), items: fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 1, maxLength: 2 }) }),
@@ -124,7 +124,8 @@ class CommitCommand implements fc.AsyncCommand<Model, Real> {
     const k = Number((req.key as string).split("/k").pop());
     const reqText = canonicalJson([{ ...req, opId: undefined }]);
     const expected = modelCommit(m, k, req.op as Op, req.expectVersion as number | undefined, req.epoch as number | undefined, opId, reqText);
-    const actual: Outcome = await r.store.commit({ ...(req as never), ...(opId && { opId }) }).then(
+    const request = { ...req, ...(opId !== undefined && { opId }) } as Parameters<StateStore["commit"]>[0];
+    const actual: Outcome = await r.store.commit(request).then(
       (res) => ({ ok: { version: res.version, epoch: res.epoch, replayed: res.replayed, exists: res.exists } }),
       (err: unknown) => {
         if (!(err instanceof FencedStateError)) throw err;
