@@ -76,4 +76,10 @@ describe("fenced serve", () => {
     expect(await proc.exited).toBe(2);
     expect(proc.output().stderr).toContain("at most one of --db, --memory, --url");
   });
+
+  it("passes --url to openStore, which checks it", async () => {
+    const proc = serve(["--port", "0", "--url", "mysql://db.internal/x"]);
+    expect(await proc.exited).toBe(1);
+    expect(proc.output().stderr).toContain("url must start with postgres:// or postgresql://");
+  });
 });
