@@ -58,9 +58,10 @@ export interface FencedServer {
   /** Binds `host:port` and resolves to the base URL, e.g. `http://127.0.0.1:7373`. */
   listen(): Promise<string>;
   /**
-   * Stops accepting, answers new requests on open connections with `UNAVAILABLE` (retry elsewhere with the same
-   * opId), ends watch streams, and resolves once every in-flight request — commits included — has been answered.
-   * The store stays open: its owner closes it afterwards.
+   * Stops accepting, ends watch streams, closes idle connections and each busy one after its last response, runs
+   * nothing that arrives meanwhile (a pipelined request gets `UNAVAILABLE`: retry elsewhere with the same opId), and
+   * resolves once every in-flight request — commits included — has been answered. The store stays open: its owner
+   * closes it afterwards.
    */
   close(): Promise<void>;
 }
