@@ -4,10 +4,11 @@ test can phone home: CrewAI and OpenTelemetry telemetry are off and no model key
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 
@@ -25,6 +26,32 @@ os.environ.update(
 )
 for key in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY"):
     os.environ.pop(key, None)
+
+# And to prove it: any connection or name lookup beyond loopback fails and is recorded; each test asserts none.
+_OUTBOUND: list[object] = []
+_real_connect, _real_getaddrinfo = socket.socket.connect, socket.getaddrinfo
+
+
+def _is_loopback(host: object) -> bool:
+    return isinstance(host, str) and (host in ("localhost", "::1") or host.startswith("127."))
+
+
+def _loopback_connect(self: socket.socket, address: Any) -> None:
+    if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address[0]):
+        _OUTBOUND.append(address)
+        raise ConnectionRefusedError(f"tests may not reach {address}")
+    return _real_connect(self, address)
+
+
+def _loopback_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+    if host is not None and not _is_loopback(host):
+        _OUTBOUND.append(host)
+        raise socket.gaierror(f"tests may not resolve {host}")
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+socket.socket.connect = _loopback_connect  # type: ignore[method-assign]
+socket.getaddrinfo = _loopback_getaddrinfo
 
 from fenced_state import Client  # noqa: E402
 from fenced_state.coordinator import LocalCoordinator  # noqa: E402
@@ -65,3 +92,11 @@ def ns() -> str:
 @pytest.fixture()
 def coordinator_url(coordinator: LocalCoordinator) -> str:
     return coordinator.url
+
+
+@pytest.fixture(autouse=True)
+def no_outbound_network() -> Iterator[None]:
+    """Fails the test during which anything (CrewAI, AutoGen, OpenTelemetry) tried to leave loopback."""
+    seen = len(_OUTBOUND)
+    yield
+    assert _OUTBOUND[seen:] == [], f"tried to reach the network: {_OUTBOUND[seen:]}"
