@@ -97,7 +97,7 @@ const rows: Record<string, unknown>[] = [];
 try {
   for (const connections of CONNECTIONS) {
     const coordinator = await startCoordinator(join(dir, `http-${connections}.db`));
-    await overHttp(coordinator.url, connections).catch(() => undefined); // warm-up is the first second of a run
+    await overHttp(coordinator.url, connections); // a discarded warm-up run (JIT, SQLite page cache)
     const http = await overHttp(coordinator.url, connections);
     await coordinator.stop();
     const local = await inProcess(dir, connections);
