@@ -88,10 +88,7 @@ proctype writer(byte w)
 	byte j, k, e, rv, tries, res, inc;
 
 	for (j : 0 .. NOPS - 1) {
-		if
-		:: k = 0
-		:: k = 1
-		fi;
+		select(k : 0 .. NK - 1);
 		inc = 1 << (w * NOPS + j);
 		tries = 0;
 		atomic { rv = val[k]; e = ver[k] };            /* read */
