@@ -33,8 +33,9 @@ export const SAVER_NAMES: readonly SaverName[] = ["FencedCheckpointSaver", "Sqli
 export interface OpenSaver {
   name: SaverName;
   saver: BaseCheckpointSaver;
-  /** SQLite `PRAGMA synchronous` of the saver's connection (1 = NORMAL), or `null` in memory. */
-  synchronous: number | null;
+  /** SQLite `PRAGMA synchronous` of the saver's connection (1 = NORMAL, 2 = FULL), or `null` in memory. Read it after
+   * the first put: SqliteSaver switches to WAL (and so to better-sqlite3's WAL default, NORMAL) only then. */
+  synchronous(): number | null;
   close(): Promise<void>;
 }
 
@@ -43,17 +44,17 @@ export async function openSaver(name: SaverName, dir: string): Promise<OpenSaver
     case "FencedCheckpointSaver": {
       const saver = await (await fencedSaverClass()).open({ path: join(dir, "fenced.db"), durability: "normal" });
       const db = (saver.store.backend as { db?: { pragma(s: string, o: { simple: true }): unknown } }).db;
-      return { name, saver, synchronous: db ? Number(db.pragma("synchronous", { simple: true })) : null, close: () => saver.store.close() };
+      return { name, saver, synchronous: () => (db ? Number(db.pragma("synchronous", { simple: true })) : null), close: () => saver.store.close() };
     }
     case "SqliteSaver": {
       // SqliteSaver sets journal_mode=WAL and leaves synchronous at better-sqlite3's WAL default (NORMAL); the run
       // records the value it found, so a different build of better-sqlite3 cannot skew the comparison unseen.
       const saver = SqliteSaver.fromConnString(join(dir, "official.db"));
       const db = (saver as unknown as { db: { pragma(s: string, o: { simple: true }): unknown; close(): void } }).db;
-      return { name, saver, synchronous: Number(db.pragma("synchronous", { simple: true })), close: async () => db.close() };
+      return { name, saver, synchronous: () => Number(db.pragma("synchronous", { simple: true })), close: async () => db.close() };
     }
     case "MemorySaver":
-      return { name, saver: new MemorySaver(), synchronous: null, close: async () => undefined };
+      return { name, saver: new MemorySaver(), synchronous: () => null, close: async () => undefined };
   }
 }
 

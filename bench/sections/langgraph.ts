@@ -108,7 +108,8 @@ export const langgraphSection: Section = {
     const synchronous = new Map<SaverName, number | null>();
     for (const name of SAVER_NAMES) {
       const s = await openSaver(name, ctx.tempDir());
-      synchronous.set(name, s.synchronous);
+      await putChain(s.saver, threadConfig("durability-probe"), [checkpointStep(0, 100)]);
+      synchronous.set(name, s.synchronous());
       await s.close();
     }
     for (const payload of PAYLOADS) {
