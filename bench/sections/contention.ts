@@ -28,7 +28,7 @@ interface Run {
 const sizes = (size: Parameters<Section["steps"]>[0]) =>
   bySize(size, {
     full: { durationMs: 3000, rounds: 3, processes: [1, 2, 4, 8] },
-    quick: { durationMs: 1000, rounds: 2, processes: [1, 2, 4, 8] },
+    quick: { durationMs: 1000, rounds: 3, processes: [1, 2, 4, 8] },
     tiny: { durationMs: 200, rounds: 1, processes: [1, 2] },
   });
 const KEY_SETS = [1, 1000] as const;

@@ -18,7 +18,7 @@ const KEYS = 1_000;
 const sizes = (size: Size) =>
   bySize(size, {
     full: { seconds: 5, rounds: 3, warmup: 5_000 },
-    quick: { seconds: 2, rounds: 2, warmup: 2_000 },
+    quick: { seconds: 2, rounds: 3, warmup: 2_000 },
     tiny: { seconds: 0.5, rounds: 1, warmup: 100 },
   });
 
