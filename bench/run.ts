@@ -5,11 +5,12 @@
  *   npm run bench -- --quick       # CI-sized
  *   npm run bench -- --only core   # one section (repeat --only for several)
  *   npm run bench -- --json        # the JSON result on stdout instead of the tables
+ *   npm run bench -- --readme      # also put the tables into bench/README.md (between its results markers)
  *
  * Writes bench/results/latest.json and bench/results/latest.md (or `--out DIR`). A progress bar goes to stderr.
  * The exit code is 1 when a section failed to run or lost an update; a missed speed target is reported, not fatal.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -34,6 +35,7 @@ const { values } = parseArgs({
     json: { type: "boolean", default: false },
     only: { type: "string", multiple: true },
     out: { type: "string" },
+    readme: { type: "boolean", default: false },
     "no-progress": { type: "boolean", default: false },
   },
 });
@@ -76,6 +78,15 @@ const markdown = [
 mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, "latest.json"), `${JSON.stringify(result, null, 2)}\n`);
 writeFileSync(join(outDir, "latest.md"), `${markdown}\n`);
+if (values.readme) {
+  const readme = fileURLToPath(new URL("README.md", import.meta.url));
+  const [start, end] = ["<!-- results:start -->", "<!-- results:end -->"];
+  const text = readFileSync(readme, "utf8");
+  const from = text.indexOf(start);
+  const to = text.indexOf(end);
+  if (from < 0 || to < from) throw new Error(`${readme} has no ${start} … ${end} markers`);
+  writeFileSync(readme, `${text.slice(0, from + start.length)}\n${markdown.replace(/^## .*\n/, "")}\n${text.slice(to)}`);
+}
 process.stdout.write(values.json ? `${JSON.stringify(result, null, 2)}\n` : `${markdown}\n`);
 
 const lost = result.sections.some((s) => s.targets.some((t) => t.kind === "safety" && !t.met));

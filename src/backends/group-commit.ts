@@ -57,7 +57,9 @@ export class GroupCommit<Tx> {
       this.waiting.push({ body, resolve: resolve as (v: unknown) => void, reject });
       if (!this.scheduled) {
         this.scheduled = true;
-        void this.queue.run(() => this.drain());
+        // Start the group after this turn of the event loop, not in a microtask: requests that arrived together
+        // (an HTTP server's ready sockets) have all reached `run` by then and join one group.
+        setImmediate(() => void this.queue.run(() => this.drain()));
       }
     });
   }
