@@ -3,6 +3,7 @@
  * A transaction journals its writes; `MemoryBackend.transact` applies the journal only when the commit succeeds.
  */
 import type {
+  StoredRecord,
   CheckpointBlob,
   CheckpointQuery,
   CheckpointReader,
@@ -17,15 +18,14 @@ import { compareKeys } from "./memory.js";
 
 interface Lineage {
   rows: Map<string, CheckpointRow>;
-  /** `channel \0 version` → blob. */
-  blobs: Map<string, CheckpointBlob>;
+  /** checkpointId → the values it wrote, by channel. */
+  blobs: Map<string, Map<string, CheckpointBlob>>;
   /** checkpointId → (`taskId \0 idx` → write). */
   writes: Map<string, Map<string, CheckpointWrite>>;
 }
 
 type JournalEntry =
-  | { kind: "row"; row: CheckpointRow }
-  | { kind: "blobs"; threadId: string; ns: string; blobs: CheckpointBlob[] }
+  | { kind: "row"; row: CheckpointRow; blobs: CheckpointBlob[] }
   | { kind: "writes"; ref: CheckpointRef; writes: CheckpointWrite[] }
   | { kind: "deleteThread"; threadId: string };
 
@@ -39,15 +39,17 @@ export class MemoryCheckpoints implements CheckpointReader {
   /** threadId → ns → lineage. */
   private readonly threads = new Map<string, Map<string, Lineage>>();
 
+  /** `records` reads the backend's committed core records (for head records). */
+  constructor(private readonly records: (key: string) => StoredRecord | undefined) {}
+
   begin(): MemoryCheckpointTx {
     const journal: JournalEntry[] = [];
     const tx: CheckpointTx = {
-      insertCheckpoint: (row) => {
+      insertCheckpoint: (row, blobs) => {
         if (this.existsAfter(journal, row)) return false;
-        journal.push({ kind: "row", row: { ...row, blobVersions: { ...row.blobVersions } } });
+        journal.push({ kind: "row", row: { ...row, blobRefs: { ...row.blobRefs } }, blobs: blobs.map((b) => ({ ...b })) });
         return true;
       },
-      putBlobs: (threadId, ns, blobs) => void journal.push({ kind: "blobs", threadId, ns, blobs: [...blobs] }),
       putWrites: (ref, writes) => void journal.push({ kind: "writes", ref: { ...ref }, writes: [...writes] }),
       deleteThread: (threadId) => void journal.push({ kind: "deleteThread", threadId }),
     };
@@ -58,6 +60,12 @@ export class MemoryCheckpoints implements CheckpointReader {
     const lineage = this.threads.get(ref.threadId)?.get(ref.ns);
     const row = lineage?.rows.get(ref.checkpointId);
     return row && load(lineage!, row);
+  }
+
+  async getHeadCheckpoint(q: { threadId: string; ns: string; headKey: string }): Promise<LoadedCheckpoint | undefined> {
+    const head = this.records(q.headKey)?.valueText;
+    if (head == null) return undefined;
+    return this.getCheckpoint({ threadId: q.threadId, ns: q.ns, checkpointId: (JSON.parse(head) as { checkpointId: string }).checkpointId });
   }
 
   async listCheckpoints(q: CheckpointQuery): Promise<LoadedCheckpoint[]> {
@@ -90,15 +98,10 @@ export class MemoryCheckpoints implements CheckpointReader {
 
   private applyEntry(e: JournalEntry): void {
     switch (e.kind) {
-      case "row":
-        this.lineage(e.row.threadId, e.row.ns).rows.set(e.row.checkpointId, e.row);
-        return;
-      case "blobs": {
-        const blobs = this.lineage(e.threadId, e.ns).blobs;
-        for (const b of e.blobs) {
-          const k = `${b.channel}\u0000${b.version}`;
-          if (!blobs.has(k)) blobs.set(k, { ...b });
-        }
+      case "row": {
+        const lineage = this.lineage(e.row.threadId, e.row.ns);
+        lineage.rows.set(e.row.checkpointId, e.row);
+        lineage.blobs.set(e.row.checkpointId, new Map(e.blobs.map((b) => [b.channel, b])));
         return;
       }
       case "writes": {
@@ -129,14 +132,14 @@ export class MemoryCheckpoints implements CheckpointReader {
 
 function load(lineage: Lineage, row: CheckpointRow): LoadedCheckpoint {
   const blobs: CheckpointBlob[] = [];
-  for (const [channel, version] of Object.entries(row.blobVersions)) {
-    const blob = lineage.blobs.get(`${channel}\u0000${version}`);
+  for (const [channel, writer] of Object.entries(row.blobRefs)) {
+    const blob = lineage.blobs.get(writer)?.get(channel);
     if (blob) blobs.push(blob);
   }
   const writes = [...(lineage.writes.get(row.checkpointId)?.values() ?? [])].sort(
     (a, b) => compareKeys(a.taskPath, b.taskPath) || compareKeys(a.taskId, b.taskId) || a.idx - b.idx,
   );
-  return { ...row, blobVersions: { ...row.blobVersions }, blobs, writes };
+  return { ...row, blobRefs: { ...row.blobRefs }, blobs, writes };
 }
 
 function sameRef(a: CheckpointRef, b: CheckpointRef): boolean {

@@ -18,7 +18,7 @@ export function compareKeys(a: string, b: string): number {
 
 export class MemoryBackend implements Backend {
   readonly kind = "memory";
-  readonly checkpoints = new MemoryCheckpoints();
+  readonly checkpoints = new MemoryCheckpoints((key) => this.records.get(key));
   private records = new Map<string, StoredRecord>();
   private claims = new Map<string, StoredClaim>();
   private idempotency = new Map<string, IdempotencyRecord>();

@@ -71,14 +71,16 @@ export interface CheckpointRow {
   type: string;
   checkpoint: Uint8Array;
   metadata: Uint8Array;
-  /** Channel → version of the blob that holds this checkpoint's value of that channel. */
-  blobVersions: Record<string, string>;
+  /**
+   * Channel → id of the checkpoint in this lineage that stored the channel's value (itself, for the channels it
+   * wrote). Values are written once, by the checkpoint that changed them, and shared by its descendants.
+   */
+  blobRefs: Record<string, string>;
 }
 
-/** One channel value at one version. Blobs are immutable and shared by every checkpoint that references them. */
+/** One channel value, stored with the checkpoint that wrote it. */
 export interface CheckpointBlob {
   channel: string;
-  version: string;
   type: string;
   value: Uint8Array;
 }
@@ -100,7 +102,7 @@ export interface CheckpointRef {
   checkpointId: string;
 }
 
-/** A checkpoint with the blobs it references that exist, and its writes in (taskPath, taskId, idx) order. */
+/** A checkpoint with the referenced blobs that exist, and its writes in (taskPath, taskId, idx) order. */
 export interface LoadedCheckpoint extends CheckpointRow {
   blobs: CheckpointBlob[];
   writes: CheckpointWrite[];
@@ -121,10 +123,11 @@ export interface CheckpointQuery {
 
 /** Checkpoint-row writes inside a commit's transaction. */
 export interface CheckpointTx {
-  /** Inserts a checkpoint; returns `false`, writing nothing, when its lineage already has that checkpoint id. */
-  insertCheckpoint(row: CheckpointRow): Awaitable<boolean>;
-  /** Stores blobs of one lineage; a (channel, version) that already exists is kept as it is. */
-  putBlobs(threadId: string, ns: string, blobs: CheckpointBlob[]): Awaitable<void>;
+  /**
+   * Inserts a checkpoint with the blobs it wrote; returns `false`, writing nothing, when its lineage already has that
+   * checkpoint id.
+   */
+  insertCheckpoint(row: CheckpointRow, blobs: CheckpointBlob[]): Awaitable<boolean>;
   /** Stores writes of one checkpoint: first wins per (taskId, idx) when `idx >= 0`; a negative `idx` replaces. */
   putWrites(ref: CheckpointRef, writes: CheckpointWrite[]): Awaitable<void>;
   /** Deletes every checkpoint, blob and write of every namespace of a thread. */
@@ -134,6 +137,11 @@ export interface CheckpointTx {
 /** Checkpoint reads; rows are immutable once written, so reads need no transaction. */
 export interface CheckpointReader {
   getCheckpoint(ref: CheckpointRef): Promise<LoadedCheckpoint | undefined>;
+  /**
+   * The checkpoint a lineage's head record names, read together with the record. The head record is a core record
+   * whose value is a JSON object with a string `checkpointId`.
+   */
+  getHeadCheckpoint(query: { threadId: string; ns: string; headKey: string }): Promise<LoadedCheckpoint | undefined>;
   listCheckpoints(query: CheckpointQuery): Promise<LoadedCheckpoint[]>;
 }
 

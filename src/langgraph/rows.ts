@@ -1,7 +1,9 @@
 /**
- * Checkpoints ↔ stored rows. A checkpoint row holds the checkpoint without its channel values; each value lives in a
- * blob keyed by (channel, version), written only when the channel is in the put's `newVersions` and shared by every
- * later checkpoint that still has that version. Serialization happens here, outside the commit's transaction.
+ * Checkpoints ↔ stored rows. A checkpoint row holds the checkpoint without its channel values. A value is stored once,
+ * as a blob of the checkpoint whose put had the channel in `newVersions`; later checkpoints refer to it by
+ * (channel → that checkpoint's id) until the channel changes again. Refs, unlike (channel, version) keys, cannot
+ * collide when two branches of a forked thread both reach version n of a channel. Serialization happens here,
+ * outside the commit's transaction.
  */
 import type { RunnableConfig } from "@langchain/core/runnables";
 import {
@@ -29,12 +31,17 @@ export interface SerializedPut {
   blobs: CheckpointBlob[];
 }
 
+/**
+ * Serializes a put. `parentRefs` are the parent's blob refs: channels not in `newVersions` keep their parent's
+ * value.
+ */
 export async function serializePut(
   serde: SerializerProtocol,
   ref: { threadId: string; ns: string; parentId: string | null },
   checkpoint: Checkpoint,
   metadata: CheckpointMetadata,
   newVersions: ChannelVersions,
+  parentRefs: Record<string, string> | undefined,
 ): Promise<SerializedPut> {
   const { channel_values: values, ...withoutValues } = checkpoint;
   const [[type, checkpointBytes], [metadataType, metadataBytes]] = await Promise.all([
@@ -44,17 +51,22 @@ export async function serializePut(
   if (type !== metadataType) {
     throw new InvalidInputError({ issues: [{ path: ["metadata"], message: `serialized as ${metadataType}, checkpoint as ${type}` }] });
   }
+  const written = Object.keys(newVersions);
   const blobs = await Promise.all(
-    Object.entries(newVersions).map(async ([channel, version]): Promise<CheckpointBlob> => {
-      if (!Object.hasOwn(values, channel)) return { channel, version: String(version), type: EMPTY, value: NO_BYTES };
+    written.map(async (channel): Promise<CheckpointBlob> => {
+      if (!Object.hasOwn(values, channel)) return { channel, type: EMPTY, value: NO_BYTES };
       const [blobType, value] = await serde.dumpsTyped((values as Record<string, unknown>)[channel]);
-      return { channel, version: String(version), type: blobType, value };
+      return { channel, type: blobType, value };
     }),
   );
-  const blobVersions: Record<string, string> = {};
-  for (const [channel, version] of Object.entries(checkpoint.channel_versions)) blobVersions[channel] = String(version);
+  const blobRefs: Record<string, string> = {};
+  for (const channel of Object.keys(checkpoint.channel_versions)) {
+    const inherited = parentRefs?.[channel];
+    if (inherited !== undefined) blobRefs[channel] = inherited;
+  }
+  for (const channel of written) blobRefs[channel] = checkpoint.id;
   return {
-    row: { ...ref, checkpointId: checkpoint.id, type, checkpoint: checkpointBytes, metadata: metadataBytes, blobVersions },
+    row: { ...ref, checkpointId: checkpoint.id, type, checkpoint: checkpointBytes, metadata: metadataBytes, blobRefs },
     blobs,
   };
 }

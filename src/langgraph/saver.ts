@@ -46,8 +46,14 @@ interface Head {
   parentCheckpointId: string | null;
 }
 
-/** Head versions of checkpoints are immutable facts, so this cache never goes stale; it only forgets. */
-const HEAD_VERSION_CACHE_SIZE = 10_000;
+/** What a put needs to know about its parent; both facts are immutable once the parent is stored. */
+interface ParentFacts {
+  headVersion: number;
+  blobRefs: Record<string, string>;
+}
+
+/** Parent facts never go stale, so the cache only ever forgets (all at once, when full). */
+const PARENT_CACHE_SIZE = 10_000;
 const LIST_PAGE = 100;
 
 /**
@@ -70,7 +76,7 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
   readonly keyPrefix: string;
   readonly parentlessPut: "conflict" | "fork";
   private readonly checkpoints: CheckpointReader;
-  private readonly headVersions = new Map<string, number>();
+  private readonly parents = new Map<string, ParentFacts>();
   /** Checkpoint ids landed per tracked attempt (`invokeWithRetry`). */
   private readonly attempts = new Map<string, string[]>();
 
@@ -102,9 +108,10 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
     if (c?.thread_id === undefined) return undefined;
     const threadId = threadIdOf(c.thread_id, "getTuple");
     const ns = nsOf(c.checkpoint_ns);
-    const checkpointId = getCheckpointId(config) || (await this.readHead(new ThreadKeys(this.keyPrefix, threadId), ns))?.checkpointId;
-    if (!checkpointId) return undefined;
-    const loaded = await this.checkpoints.getCheckpoint({ threadId, ns, checkpointId });
+    const checkpointId = getCheckpointId(config);
+    const loaded = checkpointId
+      ? await this.checkpoints.getCheckpoint({ threadId, ns, checkpointId })
+      : await this.checkpoints.getHeadCheckpoint({ threadId, ns, headKey: new ThreadKeys(this.keyPrefix, threadId).head(ns) });
     return loaded && this.tuple(loaded);
   }
 
@@ -149,13 +156,18 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
     const parentId = typeof c?.checkpoint_id === "string" && c.checkpoint_id !== "" ? c.checkpoint_id : null;
     const fenced = readFencedConfig(c);
     const keys = new ThreadKeys(this.keyPrefix, threadId);
-    const { row, blobs } = await serializePut(this.serde, { threadId, ns, parentId }, checkpoint, metadata, newVersions);
+    const parent = parentId === null ? undefined : await this.parentFacts(threadId, ns, parentId);
+    if (parentId !== null && parent === undefined) {
+      // The parent is not in this lineage (never was, or the thread was deleted under the run).
+      throw lineageConflict(threadId, ns, parentId, await this.store.read(keys.head(ns)), null);
+    }
+    const { row, blobs } = await serializePut(this.serde, { threadId, ns, parentId }, checkpoint, metadata, newVersions, parent?.blobRefs);
 
     const head: Head = { checkpointId: checkpoint.id, parentCheckpointId: parentId };
     const request: CommitRequest = {
       key: keys.head(ns),
       op: op.set({ ...head }),
-      expectVersion: await this.expectedHeadVersion(keys, ns, parentId, fenced.forkFrom),
+      expectVersion: await this.expectedHeadVersion(keys, ns, parentId, parent, fenced.forkFrom),
     };
     // The root head carries the run claim, so the commit itself checks the epoch there; other namespaces check it
     // in `within` against the same claim.
@@ -164,12 +176,11 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
     try {
       const result = await this.store.commit(request, async (tx, [committed]) => {
         if (ns !== "") await this.checkRunFence(tx, keys, fenced.epoch);
-        if (!(await tx.checkpoints!.insertCheckpoint({ ...row, headVersion: committed!.version }))) {
+        if (!(await tx.checkpoints!.insertCheckpoint({ ...row, headVersion: committed!.version }, blobs))) {
           throw new InvalidInputError({ issues: [{ path: ["checkpoint", "id"], message: `checkpoint ${checkpoint.id} already exists` }] });
         }
-        await tx.checkpoints!.putBlobs(threadId, ns, blobs);
       });
-      this.rememberHeadVersion(threadId, ns, checkpoint.id, result.version);
+      this.remember(threadId, ns, checkpoint.id, { headVersion: result.version, blobRefs: row.blobRefs });
       if (fenced.attempt !== undefined) this.attempts.get(fenced.attempt)?.push(checkpoint.id);
     } catch (err) {
       if (!isErrorCode(err, "VERSION_CONFLICT")) throw err;
@@ -225,15 +236,6 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
     while (others.length > 0) await this.store.txn(others.splice(0, chunk).map((key) => ({ key, op: op.delete() })));
   }
 
-  /**
-   * Channel versions are integers plus a random fraction: monotonic like LangGraph's default, and unique across
-   * forks, so a fork's new value of a channel never lands on an existing (channel, version) blob of another branch.
-   */
-  override getNextVersion(current: number | undefined): number {
-    const base = current === undefined ? 0 : Math.floor(Number(current));
-    return base + 1 + (1 + Math.floor(Math.random() * 999_999_998)) / 1e9;
-  }
-
   /** @internal Starts recording which checkpoints an `invokeWithRetry` attempt lands. */
   trackAttempt(attempt: string): void {
     this.attempts.set(attempt, []);
@@ -247,33 +249,34 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
   }
 
   /** The version the head must still have for this put to be accepted. */
-  private async expectedHeadVersion(keys: ThreadKeys, ns: string, parentId: string | null, forkFrom: string | undefined): Promise<number> {
-    const parentVersion = parentId === null ? undefined : await this.headVersionOf(keys.threadId, ns, parentId);
-    if (parentId !== null && parentVersion === undefined) {
-      // The parent is not in this lineage (never was, or the thread was deleted under the run).
-      throw lineageConflict(keys.threadId, ns, parentId, await this.store.read(keys.head(ns)), null);
-    }
-    if (parentId !== null && parentId !== forkFrom) return parentVersion!;
+  private async expectedHeadVersion(
+    keys: ThreadKeys,
+    ns: string,
+    parentId: string | null,
+    parent: ParentFacts | undefined,
+    forkFrom: string | undefined,
+  ): Promise<number> {
+    if (parent !== undefined && parentId !== forkFrom) return parent.headVersion;
     // An explicit fork, or the first put of a thread: measured against the head as it is now.
     const head = await this.store.read(keys.head(ns));
     if (!head.exists || parentId !== null || this.parentlessPut === "fork") return head.version;
     return 0; // a parentless put expects an empty thread, so it conflicts with the head there is (G7)
   }
 
-  /** The head version a checkpoint was committed at, from the cache or its row; `undefined` if it is not stored. */
-  private async headVersionOf(threadId: string, ns: string, checkpointId: string): Promise<number | undefined> {
-    const cached = this.headVersions.get(cacheKey(threadId, ns, checkpointId));
+  /** A stored checkpoint's head version and blob refs, from the cache or its row; `undefined` if it is not stored. */
+  private async parentFacts(threadId: string, ns: string, checkpointId: string): Promise<ParentFacts | undefined> {
+    const cached = this.parents.get(cacheKey(threadId, ns, checkpointId));
     if (cached !== undefined) return cached;
     const loaded = await this.checkpoints.getCheckpoint({ threadId, ns, checkpointId });
-    if (loaded) this.rememberHeadVersion(threadId, ns, checkpointId, loaded.headVersion);
-    return loaded?.headVersion;
+    if (!loaded) return undefined;
+    const facts = { headVersion: loaded.headVersion, blobRefs: loaded.blobRefs };
+    this.remember(threadId, ns, checkpointId, facts);
+    return facts;
   }
 
-  private rememberHeadVersion(threadId: string, ns: string, checkpointId: string, version: number): void {
-    const k = cacheKey(threadId, ns, checkpointId);
-    this.headVersions.delete(k);
-    this.headVersions.set(k, version);
-    if (this.headVersions.size > HEAD_VERSION_CACHE_SIZE) this.headVersions.delete(this.headVersions.keys().next().value!);
+  private remember(threadId: string, ns: string, checkpointId: string, facts: ParentFacts): void {
+    if (this.parents.size >= PARENT_CACHE_SIZE) this.parents.clear();
+    this.parents.set(cacheKey(threadId, ns, checkpointId), facts);
   }
 
   private async readHead(keys: ThreadKeys, ns: string): Promise<Head | undefined> {
@@ -288,7 +291,7 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
   }
 
   private async tuple(loaded: LoadedCheckpoint): Promise<CheckpointTuple> {
-    this.rememberHeadVersion(loaded.threadId, loaded.ns, loaded.checkpointId, loaded.headVersion);
+    this.remember(loaded.threadId, loaded.ns, loaded.checkpointId, { headVersion: loaded.headVersion, blobRefs: loaded.blobRefs });
     return toTuple(this.serde, loaded, async () => {
       const parent = await this.checkpoints.getCheckpoint({ threadId: loaded.threadId, ns: loaded.ns, checkpointId: loaded.parentId! });
       return parent?.writes ?? [];
