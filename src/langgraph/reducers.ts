@@ -6,7 +6,7 @@
  * `VersionConflictError` naming both tasks, unless a merge function for that field resolves them (G1, G6).
  */
 import { Annotation, getConfig } from "@langchain/langgraph";
-import { registry } from "@langchain/langgraph/zod";
+import { withLangGraph } from "@langchain/langgraph/zod";
 import { z } from "zod";
 import { InvalidInputError, VersionConflictError } from "../core/errors.js";
 import type { Json } from "../core/json.js";
@@ -174,7 +174,7 @@ export function fencedMapAnnotation<T extends FieldValues>(options: FencedMapOpt
  * A fenced map field for zod state schemas (`new StateGraph(z.object({ doc: fencedMapSchema<Doc>() }))`).
  */
 export function fencedMapSchema<T extends FieldValues>(options: FencedMapOptions<T> = {}) {
-  return z.custom<FencedMap<T>>((v) => typeof v === "object" && v !== null).register(registry, {
+  return withLangGraph(z.custom<FencedMap<T>>((v) => typeof v === "object" && v !== null), {
     reducer: { fn: fencedMapReducer(options), schema: FencedMapUpdateSchema },
     default: () => ({}),
   });

@@ -65,6 +65,17 @@ export class FencedStore extends BaseStore {
     this.keyPrefix = options.keyPrefix ?? "store";
   }
 
+  /**
+   * The `FencedStore` behind the store a node gets (`getStore()`, `config.store`): LangGraph hands nodes a batching
+   * wrapper, which has no `putIfVersion`/`update`. Throws `INVALID_INPUT` if the graph's store is not a FencedStore.
+   */
+  static from(store: BaseStore | undefined): FencedStore {
+    const batched = store as unknown as { lg_name?: string; store?: BaseStore } | undefined;
+    const inner = batched?.lg_name === "AsyncBatchedStore" ? batched.store : store;
+    if (inner instanceof FencedStore) return inner;
+    throw new InvalidInputError({ issues: [{ path: ["store"], message: "compile the graph with a FencedStore ({ store })" }] });
+  }
+
   /** Opens a state store (`openStore` options) and a `FencedStore` on it. */
   static async open(options: OpenStoreOptions & FencedStoreOptions = {}): Promise<FencedStore> {
     const { keyPrefix, ...storeOptions } = options;
@@ -150,8 +161,8 @@ export class FencedStore extends BaseStore {
       if (o.filter && !Object.entries(o.filter).every(([k, v]) => matches(item.value[k], v))) continue;
       items.push(item);
     }
-    // Newest first, as the Postgres store orders; semantic `query` needs an index this store does not keep.
-    items.sort((a, b) => b.updatedAt.getTime() - a.updatedAt.getTime());
+    // Newest first (as the Postgres store orders), ties by key; semantic `query` needs an index this store lacks.
+    items.sort((a, b) => b.updatedAt.getTime() - a.updatedAt.getTime() || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     const offset = o.offset ?? 0;
     return items.slice(offset, offset + (o.limit ?? 10));
   }
