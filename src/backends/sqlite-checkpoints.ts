@@ -216,12 +216,17 @@ export class SqliteCheckpoints implements CheckpointReader {
     return this.read(() => {
       let stmt = this.listStatements.get(sql);
       if (!stmt) this.listStatements.set(sql, (stmt = this.db.prepare<unknown[], RowData>(sql)));
-      return stmt.all(...args, q.limit).map((row) => this.load(row));
+      // Checkpoints of one thread mostly inherit the same few values: fetch each once per listing.
+      const inherited = new Map<string, CheckpointBlob | undefined>();
+      return stmt.all(...args, q.limit).map((row) => this.load(row, inherited));
     });
   }
 
-  /** A checkpoint row with every value it refers to (its own, and its ancestors') and its writes. */
-  private load(row: RowData): LoadedCheckpoint {
+  /**
+   * A checkpoint row with every value it refers to (its own, and its ancestors') and its writes. `inherited` shares
+   * ancestors' values between the rows of one read (they are immutable).
+   */
+  private load(row: RowData, inherited?: Map<string, CheckpointBlob | undefined>): LoadedCheckpoint {
     const blobRefs = JSON.parse(row.blob_refs) as Record<string, string>;
     const own = JSON.parse(row.blob_index) as BlobIndex;
     const { payload } = row;
@@ -231,8 +236,14 @@ export class SqliteCheckpoints implements CheckpointReader {
       if (packed && packed[1] >= 0) {
         blobs.push({ channel, type: packed[0], value: payload.subarray(packed[1], packed[1] + packed[2]) });
       } else {
-        const blob = this.stmt.blob.get(row.thread_id, row.ns, writer, channel);
-        if (blob) blobs.push({ channel, type: blob.type, value: blob.value });
+        const key = `${row.thread_id}\u0000${row.ns}\u0000${writer}\u0000${channel}`;
+        let blob = inherited?.get(key);
+        if (blob === undefined && !inherited?.has(key)) {
+          const found = this.stmt.blob.get(row.thread_id, row.ns, writer, channel);
+          blob = found && { channel, type: found.type, value: found.value };
+          inherited?.set(key, blob);
+        }
+        if (blob) blobs.push(blob);
       }
     }
     const writes = row.has_writes

@@ -7,6 +7,7 @@
  */
 import type { RunnableConfig } from "@langchain/core/runnables";
 import {
+  JsonPlusSerializer,
   TASKS,
   WRITES_IDX_MAP,
   maxChannelVersion,
@@ -56,7 +57,7 @@ export async function serializePut(
     written.map(async (channel): Promise<CheckpointBlob> => {
       if (!Object.hasOwn(values, channel)) return { channel, type: EMPTY, value: NO_BYTES };
       const [blobType, value] = await serde.dumpsTyped((values as Record<string, unknown>)[channel]);
-      return { channel, type: blobType, value };
+      return { channel, type: blobType, value: owned(value) };
     }),
   );
   const blobRefs: Record<string, string> = {};
@@ -80,9 +81,17 @@ export async function serializeWrites(
   return Promise.all(
     writes.map(async ([channel, value], i): Promise<CheckpointWrite> => {
       const [type, bytes] = await serde.dumpsTyped(value);
-      return { taskId, idx: WRITES_IDX_MAP[channel] ?? i, channel, type, value: bytes, taskPath };
+      return { taskId, idx: WRITES_IDX_MAP[channel] ?? i, channel, type, value: owned(bytes), taskPath };
     }),
   );
+}
+
+/**
+ * Bytes the stored row owns. JsonPlusSerializer returns a Uint8Array value itself as its serialization ("bytes"):
+ * keeping the caller's array would let a later change to it rewrite a stored checkpoint.
+ */
+function owned(bytes: Uint8Array): Uint8Array {
+  return bytes instanceof Uint8Array ? Uint8Array.from(bytes) : bytes;
 }
 
 /** Rebuilds the tuple LangGraph expects from a loaded row. `parentWrites` feeds the v < 4 pending-sends migration. */
@@ -91,17 +100,18 @@ export async function toTuple(
   loaded: LoadedCheckpoint,
   loadParentWrites: () => Promise<CheckpointWrite[]>,
 ): Promise<CheckpointTuple> {
-  const load = (type: string, bytes: Uint8Array) => serde.loadsTyped(type, type === "json" ? utf8(bytes) : bytes);
-  const [checkpoint, metadata, pendingWrites] = await Promise.all([
-    load(loaded.type, loaded.checkpoint) as Promise<Checkpoint>,
-    load(loaded.type, loaded.metadata) as Promise<CheckpointMetadata>,
-    Promise.all(loaded.writes.map(async (w): Promise<CheckpointPendingWrite> => [w.taskId, w.channel, await load(w.type, w.value)])),
-  ]);
   const present = loaded.blobs.filter((b) => b.type !== EMPTY);
-  const decoded = await Promise.all(present.map((b) => load(b.type, b.value)));
+  const pieces: { type: string; value: Uint8Array }[] = [
+    { type: loaded.type, value: loaded.checkpoint },
+    { type: loaded.type, value: loaded.metadata },
+    ...present,
+    ...loaded.writes,
+  ];
+  const [checkpoint, metadata, ...rest] = (await decode(serde, pieces)) as [Checkpoint, CheckpointMetadata, ...unknown[]];
   const values: Record<string, unknown> = {};
-  present.forEach((b, i) => (values[b.channel] = decoded[i]));
+  present.forEach((b, i) => (values[b.channel] = rest[i]));
   checkpoint.channel_values = values;
+  const pendingWrites = loaded.writes.map((w, i): CheckpointPendingWrite => [w.taskId, w.channel, rest[present.length + i]]);
   if (checkpoint.v < 4 && loaded.parentId !== null) await migratePendingSends(serde, checkpoint, await loadParentWrites());
   const configurable = { thread_id: loaded.threadId, checkpoint_ns: loaded.ns };
   const tuple: CheckpointTuple = {
@@ -112,6 +122,20 @@ export async function toTuple(
   };
   if (loaded.parentId !== null) tuple.parentConfig = { configurable: { ...configurable, checkpoint_id: loaded.parentId } };
   return tuple;
+}
+
+/**
+ * Deserializes stored pieces. With LangGraph's own JsonPlusSerializer and only JSON pieces, they are read as one JSON
+ * array in one call: it revives each element exactly as it would alone, minus the per-call cost. Anything else goes
+ * through the serializer piece by piece.
+ */
+function decode(serde: SerializerProtocol, pieces: { type: string; value: Uint8Array }[]): Promise<unknown[]> {
+  const jsonPlus = serde instanceof JsonPlusSerializer && Object.getPrototypeOf(serde) === JsonPlusSerializer.prototype;
+  if (jsonPlus && pieces.every((p) => p.type === "json")) {
+    return serde.loadsTyped("json", `[${pieces.map((p) => utf8(p.value)).join(",")}]`) as Promise<unknown[]>;
+  }
+  // Non-JSON bytes are copied into a plain Uint8Array: what the caller stored, not a view of a storage buffer.
+  return Promise.all(pieces.map((p) => serde.loadsTyped(p.type, p.type === "json" ? utf8(p.value) : new Uint8Array(p.value))));
 }
 
 /**
