@@ -133,7 +133,7 @@ export class MemoryCheckpoints implements CheckpointReader {
 function load(lineage: Lineage, row: CheckpointRow): LoadedCheckpoint {
   const blobs: CheckpointBlob[] = [];
   for (const [channel, writer] of Object.entries(row.blobRefs)) {
-    const blob = lineage.blobs.get(writer)?.get(channel);
+    const blob = lineage.blobs.get(writer.checkpointId)?.get(channel);
     if (blob) blobs.push(blob);
   }
   const writes = [...(lineage.writes.get(row.checkpointId)?.values() ?? [])].sort(

@@ -10,6 +10,7 @@
  */
 import type Database from "better-sqlite3";
 import type {
+  BlobRef,
   CheckpointBlob,
   CheckpointQuery,
   CheckpointReader,
@@ -87,6 +88,7 @@ const COLUMNS = `c.thread_id, c.ns, c.checkpoint_id, c.parent_id, c.head_version
 export class SqliteCheckpoints implements CheckpointReader {
   readonly tx: CheckpointTx;
   private readonly stmt;
+  private readonly inherited = new BlobCache(8 * 1024 * 1024, 256 * 1024);
   /** `list` statements by query shape (which filters are present), prepared on first use. */
   private readonly listStatements = new Map<string, Database.Statement<unknown[], RowData>>();
 
@@ -160,7 +162,7 @@ export class SqliteCheckpoints implements CheckpointReader {
         }
         const inserted = s.insertRow.run(
           r.threadId, r.ns, r.checkpointId, r.parentId, r.headVersion, r.type, Buffer.concat(packed, offset),
-          r.checkpoint.byteLength, r.metadata.byteLength, JSON.stringify(r.blobRefs), JSON.stringify(index),
+          r.checkpoint.byteLength, r.metadata.byteLength, encodeRefs(r.blobRefs), JSON.stringify(index),
         ).changes === 1;
         if (inserted) for (const b of separate) s.insertBlob.run(r.threadId, r.ns, r.checkpointId, b.channel, b.type, b.value);
         return inserted;
@@ -216,35 +218,32 @@ export class SqliteCheckpoints implements CheckpointReader {
     return this.read(() => {
       let stmt = this.listStatements.get(sql);
       if (!stmt) this.listStatements.set(sql, (stmt = this.db.prepare<unknown[], RowData>(sql)));
-      // Checkpoints of one thread mostly inherit the same few values: fetch each once per listing.
-      const inherited = new Map<string, CheckpointBlob | undefined>();
-      return stmt.all(...args, q.limit).map((row) => this.load(row, inherited));
+      return stmt.all(...args, q.limit).map((row) => this.load(row));
     });
   }
 
   /**
-   * A checkpoint row with every value it refers to (its own, and its ancestors') and its writes. `inherited` shares
-   * ancestors' values between the rows of one read (they are immutable).
+   * A checkpoint row with every value it refers to (its own, and its ancestors') and its writes. An ancestor's value
+   * is immutable under its ref (checkpoint id and head version), so it is read once and then served from a cache.
    */
-  private load(row: RowData, inherited?: Map<string, CheckpointBlob | undefined>): LoadedCheckpoint {
-    const blobRefs = JSON.parse(row.blob_refs) as Record<string, string>;
+  private load(row: RowData): LoadedCheckpoint {
+    const blobRefs = decodeRefs(row.blob_refs);
     const own = JSON.parse(row.blob_index) as BlobIndex;
     const { payload } = row;
     const blobs: CheckpointBlob[] = [];
-    for (const [channel, writer] of Object.entries(blobRefs)) {
-      const packed = writer === row.checkpoint_id ? own[channel] : undefined;
+    for (const [channel, ref] of Object.entries(blobRefs)) {
+      const packed = ref.checkpointId === row.checkpoint_id ? own[channel] : undefined;
       if (packed && packed[1] >= 0) {
         blobs.push({ channel, type: packed[0], value: payload.subarray(packed[1], packed[1] + packed[2]) });
-      } else {
-        const key = `${row.thread_id}\u0000${row.ns}\u0000${writer}\u0000${channel}`;
-        let blob = inherited?.get(key);
-        if (blob === undefined && !inherited?.has(key)) {
-          const found = this.stmt.blob.get(row.thread_id, row.ns, writer, channel);
-          blob = found && { channel, type: found.type, value: found.value };
-          inherited?.set(key, blob);
-        }
-        if (blob) blobs.push(blob);
+        continue;
       }
+      const key = `${row.thread_id}\u0000${row.ns}\u0000${ref.checkpointId}\u0000${ref.headVersion}\u0000${channel}`;
+      let blob = this.inherited.get(key);
+      if (blob === undefined) {
+        const found = this.stmt.blob.get(row.thread_id, row.ns, ref.checkpointId, channel);
+        if (found) this.inherited.set(key, (blob = { channel, type: found.type, value: found.value }));
+      }
+      if (blob) blobs.push(blob);
     }
     const writes = row.has_writes
       ? this.stmt.writes.all(row.thread_id, row.ns, row.checkpoint_id).map((w) => ({
@@ -269,5 +268,48 @@ export class SqliteCheckpoints implements CheckpointReader {
       blobs,
       writes,
     };
+  }
+}
+
+/** Blob refs as stored: {channel: [checkpointId, headVersion]}. */
+function encodeRefs(refs: Record<string, BlobRef>): string {
+  const out: Record<string, [string, number]> = {};
+  for (const [channel, r] of Object.entries(refs)) out[channel] = [r.checkpointId, r.headVersion];
+  return JSON.stringify(out);
+}
+
+function decodeRefs(text: string): Record<string, BlobRef> {
+  const out: Record<string, BlobRef> = {};
+  for (const [channel, [checkpointId, headVersion]] of Object.entries(JSON.parse(text) as Record<string, [string, number]>)) {
+    out[channel] = { checkpointId, headVersion };
+  }
+  return out;
+}
+
+/** Inherited values by ref, up to a byte budget; when full it starts over (values are immutable, so it only forgets). */
+class BlobCache {
+  private readonly entries = new Map<string, CheckpointBlob>();
+  private bytes = 0;
+
+  constructor(
+    private readonly maxBytes: number,
+    private readonly maxEntryBytes: number,
+  ) {}
+
+  get(key: string): CheckpointBlob | undefined {
+    return this.entries.get(key);
+  }
+
+  set(key: string, blob: CheckpointBlob): void {
+    if (blob.value.byteLength > this.maxEntryBytes) return;
+    if (this.bytes + blob.value.byteLength > this.maxBytes) this.clear();
+    // A copy: the cache must not pin a whole row buffer that a value may be a view of.
+    this.entries.set(key, { ...blob, value: Buffer.from(blob.value) });
+    this.bytes += blob.value.byteLength;
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.bytes = 0;
   }
 }

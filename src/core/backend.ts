@@ -72,10 +72,19 @@ export interface CheckpointRow {
   checkpoint: Uint8Array;
   metadata: Uint8Array;
   /**
-   * Channel → id of the checkpoint in this lineage that stored the channel's value (itself, for the channels it
-   * wrote). Values are written once, by the checkpoint that changed them, and shared by its descendants.
+   * Channel → the checkpoint in this lineage that stored the channel's value (itself, for the channels it wrote).
+   * Values are written once, by the checkpoint that changed them, and shared by its descendants.
    */
-  blobRefs: Record<string, string>;
+  blobRefs: Record<string, BlobRef>;
+}
+
+/**
+ * Names the checkpoint that wrote a value. With the head version it is unique for all time (head versions only grow,
+ * also across deleteThread), so a backend may cache what it names.
+ */
+export interface BlobRef {
+  checkpointId: string;
+  headVersion: number;
 }
 
 /** One channel value, stored with the checkpoint that wrote it. */

@@ -19,14 +19,17 @@ import {
   type PendingWrite,
   type SerializerProtocol,
 } from "@langchain/langgraph-checkpoint";
-import type { CheckpointBlob, CheckpointRow, CheckpointWrite, LoadedCheckpoint } from "../core/backend.js";
+import type { BlobRef, CheckpointBlob, CheckpointRow, CheckpointWrite, LoadedCheckpoint } from "../core/backend.js";
 import { InvalidInputError } from "../core/errors.js";
 
 /** Marks a channel in `newVersions` that has no value (it was cleared): the blob says "absent", not "unknown". */
 const EMPTY = "empty";
 const NO_BYTES = new Uint8Array(0);
 
-/** A put's serialized parts; `headVersion` is filled in by the commit that lands it. */
+/**
+ * A put's serialized parts. `row.blobRefs` holds the inherited refs; the commit that lands the put adds refs to its
+ * own blobs (`withOwnRefs`), since they name the head version it writes.
+ */
 export interface SerializedPut {
   row: Omit<CheckpointRow, "headVersion">;
   blobs: CheckpointBlob[];
@@ -42,7 +45,7 @@ export async function serializePut(
   checkpoint: Checkpoint,
   metadata: CheckpointMetadata,
   newVersions: ChannelVersions,
-  parentRefs: Record<string, string> | undefined,
+  parentRefs: Record<string, BlobRef> | undefined,
 ): Promise<SerializedPut> {
   const { channel_values: values, ...withoutValues } = checkpoint;
   const [[type, checkpointBytes], [metadataType, metadataBytes]] = await Promise.all([
@@ -52,24 +55,29 @@ export async function serializePut(
   if (type !== metadataType) {
     throw new InvalidInputError({ issues: [{ path: ["metadata"], message: `serialized as ${metadataType}, checkpoint as ${type}` }] });
   }
-  const written = Object.keys(newVersions);
   const blobs = await Promise.all(
-    written.map(async (channel): Promise<CheckpointBlob> => {
+    Object.keys(newVersions).map(async (channel): Promise<CheckpointBlob> => {
       if (!Object.hasOwn(values, channel)) return { channel, type: EMPTY, value: NO_BYTES };
       const [blobType, value] = await serde.dumpsTyped((values as Record<string, unknown>)[channel]);
       return { channel, type: blobType, value: owned(value) };
     }),
   );
-  const blobRefs: Record<string, string> = {};
+  const blobRefs: Record<string, BlobRef> = {};
   for (const channel of Object.keys(checkpoint.channel_versions)) {
     const inherited = parentRefs?.[channel];
-    if (inherited !== undefined) blobRefs[channel] = inherited;
+    if (inherited !== undefined && !Object.hasOwn(newVersions, channel)) blobRefs[channel] = inherited;
   }
-  for (const channel of written) blobRefs[channel] = checkpoint.id;
   return {
     row: { ...ref, checkpointId: checkpoint.id, type, checkpoint: checkpointBytes, metadata: metadataBytes, blobRefs },
     blobs,
   };
+}
+
+/** The complete row once its commit's head version is known: own blobs are referred to at that version. */
+export function withOwnRefs(put: SerializedPut, headVersion: number): CheckpointRow {
+  const blobRefs = { ...put.row.blobRefs };
+  for (const b of put.blobs) blobRefs[b.channel] = { checkpointId: put.row.checkpointId, headVersion };
+  return { ...put.row, headVersion, blobRefs };
 }
 
 export async function serializeWrites(

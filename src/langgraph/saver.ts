@@ -15,7 +15,7 @@ import {
   type PendingWrite,
   type SerializerProtocol,
 } from "@langchain/langgraph-checkpoint";
-import type { BackendTx, CheckpointReader, LoadedCheckpoint } from "../core/backend.js";
+import type { BackendTx, BlobRef, CheckpointReader, CheckpointRow, LoadedCheckpoint } from "../core/backend.js";
 import { fenceReason } from "../core/commit.js";
 import { FencedError, InvalidInputError, VersionConflictError, isErrorCode } from "../core/errors.js";
 import type { Json } from "../core/json.js";
@@ -25,7 +25,7 @@ import type { StateStore } from "../core/store.js";
 import { openStore, type OpenStoreOptions } from "../open.js";
 import { readFencedConfig } from "./config.js";
 import { ThreadKeys, threadIdOf } from "./keys.js";
-import { checkpointConfig, serializePut, serializeWrites, toTuple } from "./rows.js";
+import { checkpointConfig, serializePut, serializeWrites, toTuple, withOwnRefs } from "./rows.js";
 
 export interface FencedCheckpointSaverOptions {
   /** First segment of every key the saver writes. Default `"langgraph"`. */
@@ -49,7 +49,7 @@ interface Head {
 /** What a put needs to know about its parent; both facts are immutable once the parent is stored. */
 interface ParentFacts {
   headVersion: number;
-  blobRefs: Record<string, string>;
+  blobRefs: Record<string, BlobRef>;
 }
 
 /** Parent facts never go stale, so the cache only ever forgets (all at once, when full). */
@@ -161,7 +161,7 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
       // The parent is not in this lineage (never was, or the thread was deleted under the run).
       throw lineageConflict(threadId, ns, parentId, await this.store.read(keys.head(ns)), null);
     }
-    const { row, blobs } = await serializePut(this.serde, { threadId, ns, parentId }, checkpoint, metadata, newVersions, parent?.blobRefs);
+    const serialized = await serializePut(this.serde, { threadId, ns, parentId }, checkpoint, metadata, newVersions, parent?.blobRefs);
 
     const head: Head = { checkpointId: checkpoint.id, parentCheckpointId: parentId };
     const request: CommitRequest = {
@@ -173,14 +173,16 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
     // in `within` against the same claim.
     if (ns === "" && fenced.epoch !== undefined) request.epoch = fenced.epoch;
     if (fenced.owner !== undefined) request.owner = fenced.owner;
+    let row: CheckpointRow | undefined;
     try {
       const result = await this.store.commit(request, async (tx, [committed]) => {
         if (ns !== "") await this.checkRunFence(tx, keys, fenced.epoch);
-        if (!(await tx.checkpoints!.insertCheckpoint({ ...row, headVersion: committed!.version }, blobs))) {
+        row = withOwnRefs(serialized, committed!.version);
+        if (!(await tx.checkpoints!.insertCheckpoint(row, serialized.blobs))) {
           throw new InvalidInputError({ issues: [{ path: ["checkpoint", "id"], message: `checkpoint ${checkpoint.id} already exists` }] });
         }
       });
-      this.remember(threadId, ns, checkpoint.id, { headVersion: result.version, blobRefs: row.blobRefs });
+      this.remember(threadId, ns, checkpoint.id, { headVersion: result.version, blobRefs: row!.blobRefs });
       if (fenced.attempt !== undefined) this.attempts.get(fenced.attempt)?.push(checkpoint.id);
     } catch (err) {
       if (!isErrorCode(err, "VERSION_CONFLICT")) throw err;

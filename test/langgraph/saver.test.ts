@@ -146,6 +146,24 @@ for (const fixture of saverFixtures()) {
         expect((await saver.getTuple(c1))?.checkpoint.channel_values).toEqual({ a: "a1", b: "b0" });
       });
 
+      it("never serves a value cached for a deleted thread, even if the same checkpoint ids come back", async () => {
+        const saver = await fixture.saver();
+        const write = async (value: string) => {
+          const c0 = checkpoint({ kept: value, step: 0 });
+          c0.id = "00000000-0000-6000-8000-000000000001";
+          const c1 = checkpoint({ kept: value, step: 1 });
+          c1.id = "00000000-0000-6000-8000-000000000002";
+          c1.channel_versions = { kept: 1, step: 2 };
+          const first = await saver.put(from("reuse"), c0, meta(0), { kept: 1, step: 1 });
+          return saver.put(first, c1, meta(1), { step: 2 });
+        };
+        const before = await write("old");
+        expect((await saver.getTuple(before))?.checkpoint.channel_values.kept).toBe("old"); // read through a cache
+        await saver.deleteThread("reuse");
+        const after = await write("new");
+        expect((await saver.getTuple(after))?.checkpoint.channel_values.kept).toBe("new");
+      });
+
       it("drops a channel that newVersions lists but the checkpoint no longer has", async () => {
         const saver = await fixture.saver();
         const c0 = await saver.put(from("t"), checkpoint({ a: 1, gone: 1 }), meta(0), { a: 1, gone: 1 });
