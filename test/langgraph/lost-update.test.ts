@@ -19,17 +19,10 @@ import {
   valuesOf,
 } from "../../src/langgraph/index.js";
 import { tempDir } from "../support/backends.js";
-import { barrier, counterGraph, gateLatestReads } from "./fixtures/counter.js";
+import { barrier, counterGraph, gateLatestReads, latch } from "./fixtures/counter.js";
 import { saverFixtures } from "./fixtures/checkpoints.js";
 
 const thread = (id: string) => ({ configurable: { thread_id: id } });
-
-/** A promise and its resolver: a node waits on `promise` until the test calls `release`. */
-function latch() {
-  let release!: () => void;
-  const promise = new Promise<void>((resolve) => (release = resolve));
-  return { promise, release };
-}
 
 for (const fixture of saverFixtures()) {
   describe(`lost updates, FencedCheckpointSaver on ${fixture.name}`, () => {

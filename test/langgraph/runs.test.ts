@@ -6,16 +6,11 @@ import { Annotation, END, START, StateGraph } from "@langchain/langgraph";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ClaimHeldError, FencedError, InvalidInputError, VersionConflictError } from "../../src/index.js";
 import { FencedCheckpointSaver, invokeWithClaim, invokeWithRetry, withThreadClaim } from "../../src/langgraph/index.js";
-import { barrier, counterGraph, gateLatestReads } from "./fixtures/counter.js";
+import { barrier, counterGraph, gateLatestReads, latch } from "./fixtures/counter.js";
 import { saverFixtures } from "./fixtures/checkpoints.js";
 
 const thread = (id: string) => ({ configurable: { thread_id: id } });
 
-function latch() {
-  let release!: () => void;
-  const promise = new Promise<void>((resolve) => (release = resolve));
-  return { promise, release };
-}
 
 for (const fixture of saverFixtures()) {
   describe(`run claims on ${fixture.name} (G2)`, () => {
