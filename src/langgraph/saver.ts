@@ -183,7 +183,8 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
         }
       });
       this.remember(threadId, ns, checkpoint.id, { headVersion: result.version, blobRefs: row!.blobRefs });
-      if (fenced.attempt !== undefined) this.attempts.get(fenced.attempt)?.push(checkpoint.id);
+      // Only the root lineage carries the run's input; a subgraph's checkpoints do not make an attempt partial.
+      if (fenced.attempt !== undefined && ns === "") this.attempts.get(fenced.attempt)?.push(checkpoint.id);
     } catch (err) {
       if (!isErrorCode(err, "VERSION_CONFLICT")) throw err;
       const current = await this.store.read(keys.head(ns));
@@ -279,10 +280,6 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
   private remember(threadId: string, ns: string, checkpointId: string, facts: ParentFacts): void {
     if (this.parents.size >= PARENT_CACHE_SIZE) this.parents.clear();
     this.parents.set(cacheKey(threadId, ns, checkpointId), facts);
-  }
-
-  private async readHead(keys: ThreadKeys, ns: string): Promise<Head | undefined> {
-    return headOf(await this.store.read(keys.head(ns)));
   }
 
   /** A write outside the root head must still respect the thread's run claim (G2: no bypass). */

@@ -137,6 +137,22 @@ for (const fixture of saverFixtures()) {
       expect((await graph.getState(thread("t"))).values.log).toEqual(["slow", "other"]); // "slow" once, not twice
     });
 
+    it("retries graphs with subgraphs", async () => {
+      const State = Annotation.Root({ count: Annotation<number>() });
+      const inner = new StateGraph(State)
+        .addNode("increment", (s) => ({ count: (s.count ?? 0) + 1 }))
+        .addEdge(START, "increment")
+        .addEdge("increment", END)
+        .compile();
+      const graph = new StateGraph(State)
+        .addNode("inner", inner)
+        .addEdge(START, "inner")
+        .addEdge("inner", END)
+        .compile({ checkpointer: gateLatestReads(await fixture.saver(), barrier(3)) });
+      await Promise.all([1, 2, 3].map(() => invokeWithRetry(graph, {}, thread("t"))));
+      expect((await graph.getState(thread("t"))).values.count).toBe(3);
+    });
+
     it("refuses a config that names a checkpoint (that is a fork, not a retry)", async () => {
       const graph = counterGraph(await fixture.saver());
       await expect(
