@@ -130,7 +130,10 @@ export interface CheckpointQuery {
   limit: number;
 }
 
-/** Checkpoint-row writes inside a commit's transaction. */
+/**
+ * Checkpoint-row writes inside a commit's transaction. A backend that offers `checkpoints` runs the LangGraph saver;
+ * its conformance suite is test/langgraph/saver.test.ts, which runs against every entry of `backendFixtures()`.
+ */
 export interface CheckpointTx {
   /**
    * Inserts a checkpoint with the blobs it wrote; returns `false`, writing nothing, when its lineage already has that
