@@ -12,20 +12,7 @@ import {
   type CheckpointMetadata,
 } from "@langchain/langgraph-checkpoint";
 import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
-
-/** The saver's static surface this file uses. */
-interface FencedSaverClass {
-  open(options: { path: string; durability: "normal" }): Promise<BaseCheckpointSaver & { store: { backend: unknown; close(): Promise<void> } }>;
-}
-
-/**
- * Loaded by name until \`src/langgraph\` is on main, so this branch type-checks without it.
- * TODO(bench): a static import once the LangGraph integration has landed.
- */
-async function fencedSaverClass(): Promise<FencedSaverClass> {
-  const specifier = "../src/langgraph/index.js";
-  return ((await import(specifier)) as { FencedCheckpointSaver: FencedSaverClass }).FencedCheckpointSaver;
-}
+import { FencedCheckpointSaver } from "../src/langgraph/index.js";
 
 export type SaverName = "FencedCheckpointSaver" | "SqliteSaver" | "MemorySaver";
 export const SAVER_NAMES: readonly SaverName[] = ["FencedCheckpointSaver", "SqliteSaver", "MemorySaver"];
@@ -42,7 +29,7 @@ export interface OpenSaver {
 export async function openSaver(name: SaverName, dir: string): Promise<OpenSaver> {
   switch (name) {
     case "FencedCheckpointSaver": {
-      const saver = await (await fencedSaverClass()).open({ path: join(dir, "fenced.db"), durability: "normal" });
+      const saver = await FencedCheckpointSaver.open({ path: join(dir, "fenced.db"), durability: "normal" });
       const db = (saver.store.backend as { db?: { pragma(s: string, o: { simple: true }): unknown } }).db;
       return { name, saver, synchronous: () => (db ? Number(db.pragma("synchronous", { simple: true })) : null), close: () => saver.store.close() };
     }

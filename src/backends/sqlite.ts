@@ -20,6 +20,7 @@ import type { Outcome, StateEvent } from "../core/schemas.js";
 import { Checkpointer } from "./checkpointer.js";
 import { GroupCommit } from "./group-commit.js";
 import { Listeners, prefixEnd } from "./serial.js";
+import { CHECKPOINTS_MIGRATION, SqliteCheckpoints } from "./sqlite-checkpoints.js";
 
 export interface SqliteBackendOptions {
   /** Database file. `":memory:"` works too (one connection only). */
@@ -65,6 +66,7 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
      op_id TEXT,
      outcome TEXT NOT NULL
    );`,
+  CHECKPOINTS_MIGRATION,
 ];
 
 interface KeyStateRow {
@@ -103,6 +105,7 @@ const GROUP_MAX_MS = 5;
 export class SqliteBackend implements Backend {
   readonly kind = "sqlite";
   readonly db: Database.Database;
+  readonly checkpoints: SqliteCheckpoints;
   private readonly busyTimeoutMs: number;
   private readonly listeners = new Listeners();
   private readonly tx: BackendTx;
@@ -161,6 +164,7 @@ export class SqliteBackend implements Backend {
       purgeEvents: db.prepare("DELETE FROM events WHERE seq <= (SELECT max(seq) FROM events) - ?"),
     };
     const s = this.stmt;
+    this.checkpoints = new SqliteCheckpoints(db, (body) => this.read(body));
     this.tx = {
       getKeyState: (key): KeyState => {
         const row = s.keyState.get(key, key)!;
@@ -182,6 +186,7 @@ export class SqliteBackend implements Backend {
       putIdempotency: (r) => void s.putIdem.run(r.opId, r.hash, r.resultText, r.createdAt),
       appendEvent: (e) =>
         Number(s.appendEvent.run(e.ts, e.key, e.version, e.epoch, e.owner ?? null, e.opId ?? null, e.outcome).lastInsertRowid),
+      checkpoints: this.checkpoints.tx,
     };
     this.group = new GroupCommit(this.tx, {
       begin: () => this.read(() => s.begin.run()),
