@@ -17,7 +17,6 @@ import type {
 } from "../core/backend.js";
 import { FencedStateError, UnavailableError } from "../core/errors.js";
 import type { Outcome, StateEvent } from "../core/schemas.js";
-import { Checkpointer } from "./checkpointer.js";
 import { GroupCommit } from "./group-commit.js";
 import { Listeners, prefixEnd } from "./serial.js";
 import { CHECKPOINTS_MIGRATION, SqliteCheckpoints } from "./sqlite-checkpoints.js";
@@ -111,13 +110,11 @@ export class SqliteBackend implements Backend {
   private readonly tx: BackendTx;
   private readonly stmt;
   private readonly group: GroupCommit<BackendTx>;
-  private readonly checkpointer: Checkpointer | undefined;
 
   constructor(options: SqliteBackendOptions) {
     if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
     this.busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
     this.db = openDatabase(options);
-    if (options.path !== ":memory:") this.checkpointer = new Checkpointer(options.path);
     const db = this.db;
     this.stmt = {
       begin: db.prepare("BEGIN IMMEDIATE"),
@@ -200,10 +197,7 @@ export class SqliteBackend implements Backend {
       maxSize: GROUP_MAX_SIZE,
       maxMs: GROUP_MAX_MS,
       mapError: (err) => (err instanceof FencedStateError ? err : unavailable(err)),
-      onCommit: () => {
-        this.checkpointer?.start(); // on the first write: a store that only reads needs no thread
-        this.listeners.notify();
-      },
+      onCommit: () => this.listeners.notify(),
     });
   }
 
@@ -258,10 +252,7 @@ export class SqliteBackend implements Backend {
   }
 
   async close(): Promise<void> {
-    await this.group.exclusive(async () => {
-      await this.checkpointer?.stop();
-      this.db.close();
-    });
+    await this.group.exclusive(async () => this.db.close());
   }
 
   /** Runs a statement, waiting out another process's lock for up to `busyTimeoutMs`; failures become `UNAVAILABLE`. */
