@@ -9,6 +9,7 @@ import { join } from "node:path";
 import autocannon from "autocannon";
 import { op, openStore } from "../../src/index.js";
 import { startCoordinator } from "../coordinator.js";
+import { pacedLoad } from "../paced-http.js";
 import { figure, quantile, stats, type Figure, type Target } from "../report.js";
 import { bySize, type Section, type Size } from "../section.js";
 
@@ -32,14 +33,13 @@ interface HttpRun {
   failed: number;
 }
 
-async function drive(url: string, options: { seconds?: number; amount?: number; overallRate?: number }): Promise<HttpRun> {
+async function drive(url: string, options: { seconds?: number; amount?: number }): Promise<HttpRun> {
   const result = await autocannon({
     url: `${url}/v1/commit`,
     connections: CONNECTIONS,
     pipelining: 1,
     ...(options.seconds !== undefined && { duration: options.seconds }),
     ...(options.amount !== undefined && { amount: options.amount }),
-    ...(options.overallRate !== undefined && { overallRate: options.overallRate }),
     requests: [
       {
         method: "POST",
@@ -95,7 +95,7 @@ export const httpSection: Section = {
         const m = await drive(coordinator.url, { seconds });
         max.push(m);
         ctx.progress.status(`http: round ${r + 1}/${rounds}, half load`);
-        half.push(await drive(coordinator.url, { seconds, overallRate: Math.max(1, Math.floor(m.rate / 2)) }));
+        half.push(await pacedLoad(`${coordinator.url}/v1/commit`, () => JSON.stringify(commitBody()), { rate: Math.max(1, m.rate / 2), seconds, connections: CONNECTIONS }));
       } finally {
         await coordinator.stop();
       }
@@ -126,14 +126,17 @@ export const httpSection: Section = {
         "ms",
         { name: "HTTP (fenced serve)", rounds: half.map((x) => x.p99) },
         { name: "p99 at the max rate", rounds: max.map((x) => x.p99) },
-        { higherIsBetter: false, details: { "HTTP p50 ms": median(half.map((x) => x.p50)), "offered commits/s": Math.round(median(half.map((x) => x.rate))), failed } },
+        {
+          higherIsBetter: false,
+          details: { "HTTP p50 ms": Number(median(half.map((x) => x.p50)).toFixed(2)), "achieved commits/s": Math.round(median(half.map((x) => x.rate))), failed },
+        },
       ),
     ];
     const rate = figures[0]!.subject.stats.median;
     const p99 = figures[1]!.subject.stats.median;
     const targets: Target[] = [
       { kind: "speed", text: "≥ 10,000 commits/s over HTTP", measured: `${Math.round(rate).toLocaleString("en-US")} commits/s`, met: rate >= 10_000 },
-      { kind: "speed", text: "p99 < 10 ms at half the max load", measured: `${p99} ms`, met: p99 < 10 },
+      { kind: "speed", text: "p99 < 10 ms at half the max load", measured: `${p99.toFixed(2)} ms`, met: p99 < 10 },
       { kind: "safety", text: "zero failed requests (non-2xx, errors, timeouts)", measured: `${failed} failed`, met: failed === 0 },
     ];
     return {
@@ -142,7 +145,8 @@ export const httpSection: Section = {
       notes: [
         `Each request: POST /v1/commit, an increment of one of ${KEYS.toLocaleString("en-US")} keys with a fresh opId (what the Python client sends), JSON, keep-alive, no pipelining; SQLite durability normal.`,
         "The coordinator runs in its own process and autocannon in the benchmark's: on a 2-core machine the load generator takes one of the two cores the server could use.",
-        "Half load: autocannon's overallRate set to half the max rate measured in the same round; latency is autocannon's (ms resolution).",
+        "Half load: an open-loop generator (bench/paced-http.ts) sends at half the max rate of the same round on 16 keep-alive connections; each latency counts from the moment its request was due. (autocannon's own rate limit fires each connection's per-second budget in a burst, so its percentiles at a capped rate describe bursts.)",
+        "Max-rate latencies are autocannon's (ms resolution).",
       ],
     };
   },

@@ -44,6 +44,7 @@ export class GroupCommit<Tx> {
   private readonly queue = new SerialQueue();
   private readonly waiting: Waiting<Tx>[] = [];
   private scheduled = false;
+  private lastGroupSize = 0;
 
   constructor(
     private readonly tx: Tx,
@@ -57,9 +58,12 @@ export class GroupCommit<Tx> {
       this.waiting.push({ body, resolve: resolve as (v: unknown) => void, reject });
       if (!this.scheduled) {
         this.scheduled = true;
-        // Start the group after this turn of the event loop, not in a microtask: requests that arrived together
-        // (an HTTP server's ready sockets) have all reached `run` by then and join one group.
-        setImmediate(() => void this.queue.run(() => this.drain()));
+        const start = () => void this.queue.run(() => this.drain());
+        // Under concurrency (the last group had company), start after this turn of the event loop: requests that
+        // arrived together (an HTTP server's ready sockets) have all reached `run` by then and join one group. A lone
+        // caller starts at once, so its commits land exactly as soon as they would without grouping.
+        if (this.lastGroupSize > 1) setImmediate(start);
+        else queueMicrotask(start);
       }
     });
   }
@@ -109,6 +113,7 @@ export class GroupCommit<Tx> {
         outcomes.push({ waiting, ok: false, error });
       }
     }
+    this.lastGroupSize = outcomes.length;
     try {
       this.sql.commit();
     } catch (err) {
