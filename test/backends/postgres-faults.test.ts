@@ -6,6 +6,7 @@
  */
 import net from "node:net";
 import pg from "pg";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { lockId } from "../../src/backends/postgres/locks.js";
 import { PayloadTooLargeError, openStore, op, type CommitRequest, type StateStore } from "../../src/index.js";
 import { dropTestSchemas, postgresUrl, testSchemaName } from "../support/backends.js";

@@ -5,6 +5,7 @@
  * The shared conformance and model suites run on the `postgres` fixture too; these tests add to them.
  */
 import pg from "pg";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { compareKeys } from "../../src/backends/memory.js";
 import { PostgresBackend, POSTGRES_MIGRATIONS } from "../../src/backends/postgres/index.js";
 import { FencedStateError, openStore, op, type StateEvent, type StateStore } from "../../src/index.js";
