@@ -113,10 +113,12 @@ async function commitTxn(
       states.push(state);
     }
 
-    const results: CommitResult[] = [];
+    // Decide every op before writing any: a txn is all-or-nothing even when a later op does not apply (G4).
+    const writes: { req: Omit<CommitRequest, "opId">; valueText: string | null; version: number; epoch: number }[] = [];
     for (const [i, req] of requests.entries()) {
       const { record, claim } = states[i]!;
-      const current = record?.valueText == null ? undefined : (JSON.parse(record.valueText) as Json);
+      const needsCurrent = req.op.type !== "set" && req.op.type !== "delete";
+      const current = !needsCurrent || record?.valueText == null ? undefined : (JSON.parse(record.valueText) as Json);
       const applied = applyOp(current, req.op);
       if ("issue" in applied) {
         const path = requests.length > 1 ? ["requests", i, ...applied.issue.path] : applied.issue.path;
@@ -124,11 +126,14 @@ async function commitTxn(
       }
       const valueText = applied.exists ? JSON.stringify(applied.value) : null;
       if (valueText !== null) checkValueSize(valueText, ctx.limits);
-      const version = (record?.version ?? 0) + 1;
-      const epoch = claim?.epoch ?? 0;
+      writes.push({ req, valueText, version: (record?.version ?? 0) + 1, epoch: claim?.epoch ?? 0 });
+    }
+
+    const results: CommitResult[] = [];
+    for (const { req, valueText, version, epoch } of writes) {
       await tx.putRecord({ key: req.key, valueText, version, epoch, updatedAt: now });
       const seq = await tx.appendEvent(event(now, req, version, epoch, opId, "committed"));
-      results.push({ key: req.key, exists: applied.exists, version, epoch, replayed: false, seq });
+      results.push({ key: req.key, exists: valueText !== null, version, epoch, replayed: false, seq });
     }
     const result: TxnResult = { results, replayed: false };
     if (opId !== undefined) {

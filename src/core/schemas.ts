@@ -96,13 +96,13 @@ export const ClaimRequestSchema = z
   .strict();
 export type ClaimRequest = z.infer<typeof ClaimRequestSchema>;
 
-/** Identifies one claim: renew and release name the epoch they hold. */
-export const ClaimRefSchema = z.object({ key: KeySchema, owner: Owner, epoch: Epoch }).strict();
+/** Identifies one claim: renew and release name the epoch they hold. A whole `Claim` may be passed (extra fields are ignored). */
+export const ClaimRefSchema = z.object({ key: KeySchema, owner: Owner, epoch: Epoch });
 export type ClaimRef = z.infer<typeof ClaimRefSchema>;
 
 export const RenewRequestSchema = ClaimRefSchema.extend({
   ttlMs: z.number().int().min(1).max(7 * 24 * 3600 * 1000),
-}).strict();
+});
 export type RenewRequest = z.infer<typeof RenewRequestSchema>;
 
 export const ListRequestSchema = z

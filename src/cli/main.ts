@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+/** The `fenced` CLI: `fenced <command> [options]`. */
+import type { Command } from "./command.js";
+
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  demo: async () => (await import("./demo.js")).demo,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    const lines = await Promise.all(
+      Object.entries(COMMANDS).map(async ([n, load]) => `  ${n.padEnd(10)} ${(await load()).summary}`),
+    );
+    process.stdout.write(`Usage: fenced <command> [options]\n\nCommands:\n${lines.join("\n")}\n\nRun "fenced <command> --help" for a command's options.\n`);
+    return name ? 0 : 1;
+  }
+  const load = COMMANDS[name];
+  if (!load) {
+    process.stderr.write(`fenced: unknown command "${name}". Run "fenced --help".\n`);
+    return 2;
+  }
+  const command = await load();
+  if (rest.includes("--help") || rest.includes("-h")) {
+    process.stdout.write(command.usage);
+    return 0;
+  }
+  return command.run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`fenced: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

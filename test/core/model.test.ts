@@ -1,0 +1,258 @@
+/**
+ * Model-based tests (fast-check `fc.commands`): random sequences of the spec's actions — commit (every op, with a
+ * current/stale/absent version, a current/stale/absent epoch, a fresh/reused opId), claim, steal, release, clock
+ * ticks (lease expiry) and reads — run against each backend and against a small reference model written from
+ * SPEC §2–§3 alone. Every outcome (result or error code) must match the model, and the recorded event log must satisfy
+ * the spec's invariants (specs/README.md): each acknowledged commit appears exactly once, versions form one chain per
+ * key, no commit under a superseded epoch is applied after the reclaim, no opId is applied twice.
+ */
+import fc from "fast-check";
+import { afterAll, describe, expect, it } from "vitest";
+import { FencedStateError, canonicalJson, mergePatch, type Json, type Op, type StateStore } from "../../src/index.js";
+import { backendFixtures } from "../support/backends.js";
+
+const RUNS = Number(process.env.FENCED_MODEL_RUNS ?? 3000);
+const KEYS = 2;
+const OWNERS = ["a", "b", "c"] as const;
+
+interface ModelKey {
+  exists: boolean;
+  value?: Json;
+  version: number;
+}
+interface ModelClaim {
+  owner: string | null;
+  epoch: number;
+  expiresAt: number;
+}
+interface Model {
+  now: number;
+  keys: ModelKey[];
+  claims: (ModelClaim | undefined)[];
+  /** opId → [request text, the result fields a replay must return]. */
+  opIds: Map<string, [string, { version: number; epoch: number; exists: boolean }]>;
+  /** Acknowledged (non-replayed) commits per key, for the event-log check. */
+  acked: number[];
+  lastRequest?: { req: Record<string, unknown>; opId: string };
+}
+interface Real {
+  store: StateStore;
+  prefix: string;
+  clock: { now: number };
+  opSeq: number;
+}
+
+type Outcome = { ok: { version: number; epoch: number; replayed: boolean; exists: boolean } } | { code: string };
+
+/** What the spec says a commit does; mutates the model only when it succeeds. */
+function modelCommit(m: Model, k: number, o: Op, expectVersion: number | undefined, epoch: number | undefined, opId: string | undefined, reqText: string): Outcome {
+  if (opId !== undefined) {
+    const first = m.opIds.get(opId);
+    if (first) return first[0] === reqText ? { ok: { ...first[1], replayed: true } } : { code: "IDEMPOTENCY_MISMATCH" };
+  }
+  const claim = m.claims[k];
+  const current = claim?.epoch ?? 0;
+  const live = !!claim && claim.owner !== null && claim.expiresAt > m.now;
+  if (epoch === undefined ? live : epoch !== current || (current > 0 && !live)) return { code: "FENCED" };
+  const key = m.keys[k]!;
+  if (expectVersion !== undefined && expectVersion !== key.version) return { code: "VERSION_CONFLICT" };
+  let next: ModelKey;
+  const cur = key.exists ? key.value : undefined;
+  switch (o.type) {
+    case "set":
+      next = { exists: true, value: o.value, version: key.version + 1 };
+      break;
+    case "delete":
+      next = { exists: false, version: key.version + 1 };
+      break;
+    case "increment":
+      if (cur !== undefined && typeof cur !== "number") return { code: "INVALID_INPUT" };
+      next = { exists: true, value: ((cur as number | undefined) ?? 0) + o.by, version: key.version + 1 };
+      break;
+    case "append":
+      if (cur !== undefined && !Array.isArray(cur)) return { code: "INVALID_INPUT" };
+      next = { exists: true, value: [...((cur as Json[] | undefined) ?? []), ...o.items], version: key.version + 1 };
+      break;
+    case "merge":
+      next = { exists: true, value: mergePatch(cur, o.patch), version: key.version + 1 };
+      break;
+  }
+  m.keys[k] = next;
+  m.acked[k]!++;
+  return { ok: { version: next.version, epoch: current, replayed: false, exists: next.exists } };
+}
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  fc.oneof(fc.integer({ min: -5, max: 5 }), fc.constant("s"), fc.constant([1]), fc.constant({ x: 1 })).map((value): Op => ({ type: "set", value: value as Json })),
+  fc.constant({ type: "delete" as const }),
+  fc.record({ type: fc.constant("increment" as const), by: fc.integer({ min: -3, max: 3 }) }),
+  fc.record({ type: fc.constant("append" as const), items: fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 1, maxLength: 2 }) }),
+  fc.record({ type: fc.constant("merge" as const), patch: fc.dictionary(fc.constantFrom("x", "y"), fc.oneof(fc.constant(null), fc.integer({ min: 0, max: 3 })), { maxKeys: 2 }) }),
+);
+
+class CommitCommand implements fc.AsyncCommand<Model, Real> {
+  constructor(
+    readonly k: number,
+    readonly o: Op,
+    readonly versionMode: "none" | "current" | "stale" | "zero",
+    readonly epochMode: "none" | "current" | "stale",
+    readonly opIdMode: "none" | "fresh" | "replay" | "reuse",
+  ) {}
+  check = () => true;
+  async run(m: Model, r: Real) {
+    let req: Record<string, unknown>;
+    let opId: string | undefined;
+    if (this.opIdMode === "replay" && m.lastRequest) {
+      ({ req, opId } = m.lastRequest);
+    } else {
+      const key = m.keys[this.k]!;
+      const epoch = m.claims[this.k]?.epoch ?? 0;
+      req = { key: `${r.prefix}/k${this.k}`, op: this.o };
+      if (this.versionMode === "current") req.expectVersion = key.version;
+      if (this.versionMode === "stale") req.expectVersion = key.version + 1;
+      if (this.versionMode === "zero") req.expectVersion = 0;
+      if (this.epochMode === "current") req.epoch = epoch;
+      if (this.epochMode === "stale" && epoch > 0) req.epoch = epoch - 1;
+      if (this.opIdMode === "reuse" && m.lastRequest) {
+        // The last opId with this (usually different) request: IDEMPOTENCY_MISMATCH unless the payload is equal.
+        opId = m.lastRequest.opId;
+      } else if (this.opIdMode !== "none") {
+        opId = `${r.prefix}-op${r.opSeq++}`;
+        m.lastRequest = { req, opId };
+      }
+    }
+    const k = Number((req.key as string).split("/k").pop());
+    const reqText = canonicalJson([{ ...req, opId: undefined }]);
+    const expected = modelCommit(m, k, req.op as Op, req.expectVersion as number | undefined, req.epoch as number | undefined, opId, reqText);
+    const request = { ...req, ...(opId !== undefined && { opId }) } as Parameters<StateStore["commit"]>[0];
+    const actual: Outcome = await r.store.commit(request).then(
+      (res) => ({ ok: { version: res.version, epoch: res.epoch, replayed: res.replayed, exists: res.exists } }),
+      (err: unknown) => {
+        if (!(err instanceof FencedStateError)) throw err;
+        return { code: err.code };
+      },
+    );
+    expect(actual).toEqual(expected);
+    if (opId && "ok" in actual && !actual.ok.replayed) m.opIds.set(opId, [reqText, { version: actual.ok.version, epoch: actual.ok.epoch, exists: actual.ok.exists }]);
+  }
+  toString = () => `commit(k${this.k}, ${JSON.stringify(this.o)}, v:${this.versionMode}, e:${this.epochMode}, id:${this.opIdMode})`;
+}
+
+class ClaimCommand implements fc.AsyncCommand<Model, Real> {
+  constructor(readonly k: number, readonly owner: string, readonly steal: boolean, readonly ttlMs: number) {}
+  check = () => true;
+  async run(m: Model, r: Real) {
+    const c = m.claims[this.k];
+    const live = !!c && c.owner !== null && c.expiresAt > m.now;
+    const held = live && c.owner !== this.owner && !this.steal;
+    const outcome = await r.store.claim({ key: `${r.prefix}/k${this.k}`, owner: this.owner, ttlMs: this.ttlMs, steal: this.steal }).then(
+      (claim) => ({ epoch: claim.epoch }),
+      (err: unknown) => ({ code: (err as FencedStateError).code }),
+    );
+    if (held) return void expect(outcome).toEqual({ code: "CLAIM_HELD" });
+    const epoch = (c?.epoch ?? 0) + 1;
+    expect(outcome).toEqual({ epoch });
+    m.claims[this.k] = { owner: this.owner, epoch, expiresAt: m.now + this.ttlMs };
+  }
+  toString = () => `claim(k${this.k}, ${this.owner}, steal:${this.steal}, ttl:${this.ttlMs})`;
+}
+
+class ReleaseCommand implements fc.AsyncCommand<Model, Real> {
+  constructor(readonly k: number, readonly stale: boolean) {}
+  check = (m: Readonly<Model>) => m.claims[this.k] !== undefined;
+  async run(m: Model, r: Real) {
+    const c = m.claims[this.k]!;
+    const ref = { key: `${r.prefix}/k${this.k}`, owner: c.owner ?? "a", epoch: this.stale ? c.epoch - 1 : c.epoch };
+    const released = await r.store.release(ref);
+    const expected = !this.stale && c.owner !== null;
+    expect(released).toBe(expected);
+    if (expected) m.claims[this.k] = { owner: null, epoch: c.epoch, expiresAt: 0 };
+  }
+  toString = () => `release(k${this.k}, stale:${this.stale})`;
+}
+
+class TickCommand implements fc.AsyncCommand<Model, Real> {
+  constructor(readonly ms: number) {}
+  check = () => true;
+  async run(m: Model, r: Real) {
+    m.now += this.ms;
+    r.clock.now = m.now;
+  }
+  toString = () => `tick(${this.ms})`;
+}
+
+class ReadCommand implements fc.AsyncCommand<Model, Real> {
+  constructor(readonly k: number) {}
+  check = () => true;
+  async run(m: Model, r: Real) {
+    const rec = await r.store.read(`${r.prefix}/k${this.k}`);
+    const key = m.keys[this.k]!;
+    expect({ exists: rec.exists, value: rec.value, version: rec.version }).toEqual({ exists: key.exists, value: key.exists ? key.value : undefined, version: key.version });
+  }
+  toString = () => `read(k${this.k})`;
+}
+
+const commands = [
+  fc
+    .tuple(
+      fc.nat(KEYS - 1),
+      opArb,
+      fc.constantFrom("none", "current", "stale", "zero"),
+      fc.constantFrom("none", "current", "current", "stale"),
+      fc.constantFrom("none", "fresh", "replay", "reuse"),
+    )
+    .map(([k, o, v, e, id]) => new CommitCommand(k, o, v as never, e as never, id as never)),
+  fc.tuple(fc.nat(KEYS - 1), fc.constantFrom(...OWNERS), fc.boolean(), fc.constantFrom(50, 200)).map(([k, o, s, t]) => new ClaimCommand(k, o, s, t)),
+  fc.tuple(fc.nat(KEYS - 1), fc.boolean()).map(([k, s]) => new ReleaseCommand(k, s)),
+  fc.constantFrom(10, 60, 250).map((ms) => new TickCommand(ms)),
+  fc.nat(KEYS - 1).map((k) => new ReadCommand(k)),
+];
+
+for (const fixture of backendFixtures()) {
+  describe(`model-based: ${fixture.name}`, () => {
+    afterAll(() => fixture.cleanup());
+
+    it(`matches the reference model over ${RUNS} random histories, and the event log keeps the spec's invariants`, async () => {
+      const clock = { now: 1_000_000 };
+      const store = await fixture.open({ clock: () => clock.now });
+      let run = 0;
+      await fc.assert(
+        fc.asyncProperty(fc.commands(commands, { maxCommands: 30 }), async (cmds) => {
+          const prefix = `run${run++}`;
+          clock.now += 1_000_000; // every run starts with no live claim on its own fresh keys
+          const model: Model = {
+            now: clock.now,
+            keys: Array.from({ length: KEYS }, () => ({ exists: false, version: 0 })),
+            claims: Array.from({ length: KEYS }, () => undefined),
+            opIds: new Map(),
+            acked: Array.from({ length: KEYS }, () => 0),
+          };
+          await fc.asyncModelRun(() => ({ model, real: { store, prefix, clock, opSeq: 0 } }), cmds);
+          await checkHistory(store, prefix, model);
+        }),
+        { numRuns: RUNS },
+      );
+      await store.close();
+    });
+  });
+}
+
+/** The spec's invariants on the recorded event log of one run. */
+async function checkHistory(store: StateStore, prefix: string, model: Model): Promise<void> {
+  const events = await store.events(`${prefix}/`, { fromSeq: 1, limit: 100_000 });
+  for (let k = 0; k < KEYS; k++) {
+    const mine = events.filter((e) => e.key === `${prefix}/k${k}`);
+    const committed = mine.filter((e) => e.outcome === "committed");
+    // Each acknowledged commit appears exactly once; versions form one chain 1..n.
+    expect(committed.map((e) => e.version)).toEqual(Array.from({ length: model.acked[k]! }, (_, i) => i + 1));
+    // No commit under a superseded epoch lands after the reclaim.
+    let maxClaimed = 0;
+    for (const e of mine) {
+      if (e.outcome === "claimed") maxClaimed = Math.max(maxClaimed, e.epoch);
+      if (e.outcome === "committed" && e.epoch !== 0) expect(e.epoch).toBe(maxClaimed);
+    }
+    // No opId is applied twice.
+    const ids = committed.filter((e) => e.opId !== undefined).map((e) => e.opId);
+    expect(new Set(ids).size).toBe(ids.length);
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * Mutation tests of the core: each mutant removes one guarantee's check from `src/core/commit.ts` in a scratch copy
+ * of the project, and the tests that claim to guard that guarantee must then FAIL. A mutant that survives means a
+ * test suite that cannot see the bug it is there for. (The spin specs have their own mutants: specs/run.sh.)
+ */
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { ROOT } from "../support/processes.js";
+
+interface Mutant {
+  id: string;
+  guarantee: string;
+  /** Exact text in src/core/commit.ts and what replaces it. The text must exist: mutants follow the code. */
+  find: string;
+  replace: string;
+  /** The test files that must turn red. */
+  tests: string[];
+}
+
+const MUTANTS: Mutant[] = [
+  {
+    id: "version check dropped",
+    guarantee: "G1",
+    find: "if (req.expectVersion !== undefined && req.expectVersion !== actualVersion) {",
+    replace: "if (false) {",
+    tests: ["test/process/multiprocess.test.ts", "test/core/model.test.ts"],
+  },
+  {
+    id: "epoch check dropped",
+    guarantee: "G2",
+    find: "const reason = fenceReason(req.epoch, state.claim, now);",
+    replace: "const reason = undefined as ErrorDetails[\"FENCED\"][\"reason\"] | undefined;",
+    tests: ["test/process/zombie.test.ts", "test/core/model.test.ts"],
+  },
+  {
+    id: "no-epoch bypass allowed while a claim is live",
+    guarantee: "G2",
+    find: "const reason = fenceReason(req.epoch, state.claim, now);",
+    replace: "const reason = req.epoch === undefined ? undefined : fenceReason(req.epoch, state.claim, now);",
+    tests: ["test/core/model.test.ts"],
+  },
+  {
+    id: "opId not looked up",
+    guarantee: "G3",
+    find: "const first = await tx.getIdempotency(opId);",
+    replace: "const first = undefined as unknown as IdempotencyRecord | undefined;",
+    tests: ["test/core/model.test.ts"],
+  },
+  {
+    id: "txn writes before every op is decided",
+    guarantee: "G4",
+    find: "      writes.push({ req, valueText, version: (record?.version ?? 0) + 1, epoch: claim?.epoch ?? 0 });",
+    replace:
+      "      await tx.putRecord({ key: req.key, valueText, version: (record?.version ?? 0) + 1, epoch: claim?.epoch ?? 0, updatedAt: now });\n" +
+      "      writes.push({ req, valueText, version: (record?.version ?? 0) + 1, epoch: claim?.epoch ?? 0 });",
+    tests: ["test/core/conformance.test.ts"],
+  },
+];
+
+const scratch: string[] = [];
+afterAll(() => scratch.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+interface Report {
+  numTotalTests: number;
+  numFailedTests: number;
+  testResults: { name: string; status: string }[];
+}
+
+/** Copies the project to a scratch dir, applies `mutate` to src/core/commit.ts, and runs `tests` there. */
+function runInCopy(tests: string[], mutate: (source: string) => string): Report {
+  const dir = mkdtempSync(join(tmpdir(), "fenced-mutant-"));
+  scratch.push(dir);
+  for (const entry of ["src", "test", "package.json", "tsconfig.json", "vitest.config.ts"]) {
+    cpSync(join(ROOT, entry), join(dir, entry), { recursive: true });
+  }
+  symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
+  const file = join(dir, "src/core/commit.ts");
+  writeFileSync(file, mutate(readFileSync(file, "utf8")));
+  const run = spawnSync(process.execPath, [join(ROOT, "node_modules/vitest/vitest.mjs"), "run", "--reporter=json", ...tests], {
+    cwd: dir,
+    env: { ...process.env, FENCED_MODEL_RUNS: "400", CI: "true" },
+    encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return JSON.parse(run.stdout.slice(run.stdout.indexOf("{"))) as Report;
+}
+
+const failedFiles = (r: Report) => r.testResults.filter((t) => t.status === "failed").map((t) => t.name.slice(t.name.indexOf("test/")));
+
+describe("core mutants are killed by the tests that guard them", () => {
+  const allTests = [...new Set(MUTANTS.flatMap((m) => m.tests))];
+
+  it(`control: the unmutated copy passes ${allTests.join(", ")}`, () => {
+    const report = runInCopy(allTests, (s) => s);
+    expect(report.numTotalTests).toBeGreaterThan(0);
+    expect(failedFiles(report)).toEqual([]);
+  }, 120_000);
+
+  for (const m of MUTANTS) {
+    it(`${m.guarantee}: "${m.id}" makes each of ${m.tests.join(", ")} fail`, () => {
+      const report = runInCopy(m.tests, (source) => {
+        expect(source.includes(m.find), `mutant "${m.id}" no longer matches src/core/commit.ts`).toBe(true);
+        const mutated = source.replace(m.find, m.replace);
+        return mutated.includes("IdempotencyRecord,") ? mutated : mutated.replace("BackendTx, KeyState", "BackendTx, IdempotencyRecord, KeyState");
+      });
+      expect(report.numTotalTests).toBeGreaterThan(0);
+      expect(failedFiles(report).sort(), `mutant "${m.id}" survived in some of its guarding tests`).toEqual([...m.tests].sort());
+    }, 120_000);
+  }
+});

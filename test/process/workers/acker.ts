@@ -1,0 +1,14 @@
+/**
+ * A writer that is killed with SIGKILL at random moments. argv: <dbPath> <key> <firstIndex> <durability>.
+ * For i = firstIndex, firstIndex+1, …: commits `increment(1)` with opId `op-<i>` and, only once the commit has
+ * returned, prints `{"ack":i,"version":v,"replayed":bool}` (the acknowledgement the ledger records).
+ */
+import { op, openStore } from "../../../src/index.js";
+
+const [path, key, first, durability] = process.argv.slice(2) as [string, string, string, "normal" | "full"];
+const store = await openStore({ path, durability });
+process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
+for (let i = Number(first); ; i++) {
+  const r = await store.commit({ key, op: op.increment(1), opId: `op-${i}` });
+  process.stdout.write(`${JSON.stringify({ ack: i, version: r.version, replayed: r.replayed })}\n`);
+}
