@@ -9,7 +9,7 @@ import pg from "pg";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { lockId } from "../../src/backends/postgres/locks.js";
 import { PayloadTooLargeError, openStore, op, type CommitRequest, type StateStore } from "../../src/index.js";
-import { dropTestSchemas, postgresUrl, testSchemaName } from "../support/backends.js";
+import { dropTestSchemas, postgresUrl, testSchemaName, withPgClient as admin } from "../support/backends.js";
 
 const url = postgresUrl();
 let schema: string;
@@ -21,15 +21,6 @@ async function host(options: Parameters<typeof openStore>[0] = {}, via = url): P
   return store;
 }
 
-async function admin<T>(body: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await body(client);
-  } finally {
-    await client.end();
-  }
-}
 
 /** Terminates the server connections of one application name; returns how many. */
 function terminate(applicationName: string, state?: string): Promise<number> {

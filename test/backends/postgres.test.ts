@@ -4,12 +4,11 @@
  * deadlock-free multi-key txns, an event log a watcher can never skip ahead of, and LISTEN/NOTIFY wake-ups.
  * The shared conformance and model suites run on the `postgres` fixture too; these tests add to them.
  */
-import pg from "pg";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { compareKeys } from "../../src/backends/memory.js";
 import { PostgresBackend, POSTGRES_MIGRATIONS } from "../../src/backends/postgres/index.js";
 import { FencedStateError, openStore, op, type StateEvent, type StateStore } from "../../src/index.js";
-import { dropTestSchemas, postgresUrl, testSchemaName } from "../support/backends.js";
+import { dropTestSchemas, postgresUrl, testSchemaName, withPgClient as admin } from "../support/backends.js";
 
 const url = postgresUrl();
 let schema: string;
@@ -22,15 +21,6 @@ async function host(options: Parameters<typeof openStore>[0] = {}): Promise<Stat
   return store;
 }
 
-async function admin<T>(body: (client: pg.Client) => Promise<T>, database = url): Promise<T> {
-  const client = new pg.Client({ connectionString: database });
-  await client.connect();
-  try {
-    return await body(client);
-  } finally {
-    await client.end();
-  }
-}
 
 function codeOf(err: unknown): string {
   return err instanceof FencedStateError ? err.code : `untyped: ${String(err)}`;

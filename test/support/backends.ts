@@ -54,12 +54,21 @@ export function testSchemaName(): string {
   return `fenced_test_${Math.floor(Date.now() / 1000)}_${randomBytes(4).toString("hex")}`;
 }
 
-/** Drops the given schemas, and test schemas older than an hour (left by runs that died before cleanup). */
-export async function dropTestSchemas(url: string, schemas: string[]): Promise<void> {
+/** Runs `body` on one plain connection to `url` (the test database by default): admin queries in tests. */
+export async function withPgClient<T>(body: (client: import("pg").Client) => Promise<T>, url = postgresUrl()): Promise<T> {
   const { default: pg } = await import("pg");
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
+    return await body(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Drops the given schemas, and test schemas older than an hour (left by runs that died before cleanup). */
+export async function dropTestSchemas(url: string, schemas: string[]): Promise<void> {
+  await withPgClient(async (client) => {
     const { rows } = await client.query<{ nspname: string }>(
       "SELECT nspname FROM pg_namespace WHERE nspname ~ '^fenced_test_[0-9]+_' AND split_part(nspname, '_', 3)::bigint < $1",
       [Math.floor(Date.now() / 1000) - STALE_SCHEMA_SECONDS],
@@ -67,9 +76,7 @@ export async function dropTestSchemas(url: string, schemas: string[]): Promise<v
     for (const name of new Set([...schemas, ...rows.map((r) => r.nspname)])) {
       await client.query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`);
     }
-  } finally {
-    await client.end();
-  }
+  }, url);
 }
 
 /** Each `open()` gets a store in a fresh, empty schema of the FENCED_PG_URL database. */
