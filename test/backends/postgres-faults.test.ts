@@ -40,12 +40,14 @@ async function outcomesOf(store: StateStore, opId: string): Promise<string[]> {
 }
 
 /**
- * A loopback TCP proxy in front of Postgres that can withhold the server's answer to the next COMMIT: the
- * transaction has landed, the client has not heard. Closing the server side then closes the client side.
+ * A loopback TCP proxy in front of Postgres that injects one fault at a time: withhold the server's answer to the
+ * next COMMIT (the transaction has landed, the client has not heard; closing the server side then closes the client
+ * side), or drop the connection when the client sends a given statement.
  */
-class CommitAckProxy {
+class FaultProxy {
   private readonly server = net.createServer((client) => this.pipe(client));
-  private armed: ((held: void) => void) | undefined;
+  private holdArmed: (() => void) | undefined;
+  private dropArmed: { statement: string; dropped: () => void } | undefined;
   private readonly sockets = new Set<net.Socket>();
 
   async listen(): Promise<string> {
@@ -57,7 +59,12 @@ class CommitAckProxy {
 
   /** Resolves once the answer to the next COMMIT is held back. */
   holdNextCommitAck(): Promise<void> {
-    return new Promise((resolve) => (this.armed = resolve));
+    return new Promise((resolve) => (this.holdArmed = resolve));
+  }
+
+  /** Resolves once a connection was dropped as the client sent `statement`. */
+  dropAtNext(statement: string): Promise<void> {
+    return new Promise((dropped) => (this.dropArmed = { statement, dropped }));
   }
 
   async close(): Promise<void> {
@@ -71,23 +78,30 @@ class CommitAckProxy {
     this.sockets.add(client).add(upstream);
     let holding = false;
     let committing = false;
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
     client.on("data", (chunk) => {
-      if (this.armed && chunk.includes("COMMIT\u0000")) committing = true;
+      const drop = this.dropArmed;
+      if (drop && chunk.includes(`${drop.statement}\u0000`)) {
+        this.dropArmed = undefined;
+        end();
+        drop.dropped();
+        return;
+      }
+      if (this.holdArmed && chunk.includes("COMMIT\u0000")) committing = true;
       upstream.write(chunk);
     });
     upstream.on("data", (chunk) => {
       if (committing && !holding) {
         holding = true;
-        const resolve = this.armed!;
-        this.armed = undefined;
-        resolve();
+        const held = this.holdArmed!;
+        this.holdArmed = undefined;
+        held();
       }
       if (!holding) client.write(chunk);
     });
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-    };
     client.on("close", end).on("error", end);
     upstream.on("close", end).on("error", end);
   }
@@ -128,7 +142,7 @@ describe("postgres: a lost connection mid-commit", () => {
   });
 
   it("G3: terminated after the commit landed but before its acknowledgement → the retry replays, nothing applies twice", async () => {
-    const proxy = new CommitAckProxy();
+    const proxy = new FaultProxy();
     const proxied = await proxy.listen();
     try {
       const app = `fenced-unacked-${schema}`;
@@ -156,6 +170,21 @@ describe("postgres: a lost connection mid-commit", () => {
 });
 
 describe("postgres: stalled hosts and dropped connections", () => {
+  it("a pooled connection that drops at BEGIN is replaced at once: nothing was sent, the caller sees no error", async () => {
+    const proxy = new FaultProxy();
+    const proxied = await proxy.listen();
+    try {
+      const store = await host({ pool: { max: 1 } }, proxied);
+      await store.commit({ key: "k", op: op.increment(1) });
+      const dropped = proxy.dropAtNext("BEGIN");
+      await expect(store.commit({ key: "k", op: op.increment(1) })).resolves.toMatchObject({ version: 2 });
+      await dropped;
+      expect((await store.read("k")).value).toBe(2);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it("a key lock held by a stalled host makes a commit UNAVAILABLE after the statement timeout, with nothing applied", async () => {
     const store = await host({ pool: { statementTimeoutMs: 300 } });
     const request: CommitRequest & { opId: string } = { key: "held", op: op.increment(1), opId: "waited" };

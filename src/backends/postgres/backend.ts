@@ -108,19 +108,10 @@ export class PostgresBackend implements Backend {
   }
 
   async transact<T>(fn: (tx: BackendTx) => Promise<T>): Promise<T> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (err) {
-      throw unavailable(err, "cannot get a connection");
-    }
-    // A checked-out client has no pool listener; a connection dropped between queries must not crash the process.
-    let lost = false;
-    const onError = () => (lost = true);
-    client.on("error", onError);
+    const session = await this.begin();
+    const { client } = session;
     const tx = new PostgresTx(client, this.schema, this.txSql);
     try {
-      await client.query("BEGIN");
       const result = await fn(tx);
       const done = await client.query(tx.appended ? this.notifyAndCommit : "COMMIT");
       // COMMIT of a transaction a failed statement aborted reports ROLLBACK instead of failing.
@@ -131,15 +122,48 @@ export class PostgresBackend implements Backend {
     } catch (err) {
       // A server error leaves the connection usable once rolled back; anything else (a dropped socket, a
       // client-side timeout with a query still in flight) may not: the connection is then destroyed.
-      if (!lost && (err instanceof FencedStateError || isServerError(err))) {
-        await client.query("ROLLBACK").catch(() => (lost = true));
+      if (!session.lost && (err instanceof FencedStateError || isServerError(err))) {
+        await client.query("ROLLBACK").catch(() => (session.lost = true));
       } else {
-        lost = true;
+        session.lost = true;
       }
       throw err instanceof FencedStateError ? err : unavailable(err);
     } finally {
-      client.removeListener("error", onError);
-      client.release(lost);
+      session.end();
+    }
+  }
+
+  /**
+   * A pooled connection inside BEGIN. A connection that died while idle in the pool fails at BEGIN, before anything
+   * of the caller's was sent: it is replaced once, silently.
+   */
+  private async begin(): Promise<{ client: pg.PoolClient; lost: boolean; end(): void }> {
+    for (let attempt = 1; ; attempt++) {
+      let client: pg.PoolClient;
+      try {
+        client = await this.pool.connect();
+      } catch (err) {
+        throw unavailable(err, "cannot get a connection");
+      }
+      // A checked-out client has no pool listener; a connection dropping between queries must not crash the process.
+      const session = {
+        client,
+        lost: false,
+        end: () => {
+          client.removeListener("error", onError);
+          client.release(session.lost);
+        },
+      };
+      const onError = () => (session.lost = true);
+      client.on("error", onError);
+      try {
+        await client.query("BEGIN");
+        return session;
+      } catch (err) {
+        session.lost = true;
+        session.end();
+        if (attempt >= 2) throw unavailable(err);
+      }
     }
   }
 
