@@ -44,6 +44,9 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<StateSt
   if (chosen.length > 1) {
     throw new InvalidInputError({ issues: [{ path: [], message: "give at most one of path, memory, url, backend" }] });
   }
+  if (options.url === undefined && (options.schema !== undefined || options.pool !== undefined)) {
+    throw new InvalidInputError({ issues: [{ path: [options.schema !== undefined ? "schema" : "pool"], message: "schema and pool apply to postgres: give url too" }] });
+  }
   return new StateStore(await openBackend(options), options);
 }
 

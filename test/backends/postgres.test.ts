@@ -45,8 +45,10 @@ describe("postgres schema", () => {
     expect(rows.rows.map((r) => r.version)).toEqual(POSTGRES_MIGRATIONS.map((_, i) => i + 1));
   });
 
-  it("rejects a schema name that is not a plain identifier with INVALID_INPUT", async () => {
+  it("rejects a schema name that is not a plain identifier, or postgres options without a url, with INVALID_INPUT", async () => {
     await expect(openStore({ url, schema: 'x"; DROP TABLE y; --' })).rejects.toMatchObject({ code: "INVALID_INPUT" });
+    await expect(openStore({ memory: true, schema })).rejects.toMatchObject({ code: "INVALID_INPUT" });
+    await expect(openStore({ memory: true, pool: { max: 1 } })).rejects.toMatchObject({ code: "INVALID_INPUT" });
   });
 
   it("maps an unreachable server to UNAVAILABLE", async () => {
@@ -57,7 +59,7 @@ describe("postgres schema", () => {
   });
 
   it("lists keys in UTF-8 byte order even in a database whose collation is not C", async () => {
-    const database = `fenced_icu_${schema.slice("fenced_test_".length)}`;
+    const database = `fenced_test_db_${schema.slice("fenced_test_".length)}`; // swept by dropTestSchemas if left behind
     await admin((c) =>
       c.query(`CREATE DATABASE ${database} TEMPLATE template0 ENCODING 'UTF8' LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'`),
     );

@@ -66,7 +66,7 @@ export async function withPgClient<T>(body: (client: import("pg").Client) => Pro
   }
 }
 
-/** Drops the given schemas, and test schemas older than an hour (left by runs that died before cleanup). */
+/** Drops the given schemas, and test schemas and databases older than an hour (left by runs that died before cleanup). */
 export async function dropTestSchemas(url: string, schemas: string[]): Promise<void> {
   await withPgClient(async (client) => {
     const { rows } = await client.query<{ nspname: string }>(
@@ -76,6 +76,11 @@ export async function dropTestSchemas(url: string, schemas: string[]): Promise<v
     for (const name of new Set([...schemas, ...rows.map((r) => r.nspname)])) {
       await client.query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`);
     }
+    const stale = await client.query<{ datname: string }>(
+      "SELECT datname FROM pg_database WHERE datname ~ '^fenced_test_db_[0-9]+_' AND split_part(datname, '_', 4)::bigint < $1",
+      [Math.floor(Date.now() / 1000) - STALE_SCHEMA_SECONDS],
+    );
+    for (const { datname } of stale.rows) await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
   }, url);
 }
 
