@@ -13,8 +13,9 @@ passed=0
 failed=0
 add() { passed=$((passed + $1)); failed=$((failed + $2)); printf '== %s: %s passed, %s failed\n' "$3" "$1" "$2"; }
 
-# Typecheck: one check.
+# Typecheck (sources, tests, benchmarks, examples), then the published build and each export of package.json.
 if npx tsc -p tsconfig.json --noEmit; then add 1 0 typecheck; else add 0 1 typecheck; fi
+if npm run -s build && node scripts/check-exports.mjs; then add 1 0 "build and exports"; else add 0 1 "build and exports"; fi
 
 # vitest: counts from its JSON report (skipped and todo count as failed: CI skips nothing).
 npx vitest run --reporter=default --reporter=json --outputFile="$out/vitest.json"

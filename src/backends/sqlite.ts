@@ -85,9 +85,12 @@ interface EventRow {
   outcome: Outcome;
 }
 
+const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+
 export class SqliteBackend implements Backend {
   readonly kind = "sqlite";
   readonly db: Database.Database;
+  private readonly busyTimeoutMs: number;
   private readonly queue = new SerialQueue();
   private readonly listeners = new Listeners();
   private readonly tx: BackendTx;
@@ -95,6 +98,7 @@ export class SqliteBackend implements Backend {
 
   constructor(options: SqliteBackendOptions) {
     if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
+    this.busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
     this.db = openDatabase(options);
     const db = this.db;
     this.stmt = {
@@ -165,14 +169,10 @@ export class SqliteBackend implements Backend {
 
   transact<T>(fn: (tx: BackendTx) => Promise<T>): Promise<T> {
     return this.queue.run(async () => {
-      try {
-        this.stmt.begin.run();
-      } catch (err) {
-        throw unavailable(err);
-      }
+      this.read(() => this.stmt.begin.run());
       try {
         const result = await fn(this.tx);
-        this.stmt.commit.run();
+        whileBusy(() => this.stmt.commit.run(), this.busyTimeoutMs);
         this.listeners.notify();
         return result;
       } catch (err) {
@@ -232,11 +232,32 @@ export class SqliteBackend implements Backend {
     await this.queue.run(async () => this.db.close());
   }
 
+  /** Runs a statement, waiting out another process's lock for up to `busyTimeoutMs`; failures become `UNAVAILABLE`. */
   private read<T>(body: () => T): T {
+    try {
+      return whileBusy(body, this.busyTimeoutMs);
+    } catch (err) {
+      throw unavailable(err);
+    }
+  }
+}
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Retries `body` while SQLite reports the database busy, for up to `timeoutMs`. SQLite's own busy handler sleeps in
+ * steps of 1 to 100 ms, so under contention between processes a waiter sleeps long after the lock is free; this waits
+ * 10 µs to 2 ms, jittered, so a freed lock is taken within microseconds (see bench/contention.ts).
+ */
+function whileBusy<T>(body: () => T, timeoutMs: number): T {
+  const deadline = performance.now() + timeoutMs;
+  for (let attempt = 0; ; attempt++) {
     try {
       return body();
     } catch (err) {
-      throw unavailable(err);
+      const code = (err as { code?: string }).code ?? "";
+      if (!code.startsWith("SQLITE_BUSY") || performance.now() >= deadline) throw err;
+      Atomics.wait(pause, 0, 0, Math.min(2, 0.01 * 2 ** Math.min(attempt, 8)) * (0.5 + Math.random()));
     }
   }
 }
@@ -245,10 +266,12 @@ export class SqliteBackend implements Backend {
 function openDatabase(options: SqliteBackendOptions): Database.Database {
   let db: Database.Database;
   try {
-    db = new Database(options.path, { timeout: options.busyTimeoutMs ?? 5000 });
-    db.pragma("journal_mode = WAL");
+    const timeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+    // busy_timeout 0: `whileBusy` does the waiting, with a finer grain than SQLite's busy handler.
+    db = new Database(options.path, { timeout: 0 });
+    whileBusy(() => db.pragma("journal_mode = WAL"), timeoutMs);
     db.pragma(`synchronous = ${options.durability === "full" ? "FULL" : "NORMAL"}`);
-    db.exec("BEGIN IMMEDIATE");
+    whileBusy(() => db.exec("BEGIN IMMEDIATE"), timeoutMs);
     try {
       const applied = db.pragma("user_version", { simple: true }) as number;
       for (let i = applied; i < SQLITE_MIGRATIONS.length; i++) db.exec(SQLITE_MIGRATIONS[i]!);

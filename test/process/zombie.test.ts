@@ -55,3 +55,13 @@ describe("G2 zombie writers in real processes", () => {
     await store.close();
   });
 });
+
+describe("G2 zombie trial runner", () => {
+  it("fences every zombie over 40 trials (steal / lease expiry, with and without a rescuer write) under 2 writer processes of load", async () => {
+    const { runZombieTrials } = await import("./zombie-trials.js");
+    const report = await runZombieTrials(40, { load: 2 });
+    expect(report.failures).toEqual([]);
+    expect(report.fenced).toBe(40);
+    expect(report.modes).toEqual({ steal: 10, "steal-and-write": 10, expire: 10, "expire-and-write": 10 });
+  }, 120_000);
+});
