@@ -14,8 +14,10 @@ import type { JobEntry, LoadReport, WorkerConfig } from "./worker.js";
 const url = postgresUrl();
 const workerFile = fileURLToPath(new URL("./worker.ts", import.meta.url));
 const HOSTS = 3;
-const LANES = 3;
+const LANES = 2;
 const PER_LANE = { increments: 10, txns: 10, claims: 15 };
+/** Three processes on a shared 2-core CI box: generous, so a loaded machine slows the test down but never fails it. */
+const MULTI_PROCESS_TIMEOUT_MS = 180_000;
 
 let schema: string;
 let store: StateStore;
@@ -86,9 +88,10 @@ describe("multi-host on one PostgreSQL", () => {
     console.log(
       `multi-host totals: ${HOSTS} processes × ${LANES} lanes — counter ${String(counter.value)} (expected ${lanes * PER_LANE.increments}), ` +
         `txn keys ${String((await store.read("mh/a")).value)}/${String((await store.read("mh/b")).value)} (expected ${lanes * PER_LANE.txns} each), ` +
-        `job appends ${acked.length} acknowledged = ${log.length} in the log, ${fenced} fenced, ${lanes * PER_LANE.claims} claims`,
+        `job appends ${acked.length} acknowledged = ${log.length} in the log, ${fenced} fenced, ${lanes * PER_LANE.claims} claims; ` +
+        `${reports.reduce((n, r) => n + r.unavailableRetries, 0)} UNAVAILABLE retried with the same opId`,
     );
-  });
+  }, MULTI_PROCESS_TIMEOUT_MS);
 
   it("G2: a zombie host whose claim another host stole is FENCED, and its write never lands", async () => {
     const zombie = startWorker({ role: "zombie", id: "zombie-host" });

@@ -10,7 +10,8 @@
  *   under the old epoch and reports the outcome.
  */
 import { createInterface } from "node:readline";
-import { FencedStateError, openStore, op, sleep, type StateStore } from "../../src/index.js";
+import { randomUUID } from "node:crypto";
+import { FencedStateError, isErrorCode, openStore, op, sleep, withBackoff, type StateStore } from "../../src/index.js";
 
 export interface WorkerConfig {
   role: "load" | "zombie";
@@ -36,6 +37,8 @@ export interface LoadReport {
   txns: number;
   acked: JobEntry[];
   fenced: number;
+  /** UNAVAILABLE answers retried with the same opId, as a client should (outcome unknown, applied at most once). */
+  unavailableRetries: number;
   errors: string[];
 }
 
@@ -48,7 +51,9 @@ const waitForGo = async () => {
 };
 
 async function load(store: StateStore): Promise<LoadReport> {
-  const report: LoadReport = { increments: 0, txns: 0, acked: [], fenced: 0, errors: [] };
+  const report: LoadReport = { increments: 0, txns: 0, acked: [], fenced: 0, unavailableRetries: 0, errors: [] };
+  const retryingUnavailable = <T>(attempt: () => Promise<T>) =>
+    withBackoff(attempt, (err) => isErrorCode(err, "UNAVAILABLE") && ++report.unavailableRetries > 0, { retries: 5, maxMs: 500 });
   const lane = async (laneId: number) => {
     for (let i = 0; i < (config.increments ?? 0); i++) {
       await store.update("mh/counter", (n) => ((n as number | undefined) ?? 0) + 1, { retries: 500, maxMs: 50 });
@@ -56,7 +61,8 @@ async function load(store: StateStore): Promise<LoadReport> {
     }
     for (let i = 0; i < (config.txns ?? 0); i++) {
       const keys = Math.random() < 0.5 ? ["mh/a", "mh/b"] : ["mh/b", "mh/a"];
-      await store.txn(keys.map((key) => ({ key, op: op.increment(1) })));
+      const opId = randomUUID();
+      await retryingUnavailable(() => store.txn(keys.map((key) => ({ key, op: op.increment(1) })), { opId }));
       report.txns++;
     }
     for (let i = 0; i < (config.claims ?? 0); i++) {
@@ -65,7 +71,8 @@ async function load(store: StateStore): Promise<LoadReport> {
       await sleep(Math.random() * 3); // a window in which another host may steal the job
       try {
         const entry: JobEntry = { worker: config.id, round, epoch: claim.epoch };
-        await store.commit({ key: "mh/job", op: op.append(entry), epoch: claim.epoch, owner: config.id });
+        const request = { key: "mh/job", op: op.append(entry), epoch: claim.epoch, owner: config.id, opId: randomUUID() };
+        await retryingUnavailable(() => store.commit(request));
         report.acked.push(entry);
       } catch (err) {
         if (err instanceof FencedStateError && err.code === "FENCED") report.fenced++;
