@@ -5,14 +5,15 @@
  */
 import pg from "pg";
 import type { Backend, BackendTx, StoredClaim, StoredRecord } from "../../core/backend.js";
-import { FencedStateError, InvalidInputError, UnavailableError } from "../../core/errors.js";
+import { FencedStateError, InvalidInputError } from "../../core/errors.js";
 import type { Outcome, StateEvent } from "../../core/schemas.js";
 import { Listeners, prefixEnd } from "../serial.js";
-import { unavailable } from "./errors.js";
+import { isConnectionFailure, unavailable } from "./errors.js";
 import { CommitListener, commitChannel } from "./notify.js";
 import { DEFAULT_SCHEMA, type PostgresBackendOptions } from "./options.js";
 import { SCHEMA_NAME, migrate, quoteIdent } from "./schema.js";
-import { PostgresTx, txStatements, type TxStatements } from "./tx.js";
+import { txSql, type TxSql } from "./sql.js";
+import { PostgresTx } from "./tx.js";
 
 interface RecordRow {
   key: string;
@@ -56,10 +57,10 @@ export class PostgresBackend implements Backend {
   /** The schema holding this store's tables. */
   readonly schema: string;
   private readonly pool: pg.Pool;
-  private readonly txSql: TxStatements;
+  private readonly txSql: TxSql;
   private readonly sql: ReturnType<typeof readStatements>;
-  /** `NOTIFY` and `COMMIT` in one round trip; the notification is delivered only if the commit lands. */
-  private readonly notifyAndCommit: string;
+  /** Sent with the COMMIT; the notification is delivered only if the commit lands. */
+  private readonly notify: string;
   private readonly listeners = new Listeners();
   private readonly commitListener: CommitListener;
   private subscribers = 0;
@@ -100,70 +101,32 @@ export class PostgresBackend implements Backend {
     // checkout opens a new one. Without a listener Node would crash on the "error" event.
     this.pool.on("error", () => undefined);
     const s = quoteIdent(this.schema);
-    this.txSql = txStatements(s);
+    this.txSql = txSql(s);
     this.sql = readStatements(s);
     const channel = commitChannel(this.schema);
-    this.notifyAndCommit = `NOTIFY ${quoteIdent(channel)}; COMMIT`;
+    this.notify = `NOTIFY ${quoteIdent(channel)}`;
     this.commitListener = new CommitListener(config, channel, () => this.listeners.notify());
   }
 
   async transact<T>(fn: (tx: BackendTx) => Promise<T>): Promise<T> {
-    const session = await this.begin();
-    const { client } = session;
-    const tx = new PostgresTx(client, this.schema, this.txSql);
+    let tx: PostgresTx;
+    try {
+      tx = await PostgresTx.start(this.pool, this.schema, this.txSql);
+    } catch (err) {
+      throw unavailable(err, "cannot get a connection");
+    }
     try {
       const result = await fn(tx);
-      const done = await client.query(tx.appended ? this.notifyAndCommit : "COMMIT");
-      // COMMIT of a transaction a failed statement aborted reports ROLLBACK instead of failing.
-      const tag = (Array.isArray(done) ? done.at(-1) : done)?.command;
-      if (tag !== "COMMIT") throw new UnavailableError({ cause: `transaction was rolled back (${tag})` });
+      await tx.commit(this.notify);
       if (tx.appended) this.listeners.notify();
       return result;
     } catch (err) {
-      // A server error leaves the connection usable once rolled back; anything else (a dropped socket, a
-      // client-side timeout with a query still in flight) may not: the connection is then destroyed.
-      if (!session.lost && (err instanceof FencedStateError || isServerError(err))) {
-        await client.query("ROLLBACK").catch(() => (session.lost = true));
-      } else {
-        session.lost = true;
-      }
+      // A statement that failed on a live connection leaves it usable once rolled back; a connection failure may not.
+      if (!(err instanceof FencedStateError) && isConnectionFailure(err)) tx.lost = true;
+      await tx.rollback();
       throw err instanceof FencedStateError ? err : unavailable(err);
     } finally {
-      session.end();
-    }
-  }
-
-  /**
-   * A pooled connection inside BEGIN. A connection that died while idle in the pool fails at BEGIN, before anything
-   * of the caller's was sent: it is replaced once, silently.
-   */
-  private async begin(): Promise<{ client: pg.PoolClient; lost: boolean; end(): void }> {
-    for (let attempt = 1; ; attempt++) {
-      let client: pg.PoolClient;
-      try {
-        client = await this.pool.connect();
-      } catch (err) {
-        throw unavailable(err, "cannot get a connection");
-      }
-      // A checked-out client has no pool listener; a connection dropping between queries must not crash the process.
-      const session = {
-        client,
-        lost: false,
-        end: () => {
-          client.removeListener("error", onError);
-          client.release(session.lost);
-        },
-      };
-      const onError = () => (session.lost = true);
-      client.on("error", onError);
-      try {
-        await client.query("BEGIN");
-        return session;
-      } catch (err) {
-        session.lost = true;
-        session.end();
-        if (attempt >= 2) throw unavailable(err);
-      }
+      tx.release();
     }
   }
 
@@ -237,9 +200,4 @@ export class PostgresBackend implements Backend {
 
 function toRecord(r: RecordRow): StoredRecord {
   return { key: r.key, valueText: r.value, version: Number(r.version), epoch: Number(r.epoch), updatedAt: Number(r.updated_at) };
-}
-
-/** An error the server reported on a live connection (it carries an SQLSTATE), as opposed to a lost connection. */
-function isServerError(err: unknown): boolean {
-  return err instanceof pg.DatabaseError && !String(err.code).startsWith("57P") && !String(err.code).startsWith("08");
 }

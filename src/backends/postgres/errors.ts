@@ -2,6 +2,7 @@
  * PostgreSQL and network failures → `UNAVAILABLE` (outcome unknown: retry with the same opId). Typed errors raised by
  * the core inside a transaction never come here; they pass through untouched.
  */
+import pg from "pg";
 import { UnavailableError } from "../../core/errors.js";
 
 /** SQLSTATE codes (https://www.postgresql.org/docs/15/errcodes-appendix.html) and Node socket codes, by kind. */
@@ -25,4 +26,14 @@ export function unavailable(err: unknown, context?: string): UnavailableError {
     (/Connection terminated|not queryable|timeout/i.test(message) ? "connection lost" : "postgres error");
   const detail = `${kind}${context ? ` (${context})` : ""}: ${message}${code ? ` [${code}]` : ""}`;
   return new UnavailableError({ cause: detail }, { cause: err });
+}
+
+/**
+ * Whether `err` means the connection itself failed (a dropped socket, a client-side timeout with a query in flight,
+ * the server ending the session) rather than a statement failing on a live connection.
+ */
+export function isConnectionFailure(err: unknown): boolean {
+  if (!(err instanceof pg.DatabaseError)) return true;
+  const code = String(err.code);
+  return code.startsWith("57P") || code.startsWith("08") || code === "25P03";
 }

@@ -5,53 +5,23 @@
  *   that key (or create it, when it is missing) between the read and the write;
  * - an opId's advisory lock is taken before its idempotency row is read, so two retries of one opId run one after
  *   the other and the second one sees the first one's result;
- * - the lock statement and the read are separate statements: under READ COMMITTED each statement takes a fresh
- *   snapshot, so the read sees everything committed by the lock's previous holder.
+ * - locks and reads are separate statements: under READ COMMITTED each statement takes a fresh snapshot, so a read
+ *   sees everything committed by the lock's previous holder.
+ *
+ * Round trips are what a commit costs across hosts, so statements are batched: BEGIN, the locks and every read go
+ * out together; writes wait and travel with the next statement that needs an answer (the event append, or COMMIT).
+ * A commit with an opId takes four round trips, and holds the event-log order (event_seq) for one plus the COMMIT.
  */
 import type pg from "pg";
-import type { BackendTx, IdempotencyRecord, KeyState } from "../../core/backend.js";
+import type { BackendTx, IdempotencyRecord, KeyState, StoredClaim, StoredRecord } from "../../core/backend.js";
+import { UnavailableError } from "../../core/errors.js";
 import type { StateEvent } from "../../core/schemas.js";
+import { isConnectionFailure } from "./errors.js";
 import { lockId, lockOrder } from "./locks.js";
-
-/**
- * The SQL of a transaction, on the quoted schema `s`. Named, so each connection parses each statement once (a pool,
- * and so each of its connections, serves one schema).
- */
-export function txStatements(s: string) {
-  const named = (name: string, text: string) => ({ name: `fenced_${name}`, text });
-  return {
-    lock: named("lock", "SELECT pg_advisory_xact_lock(id) FROM unnest($1::bigint[]) AS id"),
-    keyState: named(
-      "key_state",
-      `SELECT r.value, r.version, r.epoch AS r_epoch, r.updated_at, c.owner, c.epoch AS c_epoch, c.expires_at
-         FROM (SELECT 1) AS one LEFT JOIN ${s}.records r ON r.key = $1 LEFT JOIN ${s}.claims c ON c.key = $1`,
-    ),
-    putRecord: named(
-      "put_record",
-      `INSERT INTO ${s}.records (key, value, version, epoch, updated_at) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = excluded.version,
-           epoch = excluded.epoch, updated_at = excluded.updated_at`,
-    ),
-    putClaim: named(
-      "put_claim",
-      `INSERT INTO ${s}.claims (key, owner, epoch, expires_at) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, epoch = excluded.epoch, expires_at = excluded.expires_at`,
-    ),
-    getIdem: named("get_idem", `SELECT hash, result, created_at FROM ${s}.idempotency WHERE op_id = $1`),
-    putIdem: named("put_idem", `INSERT INTO ${s}.idempotency (op_id, hash, result, created_at) VALUES ($1, $2, $3, $4)`),
-    // The seq row stays locked until commit: see event_seq in schema.ts.
-    appendEvent: named(
-      "append_event",
-      `WITH next AS (UPDATE ${s}.event_seq SET seq = seq + 1 RETURNING seq)
-       INSERT INTO ${s}.events (seq, ts, key, version, epoch, owner, op_id, outcome)
-         SELECT next.seq, $1, $2, $3, $4, $5, $6, $7 FROM next RETURNING seq`,
-    ),
-  };
-}
-
-export type TxStatements = ReturnType<typeof txStatements>;
+import type { TxSql } from "./sql.js";
 
 interface KeyStateRow {
+  key: string;
   value: string | null;
   version: string | null;
   r_epoch: string | null;
@@ -64,70 +34,160 @@ interface KeyStateRow {
 export class PostgresTx implements BackendTx {
   /** Whether this transaction wrote to the event log (then its commit notifies other hosts). */
   appended = false;
+  /** Set when the connection failed or may be unusable: it is then destroyed, not returned to the pool. */
+  lost = false;
+  private client: pg.PoolClient;
   private readonly held = new Set<string>();
+  /** What this transaction read under its locks, updated by its own writes: "a transaction sees its own writes". */
+  private readonly states = new Map<string, KeyState>();
+  private readonly idempotency = new Map<string, IdempotencyRecord | null>();
+  /** Statements not sent yet; they go out in front of the next one that needs an answer. */
+  private pending: string[] = ["BEGIN"];
+  /** Nothing but BEGIN, locks and reads has been sent: a connection found dead now can be replaced. */
+  private replaceable = true;
 
-  constructor(
-    private readonly client: pg.PoolClient,
+  private constructor(
+    private readonly pool: pg.Pool,
+    client: pg.PoolClient,
     private readonly schema: string,
-    private readonly sql: TxStatements,
-  ) {}
+    private readonly sql: TxSql,
+  ) {
+    this.client = client;
+    client.on("error", this.onError);
+  }
+
+  /** Checks out a connection; the transaction begins with its first statement. */
+  static async start(pool: pg.Pool, schema: string, sql: TxSql): Promise<PostgresTx> {
+    return new PostgresTx(pool, await pool.connect(), schema, sql);
+  }
 
   async lock(scope: { keys: readonly string[]; opId?: string }): Promise<void> {
-    const ids = scope.keys.map((k) => lockId(this.schema, "key", k));
-    if (scope.opId !== undefined) ids.push(lockId(this.schema, "op", scope.opId));
-    await this.take(ids);
+    await this.prepare(scope.keys, scope.opId);
   }
 
   async getKeyState(key: string): Promise<KeyState> {
-    await this.take([lockId(this.schema, "key", key)]);
-    const row = (await this.client.query<KeyStateRow>({ ...this.sql.keyState, values: [key] })).rows[0]!;
-    const state: KeyState = {};
-    if (row.version !== null) {
-      state.record = {
-        key,
-        valueText: row.value,
-        version: Number(row.version),
-        epoch: Number(row.r_epoch),
-        updatedAt: Number(row.updated_at),
-      };
-    }
-    if (row.c_epoch !== null) {
-      state.claim = { key, owner: row.owner, epoch: Number(row.c_epoch), expiresAt: Number(row.expires_at) };
-    }
-    return state;
-  }
-
-  async putRecord(r: { key: string; valueText: string | null; version: number; epoch: number; updatedAt: number }): Promise<void> {
-    await this.client.query({ ...this.sql.putRecord, values: [r.key, r.valueText, r.version, r.epoch, r.updatedAt] });
-  }
-
-  async putClaim(c: { key: string; owner: string | null; epoch: number; expiresAt: number }): Promise<void> {
-    await this.client.query({ ...this.sql.putClaim, values: [c.key, c.owner, c.epoch, c.expiresAt] });
+    await this.prepare([key], undefined);
+    return structuredClone(this.states.get(key)!);
   }
 
   async getIdempotency(opId: string): Promise<IdempotencyRecord | undefined> {
-    await this.take([lockId(this.schema, "op", opId)]);
-    const row = (await this.client.query<{ hash: string; result: string; created_at: string }>({ ...this.sql.getIdem, values: [opId] }))
-      .rows[0];
-    return row && { opId, hash: row.hash, resultText: row.result, createdAt: Number(row.created_at) };
+    await this.prepare([], opId);
+    return this.idempotency.get(opId) ?? undefined;
   }
 
-  async putIdempotency(r: IdempotencyRecord): Promise<void> {
-    await this.client.query({ ...this.sql.putIdem, values: [r.opId, r.hash, r.resultText, r.createdAt] });
+  putRecord(record: StoredRecord): void {
+    this.write(this.sql.putRecord(record));
+    this.states.set(record.key, { ...this.states.get(record.key), record: { ...record } });
+  }
+
+  putClaim(claim: StoredClaim): void {
+    this.write(this.sql.putClaim(claim));
+    this.states.set(claim.key, { ...this.states.get(claim.key), claim: { ...claim } });
+  }
+
+  putIdempotency(record: IdempotencyRecord): void {
+    this.write(this.sql.putIdempotency(record));
+    this.idempotency.set(record.opId, { ...record });
   }
 
   async appendEvent(e: Omit<StateEvent, "seq">): Promise<number> {
-    const values = [e.ts, e.key, e.version, e.epoch, e.owner ?? null, e.opId ?? null, e.outcome];
-    const { rows } = await this.client.query<{ seq: string }>({ ...this.sql.appendEvent, values });
+    const [result] = await this.send([this.sql.appendEvent(e)]);
     this.appended = true;
-    return Number(rows[0]!.seq);
+    return Number((result!.rows[0] as { seq: string }).seq);
   }
 
-  /** Takes the advisory locks not yet held, in the global order. */
-  private async take(ids: string[]): Promise<void> {
-    const missing = lockOrder(ids.filter((id) => !this.held.has(id)));
-    if (missing.length === 0) return;
-    await this.client.query({ ...this.sql.lock, values: [missing] });
-    for (const id of missing) this.held.add(id);
+  /** Sends the pending writes, `NOTIFY` when the event log moved, and COMMIT, in one round trip. */
+  async commit(notify: string): Promise<void> {
+    const tag = (await this.send(this.appended ? [notify, "COMMIT"] : ["COMMIT"])).at(-1)?.command;
+    // COMMIT of a transaction a failed statement aborted reports ROLLBACK instead of failing.
+    if (tag !== "COMMIT") throw new UnavailableError({ cause: `transaction was rolled back (${tag})` });
   }
+
+  /** Rolls back after a failure (a no-op when nothing was begun); a connection that cannot is marked lost. */
+  async rollback(): Promise<void> {
+    if (this.lost) return; // the server ends the transaction with the session
+    await this.client.query("ROLLBACK").catch(() => (this.lost = true));
+  }
+
+  /** Returns the connection to the pool, or destroys it when it may be unusable. */
+  release(): void {
+    this.client.removeListener("error", this.onError);
+    this.client.release(this.lost);
+  }
+
+  /** A connection that drops between queries emits "error"; without a listener Node would crash. */
+  private readonly onError = () => {
+    this.lost = true;
+  };
+
+  /** Takes the locks of `keys` and `opId` not yet held, in the global order, then reads what is not yet known. */
+  private async prepare(keys: readonly string[], opId: string | undefined): Promise<void> {
+    const ids = keys.map((k) => lockId(this.schema, "key", k));
+    if (opId !== undefined) ids.push(lockId(this.schema, "op", opId));
+    const missing = lockOrder(ids.filter((id) => !this.held.has(id)));
+    const unread = [...new Set(keys)].filter((k) => !this.states.has(k));
+    const readOp = opId !== undefined && !this.idempotency.has(opId);
+    const statements = [
+      ...(missing.length > 0 ? [this.sql.lock(missing)] : []),
+      ...(unread.length > 0 ? [this.sql.keyStates(unread)] : []),
+      ...(readOp ? [this.sql.idempotency(opId)] : []),
+    ];
+    if (statements.length === 0) return;
+    const results = await this.send(statements);
+    for (const id of missing) this.held.add(id);
+    const rest = results.slice(missing.length > 0 ? 1 : 0);
+    if (unread.length > 0) {
+      for (const row of rest.shift()!.rows as KeyStateRow[]) this.states.set(row.key, toKeyState(row));
+    }
+    if (readOp) {
+      const row = rest.shift()!.rows[0] as { hash: string; result: string; created_at: string } | undefined;
+      this.idempotency.set(opId, row ? { opId, hash: row.hash, resultText: row.result, createdAt: Number(row.created_at) } : null);
+    }
+  }
+
+  private write(statement: string): void {
+    this.pending.push(statement);
+    this.replaceable = false;
+  }
+
+  /** Sends the pending statements and `statements` in one round trip; returns the results of `statements`. */
+  private async send(statements: string[]): Promise<pg.QueryResult[]> {
+    const batch = [...this.pending, ...statements];
+    this.pending = [];
+    let out: pg.QueryResult | pg.QueryResult[];
+    try {
+      out = await this.client.query(batch.join(";\n"));
+    } catch (err) {
+      if (!this.replaceable || !isConnectionFailure(err)) throw err;
+      // The connection was dead before anything but BEGIN, locks and reads reached it: nothing of ours is on the
+      // server. Retry once on a fresh connection.
+      this.replaceable = false;
+      this.lost = true;
+      this.release();
+      this.lost = false;
+      this.client = await this.pool.connect();
+      this.client.on("error", this.onError);
+      out = await this.client.query(batch.join(";\n"));
+    }
+    this.replaceable = false;
+    const results = Array.isArray(out) ? out : [out];
+    return results.slice(results.length - statements.length);
+  }
+}
+
+function toKeyState(row: KeyStateRow): KeyState {
+  const state: KeyState = {};
+  if (row.version !== null) {
+    state.record = {
+      key: row.key,
+      valueText: row.value,
+      version: Number(row.version),
+      epoch: Number(row.r_epoch),
+      updatedAt: Number(row.updated_at),
+    };
+  }
+  if (row.c_epoch !== null) {
+    state.claim = { key: row.key, owner: row.owner, epoch: Number(row.c_epoch), expiresAt: Number(row.expires_at) };
+  }
+  return state;
 }
