@@ -51,6 +51,15 @@ describe("postgres schema", () => {
     await expect(openStore({ memory: true, pool: { max: 1 } })).rejects.toMatchObject({ code: "INVALID_INPUT" });
   });
 
+  it("answers text PostgreSQL cannot hold (NUL in an opId or owner) with INVALID_INPUT and writes nothing", async () => {
+    const store = await host();
+    await expect(store.commit({ key: "k", op: op.set(1), opId: "a\u0000b" })).rejects.toMatchObject({ code: "INVALID_INPUT" });
+    await expect(store.commit({ key: "k", op: op.set(1), owner: "a\u0000b" })).rejects.toMatchObject({ code: "INVALID_INPUT" });
+    await expect(store.claim({ key: "k", owner: "\u0000", ttlMs: 1000 })).rejects.toMatchObject({ code: "INVALID_INPUT" });
+    expect(await store.read("k")).toMatchObject({ exists: false, version: 0 });
+    expect(await store.events("")).toEqual([]);
+  });
+
   it("maps an unreachable server to UNAVAILABLE", async () => {
     const err = await openStore({ url: "postgres://fenced:fenced@127.0.0.1:1/fenced", schema, pool: { connectTimeoutMs: 2000 } }).catch(
       (e: unknown) => e,
