@@ -10,7 +10,8 @@
  *
  * Round trips are what a commit costs across hosts, so statements are batched: BEGIN, the locks and every read go
  * out together; writes wait and travel with the next statement that needs an answer (the event append, or COMMIT).
- * A commit with an opId takes four round trips, and holds the event-log order (event_seq) for one plus the COMMIT.
+ * A one-key commit, opId or not, takes three round trips (BEGIN+locks+reads, record+event, idempotency+NOTIFY+COMMIT)
+ * and holds the event-log order (event_seq) from the second to the end of the third.
  */
 import type pg from "pg";
 import type { BackendTx, IdempotencyRecord, KeyState, StoredClaim, StoredRecord } from "../../core/backend.js";
