@@ -22,6 +22,15 @@ export type {
   IdempotencyRecord,
   Retention,
   Awaitable,
+  BlobRef,
+  CheckpointBlob,
+  CheckpointQuery,
+  CheckpointReader,
+  CheckpointRef,
+  CheckpointRow,
+  CheckpointTx,
+  CheckpointWrite,
+  LoadedCheckpoint,
 } from "./core/backend.js";
 export { MemoryBackend } from "./backends/memory.js";
 export { SqliteBackend, type SqliteBackendOptions } from "./backends/sqlite.js";

@@ -8,6 +8,7 @@ import type {
   StoredRecord,
 } from "../core/backend.js";
 import type { StateEvent } from "../core/schemas.js";
+import { MemoryCheckpoints } from "./memory-checkpoints.js";
 import { Listeners, SerialQueue } from "./serial.js";
 
 /** Compares keys by UTF-8 bytes, the order SQLite and Postgres (`COLLATE "C"`) use. */
@@ -17,6 +18,7 @@ export function compareKeys(a: string, b: string): number {
 
 export class MemoryBackend implements Backend {
   readonly kind = "memory";
+  readonly checkpoints = new MemoryCheckpoints((key) => this.records.get(key));
   private records = new Map<string, StoredRecord>();
   private claims = new Map<string, StoredClaim>();
   private idempotency = new Map<string, IdempotencyRecord>();
@@ -32,6 +34,7 @@ export class MemoryBackend implements Backend {
       const claims = new Map<string, StoredClaim>();
       const idem = new Map<string, IdempotencyRecord>();
       const events: StateEvent[] = [];
+      const checkpoints = this.checkpoints.begin();
       const tx: BackendTx = {
         getKeyState: (key): KeyState => {
           const record = records.get(key) ?? this.records.get(key);
@@ -47,6 +50,7 @@ export class MemoryBackend implements Backend {
           events.push({ ...e, seq });
           return seq;
         },
+        checkpoints: checkpoints.tx,
       };
       const result = await fn(tx);
       for (const [k, r] of records) this.records.set(k, r);
@@ -54,6 +58,7 @@ export class MemoryBackend implements Backend {
       for (const [k, r] of idem) this.idempotency.set(k, r);
       this.events.push(...events);
       this.seq += events.length;
+      checkpoints.apply();
       if (events.length > 0 || records.size > 0) this.listeners.notify();
       return result;
     });

@@ -17,6 +17,7 @@ import type {
 import { FencedStateError, UnavailableError } from "../core/errors.js";
 import type { Outcome, StateEvent } from "../core/schemas.js";
 import { Listeners, SerialQueue, prefixEnd } from "./serial.js";
+import { CHECKPOINTS_MIGRATION, SqliteCheckpoints } from "./sqlite-checkpoints.js";
 
 export interface SqliteBackendOptions {
   /** Database file. `":memory:"` works too (one connection only). */
@@ -62,6 +63,7 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
      op_id TEXT,
      outcome TEXT NOT NULL
    );`,
+  CHECKPOINTS_MIGRATION,
 ];
 
 interface KeyStateRow {
@@ -90,6 +92,7 @@ const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 export class SqliteBackend implements Backend {
   readonly kind = "sqlite";
   readonly db: Database.Database;
+  readonly checkpoints: SqliteCheckpoints;
   private readonly busyTimeoutMs: number;
   private readonly queue = new SerialQueue();
   private readonly listeners = new Listeners();
@@ -143,6 +146,7 @@ export class SqliteBackend implements Backend {
       purgeEvents: db.prepare("DELETE FROM events WHERE seq <= (SELECT max(seq) FROM events) - ?"),
     };
     const s = this.stmt;
+    this.checkpoints = new SqliteCheckpoints(db, (body) => this.read(body));
     this.tx = {
       getKeyState: (key): KeyState => {
         const row = s.keyState.get(key, key)!;
@@ -164,6 +168,7 @@ export class SqliteBackend implements Backend {
       putIdempotency: (r) => void s.putIdem.run(r.opId, r.hash, r.resultText, r.createdAt),
       appendEvent: (e) =>
         Number(s.appendEvent.run(e.ts, e.key, e.version, e.epoch, e.owner ?? null, e.opId ?? null, e.outcome).lastInsertRowid),
+      checkpoints: this.checkpoints.tx,
     };
   }
 

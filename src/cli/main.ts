@@ -4,6 +4,7 @@ import type { Command } from "./command.js";
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
   demo: async () => (await import("./demo.js")).demo,
+  serve: async () => (await import("./serve.js")).serve,
 };
 
 async function main(argv: string[]): Promise<number> {

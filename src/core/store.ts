@@ -190,11 +190,13 @@ export class StateStore {
    */
   async withClaim<T>(key: string, fn: (claim: Claim, signal: AbortSignal) => Promise<T>, options: WithClaimOptions): Promise<T> {
     const ttlMs = options.ttlMs ?? 10_000;
-    let held = await this.claim({ key, owner: options.owner, ttlMs, ...(options.steal && { steal: true }) });
+    const held = await this.claim({ key, owner: options.owner, ttlMs, ...(options.steal && { steal: true }) });
+    // renew and release take a ClaimRef; the schema is strict, so a whole Claim (with expiresAt) would be rejected.
+    const ref: ClaimRef = { key: held.key, owner: held.owner, epoch: held.epoch };
     const lost = new AbortController();
     const timer = setInterval(() => {
-      this.renew(held, ttlMs).then(
-        (c) => (held = c),
+      this.renew(ref, ttlMs).then(
+        () => undefined,
         (err: unknown) => {
           clearInterval(timer);
           lost.abort(err);
@@ -205,7 +207,7 @@ export class StateStore {
       return await fn(held, lost.signal);
     } finally {
       clearInterval(timer);
-      if (!lost.signal.aborted) await this.release(held);
+      if (!lost.signal.aborted) await this.release(ref);
     }
   }
 

@@ -26,14 +26,14 @@ const MUTANTS: Mutant[] = [
     guarantee: "G1",
     find: "if (req.expectVersion !== undefined && req.expectVersion !== actualVersion) {",
     replace: "if (false) {",
-    tests: ["test/process/multiprocess.test.ts", "test/core/model.test.ts"],
+    tests: ["test/process/multiprocess.test.ts", "test/core/model.test.ts", "test/core/scheduler.test.ts"],
   },
   {
     id: "epoch check dropped",
     guarantee: "G2",
     find: "const reason = fenceReason(req.epoch, state.claim, now);",
     replace: "const reason = undefined as ErrorDetails[\"FENCED\"][\"reason\"] | undefined;",
-    tests: ["test/process/zombie.test.ts", "test/core/model.test.ts"],
+    tests: ["test/process/zombie.test.ts", "test/core/model.test.ts", "test/core/scheduler.test.ts"],
   },
   {
     id: "no-epoch bypass allowed while a claim is live",
@@ -47,7 +47,7 @@ const MUTANTS: Mutant[] = [
     guarantee: "G3",
     find: "const first = await tx.getIdempotency(opId);",
     replace: "const first = undefined as unknown as IdempotencyRecord | undefined;",
-    tests: ["test/core/model.test.ts"],
+    tests: ["test/core/model.test.ts", "test/core/scheduler.test.ts"],
   },
   {
     id: "txn writes before every op is decided",

@@ -1,6 +1,6 @@
 /**
  * A writer that is killed with SIGKILL at random moments. argv: <dbPath> <key> <firstIndex> <durability>.
- * For i = firstIndex, firstIndex+1, …: commits `increment(1)` with opId `op-<i>` and, only once the commit has
+ * For i = firstIndex, firstIndex+1, …: commits `increment(1)` with opId `<key>#<i>` and, only once the commit has
  * returned, prints `{"ack":i,"version":v,"replayed":bool}` (the acknowledgement the ledger records).
  */
 import { op, openStore } from "../../../src/index.js";
@@ -9,6 +9,7 @@ const [path, key, first, durability] = process.argv.slice(2) as [string, string,
 const store = await openStore({ path, durability });
 process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
 for (let i = Number(first); ; i++) {
-  const r = await store.commit({ key, op: op.increment(1), opId: `op-${i}` });
+  // The first request may repeat one that landed just before the previous writer was killed: same opId, so it is replayed.
+  const r = await store.commit({ key, op: op.increment(1), opId: `${key}#${i}` });
   process.stdout.write(`${JSON.stringify({ ack: i, version: r.version, replayed: r.replayed })}\n`);
 }

@@ -1,0 +1,59 @@
+"""fenced-state for Python: versioned, fenced shared state for multi-agent systems, through the coordinator
+(``fenced serve``). Exactly one winner per write, a typed retryable conflict for the loser, zombie writers fenced by
+an epoch, retries made safe by op_ids, nothing dropped silently.
+
+>>> from fenced_state import Client, op
+>>> client = Client()                          # http://127.0.0.1:7373
+>>> client.update("team/count", lambda n, _: (n or 0) + 1)
+"""
+
+from . import op
+from .client import DEFAULT_URL, Client, HeldClaim
+from .errors import (
+    ERROR_CLASSES,
+    ERROR_TABLE,
+    ClaimHeldError,
+    FencedError,
+    FencedStateError,
+    ForbiddenError,
+    IdempotencyMismatchError,
+    InvalidInputError,
+    NotFoundError,
+    PayloadTooLargeError,
+    UnauthorizedError,
+    UnavailableError,
+    VersionConflictError,
+    error_from_body,
+    find_fenced_error,
+)
+from .records import Claim, CommitResult, Event, Record, TxnResult, UpdateResult
+from .watch import Watch
+
+__all__ = [
+    "op",
+    "Client",
+    "DEFAULT_URL",
+    "HeldClaim",
+    "Watch",
+    "Claim",
+    "CommitResult",
+    "Event",
+    "Record",
+    "TxnResult",
+    "UpdateResult",
+    "ERROR_CLASSES",
+    "ERROR_TABLE",
+    "error_from_body",
+    "find_fenced_error",
+    "FencedStateError",
+    "VersionConflictError",
+    "FencedError",
+    "ClaimHeldError",
+    "IdempotencyMismatchError",
+    "InvalidInputError",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "UnauthorizedError",
+    "ForbiddenError",
+    "UnavailableError",
+]

@@ -1,0 +1,92 @@
+"""What the coordinator answers, as frozen dataclasses (the wire's camelCase fields in snake_case)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True)
+class Record:
+    """A key's state. A key never written has ``version == 0``; a deleted one keeps its version, ``exists=False``."""
+
+    key: str
+    exists: bool
+    version: int
+    epoch: int
+    value: Any = None
+    updated_at: int | None = None
+
+    @classmethod
+    def from_wire(cls, w: Mapping[str, Any]) -> Record:
+        return cls(w["key"], w["exists"], w["version"], w["epoch"], w.get("value"), w.get("updatedAt"))
+
+
+@dataclass(frozen=True)
+class CommitResult:
+    key: str
+    exists: bool
+    version: int
+    epoch: int
+    #: True when this is the stored result of an earlier commit with the same op_id; nothing was applied again.
+    replayed: bool
+    #: The event-log sequence number of the commit.
+    seq: int
+
+    @classmethod
+    def from_wire(cls, w: Mapping[str, Any]) -> CommitResult:
+        return cls(w["key"], w["exists"], w["version"], w["epoch"], w["replayed"], w["seq"])
+
+
+@dataclass(frozen=True)
+class TxnResult:
+    results: list[CommitResult]
+    replayed: bool
+
+    @classmethod
+    def from_wire(cls, w: Mapping[str, Any]) -> TxnResult:
+        return cls([CommitResult.from_wire(r) for r in w["results"]], w["replayed"])
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    """The committed result of :meth:`Client.update`: the value ``fn`` returned and how often it ran."""
+
+    key: str
+    version: int
+    epoch: int
+    seq: int
+    value: Any
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A lease on a key; ``epoch`` is the fencing token to present on every commit."""
+
+    key: str
+    owner: str
+    epoch: int
+    expires_at: int = 0
+
+    @classmethod
+    def from_wire(cls, w: Mapping[str, Any]) -> Claim:
+        return cls(w["key"], w["owner"], w["epoch"], w["expiresAt"])
+
+
+@dataclass(frozen=True)
+class Event:
+    """One line of the event log: committed, conflict, fenced, replayed, claimed or released."""
+
+    seq: int
+    ts: int
+    key: str
+    version: int
+    epoch: int
+    outcome: str
+    owner: str | None = None
+    op_id: str | None = None
+
+    @classmethod
+    def from_wire(cls, w: Mapping[str, Any]) -> Event:
+        return cls(w["seq"], w["ts"], w["key"], w["version"], w["epoch"], w["outcome"], w.get("owner"), w.get("opId"))

@@ -1,0 +1,315 @@
+/**
+ * Checkpoint rows for the SQLite backend (`CheckpointTx`, `CheckpointReader`). Each method's SQL sits next to it and
+ * is prepared once. Writes run only inside `SqliteBackend.transact`, i.e. inside a commit's transaction.
+ *
+ * A put writes one row: the checkpoint, its metadata and the small channel values it wrote, packed into `payload`
+ * (`blob_index` = {channel: [type, offset, length]}). So a typical put touches one table page and one index page
+ * besides the core's head record and event. A value too big to pack goes to `checkpoint_blobs` (offset -1), so that a
+ * descendant that inherits a small value never drags a big one along. Tables holding big values keep rowids: SQLite
+ * reads a long value from a rowid table about twice as fast as from a WITHOUT ROWID one (measured).
+ */
+import type Database from "better-sqlite3";
+import type {
+  BlobRef,
+  CheckpointBlob,
+  CheckpointQuery,
+  CheckpointReader,
+  CheckpointRef,
+  CheckpointRow,
+  CheckpointTx,
+  CheckpointWrite,
+  LoadedCheckpoint,
+} from "../core/backend.js";
+import { InvalidInputError } from "../core/errors.js";
+
+/** The migration that adds checkpoint storage (SQLITE_MIGRATIONS[1]). */
+export const CHECKPOINTS_MIGRATION = `
+  CREATE TABLE checkpoints (
+    thread_id TEXT NOT NULL,
+    ns TEXT NOT NULL,
+    checkpoint_id TEXT NOT NULL,
+    parent_id TEXT,
+    head_version INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    checkpoint_length INTEGER NOT NULL,
+    metadata_length INTEGER NOT NULL,
+    blob_refs TEXT NOT NULL,
+    blob_index TEXT NOT NULL,
+    UNIQUE (thread_id, ns, checkpoint_id)
+  );
+  CREATE TABLE checkpoint_blobs (
+    thread_id TEXT NOT NULL,
+    ns TEXT NOT NULL,
+    checkpoint_id TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    type TEXT NOT NULL,
+    value BLOB NOT NULL,
+    UNIQUE (thread_id, ns, checkpoint_id, channel)
+  );
+  CREATE TABLE checkpoint_writes (
+    thread_id TEXT NOT NULL,
+    ns TEXT NOT NULL,
+    checkpoint_id TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    channel TEXT NOT NULL,
+    type TEXT NOT NULL,
+    value BLOB NOT NULL,
+    task_path TEXT NOT NULL,
+    PRIMARY KEY (thread_id, ns, checkpoint_id, task_id, idx)
+  ) WITHOUT ROWID;`;
+
+/** Values are packed into the checkpoint's row while they add up to this many bytes; the rest get their own rows. */
+const PACK_LIMIT = 2048;
+
+interface RowData {
+  thread_id: string;
+  ns: string;
+  checkpoint_id: string;
+  parent_id: string | null;
+  head_version: number;
+  type: string;
+  payload: Buffer;
+  checkpoint_length: number;
+  metadata_length: number;
+  blob_refs: string;
+  blob_index: string;
+  has_writes: 0 | 1;
+}
+
+/** Where each value a checkpoint wrote sits in its payload; offset -1: in `checkpoint_blobs`. */
+type BlobIndex = Record<string, [type: string, offset: number, length: number]>;
+
+const COLUMNS = `c.thread_id, c.ns, c.checkpoint_id, c.parent_id, c.head_version, c.type, c.payload, c.checkpoint_length,
+  c.metadata_length, c.blob_refs, c.blob_index, EXISTS (SELECT 1 FROM checkpoint_writes AS w
+    WHERE w.thread_id = c.thread_id AND w.ns = c.ns AND w.checkpoint_id = c.checkpoint_id) AS has_writes`;
+
+export class SqliteCheckpoints implements CheckpointReader {
+  readonly tx: CheckpointTx;
+  private readonly stmt;
+  private readonly inherited = new BlobCache(8 * 1024 * 1024, 256 * 1024);
+  /** `list` statements by query shape (which filters are present), prepared on first use. */
+  private readonly listStatements = new Map<string, Database.Statement<unknown[], RowData>>();
+
+  constructor(
+    private readonly db: Database.Database,
+    /** Runs a read, mapping SQLite failures to `UNAVAILABLE`. */
+    private readonly read: <T>(body: () => T) => T,
+  ) {
+    this.stmt = {
+      insertRow: db.prepare(
+        `INSERT INTO checkpoints (thread_id, ns, checkpoint_id, parent_id, head_version, type, payload, checkpoint_length,
+           metadata_length, blob_refs, blob_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+      ),
+      insertBlob: db.prepare("INSERT INTO checkpoint_blobs (thread_id, ns, checkpoint_id, channel, type, value) VALUES (?, ?, ?, ?, ?, ?)"),
+      // Regular writes (idx >= 0) are first-wins; special writes (idx < 0: error, interrupt, resume…) replace.
+      insertWrite: db.prepare(
+        `INSERT INTO checkpoint_writes (thread_id, ns, checkpoint_id, task_id, idx, channel, type, value, task_path)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+      ),
+      replaceWrite: db.prepare(
+        `INSERT INTO checkpoint_writes (thread_id, ns, checkpoint_id, task_id, idx, channel, type, value, task_path)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT DO UPDATE SET channel = excluded.channel, type = excluded.type, value = excluded.value,
+             task_path = excluded.task_path`,
+      ),
+      deleteRows: db.prepare("DELETE FROM checkpoints WHERE thread_id = ?"),
+      deleteBlobs: db.prepare("DELETE FROM checkpoint_blobs WHERE thread_id = ?"),
+      deleteWrites: db.prepare("DELETE FROM checkpoint_writes WHERE thread_id = ?"),
+      row: db.prepare<[string, string, string], RowData>(
+        `SELECT ${COLUMNS} FROM checkpoints AS c WHERE c.thread_id = ? AND c.ns = ? AND c.checkpoint_id = ?`,
+      ),
+      // The checkpoint a lineage's head record names (its value is {"checkpointId": …}), in the same read.
+      headRow: db.prepare<[string, string, string], RowData>(
+        `SELECT ${COLUMNS} FROM checkpoints AS c WHERE c.thread_id = ? AND c.ns = ?
+            AND c.checkpoint_id = (SELECT value ->> '$.checkpointId' FROM records WHERE key = ?)`,
+      ),
+      // One value another checkpoint wrote: its bytes cut out of that checkpoint's payload, or its own row. The
+      // payload column is read only on the first branch.
+      blob: db.prepare<[string, string, string, string], { type: string; value: Buffer }>(
+        `SELECT j.value ->> 0 AS type,
+                CASE WHEN (j.value ->> 1) >= 0 THEN substr(c.payload, (j.value ->> 1) + 1, j.value ->> 2)
+                     ELSE (SELECT b.value FROM checkpoint_blobs AS b WHERE b.thread_id = c.thread_id AND b.ns = c.ns
+                             AND b.checkpoint_id = c.checkpoint_id AND b.channel = j.key) END AS value
+           FROM checkpoints AS c, json_each(c.blob_index) AS j
+          WHERE c.thread_id = ? AND c.ns = ? AND c.checkpoint_id = ? AND j.key = ?`,
+      ),
+      // Byte order of UTF-8 text is code-point order: the writesSortKey order LangGraph replays writes in.
+      writes: db.prepare<[string, string, string], { task_id: string; idx: number; channel: string; type: string; value: Buffer; task_path: string }>(
+        `SELECT task_id, idx, channel, type, value, task_path FROM checkpoint_writes
+          WHERE thread_id = ? AND ns = ? AND checkpoint_id = ? ORDER BY task_path, task_id, idx`,
+      ),
+    };
+    const s = this.stmt;
+    this.tx = {
+      insertCheckpoint: (r: CheckpointRow, blobs: CheckpointBlob[]) => {
+        const index: BlobIndex = {};
+        const packed: Uint8Array[] = [r.checkpoint, r.metadata];
+        const separate: CheckpointBlob[] = [];
+        let offset = r.checkpoint.byteLength + r.metadata.byteLength;
+        let packedValues = 0;
+        for (const b of blobs) {
+          if (packedValues + b.value.byteLength <= PACK_LIMIT) {
+            index[b.channel] = [b.type, offset, b.value.byteLength];
+            packed.push(b.value);
+            offset += b.value.byteLength;
+            packedValues += b.value.byteLength;
+          } else {
+            index[b.channel] = [b.type, -1, b.value.byteLength];
+            separate.push(b);
+          }
+        }
+        const inserted = s.insertRow.run(
+          r.threadId, r.ns, r.checkpointId, r.parentId, r.headVersion, r.type, Buffer.concat(packed, offset),
+          r.checkpoint.byteLength, r.metadata.byteLength, encodeRefs(r.blobRefs), JSON.stringify(index),
+        ).changes === 1;
+        if (inserted) for (const b of separate) s.insertBlob.run(r.threadId, r.ns, r.checkpointId, b.channel, b.type, b.value);
+        return inserted;
+      },
+      putWrites: (ref: CheckpointRef, writes: CheckpointWrite[]) => {
+        for (const w of writes) {
+          (w.idx < 0 ? s.replaceWrite : s.insertWrite).run(
+            ref.threadId, ref.ns, ref.checkpointId, w.taskId, w.idx, w.channel, w.type, w.value, w.taskPath,
+          );
+        }
+      },
+      deleteThread: (threadId: string) => {
+        s.deleteRows.run(threadId);
+        s.deleteBlobs.run(threadId);
+        s.deleteWrites.run(threadId);
+      },
+    };
+  }
+
+  async getCheckpoint(ref: CheckpointRef): Promise<LoadedCheckpoint | undefined> {
+    return this.read(() => {
+      const row = this.stmt.row.get(ref.threadId, ref.ns, ref.checkpointId);
+      return row && this.load(row);
+    });
+  }
+
+  async getHeadCheckpoint(q: { threadId: string; ns: string; headKey: string }): Promise<LoadedCheckpoint | undefined> {
+    return this.read(() => {
+      const row = this.stmt.headRow.get(q.threadId, q.ns, q.headKey);
+      return row && this.load(row);
+    });
+  }
+
+  async listCheckpoints(q: CheckpointQuery): Promise<LoadedCheckpoint[]> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (q.threadId !== undefined) (where.push("c.thread_id = ?"), args.push(q.threadId));
+    if (q.ns !== undefined) (where.push("c.ns = ?"), args.push(q.ns));
+    if (q.beforeId !== undefined) (where.push("c.checkpoint_id < ?"), args.push(q.beforeId));
+    if (q.after !== undefined) {
+      where.push("(c.checkpoint_id, c.thread_id, c.ns) < (?, ?, ?)");
+      args.push(q.after.checkpointId, q.after.threadId, q.after.ns);
+    }
+    for (const [key, value] of Object.entries(q.metadata ?? {})) {
+      if (key.includes('"')) {
+        throw new InvalidInputError({ issues: [{ path: ["filter", key], message: 'metadata filter keys may not contain "' }] });
+      }
+      where.push(`c.type = 'json' AND CAST(substr(c.payload, c.checkpoint_length + 1, c.metadata_length) AS TEXT) -> ? = json(?)`);
+      args.push(`$."${key}"`, JSON.stringify(value));
+    }
+    const sql = `SELECT ${COLUMNS} FROM checkpoints AS c ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
+      ORDER BY c.checkpoint_id DESC, c.thread_id DESC, c.ns DESC LIMIT ?`;
+    return this.read(() => {
+      let stmt = this.listStatements.get(sql);
+      if (!stmt) this.listStatements.set(sql, (stmt = this.db.prepare<unknown[], RowData>(sql)));
+      return stmt.all(...args, q.limit).map((row) => this.load(row));
+    });
+  }
+
+  /**
+   * A checkpoint row with every value it refers to (its own, and its ancestors') and its writes. An ancestor's value
+   * is immutable under its ref (checkpoint id and head version), so it is read once and then served from a cache.
+   */
+  private load(row: RowData): LoadedCheckpoint {
+    const blobRefs = decodeRefs(row.blob_refs);
+    const own = JSON.parse(row.blob_index) as BlobIndex;
+    const { payload } = row;
+    const blobs: CheckpointBlob[] = [];
+    for (const [channel, ref] of Object.entries(blobRefs)) {
+      const packed = ref.checkpointId === row.checkpoint_id ? own[channel] : undefined;
+      if (packed && packed[1] >= 0) {
+        blobs.push({ channel, type: packed[0], value: payload.subarray(packed[1], packed[1] + packed[2]) });
+        continue;
+      }
+      const key = `${row.thread_id}\u0000${row.ns}\u0000${ref.checkpointId}\u0000${ref.headVersion}\u0000${channel}`;
+      let blob = this.inherited.get(key);
+      if (blob === undefined) {
+        const found = this.stmt.blob.get(row.thread_id, row.ns, ref.checkpointId, channel);
+        if (found) this.inherited.set(key, (blob = { channel, type: found.type, value: found.value }));
+      }
+      if (blob) blobs.push(blob);
+    }
+    const writes = row.has_writes
+      ? this.stmt.writes.all(row.thread_id, row.ns, row.checkpoint_id).map((w) => ({
+          taskId: w.task_id,
+          idx: w.idx,
+          channel: w.channel,
+          type: w.type,
+          value: w.value,
+          taskPath: w.task_path,
+        }))
+      : [];
+    return {
+      threadId: row.thread_id,
+      ns: row.ns,
+      checkpointId: row.checkpoint_id,
+      parentId: row.parent_id,
+      headVersion: row.head_version,
+      type: row.type,
+      checkpoint: payload.subarray(0, row.checkpoint_length),
+      metadata: payload.subarray(row.checkpoint_length, row.checkpoint_length + row.metadata_length),
+      blobRefs,
+      blobs,
+      writes,
+    };
+  }
+}
+
+/** Blob refs as stored: {channel: [checkpointId, headVersion]}. */
+function encodeRefs(refs: Record<string, BlobRef>): string {
+  const out: Record<string, [string, number]> = {};
+  for (const [channel, r] of Object.entries(refs)) out[channel] = [r.checkpointId, r.headVersion];
+  return JSON.stringify(out);
+}
+
+function decodeRefs(text: string): Record<string, BlobRef> {
+  const out: Record<string, BlobRef> = {};
+  for (const [channel, [checkpointId, headVersion]] of Object.entries(JSON.parse(text) as Record<string, [string, number]>)) {
+    out[channel] = { checkpointId, headVersion };
+  }
+  return out;
+}
+
+/** Inherited values by ref, up to a byte budget; when full it starts over (values are immutable, so it only forgets). */
+class BlobCache {
+  private readonly entries = new Map<string, CheckpointBlob>();
+  private bytes = 0;
+
+  constructor(
+    private readonly maxBytes: number,
+    private readonly maxEntryBytes: number,
+  ) {}
+
+  get(key: string): CheckpointBlob | undefined {
+    return this.entries.get(key);
+  }
+
+  set(key: string, blob: CheckpointBlob): void {
+    if (blob.value.byteLength > this.maxEntryBytes) return;
+    if (this.bytes + blob.value.byteLength > this.maxBytes) this.clear();
+    // A copy: the cache must not pin a whole row buffer that a value may be a view of.
+    this.entries.set(key, { ...blob, value: Buffer.from(blob.value) });
+    this.bytes += blob.value.byteLength;
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.bytes = 0;
+  }
+}

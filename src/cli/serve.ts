@@ -1,0 +1,84 @@
+/**
+ * `fenced serve`: the HTTP coordinator over one store, for clients in other languages (the Python client, CrewAI,
+ * AutoGen). It prints one line with its URL once it listens, and on SIGTERM/SIGINT finishes in-flight commits,
+ * closes the store and exits 0.
+ */
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { openStore, DEFAULT_PATH, type OpenStoreOptions } from "../open.js";
+import { createServer, DEFAULT_BODY_LIMIT, DEFAULT_PORT } from "../server/index.js";
+import type { Command } from "./command.js";
+
+const USAGE = `Usage: fenced serve [--host ADDR] [--port N] [--db FILE | --memory | --url postgres://…]
+
+Serves the store over HTTP/JSON (OpenAPI at /openapi.json, Prometheus text at /metrics, liveness at /healthz).
+
+Options:
+  --host ADDR        address to bind (default 127.0.0.1). Anything but loopback needs a token.
+  --port N           port to bind; 0 picks a free one (default ${DEFAULT_PORT})
+  --db FILE          SQLite file (default ${DEFAULT_PATH})
+  --memory           keep everything in this process's memory
+  --url URL          PostgreSQL (postgres://…)
+  --token-file FILE  file holding the bearer token (or set FENCED_TOKEN). Without a token only loopback clients
+                     are served.
+  --body-limit N     largest request body in bytes (default ${DEFAULT_BODY_LIMIT})
+  --log-level LEVEL  fatal | error | warn | info | debug | trace (default warn; the token is never logged)
+
+Prints "fenced serve: listening on <url> (<backend>)" once ready.
+`;
+
+export const serve: Command = {
+  summary: "serve the store over HTTP for Python, CrewAI and AutoGen clients",
+  usage: USAGE,
+  async run(argv) {
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        host: { type: "string", default: "127.0.0.1" },
+        port: { type: "string", default: String(DEFAULT_PORT) },
+        db: { type: "string" },
+        memory: { type: "boolean", default: false },
+        url: { type: "string" },
+        "token-file": { type: "string" },
+        "body-limit": { type: "string", default: String(DEFAULT_BODY_LIMIT) },
+        "log-level": { type: "string", default: "warn" },
+      },
+    });
+    const port = Number(values.port);
+    const bodyLimit = Number(values["body-limit"]);
+    const fail = (message: string) => {
+      process.stderr.write(`fenced serve: ${message}\n`);
+      return 2;
+    };
+    if (!Number.isInteger(port) || port < 0 || port > 65535) return fail("--port must be an integer from 0 to 65535");
+    if (!Number.isInteger(bodyLimit) || bodyLimit < 1024) return fail("--body-limit must be an integer of at least 1024");
+    if ([values.db !== undefined, values.memory, values.url !== undefined].filter(Boolean).length > 1) {
+      return fail("give at most one of --db, --memory, --url");
+    }
+    const token = values["token-file"] ? readFileSync(values["token-file"], "utf8").trim() : process.env.FENCED_TOKEN;
+
+    const storeOptions: OpenStoreOptions = values.memory ? { memory: true } : values.url ? { url: values.url } : { path: values.db ?? DEFAULT_PATH };
+    const store = await openStore(storeOptions);
+    try {
+      const server = createServer(store, {
+        host: values.host,
+        port,
+        bodyLimit,
+        logger: { level: values["log-level"] },
+        ...(token !== undefined && token !== "" && { token }),
+      });
+      const url = await server.listen();
+      const where = values.memory ? "memory" : values.url ? "postgres" : `sqlite ${storeOptions.path}`;
+      process.stdout.write(`fenced serve: listening on ${url} (${where})\n`);
+      const signal = await new Promise<NodeJS.Signals>((resolve) => {
+        process.once("SIGTERM", resolve);
+        process.once("SIGINT", resolve);
+      });
+      process.stdout.write(`fenced serve: ${signal}: finishing in-flight requests\n`);
+      await server.close();
+      return 0;
+    } finally {
+      await store.close();
+    }
+  },
+};

@@ -1,0 +1,168 @@
+/**
+ * Checkpoints ↔ stored rows. A checkpoint row holds the checkpoint without its channel values. A value is stored once,
+ * as a blob of the checkpoint whose put had the channel in `newVersions`; later checkpoints refer to it by
+ * (channel → that checkpoint's id) until the channel changes again. Refs, unlike (channel, version) keys, cannot
+ * collide when two branches of a forked thread both reach version n of a channel. Serialization happens here,
+ * outside the commit's transaction.
+ */
+import type { RunnableConfig } from "@langchain/core/runnables";
+import {
+  JsonPlusSerializer,
+  TASKS,
+  WRITES_IDX_MAP,
+  maxChannelVersion,
+  type ChannelVersions,
+  type Checkpoint,
+  type CheckpointMetadata,
+  type CheckpointPendingWrite,
+  type CheckpointTuple,
+  type PendingWrite,
+  type SerializerProtocol,
+} from "@langchain/langgraph-checkpoint";
+import type { BlobRef, CheckpointBlob, CheckpointRow, CheckpointWrite, LoadedCheckpoint } from "../core/backend.js";
+import { InvalidInputError } from "../core/errors.js";
+
+/** Marks a channel in `newVersions` that has no value (it was cleared): the blob says "absent", not "unknown". */
+const EMPTY = "empty";
+const NO_BYTES = new Uint8Array(0);
+
+/**
+ * A put's serialized parts. `row.blobRefs` holds the inherited refs; the commit that lands the put adds refs to its
+ * own blobs (`withOwnRefs`), since they name the head version it writes.
+ */
+export interface SerializedPut {
+  row: Omit<CheckpointRow, "headVersion">;
+  blobs: CheckpointBlob[];
+}
+
+/**
+ * Serializes a put. `parentRefs` are the parent's blob refs: channels not in `newVersions` keep their parent's
+ * value.
+ */
+export async function serializePut(
+  serde: SerializerProtocol,
+  ref: { threadId: string; ns: string; parentId: string | null },
+  checkpoint: Checkpoint,
+  metadata: CheckpointMetadata,
+  newVersions: ChannelVersions,
+  parentRefs: Record<string, BlobRef> | undefined,
+): Promise<SerializedPut> {
+  const { channel_values: values, ...withoutValues } = checkpoint;
+  const [[type, checkpointBytes], [metadataType, metadataBytes]] = await Promise.all([
+    serde.dumpsTyped(withoutValues),
+    serde.dumpsTyped(metadata),
+  ]);
+  if (type !== metadataType) {
+    throw new InvalidInputError({ issues: [{ path: ["metadata"], message: `serialized as ${metadataType}, checkpoint as ${type}` }] });
+  }
+  const blobs = await Promise.all(
+    Object.keys(newVersions).map(async (channel): Promise<CheckpointBlob> => {
+      if (!Object.hasOwn(values, channel)) return { channel, type: EMPTY, value: NO_BYTES };
+      const [blobType, value] = await serde.dumpsTyped((values as Record<string, unknown>)[channel]);
+      return { channel, type: blobType, value: owned(value) };
+    }),
+  );
+  const blobRefs: Record<string, BlobRef> = {};
+  for (const channel of Object.keys(checkpoint.channel_versions)) {
+    const inherited = parentRefs?.[channel];
+    if (inherited !== undefined && !Object.hasOwn(newVersions, channel)) blobRefs[channel] = inherited;
+  }
+  return {
+    row: { ...ref, checkpointId: checkpoint.id, type, checkpoint: checkpointBytes, metadata: metadataBytes, blobRefs },
+    blobs,
+  };
+}
+
+/** The complete row once its commit's head version is known: own blobs are referred to at that version. */
+export function withOwnRefs(put: SerializedPut, headVersion: number): CheckpointRow {
+  const blobRefs = { ...put.row.blobRefs };
+  for (const b of put.blobs) blobRefs[b.channel] = { checkpointId: put.row.checkpointId, headVersion };
+  return { ...put.row, headVersion, blobRefs };
+}
+
+export async function serializeWrites(
+  serde: SerializerProtocol,
+  writes: PendingWrite[],
+  taskId: string,
+  taskPath: string,
+): Promise<CheckpointWrite[]> {
+  return Promise.all(
+    writes.map(async ([channel, value], i): Promise<CheckpointWrite> => {
+      const [type, bytes] = await serde.dumpsTyped(value);
+      return { taskId, idx: WRITES_IDX_MAP[channel] ?? i, channel, type, value: owned(bytes), taskPath };
+    }),
+  );
+}
+
+/**
+ * Bytes the stored row owns. JsonPlusSerializer returns a Uint8Array value itself as its serialization ("bytes"):
+ * keeping the caller's array would let a later change to it rewrite a stored checkpoint.
+ */
+function owned(bytes: Uint8Array): Uint8Array {
+  return bytes instanceof Uint8Array ? Uint8Array.from(bytes) : bytes;
+}
+
+/** Rebuilds the tuple LangGraph expects from a loaded row. `parentWrites` feeds the v < 4 pending-sends migration. */
+export async function toTuple(
+  serde: SerializerProtocol,
+  loaded: LoadedCheckpoint,
+  loadParentWrites: () => Promise<CheckpointWrite[]>,
+): Promise<CheckpointTuple> {
+  const present = loaded.blobs.filter((b) => b.type !== EMPTY);
+  const pieces: { type: string; value: Uint8Array }[] = [
+    { type: loaded.type, value: loaded.checkpoint },
+    { type: loaded.type, value: loaded.metadata },
+    ...present,
+    ...loaded.writes,
+  ];
+  const [checkpoint, metadata, ...rest] = (await decode(serde, pieces)) as [Checkpoint, CheckpointMetadata, ...unknown[]];
+  const values: Record<string, unknown> = {};
+  present.forEach((b, i) => (values[b.channel] = rest[i]));
+  checkpoint.channel_values = values;
+  const pendingWrites = loaded.writes.map((w, i): CheckpointPendingWrite => [w.taskId, w.channel, rest[present.length + i]]);
+  if (checkpoint.v < 4 && loaded.parentId !== null) await migratePendingSends(serde, checkpoint, await loadParentWrites());
+  const configurable = { thread_id: loaded.threadId, checkpoint_ns: loaded.ns };
+  const tuple: CheckpointTuple = {
+    config: { configurable: { ...configurable, checkpoint_id: loaded.checkpointId } },
+    checkpoint,
+    metadata,
+    pendingWrites,
+  };
+  if (loaded.parentId !== null) tuple.parentConfig = { configurable: { ...configurable, checkpoint_id: loaded.parentId } };
+  return tuple;
+}
+
+/**
+ * Deserializes stored pieces. With LangGraph's own JsonPlusSerializer and only JSON pieces, they are read as one JSON
+ * array in one call: it revives each element exactly as it would alone, minus the per-call cost. Anything else goes
+ * through the serializer piece by piece.
+ */
+function decode(serde: SerializerProtocol, pieces: { type: string; value: Uint8Array }[]): Promise<unknown[]> {
+  const jsonPlus = serde instanceof JsonPlusSerializer && Object.getPrototypeOf(serde) === JsonPlusSerializer.prototype;
+  if (jsonPlus && pieces.every((p) => p.type === "json")) {
+    return serde.loadsTyped("json", `[${pieces.map((p) => utf8(p.value)).join(",")}]`) as Promise<unknown[]>;
+  }
+  // Non-JSON bytes are copied into a plain Uint8Array: what the caller stored, not a view of a storage buffer.
+  return Promise.all(pieces.map((p) => serde.loadsTyped(p.type, p.type === "json" ? utf8(p.value) : new Uint8Array(p.value))));
+}
+
+/**
+ * JSON text of stored bytes. Serializers accept text for "json" payloads, and Buffer's decoder is cheaper than the
+ * TextDecoder a serializer would create for each value.
+ */
+function utf8(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
+}
+
+/** Checkpoints before format v4 kept pending `Send`s as the parent's TASKS writes; v4 keeps them in TASKS. */
+async function migratePendingSends(serde: SerializerProtocol, checkpoint: Checkpoint, parentWrites: CheckpointWrite[]) {
+  const sends = await Promise.all(parentWrites.filter((w) => w.channel === TASKS).map((w) => serde.loadsTyped(w.type, w.value)));
+  checkpoint.channel_values[TASKS] = sends;
+  const versions = Object.values(checkpoint.channel_versions);
+  checkpoint.channel_versions[TASKS] = versions.length > 0 ? maxChannelVersion(...versions) : 1;
+}
+
+/** The three identifying keys of a checkpoint config. */
+export function checkpointConfig(threadId: string, ns: string, checkpointId: string): RunnableConfig {
+  return { configurable: { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: checkpointId } };
+}

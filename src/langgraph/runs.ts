@@ -1,0 +1,194 @@
+/**
+ * Runs on a thread: run claims with LangGraph's double-texting strategies (`reject`, `enqueue`, `interrupt`), and a
+ * retry helper that re-runs a conflicted invoke from the new head. Both sit on the saver's fencing: a claimed run
+ * presents its epoch on every put and putWrites (G2); an unclaimed stale run is rejected by the lineage fence (G7).
+ */
+import { randomUUID } from "node:crypto";
+import type { RunnableConfig } from "@langchain/core/runnables";
+import { FencedError, InvalidInputError, isErrorCode } from "../core/errors.js";
+import { withBackoff, sleep, type BackoffOptions } from "../core/retry.js";
+import type { Claim } from "../core/schemas.js";
+import { FENCED_CONFIG_KEYS } from "./config.js";
+import { ThreadKeys, threadIdOf } from "./keys.js";
+import { FencedCheckpointSaver } from "./saver.js";
+
+/** What a second run does while another run holds the thread (LangGraph's `multitask_strategy`). */
+export type MultitaskStrategy = "reject" | "enqueue" | "interrupt";
+
+export interface ThreadClaimOptions {
+  /** `reject` (default): `ClaimHeldError`. `enqueue`: wait for the thread. `interrupt`: take it; the old run is
+   * `FencedError` at its next put or putWrites, and its `signal` aborts. */
+  multitaskStrategy?: MultitaskStrategy;
+  /** Who runs: kept in the claim and the event log. Default `run-<uuid>`. */
+  owner?: string;
+  /** Lease length, renewed in the background every third of it. Default 30 s. */
+  ttlMs?: number;
+  /** `enqueue`: how long to wait for the thread before giving up with `ClaimHeldError`. Default 60 s. */
+  waitMs?: number;
+  /** Cancels the wait (`enqueue`). */
+  signal?: AbortSignal;
+}
+
+/** A run holding its thread. */
+export interface ThreadRun<C extends RunnableConfig = RunnableConfig> {
+  /** The caller's config plus the run's fencing token, owner and `signal`: pass it to `invoke`/`stream`. */
+  config: C;
+  claim: Claim;
+  /** Aborts, with the `FencedError` as reason, when another run takes the thread. */
+  signal: AbortSignal;
+}
+
+/** The part of a compiled LangGraph graph these helpers use. */
+export interface InvokableGraph<I, C extends RunnableConfig, O> {
+  invoke(input: I, config?: C): Promise<O>;
+  checkpointer?: unknown;
+}
+
+/**
+ * Claims the thread named by `config`, runs `fn` with a fenced config while renewing the claim, and releases it.
+ *
+ * @example
+ * ```ts
+ * await withThreadClaim(saver, { configurable: { thread_id: "t1" } }, (run) => graph.invoke(input, run.config),
+ *   { multitaskStrategy: "enqueue" });
+ * ```
+ */
+export async function withThreadClaim<T, C extends RunnableConfig>(
+  saver: FencedCheckpointSaver,
+  config: C,
+  fn: (run: ThreadRun<C>) => Promise<T>,
+  options: ThreadClaimOptions = {},
+): Promise<T> {
+  const keys = new ThreadKeys(saver.keyPrefix, threadIdOf(config.configurable?.thread_id, "withThreadClaim"));
+  const strategy = options.multitaskStrategy ?? "reject";
+  const owner = options.owner ?? `run-${randomUUID()}`;
+  const claimOptions = { owner, ttlMs: options.ttlMs ?? 30_000, ...(strategy === "interrupt" && { steal: true }) };
+  const deadline = saver.store.now() + (options.waitMs ?? 60_000);
+  for (let attempt = 0; ; attempt++) {
+    let started = false;
+    try {
+      return await saver.store.withClaim(
+        keys.claimKey,
+        (claim, lost) => {
+          started = true;
+          return runHolding(saver, keys, config, claim, lost, fn);
+        },
+        claimOptions,
+      );
+    } catch (err) {
+      // Only a claim that was never obtained is waited for; an error from the run itself propagates.
+      if (started || strategy !== "enqueue" || !isErrorCode(err, "CLAIM_HELD")) throw err;
+      const left = deadline - saver.store.now();
+      if (left <= 0) throw err;
+      await sleep(Math.min(left, Math.random() * Math.min(200, 5 * 2 ** attempt)), options.signal);
+    }
+  }
+}
+
+/** `graph.invoke(input)` while holding the thread, under a double-texting strategy. */
+export function invokeWithClaim<I, C extends RunnableConfig, O>(
+  graph: InvokableGraph<I, C, O>,
+  input: I,
+  config: C,
+  options: ThreadClaimOptions = {},
+): Promise<O> {
+  return withThreadClaim(fencedSaverOf(graph), config, (run) => graph.invoke(input, run.config), options);
+}
+
+export interface InvokeWithRetryOptions extends BackoffOptions {
+  /**
+   * LangGraph durability for each attempt. Default `"exit"`: an attempt's history lands in one put at its end, so a
+   * conflicted attempt has landed nothing and re-running its input from the new head is exactly right.
+   */
+  durability?: "exit" | "sync" | "async";
+}
+
+/**
+ * `graph.invoke(input, config)` from the thread's head; on `VersionConflictError` (another run advanced the thread)
+ * it re-runs the same input from the new head, with jittered backoff, so concurrent invokes all count. An attempt
+ * that had already landed part of its history (possible with `durability` other than `"exit"`) is not re-run, as
+ * its input would apply twice: its `VersionConflictError` is thrown.
+ *
+ * @example
+ * ```ts
+ * await Promise.all([invokeWithRetry(graph, { n: 1 }, cfg), invokeWithRetry(graph, { n: 1 }, cfg)]); // both count
+ * ```
+ */
+export async function invokeWithRetry<I, C extends RunnableConfig, O>(
+  graph: InvokableGraph<I, C, O>,
+  input: I,
+  config: C,
+  options: InvokeWithRetryOptions = {},
+): Promise<O> {
+  const saver = fencedSaverOf(graph);
+  if (config.configurable?.checkpoint_id !== undefined) {
+    throw new InvalidInputError({
+      issues: [{ path: ["configurable", "checkpoint_id"], message: "invokeWithRetry runs from the head; fork with forkConfig instead" }],
+    });
+  }
+  const { durability = "exit", ...backoff } = options;
+  let partial = false;
+  return withBackoff(
+    async () => {
+      const attempt = randomUUID();
+      saver.trackAttempt(attempt);
+      try {
+        const attemptConfig = { ...config, durability, configurable: { ...config.configurable, [FENCED_CONFIG_KEYS.attempt]: attempt } };
+        return await graph.invoke(input, attemptConfig as C);
+      } finally {
+        partial = saver.untrackAttempt(attempt).length > 0;
+      }
+    },
+    (err) => isErrorCode(err, "VERSION_CONFLICT") && !partial,
+    { retries: 20, baseMs: 5, maxMs: 200, ...backoff },
+  );
+}
+
+/** The saver a graph was compiled with, which must be a `FencedCheckpointSaver`. */
+export function fencedSaverOf(graph: { checkpointer?: unknown }): FencedCheckpointSaver {
+  if (graph.checkpointer instanceof FencedCheckpointSaver) return graph.checkpointer;
+  throw new InvalidInputError({ issues: [{ path: ["graph", "checkpointer"], message: "compile the graph with a FencedCheckpointSaver" }] });
+}
+
+/** Runs `fn` with the fenced config; aborts it as soon as another run takes the thread. */
+async function runHolding<T, C extends RunnableConfig>(
+  saver: FencedCheckpointSaver,
+  keys: ThreadKeys,
+  config: C,
+  claim: Claim,
+  lost: AbortSignal,
+  fn: (run: ThreadRun<C>) => Promise<T>,
+): Promise<T> {
+  const taken = new AbortController();
+  const stop = new AbortController();
+  const signal = AbortSignal.any([lost, taken.signal, ...(config.signal ? [config.signal] : [])]);
+  // Renewal notices a steal within a third of the TTL; the event log notices it at once (in-process) or within
+  // the watch poll (other processes).
+  const watching = (async () => {
+    for await (const e of saver.store.watch(keys.claimKey, { signal: stop.signal, pollMs: 50 })) {
+      if (e.key === keys.claimKey && e.outcome === "claimed" && e.epoch > claim.epoch) {
+        taken.abort(new FencedError({ key: keys.claimKey, heldEpoch: claim.epoch, currentEpoch: e.epoch, reason: "superseded" }));
+        return;
+      }
+    }
+  })().catch(() => undefined);
+  const run: ThreadRun<C> = {
+    claim,
+    signal,
+    config: {
+      ...config,
+      signal,
+      configurable: { ...config.configurable, [FENCED_CONFIG_KEYS.epoch]: claim.epoch, [FENCED_CONFIG_KEYS.owner]: claim.owner },
+    },
+  };
+  try {
+    return await fn(run);
+  } catch (err) {
+    // LangGraph reports an aborted run with its own error; the caller should see why it was aborted.
+    if (signal.aborted && signal.reason instanceof FencedError && !isErrorCode(err, "FENCED")) throw signal.reason;
+    throw err;
+  } finally {
+    stop.abort();
+    await watching;
+  }
+}

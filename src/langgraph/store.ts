@@ -1,0 +1,281 @@
+/**
+ * `FencedStore`: LangGraph's `BaseStore` (cross-thread memory: `config.store` / `getStore()` in nodes) on the core.
+ * Every item is a core record, every put and delete a core commit; `putIfVersion` and `update` add the compare-and-
+ * commit that `BaseStore` lacks. LangGraph JS ships no SQLite store; this is one (and a memory one, and Postgres once
+ * that backend lands).
+ */
+import {
+  BaseStore,
+  validateNamespace,
+  type GetOperation,
+  type Item,
+  type ListNamespacesOperation,
+  type MatchCondition,
+  type Operation,
+  type OperationResults,
+  type PutOperation,
+  type SearchItem,
+  type SearchOperation,
+} from "@langchain/langgraph-checkpoint";
+import { InvalidInputError, isErrorCode } from "../core/errors.js";
+import { jsonEqual, type Json } from "../core/json.js";
+import { op } from "../core/ops.js";
+import { withBackoff, type BackoffOptions } from "../core/retry.js";
+import type { CommitRequest, StateRecord } from "../core/schemas.js";
+import type { StateStore } from "../core/store.js";
+import { openStore, type OpenStoreOptions } from "../open.js";
+import { decodeSegment, encodeSegment } from "./keys.js";
+
+export interface FencedStoreOptions {
+  /** First segment of every key the store writes. Default `"store"`. */
+  keyPrefix?: string;
+}
+
+/** An item with the version a `putIfVersion` must name to replace it. */
+export interface FencedItem extends Item {
+  version: number;
+}
+
+/** The stored record value: the item's value and its creation time (updatedAt is the record's). */
+interface StoredItem {
+  value: { [key: string]: Json };
+  createdAt: number;
+}
+
+type ItemValue = Record<string, unknown>;
+const PAGE = 10_000;
+
+/**
+ * A LangGraph `BaseStore` whose writes are core commits.
+ *
+ * @example
+ * ```ts
+ * const store = await FencedStore.open();                          // SQLite at ./.fenced/state.db
+ * const graph = builder.compile({ checkpointer, store });
+ * await store.update(["users", "u1"], "profile", (p) => ({ ...p, visits: ((p?.visits as number) ?? 0) + 1 }));
+ * ```
+ */
+export class FencedStore extends BaseStore {
+  readonly state: StateStore;
+  readonly keyPrefix: string;
+
+  constructor(state: StateStore, options: FencedStoreOptions = {}) {
+    super();
+    this.state = state;
+    this.keyPrefix = options.keyPrefix ?? "store";
+  }
+
+  /**
+   * The `FencedStore` behind the store a node gets (`getStore()`, `config.store`): LangGraph hands nodes a batching
+   * wrapper, which has no `putIfVersion`/`update`. Throws `INVALID_INPUT` if the graph's store is not a FencedStore.
+   */
+  static from(store: BaseStore | undefined): FencedStore {
+    const batched = store as unknown as { lg_name?: string; store?: BaseStore } | undefined;
+    const inner = batched?.lg_name === "AsyncBatchedStore" ? batched.store : store;
+    if (inner instanceof FencedStore) return inner;
+    throw new InvalidInputError({ issues: [{ path: ["store"], message: "compile the graph with a FencedStore ({ store })" }] });
+  }
+
+  /** Opens a state store (`openStore` options) and a `FencedStore` on it. */
+  static async open(options: OpenStoreOptions & FencedStoreOptions = {}): Promise<FencedStore> {
+    const { keyPrefix, ...storeOptions } = options;
+    return new FencedStore(await openStore(storeOptions), keyPrefix === undefined ? {} : { keyPrefix });
+  }
+
+  /**
+   * Runs operations in order; reads see the store as it was before the batch, and the batch's puts and deletes land
+   * together, in one transaction, when it ends (the last put of a key wins, as in `InMemoryStore`).
+   */
+  async batch<Op extends Operation[]>(operations: Op): Promise<OperationResults<Op>> {
+    const results: unknown[] = [];
+    const puts = new Map<string, PutOperation>();
+    for (const o of operations) {
+      if ("key" in o && "namespace" in o && !("value" in o)) results.push(await this.getItem(o as GetOperation));
+      else if ("namespacePrefix" in o) results.push(await this.searchItems(o as SearchOperation));
+      else if ("value" in o) {
+        const put = o as PutOperation;
+        if (put.value !== null) validateNamespace(put.namespace);
+        puts.set(this.keyOf(put.namespace, put.key), put);
+        results.push(undefined);
+      } else if ("matchConditions" in o) results.push(await this.listNamespaceItems(o as ListNamespacesOperation));
+      else throw new InvalidInputError({ issues: [{ path: ["operations"], message: "unknown store operation" }] });
+    }
+    if (puts.size > 0) await this.applyPuts([...puts.values()]);
+    return results as OperationResults<Op>;
+  }
+
+  /** The item with its version, or `null`. */
+  override async get(namespace: string[], key: string): Promise<FencedItem | null> {
+    return this.getItem({ namespace, key });
+  }
+
+  /**
+   * Replaces (or, with `null`, deletes) an item only if it is still at `expectVersion` (0: must not exist).
+   * Throws `VersionConflictError` otherwise; nothing is written.
+   */
+  async putIfVersion(namespace: string[], key: string, value: ItemValue | null, expectVersion: number): Promise<FencedItem | null> {
+    if (value !== null) validateNamespace(namespace);
+    const recordKey = this.keyOf(namespace, key);
+    const current = expectVersion === 0 ? undefined : await this.state.read(recordKey);
+    const request = this.writeRequest(recordKey, value, current, expectVersion);
+    const result = await this.state.commit(request);
+    return value === null ? null : toItem(namespace, key, storedOf(request), result.version, this.state.now());
+  }
+
+  /**
+   * Read, apply `fn`, commit with `expectVersion`; on conflict re-read and retry with backoff. `fn` returns the new
+   * value, or `null` to delete. It must be pure: it may run several times.
+   */
+  async update(
+    namespace: string[],
+    key: string,
+    fn: (current: ItemValue | undefined, item: FencedItem | null) => ItemValue | null | Promise<ItemValue | null>,
+    options: BackoffOptions = {},
+  ): Promise<FencedItem | null> {
+    validateNamespace(namespace);
+    const recordKey = this.keyOf(namespace, key);
+    return withBackoff(
+      async () => {
+        const record = await this.state.read(recordKey);
+        const item = record.exists ? toItem(namespace, key, record.value as unknown as StoredItem, record.version, record.updatedAt!) : null;
+        const value = await fn(item?.value, item);
+        const request = this.writeRequest(recordKey, value, record, record.version);
+        const result = await this.state.commit(request);
+        return value === null ? null : toItem(namespace, key, storedOf(request), result.version, this.state.now());
+      },
+      (err) => isErrorCode(err, "VERSION_CONFLICT"),
+      { retries: 50, ...options },
+    );
+  }
+
+  private async getItem(o: GetOperation): Promise<FencedItem | null> {
+    const record = await this.state.read(this.keyOf(o.namespace, o.key));
+    return record.exists ? toItem(o.namespace, o.key, record.value as unknown as StoredItem, record.version, record.updatedAt!) : null;
+  }
+
+  private async searchItems(o: SearchOperation): Promise<SearchItem[]> {
+    const items: FencedItem[] = [];
+    for await (const r of this.records(o.namespacePrefix)) {
+      const { namespace, key } = this.decodeKey(r.key);
+      const item = toItem(namespace, key, r.value as unknown as StoredItem, r.version, r.updatedAt!);
+      if (o.filter && !Object.entries(o.filter).every(([k, v]) => matches(item.value[k], v))) continue;
+      items.push(item);
+    }
+    // Newest first (as the Postgres store orders), ties by key; semantic `query` needs an index this store lacks.
+    items.sort((a, b) => b.updatedAt.getTime() - a.updatedAt.getTime() || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const offset = o.offset ?? 0;
+    return items.slice(offset, offset + (o.limit ?? 10));
+  }
+
+  private async listNamespaceItems(o: ListNamespacesOperation): Promise<string[][]> {
+    const seen = new Map<string, string[]>();
+    for await (const r of this.records([])) {
+      let ns = this.decodeKey(r.key).namespace;
+      if (o.matchConditions && !o.matchConditions.every((c) => namespaceMatches(c, ns))) continue;
+      if (o.maxDepth !== undefined) ns = ns.slice(0, o.maxDepth);
+      seen.set(JSON.stringify(ns), ns);
+    }
+    const all = [...seen.values()].sort((a, b) => a.join("\u0000").localeCompare(b.join("\u0000")));
+    return all.slice(o.offset ?? 0, (o.offset ?? 0) + (o.limit ?? all.length));
+  }
+
+  /** Puts and deletes of one batch, in one transaction; retried whole on conflict so createdAt stays right. */
+  private async applyPuts(puts: PutOperation[]): Promise<void> {
+    await withBackoff(
+      async () => {
+        const requests: Omit<CommitRequest, "opId">[] = [];
+        for (const put of puts) {
+          const recordKey = this.keyOf(put.namespace, put.key);
+          const current = await this.state.read(recordKey);
+          if (put.value === null && !current.exists) continue;
+          requests.push(this.writeRequest(recordKey, put.value, current, current.version));
+        }
+        if (requests.length > 0) await this.state.txn(requests);
+      },
+      (err) => isErrorCode(err, "VERSION_CONFLICT"),
+      { retries: 50 },
+    );
+  }
+
+  private writeRequest(key: string, value: ItemValue | null, current: StateRecord | undefined, expectVersion: number): CommitRequest {
+    if (value === null) return { key, op: op.delete(), expectVersion };
+    if (typeof value !== "object" || Array.isArray(value)) {
+      throw new InvalidInputError({ issues: [{ path: ["value"], message: "a store item value must be an object" }] });
+    }
+    const createdAt = current?.exists ? (current.value as unknown as StoredItem).createdAt : this.state.now();
+    return { key, op: op.set({ value: value as { [key: string]: Json }, createdAt }), expectVersion };
+  }
+
+  private async *records(namespacePrefix: string[]): AsyncGenerator<StateRecord> {
+    const prefix = `${this.keyPrefix}/${namespacePrefix.map((l) => `${encodeSegment(l)}/`).join("")}`;
+    for (let after: string | undefined; ; ) {
+      const page = await this.state.list({ prefix, limit: PAGE, ...(after !== undefined && { after }) });
+      yield* page;
+      if (page.length < PAGE) return;
+      after = page[page.length - 1]!.key;
+    }
+  }
+
+  /** `<prefix>/<label>/…/=<key>`: labels and the key are encoded segments; `=` marks the key. */
+  private keyOf(namespace: string[], key: string): string {
+    return `${this.keyPrefix}/${namespace.map((l) => `${encodeSegment(l)}/`).join("")}=${encodeSegment(key)}`;
+  }
+
+  private decodeKey(recordKey: string): { namespace: string[]; key: string } {
+    const segments = recordKey.slice(this.keyPrefix.length + 1).split("/");
+    const last = segments.pop()!;
+    return { namespace: segments.map(decodeSegment), key: decodeSegment(last.slice(1)) };
+  }
+}
+
+function storedOf(request: CommitRequest): StoredItem {
+  return (request.op as unknown as { value: StoredItem }).value;
+}
+
+function toItem(namespace: string[], key: string, stored: StoredItem, version: number, updatedAt: number): FencedItem {
+  return { namespace, key, value: stored.value, createdAt: new Date(stored.createdAt), updatedAt: new Date(updatedAt), version };
+}
+
+/** `BaseStore` filter semantics: a plain value is equality (deep, for JSON), or an operator object. */
+function matches(actual: unknown, wanted: unknown): boolean {
+  if (wanted !== null && typeof wanted === "object" && !Array.isArray(wanted)) {
+    const ops = Object.entries(wanted);
+    if (ops.length > 0 && ops.every(([k]) => k.startsWith("$"))) return ops.every(([k, v]) => operator(k, actual, v));
+  }
+  return same(actual, wanted);
+}
+
+/** Deep JSON equality in which a missing field equals nothing but a missing filter value. */
+function same(a: unknown, b: unknown): boolean {
+  return a === undefined || b === undefined ? a === b : jsonEqual(a as Json, b as Json);
+}
+
+function operator(name: string, actual: unknown, v: unknown): boolean {
+  switch (name) {
+    case "$eq":
+      return same(actual, v);
+    case "$ne":
+      return !same(actual, v);
+    case "$gt":
+      return Number(actual) > Number(v);
+    case "$gte":
+      return Number(actual) >= Number(v);
+    case "$lt":
+      return Number(actual) < Number(v);
+    case "$lte":
+      return Number(actual) <= Number(v);
+    case "$in":
+      return Array.isArray(v) && v.some((x) => same(actual, x));
+    case "$nin":
+      return Array.isArray(v) && !v.some((x) => same(actual, x));
+    default:
+      throw new InvalidInputError({ issues: [{ path: ["filter"], message: `unknown filter operator ${name}` }] });
+  }
+}
+
+function namespaceMatches(condition: MatchCondition, ns: string[]): boolean {
+  const { matchType, path } = condition;
+  if (path.length > ns.length) return false;
+  const start = matchType === "prefix" ? 0 : ns.length - path.length;
+  return path.every((p, i) => p === "*" || p === ns[start + i]);
+}

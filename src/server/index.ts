@@ -1,0 +1,150 @@
+/**
+ * The HTTP coordinator (SPEC §7): Fastify over one `StateStore`. Every route calls the core; this module only
+ * translates HTTP to `StateStore` calls and errors to `{ error: { code, message, retryable, details } }`.
+ *
+ * @example
+ * ```ts
+ * import { openStore } from "fenced-state";
+ * import { createServer } from "fenced-state/server";
+ * const store = await openStore();
+ * const server = createServer(store, { port: 7373 });
+ * console.log(await server.listen()); // http://127.0.0.1:7373
+ * // … on SIGTERM:
+ * await server.close(); // finishes in-flight commits first
+ * await store.close();
+ * ```
+ */
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import { FencedStateError } from "../core/errors.js";
+import type { StateStore } from "../core/store.js";
+import { assertBindable, bearerAuth } from "./auth.js";
+import { routeNotFound, toWireError } from "./errors.js";
+import { drainOnClose } from "./shutdown.js";
+import { ServerMetrics } from "./metrics.js";
+import { openApiDocument } from "./openapi.js";
+import { JSON_ROUTES } from "./routes.js";
+import { zodValidatorCompiler } from "./validation.js";
+import { registerWatchRoute } from "./watch.js";
+
+export { isLoopback, assertBindable } from "./auth.js";
+export { ServerMetrics } from "./metrics.js";
+export { JSON_ROUTES, ReadRequestSchema, ListResultSchema, ReleaseResultSchema, type JsonRoute } from "./routes.js";
+export { ErrorBodySchema } from "./openapi.js";
+
+/** The default port of `fenced serve`. */
+export const DEFAULT_PORT = 7373;
+/** The default request body limit: the default value limit (1 MiB) plus room for the request around it. */
+export const DEFAULT_BODY_LIMIT = 2 * 1024 * 1024;
+
+export interface ServerOptions {
+  /** Bearer token. Without one the server binds and answers loopback only. */
+  token?: string;
+  /** Address to bind. Default `127.0.0.1`; anything but loopback needs `token`. */
+  host?: string;
+  /** Port to bind; `0` picks a free one. Default 7373. */
+  port?: number;
+  /** Largest request body in bytes; larger ones get `PAYLOAD_TOO_LARGE` (413). Default 2 MiB. */
+  bodyLimit?: number;
+  /** Fastify's logger option. The `Authorization` header is always redacted. Default off. */
+  logger?: FastifyServerOptions["logger"];
+  /** Interval of keep-alive comments on watch streams, in ms. Default 15,000. */
+  watchHeartbeatMs?: number;
+}
+
+export interface FencedServer {
+  /** The Fastify instance (for `inject` in tests, or to add routes). */
+  readonly app: FastifyInstance;
+  readonly metrics: ServerMetrics;
+  /** Binds `host:port` and resolves to the base URL, e.g. `http://127.0.0.1:7373`. */
+  listen(): Promise<string>;
+  /**
+   * Stops accepting, ends watch streams, closes idle connections and each busy one after its last response, runs
+   * nothing that arrives meanwhile (a pipelined request gets `UNAVAILABLE`: retry elsewhere with the same opId), and
+   * resolves once every in-flight request — commits included — has been answered. The store stays open: its owner
+   * closes it afterwards.
+   */
+  close(): Promise<void>;
+}
+
+/** Largest over-limit body still read to its end so that the client receives its 413 (see the error handler). */
+const DRAIN_LIMIT = 64 * 1024 * 1024;
+
+const REDACT = { paths: ["req.headers.authorization", "headers.authorization"], censor: "[redacted]" };
+
+/**
+ * Builds the coordinator over `store`. Throws `INVALID_INPUT` when `host` is not loopback and there is no `token`.
+ */
+export function createServer(store: StateStore, options: ServerOptions = {}): FencedServer {
+  const host = options.host ?? "127.0.0.1";
+  const port = options.port ?? DEFAULT_PORT;
+  const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  assertBindable(host, options.token);
+
+  const logger = options.logger === true ? { redact: REDACT } : options.logger ? { ...options.logger, redact: REDACT } : false;
+  const app = Fastify({ logger, bodyLimit, return503OnClosing: false });
+  const metrics = new ServerMetrics();
+  const streams = new Set<AbortController>();
+
+  app.setValidatorCompiler(zodValidatorCompiler);
+  app.setErrorHandler((err, request, reply) => {
+    const contentLength = Number(request.headers["content-length"]);
+    const { error, unexpected } = toWireError(err, {
+      method: request.method,
+      url: request.url,
+      bodyLimit,
+      ...(Number.isSafeInteger(contentLength) && { contentLength }),
+    });
+    if (unexpected) request.log.error({ err }, "unexpected error; answered UNAVAILABLE");
+    // Fastify closes the connection after a body it would not read. A client still sending (most do not read the
+    // answer before they finish) would then see a reset instead of the 413: read and discard a bounded overrun.
+    if (error.code === "PAYLOAD_TOO_LARGE" && (contentLength || Infinity) <= DRAIN_LIMIT) reply.removeHeader("connection");
+    return reply.code(error.httpStatus).send(error.toJSON());
+  });
+  app.setNotFoundHandler((request, reply) => reply.code(404).send(routeNotFound(request).toJSON()));
+
+  app.addHook("onRequest", async (request, reply) => {
+    const route = request.routeOptions.url ?? "(unmatched)";
+    if (route === "/v1/watch") return;
+    const started = process.hrtime.bigint();
+    metrics.inflight++;
+    reply.raw.once("close", () => {
+      metrics.inflight--;
+      metrics.observeRequest(request.method, route, reply.statusCode, Number(process.hrtime.bigint() - started) / 1e9);
+    });
+  });
+  drainOnClose(app, streams);
+  app.register(bearerAuth, options.token === undefined ? {} : { token: options.token });
+
+  for (const r of JSON_ROUTES) {
+    const countsCommits = r.operationId === "commit" || r.operationId === "txn";
+    app.post(r.url, { schema: { body: r.body } }, async (request) => {
+      try {
+        const result = await r.handle(store, request.body);
+        if (countsCommits) metrics.observeCommit((result as { replayed: boolean }).replayed ? "replayed" : "committed");
+        return result;
+      } catch (err) {
+        if (countsCommits) metrics.observeCommit(err instanceof FencedStateError ? err.code : "UNAVAILABLE");
+        throw err;
+      }
+    });
+  }
+  registerWatchRoute(app, { store, metrics, streams, heartbeatMs: options.watchHeartbeatMs ?? 15_000, bodyLimit });
+
+  const openapi = openApiDocument(JSON_ROUTES, { version: "1" });
+  app.get("/openapi.json", async () => openapi);
+  app.get("/healthz", async () => ({ status: "ok", backend: store.backend.kind, lastSeq: await store.backend.lastSeq() }));
+  app.get("/metrics", async (_request, reply) =>
+    reply.type("text/plain; version=0.0.4").send(metrics.render(await store.backend.lastSeq())),
+  );
+
+  return {
+    app,
+    metrics,
+    async listen() {
+      await app.listen({ host, port });
+      const { port: bound } = app.server.address() as { port: number };
+      return `http://${host.includes(":") ? `[${host}]` : host}:${bound}`;
+    },
+    close: () => app.close(),
+  };
+}

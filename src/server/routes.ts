@@ -1,0 +1,109 @@
+/**
+ * The coordinator's JSON routes (SPEC §7): each one names the core zod schema it accepts, the schema of what it
+ * answers, and the one `StateStore` call it makes. The same table drives Fastify's validation and `/openapi.json`,
+ * so no rule and no schema is written twice. Routes are RPC-style POSTs with JSON bodies (like etcd's JSON gateway):
+ * a body keeps JSON's types, which a query string would not.
+ */
+import { z } from "zod";
+import type { StateStore } from "../core/store.js";
+import {
+  ClaimRefSchema,
+  ClaimRequestSchema,
+  ClaimSchema,
+  CommitRequestSchema,
+  CommitResultSchema,
+  KeySchema,
+  ListRequestSchema,
+  RenewRequestSchema,
+  StateRecordSchema,
+  TxnRequestSchema,
+  TxnResultSchema,
+} from "../core/schemas.js";
+
+/** One JSON route: POST `url` with a body matching `body`, answered with `response`. */
+export interface JsonRoute {
+  url: string;
+  /** The `StateStore` method this route calls, for the OpenAPI operationId and the metrics. */
+  operationId: string;
+  summary: string;
+  body: z.ZodType;
+  response: z.ZodType;
+  /** Calls the core with the validated body. */
+  handle(store: StateStore, body: unknown): Promise<unknown>;
+}
+
+/** Types `handle` by its schemas; Fastify has validated the body with `body` before `handle` runs. */
+function route<B extends z.ZodType, R extends z.ZodType>(spec: {
+  url: string;
+  operationId: string;
+  summary: string;
+  body: B;
+  response: R;
+  handle(store: StateStore, body: z.output<B>): Promise<z.input<R>>;
+}): JsonRoute {
+  return spec as JsonRoute;
+}
+
+/** `{ key }`: the body of `/v1/read`. */
+export const ReadRequestSchema = z.object({ key: KeySchema }).strict();
+export const ListResultSchema = z.object({ records: z.array(StateRecordSchema) });
+export const ReleaseResultSchema = z.object({ released: z.boolean() });
+
+export const JSON_ROUTES: readonly JsonRoute[] = [
+  route({
+    url: "/v1/read",
+    operationId: "read",
+    summary: "A key's current record; a key never written reads { exists: false, version: 0 }.",
+    body: ReadRequestSchema,
+    response: StateRecordSchema,
+    handle: (store, body) => store.read(body.key),
+  }),
+  route({
+    url: "/v1/list",
+    operationId: "list",
+    summary: "Records under a prefix, by key (UTF-8 byte order); page with `after`.",
+    body: ListRequestSchema,
+    response: ListResultSchema,
+    handle: async (store, body) => ({ records: await store.list(body) }),
+  }),
+  route({
+    url: "/v1/commit",
+    operationId: "commit",
+    summary: "Commits one op under its preconditions: VERSION_CONFLICT (G1), FENCED (G2), replay by opId (G3).",
+    body: CommitRequestSchema,
+    response: CommitResultSchema,
+    handle: (store, body) => store.commit(body),
+  }),
+  route({
+    url: "/v1/txn",
+    operationId: "txn",
+    summary: "Commits several keys all-or-nothing (G4); the opId covers the whole txn.",
+    body: TxnRequestSchema,
+    response: TxnResultSchema,
+    handle: (store, { requests, opId }) => store.txn(requests, opId === undefined ? {} : { opId }),
+  }),
+  route({
+    url: "/v1/claim",
+    operationId: "claim",
+    summary: "Claims a key; the returned epoch is the fencing token. CLAIM_HELD unless steal.",
+    body: ClaimRequestSchema,
+    response: ClaimSchema,
+    handle: (store, body) => store.claim(body),
+  }),
+  route({
+    url: "/v1/renew",
+    operationId: "renew",
+    summary: "Extends a live claim; FENCED when it was superseded, expired or released.",
+    body: RenewRequestSchema,
+    response: ClaimSchema,
+    handle: (store, { ttlMs, ...ref }) => store.renew(ref, ttlMs),
+  }),
+  route({
+    url: "/v1/release",
+    operationId: "release",
+    summary: "Releases a claim; released is false when it was no longer current.",
+    body: ClaimRefSchema,
+    response: ReleaseResultSchema,
+    handle: async (store, body) => ({ released: await store.release(body) }),
+  }),
+];

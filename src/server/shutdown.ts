@@ -1,0 +1,37 @@
+/**
+ * Graceful shutdown. Once `close()` begins: open watch streams end; connections with no request in flight are
+ * closed at once (Node's own `close()` misses sockets that connected but never sent a request, and would wait for
+ * their timeout); every response still going out closes its connection; and a request that still arrives on one
+ * (HTTP pipelining) is not executed — it gets a typed `UNAVAILABLE`. In-flight requests, commits included, finish.
+ */
+import type { Socket } from "node:net";
+import type { FastifyInstance } from "fastify";
+import { UnavailableError } from "../core/errors.js";
+
+/** Installs the shutdown hooks; `streams` are aborted when shutdown begins. */
+export function drainOnClose(app: FastifyInstance, streams: Set<AbortController>): void {
+  let closing = false;
+  const inFlight = new Map<Socket, number>();
+  app.server.on("connection", (socket: Socket) => {
+    inFlight.set(socket, 0);
+    socket.once("close", () => inFlight.delete(socket));
+  });
+
+  app.addHook("onRequest", async (request, reply) => {
+    if (closing) throw new UnavailableError({ cause: "the coordinator is shutting down" });
+    const socket = request.raw.socket;
+    if (!inFlight.has(socket)) return; // an injected request (tests) has no real socket
+    inFlight.set(socket, inFlight.get(socket)! + 1);
+    reply.raw.once("close", () => {
+      if (inFlight.has(socket)) inFlight.set(socket, inFlight.get(socket)! - 1);
+    });
+  });
+  app.addHook("onSend", async (_request, reply) => {
+    if (closing) reply.header("connection", "close");
+  });
+  app.addHook("preClose", async () => {
+    closing = true;
+    for (const s of streams) s.abort();
+    for (const [socket, n] of inFlight) if (n === 0) socket.destroy();
+  });
+}

@@ -1,0 +1,210 @@
+/**
+ * Runs on a busy thread: run claims with LangGraph's double-texting strategies (G2), the retry helper, and the
+ * `durability` pitfall the README documents.
+ */
+import { Annotation, END, START, StateGraph } from "@langchain/langgraph";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { ClaimHeldError, FencedError, InvalidInputError, VersionConflictError } from "../../src/index.js";
+import { FencedCheckpointSaver, invokeWithClaim, invokeWithRetry, withThreadClaim } from "../../src/langgraph/index.js";
+import { barrier, counterGraph, gateLatestReads, latch } from "./fixtures/counter.js";
+import { saverFixtures } from "./fixtures/checkpoints.js";
+
+const thread = (id: string) => ({ configurable: { thread_id: id } });
+
+
+for (const fixture of saverFixtures()) {
+  describe(`run claims on ${fixture.name} (G2)`, () => {
+    afterEach(() => fixture.cleanup());
+
+    /** A graph whose run labelled "first" waits inside its node until released. */
+    async function busyThread() {
+      const saver = await fixture.saver();
+      const entered = latch();
+      const release = latch();
+      const graph = counterGraph(saver, async (label) => {
+        if (label !== "first") return;
+        entered.release();
+        await release.promise;
+      });
+      return { saver, graph, entered, release };
+    }
+
+    it("reject: a second run on a busy thread gets ClaimHeldError and writes nothing", async () => {
+      const { graph, entered, release } = await busyThread();
+      const first = invokeWithClaim(graph, { log: ["first"] }, thread("t"), { owner: "first" });
+      await entered.promise;
+      const err = await invokeWithClaim(graph, { log: ["second"] }, thread("t"), { owner: "second" }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ClaimHeldError);
+      expect((err as ClaimHeldError).details.owner).toBe("first");
+      release.release();
+      await first;
+      expect((await graph.getState(thread("t"))).values).toEqual({ count: 1, log: ["first"] });
+    });
+
+    it("enqueue: a second run waits for the thread and then runs from the first run's head", async () => {
+      const { graph, entered, release } = await busyThread();
+      const first = invokeWithClaim(graph, { log: ["first"] }, thread("t"), { owner: "first" });
+      await entered.promise;
+      let secondDone = false;
+      const second = invokeWithClaim(graph, { log: ["second"] }, thread("t"), { owner: "second", multitaskStrategy: "enqueue" }).then(
+        () => (secondDone = true),
+      );
+      await new Promise((r) => setTimeout(r, 50));
+      expect(secondDone).toBe(false);
+      release.release();
+      await Promise.all([first, second]);
+      expect((await graph.getState(thread("t"))).values).toEqual({ count: 2, log: ["first", "second"] });
+    });
+
+    it("enqueue gives up with ClaimHeldError after waitMs", async () => {
+      const { graph, entered, release } = await busyThread();
+      const first = invokeWithClaim(graph, { log: ["first"] }, thread("t"));
+      await entered.promise;
+      await expect(
+        invokeWithClaim(graph, { log: ["second"] }, thread("t"), { multitaskStrategy: "enqueue", waitMs: 30 }),
+      ).rejects.toBeInstanceOf(ClaimHeldError);
+      release.release();
+      await first;
+    });
+
+    it("interrupt: the new run takes the thread; the old run's signal aborts and its invoke rejects with FencedError", async () => {
+      const { saver, graph, entered, release } = await busyThread();
+      let oldSignal: AbortSignal | undefined;
+      const first = withThreadClaim(saver, thread("t"), (run) => {
+        oldSignal = run.signal;
+        return graph.invoke({ log: ["first"] }, run.config);
+      }).catch((e: unknown) => e);
+      await entered.promise;
+      await invokeWithClaim(graph, { log: ["second"] }, thread("t"), { multitaskStrategy: "interrupt" });
+      expect(oldSignal?.aborted).toBe(true);
+      expect(oldSignal?.reason).toBeInstanceOf(FencedError);
+      release.release();
+      expect(await first).toBeInstanceOf(FencedError);
+      expect((await graph.getState(thread("t"))).values.count).toBe(1);
+    });
+
+    it("a run that ignores a live claim is fenced at its first put (no bypass)", async () => {
+      const { graph, entered, release } = await busyThread();
+      const first = invokeWithClaim(graph, { log: ["first"] }, thread("t"));
+      await entered.promise;
+      await expect(graph.invoke({ log: ["rogue"] }, { ...thread("t"), durability: "sync" })).rejects.toBeInstanceOf(FencedError);
+      release.release();
+      await first;
+      expect((await graph.getState(thread("t"))).values.log).toEqual(["first"]);
+    });
+
+    it("releases the thread when the run ends, also when it fails", async () => {
+      const saver = await fixture.saver();
+      const failing = new StateGraph(Annotation.Root({ x: Annotation<number>() }))
+        .addNode("fail", () => {
+          throw new Error("node failed");
+        })
+        .addEdge(START, "fail")
+        .addEdge("fail", END)
+        .compile({ checkpointer: saver });
+      await expect(invokeWithClaim(failing, { x: 1 }, thread("t"))).rejects.toThrow("node failed");
+      expect(await saver.store.currentClaim("langgraph/t/head/~")).toBeNull();
+    });
+  });
+
+  describe(`invokeWithRetry on ${fixture.name}`, () => {
+    afterEach(() => fixture.cleanup());
+
+    it("lets many concurrent invokes on one thread all count", async () => {
+      const graph = counterGraph(await fixture.saver());
+      await Promise.all(Array.from({ length: 6 }, (_, i) => invokeWithRetry(graph, { log: [`r${i}`] }, thread("t"))));
+      const state = (await graph.getState(thread("t"))).values;
+      expect(state.count).toBe(6);
+      expect(state.log).toHaveLength(6);
+    });
+
+    it("with a durability other than 'exit', re-runs only attempts that landed nothing (a partial one would apply twice)", async () => {
+      const saver = await fixture.saver();
+      const entered = latch();
+      const release = latch();
+      const graph = counterGraph(saver, async (label) => {
+        if (label !== "slow") return;
+        entered.release();
+        await release.promise;
+      });
+      // "slow" lands its input checkpoint, stalls, and meanwhile another run builds on that checkpoint.
+      const slow = invokeWithRetry(graph, { log: ["slow"] }, thread("t"), { durability: "async" }).catch((e: unknown) => e);
+      await entered.promise;
+      await vi.waitFor(async () => expect((await graph.getState(thread("t"))).values.log).toEqual(["slow"]));
+      await graph.invoke({ log: ["other"] }, thread("t"));
+      release.release();
+      expect(await slow).toBeInstanceOf(VersionConflictError);
+      expect((await graph.getState(thread("t"))).values.log).toEqual(["slow", "other"]); // "slow" once, not twice
+    });
+
+    it("retries graphs with subgraphs", async () => {
+      const State = Annotation.Root({ count: Annotation<number>() });
+      const inner = new StateGraph(State)
+        .addNode("increment", (s) => ({ count: (s.count ?? 0) + 1 }))
+        .addEdge(START, "increment")
+        .addEdge("increment", END)
+        .compile();
+      const graph = new StateGraph(State)
+        .addNode("inner", inner)
+        .addEdge(START, "inner")
+        .addEdge("inner", END)
+        .compile({ checkpointer: gateLatestReads(await fixture.saver(), barrier(3)) });
+      await Promise.all([1, 2, 3].map(() => invokeWithRetry(graph, {}, thread("t"))));
+      expect((await graph.getState(thread("t"))).values.count).toBe(3);
+    });
+
+    it("refuses a config that names a checkpoint (that is a fork, not a retry)", async () => {
+      const graph = counterGraph(await fixture.saver());
+      await expect(
+        invokeWithRetry(graph, { log: ["x"] }, { configurable: { thread_id: "t", checkpoint_id: "c" } }),
+      ).rejects.toBeInstanceOf(InvalidInputError);
+    });
+
+    it("needs a graph compiled with a FencedCheckpointSaver", async () => {
+      const graph = counterGraph(await fixture.saver());
+      (graph as { checkpointer?: unknown }).checkpointer = undefined;
+      await expect(invokeWithRetry(graph, { log: ["x"] }, thread("t"))).rejects.toBeInstanceOf(InvalidInputError);
+    });
+  });
+}
+
+describe("the durability pitfall (documented in the README)", () => {
+  const State = Annotation.Root({ log: Annotation<string[]>({ reducer: (a, b) => a.concat(b), default: () => [] }) });
+
+  /** Two runs that read the same head of a three-node graph; returns the loser's error and the nodes each ran. */
+  async function race(durability: "async" | "sync" | "exit") {
+    const saver = gateLatestReads(await FencedCheckpointSaver.open({ memory: true }), barrier(2));
+    const ran: string[] = [];
+    const node = (name: string) => async (s: typeof State.State) => {
+      ran.push(`${s.log[0]}:${name}`);
+      await new Promise((r) => setTimeout(r, 2));
+      return { log: [name] };
+    };
+    const graph = new StateGraph(State)
+      .addNode("a", node("a"))
+      .addNode("b", node("b"))
+      .addNode("c", node("c"))
+      .addEdge(START, "a")
+      .addEdge("a", "b")
+      .addEdge("b", "c")
+      .addEdge("c", END)
+      .compile({ checkpointer: saver });
+    const config = { configurable: { thread_id: "t" }, durability };
+    const outcomes = await Promise.allSettled([graph.invoke({ log: ["A"] }, config), graph.invoke({ log: ["B"] }, config)]);
+    const lost = outcomes.findIndex((o) => o.status === "rejected");
+    const loser = lost === 0 ? "A" : "B";
+    return { error: (outcomes[lost] as PromiseRejectedResult).reason, loserRan: ran.filter((r) => r.startsWith(`${loser}:`)) };
+  }
+
+  it("with durability 'async' (LangGraph's default) the rejected run's nodes keep running; the error comes at the end", async () => {
+    const { error, loserRan } = await race("async");
+    expect(error).toBeInstanceOf(VersionConflictError);
+    expect(loserRan).toHaveLength(3);
+  });
+
+  it("with durability 'sync' the rejected run stops at its rejected put, before running a node", async () => {
+    const { error, loserRan } = await race("sync");
+    expect(error).toBeInstanceOf(VersionConflictError);
+    expect(loserRan).toHaveLength(0);
+  });
+});
