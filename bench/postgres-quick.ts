@@ -1,7 +1,7 @@
 /**
  * Commits/s on PostgreSQL next to SQLite, in one run on one machine: the same fenced commits (set with expectVersion,
  * ~120-byte values, 1,000 keys) by 1 writer and by 8 concurrent writers (disjoint keys, so no conflicts), plus the
- * raw peer on Postgres — a bare autocommit `UPDATE … WHERE key = $1 AND version = $2` through the same pool size.
+ * raw peer on Postgres — a bare autocommit `UPDATE … WHERE key = $2 AND version = $3` through the same pool size.
  * Prints medians of several rounds and the ratios.
  * Usage: FENCED_PG_URL=postgres://… npx tsx bench/postgres-quick.ts [--commits N] [--rounds R] [--json FILE]
  */
