@@ -7,7 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { compareKeys } from "../../src/backends/memory.js";
 import { PostgresBackend, POSTGRES_MIGRATIONS } from "../../src/backends/postgres/index.js";
-import { FencedStateError, openStore, op, type StateEvent, type StateStore } from "../../src/index.js";
+import { FencedStateError, openStore, op, type KeyState, type StateEvent, type StateStore } from "../../src/index.js";
 import { dropTestSchemas, postgresUrl, testSchemaName, withPgClient as admin } from "../support/backends.js";
 
 const url = postgresUrl();
@@ -142,6 +142,41 @@ describe("postgres under READ COMMITTED, several pools at once", () => {
     );
     expect(outcomes.filter((o) => o !== "committed")).toEqual([]);
     for (const key of keys) expect((await hosts[0]!.read(key)).value).toBe(60);
+  });
+
+  it("a commit's within reading a key another host is claiming does not deadlock (LangGraph's run-fence check)", async () => {
+    const app = `fenced-claimer-${schema}`;
+    const [writer, claimer] = await Promise.all([host(), host({ pool: { applicationName: app } })]);
+    let entered!: () => void;
+    const inside = new Promise<void>((r) => (entered = r));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let seen: KeyState | undefined;
+    // The writer holds the event-log order (its event is appended) when its within reads "run/claim".
+    const write = writer.commit({ key: "run/head", op: op.set(1) }, async (tx) => {
+      entered();
+      await gate;
+      seen = await tx.getKeyState("run/claim");
+    });
+    await inside;
+    // The claimer takes "run/claim"'s lock, then waits for the event-log order the writer holds.
+    const claim = claimer.claim({ key: "run/claim", owner: "other-host", ttlMs: 10_000 });
+    await expect
+      .poll(() => admin((c) => c.query("SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'", [app])), {
+        timeout: 5000,
+      })
+      .toMatchObject({ rowCount: 1 });
+    release();
+    const [written, claimed] = await Promise.all([write, claim]);
+    // The claim commits after the write, so the write saw the key unclaimed: one serial order, no deadlock.
+    expect(seen).toEqual({});
+    expect(claimed.epoch).toBe(1);
+    const events = await writer.events("run/");
+    expect(events.map((e) => [e.key, e.outcome])).toEqual([
+      ["run/head", "committed"],
+      ["run/claim", "claimed"],
+    ]);
+    expect(events[0]!.seq).toBe(written.seq);
   });
 
   it("G3: one opId raced with two payloads on two pools: one commits, the other is IDEMPOTENCY_MISMATCH", async () => {

@@ -14,6 +14,7 @@ import { DEFAULT_SCHEMA, type PostgresBackendOptions } from "./options.js";
 import { SCHEMA_NAME, migrate, quoteIdent } from "./schema.js";
 import { txSql, type TxSql } from "./sql.js";
 import { PostgresTx } from "./tx.js";
+import { PostgresCheckpoints, checkpointTxSql, type CheckpointTxSql } from "./checkpoints.js";
 
 interface RecordRow {
   key: string;
@@ -58,6 +59,9 @@ export class PostgresBackend implements Backend {
   readonly schema: string;
   private readonly pool: pg.Pool;
   private readonly txSql: TxSql;
+  private readonly checkpointSql: CheckpointTxSql;
+  /** Checkpoint storage for the LangGraph saver. */
+  readonly checkpoints: PostgresCheckpoints;
   private readonly sql: ReturnType<typeof readStatements>;
   /** Sent with the COMMIT; the notification is delivered only if the commit lands. */
   private readonly notify: string;
@@ -102,6 +106,8 @@ export class PostgresBackend implements Backend {
     this.pool.on("error", () => undefined);
     const s = quoteIdent(this.schema);
     this.txSql = txSql(s);
+    this.checkpointSql = checkpointTxSql(s);
+    this.checkpoints = new PostgresCheckpoints(this.pool, s);
     this.sql = readStatements(s);
     const channel = commitChannel(this.schema);
     this.notify = `NOTIFY ${quoteIdent(channel)}`;
@@ -111,7 +117,7 @@ export class PostgresBackend implements Backend {
   async transact<T>(fn: (tx: BackendTx) => Promise<T>): Promise<T> {
     let tx: PostgresTx;
     try {
-      tx = await PostgresTx.start(this.pool, this.schema, this.txSql);
+      tx = await PostgresTx.start(this.pool, this.schema, this.txSql, this.checkpointSql);
     } catch (err) {
       throw unavailable(err, "cannot get a connection");
     }

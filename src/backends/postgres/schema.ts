@@ -3,6 +3,7 @@
  * transaction-scoped advisory lock, so any number of processes may start at once against an empty database.
  */
 import type pg from "pg";
+import { CHECKPOINTS_MIGRATION } from "./checkpoints.js";
 import { lockId } from "./locks.js";
 
 /**
@@ -47,6 +48,7 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
      seq bigint NOT NULL
    );
    INSERT INTO $S.event_seq (seq) VALUES (0);`,
+  CHECKPOINTS_MIGRATION,
 ];
 
 /** A schema name fenced-state accepts: a plain identifier, so it can be quoted without surprises. */

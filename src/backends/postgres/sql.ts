@@ -17,6 +17,11 @@ export function text(value: string | null | undefined): string {
   return pg.escapeLiteral(value);
 }
 
+/** A bytea literal (hex, independent of standard_conforming_strings). */
+export function bytes(value: Uint8Array): string {
+  return `decode('${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("hex")}', 'hex')`;
+}
+
 /** An integer literal. */
 export function int(value: number | string): string {
   const s = String(value);
@@ -31,6 +36,9 @@ export function txSql(s: string) {
   return {
     /** Takes advisory locks in the order given (one Function Scan, row by row). */
     lock: (ids: string[]) => `SELECT pg_advisory_xact_lock(id) FROM unnest(ARRAY[${ids.map(int).join(",")}]::bigint[]) AS id`,
+    /** Takes the advisory locks that are free, without waiting; answers which (`id`, `got`). */
+    tryLock: (ids: string[]) =>
+      `SELECT id::text, pg_try_advisory_xact_lock(id) AS got FROM unnest(ARRAY[${ids.map(int).join(",")}]::bigint[]) AS id`,
     keyStates: (keys: string[]) =>
       `SELECT k.key, r.value, r.version, r.epoch AS r_epoch, r.updated_at, c.owner, c.epoch AS c_epoch, c.expires_at
          FROM unnest(ARRAY[${keys.map(text).join(",")}]::text[]) AS k(key)

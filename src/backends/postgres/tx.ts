@@ -14,11 +14,12 @@
  * and holds the event-log order (event_seq) from the second to the end of the third.
  */
 import type pg from "pg";
-import type { BackendTx, IdempotencyRecord, KeyState, StoredClaim, StoredRecord } from "../../core/backend.js";
+import type { BackendTx, CheckpointTx, IdempotencyRecord, KeyState, StoredClaim, StoredRecord } from "../../core/backend.js";
 import { UnavailableError } from "../../core/errors.js";
 import type { StateEvent } from "../../core/schemas.js";
 import { isConnectionFailure } from "./errors.js";
 import { lockId, lockOrder } from "./locks.js";
+import type { CheckpointTxSql } from "./checkpoints.js";
 import type { TxSql } from "./sql.js";
 
 interface KeyStateRow {
@@ -46,20 +47,32 @@ export class PostgresTx implements BackendTx {
   private pending: string[] = ["BEGIN"];
   /** Nothing but BEGIN, locks and reads has been sent: a connection found dead now can be replaced. */
   private replaceable = true;
+  /** Checkpoint rows (the LangGraph saver), written in this transaction's batch like every other write. */
+  readonly checkpoints: CheckpointTx = {
+    insertCheckpoint: async (row, blobs) => {
+      const [result] = await this.send([this.checkpointSql.insert(row, blobs)]);
+      return (result!.rows[0] as { inserted: number }).inserted === 1;
+    },
+    putWrites: (ref, writes) => {
+      if (writes.length > 0) this.write(this.checkpointSql.putWrites(ref, writes));
+    },
+    deleteThread: (threadId) => this.checkpointSql.deleteThread(threadId).forEach((statement) => this.write(statement)),
+  };
 
   private constructor(
     private readonly pool: pg.Pool,
     client: pg.PoolClient,
     private readonly schema: string,
     private readonly sql: TxSql,
+    private readonly checkpointSql: CheckpointTxSql,
   ) {
     this.client = client;
     client.on("error", this.onError);
   }
 
   /** Checks out a connection; the transaction begins with its first statement. */
-  static async start(pool: pg.Pool, schema: string, sql: TxSql): Promise<PostgresTx> {
-    return new PostgresTx(pool, await pool.connect(), schema, sql);
+  static async start(pool: pg.Pool, schema: string, sql: TxSql, checkpointSql: CheckpointTxSql): Promise<PostgresTx> {
+    return new PostgresTx(pool, await pool.connect(), schema, sql, checkpointSql);
   }
 
   async lock(scope: { keys: readonly string[]; opId?: string }): Promise<void> {
@@ -121,22 +134,33 @@ export class PostgresTx implements BackendTx {
     this.lost = true;
   };
 
-  /** Takes the locks of `keys` and `opId` not yet held, in the global order, then reads what is not yet known. */
+  /**
+   * Takes the locks of `keys` and `opId` not yet held, in the global order, then reads what is not yet known.
+   *
+   * Once this transaction holds the event-log order (it appended an event), it must not wait for a key lock: the
+   * holder may be waiting for the event-log order in turn (a commit's `within` reading one more key, such as the
+   * LangGraph saver checking a run claim, would deadlock against a claim of that key). So it takes the locks that
+   * are free and reads the other keys unlocked. That read is still exact: every transaction that changes a record,
+   * or a claim's owner or epoch, appends an event, so the holder cannot commit before this transaction does; it
+   * serializes after it. (Renewals append nothing; they only move a live claim's expiry later.)
+   */
   private async prepare(keys: readonly string[], opId: string | undefined): Promise<void> {
     const ids = keys.map((k) => lockId(this.schema, "key", k));
     if (opId !== undefined) ids.push(lockId(this.schema, "op", opId));
     const missing = lockOrder(ids.filter((id) => !this.held.has(id)));
     const unread = [...new Set(keys)].filter((k) => !this.states.has(k));
     const readOp = opId !== undefined && !this.idempotency.has(opId);
+    const wait = !this.appended;
     const statements = [
-      ...(missing.length > 0 ? [this.sql.lock(missing)] : []),
+      ...(missing.length > 0 ? [wait ? this.sql.lock(missing) : this.sql.tryLock(missing)] : []),
       ...(unread.length > 0 ? [this.sql.keyStates(unread)] : []),
       ...(readOp ? [this.sql.idempotency(opId)] : []),
     ];
     if (statements.length === 0) return;
     const results = await this.send(statements);
-    for (const id of missing) this.held.add(id);
     const rest = results.slice(missing.length > 0 ? 1 : 0);
+    if (wait) for (const id of missing) this.held.add(id);
+    else for (const { id, got } of results[0]!.rows as { id: string; got: boolean }[]) if (got) this.held.add(id);
     if (unread.length > 0) {
       for (const row of rest.shift()!.rows as KeyStateRow[]) this.states.set(row.key, toKeyState(row));
     }
