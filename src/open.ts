@@ -5,6 +5,7 @@ import { InvalidInputError } from "./core/errors.js";
 import { StateStore, type StateStoreOptions } from "./core/store.js";
 import { MemoryBackend } from "./backends/memory.js";
 import { SqliteBackend } from "./backends/sqlite.js";
+import type { PostgresPoolOptions } from "./backends/postgres/options.js";
 
 /** The embedded default database file. */
 export const DEFAULT_PATH = ".fenced/state.db";
@@ -16,6 +17,10 @@ export interface OpenStoreOptions extends StateStoreOptions {
   memory?: boolean;
   /** `postgres://…`: the PostgreSQL backend (needs the `pg` package). */
   url?: string;
+  /** Postgres: the schema holding the tables (default `fenced_state`); stores sharing state name the same one. */
+  schema?: string;
+  /** Postgres: connection-pool size and timeouts. */
+  pool?: PostgresPoolOptions;
   /** A backend object of your own. */
   backend?: Backend;
   /** SQLite: `"normal"` (WAL, synchronous=NORMAL, the default) or `"full"` (fsync every commit). */
@@ -39,6 +44,9 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<StateSt
   if (chosen.length > 1) {
     throw new InvalidInputError({ issues: [{ path: [], message: "give at most one of path, memory, url, backend" }] });
   }
+  if (options.url === undefined && (options.schema !== undefined || options.pool !== undefined)) {
+    throw new InvalidInputError({ issues: [{ path: [options.schema !== undefined ? "schema" : "pool"], message: "schema and pool apply to postgres: give url too" }] });
+  }
   return new StateStore(await openBackend(options), options);
 }
 
@@ -49,7 +57,16 @@ async function openBackend(options: OpenStoreOptions): Promise<Backend> {
     if (!/^postgres(ql)?:\/\//.test(options.url)) {
       throw new InvalidInputError({ issues: [{ path: ["url"], message: "url must start with postgres:// or postgresql://" }] });
     }
-    throw new InvalidInputError({ issues: [{ path: ["url"], message: "the postgres backend is not built yet" }] });
+    // Loaded only here, so `pg` stays an optional peer dependency for everyone on SQLite.
+    const { PostgresBackend } = await import("./backends/postgres/index.js").catch((err: unknown) => {
+      if ((err as { code?: string }).code !== "ERR_MODULE_NOT_FOUND") throw err;
+      throw new InvalidInputError({ issues: [{ path: ["url"], message: "the postgres backend needs the pg package: npm install pg" }] });
+    });
+    return PostgresBackend.open({
+      url: options.url,
+      ...(options.schema !== undefined && { schema: options.schema }),
+      ...(options.pool && { pool: options.pool }),
+    });
   }
   return new SqliteBackend({
     path: resolve(options.path ?? DEFAULT_PATH),

@@ -4,6 +4,7 @@
  * output is the same on every run.
  */
 import { rmSync } from "node:fs";
+import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { FencedStateError } from "../core/errors.js";
 import type { Json } from "../core/json.js";
@@ -19,7 +20,9 @@ Shows, on a real SQLite file:
      error; with fenced-state the loser gets a typed VERSION_CONFLICT, re-reads and retries, and the total is right;
   2. a zombie: a claim holder stalls, another worker reclaims the key, the zombie wakes and writes. Without
      fencing its stale write lands; with fenced-state it is rejected with FENCED, even though the version
-     it read had not moved.
+     it read had not moved;
+  3. LangGraph: two concurrent invokes on one thread with the official SqliteSaver (one update lost, no
+     error) and with FencedCheckpointSaver (a typed conflict; invokeWithRetry ends with the right count).
 
 Options:
   --path FILE       SQLite file to use (default .fenced/demo.db; recreated on each run)
@@ -27,7 +30,7 @@ Options:
 `;
 
 export const demo: Command = {
-  summary: "show a lost update and a zombie write, and how fenced-state stops both",
+  summary: "show lost updates (core and LangGraph's official saver) and a zombie write, and how fenced-state stops them",
   usage: USAGE,
   async run(argv) {
     const { values } = parseArgs({
@@ -46,10 +49,14 @@ export const demo: Command = {
       out(`fenced-state demo — embedded SQLite at ${values.path}`);
       const lost = await lostUpdate(store, increments, out);
       const zombie = await zombieWrite(store, out);
+      const { langgraphLostUpdate } = await import("./demo-langgraph.js");
+      const lg = await langgraphLostUpdate(dirname(values.path), out);
       out();
-      out(`Summary: without fencing ${lost.unfencedLost} of ${2 * increments} increments were lost and the zombie's stale write landed;`);
-      out(`         with fenced-state 0 were lost (${lost.conflicts} typed conflicts, all retried) and the zombie got ${zombie.code}.`);
-      return lost.fencedTotal === 2 * increments && zombie.code === "FENCED" ? 0 : 1;
+      out(`Summary: without fencing ${lost.unfencedLost} of ${2 * increments} increments were lost, the zombie's stale write landed,`);
+      out(`         and LangGraph's official SqliteSaver ended at count ${lg.officialCount} instead of 2;`);
+      out(`         with fenced-state 0 were lost (${lost.conflicts} typed conflicts, all retried), the zombie got ${zombie.code},`);
+      out(`         and FencedCheckpointSaver ended at count ${lg.fencedCount}.`);
+      return lost.fencedTotal === 2 * increments && zombie.code === "FENCED" && lg.fencedCount === 2 ? 0 : 1;
     } finally {
       await store.close();
     }

@@ -44,6 +44,12 @@ export interface IdempotencyRecord {
  * callers always `await` them. A transaction sees its own writes.
  */
 export interface BackendTx {
+  /**
+   * Optional. `commit` calls it first, before any read, with every key of the request and its opId. A backend that
+   * locks per key (Postgres) takes all of these locks here in one global order, so two txns naming the same keys in
+   * different orders cannot deadlock. Backends whose `transact` already excludes every other writer omit it.
+   */
+  lock?(scope: { keys: readonly string[]; opId?: string }): Awaitable<void>;
   getKeyState(key: string): Awaitable<KeyState>;
   putRecord(record: StoredRecord): Awaitable<void>;
   putClaim(claim: StoredClaim): Awaitable<void>;

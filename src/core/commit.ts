@@ -81,6 +81,8 @@ async function commitTxn(
   const hash = opId === undefined ? undefined : payloadHash(requests);
 
   const decision = await ctx.backend.transact<Decision>(async (tx) => {
+    await tx.lock?.({ keys: requests.map((r) => r.key), ...(opId !== undefined && { opId }) });
+    // Read the clock after any lock wait, so lease expiry is judged at the time the commit decides.
     const now = ctx.now();
     if (opId !== undefined) {
       const first = await tx.getIdempotency(opId);

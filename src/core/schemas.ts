@@ -40,8 +40,9 @@ export const JsonSchema = z
   .custom<Json>((v) => findNonJson(v) === null, { message: "must be plain JSON (no NaN, Infinity, undefined, functions or class instances)" })
   .meta({ description: "Any JSON value" });
 
-const OpId = z.string().min(1).max(256);
-const Owner = z.string().min(1).max(256);
+// NUL cannot be stored in PostgreSQL text; refusing it here keeps every backend accepting the same inputs.
+const OpId = z.string().min(1).max(256).refine((s) => !s.includes("\u0000"), "opId must not contain NUL (U+0000)");
+const Owner = z.string().min(1).max(256).refine((s) => !s.includes("\u0000"), "owner must not contain NUL (U+0000)");
 const Version = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const Epoch = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 

@@ -19,6 +19,10 @@ describe("fenced demo", () => {
     expect(out).toContain(`without fencing: A wakes and writes; the report is now "draft + A's stale edit" — B's work is gone.`);
     expect(out).toContain('FENCED (retryable: false) {"key":"demo/report","heldEpoch":1,"currentEpoch":2,"reason":"superseded"}');
     expect(out).toContain(`the report is "B's final report".`);
+    // G7: the official SqliteSaver loses one of two concurrent invokes; ours rejects it, and the retry helper fixes it.
+    expect(out).toContain('official SqliteSaver: count = 1, both invokes "succeeded" — one update lost, no error raised.');
+    expect(out).toContain("FencedCheckpointSaver: count = 1, the losing invoke raised VersionConflictError (VERSION_CONFLICT, retryable: true).");
+    expect(out).toContain("FencedCheckpointSaver + invokeWithRetry: the loser re-ran from the new head; count = 2.");
   });
 
   it("prints the same output on every run", () => {

@@ -2,6 +2,7 @@
  * The backends every shared suite runs against. One conformance suite, one list: a new backend joins by adding an
  * entry here, never by copying a test file.
  */
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -34,9 +35,81 @@ function memoryFixture(): BackendFixture {
   return { name: "memory", open: (options = {}) => openStore({ ...options, memory: true }), cleanup: async () => {} };
 }
 
+/** The test server's URL; a missing one fails the postgres tests loudly instead of skipping them. */
+export function postgresUrl(): string {
+  const url = process.env.FENCED_PG_URL;
+  if (!url) {
+    throw new Error(
+      "FENCED_PG_URL is not set: the postgres suites need a PostgreSQL server " +
+        "(scripts/setup.sh starts one; e.g. FENCED_PG_URL=postgres://fenced:fenced@127.0.0.1:5432/fenced)",
+    );
+  }
+  return url;
+}
+
+const STALE_SCHEMA_SECONDS = 3600;
+
+/** A fresh schema name; its creation time in seconds lets a later run drop what a crashed run left behind. */
+export function testSchemaName(): string {
+  return `fenced_test_${Math.floor(Date.now() / 1000)}_${randomBytes(4).toString("hex")}`;
+}
+
+/** Runs `body` on one plain connection to `url` (the test database by default): admin queries in tests. */
+export async function withPgClient<T>(body: (client: import("pg").Client) => Promise<T>, url = postgresUrl()): Promise<T> {
+  const { default: pg } = await import("pg");
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await body(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Drops the given schemas, and test schemas and databases older than an hour (left by runs that died before cleanup). */
+export async function dropTestSchemas(url: string, schemas: string[]): Promise<void> {
+  await withPgClient(async (client) => {
+    const { rows } = await client.query<{ nspname: string }>(
+      "SELECT nspname FROM pg_namespace WHERE nspname ~ '^fenced_test_[0-9]+_' AND split_part(nspname, '_', 3)::bigint < $1",
+      [Math.floor(Date.now() / 1000) - STALE_SCHEMA_SECONDS],
+    );
+    for (const name of new Set([...schemas, ...rows.map((r) => r.nspname)])) {
+      await client.query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`);
+    }
+    const stale = await client.query<{ datname: string }>(
+      "SELECT datname FROM pg_database WHERE datname ~ '^fenced_test_db_[0-9]+_' AND split_part(datname, '_', 4)::bigint < $1",
+      [Math.floor(Date.now() / 1000) - STALE_SCHEMA_SECONDS],
+    );
+    for (const { datname } of stale.rows) await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+  }, url);
+}
+
+/** Each `open()` gets a store in a fresh, empty schema of the FENCED_PG_URL database. */
+function postgresFixture(): BackendFixture {
+  const schemas: string[] = [];
+  const stores: StateStore[] = [];
+  return {
+    name: "postgres",
+    async open(options = {}) {
+      const url = postgresUrl();
+      const schema = testSchemaName();
+      schemas.push(schema);
+      const store = await openStore({ pool: { max: 5 }, ...options, url, schema });
+      stores.push(store);
+      return store;
+    },
+    async cleanup() {
+      const opened = stores.splice(0);
+      const created = schemas.splice(0);
+      await Promise.all(opened.map((s) => s.close().catch(() => undefined)));
+      if (created.length > 0) await dropTestSchemas(postgresUrl(), created);
+    },
+  };
+}
+
 /** Fresh fixtures for every backend. */
 export function backendFixtures(): BackendFixture[] {
-  return [memoryFixture(), sqliteFixture()];
+  return [memoryFixture(), sqliteFixture(), postgresFixture()];
 }
 
 /** A fresh temporary directory, removed by the returned function. */

@@ -114,8 +114,19 @@ for (const fixture of backendFixtures()) {
 
     it("mutant: the same pops through a store that skips the version check return one item twice", async () => {
       store = await fixture.open();
-      const session = new FencedSession({ store: new UnfencedStore(store), sessionId: "chat-5" });
+      const unfenced = new UnfencedStore(store);
+      const session = new FencedSession({ store: unfenced, sessionId: "chat-5" });
       await session.addItems(["a", "b", "c"].map((content) => ({ type: "message", role: "user", content })));
+      // Both pops read before either writes, on every backend (Postgres does not run them in call order).
+      const read = unfenced.read.bind(unfenced);
+      let reads = 0;
+      const bothRead = gate();
+      unfenced.read = async (key) => {
+        const r = await read(key);
+        if (++reads === 2) bothRead.open();
+        if (reads <= 2) await bothRead.wait;
+        return r;
+      };
       const popped = await Promise.all([session.popItem(), session.popItem()]);
       expect(popped[0]).toEqual(popped[1]);
     });
@@ -156,12 +167,15 @@ for (const fixture of backendFixtures()) {
       const session = new FencedSession({ store, sessionId: "chat-8" });
       const order: string[] = [];
       const release = gate();
+      const firstHolds = gate();
       const first = session.withRun({ owner: "first" }, async ({ context }) => {
+        firstHolds.open();
         await release.wait;
         const r = await run(noteTaker("first"), "one", { session, context });
         order.push("first");
         return r;
       });
+      await firstHolds.wait; // the first run holds the claim before the second asks (call order is not commit order on Postgres)
       const second = session.withRun({ owner: "second", onBusy: "enqueue" }, async ({ context }) => {
         const r = await run(noteTaker("second"), "two", { session, context });
         order.push("second");

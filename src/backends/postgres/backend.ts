@@ -1,0 +1,209 @@
+/**
+ * The PostgreSQL backend: several hosts share one database with the same guarantees as SQLite on one host. It
+ * stores; `commit` in the core decides. Transactions run under the server's default READ COMMITTED isolation,
+ * made safe by per-key and per-opId advisory locks (see tx.ts); `LISTEN/NOTIFY` wakes watchers on every host.
+ */
+import pg from "pg";
+import type { Backend, BackendTx, StoredClaim, StoredRecord } from "../../core/backend.js";
+import { FencedStateError, InvalidInputError } from "../../core/errors.js";
+import type { Outcome, StateEvent } from "../../core/schemas.js";
+import { Listeners, prefixEnd } from "../serial.js";
+import { isConnectionFailure, unavailable } from "./errors.js";
+import { CommitListener, commitChannel } from "./notify.js";
+import { DEFAULT_SCHEMA, type PostgresBackendOptions } from "./options.js";
+import { SCHEMA_NAME, migrate, quoteIdent } from "./schema.js";
+import { txSql, type TxSql } from "./sql.js";
+import { PostgresTx } from "./tx.js";
+import { PostgresCheckpoints, checkpointTxSql, type CheckpointTxSql } from "./checkpoints.js";
+
+interface RecordRow {
+  key: string;
+  value: string | null;
+  version: string;
+  epoch: string;
+  updated_at: string;
+}
+
+interface EventRow {
+  seq: string;
+  ts: string;
+  key: string;
+  version: string;
+  epoch: string;
+  owner: string | null;
+  op_id: string | null;
+  outcome: Outcome;
+}
+
+/** Reads outside a transaction: each is one statement, so it sees one consistent snapshot. */
+function readStatements(s: string) {
+  const named = (name: string, text: string) => ({ name: `fenced_${name}`, text });
+  return {
+    getRecord: named("get_record", `SELECT key, value, version, epoch, updated_at FROM ${s}.records WHERE key = $1`),
+    getClaim: named("get_claim", `SELECT key, owner, epoch, expires_at FROM ${s}.claims WHERE key = $1`),
+    list: named(
+      "list",
+      `SELECT key, value, version, epoch, updated_at FROM ${s}.records
+        WHERE key >= $1 AND key < $2 AND key > $3 AND (value IS NOT NULL OR $4) ORDER BY key LIMIT $5`,
+    ),
+    events: named("events", `SELECT * FROM ${s}.events WHERE seq > $1 AND key >= $2 AND key < $3 ORDER BY seq LIMIT $4`),
+    lastSeq: named("last_seq", `SELECT seq FROM ${s}.event_seq`),
+    purgeIdem: named("purge_idem", `DELETE FROM ${s}.idempotency WHERE created_at < $1`),
+    purgeEvents: named("purge_events", `DELETE FROM ${s}.events WHERE seq <= (SELECT seq FROM ${s}.event_seq) - $1`),
+  };
+}
+
+export class PostgresBackend implements Backend {
+  readonly kind = "postgres";
+  /** The schema holding this store's tables. */
+  readonly schema: string;
+  private readonly pool: pg.Pool;
+  private readonly txSql: TxSql;
+  private readonly checkpointSql: CheckpointTxSql;
+  /** Checkpoint storage for the LangGraph saver. */
+  readonly checkpoints: PostgresCheckpoints;
+  private readonly sql: ReturnType<typeof readStatements>;
+  /** Sent with the COMMIT; the notification is delivered only if the commit lands. */
+  private readonly notify: string;
+  private readonly listeners = new Listeners();
+  private readonly commitListener: CommitListener;
+  private subscribers = 0;
+  private closed: Promise<void> | undefined;
+
+  /** Connects, creates the schema or migrates it, and returns a ready backend. Throws `UNAVAILABLE` if it cannot. */
+  static async open(options: PostgresBackendOptions): Promise<PostgresBackend> {
+    const backend = new PostgresBackend(options);
+    try {
+      await migrate(backend.pool, backend.schema);
+    } catch (err) {
+      await backend.pool.end().catch(() => undefined);
+      throw unavailable(err, `cannot prepare schema ${backend.schema}`);
+    }
+    return backend;
+  }
+
+  private constructor(options: PostgresBackendOptions) {
+    this.schema = options.schema ?? DEFAULT_SCHEMA;
+    if (!SCHEMA_NAME.test(this.schema)) {
+      throw new InvalidInputError({
+        issues: [{ path: ["schema"], message: "schema must be a plain identifier: letters, digits, _ (at most 63)" }],
+      });
+    }
+    const p = options.pool ?? {};
+    const statementTimeoutMs = p.statementTimeoutMs ?? 15_000;
+    const config: pg.ClientConfig = {
+      connectionString: options.url,
+      application_name: p.applicationName ?? "fenced-state",
+      connectionTimeoutMillis: p.connectTimeoutMs ?? 5_000,
+      statement_timeout: statementTimeoutMs,
+      idle_in_transaction_session_timeout: p.idleInTransactionTimeoutMs ?? 15_000,
+      query_timeout: statementTimeoutMs + 5_000,
+      keepAlive: true,
+    };
+    this.pool = new pg.Pool({ ...config, max: p.max ?? 10, idleTimeoutMillis: p.idleTimeoutMs ?? 30_000 });
+    // An idle connection that drops (server restart, pg_terminate_backend) is discarded by the pool; the next
+    // checkout opens a new one. Without a listener Node would crash on the "error" event.
+    this.pool.on("error", () => undefined);
+    const s = quoteIdent(this.schema);
+    this.txSql = txSql(s);
+    this.checkpointSql = checkpointTxSql(s);
+    this.checkpoints = new PostgresCheckpoints(this.pool, s);
+    this.sql = readStatements(s);
+    const channel = commitChannel(this.schema);
+    this.notify = `NOTIFY ${quoteIdent(channel)}`;
+    this.commitListener = new CommitListener(config, channel, () => this.listeners.notify());
+  }
+
+  async transact<T>(fn: (tx: BackendTx) => Promise<T>): Promise<T> {
+    let tx: PostgresTx;
+    try {
+      tx = await PostgresTx.start(this.pool, this.schema, this.txSql, this.checkpointSql);
+    } catch (err) {
+      throw unavailable(err, "cannot get a connection");
+    }
+    try {
+      const result = await fn(tx);
+      await tx.commit(this.notify);
+      if (tx.appended) this.listeners.notify();
+      return result;
+    } catch (err) {
+      // A statement that failed on a live connection leaves it usable once rolled back; a connection failure may not.
+      if (!(err instanceof FencedStateError) && isConnectionFailure(err)) tx.lost = true;
+      await tx.rollback();
+      throw err instanceof FencedStateError ? err : unavailable(err);
+    } finally {
+      tx.release();
+    }
+  }
+
+  async getRecord(key: string): Promise<StoredRecord | undefined> {
+    const row = (await this.query<RecordRow>(this.sql.getRecord, [key]))[0];
+    return row && toRecord(row);
+  }
+
+  async getClaim(key: string): Promise<StoredClaim | undefined> {
+    const row = (await this.query<{ key: string; owner: string | null; epoch: string; expires_at: string }>(this.sql.getClaim, [key]))[0];
+    return row && { key: row.key, owner: row.owner, epoch: Number(row.epoch), expiresAt: Number(row.expires_at) };
+  }
+
+  async listRecords(q: { prefix: string; after?: string; limit: number; includeDeleted: boolean }): Promise<StoredRecord[]> {
+    // Keys hold no control characters, so "after" cut at a NUL selects the same keys (and Postgres text has no NUL).
+    const after = (q.after ?? "").split("\u0000")[0]!;
+    const rows = await this.query<RecordRow>(this.sql.list, [q.prefix, prefixEnd(q.prefix), after, q.includeDeleted, q.limit]);
+    return rows.map(toRecord);
+  }
+
+  async readEvents(q: { prefix: string; afterSeq: number; limit: number }): Promise<StateEvent[]> {
+    const rows = await this.query<EventRow>(this.sql.events, [q.afterSeq, q.prefix, prefixEnd(q.prefix), q.limit]);
+    return rows.map((r) => ({
+      seq: Number(r.seq),
+      ts: Number(r.ts),
+      key: r.key,
+      version: Number(r.version),
+      epoch: Number(r.epoch),
+      outcome: r.outcome,
+      ...(r.owner !== null && { owner: r.owner }),
+      ...(r.op_id !== null && { opId: r.op_id }),
+    }));
+  }
+
+  async lastSeq(): Promise<number> {
+    return Number((await this.query<{ seq: string }>(this.sql.lastSeq, []))[0]!.seq);
+  }
+
+  /** `listener` runs after commits of this process at once, and after other hosts' commits via LISTEN/NOTIFY. */
+  subscribe(listener: () => void): () => void {
+    const remove = this.listeners.add(listener);
+    if (++this.subscribers === 1 && !this.closed) void this.commitListener.start();
+    let subscribed = true;
+    return () => {
+      if (!subscribed) return;
+      subscribed = false;
+      remove();
+      if (--this.subscribers === 0) void this.commitListener.stop();
+    };
+  }
+
+  async purge(q: { idempotencyBefore: number; maxEvents: number }): Promise<void> {
+    await this.query(this.sql.purgeIdem, [q.idempotencyBefore]);
+    await this.query(this.sql.purgeEvents, [q.maxEvents]);
+  }
+
+  /** Closes the pool and the LISTEN connection. Safe to call twice. */
+  close(): Promise<void> {
+    this.closed ??= Promise.all([this.commitListener.stop(), this.pool.end()]).then(() => undefined);
+    return this.closed;
+  }
+
+  private async query<R extends pg.QueryResultRow>(statement: { name: string; text: string }, values: unknown[]): Promise<R[]> {
+    try {
+      return (await this.pool.query<R>({ ...statement, values })).rows;
+    } catch (err) {
+      throw unavailable(err);
+    }
+  }
+}
+
+function toRecord(r: RecordRow): StoredRecord {
+  return { key: r.key, valueText: r.value, version: Number(r.version), epoch: Number(r.epoch), updatedAt: Number(r.updated_at) };
+}

@@ -1,0 +1,69 @@
+/**
+ * The SQL of a transaction, rendered as text with literals so that several statements travel in one round trip
+ * (the simple-query protocol takes no parameters). Every value passes through `text()` or `int()`: strings are
+ * quoted by node-postgres's `escapeLiteral`, numbers must be safe integers.
+ */
+import pg from "pg";
+import type { IdempotencyRecord, StoredClaim, StoredRecord } from "../../core/backend.js";
+import { InvalidInputError } from "../../core/errors.js";
+import type { StateEvent } from "../../core/schemas.js";
+
+/** A string literal. PostgreSQL text cannot hold NUL; refuse it rather than let it cut the query short. */
+export function text(value: string | null | undefined): string {
+  if (value === null || value === undefined) return "NULL";
+  if (value.includes("\u0000")) {
+    throw new InvalidInputError({ issues: [{ path: [], message: "text containing NUL (U+0000) cannot be stored in PostgreSQL" }] });
+  }
+  return pg.escapeLiteral(value);
+}
+
+/** A bytea literal (hex, independent of standard_conforming_strings). */
+export function bytes(value: Uint8Array): string {
+  return `decode('${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("hex")}', 'hex')`;
+}
+
+/** An integer literal. */
+export function int(value: number | string): string {
+  const s = String(value);
+  if (!/^-?\d{1,19}$/.test(s) || (typeof value === "number" && !Number.isSafeInteger(value))) {
+    throw new TypeError(`not an integer: ${s}`);
+  }
+  return s;
+}
+
+/** The statements of a transaction on the quoted schema `s`. */
+export function txSql(s: string) {
+  return {
+    /** Takes advisory locks in the order given (one Function Scan, row by row). */
+    lock: (ids: string[]) => `SELECT pg_advisory_xact_lock(id) FROM unnest(ARRAY[${ids.map(int).join(",")}]::bigint[]) AS id`,
+    /** Takes the advisory locks that are free, without waiting; answers which (`id`, `got`). */
+    tryLock: (ids: string[]) =>
+      `SELECT id::text, pg_try_advisory_xact_lock(id) AS got FROM unnest(ARRAY[${ids.map(int).join(",")}]::bigint[]) AS id`,
+    keyStates: (keys: string[]) =>
+      `SELECT k.key, r.value, r.version, r.epoch AS r_epoch, r.updated_at, c.owner, c.epoch AS c_epoch, c.expires_at
+         FROM unnest(ARRAY[${keys.map(text).join(",")}]::text[]) AS k(key)
+         LEFT JOIN ${s}.records r ON r.key = k.key COLLATE "C" LEFT JOIN ${s}.claims c ON c.key = k.key COLLATE "C"`,
+    idempotency: (opId: string) => `SELECT hash, result, created_at FROM ${s}.idempotency WHERE op_id = ${text(opId)}`,
+    putRecord: (r: StoredRecord) =>
+      `INSERT INTO ${s}.records (key, value, version, epoch, updated_at)
+         VALUES (${text(r.key)}, ${text(r.valueText)}, ${int(r.version)}, ${int(r.epoch)}, ${int(r.updatedAt)})
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = excluded.version,
+           epoch = excluded.epoch, updated_at = excluded.updated_at`,
+    putClaim: (c: StoredClaim) =>
+      `INSERT INTO ${s}.claims (key, owner, epoch, expires_at)
+         VALUES (${text(c.key)}, ${text(c.owner)}, ${int(c.epoch)}, ${int(c.expiresAt)})
+         ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, epoch = excluded.epoch, expires_at = excluded.expires_at`,
+    putIdempotency: (r: IdempotencyRecord) =>
+      `INSERT INTO ${s}.idempotency (op_id, hash, result, created_at)
+         VALUES (${text(r.opId)}, ${text(r.hash)}, ${text(r.resultText)}, ${int(r.createdAt)})`,
+    // The seq row stays locked until commit: see event_seq in schema.ts.
+    appendEvent: (e: Omit<StateEvent, "seq">) =>
+      `WITH next AS (UPDATE ${s}.event_seq SET seq = seq + 1 RETURNING seq)
+       INSERT INTO ${s}.events (seq, ts, key, version, epoch, owner, op_id, outcome)
+         SELECT next.seq, ${int(e.ts)}, ${text(e.key)}, ${int(e.version)}, ${int(e.epoch)}, ${text(e.owner)},
+                ${text(e.opId)}, ${text(e.outcome)}
+           FROM next RETURNING seq`,
+  };
+}
+
+export type TxSql = ReturnType<typeof txSql>;

@@ -1,0 +1,218 @@
+/**
+ * One Postgres transaction as the core sees it (`BackendTx`). It runs under PostgreSQL's default READ COMMITTED
+ * isolation and stays correct there because every read the core decides on comes after the lock that guards it:
+ * - a key's advisory lock is taken before its state is read, and held to commit, so no other transaction can change
+ *   that key (or create it, when it is missing) between the read and the write;
+ * - an opId's advisory lock is taken before its idempotency row is read, so two retries of one opId run one after
+ *   the other and the second one sees the first one's result;
+ * - locks and reads are separate statements: under READ COMMITTED each statement takes a fresh snapshot, so a read
+ *   sees everything committed by the lock's previous holder.
+ *
+ * Round trips are what a commit costs across hosts, so statements are batched: BEGIN, the locks and every read go
+ * out together; writes wait and travel with the next statement that needs an answer (the event append, or COMMIT).
+ * A one-key commit, opId or not, takes three round trips (BEGIN+locks+reads, record+event, idempotency+NOTIFY+COMMIT)
+ * and holds the event-log order (event_seq) from the second to the end of the third.
+ */
+import type pg from "pg";
+import type { BackendTx, CheckpointTx, IdempotencyRecord, KeyState, StoredClaim, StoredRecord } from "../../core/backend.js";
+import { UnavailableError } from "../../core/errors.js";
+import type { StateEvent } from "../../core/schemas.js";
+import { isConnectionFailure } from "./errors.js";
+import { lockId, lockOrder } from "./locks.js";
+import type { CheckpointTxSql } from "./checkpoints.js";
+import type { TxSql } from "./sql.js";
+
+interface KeyStateRow {
+  key: string;
+  value: string | null;
+  version: string | null;
+  r_epoch: string | null;
+  updated_at: string | null;
+  owner: string | null;
+  c_epoch: string | null;
+  expires_at: string | null;
+}
+
+export class PostgresTx implements BackendTx {
+  /** Whether this transaction wrote to the event log (then its commit notifies other hosts). */
+  appended = false;
+  /** Set when the connection failed or may be unusable: it is then destroyed, not returned to the pool. */
+  lost = false;
+  private client: pg.PoolClient;
+  private readonly held = new Set<string>();
+  /** What this transaction read under its locks, updated by its own writes: "a transaction sees its own writes". */
+  private readonly states = new Map<string, KeyState>();
+  private readonly idempotency = new Map<string, IdempotencyRecord | null>();
+  /** Statements not sent yet; they go out in front of the next one that needs an answer. */
+  private pending: string[] = ["BEGIN"];
+  /** Nothing but BEGIN, locks and reads has been sent: a connection found dead now can be replaced. */
+  private replaceable = true;
+  /** Checkpoint rows (the LangGraph saver), written in this transaction's batch like every other write. */
+  readonly checkpoints: CheckpointTx = {
+    insertCheckpoint: async (row, blobs) => {
+      const [result] = await this.send([this.checkpointSql.insert(row, blobs)]);
+      return (result!.rows[0] as { inserted: number }).inserted === 1;
+    },
+    putWrites: (ref, writes) => {
+      if (writes.length > 0) this.write(this.checkpointSql.putWrites(ref, writes));
+    },
+    deleteThread: (threadId) => this.checkpointSql.deleteThread(threadId).forEach((statement) => this.write(statement)),
+  };
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    client: pg.PoolClient,
+    private readonly schema: string,
+    private readonly sql: TxSql,
+    private readonly checkpointSql: CheckpointTxSql,
+  ) {
+    this.client = client;
+    client.on("error", this.onError);
+  }
+
+  /** Checks out a connection; the transaction begins with its first statement. */
+  static async start(pool: pg.Pool, schema: string, sql: TxSql, checkpointSql: CheckpointTxSql): Promise<PostgresTx> {
+    return new PostgresTx(pool, await pool.connect(), schema, sql, checkpointSql);
+  }
+
+  async lock(scope: { keys: readonly string[]; opId?: string }): Promise<void> {
+    await this.prepare(scope.keys, scope.opId);
+  }
+
+  async getKeyState(key: string): Promise<KeyState> {
+    await this.prepare([key], undefined);
+    return structuredClone(this.states.get(key)!);
+  }
+
+  async getIdempotency(opId: string): Promise<IdempotencyRecord | undefined> {
+    await this.prepare([], opId);
+    return this.idempotency.get(opId) ?? undefined;
+  }
+
+  putRecord(record: StoredRecord): void {
+    this.write(this.sql.putRecord(record));
+    this.states.set(record.key, { ...this.states.get(record.key), record: { ...record } });
+  }
+
+  putClaim(claim: StoredClaim): void {
+    this.write(this.sql.putClaim(claim));
+    this.states.set(claim.key, { ...this.states.get(claim.key), claim: { ...claim } });
+  }
+
+  putIdempotency(record: IdempotencyRecord): void {
+    this.write(this.sql.putIdempotency(record));
+    this.idempotency.set(record.opId, { ...record });
+  }
+
+  async appendEvent(e: Omit<StateEvent, "seq">): Promise<number> {
+    const [result] = await this.send([this.sql.appendEvent(e)]);
+    this.appended = true;
+    return Number((result!.rows[0] as { seq: string }).seq);
+  }
+
+  /** Sends the pending writes, `NOTIFY` when the event log moved, and COMMIT, in one round trip. */
+  async commit(notify: string): Promise<void> {
+    const tag = (await this.send(this.appended ? [notify, "COMMIT"] : ["COMMIT"])).at(-1)?.command;
+    // COMMIT of a transaction a failed statement aborted reports ROLLBACK instead of failing.
+    if (tag !== "COMMIT") throw new UnavailableError({ cause: `transaction was rolled back (${tag})` });
+  }
+
+  /** Rolls back after a failure (a no-op when nothing was begun); a connection that cannot is marked lost. */
+  async rollback(): Promise<void> {
+    if (this.lost) return; // the server ends the transaction with the session
+    await this.client.query("ROLLBACK").catch(() => (this.lost = true));
+  }
+
+  /** Returns the connection to the pool, or destroys it when it may be unusable. */
+  release(): void {
+    this.client.removeListener("error", this.onError);
+    this.client.release(this.lost);
+  }
+
+  /** A connection that drops between queries emits "error"; without a listener Node would crash. */
+  private readonly onError = () => {
+    this.lost = true;
+  };
+
+  /**
+   * Takes the locks of `keys` and `opId` not yet held, in the global order, then reads what is not yet known.
+   *
+   * Once this transaction holds the event-log order (it appended an event), it must not wait for a key lock: the
+   * holder may be waiting for the event-log order in turn (a commit's `within` reading one more key, such as the
+   * LangGraph saver checking a run claim, would deadlock against a claim of that key). So it takes the locks that
+   * are free and reads the other keys unlocked. That read is still exact: every transaction that changes a record,
+   * or a claim's owner or epoch, appends an event, so the holder cannot commit before this transaction does; it
+   * serializes after it. (Renewals append nothing; they only move a live claim's expiry later.)
+   */
+  private async prepare(keys: readonly string[], opId: string | undefined): Promise<void> {
+    const ids = keys.map((k) => lockId(this.schema, "key", k));
+    if (opId !== undefined) ids.push(lockId(this.schema, "op", opId));
+    const missing = lockOrder(ids.filter((id) => !this.held.has(id)));
+    const unread = [...new Set(keys)].filter((k) => !this.states.has(k));
+    const readOp = opId !== undefined && !this.idempotency.has(opId);
+    const wait = !this.appended;
+    const statements = [
+      ...(missing.length > 0 ? [wait ? this.sql.lock(missing) : this.sql.tryLock(missing)] : []),
+      ...(unread.length > 0 ? [this.sql.keyStates(unread)] : []),
+      ...(readOp ? [this.sql.idempotency(opId)] : []),
+    ];
+    if (statements.length === 0) return;
+    const results = await this.send(statements);
+    const rest = results.slice(missing.length > 0 ? 1 : 0);
+    if (wait) for (const id of missing) this.held.add(id);
+    else for (const { id, got } of results[0]!.rows as { id: string; got: boolean }[]) if (got) this.held.add(id);
+    if (unread.length > 0) {
+      for (const row of rest.shift()!.rows as KeyStateRow[]) this.states.set(row.key, toKeyState(row));
+    }
+    if (readOp) {
+      const row = rest.shift()!.rows[0] as { hash: string; result: string; created_at: string } | undefined;
+      this.idempotency.set(opId, row ? { opId, hash: row.hash, resultText: row.result, createdAt: Number(row.created_at) } : null);
+    }
+  }
+
+  private write(statement: string): void {
+    this.pending.push(statement);
+    this.replaceable = false;
+  }
+
+  /** Sends the pending statements and `statements` in one round trip; returns the results of `statements`. */
+  private async send(statements: string[]): Promise<pg.QueryResult[]> {
+    const batch = [...this.pending, ...statements];
+    this.pending = [];
+    let out: pg.QueryResult | pg.QueryResult[];
+    try {
+      out = await this.client.query(batch.join(";\n"));
+    } catch (err) {
+      if (!this.replaceable || !isConnectionFailure(err)) throw err;
+      // The connection was dead before anything but BEGIN, locks and reads reached it: nothing of ours is on the
+      // server. Retry once on a fresh connection.
+      this.replaceable = false;
+      this.lost = true;
+      this.release();
+      this.lost = false;
+      this.client = await this.pool.connect();
+      this.client.on("error", this.onError);
+      out = await this.client.query(batch.join(";\n"));
+    }
+    this.replaceable = false;
+    const results = Array.isArray(out) ? out : [out];
+    return results.slice(results.length - statements.length);
+  }
+}
+
+function toKeyState(row: KeyStateRow): KeyState {
+  const state: KeyState = {};
+  if (row.version !== null) {
+    state.record = {
+      key: row.key,
+      valueText: row.value,
+      version: Number(row.version),
+      epoch: Number(row.r_epoch),
+      updatedAt: Number(row.updated_at),
+    };
+  }
+  if (row.c_epoch !== null) {
+    state.claim = { key: row.key, owner: row.owner, epoch: Number(row.c_epoch), expiresAt: Number(row.expires_at) };
+  }
+  return state;
+}

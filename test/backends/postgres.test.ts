@@ -1,0 +1,267 @@
+/**
+ * What only the Postgres backend has to get right: migrations when many hosts start at once, key order under a
+ * non-C database collation, READ COMMITTED races between pools (separate hosts as far as the server can tell),
+ * deadlock-free multi-key txns, an event log a watcher can never skip ahead of, and LISTEN/NOTIFY wake-ups.
+ * The shared conformance and model suites run on the `postgres` fixture too; these tests add to them.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { compareKeys } from "../../src/backends/memory.js";
+import { PostgresBackend, POSTGRES_MIGRATIONS } from "../../src/backends/postgres/index.js";
+import { FencedStateError, openStore, op, type KeyState, type StateEvent, type StateStore } from "../../src/index.js";
+import { dropTestSchemas, postgresUrl, testSchemaName, withPgClient as admin } from "../support/backends.js";
+
+const url = postgresUrl();
+let schema: string;
+const opened: StateStore[] = [];
+
+/** One more "host": its own pool on the test schema. */
+async function host(options: Parameters<typeof openStore>[0] = {}): Promise<StateStore> {
+  const store = await openStore({ pool: { max: 4 }, ...options, url, schema });
+  opened.push(store);
+  return store;
+}
+
+
+function codeOf(err: unknown): string {
+  return err instanceof FencedStateError ? err.code : `untyped: ${String(err)}`;
+}
+
+beforeEach(() => {
+  schema = testSchemaName();
+});
+
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((s) => s.close()));
+  await dropTestSchemas(url, [schema]);
+});
+
+describe("postgres schema", () => {
+  it("applies each migration exactly once when many hosts start at the same moment", async () => {
+    const backends = await Promise.all(Array.from({ length: 6 }, () => PostgresBackend.open({ url, schema, pool: { max: 1 } })));
+    await Promise.all(backends.map((b) => b.close()));
+    const again = await PostgresBackend.open({ url, schema, pool: { max: 1 } });
+    await again.close();
+    const rows = await admin((c) => c.query<{ version: number }>(`SELECT version FROM "${schema}".schema_migrations ORDER BY version`));
+    expect(rows.rows.map((r) => r.version)).toEqual(POSTGRES_MIGRATIONS.map((_, i) => i + 1));
+  });
+
+  it("rejects a schema name that is not a plain identifier, or postgres options without a url, with INVALID_INPUT", async () => {
+    await expect(openStore({ url, schema: 'x"; DROP TABLE y; --' })).rejects.toMatchObject({ code: "INVALID_INPUT" });
+    await expect(openStore({ memory: true, schema })).rejects.toMatchObject({ code: "INVALID_INPUT" });
+    await expect(openStore({ memory: true, pool: { max: 1 } })).rejects.toMatchObject({ code: "INVALID_INPUT" });
+  });
+
+  it("answers text PostgreSQL cannot hold (NUL in an opId or owner) with INVALID_INPUT and writes nothing", async () => {
+    const store = await host();
+    await expect(store.commit({ key: "k", op: op.set(1), opId: "a\u0000b" })).rejects.toMatchObject({ code: "INVALID_INPUT" });
+    await expect(store.commit({ key: "k", op: op.set(1), owner: "a\u0000b" })).rejects.toMatchObject({ code: "INVALID_INPUT" });
+    await expect(store.claim({ key: "k", owner: "\u0000", ttlMs: 1000 })).rejects.toMatchObject({ code: "INVALID_INPUT" });
+    expect(await store.read("k")).toMatchObject({ exists: false, version: 0 });
+    expect(await store.events("")).toEqual([]);
+  });
+
+  it("maps an unreachable server to UNAVAILABLE", async () => {
+    const err = await openStore({ url: "postgres://fenced:fenced@127.0.0.1:1/fenced", schema, pool: { connectTimeoutMs: 2000 } }).catch(
+      (e: unknown) => e,
+    );
+    expect(codeOf(err)).toBe("UNAVAILABLE");
+  });
+
+  it("lists keys in UTF-8 byte order even in a database whose collation is not C", async () => {
+    const database = `fenced_test_db_${schema.slice("fenced_test_".length)}`; // swept by dropTestSchemas if left behind
+    await admin((c) =>
+      c.query(`CREATE DATABASE ${database} TEMPLATE template0 ENCODING 'UTF8' LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'`),
+    );
+    const dbUrl = new URL(url);
+    dbUrl.pathname = `/${database}`;
+    try {
+      const keys = ["b", "B", "a", "A", "a/b", "a-b", "é", "e", "z", "ä", "\u{1F600}", "\uFFFD", "Z"];
+      const store = await openStore({ url: dbUrl.toString(), schema, pool: { max: 2 } });
+      try {
+        for (const key of keys) await store.commit({ key, op: op.set(1) });
+        const listed = (await store.list({ prefix: "" })).map((r) => r.key);
+        expect(listed).toEqual([...keys].sort(compareKeys));
+        // The database itself would order them otherwise: the test is not vacuous.
+        const dbOrder = await admin(
+          (c) => c.query<{ k: string }>("SELECT k FROM unnest($1::text[]) AS k ORDER BY k", [keys]),
+          dbUrl.toString(),
+        );
+        expect(dbOrder.rows.map((r) => r.k)).not.toEqual(listed);
+        const page = await store.list({ prefix: "a", after: "a" });
+        expect(page.map((r) => r.key)).toEqual(["a-b", "a/b"]);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await admin((c) => c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
+    }
+  });
+});
+
+describe("postgres under READ COMMITTED, several pools at once", () => {
+  it("G1: of writers creating the same missing key on different pools, exactly one wins", async () => {
+    const hosts = await Promise.all([host(), host(), host()]);
+    for (let round = 0; round < 10; round++) {
+      const key = `race/${round}`;
+      const outcomes = await Promise.all(
+        hosts.flatMap((h, i) =>
+          [0, 1].map((j) =>
+            h.commit({ key, op: op.set(`${i}.${j}`), expectVersion: 0 }).then(
+              () => "committed",
+              (e: unknown) => codeOf(e),
+            ),
+          ),
+        ),
+      );
+      expect(outcomes.filter((o) => o === "committed")).toHaveLength(1);
+      expect(outcomes.filter((o) => o !== "committed").every((o) => o === "VERSION_CONFLICT")).toBe(true);
+      expect((await hosts[0]!.read(key)).version).toBe(1);
+    }
+  });
+
+  it("G1: increments from several pools are never lost", async () => {
+    const hosts = await Promise.all([host(), host(), host()]);
+    await Promise.all(hosts.flatMap((h) => Array.from({ length: 30 }, () => h.commit({ key: "count", op: op.increment(1) }))));
+    const r = await hosts[0]!.read("count");
+    expect(r).toMatchObject({ value: 90, version: 90 });
+  });
+
+  it("G4: multi-key txns naming the same keys in opposite orders never deadlock", async () => {
+    const hosts = await Promise.all([host(), host()]);
+    const keys = ["pair/a", "pair/b", "pair/c"];
+    const outcomes = await Promise.all(
+      hosts.flatMap((h, i) =>
+        Array.from({ length: 30 }, (_, j) => {
+          const order = (i + j) % 2 === 0 ? keys : [...keys].reverse();
+          return h.txn(order.map((key) => ({ key, op: op.increment(1) }))).then(
+            () => "committed",
+            (e: unknown) => codeOf(e),
+          );
+        }),
+      ),
+    );
+    expect(outcomes.filter((o) => o !== "committed")).toEqual([]);
+    for (const key of keys) expect((await hosts[0]!.read(key)).value).toBe(60);
+  });
+
+  it("a commit's within reading a key another host is claiming does not deadlock (LangGraph's run-fence check)", async () => {
+    const app = `fenced-claimer-${schema}`;
+    const [writer, claimer] = await Promise.all([host(), host({ pool: { applicationName: app } })]);
+    let entered!: () => void;
+    const inside = new Promise<void>((r) => (entered = r));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let seen: KeyState | undefined;
+    // The writer holds the event-log order (its event is appended) when its within reads "run/claim".
+    const write = writer.commit({ key: "run/head", op: op.set(1) }, async (tx) => {
+      entered();
+      await gate;
+      seen = await tx.getKeyState("run/claim");
+    });
+    await inside;
+    // The claimer takes "run/claim"'s lock, then waits for the event-log order the writer holds.
+    const claim = claimer.claim({ key: "run/claim", owner: "other-host", ttlMs: 10_000 });
+    await expect
+      .poll(() => admin((c) => c.query("SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'", [app])), {
+        timeout: 5000,
+      })
+      .toMatchObject({ rowCount: 1 });
+    release();
+    const [written, claimed] = await Promise.all([write, claim]);
+    // The claim commits after the write, so the write saw the key unclaimed: one serial order, no deadlock.
+    expect(seen).toEqual({});
+    expect(claimed.epoch).toBe(1);
+    const events = await writer.events("run/");
+    expect(events.map((e) => [e.key, e.outcome])).toEqual([
+      ["run/head", "committed"],
+      ["run/claim", "claimed"],
+    ]);
+    expect(events[0]!.seq).toBe(written.seq);
+  });
+
+  it("G3: one opId raced with two payloads on two pools: one commits, the other is IDEMPOTENCY_MISMATCH", async () => {
+    const [a, b] = await Promise.all([host(), host()]);
+    for (let round = 0; round < 15; round++) {
+      const opId = `op-${round}`;
+      const outcomes = await Promise.all([
+        a.commit({ key: `left/${round}`, op: op.set(1), opId }).then(() => "committed", codeOf),
+        b.commit({ key: `right/${round}`, op: op.set(1), opId }).then(() => "committed", codeOf),
+      ]);
+      expect([...outcomes].sort()).toEqual(["IDEMPOTENCY_MISMATCH", "committed"]);
+    }
+  });
+
+  it("G3: one opId raced with one payload on two pools applies once; the other call replays it", async () => {
+    const [a, b] = await Promise.all([host(), host()]);
+    for (let round = 0; round < 15; round++) {
+      const request = { key: "replayed/count", op: op.increment(1), opId: `inc-${round}` };
+      const results = await Promise.all([a.commit(request), b.commit(request)]);
+      expect(results.map((r) => r.replayed).sort()).toEqual([false, true]);
+      expect(results[0]!.version).toBe(results[1]!.version);
+    }
+    expect((await a.read("replayed/count")).value).toBe(15);
+  });
+});
+
+describe("postgres event log", () => {
+  it("G6: a watcher never misses an event whose transaction commits after a later one started", async () => {
+    const [a, b, watcherHost] = await Promise.all([host(), host(), host()]);
+    const seen: StateEvent[] = [];
+    const stop = new AbortController();
+    const watching = (async () => {
+      for await (const e of watcherHost.watch("", { fromSeq: 1, signal: stop.signal, pollMs: 5 })) seen.push(e);
+    })();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    // A holds its transaction open after writing its event; B commits another key meanwhile.
+    const slow = a.commit({ key: "slow", op: op.set(1) }, () => gate);
+    await new Promise((r) => setTimeout(r, 100));
+    const fast = b.commit({ key: "fast", op: op.set(1) });
+    await new Promise((r) => setTimeout(r, 300));
+    release();
+    const [s, f] = await Promise.all([slow, fast]);
+    await expect.poll(() => seen.length, { timeout: 5000 }).toBeGreaterThanOrEqual(2);
+    stop.abort();
+    await watching;
+    expect(s.seq).toBeLessThan(f.seq);
+    expect(seen.map((e) => [e.key, e.seq])).toEqual([
+      ["slow", s.seq],
+      ["fast", f.seq],
+    ]);
+  });
+
+  it("LISTEN/NOTIFY: a commit on one pool wakes a watcher on another without polling", async () => {
+    const app = `fenced-listen-${schema}`;
+    const [watcherHost, writer] = await Promise.all([host({ pool: { applicationName: app } }), host()]);
+    const from = (await watcherHost.backend.lastSeq()) + 1;
+    const stop = new AbortController();
+    // pollMs of a minute: only a notification can deliver the event within the test's 5 s.
+    const iterator = watcherHost.watch("notified/", { fromSeq: from, signal: stop.signal, pollMs: 60_000 });
+    const next = iterator.next();
+    await expect
+      .poll(
+        () => admin((c) => c.query("SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%'", [app])),
+        { timeout: 5000 },
+      )
+      .toMatchObject({ rowCount: 1 });
+    await new Promise((r) => setTimeout(r, 200)); // let the watcher's catch-up read finish and park
+    const committed = await writer.commit({ key: "notified/x", op: op.set(1) });
+    const first = await Promise.race([
+      next,
+      new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 5000)),
+    ]);
+    stop.abort();
+    await iterator.return(undefined);
+    expect(first).toMatchObject({ value: { key: "notified/x", seq: committed.seq, outcome: "committed" } });
+  });
+
+  it("keeps idempotency and events within the retention policy", async () => {
+    const store = await host({ retention: { maxEvents: 3, idempotencyMs: 0 } });
+    for (let i = 0; i < 6; i++) await store.commit({ key: "kept", op: op.increment(1), opId: `p-${i}` });
+    await new Promise((r) => setTimeout(r, 5)); // every idempotency record is now strictly older than the cut-off
+    await store.purge();
+    expect((await store.events("")).map((e) => e.seq)).toEqual([4, 5, 6]);
+    const left = await admin((c) => c.query(`SELECT count(*)::int AS n FROM "${schema}".idempotency`));
+    expect(left.rows[0]).toEqual({ n: 0 });
+  });
+});
