@@ -1,4 +1,4 @@
-/** The part of autocannon's API that `bench/http-quick.ts` uses (the package ships no types). */
+/** The part of autocannon's API that the HTTP benchmarks use (the package ships no types). */
 declare module "autocannon" {
   interface Request {
     method?: string;
@@ -10,6 +10,10 @@ declare module "autocannon" {
     url: string;
     connections?: number;
     duration?: number;
+    /** Stop after this many requests instead of after `duration`. */
+    amount?: number;
+    /** Requests per second across all connections (a rate cap). */
+    overallRate?: number;
     pipelining?: number;
     requests?: (Request & { setupRequest?: (req: Request, context: Record<string, unknown>) => Request })[];
   }

@@ -52,4 +52,10 @@ if [ -f adapters/python/pyproject.toml ]; then
     rm -f .venv/.installed-*; touch "$stamp"
   fi
 fi
+
+# --- The benchmark's Python peer (npm run bench -- --only peer, and its smoke test) ------------------------------
+if [ -x .venv/bin/python ] && ! .venv/bin/python -c "import ccs" >/dev/null 2>&1; then
+  log "python venv: pip install -r bench/peer/requirements.txt (agent-coherence)"
+  .venv/bin/pip install -q -r bench/peer/requirements.txt >&2
+fi
 log "ready"

@@ -1,7 +1,8 @@
 /**
  * The SQLite backend (the embedded default): better-sqlite3, WAL, `BEGIN IMMEDIATE`. Several OS processes on one file
  * are safe: `BEGIN IMMEDIATE` takes the file's write lock before the first read, so the reads `commit` decides on
- * cannot go stale before its writes land. Within a process a serial queue orders transactions on the connection.
+ * cannot go stale before its writes land. Within a process, transactions take turns on the one connection, and those
+ * that wait while another runs are committed together (group commit, see group-commit.ts).
  */
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
@@ -16,7 +17,8 @@ import type {
 } from "../core/backend.js";
 import { FencedStateError, UnavailableError } from "../core/errors.js";
 import type { Outcome, StateEvent } from "../core/schemas.js";
-import { Listeners, SerialQueue, prefixEnd } from "./serial.js";
+import { GroupCommit } from "./group-commit.js";
+import { Listeners, prefixEnd } from "./serial.js";
 import { CHECKPOINTS_MIGRATION, SqliteCheckpoints } from "./sqlite-checkpoints.js";
 
 export interface SqliteBackendOptions {
@@ -88,16 +90,26 @@ interface EventRow {
 }
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+/**
+ * WAL pages between automatic checkpoints (SQLite's default is 1,000). A commit writes 2–4 pages (record, event log,
+ * idempotency record and its index), so the default checkpoints every few hundred commits, and each checkpoint
+ * fsyncs the WAL and the database file twice: most of a commit's cost (bench/README.md, "Core"). 10,000 pages (a WAL
+ * of up to ~40 MB) checkpoints ten times less often. Durability is unchanged: it is set by `synchronous`.
+ */
+export const WAL_AUTOCHECKPOINT_PAGES = 10_000;
+/** Group commit bounds: other processes wait for the write lock while a group holds it. */
+const GROUP_MAX_SIZE = 64;
+const GROUP_MAX_MS = 5;
 
 export class SqliteBackend implements Backend {
   readonly kind = "sqlite";
   readonly db: Database.Database;
   readonly checkpoints: SqliteCheckpoints;
   private readonly busyTimeoutMs: number;
-  private readonly queue = new SerialQueue();
   private readonly listeners = new Listeners();
   private readonly tx: BackendTx;
   private readonly stmt;
+  private readonly group: GroupCommit<BackendTx>;
 
   constructor(options: SqliteBackendOptions) {
     if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
@@ -108,6 +120,9 @@ export class SqliteBackend implements Backend {
       begin: db.prepare("BEGIN IMMEDIATE"),
       commit: db.prepare("COMMIT"),
       rollback: db.prepare("ROLLBACK"),
+      savepoint: db.prepare("SAVEPOINT grouped"),
+      release: db.prepare("RELEASE grouped"),
+      rollbackToSavepoint: db.prepare("ROLLBACK TO grouped"),
       keyState: db.prepare<[string, string], KeyStateRow>(
         `SELECT r.value, r.version, r.epoch AS r_epoch, r.updated_at, c.owner, c.epoch AS c_epoch, c.expires_at
            FROM (SELECT 1) LEFT JOIN records r ON r.key = ? LEFT JOIN claims c ON c.key = ?`,
@@ -170,21 +185,24 @@ export class SqliteBackend implements Backend {
         Number(s.appendEvent.run(e.ts, e.key, e.version, e.epoch, e.owner ?? null, e.opId ?? null, e.outcome).lastInsertRowid),
       checkpoints: this.checkpoints.tx,
     };
+    this.group = new GroupCommit(this.tx, {
+      begin: () => this.read(() => s.begin.run()),
+      commit: () => whileBusy(() => s.commit.run(), this.busyTimeoutMs),
+      rollback: () => void s.rollback.run(),
+      savepoint: () => void s.savepoint.run(),
+      release: () => void s.release.run(),
+      rollbackToSavepoint: () => void s.rollbackToSavepoint.run(),
+      inTransaction: () => db.inTransaction,
+    }, {
+      maxSize: GROUP_MAX_SIZE,
+      maxMs: GROUP_MAX_MS,
+      mapError: (err) => (err instanceof FencedStateError ? err : unavailable(err)),
+      onCommit: () => this.listeners.notify(),
+    });
   }
 
   transact<T>(fn: (tx: BackendTx) => Promise<T>): Promise<T> {
-    return this.queue.run(async () => {
-      this.read(() => this.stmt.begin.run());
-      try {
-        const result = await fn(this.tx);
-        whileBusy(() => this.stmt.commit.run(), this.busyTimeoutMs);
-        this.listeners.notify();
-        return result;
-      } catch (err) {
-        if (this.db.inTransaction) this.stmt.rollback.run();
-        throw err instanceof FencedStateError ? err : unavailable(err);
-      }
-    });
+    return this.group.run(fn);
   }
 
   async getRecord(key: string): Promise<StoredRecord | undefined> {
@@ -234,7 +252,7 @@ export class SqliteBackend implements Backend {
   }
 
   async close(): Promise<void> {
-    await this.queue.run(async () => this.db.close());
+    await this.group.exclusive(async () => this.db.close());
   }
 
   /** Runs a statement, waiting out another process's lock for up to `busyTimeoutMs`; failures become `UNAVAILABLE`. */
@@ -252,7 +270,7 @@ const pause = new Int32Array(new SharedArrayBuffer(4));
 /**
  * Retries `body` while SQLite reports the database busy, for up to `timeoutMs`. SQLite's own busy handler sleeps in
  * steps of 1 to 100 ms, so under contention between processes a waiter sleeps long after the lock is free; this waits
- * 10 µs to 2 ms, jittered, so a freed lock is taken within microseconds (see bench/contention.ts).
+ * 10 µs to 2 ms, jittered, so a freed lock is taken within microseconds (see bench/sections/contention.ts).
  */
 function whileBusy<T>(body: () => T, timeoutMs: number): T {
   const deadline = performance.now() + timeoutMs;
@@ -276,6 +294,7 @@ function openDatabase(options: SqliteBackendOptions): Database.Database {
     db = new Database(options.path, { timeout: 0 });
     whileBusy(() => db.pragma("journal_mode = WAL"), timeoutMs);
     db.pragma(`synchronous = ${options.durability === "full" ? "FULL" : "NORMAL"}`);
+    db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
     whileBusy(() => db.exec("BEGIN IMMEDIATE"), timeoutMs);
     try {
       const applied = db.pragma("user_version", { simple: true }) as number;

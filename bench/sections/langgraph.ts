@@ -1,0 +1,151 @@
+/**
+ * LangGraph: FencedCheckpointSaver next to the official SqliteSaver and MemorySaver — put, putWrites, getTuple
+ * (latest and by id), list — on the same checkpoints (~1 KB and ~100 KB), SQLite savers at the same durability (WAL,
+ * synchronous=NORMAL). Each round opens fresh savers and runs every operation in alternating chunks across them, so
+ * whatever else the machine does in a round falls on all three alike. Targets (issue 9): put, getTuple and list
+ * ≥ 1.0× SqliteSaver.
+ */
+import type { RunnableConfig } from "@langchain/core/runnables";
+import type { PendingWrite } from "@langchain/langgraph-checkpoint";
+import { figure, perSecond, type Figure, type Target } from "../report.js";
+import { checkpointStep, openSaver, putChain, SAVER_NAMES, threadConfig, type OpenSaver, type SaverName } from "../savers.js";
+import { bySize, type Section, type Size } from "../section.js";
+
+const PAYLOADS = [
+  { label: "~1 KB", bytes: 1024 },
+  { label: "~100 KB", bytes: 100 * 1024 },
+] as const;
+const OPS = ["put", "putWrites", "getTuple latest", "getTuple by id", "list (limit 10)"] as const;
+type Op = (typeof OPS)[number];
+const CHUNK = 25;
+const LIST_LIMIT = 10;
+
+const sizes = (size: Size) =>
+  bySize(size, {
+    full: { ops: { "~1 KB": 2000, "~100 KB": 200 }, rounds: 5 },
+    quick: { ops: { "~1 KB": 500, "~100 KB": 50 }, rounds: 3 },
+    tiny: { ops: { "~1 KB": 20, "~100 KB": 4 }, rounds: 1 },
+  });
+
+/** Runs `count` calls of each body in alternating chunks; returns each body's ops/s. */
+async function interleaved(count: number, bodies: ((i: number) => Promise<unknown>)[]): Promise<number[]> {
+  const elapsed = bodies.map(() => 0);
+  for (let from = 0, turn = 0; from < count; from += CHUNK, turn++) {
+    const to = Math.min(count, from + CHUNK);
+    for (let k = 0; k < bodies.length; k++) {
+      const b = (k + turn) % bodies.length; // rotate who goes first
+      const t0 = performance.now();
+      for (let i = from; i < to; i++) await bodies[b]!(i);
+      elapsed[b]! += performance.now() - t0;
+    }
+  }
+  return elapsed.map((ms) => perSecond(count, ms));
+}
+
+async function drain(gen: AsyncGenerator<unknown>): Promise<number> {
+  let n = 0;
+  for await (const _ of gen) n++;
+  return n;
+}
+
+/** One round at one payload size: fresh savers, every operation; ops/s per op per saver. */
+async function round(dirs: () => string, bytes: number, count: number): Promise<Map<Op, Map<SaverName, number>>> {
+  const savers: OpenSaver[] = [];
+  for (const name of SAVER_NAMES) savers.push(await openSaver(name, dirs()));
+  const out = new Map<Op, Map<SaverName, number>>();
+  const record = (o: Op, rates: number[]) => out.set(o, new Map(savers.map((s, k) => [s.name, rates[k]!])));
+  try {
+    const steps = Array.from({ length: count }, (_, i) => checkpointStep(i, bytes));
+    const thread = "bench-thread";
+    const heads: RunnableConfig[] = savers.map(() => threadConfig(thread));
+    const configs: RunnableConfig[][] = savers.map(() => []);
+    record(
+      "put",
+      await interleaved(
+        count,
+        savers.map((s, k) => async (i: number) => {
+          const [config] = await putChain(s.saver, heads[k]!, [steps[i]!]);
+          heads[k] = config!;
+          configs[k]!.push(config!);
+        }),
+      ),
+    );
+    // A node's writes to the checkpoint it ran from: the changed messages and the step, as LangGraph records them.
+    const writes = steps.map((s): PendingWrite[] => [
+      ["messages", s.checkpoint.channel_values["messages"]],
+      ["step", s.checkpoint.channel_values["step"]],
+    ]);
+    record("putWrites", await interleaved(count, savers.map((s, k) => (i: number) => s.saver.putWrites(configs[k]![i]!, writes[i]!, `task-${i}`))));
+    const latest = threadConfig(thread);
+    record("getTuple latest", await interleaved(count, savers.map((s) => () => s.saver.getTuple(latest))));
+    const order = Array.from({ length: count }, () => Math.floor(Math.random() * count));
+    record("getTuple by id", await interleaved(count, savers.map((s, k) => (i: number) => s.saver.getTuple(configs[k]![order[i]!]!))));
+    record(
+      "list (limit 10)",
+      await interleaved(
+        count,
+        savers.map((s) => async () => {
+          if ((await drain(s.saver.list(latest, { limit: LIST_LIMIT }))) !== Math.min(LIST_LIMIT, count)) {
+            throw new Error(`${s.name}.list returned the wrong number of checkpoints`);
+          }
+        }),
+      ),
+    );
+    return out;
+  } finally {
+    for (const s of savers) await s.close();
+  }
+}
+
+export const langgraphSection: Section = {
+  name: "langgraph",
+  title: "LangGraph: FencedCheckpointSaver vs the official SqliteSaver and MemorySaver",
+  steps: (size) => PAYLOADS.length * sizes(size).rounds,
+  async run(ctx) {
+    const { ops, rounds } = sizes(ctx.size);
+    const figures: Figure[] = [];
+    const targets: Target[] = [];
+    const synchronous = new Map<SaverName, number | null>();
+    for (const name of SAVER_NAMES) {
+      const s = await openSaver(name, ctx.tempDir());
+      await putChain(s.saver, threadConfig("durability-probe"), [checkpointStep(0, 100)]);
+      synchronous.set(name, s.synchronous());
+      await s.close();
+    }
+    for (const payload of PAYLOADS) {
+      const count = ops[payload.label];
+      const rates = new Map<Op, Map<SaverName, number[]>>(OPS.map((o) => [o, new Map(SAVER_NAMES.map((n) => [n, []]))]));
+      for (let r = 0; r < rounds; r++) {
+        ctx.progress.status(`langgraph: ${payload.label}, round ${r + 1}/${rounds}`);
+        const result = await round(() => ctx.tempDir(), payload.bytes, count);
+        for (const [o, bySaver] of result) for (const [n, rate] of bySaver) rates.get(o)!.get(n)!.push(rate);
+        ctx.progress.step(`langgraph: ${payload.label}, round ${r + 1}/${rounds}`);
+      }
+      for (const o of OPS) {
+        const fenced = { name: "FencedCheckpointSaver", rounds: rates.get(o)!.get("FencedCheckpointSaver")! };
+        for (const peer of ["SqliteSaver", "MemorySaver"] as const) {
+          const f = figure(`${o}, ${payload.label}`, "ops/s", fenced, { name: peer, rounds: rates.get(o)!.get(peer)! }, { details: { ops: count } });
+          figures.push(f);
+          if (peer === "SqliteSaver" && o !== "putWrites") {
+            targets.push({
+              kind: "speed",
+              text: `${o}, ${payload.label}: ≥ 1.0× SqliteSaver`,
+              measured: `${f.ratio!.median.toFixed(2)}×`,
+              met: f.ratio!.median >= 1.0,
+            });
+          }
+        }
+      }
+    }
+    return {
+      figures,
+      targets,
+      notes: [
+        `Durability: both SQLite savers on their own file in WAL mode; PRAGMA synchronous read back from each connection: FencedCheckpointSaver ${synchronous.get("FencedCheckpointSaver")}, SqliteSaver ${synchronous.get("SqliteSaver")} (1 = NORMAL). MemorySaver keeps nothing on disk.`,
+        "Checkpoints: one thread, each put the child of the previous (as a running graph puts them); `messages` changes every step and fills the size, `profile` is written once (newVersions holds only the changed channels).",
+        "putWrites: the node's writes (`messages`, `step`) to each checkpoint; getTuple by id: random earlier checkpoints; list: newest 10 of the thread.",
+        "FencedCheckpointSaver also commits the thread's head with expectVersion (G7) and its event-log row in the same transaction as every put; the official savers check nothing.",
+      ],
+    };
+  },
+};

@@ -1,0 +1,131 @@
+/**
+ * Group commit for a single-connection backend: transactions that wait for the connection while another runs are run
+ * together, each inside its own savepoint, in one database transaction, so one BEGIN, one COMMIT and one write of
+ * the shared pages (the event log's tail, index tails) serve them all. Each transaction still runs alone, in call
+ * order, and sees the writes of those before it, exactly as if each had been committed on its own; a transaction
+ * that throws is rolled back to its savepoint, alone. Every caller is answered only after the COMMIT that holds its
+ * writes has landed (G5: an acknowledged commit is durable); if that COMMIT fails, every transaction of the group
+ * fails with the same error and none of them landed.
+ */
+import { SerialQueue } from "./serial.js";
+
+/** The statements a group needs from its connection. Each throws what the driver throws. */
+export interface GroupStatements {
+  begin(): void;
+  commit(): void;
+  rollback(): void;
+  savepoint(): void;
+  release(): void;
+  rollbackToSavepoint(): void;
+  /** Whether a transaction is open (the database may roll one back by itself on disk full or I/O errors). */
+  inTransaction(): boolean;
+}
+
+export interface GroupCommitOptions {
+  /** Most transactions in one group. */
+  maxSize: number;
+  /** No transaction joins a group that has held the write lock this long (other processes are waiting for it). */
+  maxMs: number;
+  /** Turns a driver failure into the error callers get; called with the error a body or a statement threw. */
+  mapError(err: unknown): unknown;
+  /** Called after each group lands. */
+  onCommit(): void;
+}
+
+interface Waiting<Tx> {
+  body: (tx: Tx) => Promise<unknown>;
+  resolve(value: unknown): void;
+  reject(err: unknown): void;
+}
+
+type Outcome<Tx> = { waiting: Waiting<Tx>; ok: true; value: unknown } | { waiting: Waiting<Tx>; ok: false; error: unknown };
+
+export class GroupCommit<Tx> {
+  private readonly queue = new SerialQueue();
+  private readonly waiting: Waiting<Tx>[] = [];
+  private scheduled = false;
+  private lastGroupSize = 0;
+
+  constructor(
+    private readonly tx: Tx,
+    private readonly sql: GroupStatements,
+    private readonly options: GroupCommitOptions,
+  ) {}
+
+  /** Runs `body` in a transaction (possibly grouped with others); resolves once its writes are committed. */
+  run<T>(body: (tx: Tx) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.push({ body, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        const start = () => void this.queue.run(() => this.drain());
+        // Under concurrency (the last group had company), start after this turn of the event loop: requests that
+        // arrived together (an HTTP server's ready sockets) have all reached `run` by then and join one group. A lone
+        // caller starts at once, so its commits land exactly as soon as they would without grouping.
+        if (this.lastGroupSize > 1) setImmediate(start);
+        else queueMicrotask(start);
+      }
+    });
+  }
+
+  /** Runs `body` once no group is running or waiting (closing the connection). */
+  exclusive<T>(body: () => Promise<T>): Promise<T> {
+    return this.queue.run(body);
+  }
+
+  private async drain(): Promise<void> {
+    this.scheduled = false;
+    while (this.waiting.length > 0) await this.group();
+  }
+
+  /** One database transaction holding as many waiting transactions as the limits allow. */
+  private async group(): Promise<void> {
+    const outcomes: Outcome<Tx>[] = [];
+    try {
+      this.sql.begin();
+    } catch (err) {
+      const error = this.options.mapError(err);
+      for (const w of this.waiting.splice(0)) w.reject(error);
+      return;
+    }
+    const started = performance.now();
+    while (this.waiting.length > 0 && outcomes.length < this.options.maxSize && performance.now() - started < this.options.maxMs) {
+      const waiting = this.waiting.shift()!;
+      // The first transaction of a group needs no savepoint: if it fails, the whole transaction is rolled back.
+      const first = outcomes.length === 0;
+      try {
+        if (!first) this.sql.savepoint();
+        const value = await waiting.body(this.tx);
+        if (!first) this.sql.release();
+        outcomes.push({ waiting, ok: true, value });
+      } catch (err) {
+        const error = this.options.mapError(err);
+        if (first || !this.sql.inTransaction()) {
+          // Either the lone first transaction failed, or the database rolled the whole group back by itself (disk
+          // full, I/O error): nothing of this group landed.
+          if (this.sql.inTransaction()) this.sql.rollback();
+          waiting.reject(error);
+          for (const o of outcomes) o.waiting.reject(o.ok ? error : o.error);
+          return;
+        }
+        this.sql.rollbackToSavepoint();
+        this.sql.release();
+        outcomes.push({ waiting, ok: false, error });
+      }
+    }
+    this.lastGroupSize = outcomes.length;
+    try {
+      this.sql.commit();
+    } catch (err) {
+      const error = this.options.mapError(err);
+      if (this.sql.inTransaction()) this.sql.rollback();
+      for (const o of outcomes) o.waiting.reject(o.ok ? error : o.error);
+      return;
+    }
+    this.options.onCommit();
+    for (const o of outcomes) {
+      if (o.ok) o.waiting.resolve(o.value);
+      else o.waiting.reject(o.error);
+    }
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * Group commit (src/backends/group-commit.ts): transactions that wait for the SQLite connection run together in one
+ * database transaction, each in its own savepoint. Grouping must be invisible: each transaction is all-or-nothing on
+ * its own (G4), no caller hears "committed" before the COMMIT holding its writes (G5), and a failed group fails every
+ * member, loudly (G6).
+ */
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { GroupCommit, type GroupStatements } from "../../src/backends/group-commit.js";
+import { op, openStore } from "../../src/index.js";
+import { tempDir } from "../support/backends.js";
+
+const tmp = tempDir();
+afterAll(() => tmp.remove());
+
+/** A fake connection that logs every statement and body, with switches to make statements fail. */
+function fakeConnection(options: { failCommit?: boolean } = {}) {
+  const log: string[] = [];
+  let open = false;
+  const sql: GroupStatements = {
+    begin: () => void (log.push("begin"), (open = true)),
+    commit: () => {
+      log.push("commit");
+      if (options.failCommit) throw new Error("disk I/O error");
+      open = false;
+    },
+    rollback: () => void (log.push("rollback"), (open = false)),
+    savepoint: () => void log.push("savepoint"),
+    release: () => void log.push("release"),
+    rollbackToSavepoint: () => void log.push("rollback to savepoint"),
+    inTransaction: () => open,
+  };
+  const group = new GroupCommit<string>("tx", sql, {
+    maxSize: 64,
+    maxMs: 1000,
+    mapError: (err) => new Error(`mapped: ${(err as Error).message}`),
+    onCommit: () => log.push("notify"),
+  });
+  return { log, group, abort: () => (open = false), sql };
+}
+
+const body = (log: string[], name: string, fail?: string) => async () => {
+  log.push(name);
+  if (fail) throw new Error(fail);
+  return name;
+};
+
+describe("group commit (G4, G5, G6)", () => {
+  it("runs the transactions that wait together in one database transaction, in call order", async () => {
+    const { log, group } = fakeConnection();
+    const results = await Promise.all([group.run(body(log, "a")), group.run(body(log, "b")), group.run(body(log, "c"))]);
+    expect(results).toEqual(["a", "b", "c"]);
+    expect(log).toEqual(["begin", "a", "savepoint", "b", "release", "savepoint", "c", "release", "commit", "notify"]);
+  });
+
+  it("rolls a failing transaction back to its savepoint, alone; the others of its group land (G4)", async () => {
+    const { log, group } = fakeConnection();
+    const runs = [group.run(body(log, "a")), group.run(body(log, "b", "boom")), group.run(body(log, "c"))];
+    const settled = await Promise.allSettled(runs);
+    expect(settled.map((s) => s.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    expect((settled[1] as PromiseRejectedResult).reason).toEqual(new Error("mapped: boom"));
+    expect(log).toEqual(["begin", "a", "savepoint", "b", "rollback to savepoint", "release", "savepoint", "c", "release", "commit", "notify"]);
+  });
+
+  it("rolls back a failing first transaction whole, and the ones after it form the next group", async () => {
+    const { log, group } = fakeConnection();
+    const settled = await Promise.allSettled([group.run(body(log, "a", "boom")), group.run(body(log, "b")), group.run(body(log, "c"))]);
+    expect(settled.map((s) => s.status)).toEqual(["rejected", "fulfilled", "fulfilled"]);
+    expect(log).toEqual(["begin", "a", "rollback", "begin", "b", "savepoint", "c", "release", "commit", "notify"]);
+  });
+
+  it("answers no member before its group's COMMIT, and fails every member when that COMMIT fails (G5, G6)", async () => {
+    const { log, group } = fakeConnection({ failCommit: true });
+    const runs = ["a", "b"].map((n) => group.run(body(log, n)).then(() => log.push(`${n} acknowledged`), (e: Error) => log.push(`${n}: ${e.message}`)));
+    await Promise.all(runs);
+    expect(log).toEqual(["begin", "a", "savepoint", "b", "release", "commit", "rollback", "a: mapped: disk I/O error", "b: mapped: disk I/O error"]);
+  });
+
+  it("fails every member when the database rolled the whole group back by itself (disk full, I/O error)", async () => {
+    const { log, group, abort } = fakeConnection();
+    const failing = async () => {
+      log.push("b");
+      abort(); // what SQLite does on SQLITE_FULL: the transaction is gone
+      throw new Error("database or disk is full");
+    };
+    const settled = await Promise.allSettled([group.run(body(log, "a")), group.run(failing), group.run(body(log, "c"))]);
+    expect(settled.map((s) => s.status)).toEqual(["rejected", "rejected", "fulfilled"]);
+    expect((settled[0] as PromiseRejectedResult).reason).toEqual(new Error("mapped: database or disk is full"));
+    expect(log).toEqual(["begin", "a", "savepoint", "b", "begin", "c", "commit", "notify"]);
+  });
+
+  it("keeps a group within its size bound", async () => {
+    const log: string[] = [];
+    const { sql } = fakeConnection();
+    const wrapped: GroupStatements = { ...sql, begin: () => (log.push("begin"), sql.begin()), commit: () => (log.push("commit"), sql.commit()) };
+    const group = new GroupCommit("tx", wrapped, { maxSize: 2, maxMs: 1000, mapError: (e) => e, onCommit: () => undefined });
+    await Promise.all(["a", "b", "c", "d", "e"].map((n) => group.run(body(log, n))));
+    expect(log).toEqual(["begin", "a", "b", "commit", "begin", "c", "d", "commit", "begin", "e", "commit"]);
+  });
+
+  it("on SQLite: concurrent commits land together except the one whose transaction failed after writing, and survive reopen", async () => {
+    const path = join(tmp.dir, "group.db");
+    const store = await openStore({ path });
+    const keys = Array.from({ length: 8 }, (_, i) => `group/k${i}`);
+    const settled = await Promise.allSettled(
+      keys.map((key, i) =>
+        store.commit({ key, op: op.set(i), expectVersion: 0 }, i === 3 ? () => Promise.reject(new Error("boom after the writes")) : undefined),
+      ),
+    );
+    expect(settled.map((s) => s.status)).toEqual(keys.map((_, i) => (i === 3 ? "rejected" : "fulfilled")));
+    await store.close();
+    const reopened = await openStore({ path });
+    for (const [i, key] of keys.entries()) {
+      expect(await reopened.read(key)).toMatchObject(i === 3 ? { exists: false, version: 0 } : { exists: true, value: i, version: 1 });
+    }
+    expect((await reopened.events("group/")).filter((e) => e.key === "group/k3")).toEqual([]);
+    await reopened.close();
+  });
+});
