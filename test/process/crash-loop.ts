@@ -6,7 +6,10 @@
  * After every cycle it checks: every acknowledged commit is present exactly once, each counter's versions form one
  * chain, each counter equals the number of its applied opIds (no double apply), and `PRAGMA integrity_check` is ok.
  *
- *   npx tsx test/process/crash-loop.ts --cycles 1000 [--writers 3] [--durability full]
+ *   npx tsx test/process/crash-loop.ts --cycles 1000 [--writers 3] [--durability full] [--via embedded|coordinator|both]
+ *
+ * `--via coordinator` runs the same ledger and invariants with HTTP writers committing through a real `fenced serve`
+ * that is SIGKILLed and restarted too (test/process/coordinator-crash-loop.ts); `--via both` runs one after the other.
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -109,12 +112,37 @@ export async function runCrashLoop(options: { cycles: number; writers?: number; 
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { values } = parseArgs({
-    options: { cycles: { type: "string", default: "1000" }, writers: { type: "string", default: "2" }, durability: { type: "string", default: "normal" } },
+    options: {
+      cycles: { type: "string", default: "1000" },
+      writers: { type: "string", default: "2" },
+      durability: { type: "string", default: "normal" },
+      via: { type: "string", default: "embedded" },
+    },
   });
-  const report = await runCrashLoop({ cycles: Number(values.cycles), writers: Number(values.writers), durability: values.durability as "normal" | "full" });
-  console.log(
-    `crash loop: ${report.cycles} cycles × ${report.writers} writers, ${report.acknowledged} acknowledged commits checked, lost ${report.lost}, applied twice ${report.doubleApplied}, in-flight commits replayed after a kill ${report.replayedAfterKill}`,
-  );
-  for (const p of report.problems.slice(0, 20)) console.log("PROBLEM", p);
-  process.exitCode = report.problems.length === 0 && report.lost === 0 && report.doubleApplied === 0 ? 0 : 1;
+  const cycles = Number(values.cycles);
+  const writers = Number(values.writers);
+  let ok = true;
+  for (const via of values.via === "both" ? ["embedded", "coordinator"] : [values.via]) {
+    const started = Date.now();
+    let report: CrashReport;
+    if (via === "coordinator") {
+      const { runCoordinatorCrashLoop } = await import("./coordinator-crash-loop.js");
+      const r = await runCoordinatorCrashLoop({ cycles, writers });
+      report = r;
+      console.log(
+        `crash loop through fenced serve: ${r.cycles} cycles (${JSON.stringify(r.modes)}) × ${r.writers} HTTP writers (TypeScript and Python), ${r.coordinatorKills} coordinator SIGKILLs, ${r.writerKills} writer SIGKILLs; ${r.acknowledged} acknowledged commits checked (${r.ackedBy.ts} TypeScript, ${r.ackedBy.python} Python), lost ${r.lost}, applied twice ${r.doubleApplied}, acknowledged only after resending the same opId ${r.ackedAfterResend}, in-flight commits replayed after a kill ${r.replayedAfterKill}`,
+      );
+    } else if (via === "embedded") {
+      report = await runCrashLoop({ cycles, writers, durability: values.durability as "normal" | "full" });
+      console.log(
+        `crash loop (embedded SQLite, durability ${values.durability}): ${report.cycles} cycles × ${report.writers} writers, ${report.acknowledged} acknowledged commits checked, lost ${report.lost}, applied twice ${report.doubleApplied}, in-flight commits replayed after a kill ${report.replayedAfterKill}`,
+      );
+    } else {
+      throw new Error(`--via must be embedded, coordinator or both, not ${String(via)}`);
+    }
+    console.log(`  (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+    for (const p of report.problems.slice(0, 20)) console.log("PROBLEM", p);
+    ok &&= report.problems.length === 0 && report.lost === 0 && report.doubleApplied === 0;
+  }
+  process.exitCode = ok ? 0 : 1;
 }
