@@ -28,6 +28,7 @@ import { createInterface } from "node:readline";
 import Database from "better-sqlite3";
 import { openStore, type StateStore } from "../../src/index.js";
 import { ROOT } from "../support/processes.js";
+import { LedgerChecker } from "./crash-ledger.js";
 import type { CrashReport } from "./crash-loop.js";
 
 export const FAULT_MODES = ["writers", "coordinator", "both"] as const;
@@ -237,58 +238,4 @@ export async function runCoordinatorCrashLoop(options: { cycles: number; writers
     if (!options.dir) rmSync(dir, { recursive: true, force: true });
   }
   return report;
-}
-
-/**
- * The invariants, over the event log read incrementally: it remembers each committed opId with its version and
- * each counter's last version, so each check reads only the events since the previous one.
- */
-class LedgerChecker {
-  private readonly applied = new Map<string, number>();
-  private readonly lastVersion: Map<string, number>;
-  private nextSeq = 1;
-  lost = 0;
-  doubleApplied = 0;
-  readonly problems: string[] = [];
-
-  constructor(private readonly keys: string[]) {
-    this.lastVersion = new Map(keys.map((k) => [k, 0]));
-  }
-
-  async check(store: StateStore, cycle: number, acks: Map<string, Ack[]>): Promise<void> {
-    const problem = (msg: string) => this.problems.push(`cycle ${cycle}: ${msg}`);
-    for (;;) {
-      const page = await store.events("crash/", { fromSeq: this.nextSeq, limit: 10_000 });
-      for (const e of page) {
-        this.nextSeq = e.seq + 1;
-        if (e.outcome !== "committed") continue;
-        const opId = e.opId ?? "(none)";
-        if (this.applied.has(opId)) {
-          this.doubleApplied++;
-          problem(`${opId} committed twice (versions ${this.applied.get(opId)} and ${e.version})`);
-        }
-        this.applied.set(opId, e.version);
-        const last = this.lastVersion.get(e.key) ?? 0;
-        if (e.version !== last + 1) problem(`${e.key} went from version ${last} to ${e.version}: not one chain`);
-        this.lastVersion.set(e.key, e.version);
-      }
-      if (page.length < 10_000) break;
-    }
-    for (const key of this.keys) {
-      for (const a of acks.get(key) ?? []) {
-        const version = this.applied.get(`${key}#${a.ack}`);
-        if (version === undefined) {
-          this.lost++;
-          problem(`acknowledged ${key}#${a.ack} (version ${a.version}) is not in the store`);
-        } else if (version !== a.version || a.version !== a.ack + 1) {
-          problem(`acknowledged ${key}#${a.ack} with version ${a.version}; the store has it at version ${version}`);
-        }
-      }
-      const record = await store.read(key);
-      const last = this.lastVersion.get(key)!;
-      if (record.version !== last || (record.value ?? 0) !== last) {
-        problem(`${key} reads version ${record.version}, value ${JSON.stringify(record.value)}; ${last} commits were logged`);
-      }
-    }
-  }
 }

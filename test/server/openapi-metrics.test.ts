@@ -29,6 +29,7 @@ describe("/openapi.json", () => {
     expect(doc.openapi).toBe("3.1.0");
     expect(Object.keys(doc.paths).sort()).toEqual([...JSON_ROUTES.map((r) => r.url), "/v1/watch", "/healthz", "/metrics"].sort());
     const { $schema: _, ...commitSchema } = z.toJSONSchema(CommitRequestSchema, { io: "input", unrepresentable: "any" }) as {
+      $schema?: string;
       properties: Record<string, object>;
     };
     // The key's refinements and the store's key limit are restated in JSON Schema (test/reliability/openapi-patterns.test.ts).
