@@ -147,8 +147,9 @@ function startWriter(kind: WriterKind, url: string, key: string, first: number) 
     if (msg.ready) markReady();
     else acks.push(msg as Ack);
   });
+  // "close", not "exit": only then has every acknowledgement the writer wrote before it died been read.
   const exited = new Promise<string | undefined>((resolve) =>
-    child.on("exit", (code, signal) => {
+    child.on("close", (code, signal) => {
       markReady(); // a writer that died before it was ready must not hang the cycle
       resolve(signal === "SIGKILL" ? undefined : `${key} (${kind}) ended with ${signal ?? `code ${code}`} instead of SIGKILL: ${stderr}`);
     }),
@@ -230,6 +231,10 @@ export async function runCoordinatorCrashLoop(options: { cycles: number; writers
     report.lost = checker.lost;
     report.doubleApplied = checker.doubleApplied;
     report.problems.push(...checker.problems);
+    // A replay answers a commit whose first answer was lost: at most one per writer killed, plus one per writer
+    // per coordinator kill (its in-flight request). More means the ledger missed acknowledgements.
+    const bound = report.writerKills + report.coordinatorKills * report.writers;
+    if (report.replayedAfterKill > bound) report.problems.push(`${report.replayedAfterKill} replays; at most ${bound} possible`);
     const code = await coordinator.stop();
     if (code !== 0) report.problems.push(`fenced serve exited ${String(code)} on SIGTERM`);
   } finally {

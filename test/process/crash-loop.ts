@@ -55,7 +55,8 @@ function writerCycle(path: string, writer: string, first: number, killAfterMs: n
         if (msg.replayed) replayed++;
       }
     });
-    child.on("exit", (_code, signal) => (signal === "SIGKILL" ? resolve({ acks, replayed }) : reject(new Error(`writer ${writer} ended without SIGKILL: ${stderr}`))));
+    // "close", not "exit": only then has every acknowledgement the writer wrote before it died been read.
+    child.on("close", (_code, signal) => (signal === "SIGKILL" ? resolve({ acks, replayed }) : reject(new Error(`writer ${writer} ended without SIGKILL: ${stderr}`))));
   });
 }
 
@@ -93,6 +94,10 @@ export async function runCrashLoop(options: { cycles: number; writers?: number; 
   report.lost = checker.lost;
   report.doubleApplied = checker.doubleApplied;
   report.problems.push(...checker.problems);
+  // A resumed writer replays at most the one commit it had in flight when it was killed; more means the ledger
+  // missed acknowledgements.
+  const kills = report.cycles * report.writers;
+  if (report.replayedAfterKill > kills) report.problems.push(`${report.replayedAfterKill} replays after ${kills} kills`);
   return report;
 }
 
@@ -116,7 +121,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       const r = await runCoordinatorCrashLoop({ cycles, writers });
       report = r;
       console.log(
-        `crash loop through fenced serve: ${r.cycles} cycles (${JSON.stringify(r.modes)}) × ${r.writers} HTTP writers (TypeScript and Python), ${r.coordinatorKills} coordinator SIGKILLs, ${r.writerKills} writer SIGKILLs; ${r.acknowledged} acknowledged commits checked (${r.ackedBy.ts} TypeScript, ${r.ackedBy.python} Python), lost ${r.lost}, applied twice ${r.doubleApplied}, acknowledged only after resending the same opId ${r.ackedAfterResend}, in-flight commits replayed after a kill ${r.replayedAfterKill}`,
+        `crash loop through fenced serve: ${r.cycles} cycles (${JSON.stringify(r.modes)}) × ${r.writers} HTTP writers (TypeScript and Python), ${r.coordinatorKills} coordinator SIGKILLs, ${r.writerKills} writer SIGKILLs; ${r.acknowledged} acknowledged commits checked (${r.ackedBy.ts} TypeScript, ${r.ackedBy.python} Python), lost ${r.lost}, applied twice ${r.doubleApplied}, acknowledged only after resending the same opId ${r.ackedAfterResend}, commits whose answer a kill cut off, replayed on resend ${r.replayedAfterKill}`,
       );
     } else if (via === "embedded") {
       report = await runCrashLoop({ cycles, writers, durability: values.durability as "normal" | "full" });
