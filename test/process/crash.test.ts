@@ -18,6 +18,7 @@ describe("G5 durability and G3 idempotency under kill -9", () => {
   for (const [durability, cycles] of [["normal", CYCLES], ["full", Math.ceil(CYCLES / 2)]] as const) {
     it(`loses no acknowledged commit and applies no opId twice over ${cycles} SIGKILL cycles × 2 writers (durability ${durability})`, async () => {
       const report = await runCrashLoop({ cycles, writers: 2, durability });
+      console.log(`crash loop (durability ${durability}): ${cycles} cycles, ${report.acknowledged} acknowledged commits checked, lost ${report.lost}`);
       expect(report.problems).toEqual([]);
       expect(report.lost).toBe(0);
       expect(report.doubleApplied).toBe(0);
@@ -29,6 +30,9 @@ describe("G5 durability and G3 idempotency under kill -9", () => {
 describe("G5 durability and G3 idempotency under kill -9 of HTTP clients and of the coordinator", () => {
   it(`loses no acknowledged commit and applies no opId twice over ${HTTP_CYCLES} cycles of SIGKILLed writers, coordinator, or both`, async () => {
     const report = await runCoordinatorCrashLoop({ cycles: HTTP_CYCLES, writers: 2 });
+    console.log(
+      `crash loop through fenced serve: ${HTTP_CYCLES} cycles, ${report.coordinatorKills} coordinator kills, ${report.acknowledged} acknowledged commits checked (${report.ackedBy.ts} TypeScript, ${report.ackedBy.python} Python), lost ${report.lost}`,
+    );
     expect(report.problems).toEqual([]);
     expect(report.lost).toBe(0);
     expect(report.doubleApplied).toBe(0);
