@@ -7,6 +7,7 @@
  * Any other answer is a bug in this test's eyes: it escapes and the process exits non-zero.
  */
 // The core's error table and backoff only: a client process has no store of its own.
+import { ackLine } from "./ack-line.js";
 import { errorFromJSON, UnavailableError } from "../../../src/core/errors.js";
 import { withBackoff } from "../../../src/core/retry.js";
 
@@ -29,7 +30,7 @@ async function post(body: string): Promise<Record<string, unknown>> {
   throw errorFromJSON(answer);
 }
 
-process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
+ackLine({ ready: true });
 for (let i = Number(first); ; i++) {
   const body = JSON.stringify({ key, op: { type: "increment", by: 1 }, opId: `${key}#${i}` });
   let resends = 0;
@@ -39,5 +40,5 @@ for (let i = Number(first); ; i++) {
     (err) => err instanceof UnavailableError,
     { retries: 1_000_000, baseMs: 5, maxMs: 50 },
   );
-  process.stdout.write(`${JSON.stringify({ ack: i, version: r.version, seq: r.seq, replayed: r.replayed, resends })}\n`);
+  ackLine({ ack: i, version: r.version, seq: r.seq, replayed: r.replayed, resends });
 }
