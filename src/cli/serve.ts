@@ -56,6 +56,8 @@ export const serve: Command = {
       return fail("give at most one of --db, --memory, --url");
     }
     const token = values["token-file"] ? readFileSync(values["token-file"], "utf8").trim() : process.env.FENCED_TOKEN;
+    // Asking for a token and getting none must not quietly mean "no auth".
+    if (values["token-file"] && token === "") return fail(`the token file ${values["token-file"]} is empty`);
 
     const storeOptions: OpenStoreOptions = values.memory ? { memory: true } : values.url ? { url: values.url } : { path: values.db ?? DEFAULT_PATH };
     const store = await openStore(storeOptions);

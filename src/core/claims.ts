@@ -39,6 +39,7 @@ export async function claim(ctx: CommitContext, request: ClaimRequest): Promise<
 /** Extends a live claim. Throws `FencedError` when the claim was superseded, expired or released. */
 export async function renew(ctx: CommitContext, ref: ClaimRef, ttlMs: number): Promise<Claim> {
   const req = parseInput(RenewRequestSchema, { ...ref, ttlMs });
+  checkKey(req.key, ctx.limits); // like claim, commit and read: a key over the store's limit is INVALID_INPUT everywhere
   const outcome = await ctx.backend.transact(async (tx) => {
     const now = ctx.now();
     const { claim: current } = await tx.getKeyState(req.key);
@@ -58,6 +59,7 @@ export async function renew(ctx: CommitContext, ref: ClaimRef, ttlMs: number): P
  */
 export async function release(ctx: CommitContext, ref: ClaimRef): Promise<boolean> {
   const req = parseInput(ClaimRefSchema, ref);
+  checkKey(req.key, ctx.limits);
   return ctx.backend.transact(async (tx) => {
     const now = ctx.now();
     const { claim: current, record } = await tx.getKeyState(req.key);

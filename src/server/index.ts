@@ -29,7 +29,7 @@ import { registerWatchRoute } from "./watch.js";
 export { isLoopback, assertBindable } from "./auth.js";
 export { ServerMetrics } from "./metrics.js";
 export { JSON_ROUTES, ReadRequestSchema, ListResultSchema, ReleaseResultSchema, type JsonRoute } from "./routes.js";
-export { ErrorBodySchema } from "./openapi.js";
+export { ErrorBodySchema, KEY_PATTERN, PREFIX_PATTERN } from "./openapi.js";
 
 /** The default port of `fenced serve`. */
 export const DEFAULT_PORT = 7373;
@@ -130,7 +130,7 @@ export function createServer(store: StateStore, options: ServerOptions = {}): Fe
   }
   registerWatchRoute(app, { store, metrics, streams, heartbeatMs: options.watchHeartbeatMs ?? 15_000, bodyLimit });
 
-  const openapi = openApiDocument(JSON_ROUTES, { version: "1" });
+  const openapi = openApiDocument(JSON_ROUTES, { version: "1", limits: store.limits, tokenRequired: options.token !== undefined });
   app.get("/openapi.json", async () => openapi);
   app.get("/healthz", async () => ({ status: "ok", backend: store.backend.kind, lastSeq: await store.backend.lastSeq() }));
   app.get("/metrics", async (_request, reply) =>

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { ERROR_TABLE, type ErrorCode } from "../core/errors.js";
-import { StateEventSchema, WatchRequestSchema } from "../core/schemas.js";
+import { DEFAULT_LIMITS, KeySchema, PrefixSchema, StateEventSchema, WatchRequestSchema, type Limits } from "../core/schemas.js";
 import type { JsonRoute } from "./routes.js";
 
 const CODES = Object.keys(ERROR_TABLE) as [ErrorCode, ...ErrorCode[]];
@@ -21,10 +21,49 @@ export const ErrorBodySchema = z.object({
 
 type JsonSchema = Record<string, unknown>;
 
-function jsonSchema(schema: z.ZodType, io: "input" | "output"): JsonSchema {
-  // Refinements (key syntax, "plain JSON only") cannot be expressed in JSON Schema; the coordinator still applies them.
-  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as JsonSchema;
+/**
+ * `KeySchema`'s refinements as a JSON Schema pattern: one or more `/`-separated non-empty segments without control
+ * characters. test/reliability/openapi-patterns.test.ts keeps it equal to the refinements.
+ */
+export const KEY_PATTERN = "^[^/\\x00-\\x1f\\x7f]+(/[^/\\x00-\\x1f\\x7f]+)*$";
+/** `PrefixSchema`'s refinement as a pattern: no control characters. */
+export const PREFIX_PATTERN = "^[^\\x00-\\x1f\\x7f]*$";
+
+function jsonSchema(schema: z.ZodType, io: "input" | "output", limits: Limits = DEFAULT_LIMITS): JsonSchema {
+  const { $schema: _, ...rest } = z.toJSONSchema(schema, {
+    io,
+    unrepresentable: "any",
+    // Refinements are code, not JSON Schema: the key and prefix rules are restated as patterns, and the store's key
+    // limit as maxLength, so that every request this document calls valid is one the coordinator accepts (a client
+    // or a fuzzer generating from it finds no hidden rule). The coordinator validates with the zod schemas either way.
+    override: ({ zodSchema, jsonSchema: out }) => {
+      if (zodSchema === KeySchema) Object.assign(out, { pattern: KEY_PATTERN, maxLength: limits.maxKeyLength });
+      else if (zodSchema === PrefixSchema) out.pattern = PREFIX_PATTERN;
+    },
+  }) as JsonSchema;
   return rest;
+}
+
+/**
+ * One server-sent event of `/v1/watch`, as OpenAPI tools read an event stream's schema (one event: its `event`,
+ * `id` and `data` fields): a `state` event carries a `StateEvent`, an `error` event the wire error body.
+ */
+function watchEventSchema(): JsonSchema {
+  const data = (contentSchema: JsonSchema) => ({ type: "string", contentMediaType: "application/json", contentSchema });
+  return {
+    oneOf: [
+      {
+        type: "object",
+        required: ["event", "id", "data"],
+        properties: { event: { const: "state" }, id: { type: "string", pattern: "^[0-9]+$" }, data: data(jsonSchema(StateEventSchema, "output")) },
+      },
+      {
+        type: "object",
+        required: ["event", "data"],
+        properties: { event: { const: "error" }, data: data({ $ref: "#/components/schemas/Error" }) },
+      },
+    ],
+  };
 }
 
 /** `{ status: { description, content } }` for every error status a route may answer with. */
@@ -38,8 +77,12 @@ function errorResponses(): Record<string, unknown> {
   return Object.fromEntries([...byStatus].map(([status, codes]) => [String(status), { description: codes.join(", "), content }]));
 }
 
-/** Builds the document for `routes` (plus the fixed GET routes). */
-export function openApiDocument(routes: readonly JsonRoute[], info: { version: string }): JsonSchema {
+/**
+ * Builds the document for `routes` (plus the fixed GET routes), with the key limit of the store being served. With
+ * `tokenRequired`, every operation but `/healthz` requires the bearer token (so tools can check that it is enforced);
+ * without, the token is optional (loopback clients are served without one).
+ */
+export function openApiDocument(routes: readonly JsonRoute[], info: { version: string; limits?: Limits; tokenRequired?: boolean }): JsonSchema {
   const errors = errorResponses();
   const paths: Record<string, unknown> = {};
   for (const r of routes) {
@@ -47,7 +90,7 @@ export function openApiDocument(routes: readonly JsonRoute[], info: { version: s
       post: {
         operationId: r.operationId,
         summary: r.summary,
-        requestBody: { required: true, content: { "application/json": { schema: jsonSchema(r.body, "input") } } },
+        requestBody: { required: true, content: { "application/json": { schema: jsonSchema(r.body, "input", info.limits) } } },
         responses: {
           "200": { description: "OK", content: { "application/json": { schema: jsonSchema(r.response, "output") } } },
           ...errors,
@@ -64,14 +107,16 @@ export function openApiDocument(routes: readonly JsonRoute[], info: { version: s
       parameters: Object.entries(watchQuery.properties).map(([name, schema]) => ({ name, in: "query", required: false, schema })),
       responses: {
         "200": {
-          description: "text/event-stream; each `data:` line is a StateEvent",
-          content: { "text/event-stream": { schema: jsonSchema(StateEventSchema, "output") } },
+          description: "text/event-stream; each `state` event's data is a StateEvent, an `error` event's the error body",
+          content: { "text/event-stream": { schema: watchEventSchema() } },
         },
         ...errors,
       },
     },
   };
-  paths["/healthz"] = { get: { operationId: "healthz", summary: "Liveness and store reachability (no auth).", responses: { "200": { description: "OK" }, ...errors } } };
+  paths["/healthz"] = {
+    get: { operationId: "healthz", summary: "Liveness and store reachability (no auth).", security: [], responses: { "200": { description: "OK" }, ...errors } },
+  };
   paths["/metrics"] = { get: { operationId: "metrics", summary: "Prometheus text exposition.", responses: { "200": { description: "text/plain" }, ...errors } } };
   return {
     openapi: "3.1.0",
@@ -80,7 +125,7 @@ export function openApiDocument(routes: readonly JsonRoute[], info: { version: s
       schemas: { Error: jsonSchema(ErrorBodySchema, "output") },
       securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
     },
-    security: [{ bearer: [] }, {}],
+    security: info.tokenRequired ? [{ bearer: [] }] : [{ bearer: [] }, {}],
     paths,
   };
 }

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { CommitRequestSchema, ERROR_TABLE, openStore, type StateStore } from "../../src/index.js";
-import { createServer, JSON_ROUTES, type FencedServer } from "../../src/server/index.js";
+import { createServer, JSON_ROUTES, KEY_PATTERN, type FencedServer } from "../../src/server/index.js";
 
 let store: StateStore;
 let server: FencedServer;
@@ -28,8 +28,16 @@ describe("/openapi.json", () => {
     };
     expect(doc.openapi).toBe("3.1.0");
     expect(Object.keys(doc.paths).sort()).toEqual([...JSON_ROUTES.map((r) => r.url), "/v1/watch", "/healthz", "/metrics"].sort());
-    const { $schema: _, ...commitSchema } = z.toJSONSchema(CommitRequestSchema, { io: "input", unrepresentable: "any" });
-    expect(doc.paths["/v1/commit"]!.post!.requestBody!.content["application/json"].schema).toEqual(commitSchema);
+    const { $schema: _, ...commitSchema } = z.toJSONSchema(CommitRequestSchema, { io: "input", unrepresentable: "any" }) as {
+      $schema?: string;
+      properties: Record<string, object>;
+    };
+    // The key's refinements and the store's key limit are restated in JSON Schema (test/reliability/openapi-patterns.test.ts).
+    const key = { ...commitSchema.properties.key, pattern: KEY_PATTERN, maxLength: store.limits.maxKeyLength };
+    expect(doc.paths["/v1/commit"]!.post!.requestBody!.content["application/json"].schema).toEqual({
+      ...commitSchema,
+      properties: { ...commitSchema.properties, key },
+    });
     expect(doc.components.schemas.Error.properties.error.properties.code.enum.sort()).toEqual(Object.keys(ERROR_TABLE).sort());
     expect(Object.keys(doc.paths["/v1/commit"]!.post!.responses).sort()).toEqual(
       ["200", ...new Set(Object.values(ERROR_TABLE).map((e) => String(e.httpStatus)))].sort(),
