@@ -23,6 +23,8 @@ import { op } from "../core/ops.js";
 import type { CommitRequest, StateRecord } from "../core/schemas.js";
 import type { StateStore } from "../core/store.js";
 import { openStore, type OpenStoreOptions } from "../open.js";
+import { z } from "zod";
+import { parseInput } from "../core/validate.js";
 import { readFencedConfig } from "./config.js";
 import { ThreadKeys, threadIdOf } from "./keys.js";
 import { checkpointConfig, serializePut, serializeWrites, toTuple, withOwnRefs } from "./rows.js";
@@ -104,11 +106,14 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
 
   /** The checkpoint `config` names, or the thread's head when it names none; `undefined` when there is none. */
   async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
-    const c = config.configurable;
+    const c = configurableOf(config);
     if (c?.thread_id === undefined) return undefined;
     const threadId = threadIdOf(c.thread_id, "getTuple");
     const ns = nsOf(c.checkpoint_ns);
-    const checkpointId = getCheckpointId(config);
+    const checkpointId: unknown = getCheckpointId(config);
+    if (checkpointId !== undefined && typeof checkpointId !== "string") {
+      throw new InvalidInputError({ issues: [{ path: ["configurable", "checkpoint_id"], message: "must be a string" }] });
+    }
     const loaded = checkpointId
       ? await this.checkpoints.getCheckpoint({ threadId, ns, checkpointId })
       : await this.checkpoints.getHeadCheckpoint({ threadId, ns, headKey: new ThreadKeys(this.keyPrefix, threadId).head(ns) });
@@ -117,7 +122,7 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
 
   /** Checkpoints newest first (by id), filtered by thread, namespace, `before`, metadata `filter`, up to `limit`. */
   async *list(config: RunnableConfig, options: CheckpointListOptions = {}): AsyncGenerator<CheckpointTuple> {
-    const c = config.configurable ?? {};
+    const c = configurableOf(config) ?? {};
     const filter: Record<string, Json> = {};
     for (const [k, v] of Object.entries(options.filter ?? {})) if (v !== undefined) filter[k] = v as Json;
     const base = {
@@ -150,7 +155,8 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
    * the run started from: it must be the head (or the explicit fork point), else `VersionConflictError`.
    */
   async put(config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata, newVersions: ChannelVersions): Promise<RunnableConfig> {
-    const c = config.configurable;
+    const c = configurableOf(config);
+    parseInput(PutInputSchema, { checkpoint, metadata, newVersions });
     const threadId = threadIdOf(c?.thread_id, "put");
     const ns = nsOf(c?.checkpoint_ns);
     const parentId = typeof c?.checkpoint_id === "string" && c.checkpoint_id !== "" ? c.checkpoint_id : null;
@@ -201,7 +207,8 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
    * (error, interrupt, resume…) replace, `taskPath` is kept. Fenced like `put` (a superseded run gets `FencedError`).
    */
   async putWrites(config: RunnableConfig, writes: PendingWrite[], taskId: string, taskPath = ""): Promise<void> {
-    const c = config.configurable;
+    const c = configurableOf(config);
+    parseInput(PutWritesInputSchema, { writes, taskId, taskPath });
     const threadId = threadIdOf(c?.thread_id, "putWrites");
     const checkpointId = c?.checkpoint_id;
     if (typeof checkpointId !== "string" || checkpointId === "") {
@@ -340,3 +347,30 @@ function lineageConflict(
     message,
   );
 }
+
+/** `config.configurable`, or `INVALID_INPUT` when `config` is not an object at all (G6: garbage is a typed error). */
+function configurableOf(config: RunnableConfig): RunnableConfig["configurable"] {
+  if (config === null || typeof config !== "object") {
+    throw new InvalidInputError({ issues: [{ path: ["config"], message: "config must be an object" }] });
+  }
+  return config.configurable;
+}
+
+const ObjectSchema = z.record(z.string(), z.unknown());
+/** The shapes `put` relies on; LangGraph always sends them, garbage gets `INVALID_INPUT` before anything is written. */
+const PutInputSchema = z.object({
+  checkpoint: z.looseObject({
+    id: z.string().min(1),
+    ts: z.string().optional(),
+    channel_values: ObjectSchema,
+    channel_versions: z.record(z.string(), z.union([z.string(), z.number()])),
+    versions_seen: z.record(z.string(), ObjectSchema).optional(),
+  }),
+  metadata: ObjectSchema.optional(),
+  newVersions: z.record(z.string(), z.union([z.string(), z.number()])),
+});
+const PutWritesInputSchema = z.object({
+  writes: z.array(z.tuple([z.string(), z.unknown()])),
+  taskId: z.string().min(1),
+  taskPath: z.string(),
+});
