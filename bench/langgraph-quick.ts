@@ -1,7 +1,7 @@
 /**
  * A quick side-by-side of FencedCheckpointSaver and the official SqliteSaver, in one run, on the same payload and
  * the same durability (SQLite file, WAL, synchronous=NORMAL for both). Prints ops/s and the ratio ours/official.
- * The full benchmark lives elsewhere; this one backs the figures in docs/readme/langgraph.md.
+ * The full benchmark lives elsewhere; this one backs the figures in docs/langgraph.md.
  *
  *   npx tsx bench/langgraph-quick.ts            # ~1 KB checkpoints (5,000 puts), then ~100 KB (300 puts)
  */

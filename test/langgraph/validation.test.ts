@@ -7,7 +7,7 @@
  *   file fails if one of them starts passing (or fails for another reason) and notices when the suite changes.
  * - `parentlessPut: "fork"` (the documented compatibility option): every test passes, those included.
  *
- * The list of such tests is in docs/readme/langgraph.md; keep the two in step.
+ * The list of such tests is in docs/langgraph.md; keep the two in step.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
