@@ -10,6 +10,7 @@ import Database from "better-sqlite3";
 import type {
   Backend,
   BackendTx,
+  CheckpointReader,
   IdempotencyRecord,
   KeyState,
   StoredClaim,
@@ -103,8 +104,12 @@ const GROUP_MAX_MS = 5;
 
 export class SqliteBackend implements Backend {
   readonly kind = "sqlite";
+  /**
+   * @internal The better-sqlite3 connection, for this package's own tests and benchmarks. Not part of the API, and
+   * stripped from the published types so that they do not need `@types/better-sqlite3`.
+   */
   readonly db: Database.Database;
-  readonly checkpoints: SqliteCheckpoints;
+  readonly checkpoints: CheckpointReader;
   private readonly busyTimeoutMs: number;
   private readonly listeners = new Listeners();
   private readonly tx: BackendTx;
@@ -161,7 +166,8 @@ export class SqliteBackend implements Backend {
       purgeEvents: db.prepare("DELETE FROM events WHERE seq <= (SELECT max(seq) FROM events) - ?"),
     };
     const s = this.stmt;
-    this.checkpoints = new SqliteCheckpoints(db, (body) => this.read(body));
+    const checkpoints = new SqliteCheckpoints(db, (body) => this.read(body));
+    this.checkpoints = checkpoints;
     this.tx = {
       getKeyState: (key): KeyState => {
         const row = s.keyState.get(key, key)!;
@@ -183,7 +189,7 @@ export class SqliteBackend implements Backend {
       putIdempotency: (r) => void s.putIdem.run(r.opId, r.hash, r.resultText, r.createdAt),
       appendEvent: (e) =>
         Number(s.appendEvent.run(e.ts, e.key, e.version, e.epoch, e.owner ?? null, e.opId ?? null, e.outcome).lastInsertRowid),
-      checkpoints: this.checkpoints.tx,
+      checkpoints: checkpoints.tx,
     };
     this.group = new GroupCommit(this.tx, {
       begin: () => this.read(() => s.begin.run()),
