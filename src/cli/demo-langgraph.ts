@@ -1,12 +1,13 @@
 /**
  * The LangGraph part of `fenced demo`: two concurrent `invoke`s on one thread, each adding 1 to `count`, with the
- * official SqliteSaver and with FencedCheckpointSaver, both on SQLite files. A barrier makes both runs read the thread
+ * official SqliteSaver and with FencedCheckpointSaver, both on SQLite files. Loaded only when the demo gets here, so
+ * that parts 1 and 2 run without the LangGraph packages. A barrier makes both runs read the thread
  * before either writes, so the race happens on every run and the output is the same.
  */
-import { rmSync } from "node:fs";
 import { Annotation, END, START, StateGraph, type BaseCheckpointSaver } from "@langchain/langgraph";
 import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
 import { FencedStateError } from "../core/errors.js";
+import type { StateStore } from "../core/store.js";
 import { FencedCheckpointSaver, invokeWithRetry } from "../langgraph/index.js";
 
 const State = Annotation.Root({
@@ -40,35 +41,41 @@ function bothReadFirst<S extends BaseCheckpointSaver>(saver: S): S {
   return saver;
 }
 
-const thread = { configurable: { thread_id: "demo" } };
-const fresh = (path: string) => ["", "-wal", "-shm"].forEach((s) => rmSync(`${path}${s}`, { force: true }));
-
-export async function langgraphLostUpdate(dir: string, out: (line?: string) => void): Promise<{ officialCount: number; fencedCount: number }> {
+/**
+ * Part 3. The official SqliteSaver gets a file of its own (its tables would clash with ours); both of ours share the
+ * demo's store, on two threads.
+ */
+export async function langgraphLostUpdate(
+  store: StateStore,
+  officialPath: string,
+  out: (line?: string) => void,
+): Promise<{ officialCount: number; fencedCount: number }> {
   out();
   out("3. LangGraph: two concurrent invokes on one thread; each adds 1 to count, so count should be 2.");
 
-  fresh(`${dir}/langgraph-official.db`);
-  const official = SqliteSaver.fromConnString(`${dir}/langgraph-official.db`);
+  const official = SqliteSaver.fromConnString(officialPath);
   const graphA = counterGraph(bothReadFirst(official));
-  await Promise.all([graphA.invoke({ log: ["A"] }, thread), graphA.invoke({ log: ["B"] }, thread)]);
-  const officialCount = (await graphA.getState(thread)).values.count as number;
+  const threadA = { configurable: { thread_id: "demo" } };
+  let officialCount: number;
+  try {
+    await Promise.all([graphA.invoke({ log: ["A"] }, threadA), graphA.invoke({ log: ["B"] }, threadA)]);
+    officialCount = (await graphA.getState(threadA)).values.count as number;
+  } finally {
+    official.db.close();
+  }
   out(`   official SqliteSaver: count = ${officialCount}, both invokes "succeeded" — one update lost, no error raised.`);
 
-  fresh(`${dir}/langgraph-fenced.db`);
-  const ours = await FencedCheckpointSaver.open({ path: `${dir}/langgraph-fenced.db` });
-  const graphB = counterGraph(bothReadFirst(ours));
-  const results = await Promise.allSettled([graphB.invoke({ log: ["A"] }, thread), graphB.invoke({ log: ["B"] }, thread)]);
+  const graphB = counterGraph(bothReadFirst(new FencedCheckpointSaver(store)));
+  const threadB = { configurable: { thread_id: "demo-fenced" } };
+  const results = await Promise.allSettled([graphB.invoke({ log: ["A"] }, threadB), graphB.invoke({ log: ["B"] }, threadB)]);
   const rejected = results.find((r): r is PromiseRejectedResult => r.status === "rejected")?.reason as unknown;
   const code = rejected instanceof FencedStateError ? `${rejected.name} (${rejected.code}, retryable: ${rejected.retryable})` : String(rejected);
-  out(`   FencedCheckpointSaver: count = ${(await graphB.getState(thread)).values.count as number}, the losing invoke raised ${code}.`);
-  await ours.store.close();
+  out(`   FencedCheckpointSaver: count = ${(await graphB.getState(threadB)).values.count as number}, the losing invoke raised ${code}.`);
 
-  fresh(`${dir}/langgraph-retry.db`);
-  const retried = await FencedCheckpointSaver.open({ path: `${dir}/langgraph-retry.db` });
-  const graphC = counterGraph(bothReadFirst(retried));
-  await Promise.all([invokeWithRetry(graphC, { log: ["A"] }, thread), invokeWithRetry(graphC, { log: ["B"] }, thread)]);
-  const fencedCount = (await graphC.getState(thread)).values.count as number;
+  const graphC = counterGraph(bothReadFirst(new FencedCheckpointSaver(store)));
+  const threadC = { configurable: { thread_id: "demo-retry" } };
+  await Promise.all([invokeWithRetry(graphC, { log: ["A"] }, threadC), invokeWithRetry(graphC, { log: ["B"] }, threadC)]);
+  const fencedCount = (await graphC.getState(threadC)).values.count as number;
   out(`   FencedCheckpointSaver + invokeWithRetry: the loser re-ran from the new head; count = ${fencedCount}.`);
-  await retried.store.close();
   return { officialCount, fencedCount };
 }

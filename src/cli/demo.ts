@@ -3,8 +3,8 @@
  * them — on the embedded SQLite default, with no keys and no network. Writers interleave in a fixed order, so the
  * output is the same on every run.
  */
-import { rmSync } from "node:fs";
-import { dirname } from "node:path";
+import { mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { FencedStateError } from "../core/errors.js";
 import type { Json } from "../core/json.js";
@@ -13,9 +13,16 @@ import type { StateStore } from "../core/store.js";
 import { openStore } from "../open.js";
 import type { Command } from "./command.js";
 
-const USAGE = `Usage: fenced demo [--path FILE] [--increments N]
+const DEFAULT_DIR = ".fenced/demo";
+const STORE_FILE = "state.db";
+const OFFICIAL_FILE = "official-sqlitesaver.db";
+/** The one line printed instead of part 3 when the LangGraph packages are not installed. */
+const LANGGRAPH_MISSING =
+  "fenced demo: part 3 needs LangGraph and its official SqliteSaver: npm install @langchain/langgraph @langchain/langgraph-checkpoint-sqlite";
 
-Shows, on a real SQLite file:
+const USAGE = `Usage: fenced demo [--dir DIR] [--increments N]
+
+Shows, on real SQLite files:
   1. two writers doing read-modify-write on one counter: without a version check updates are lost with no
      error; with fenced-state the loser gets a typed VERSION_CONFLICT, re-reads and retries, and the total is right;
   2. a zombie: a claim holder stalls, another worker reclaims the key, the zombie wakes and writes. Without
@@ -23,9 +30,11 @@ Shows, on a real SQLite file:
      it read had not moved;
   3. LangGraph: two concurrent invokes on one thread with the official SqliteSaver (one update lost, no
      error) and with FencedCheckpointSaver (a typed conflict; invokeWithRetry ends with the right count).
+     Part 3 needs the LangGraph packages: npm install @langchain/langgraph @langchain/langgraph-checkpoint-sqlite
 
 Options:
-  --path FILE       SQLite file to use (default .fenced/demo.db; recreated on each run)
+  --dir DIR         where the demo writes, emptied on each run (default ${DEFAULT_DIR}): ${STORE_FILE}
+                    (fenced-state, every part) and ${OFFICIAL_FILE} (LangGraph's official saver, part 3)
   --increments N    increments per writer (default 5)
 `;
 
@@ -35,28 +44,39 @@ export const demo: Command = {
   async run(argv) {
     const { values } = parseArgs({
       args: argv,
-      options: { path: { type: "string", default: ".fenced/demo.db" }, increments: { type: "string", default: "5" } },
+      options: { dir: { type: "string", default: DEFAULT_DIR }, increments: { type: "string", default: "5" } },
     });
     const increments = Number(values.increments);
     if (!Number.isInteger(increments) || increments < 1 || increments > 10_000) {
       process.stderr.write("fenced demo: --increments must be an integer from 1 to 10000\n");
       return 2;
     }
-    for (const suffix of ["", "-wal", "-shm"]) rmSync(`${values.path}${suffix}`, { force: true });
-    const store = await openStore({ path: values.path });
+    const dir = values.dir;
+    // Only files this command wrote are removed: a --dir pointing at anything else is left alone.
+    for (const file of [STORE_FILE, OFFICIAL_FILE]) {
+      for (const suffix of ["", "-wal", "-shm"]) rmSync(join(dir, `${file}${suffix}`), { force: true });
+    }
+    mkdirSync(dir, { recursive: true });
+    const store = await openStore({ path: join(dir, STORE_FILE) });
     const out = (line = "") => process.stdout.write(`${line}\n`);
     try {
-      out(`fenced-state demo — embedded SQLite at ${values.path}`);
+      out(`fenced-state demo — embedded SQLite, files in ${dir}/`);
       const lost = await lostUpdate(store, increments, out);
       const zombie = await zombieWrite(store, out);
-      const { langgraphLostUpdate } = await import("./demo-langgraph.js");
-      const lg = await langgraphLostUpdate(dirname(values.path), out);
+      const lg = await loadLangGraphPart();
+      const graph = lg && (await lg.langgraphLostUpdate(store, join(dir, OFFICIAL_FILE), out));
       out();
-      out(`Summary: without fencing ${lost.unfencedLost} of ${2 * increments} increments were lost, the zombie's stale write landed,`);
-      out(`         and LangGraph's official SqliteSaver ended at count ${lg.officialCount} instead of 2;`);
-      out(`         with fenced-state 0 were lost (${lost.conflicts} typed conflicts, all retried), the zombie got ${zombie.code},`);
-      out(`         and FencedCheckpointSaver ended at count ${lg.fencedCount}.`);
-      return lost.fencedTotal === 2 * increments && zombie.code === "FENCED" && lg.fencedCount === 2 ? 0 : 1;
+      if (graph) {
+        out(`Summary: without fencing ${lost.unfencedLost} of ${2 * increments} increments were lost, the zombie's stale write landed,`);
+        out(`         and LangGraph's official SqliteSaver ended at count ${graph.officialCount} instead of 2;`);
+        out(`         with fenced-state 0 were lost (${lost.conflicts} typed conflicts, all retried), the zombie got ${zombie.code},`);
+        out(`         and FencedCheckpointSaver ended at count ${graph.fencedCount}.`);
+      } else {
+        out(`Summary: without fencing ${lost.unfencedLost} of ${2 * increments} increments were lost and the zombie's stale write landed;`);
+        out(`         with fenced-state 0 were lost (${lost.conflicts} typed conflicts, all retried) and the zombie got ${zombie.code}.`);
+        process.stderr.write(`${LANGGRAPH_MISSING}\n`);
+      }
+      return lost.fencedTotal === 2 * increments && zombie.code === "FENCED" && graph?.fencedCount === 2 ? 0 : 1;
     } finally {
       await store.close();
     }
@@ -64,6 +84,17 @@ export const demo: Command = {
 };
 
 type Out = (line?: string) => void;
+
+/** Part 3's module, or `undefined` when a LangGraph package it imports is not installed (they are optional peers). */
+async function loadLangGraphPart(): Promise<typeof import("./demo-langgraph.js") | undefined> {
+  try {
+    return await import("./demo-langgraph.js");
+  } catch (err) {
+    const missing = (err as { code?: string }).code === "ERR_MODULE_NOT_FOUND" && /'@langchain\//.test(String(err));
+    if (missing) return undefined;
+    throw err;
+  }
+}
 
 /** Two writers, A and B, each read the counter, then each write `read + 1`: the classic lost update. */
 async function lostUpdate(store: StateStore, increments: number, out: Out) {
@@ -93,7 +124,10 @@ async function lostUpdate(store: StateStore, increments: number, out: Out) {
     } catch (err) {
       if (!(err instanceof FencedStateError) || err.code !== "VERSION_CONFLICT") throw err;
       conflicts++;
-      if (conflicts === 1) out(`   with fenced-state: B gets ${describe(err)}`);
+      if (conflicts === 1) {
+        out("   with fenced-state: each commit names the version its writer read (expectVersion); A's commit moved it,");
+        out(`   so B gets ${describe(err)}`);
+      }
       // What `store.update()` does for you: re-read, re-apply, commit against the new version.
       const again = await store.read(key);
       await store.commit({ key, op: op.set(count(again.value) + 1), expectVersion: again.version, owner: "B" });
@@ -117,10 +151,14 @@ async function zombieWrite(store: StateStore, out: Out) {
   out(`   without fencing: A wakes and writes; the report is now "${String((await store.read(naive)).value)}" — B's work is gone.`);
 
   const key = "demo/report";
+  out("   with fenced-state:");
+  out("   - a claim is a lease on a key: one owner at a time, until it expires, is released or is taken over;");
+  out("   - every claim and takeover bumps the key's epoch, a number that only grows; a commit names the epoch it holds;");
+  out("   - FENCED: the commit's epoch is older than the key's, so its writer lost the key (not retryable).");
   await store.commit({ key, op: op.set("draft") });
   const a = await store.claim({ key, owner: "A", ttlMs: 60_000 });
   const aRead = await store.read(key);
-  out(`   with fenced-state: A claims (epoch ${a.epoch}) and reads version ${aRead.version}; A stalls.`);
+  out(`   A claims the key (epoch ${a.epoch}) and reads version ${aRead.version}; A stalls.`);
   const b = await store.claim({ key, owner: "B", ttlMs: 60_000, steal: true });
   out(`   B reclaims the key: epoch ${b.epoch}. B has not written yet, so the version is still ${(await store.read(key)).version}.`);
   try {

@@ -1,5 +1,8 @@
 #!/usr/bin/env node
 /** The `fenced` CLI: `fenced <command> [options]`. */
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Command } from "./command.js";
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
@@ -9,11 +12,18 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === "--version" || name === "-v") {
+    process.stdout.write(`${packageVersion()}\n`);
+    return 0;
+  }
   if (!name || name === "--help" || name === "-h" || name === "help") {
     const lines = await Promise.all(
       Object.entries(COMMANDS).map(async ([n, load]) => `  ${n.padEnd(10)} ${(await load()).summary}`),
     );
-    process.stdout.write(`Usage: fenced <command> [options]\n\nCommands:\n${lines.join("\n")}\n\nRun "fenced <command> --help" for a command's options.\n`);
+    process.stdout.write(
+      `Usage: fenced <command> [options]\n\nCommands:\n${lines.join("\n")}\n\n` +
+        `Run "fenced <command> --help" for a command's options, "fenced --version" for the version.\n`,
+    );
     return name ? 0 : 1;
   }
   const load = COMMANDS[name];
@@ -27,6 +37,17 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   return command.run(rest);
+}
+
+/** The version in fenced-state's package.json: two levels up from src/cli, three from dist/src/cli. */
+function packageVersion(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
+    const file = join(dir, "package.json");
+    if (!existsSync(file)) continue;
+    const pkg = JSON.parse(readFileSync(file, "utf8")) as { name?: string; version?: string };
+    if (pkg.name === "fenced-state" && pkg.version) return pkg.version;
+  }
+  return "unknown";
 }
 
 main(process.argv.slice(2)).then(
