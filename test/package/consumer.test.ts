@@ -20,9 +20,15 @@ const STEP_MS = 600_000;
 const tmp = mkdtempSync(join(tmpdir(), "fenced-package-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-let env: NodeJS.ProcessEnv;
+/** For running things; installs also point better-sqlite3 at the local prebuild (npm warns about that variable). */
+const env = cleanEnv(undefined);
+let installEnv: NodeJS.ProcessEnv;
 let tarball: string;
 let lines: string[][];
+/** The git install runs while the tarball's tests do: it is the slowest step (npm installs the dev dependencies). */
+let gitInstall: Promise<unknown>;
+const repo = join(tmp, "repo");
+const gitApp = join(tmp, "git-app");
 
 /** A fresh project in `dir`; nothing above it may hold a node_modules, or imports would resolve there, not here. */
 function newProject(dir: string): string {
@@ -37,7 +43,7 @@ function newProject(dir: string): string {
 /** Runs one README install line in `cwd`, with `fenced-state` meaning the packed tarball (or `source`). */
 function install(cwd: string, line: string[], source = tarball) {
   const args = line.map((a) => (a === PKG.name ? source : a));
-  return ok("npm", ["install", ...args, "--prefer-offline", "--no-audit", "--no-fund"], { cwd, env });
+  return ok("npm", ["install", ...args, "--prefer-offline", "--no-audit", "--no-fund"], { cwd, env: installEnv });
 }
 
 /** Type-checks `files` in `cwd` under the fixture's strict settings, with this repository's TypeScript. */
@@ -66,8 +72,15 @@ async function serveOnce(cwd: string): Promise<{ health: number; code: number | 
 }
 
 beforeAll(async () => {
-  env = cleanEnv(await localPrebuild(ROOT, join(tmp, "prebuilds")));
+  installEnv = cleanEnv(await localPrebuild(ROOT, join(tmp, "prebuilds")));
   lines = readmeInstallLines(readFileSync(join(ROOT, "README.md"), "utf8"));
+  await gitSnapshot(ROOT, repo);
+  gitInstall = (async () => {
+    newProject(gitApp);
+    writeFileSync(join(gitApp, "package.json"), JSON.stringify({ name: "git-consumer", private: true, type: "module" }));
+    await install(gitApp, lineFor(lines, PKG.name), `git+file://${repo}`);
+  })();
+  gitInstall.catch(() => undefined); // awaited (and reported) by its own test
   const packed = await ok("npm", ["pack", "--json", "--pack-destination", tmp], { cwd: ROOT, env });
   const [info] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf("["))) as { filename: string; files: { path: string }[] }[];
   tarball = join(tmp, info!.filename);
@@ -136,20 +149,15 @@ describe("installed from the tarball with the README's lines", () => {
 });
 
 describe("installed from git", () => {
-  const repo = join(tmp, "repo");
-  const app = join(tmp, "git-app");
-
   it("a checkout that was never built: fenced says to build, not a stack trace", async () => {
-    await gitSnapshot(ROOT, repo);
     const r = await run(process.execPath, ["bin/fenced.js", "--help"], { cwd: repo, env });
     expect(r).toMatchObject({ code: 1, stdout: "" });
     expect(r.stderr).toBe("fenced: dist/ is missing (a source checkout that was not built). Run `npm install` (it builds) or `npm run build`.\n");
   }, STEP_MS);
 
   it("npm install git+file://… builds dist/ through prepare, and the package imports and runs", async () => {
-    newProject(app);
-    writeFileSync(join(app, "package.json"), JSON.stringify({ name: "git-consumer", private: true, type: "module" }));
-    await install(app, lineFor(lines, PKG.name), `git+file://${repo}`);
+    await gitInstall;
+    const app = gitApp;
     expect(existsSync(join(app, "node_modules", PKG.name, "dist", "src", "index.d.ts"))).toBe(true);
     const r = await ok(process.execPath, ["--input-type=module", "-e", `import { openStore, op } from "fenced-state";
       const s = await openStore({ memory: true });
