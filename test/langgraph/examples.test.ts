@@ -1,4 +1,4 @@
-/** The LangGraph examples run offline, as the README shows them, and print what they claim (so they cannot rot). */
+/** The LangGraph examples run offline, as docs/langgraph.md shows them, and print what they claim (so they cannot rot). */
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";

@@ -1,6 +1,6 @@
 /**
  * Runs on a busy thread: run claims with LangGraph's double-texting strategies (G2), the retry helper, and the
- * `durability` pitfall the README documents.
+ * `durability` pitfall docs/langgraph.md documents.
  */
 import { Annotation, END, START, StateGraph } from "@langchain/langgraph";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -168,7 +168,7 @@ for (const fixture of saverFixtures()) {
   });
 }
 
-describe("the durability pitfall (documented in the README)", () => {
+describe("the durability pitfall (documented in docs/langgraph.md)", () => {
   const State = Annotation.Root({ log: Annotation<string[]>({ reducer: (a, b) => a.concat(b), default: () => [] }) });
 
   /** Two runs that read the same head of a three-node graph; returns the loser's error and the nodes each ran. */

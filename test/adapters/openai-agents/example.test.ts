@@ -1,4 +1,4 @@
-/** examples/openai-agents-session runs offline, as the README shows it, so it cannot rot. */
+/** examples/openai-agents-session runs offline, as docs/openai-agents.md shows it, so it cannot rot. */
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { ROOT } from "../../support/processes.js";
