@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every suite — typecheck, vitest (TypeScript, LangGraph, adapters, real processes, PostgreSQL), pytest (Python
-# client, CrewAI, AutoGen), and the spin specs with their mutants — and ends with one line: `N passed, N failed`.
+# Runs every suite — typecheck, vitest (TypeScript, LangGraph, adapters, real processes, PostgreSQL, the documentation's
+# code blocks, and the packed and git-installed package in a fresh project: test/package), pytest (Python client,
+# CrewAI, AutoGen), and the spin specs with their mutants — and ends with one line: `N passed, N failed`.
 # Nothing is skipped: a skipped test counts as failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
