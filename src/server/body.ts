@@ -6,9 +6,10 @@
  * - a charset other than UTF-8 → 415 `UNSUPPORTED_MEDIA_TYPE` (as is any media type other than JSON, or none);
  * - bytes that are not well-formed UTF-8 → 400 `INVALID_INPUT` (strict decoding, no replacement characters);
  * - a number that does not survive parsing — an integral value beyond ±(2^53−1) (the literal was, or may have been,
- *   rounded) or one beyond the float range → 400 `INVALID_INPUT`; send such numbers as strings;
- * - a `__proto__` member anywhere → 400 `INVALID_INPUT` (what Fastify's secure parser did, kept: code that copies
- *   objects by assignment would turn it into a prototype and drop it).
+ *   rounded) or one beyond the float range → 400 `INVALID_INPUT`; send such numbers as strings (every double beyond
+ *   2^53 is integral, so this is the core's rule: no number beyond ±(2^53−1)).
+ * A `__proto__` member is data, as in the core: `JSON.parse` makes it an own property (it never sets a prototype),
+ * the request schemas are strict (so it is an unknown field there), and values keep it (docs/design.md, issue 15.8).
  */
 import type { FastifyInstance } from "fastify";
 import { InvalidInputError, UnsupportedMediaTypeError } from "../core/errors.js";
@@ -57,19 +58,18 @@ export function parseJsonBody(contentType: string | undefined, bytes: Buffer): u
   } catch (err) {
     throw fail(`malformed JSON: ${(err as Error).message}`);
   }
-  const unfaithful = findUnfaithful(text);
-  if (unfaithful) throw fail(unfaithful.message, unfaithful.path);
+  const inexact = findInexactNumber(text);
+  if (inexact) throw fail(inexact.message, inexact.path);
   return value;
 }
 
 type Frame = { kind: "object"; key: string | undefined; expectKey: boolean } | { kind: "array"; index: number };
 
 /**
- * Walks well-formed JSON `text` (it has been parsed) and returns where the first member or number is that would not
- * reach the core as sent: a `__proto__` key, or a number literal whose parsed value is not finite or is integral
- * beyond ±(2^53−1). `null` when there is none.
+ * Walks well-formed JSON `text` (it has been parsed) and returns where the first number is that would not reach the
+ * core as sent: a literal whose parsed value is not finite or is integral beyond ±(2^53−1). `null` when there is none.
  */
-export function findUnfaithful(text: string): { path: (string | number)[]; message: string } | null {
+export function findInexactNumber(text: string): { path: (string | number)[]; message: string } | null {
   const stack: Frame[] = [];
   const path = () => stack.map((f) => (f.kind === "array" ? f.index : (f.key ?? "")));
   for (let i = 0; i < text.length; ) {
@@ -81,7 +81,6 @@ export function findUnfaithful(text: string): { path: (string | number)[]; messa
       if (top?.kind === "object" && top.expectKey) {
         top.key = JSON.parse(text.slice(i, j + 1)) as string;
         top.expectKey = false;
-        if (top.key === "__proto__") return { path: path(), message: "a member named __proto__ is not accepted" };
       }
       i = j + 1;
       continue;

@@ -126,3 +126,18 @@ describe("G6: numbers are never rounded: integers beyond ±(2^53−1) are refuse
     expect((await store.read("num/ok")).value).toEqual(JSON.parse(value));
   });
 });
+
+describe("a __proto__ member is data, as in the core (issue 15.8)", () => {
+  it("a value with a __proto__ member is stored as sent; the request object itself admits no such field", async () => {
+    const stored = await post("/v1/commit", '{"key":"proto/set","op":{"type":"set","value":{"__proto__":{"x":1},"b":2}}}');
+    expect(stored.status).toBe(200);
+    const value = (await store.read("proto/set")).value as object;
+    expect(Object.hasOwn(value, "__proto__")).toBe(true);
+    expect(JSON.stringify(value)).toBe('{"__proto__":{"x":1},"b":2}');
+    expect(({} as { x?: number }).x).toBeUndefined();
+    const refused = await post("/v1/commit", '{"__proto__":{"x":1},"key":"proto/req","op":{"type":"delete"}}');
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatchObject({ code: "INVALID_INPUT" });
+    await expectUnwritten("proto/req");
+  });
+});
