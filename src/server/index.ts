@@ -99,13 +99,13 @@ export function createServer(store: StateStore, options: ServerOptions = {}): Fe
   const logger = options.logger === true ? { redact: REDACT } : options.logger ? { ...options.logger, redact: REDACT } : false;
   const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   // Fastify's requestTimeout is 0 (none) by default: a client that stalls mid-body would hold its connection, and
-  // with it close(), for ever. keepAliveTimeout bounds an idle kept-alive connection.
+  // with it close(), for ever. (An idle kept-alive connection is closed after Fastify's keepAliveTimeout, 72 s, and
+  // at once by close().)
   const app = Fastify({
     logger,
     bodyLimit,
     return503OnClosing: false,
     requestTimeout,
-    keepAliveTimeout: 5_000,
     http: {
       headersTimeout: Math.min(60_000, requestTimeout),
       // Node looks for expired requests every 30 s by default, which would let a stalled one live twice its time.
