@@ -63,49 +63,80 @@ export function parseJsonBody(contentType: string | undefined, bytes: Buffer): u
   return value;
 }
 
-type Frame = { kind: "object"; key: string | undefined; expectKey: boolean } | { kind: "array"; index: number };
+/** Where the first inexact number of well-formed JSON `text` is, with the reason; `null` when every number is exact. */
+export function findInexactNumber(text: string): { path: (string | number)[]; message: string } | null {
+  const found = firstInexactNumber(text);
+  return found && { path: pathAt(text, found.at), message: found.message };
+}
 
 /**
- * Walks well-formed JSON `text` (it has been parsed) and returns where the first number is that would not reach the
- * core as sent: a literal whose parsed value is not finite or is integral beyond ±(2^53−1). `null` when there is none.
+ * One pass over well-formed JSON `text` (it has been parsed) that looks at number literals only: the first whose
+ * parsed value is not finite or is integral beyond ±(2^53−1). Strings are skipped with `indexOf`; a literal of at most
+ * 15 digits without exponent is exact, so `Number()` runs only on the rare longer ones.
  */
-export function findInexactNumber(text: string): { path: (string | number)[]; message: string } | null {
-  const stack: Frame[] = [];
-  const path = () => stack.map((f) => (f.kind === "array" ? f.index : (f.key ?? "")));
+function firstInexactNumber(text: string): { at: number; message: string } | null {
   for (let i = 0; i < text.length; ) {
-    const c = text[i]!;
-    if (c === '"') {
-      let j = i + 1;
-      while (text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
-      const top = stack.at(-1);
-      if (top?.kind === "object" && top.expectKey) {
-        top.key = JSON.parse(text.slice(i, j + 1)) as string;
-        top.expectKey = false;
-      }
-      i = j + 1;
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      i = stringEnd(text, i) + 1;
       continue;
     }
-    if (c === "-" || (c >= "0" && c <= "9")) {
+    if (c === 0x2d /* - */ || (c >= 0x30 && c <= 0x39)) {
       let j = i + 1;
-      while (j < text.length && "0123456789.eE+-".includes(text[j]!)) j++;
-      const literal = text.slice(i, j);
-      const n = Number(literal);
-      if (!Number.isFinite(n)) return { path: path(), message: `the number ${literal} is beyond the range of a double` };
-      if (Number.isInteger(n) && !Number.isSafeInteger(n)) {
-        return { path: path(), message: `the integer ${literal} is outside ±(2^53−1) and would be rounded; send it as a string` };
+      let plain = true;
+      for (; j < text.length; j++) {
+        const d = text.charCodeAt(j);
+        if (d === 0x65 || d === 0x45) plain = false; // e, E
+        else if (!(d === 0x2e || d === 0x2b || d === 0x2d || (d >= 0x30 && d <= 0x39))) break;
+      }
+      if (!plain || j - i > 15) {
+        const literal = text.slice(i, j);
+        const n = Number(literal);
+        if (!Number.isFinite(n)) return { at: i, message: `the number ${literal} is beyond the range of a double` };
+        if (Number.isInteger(n) && !Number.isSafeInteger(n)) {
+          return { at: i, message: `the integer ${literal} is outside ±(2^53−1) and would be rounded; send it as a string` };
+        }
       }
       i = j;
       continue;
     }
-    if (c === "{") stack.push({ kind: "object", key: undefined, expectKey: true });
-    else if (c === "[") stack.push({ kind: "array", index: 0 });
-    else if (c === "}" || c === "]") stack.pop();
-    else if (c === ",") {
-      const top = stack.at(-1)!;
-      if (top.kind === "array") top.index++;
-      else top.expectKey = true;
-    }
     i++;
   }
   return null;
+}
+
+/** The index of the quote closing the string that opens at `start`. */
+function stringEnd(text: string, start: number): number {
+  let end = text.indexOf('"', start + 1);
+  for (;;) {
+    let backslashes = 0;
+    while (text.charCodeAt(end - 1 - backslashes) === 0x5c) backslashes++;
+    if (backslashes % 2 === 0) return end;
+    end = text.indexOf('"', end + 1);
+  }
+}
+
+/** The JSON path of the value that starts at `offset` (walked only once a problem was found). */
+function pathAt(text: string, offset: number): (string | number)[] {
+  const stack: ({ key: string; expectKey: boolean } | { index: number })[] = [];
+  for (let i = 0; i < offset; i++) {
+    const c = text[i];
+    if (c === '"') {
+      const end = stringEnd(text, i);
+      const top = stack.at(-1);
+      if (top && "key" in top && top.expectKey) {
+        top.key = JSON.parse(text.slice(i, end + 1)) as string;
+        top.expectKey = false;
+      }
+      i = end;
+    } else if (c === "{") stack.push({ key: "", expectKey: true });
+    else if (c === "[") stack.push({ index: 0 });
+    else if (c === "}" || c === "]") stack.pop();
+    else if (c === ",") {
+      const top = stack.at(-1)!;
+      if ("index" in top) top.index++;
+      else top.expectKey = true;
+    }
+  }
+  return stack.map((f) => ("index" in f ? f.index : f.key));
 }

@@ -101,6 +101,15 @@ describe("G6: numbers are never rounded: integers beyond ±(2^53−1) are refuse
     });
   }
 
+  it("names where the number is, past strings with escaped quotes and backslashes", async () => {
+    const value = String.raw`{"q\"":"x\\","list":[0,"]",{"n\\":[1,2,9007199254740993]}]}`;
+    expect(() => JSON.parse(value) as unknown).not.toThrow();
+    const reply = await post("/v1/commit", commitBytes("num/path", Buffer.from(value)));
+    expect(reply.status).toBe(400);
+    expect(reply.body.error!.details.issues).toEqual([{ path: ["op", "value", "list", 2, "n\\", 2], message: expect.stringContaining("9007199254740993") }]);
+    await expectUnwritten("num/path");
+  });
+
   it("an unsafe integer anywhere in the body (a precondition, a txn, a merge patch) → 400, nothing written", async () => {
     const bodies: [string, string][] = [
       ["/v1/commit", '{"key":"num/x","op":{"type":"set","value":1},"expectVersion":9007199254740993}'],
