@@ -48,7 +48,7 @@ async function outcomesOf(store: StateStore, opId: string): Promise<string[]> {
 class FaultProxy {
   private readonly server = net.createServer((client) => this.pipe(client));
   private holdArmed: (() => void) | undefined;
-  private dropArmed: { statement: string; dropped: () => void } | undefined;
+  private dropArmed: { statement: string; left: number; dropped: () => void } | undefined;
   /** How many of the next new connections to refuse (the server is unreachable). */
   private refusing = 0;
   private readonly sockets = new Set<net.Socket>();
@@ -65,9 +65,9 @@ class FaultProxy {
     return new Promise((resolve) => (this.holdArmed = resolve));
   }
 
-  /** Resolves once a connection was dropped as the client sent a query containing `statement`. */
-  dropAtNext(statement: string): Promise<void> {
-    return new Promise((dropped) => (this.dropArmed = { statement, dropped }));
+  /** Resolves once `count` connections were dropped, each as its client sent a query containing `statement`. */
+  dropAtNext(statement: string, count = 1): Promise<void> {
+    return new Promise((dropped) => (this.dropArmed = { statement, left: count, dropped }));
   }
 
   /** Refuses the next `count` new connections: they are closed before reaching the server (`Infinity`: all). */
@@ -98,9 +98,11 @@ class FaultProxy {
     client.on("data", (chunk) => {
       const drop = this.dropArmed;
       if (drop && chunk.includes(drop.statement)) {
-        this.dropArmed = undefined;
         end();
-        drop.dropped();
+        if (--drop.left === 0) {
+          this.dropArmed = undefined;
+          drop.dropped();
+        }
         return;
       }
       if (this.holdArmed && chunk.includes("COMMIT\u0000")) committing = true;
@@ -245,6 +247,34 @@ describe("postgres: stalled hosts and dropped connections", () => {
     }
     const failures = [dbError("57P01"), dbError("40P01"), dbError("53300"), dbError("XX000"), new Error("Connection terminated unexpectedly"), new Error("Release called on client which has already been released to the pool."), "a string"];
     for (const failure of failures) expect(storeError(failure)).toMatchObject({ code: "UNAVAILABLE", retryable: true });
+  });
+
+  it("G3/G6: concurrent commits over a pool whose every connection is dead and whose reconnects fail for a while: all typed, each applied once", async () => {
+    const proxy = new FaultProxy();
+    const proxied = await proxy.listen();
+    try {
+      const store = await host({ pool: { max: 3 } }, proxied);
+      // Three pooled connections, idle and (to the pool) healthy.
+      await Promise.all(["w/1", "w/2", "w/3"].map((key) => store.commit({ key, op: op.set(0) })));
+      const dropped = proxy.dropAtNext("BEGIN", 3);
+      proxy.refuseNext(4);
+      const requests = Array.from({ length: 6 }, (_, i): CommitRequest & { opId: string } => ({ key: "count", op: op.increment(1), opId: `concurrent-${i}` }));
+      const firstTries = await Promise.all(requests.map((r) => store.commit(r).then(() => "ok", (e: unknown) => e)));
+      await dropped;
+      for (const outcome of firstTries) {
+        if (outcome !== "ok") expect(outcome).toMatchObject({ code: "UNAVAILABLE", retryable: true });
+      }
+      expect(firstTries.filter((o) => o !== "ok").length).toBeGreaterThan(0);
+      const retried = await Promise.all(requests.map((r) => store.commitRetryingUnavailable(r)));
+      expect(retried.every((r) => r.version >= 1)).toBe(true);
+      expect((await store.read("count")).value).toBe(6);
+      for (const r of requests) expect(await outcomesOf(store, r.opId), r.opId).toContain("committed");
+      const committed = (await store.events("")).filter((e) => e.opId?.startsWith("concurrent-") && e.outcome === "committed");
+      expect(committed).toHaveLength(6);
+      await expect(store.commit({ key: "count", op: op.increment(1) })).resolves.toMatchObject({ version: 7 });
+    } finally {
+      await proxy.close();
+    }
   });
 
   it("a key lock held by a stalled host makes a commit UNAVAILABLE after the statement timeout, with nothing applied", async () => {
