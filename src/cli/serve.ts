@@ -1,12 +1,18 @@
 /**
  * `fenced serve`: the HTTP coordinator over one store, for clients in other languages (the Python client, CrewAI,
- * AutoGen). It prints one line with its URL once it listens, and on SIGTERM/SIGINT finishes in-flight commits,
- * closes the store and exits 0.
+ * AutoGen). It prints one line with its URL once it listens, and on SIGTERM/SIGINT finishes in-flight commits (cutting
+ * connections still busy after the grace period), closes the store and exits 0.
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { openStore, DEFAULT_PATH, type OpenStoreOptions } from "../open.js";
-import { createServer, DEFAULT_BODY_LIMIT, DEFAULT_PORT } from "../server/index.js";
+import {
+  createServer,
+  DEFAULT_BODY_LIMIT,
+  DEFAULT_PORT,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  DEFAULT_SHUTDOWN_GRACE_MS,
+} from "../server/index.js";
 import type { Command } from "./command.js";
 
 const USAGE = `Usage: fenced serve [--host ADDR] [--port N] [--db FILE | --memory | --url postgres://…]
@@ -22,6 +28,11 @@ Options:
   --token-file FILE  file holding the bearer token (or set FENCED_TOKEN). Without a token only loopback clients
                      are served.
   --body-limit N     largest request body in bytes (default ${DEFAULT_BODY_LIMIT})
+  --request-timeout-ms N
+                     time a client has to send a whole request (default ${DEFAULT_REQUEST_TIMEOUT_MS}); then 408
+  --shutdown-grace-ms N
+                     on SIGTERM/SIGINT, how long busy connections may finish before they are cut
+                     (default ${DEFAULT_SHUTDOWN_GRACE_MS})
   --log-level LEVEL  fatal | error | warn | info | debug | trace (default warn; the token is never logged)
 
 Prints "fenced serve: listening on <url> (<backend>)" once ready.
@@ -41,17 +52,23 @@ export const serve: Command = {
         url: { type: "string" },
         "token-file": { type: "string" },
         "body-limit": { type: "string", default: String(DEFAULT_BODY_LIMIT) },
+        "request-timeout-ms": { type: "string", default: String(DEFAULT_REQUEST_TIMEOUT_MS) },
+        "shutdown-grace-ms": { type: "string", default: String(DEFAULT_SHUTDOWN_GRACE_MS) },
         "log-level": { type: "string", default: "warn" },
       },
     });
     const port = Number(values.port);
     const bodyLimit = Number(values["body-limit"]);
+    const requestTimeoutMs = Number(values["request-timeout-ms"]);
+    const shutdownGraceMs = Number(values["shutdown-grace-ms"]);
     const fail = (message: string) => {
       process.stderr.write(`fenced serve: ${message}\n`);
       return 2;
     };
     if (!Number.isInteger(port) || port < 0 || port > 65535) return fail("--port must be an integer from 0 to 65535");
     if (!Number.isInteger(bodyLimit) || bodyLimit < 1024) return fail("--body-limit must be an integer of at least 1024");
+    if (!Number.isInteger(requestTimeoutMs) || requestTimeoutMs < 1) return fail("--request-timeout-ms must be a positive integer");
+    if (!Number.isInteger(shutdownGraceMs) || shutdownGraceMs < 0) return fail("--shutdown-grace-ms must be an integer of at least 0");
     if ([values.db !== undefined, values.memory, values.url !== undefined].filter(Boolean).length > 1) {
       return fail("give at most one of --db, --memory, --url");
     }
@@ -66,6 +83,8 @@ export const serve: Command = {
         host: values.host,
         port,
         bodyLimit,
+        requestTimeoutMs,
+        shutdownGraceMs,
         logger: { level: values["log-level"] },
         ...(token !== undefined && token !== "" && { token }),
       });

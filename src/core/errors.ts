@@ -12,6 +12,8 @@ export type ErrorCode =
   | "INVALID_INPUT"
   | "NOT_FOUND"
   | "PAYLOAD_TOO_LARGE"
+  | "METHOD_NOT_ALLOWED"
+  | "UNSUPPORTED_MEDIA_TYPE"
   | "UNAUTHORIZED"
   | "FORBIDDEN"
   | "UNAVAILABLE";
@@ -25,6 +27,8 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, { retryable: boolean; httpS
   INVALID_INPUT: { retryable: false, httpStatus: 400 },
   NOT_FOUND: { retryable: false, httpStatus: 404 },
   PAYLOAD_TOO_LARGE: { retryable: false, httpStatus: 413 },
+  METHOD_NOT_ALLOWED: { retryable: false, httpStatus: 405 },
+  UNSUPPORTED_MEDIA_TYPE: { retryable: false, httpStatus: 415 },
   UNAUTHORIZED: { retryable: false, httpStatus: 401 },
   FORBIDDEN: { retryable: false, httpStatus: 403 },
   UNAVAILABLE: { retryable: true, httpStatus: 503 },
@@ -57,6 +61,10 @@ export interface ErrorDetails {
   INVALID_INPUT: { issues: InputIssue[] };
   NOT_FOUND: { key: string };
   PAYLOAD_TOO_LARGE: { limit: number; size: number };
+  /** HTTP only: the route exists, but not for this method; `allow` is what the `Allow` header lists. */
+  METHOD_NOT_ALLOWED: { method: string; path: string; allow: string[] };
+  /** HTTP only: the body's declared media type (or charset) is not one the route reads. */
+  UNSUPPORTED_MEDIA_TYPE: { contentType: string | null; accepted: string[] };
   UNAUTHORIZED: Record<string, never>;
   FORBIDDEN: Record<string, never>;
   UNAVAILABLE: { cause: string };
@@ -149,6 +157,24 @@ export class PayloadTooLargeError extends FencedStateError<"PAYLOAD_TOO_LARGE"> 
   }
 }
 
+/** The HTTP route exists but does not answer this method (HTTP coordinator). */
+export class MethodNotAllowedError extends FencedStateError<"METHOD_NOT_ALLOWED"> {
+  constructor(details: ErrorDetails["METHOD_NOT_ALLOWED"]) {
+    super("METHOD_NOT_ALLOWED", `${details.method} is not allowed on ${details.path}; allowed: ${details.allow.join(", ")}`, details);
+  }
+}
+
+/** The request body is not `application/json` in UTF-8 (HTTP coordinator); nothing was read or written. */
+export class UnsupportedMediaTypeError extends FencedStateError<"UNSUPPORTED_MEDIA_TYPE"> {
+  constructor(details: ErrorDetails["UNSUPPORTED_MEDIA_TYPE"]) {
+    super(
+      "UNSUPPORTED_MEDIA_TYPE",
+      `unsupported content type ${details.contentType === null ? "(none)" : JSON.stringify(details.contentType)}; send ${details.accepted.join(" or ")} in UTF-8`,
+      details,
+    );
+  }
+}
+
 /** Missing or wrong credentials (HTTP coordinator). */
 export class UnauthorizedError extends FencedStateError<"UNAUTHORIZED"> {
   constructor(message?: string | Record<string, never>) {
@@ -192,6 +218,8 @@ const ERROR_CLASSES: Record<ErrorCode, new (details: never) => FencedStateError>
   INVALID_INPUT: InvalidInputError,
   NOT_FOUND: NotFoundError,
   PAYLOAD_TOO_LARGE: PayloadTooLargeError,
+  METHOD_NOT_ALLOWED: MethodNotAllowedError,
+  UNSUPPORTED_MEDIA_TYPE: UnsupportedMediaTypeError,
   UNAUTHORIZED: UnauthorizedError,
   FORBIDDEN: ForbiddenError,
   UNAVAILABLE: UnavailableError,

@@ -18,7 +18,8 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastif
 import { FencedStateError } from "../core/errors.js";
 import type { StateStore } from "../core/store.js";
 import { assertBindable, bearerAuth } from "./auth.js";
-import { routeNotFound, toWireError } from "./errors.js";
+import { registerJsonBody } from "./body.js";
+import { methodNotAllowed, routeNotFound, toWireError, unsupportedMediaType } from "./errors.js";
 import { drainOnClose } from "./shutdown.js";
 import { ServerMetrics } from "./metrics.js";
 import { openApiDocument } from "./openapi.js";
@@ -26,7 +27,7 @@ import { JSON_ROUTES } from "./routes.js";
 import { zodValidatorCompiler } from "./validation.js";
 import { registerWatchRoute } from "./watch.js";
 
-export { isLoopback, assertBindable } from "./auth.js";
+export { isLoopback, isLoopbackHost, isLoopbackOrigin, assertBindable } from "./auth.js";
 export { ServerMetrics } from "./metrics.js";
 export { JSON_ROUTES, ReadRequestSchema, ListResultSchema, ReleaseResultSchema, type JsonRoute } from "./routes.js";
 export { ErrorBodySchema, KEY_PATTERN, PREFIX_PATTERN } from "./openapi.js";
@@ -35,6 +36,10 @@ export { ErrorBodySchema, KEY_PATTERN, PREFIX_PATTERN } from "./openapi.js";
 export const DEFAULT_PORT = 7373;
 /** The default request body limit: the default value limit (1 MiB) plus room for the request around it. */
 export const DEFAULT_BODY_LIMIT = 2 * 1024 * 1024;
+/** The default time a client has to send a whole request, headers and body. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+/** The default time `close()` waits for busy connections before it cuts them. */
+export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 
 export interface ServerOptions {
   /** Bearer token. Without one the server binds and answers loopback only. */
@@ -49,6 +54,16 @@ export interface ServerOptions {
   logger?: FastifyServerOptions["logger"];
   /** Interval of keep-alive comments on watch streams, in ms. Default 15,000. */
   watchHeartbeatMs?: number;
+  /**
+   * Time a client has to send a whole request (headers and body), in ms; a slower one gets 408 and its connection is
+   * closed. Default 30,000. (A watch stream's response may last for ever: only receiving the request is bounded.)
+   */
+  requestTimeoutMs?: number;
+  /**
+   * How long `close()` lets busy connections finish, in ms, before it cuts them. Default 10,000. A client cut off
+   * mid-request learns nothing of its outcome: it retries elsewhere with the same opId (G3).
+   */
+  shutdownGraceMs?: number;
 }
 
 export interface FencedServer {
@@ -60,8 +75,9 @@ export interface FencedServer {
   /**
    * Stops accepting, ends watch streams, closes idle connections and each busy one after its last response, runs
    * nothing that arrives meanwhile (a pipelined request gets `UNAVAILABLE`: retry elsewhere with the same opId), and
-   * resolves once every in-flight request — commits included — has been answered. The store stays open: its owner
-   * closes it afterwards.
+   * resolves once every in-flight request — commits included — has been answered. Connections still busy after
+   * `shutdownGraceMs` (a client that never finishes sending its request) are cut, so it always resolves; a store
+   * call already running is still awaited. The store stays open: its owner closes it afterwards.
    */
   close(): Promise<void>;
 }
@@ -81,9 +97,25 @@ export function createServer(store: StateStore, options: ServerOptions = {}): Fe
   assertBindable(host, options.token);
 
   const logger = options.logger === true ? { redact: REDACT } : options.logger ? { ...options.logger, redact: REDACT } : false;
-  const app = Fastify({ logger, bodyLimit, return503OnClosing: false });
+  const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  // Fastify's requestTimeout is 0 (none) by default: a client that stalls mid-body would hold its connection, and
+  // with it close(), for ever. (An idle kept-alive connection is closed after Fastify's keepAliveTimeout, 72 s, and
+  // at once by close().)
+  const app = Fastify({
+    logger,
+    bodyLimit,
+    return503OnClosing: false,
+    requestTimeout,
+    http: {
+      headersTimeout: Math.min(60_000, requestTimeout),
+      // Node looks for expired requests every 30 s by default, which would let a stalled one live twice its time.
+      connectionsCheckingInterval: Math.max(100, Math.min(5_000, Math.floor(requestTimeout / 4))),
+    },
+  });
   const metrics = new ServerMetrics();
   const streams = new Set<AbortController>();
+  /** Store calls under way: close() waits for them even after cutting connections, so the store closes after. */
+  const running = new Set<Promise<unknown>>();
 
   app.setValidatorCompiler(zodValidatorCompiler);
   app.setErrorHandler((err, request, reply) => {
@@ -93,14 +125,21 @@ export function createServer(store: StateStore, options: ServerOptions = {}): Fe
       url: request.url,
       bodyLimit,
       ...(Number.isSafeInteger(contentLength) && { contentLength }),
+      ...(request.headers["content-type"] !== undefined && { contentType: request.headers["content-type"] }),
     });
     if (unexpected) request.log.error({ err }, "unexpected error; answered UNAVAILABLE");
     // Fastify closes the connection after a body it would not read. A client still sending (most do not read the
     // answer before they finish) would then see a reset instead of the 413: read and discard a bounded overrun.
     if (error.code === "PAYLOAD_TOO_LARGE" && (contentLength || Infinity) <= DRAIN_LIMIT) reply.removeHeader("connection");
+    if (error.code === "METHOD_NOT_ALLOWED") reply.header("allow", (error.details as { allow: string[] }).allow.join(", "));
     return reply.code(error.httpStatus).send(error.toJSON());
   });
-  app.setNotFoundHandler((request, reply) => reply.code(404).send(routeNotFound(request).toJSON()));
+  app.setNotFoundHandler(async (request) => {
+    const path = request.url.split("?")[0] ?? request.url;
+    const allow = HTTP_METHODS.filter((method) => app.hasRoute({ method, url: path }));
+    throw allow.length > 0 ? methodNotAllowed(request, allow) : routeNotFound(request);
+  });
+  registerJsonBody(app);
 
   app.addHook("onRequest", async (request, reply) => {
     const route = request.routeOptions.url ?? "(unmatched)";
@@ -112,14 +151,21 @@ export function createServer(store: StateStore, options: ServerOptions = {}): Fe
       metrics.observeRequest(request.method, route, reply.statusCode, Number(process.hrtime.bigint() - started) / 1e9);
     });
   });
-  drainOnClose(app, streams);
+  drainOnClose(app, streams, options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS);
   app.register(bearerAuth, options.token === undefined ? {} : { token: options.token });
 
   for (const r of JSON_ROUTES) {
     const countsCommits = r.operationId === "commit" || r.operationId === "txn";
-    app.post(r.url, { schema: { body: r.body } }, async (request) => {
+    const preValidation = async (request: { headers: { "content-type"?: string } }) => {
+      // A body-less POST skips the content-type parser: it must still say it is JSON.
+      if (request.headers["content-type"] === undefined) throw unsupportedMediaType(undefined);
+    };
+    app.post(r.url, { schema: { body: r.body }, preValidation }, async (request) => {
       try {
-        const result = await r.handle(store, request.body);
+        const call = r.handle(store, request.body);
+        running.add(call);
+        void call.finally(() => running.delete(call)).catch(() => undefined);
+        const result = await call;
         if (countsCommits) metrics.observeCommit((result as { replayed: boolean }).replayed ? "replayed" : "committed");
         return result;
       } catch (err) {
@@ -145,6 +191,12 @@ export function createServer(store: StateStore, options: ServerOptions = {}): Fe
       const { port: bound } = app.server.address() as { port: number };
       return `http://${host.includes(":") ? `[${host}]` : host}:${bound}`;
     },
-    close: () => app.close(),
+    async close() {
+      await app.close();
+      await Promise.allSettled([...running]);
+    },
   };
 }
+
+/** The methods a `405` may list in `Allow`. */
+const HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"] as const;

@@ -74,7 +74,14 @@ function errorResponses(): Record<string, unknown> {
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }
   const content = { "application/json": { schema: { $ref: "#/components/schemas/Error" } } };
-  return Object.fromEntries([...byStatus].map(([status, codes]) => [String(status), { description: codes.join(", "), content }]));
+  // A 405 names the methods the path does answer, as HTTP requires.
+  const allow = { Allow: { description: "The methods this path answers, e.g. `POST`", schema: { type: "string" } } };
+  return Object.fromEntries(
+    [...byStatus].map(([status, codes]) => [
+      String(status),
+      { description: codes.join(", "), ...(codes.includes("METHOD_NOT_ALLOWED") && { headers: allow }), content },
+    ]),
+  );
 }
 
 /**

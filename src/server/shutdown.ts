@@ -3,14 +3,17 @@
  * closed at once (Node's own `close()` misses sockets that connected but never sent a request, and would wait for
  * their timeout); every response still going out closes its connection; and a request that still arrives on one
  * (HTTP pipelining) is not executed — it gets a typed `UNAVAILABLE`. In-flight requests, commits included, finish.
+ * A connection still open when the grace period ends is cut: a client that keeps its request half-sent cannot hold
+ * the shutdown for ever (it learns nothing of an outcome, and retries elsewhere with the same opId).
  */
 import type { Socket } from "node:net";
 import type { FastifyInstance } from "fastify";
 import { UnavailableError } from "../core/errors.js";
 
-/** Installs the shutdown hooks; `streams` are aborted when shutdown begins. */
-export function drainOnClose(app: FastifyInstance, streams: Set<AbortController>): void {
+/** Installs the shutdown hooks; `streams` are aborted when shutdown begins, busy connections cut after `graceMs`. */
+export function drainOnClose(app: FastifyInstance, streams: Set<AbortController>, graceMs: number): void {
   let closing = false;
+  let grace: NodeJS.Timeout | undefined;
   const inFlight = new Map<Socket, number>();
   app.server.on("connection", (socket: Socket) => {
     inFlight.set(socket, 0);
@@ -33,5 +36,10 @@ export function drainOnClose(app: FastifyInstance, streams: Set<AbortController>
     closing = true;
     for (const s of streams) s.abort();
     for (const [socket, n] of inFlight) if (n === 0) socket.destroy();
+    grace = setTimeout(() => {
+      for (const socket of inFlight.keys()) socket.destroy();
+    }, graceMs);
+    grace.unref();
   });
+  app.addHook("onClose", async () => clearTimeout(grace));
 }

@@ -5,6 +5,7 @@
  * error body (G6: the watcher learns that it stopped, it does not just go quiet).
  */
 import type { FastifyInstance } from "fastify";
+import { InvalidInputError } from "../core/errors.js";
 import type { StateStore } from "../core/store.js";
 import { WatchRequestSchema } from "../core/schemas.js";
 import type { ServerMetrics } from "./metrics.js";
@@ -24,8 +25,8 @@ export function registerWatchRoute(app: FastifyInstance, options: WatchRouteOpti
   const { store, metrics, streams, heartbeatMs } = options;
   app.get("/v1/watch", { schema: { querystring: WatchRequestSchema } }, async (request, reply) => {
     const query = request.query as { prefix: string; fromSeq: number };
-    const lastEventId = Number(request.headers["last-event-id"]);
-    const fromSeq = Number.isSafeInteger(lastEventId) && lastEventId >= 0 ? lastEventId + 1 : query.fromSeq;
+    const lastEventId = parseLastEventId(request.headers["last-event-id"]);
+    const fromSeq = lastEventId === undefined ? query.fromSeq : lastEventId + 1;
 
     const stop = new AbortController();
     streams.add(stop);
@@ -54,4 +55,19 @@ export function registerWatchRoute(app: FastifyInstance, options: WatchRouteOpti
       res.end();
     }
   });
+}
+
+/**
+ * The seq a reconnecting client saw last. An empty header is what an EventSource that received no event yet (or an
+ * event without id) sends: it means "none", so `?fromSeq` applies — `Number("")` would be 0 and replay the whole log.
+ * Anything but a non-negative integer is `INVALID_INPUT`, before any stream opens.
+ */
+export function parseLastEventId(header: string | string[] | undefined): number | undefined {
+  const text = (Array.isArray(header) ? header.join(",") : header)?.trim();
+  if (text === undefined || text === "") return undefined;
+  const seq = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(seq)) {
+    throw new InvalidInputError({ issues: [{ path: ["Last-Event-ID"], message: "Last-Event-ID must be the seq of an event (a non-negative integer)" }] });
+  }
+  return seq;
 }

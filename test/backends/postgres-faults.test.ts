@@ -7,8 +7,9 @@
 import net from "node:net";
 import pg from "pg";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { storeError } from "../../src/backends/postgres/errors.js";
 import { lockId } from "../../src/backends/postgres/locks.js";
-import { PayloadTooLargeError, openStore, op, type CommitRequest, type StateStore } from "../../src/index.js";
+import { PayloadTooLargeError, UnavailableError, openStore, op, type CommitRequest, type StateStore } from "../../src/index.js";
 import { dropTestSchemas, postgresUrl, testSchemaName, withPgClient as admin } from "../support/backends.js";
 
 const url = postgresUrl();
@@ -47,7 +48,9 @@ async function outcomesOf(store: StateStore, opId: string): Promise<string[]> {
 class FaultProxy {
   private readonly server = net.createServer((client) => this.pipe(client));
   private holdArmed: (() => void) | undefined;
-  private dropArmed: { statement: string; dropped: () => void } | undefined;
+  private dropArmed: { statement: string; left: number; dropped: () => void } | undefined;
+  /** How many of the next new connections to refuse (the server is unreachable). */
+  private refusing = 0;
   private readonly sockets = new Set<net.Socket>();
 
   async listen(): Promise<string> {
@@ -62,9 +65,14 @@ class FaultProxy {
     return new Promise((resolve) => (this.holdArmed = resolve));
   }
 
-  /** Resolves once a connection was dropped as the client sent a query containing `statement`. */
-  dropAtNext(statement: string): Promise<void> {
-    return new Promise((dropped) => (this.dropArmed = { statement, dropped }));
+  /** Resolves once `count` connections were dropped, each as its client sent a query containing `statement`. */
+  dropAtNext(statement: string, count = 1): Promise<void> {
+    return new Promise((dropped) => (this.dropArmed = { statement, left: count, dropped }));
+  }
+
+  /** Refuses the next `count` new connections: they are closed before reaching the server (`Infinity`: all). */
+  refuseNext(count: number): void {
+    this.refusing = count;
   }
 
   async close(): Promise<void> {
@@ -73,6 +81,11 @@ class FaultProxy {
   }
 
   private pipe(client: net.Socket): void {
+    if (this.refusing > 0) {
+      this.refusing--;
+      client.destroy();
+      return;
+    }
     const target = new URL(url);
     const upstream = net.connect(Number(target.port || 5432), target.hostname);
     this.sockets.add(client).add(upstream);
@@ -85,9 +98,11 @@ class FaultProxy {
     client.on("data", (chunk) => {
       const drop = this.dropArmed;
       if (drop && chunk.includes(drop.statement)) {
-        this.dropArmed = undefined;
         end();
-        drop.dropped();
+        if (--drop.left === 0) {
+          this.dropArmed = undefined;
+          drop.dropped();
+        }
         return;
       }
       if (this.holdArmed && chunk.includes("COMMIT\u0000")) committing = true;
@@ -180,6 +195,83 @@ describe("postgres: stalled hosts and dropped connections", () => {
       await expect(store.commit({ key: "k", op: op.increment(1) })).resolves.toMatchObject({ version: 2 });
       await dropped;
       expect((await store.read("k")).value).toBe(2);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("G6: a pooled connection found dead whose reconnect fails → UNAVAILABLE (retryable), and the retry applies once", async () => {
+    const proxy = new FaultProxy();
+    const proxied = await proxy.listen();
+    try {
+      const store = await host({ pool: { max: 1 } }, proxied);
+      await store.commit({ key: "k", op: op.increment(1) });
+      const request: CommitRequest & { opId: string } = { key: "k", op: op.increment(1), opId: "reconnect-fails" };
+      const dropped = proxy.dropAtNext("BEGIN");
+      proxy.refuseNext(Infinity);
+      const err = await store.commit(request).catch((e: unknown) => e);
+      await dropped;
+      expect(err).toBeInstanceOf(UnavailableError);
+      expect(err).toMatchObject({ code: "UNAVAILABLE", retryable: true });
+      // Every later call is typed as well (no connection was released twice into the pool).
+      await expect(store.commit(request)).rejects.toMatchObject({ code: "UNAVAILABLE", retryable: true });
+      proxy.refuseNext(0);
+      await expect(store.commitRetryingUnavailable(request)).resolves.toMatchObject({ replayed: false, version: 2 });
+      expect((await store.read("k")).value).toBe(2);
+      expect(await outcomesOf(store, request.opId)).toEqual(["committed"]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("G6: update() rides over a dead pooled connection whose first reconnect fails, and applies once", async () => {
+    const proxy = new FaultProxy();
+    const proxied = await proxy.listen();
+    try {
+      const store = await host({ pool: { max: 1 } }, proxied);
+      await store.commit({ key: "n", op: op.set(1) });
+      const dropped = proxy.dropAtNext("BEGIN");
+      proxy.refuseNext(1);
+      await expect(store.update("n", (v) => (v as number) + 1)).resolves.toMatchObject({ version: 2, value: 2 });
+      await dropped;
+      expect((await store.read("n")).value).toBe(2);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("G6: every driver or server failure is typed: refused data is INVALID_INPUT, anything else UNAVAILABLE", () => {
+    const dbError = (code: string) => Object.assign(new pg.DatabaseError("boom", 0, "error"), { code });
+    for (const code of ["22021", "22P05", "22003", "54000"]) {
+      expect(storeError(dbError(code)), code).toMatchObject({ code: "INVALID_INPUT", retryable: false });
+    }
+    const failures = [dbError("57P01"), dbError("40P01"), dbError("53300"), dbError("XX000"), new Error("Connection terminated unexpectedly"), new Error("Release called on client which has already been released to the pool."), "a string"];
+    for (const failure of failures) expect(storeError(failure)).toMatchObject({ code: "UNAVAILABLE", retryable: true });
+  });
+
+  it("G3/G6: concurrent commits over a pool whose every connection is dead and whose reconnects fail for a while: all typed, each applied once", async () => {
+    const proxy = new FaultProxy();
+    const proxied = await proxy.listen();
+    try {
+      const store = await host({ pool: { max: 3 } }, proxied);
+      // Three pooled connections, idle and (to the pool) healthy.
+      await Promise.all(["w/1", "w/2", "w/3"].map((key) => store.commit({ key, op: op.set(0) })));
+      const dropped = proxy.dropAtNext("BEGIN", 3);
+      proxy.refuseNext(4);
+      const requests = Array.from({ length: 6 }, (_, i): CommitRequest & { opId: string } => ({ key: "count", op: op.increment(1), opId: `concurrent-${i}` }));
+      const firstTries = await Promise.all(requests.map((r) => store.commit(r).then(() => "ok", (e: unknown) => e)));
+      await dropped;
+      for (const outcome of firstTries) {
+        if (outcome !== "ok") expect(outcome).toMatchObject({ code: "UNAVAILABLE", retryable: true });
+      }
+      expect(firstTries.filter((o) => o !== "ok").length).toBeGreaterThan(0);
+      const retried = await Promise.all(requests.map((r) => store.commitRetryingUnavailable(r)));
+      expect(retried.every((r) => r.version >= 1)).toBe(true);
+      expect((await store.read("count")).value).toBe(6);
+      for (const r of requests) expect(await outcomesOf(store, r.opId), r.opId).toContain("committed");
+      const committed = (await store.events("")).filter((e) => e.opId?.startsWith("concurrent-") && e.outcome === "committed");
+      expect(committed).toHaveLength(6);
+      await expect(store.commit({ key: "count", op: op.increment(1) })).resolves.toMatchObject({ version: 7 });
     } finally {
       await proxy.close();
     }

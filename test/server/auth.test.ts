@@ -1,7 +1,10 @@
 /**
  * Bearer-token auth: loopback-only without a token (and no binding elsewhere), a constant-time token check with one,
- * `/healthz` open for probes, and the token never written to a log.
+ * `/healthz` open for probes, and the token never written to a log. Without a token, "loopback only" also means a
+ * loopback `Host` and no foreign `Origin`: a web page that rebinds its own name to 127.0.0.1 (DNS rebinding) reaches
+ * the socket from loopback, but with its own name in `Host` and its own origin in `Origin`.
  */
+import { connect } from "node:net";
 import { Writable } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 import { openStore, type StateStore } from "../../src/index.js";
@@ -54,7 +57,96 @@ describe("without a token", () => {
   });
 });
 
+describe("without a token: DNS rebinding", () => {
+  const FOREIGN_HOSTS = ["evil.example", "evil.example:7373", "127.0.0.1.nip.io:7373", "localhost.evil.example", "192.168.1.2:7373", "[::2]:7373", "[::1]x", "localhost:80:80", "localhost:port", "127.0.0.1:7373@evil.example"];
+  const FOREIGN_ORIGINS = ["http://evil.example", "http://evil.example:7373", "https://localhost.evil.example", "null", "file://", "not a url"];
+  const LOCAL_HOSTS = ["localhost", "localhost:7373", "LocalHost:1", "127.0.0.1:7373", "127.1.2.3", "[::1]:7373", "[::1]", "[::ffff:127.0.0.1]:80"];
+  const LOCAL_ORIGINS = ["http://localhost:3000", "http://127.0.0.1:7373", "https://[::1]:8443", "http://localhost"];
+
+  it("refuses a request whose Host is not a loopback name or address with 403 FORBIDDEN, on every route, writing nothing", async () => {
+    const server = await start();
+    for (const host of FOREIGN_HOSTS) {
+      for (const [method, url] of [["POST", "/v1/commit"], ["POST", "/v1/read"], ["GET", "/v1/watch"], ["GET", "/openapi.json"], ["GET", "/metrics"], ["GET", "/healthz"]] as const) {
+        const res = await server.app.inject({ method, url, headers: { host }, ...(method === "POST" && { payload: commit }) });
+        expect(res.statusCode, `${method} ${url} with Host: ${host}`).toBe(403);
+        expect(res.json()).toMatchObject({ error: { code: "FORBIDDEN", retryable: false } });
+      }
+    }
+    expect(await server.app.inject({ method: "POST", url: "/v1/read", payload: { key: "a" } }).then((r) => r.json())).toMatchObject({ exists: false, version: 0 });
+  });
+
+  it("refuses a request with a foreign Origin, even from a loopback Host", async () => {
+    const server = await start();
+    for (const origin of FOREIGN_ORIGINS) {
+      const res = await server.app.inject({ method: "POST", url: "/v1/commit", payload: commit, headers: { host: "127.0.0.1:7373", origin } });
+      expect(res.statusCode, `Origin: ${origin}`).toBe(403);
+      expect(res.json()).toMatchObject({ error: { code: "FORBIDDEN" } });
+    }
+    expect(await server.app.inject({ method: "POST", url: "/v1/read", payload: { key: "a" } }).then((r) => r.json())).toMatchObject({ exists: false });
+  });
+
+  it("serves loopback Hosts with any port, with no Origin or a loopback one", async () => {
+    const server = await start();
+    for (const host of LOCAL_HOSTS) {
+      for (const origin of [undefined, ...LOCAL_ORIGINS]) {
+        const headers = origin === undefined ? { host } : { host, origin };
+        const res = await server.app.inject({ method: "POST", url: "/v1/read", payload: { key: "a" }, headers });
+        expect(res.statusCode, `Host: ${host}, Origin: ${origin}`).toBe(200);
+      }
+    }
+  });
+
+  it("refuses a forged Host over a real socket too, and a request with no Host at all", async () => {
+    const server = await start();
+    const url = new URL(await server.listen());
+    const raw = (request: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(url.port), url.hostname);
+        let out = "";
+        socket.setEncoding("utf8");
+        socket.on("data", (c: string) => (out += c)).on("end", () => resolve(out)).on("error", reject);
+        socket.write(request);
+      });
+    const body = JSON.stringify(commit);
+    const forged = await raw(`POST /v1/commit HTTP/1.1\r\nHost: rebound.evil.example:${url.port}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+    expect(forged).toMatch(/^HTTP\/1.1 403 /);
+    expect(forged).toContain('"code":"FORBIDDEN"');
+    const hostless = await raw(`POST /v1/commit HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    expect(hostless).toMatch(/^HTTP\/1.[01] 403 /);
+    const local = await raw(`POST /v1/read HTTP/1.1\r\nHost: localhost:${url.port}\r\nContent-Type: application/json\r\nContent-Length: 11\r\nConnection: close\r\n\r\n{"key":"a"}`);
+    expect(local).toMatch(/^HTTP\/1.1 200 /);
+    expect(await server.app.inject({ method: "POST", url: "/v1/read", payload: { key: "a" } }).then((r) => r.json())).toMatchObject({ exists: false });
+  });
+
+  it("sends no CORS headers: a browser page of another origin can neither preflight nor read an answer", async () => {
+    const server = await start();
+    const preflight = await server.app.inject({
+      method: "OPTIONS",
+      url: "/v1/commit",
+      headers: { origin: "http://localhost:3000", "access-control-request-method": "POST", "access-control-request-headers": "content-type" },
+    });
+    expect(preflight.statusCode).toBeGreaterThanOrEqual(400);
+    const answer = await server.app.inject({ method: "POST", url: "/v1/read", payload: { key: "a" }, headers: { origin: "http://localhost:3000" } });
+    for (const res of [preflight, answer]) {
+      expect(Object.keys(res.headers).filter((h) => h.startsWith("access-control-"))).toEqual([]);
+    }
+  });
+});
+
 describe("with a token", () => {
+  it("serves any Host and Origin that present the token (a rebinding page cannot know it)", async () => {
+    const server = await start({ token: TOKEN });
+    const res = await server.app.inject({
+      method: "POST",
+      url: "/v1/commit",
+      payload: commit,
+      headers: { host: "coordinator.internal:7373", origin: "https://app.internal", authorization: `Bearer ${TOKEN}` },
+    });
+    expect(res.statusCode).toBe(200);
+    const without = await server.app.inject({ method: "POST", url: "/v1/commit", payload: commit, headers: { host: "coordinator.internal:7373" } });
+    expect(without.statusCode).toBe(401);
+  });
+
   it("may bind a non-loopback address (checked, not bound, here)", () => {
     expect(() => assertBindable("0.0.0.0", TOKEN)).not.toThrow();
   });

@@ -1,10 +1,11 @@
 /**
- * Bad input on every route gets 400 (or 413) with a typed body — never a 5xx — and writes nothing: no record, no
- * claim, no event-log entry. Sent over real loopback HTTP so content types, lengths and chunking are the real thing.
+ * Bad input on every route gets 400 (or 413, 415) with a typed body — never a 5xx — and writes nothing: no record, no
+ * claim, no event-log entry. A wrong method on a known route is 405 with `Allow`. Sent over real loopback HTTP so
+ * content types, lengths and chunking are the real thing.
  */
 import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openStore, type StateStore } from "../../src/index.js";
+import { ERROR_TABLE, openStore, type ErrorCode, type StateStore } from "../../src/index.js";
 import { createServer, JSON_ROUTES, type FencedServer } from "../../src/server/index.js";
 
 const BODY_LIMIT = 64 * 1024;
@@ -24,17 +25,18 @@ afterAll(async () => {
 
 interface Reply {
   status: number;
+  headers: Record<string, string | string[] | undefined>;
   body: { error?: { code: string; message: string; retryable: boolean; details: Record<string, unknown> } };
 }
 
 /** Sends raw bytes; `chunked` omits Content-Length so the server cannot know the size up front. */
-function send(path: string, body: string | undefined, headers: Record<string, string>, chunked = false): Promise<Reply> {
+function send(path: string, body: string | undefined, headers: Record<string, string>, chunked = false, method?: string): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(`${url}${path}`, { method: body === undefined && !chunked ? "GET" : "POST", headers }, (res) => {
+    const req = httpRequest(`${url}${path}`, { method: method ?? (body === undefined && !chunked ? "GET" : "POST"), headers }, (res) => {
       let text = "";
       res.setEncoding("utf8");
       res.on("data", (c: string) => (text += c));
-      res.on("end", () => resolve({ status: res.statusCode!, body: JSON.parse(text) as Reply["body"] }));
+      res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: JSON.parse(text) as Reply["body"] }));
     });
     req.on("error", reject);
     if (chunked && body !== undefined) {
@@ -60,9 +62,13 @@ const BAD_BODIES: { name: string; body: string; headers: Record<string, string>;
   { name: "JSON null", body: "null", headers: JSON_TYPE, code: "INVALID_INPUT" },
   { name: "an empty object", body: "{}", headers: JSON_TYPE, code: "INVALID_INPUT", validFor: "/v1/list" },
   { name: "a __proto__ key", body: '{"__proto__":{"x":1},"key":"a","op":{"type":"delete"}}', headers: JSON_TYPE, code: "INVALID_INPUT" },
-  { name: "text/plain", body: "hello", headers: { "content-type": "text/plain" }, code: "INVALID_INPUT" },
-  { name: "a form body", body: "key=a", headers: { "content-type": "application/x-www-form-urlencoded" }, code: "INVALID_INPUT" },
-  { name: "no content type", body: '{"key":"a"}', headers: {}, code: "INVALID_INPUT" },
+  { name: "text/plain", body: "hello", headers: { "content-type": "text/plain" }, code: "UNSUPPORTED_MEDIA_TYPE" },
+  { name: "JSON sent as text/plain", body: '{"key":"a","op":{"type":"delete"}}', headers: { "content-type": "text/plain" }, code: "UNSUPPORTED_MEDIA_TYPE" },
+  { name: "a form body", body: "key=a", headers: { "content-type": "application/x-www-form-urlencoded" }, code: "UNSUPPORTED_MEDIA_TYPE" },
+  { name: "a multipart body", body: "--x--", headers: { "content-type": "multipart/form-data; boundary=x" }, code: "UNSUPPORTED_MEDIA_TYPE" },
+  { name: "no content type", body: '{"key":"a","op":{"type":"delete"}}', headers: {}, code: "UNSUPPORTED_MEDIA_TYPE" },
+  { name: "no content type and no body", body: "", headers: {}, code: "UNSUPPORTED_MEDIA_TYPE" },
+  { name: "a malformed content type", body: '{"key":"a"}', headers: { "content-type": "application/" }, code: "UNSUPPORTED_MEDIA_TYPE" },
   { name: "5,000 levels of nesting", body: `{"key":${deep},"prefix":${deep}}`, headers: JSON_TYPE, code: "INVALID_INPUT" },
   { name: "a body over the limit", body: JSON.stringify({ key: "a", op: { type: "set", value: "x".repeat(BODY_LIMIT) } }), headers: JSON_TYPE, code: "PAYLOAD_TOO_LARGE" },
   { name: "a chunked body over the limit", body: JSON.stringify({ key: "a", op: { type: "set", value: "x".repeat(BODY_LIMIT) } }), headers: JSON_TYPE, code: "PAYLOAD_TOO_LARGE", chunked: true },
@@ -78,12 +84,15 @@ describe("bad input on every route", () => {
     for (const bad of BAD_BODIES.filter((b) => b.validFor !== route.url)) {
       it(`POST ${route.url} with ${bad.name} → ${bad.code}, typed, nothing written`, async () => {
         const reply = await send(route.url, bad.body, bad.headers, bad.chunked);
-        expect(reply.status).toBe(bad.code === "PAYLOAD_TOO_LARGE" ? 413 : 400);
+        expect(reply.status).toBe(ERROR_TABLE[bad.code as ErrorCode].httpStatus);
         expect(reply.body.error).toMatchObject({ code: bad.code, retryable: false });
         expect(typeof reply.body.error!.message).toBe("string");
         if (bad.code === "PAYLOAD_TOO_LARGE") {
           expect(reply.body.error!.details.limit).toBe(BODY_LIMIT);
           expect(reply.body.error!.details.size).toBeGreaterThan(BODY_LIMIT);
+        } else if (bad.code === "UNSUPPORTED_MEDIA_TYPE") {
+          expect(reply.status).toBe(415);
+          expect(reply.body.error!.details).toMatchObject({ accepted: ["application/json"] });
         } else {
           expect(Array.isArray(reply.body.error!.details.issues)).toBe(true);
         }
@@ -116,11 +125,29 @@ describe("bad input on every route", () => {
     await expectNothingWritten();
   });
 
-  it("an unknown route or method → 404 NOT_FOUND, typed", async () => {
-    for (const [path, body] of [["/v1/nope", "{}"], ["/v1/commit", undefined]] as const) {
-      const reply = await send(path, body, JSON_TYPE);
-      expect(reply.status).toBe(404);
+  it("an unknown route → 404 NOT_FOUND, typed", async () => {
+    for (const [path, method] of [["/v1/nope", "POST"], ["/v1/nope", "GET"], ["/v1/commit/x", "POST"], ["/", "GET"]] as const) {
+      const reply = await send(path, method === "POST" ? "{}" : undefined, JSON_TYPE, false, method);
+      expect(reply.status, `${method} ${path}`).toBe(404);
       expect(reply.body.error).toMatchObject({ code: "NOT_FOUND", retryable: false });
+    }
+    await expectNothingWritten();
+  });
+
+  it("a wrong method on a known route → 405 METHOD_NOT_ALLOWED with an Allow header, typed, nothing written", async () => {
+    const cases: [string, string, string][] = [
+      ...JSON_ROUTES.flatMap((r) => ["GET", "PUT", "DELETE", "PATCH", "OPTIONS"].map((m): [string, string, string] => [m, r.url, "POST"])),
+      ["POST", "/v1/watch", "GET, HEAD"],
+      ["DELETE", "/healthz", "GET, HEAD"],
+      ["PUT", "/metrics", "GET, HEAD"],
+      ["POST", "/openapi.json", "GET, HEAD"],
+    ];
+    for (const [method, path, allow] of cases) {
+      const body = method === "GET" || method === "DELETE" || method === "OPTIONS" ? undefined : '{"key":"a","op":{"type":"delete"}}';
+      const reply = await send(path, body, JSON_TYPE, false, method);
+      expect(reply.status, `${method} ${path}`).toBe(405);
+      expect(reply.headers.allow, `${method} ${path}`).toBe(allow);
+      expect(reply.body.error).toMatchObject({ code: "METHOD_NOT_ALLOWED", retryable: false, details: { method, allow: allow.split(", ") } });
     }
     await expectNothingWritten();
   });

@@ -42,6 +42,9 @@ describe("/openapi.json", () => {
     expect(Object.keys(doc.paths["/v1/commit"]!.post!.responses).sort()).toEqual(
       ["200", ...new Set(Object.values(ERROR_TABLE).map((e) => String(e.httpStatus)))].sort(),
     );
+    // A wrong method is 405 with Allow; a body that is not JSON in UTF-8 is 415 (issue 16.7).
+    expect(doc.paths["/v1/commit"]!.post!.responses["405"]).toMatchObject({ description: "METHOD_NOT_ALLOWED", headers: { Allow: { schema: { type: "string" } } } });
+    expect(doc.paths["/v1/commit"]!.post!.responses["415"]).toMatchObject({ description: "UNSUPPORTED_MEDIA_TYPE" });
   });
 });
 

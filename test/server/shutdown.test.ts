@@ -1,12 +1,15 @@
 /**
  * Graceful shutdown: `close()` stops accepting, lets every in-flight commit finish and answer (G6), closes each
  * connection as its last response goes out, executes nothing that arrives once shutdown has begun, and only then
- * resolves.
+ * resolves. No client can hold it open: a connection still busy when the grace period ends is cut, so `fenced serve`
+ * exits after SIGTERM even when a client never finishes sending its request.
  */
+import { spawn } from "node:child_process";
 import { connect } from "node:net";
 import { describe, expect, it } from "vitest";
 import { MemoryBackend, StateStore, type Backend } from "../../src/index.js";
 import { createServer } from "../../src/server/index.js";
+import { ROOT } from "../support/processes.js";
 
 /** A memory backend whose transactions wait until `open()` is called. */
 function gatedBackend(): { backend: Backend; open(): void; waiting(): number } {
@@ -43,7 +46,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function commitRequest(key: string, value: string): string {
   const body = JSON.stringify({ key, op: { type: "set", value } });
-  return `POST /v1/commit HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  return `POST /v1/commit HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 }
 
 describe("graceful shutdown", () => {
@@ -100,4 +103,52 @@ describe("graceful shutdown", () => {
     keptAlive.destroy();
     await store.close();
   });
+});
+
+describe("shutdown cannot be held open by a client", () => {
+  it("a request whose body stops arriving is ended (408) after requestTimeoutMs, with nothing executed", async () => {
+    const store = new StateStore(new MemoryBackend());
+    const server = createServer(store, { port: 0, requestTimeoutMs: 300 });
+    const url = new URL(await server.listen());
+    const socket = connect(Number(url.port), url.hostname);
+    let raw = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (c: string) => (raw += c));
+    const closed = new Promise<void>((r) => socket.on("close", () => r()));
+    const request = commitRequest("stalled", "never complete");
+    socket.write(request.slice(0, -10));
+    await closed;
+    expect(raw).toMatch(/^HTTP\/1.1 408 /);
+    expect(await store.read("stalled")).toMatchObject({ exists: false, version: 0 });
+    await server.close();
+    await store.close();
+  });
+
+  it("`fenced serve` exits 0 after SIGTERM although a client keeps its request body half-sent", async () => {
+    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "serve", "--memory", "--port", "0", "--shutdown-grace-ms", "1000"], { cwd: ROOT, stdio: "pipe" });
+    let stdout = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    try {
+      await expect.poll(() => stdout, { timeout: 20_000 }).toMatch(/listening on http/);
+      const url = new URL(/listening on (http:\/\/\S+)/.exec(stdout)![1]!);
+      // One client sends its headers and half of the body it announced, another only half of its headers.
+      const body = JSON.stringify({ key: "half", op: { type: "set", value: "x".repeat(100) } });
+      const halfBody = connect(Number(url.port), url.hostname);
+      halfBody.write(`POST /v1/commit HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 40)}`);
+      const halfHeaders = connect(Number(url.port), url.hostname);
+      halfHeaders.write(`POST /v1/commit HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: appl`);
+      const closedByServer = [halfBody, halfHeaders].map((s) => new Promise<void>((r) => s.on("close", () => r()).on("error", () => undefined)));
+      // The half-sent request is in flight (its headers were read) before the signal arrives: the gauge counts it
+      // and the /metrics request asking.
+      const inFlight = async () => /^fenced_http_requests_in_flight (\d+)$/m.exec(await fetch(`${url.origin}/metrics`).then((r) => r.text()))?.[1];
+      await expect.poll(inFlight, { timeout: 10_000 }).toBe("2");
+      child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+      await Promise.all(closedByServer);
+      expect(stdout).toContain("SIGTERM: finishing in-flight requests");
+    } finally {
+      child.kill("SIGKILL");
+    }
+  }, 60_000);
 });

@@ -74,6 +74,27 @@ describe("watch over SSE", () => {
     expect(events.map((e) => e.version)).toEqual([2, 3]);
   });
 
+  it("ignores an empty Last-Event-ID (an EventSource that saw no event yet sends one) and starts at ?fromSeq", async () => {
+    await store.commit({ key: "w3/k", op: op.set("old") });
+    const from = await store.commit({ key: "w3/k", op: op.set("new") });
+    for (const lastEventId of ["", " "]) {
+      const res = await fetch(`${url}/v1/watch?prefix=w3/&fromSeq=${from.seq}`, { headers: { "last-event-id": lastEventId } });
+      expect(res.status).toBe(200);
+      const { events } = await readEvents(res, 1);
+      await res.body!.cancel();
+      expect(events.map((e) => e.seq), `Last-Event-ID: "${lastEventId}"`).toEqual([from.seq]);
+    }
+  });
+
+  it("refuses a Last-Event-ID that is not a non-negative integer with 400 INVALID_INPUT before any stream opens", async () => {
+    for (const lastEventId of ["abc", "1.5", "-1", "1e3", "0x10", "+3", "3 4", "99999999999999999999"]) {
+      const res = await fetch(`${url}/v1/watch?prefix=w4/`, { headers: { "last-event-id": lastEventId } });
+      expect(res.status, lastEventId).toBe(400);
+      expect(await res.json()).toMatchObject({ error: { code: "INVALID_INPUT", retryable: false, details: { issues: [{ path: ["Last-Event-ID"] }] } } });
+    }
+    expect(server.metrics.watchers).toBe(0);
+  });
+
   it("is ended by the server's shutdown, so close() does not hang on open streams", async () => {
     const s2store = await openStore({ memory: true });
     const s2 = createServer(s2store, { port: 0 });

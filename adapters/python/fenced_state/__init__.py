@@ -4,7 +4,7 @@ an epoch, retries made safe by op_ids, nothing dropped silently.
 
 >>> from fenced_state import Client, op
 >>> client = Client()                          # http://127.0.0.1:7373
->>> client.update("team/count", lambda n, _: (n or 0) + 1)
+>>> client.update("team/count", lambda n: (n or 0) + 1)
 """
 
 from . import op
@@ -18,9 +18,11 @@ from .errors import (
     ForbiddenError,
     IdempotencyMismatchError,
     InvalidInputError,
+    MethodNotAllowedError,
     NotFoundError,
     PayloadTooLargeError,
     UnauthorizedError,
+    UnsupportedMediaTypeError,
     UnavailableError,
     VersionConflictError,
     error_from_body,
@@ -53,6 +55,8 @@ __all__ = [
     "InvalidInputError",
     "NotFoundError",
     "PayloadTooLargeError",
+    "MethodNotAllowedError",
+    "UnsupportedMediaTypeError",
     "UnauthorizedError",
     "ForbiddenError",
     "UnavailableError",

@@ -8,6 +8,7 @@ and the coordinator applies it at most once (G3).
 from __future__ import annotations
 
 import http.client
+import inspect
 import json
 import threading
 import uuid
@@ -19,6 +20,7 @@ from . import op as ops
 from .backoff import with_backoff
 from .errors import FencedStateError, InvalidInputError, UnavailableError, VersionConflictError, error_from_body
 from .records import Claim, CommitResult, Record, TxnResult, UpdateResult
+from .values import check_json
 from .watch import Watch
 
 DEFAULT_URL = "http://127.0.0.1:7373"
@@ -33,7 +35,7 @@ class Client:
     >>> client = Client("http://127.0.0.1:7373")
     >>> rec = client.read("team/notes")
     >>> client.commit("team/notes", op.set(["hello"]), expect_version=rec.version)
-    >>> client.update("team/count", lambda n, _rec: (n or 0) + 1)
+    >>> client.update("team/count", lambda n: (n or 0) + 1)
     """
 
     def __init__(self, url: str = DEFAULT_URL, *, token: str | None = None, timeout: float = 30.0, retries: int = 5) -> None:
@@ -89,7 +91,7 @@ class Client:
     def update(
         self,
         key: str,
-        fn: Callable[[Any, Record], Any],
+        fn: Callable[[Any], Any] | Callable[[Any, Record], Any],
         *,
         retries: int = 50,
         epoch: int | None = None,
@@ -97,15 +99,20 @@ class Client:
         base_delay: float = 0.002,
         max_delay: float = 0.25,
     ) -> UpdateResult:
-        """Read, apply ``fn(value, record)``, commit with ``expect_version``; on ``VERSION_CONFLICT`` re-read and retry
-        with jittered backoff. Never retries ``FENCED``. ``fn`` must be pure: it may run several times."""
+        """Read, apply ``fn``, commit with ``expect_version``; on ``VERSION_CONFLICT`` re-read and retry with jittered
+        backoff. Never retries ``FENCED``. ``fn`` must be pure: it may run several times.
+
+        ``fn(value)`` gets the current value (``None`` for a missing key), as TypeScript's ``update(key, fn)`` does; a
+        function that takes two positional arguments is called ``fn(value, record)`` and also sees the version and
+        epoch. What it returns must be a JSON value (see :func:`fenced_state.values.check_json`)."""
+        call = _value_fn(fn)
         attempts = 0
 
         def attempt(_: int) -> UpdateResult:
             nonlocal attempts
             attempts += 1
             record = self.read(key)
-            value = fn(record.value if record.exists else None, record)
+            value = call(record.value if record.exists else None, record)
             r = self.commit(key, ops.set(value), expect_version=record.version, epoch=epoch, owner=owner)
             return UpdateResult(r.key, r.version, r.epoch, r.seq, value, attempts)
 
@@ -169,7 +176,9 @@ class Client:
 
     def call(self, route: str, body: Any) -> Any:
         """POSTs ``body`` to ``/v1/<route>`` and returns the JSON answer, or raises the typed error. ``UNAVAILABLE``
-        and connection errors are retried with jittered backoff, resending the same bytes (the same op_id)."""
+        and connection errors are retried with jittered backoff, resending the same bytes (the same op_id). A body that
+        would not arrive as it is (see :func:`fenced_state.values.check_json`) is ``InvalidInputError``, unsent."""
+        check_json(body)
         try:
             payload = json.dumps(body, allow_nan=False).encode()
         except (TypeError, ValueError) as err:
@@ -266,6 +275,18 @@ class HeldClaim:
     @property
     def epoch(self) -> int:
         return self.claim.epoch
+
+
+def _value_fn(fn: Callable[..., Any]) -> Callable[[Any, Record], Any]:
+    """``fn`` as a two-argument function: a callable that accepts two positional arguments gets ``(value, record)``,
+    any other (``lambda v: ...``, a builtin without a signature) gets ``value`` alone."""
+    try:
+        inspect.signature(fn).bind(None, None)
+    except TypeError:
+        return lambda value, _record: fn(value)
+    except ValueError:  # no signature to inspect (some builtins): call it like TypeScript does, with the value
+        return lambda value, _record: fn(value)
+    return fn
 
 
 def _new_op_id() -> str:

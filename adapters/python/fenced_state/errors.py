@@ -17,6 +17,8 @@ ERROR_TABLE: Mapping[str, tuple[bool, int]] = {
     "INVALID_INPUT": (False, 400),
     "NOT_FOUND": (False, 404),
     "PAYLOAD_TOO_LARGE": (False, 413),
+    "METHOD_NOT_ALLOWED": (False, 405),
+    "UNSUPPORTED_MEDIA_TYPE": (False, 415),
     "UNAUTHORIZED": (False, 401),
     "FORBIDDEN": (False, 403),
     "UNAVAILABLE": (True, 503),
@@ -86,6 +88,18 @@ class PayloadTooLargeError(FencedStateError):
     code = "PAYLOAD_TOO_LARGE"
 
 
+class MethodNotAllowedError(FencedStateError):
+    """HTTP only: the route exists but not for this method (details: method, path, allow)."""
+
+    code = "METHOD_NOT_ALLOWED"
+
+
+class UnsupportedMediaTypeError(FencedStateError):
+    """HTTP only: the body was not ``application/json`` in UTF-8 (details: contentType, accepted)."""
+
+    code = "UNSUPPORTED_MEDIA_TYPE"
+
+
 class UnauthorizedError(FencedStateError):
     code = "UNAUTHORIZED"
 
@@ -110,6 +124,8 @@ ERROR_CLASSES: Mapping[str, type[FencedStateError]] = {
         InvalidInputError,
         NotFoundError,
         PayloadTooLargeError,
+        MethodNotAllowedError,
+        UnsupportedMediaTypeError,
         UnauthorizedError,
         ForbiddenError,
         UnavailableError,

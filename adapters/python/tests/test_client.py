@@ -70,7 +70,7 @@ def test_G2_update_never_retries_FENCED(client: Client, ns: str) -> None:
     client.claim(key, "someone-else", 60_000)
     calls = []
     with pytest.raises(FencedError) as info:
-        client.update(key, lambda v, _: calls.append(v) or 1)
+        client.update(key, lambda v: calls.append(v) or 1)
     assert len(calls) == 1 and info.value.details["reason"] == "no-epoch" and not info.value.retryable
 
 

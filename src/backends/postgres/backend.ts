@@ -8,7 +8,7 @@ import type { Backend, BackendTx, StoredClaim, StoredRecord } from "../../core/b
 import { FencedStateError, InvalidInputError } from "../../core/errors.js";
 import type { Outcome, StateEvent } from "../../core/schemas.js";
 import { Listeners, prefixEnd } from "../serial.js";
-import { isConnectionFailure, unavailable } from "./errors.js";
+import { isConnectionFailure, storeError, unavailable } from "./errors.js";
 import { CommitListener, commitChannel } from "./notify.js";
 import { DEFAULT_SCHEMA, type PostgresBackendOptions } from "./options.js";
 import { SCHEMA_NAME, migrate, quoteIdent } from "./schema.js";
@@ -130,7 +130,7 @@ export class PostgresBackend implements Backend {
       // A statement that failed on a live connection leaves it usable once rolled back; a connection failure may not.
       if (!(err instanceof FencedStateError) && isConnectionFailure(err)) tx.lost = true;
       await tx.rollback();
-      throw err instanceof FencedStateError ? err : unavailable(err);
+      throw storeError(err);
     } finally {
       tx.release();
     }
@@ -199,7 +199,7 @@ export class PostgresBackend implements Backend {
     try {
       return (await this.pool.query<R>({ ...statement, values })).rows;
     } catch (err) {
-      throw unavailable(err);
+      throw storeError(err);
     }
   }
 }

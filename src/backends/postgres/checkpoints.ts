@@ -18,7 +18,7 @@ import type {
   LoadedCheckpoint,
 } from "../../core/backend.js";
 import { InvalidInputError } from "../../core/errors.js";
-import { unavailable } from "./errors.js";
+import { storeError, unavailable } from "./errors.js";
 import { bytes, int, text } from "./sql.js";
 
 /** The migration that adds checkpoint storage (POSTGRES_MIGRATIONS[1]); `$S` is the quoted schema. */
@@ -239,7 +239,7 @@ export class PostgresCheckpoints implements CheckpointReader {
     } catch (err) {
       // A failed batch may leave the transaction open: never hand this connection to someone else.
       failed = true;
-      throw unavailable(err);
+      throw storeError(err);
     } finally {
       client.removeListener("error", onError);
       client.release(failed);

@@ -1,9 +1,10 @@
 /**
- * PostgreSQL and network failures → `UNAVAILABLE` (outcome unknown: retry with the same opId). Typed errors raised by
- * the core inside a transaction never come here; they pass through untouched.
+ * PostgreSQL and network failures → `UNAVAILABLE` (outcome unknown: retry with the same opId), except the server
+ * refusing the data itself (`INVALID_INPUT`: retrying cannot help). Typed errors raised by the core inside a
+ * transaction never come here; they pass through untouched.
  */
 import pg from "pg";
-import { UnavailableError } from "../../core/errors.js";
+import { FencedStateError, InvalidInputError, UnavailableError } from "../../core/errors.js";
 
 /** SQLSTATE codes (https://www.postgresql.org/docs/15/errcodes-appendix.html) and Node socket codes, by kind. */
 const KINDS: [string, (code: string) => boolean][] = [
@@ -15,6 +16,26 @@ const KINDS: [string, (code: string) => boolean][] = [
   ["busy", (c) => c === "40P01" || c === "40001" || c === "55P03" || c === "53300"],
   ["server out of resources", (c) => c.startsWith("53")],
 ];
+
+/**
+ * SQLSTATE classes that mean the statement's data was refused (class 22, data exception: an untranslatable
+ * character, a value out of range; class 54, program limit exceeded: an index row too large), so the same request
+ * would fail again. The transaction rolled back: nothing was written.
+ */
+const INPUT_CLASSES = ["22", "54"];
+
+/**
+ * The typed error for any failure of the driver or the server: `INVALID_INPUT` when the server refused the data,
+ * `UNAVAILABLE` otherwise (a typed error already is one passes through). Nothing here throws: every failure reaches
+ * the caller typed (G6), so `update()` and `commitRetryingUnavailable()` can retry what is retryable.
+ */
+export function storeError(err: unknown, context?: string): FencedStateError {
+  if (err instanceof FencedStateError) return err;
+  if (err instanceof pg.DatabaseError && INPUT_CLASSES.includes(String(err.code).slice(0, 2))) {
+    return new InvalidInputError({ issues: [{ path: [], message: `refused by PostgreSQL: ${err.message} [${err.code}]` }] });
+  }
+  return unavailable(err, context);
+}
 
 /** Wraps any failure of the driver or the server as `UnavailableError`, keeping the original as `cause`. */
 export function unavailable(err: unknown, context?: string): UnavailableError {

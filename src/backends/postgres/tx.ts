@@ -38,7 +38,12 @@ export class PostgresTx implements BackendTx {
   appended = false;
   /** Set when the connection failed or may be unusable: it is then destroyed, not returned to the pool. */
   lost = false;
-  private client: pg.PoolClient;
+  /**
+   * The checked-out connection; `undefined` once it went back to the pool. pg-pool throws if a client is released
+   * twice, and that untyped error would replace the `UNAVAILABLE` the caller must see (G6), so `release` is the
+   * only place that hands a client back, and it clears this first.
+   */
+  private client: pg.PoolClient | undefined;
   private readonly held = new Set<string>();
   /** What this transaction read under its locks, updated by its own writes: "a transaction sees its own writes". */
   private readonly states = new Map<string, KeyState>();
@@ -119,14 +124,23 @@ export class PostgresTx implements BackendTx {
 
   /** Rolls back after a failure (a no-op when nothing was begun); a connection that cannot is marked lost. */
   async rollback(): Promise<void> {
-    if (this.lost) return; // the server ends the transaction with the session
+    if (this.lost || !this.client) return; // the server ends the transaction with the session
     await this.client.query("ROLLBACK").catch(() => (this.lost = true));
   }
 
-  /** Returns the connection to the pool, or destroys it when it may be unusable. */
+  /** Returns the connection to the pool, or destroys it when it may be unusable. Safe to call again. */
   release(): void {
-    this.client.removeListener("error", this.onError);
-    this.client.release(this.lost);
+    const client = this.client;
+    if (!client) return;
+    this.client = undefined;
+    client.removeListener("error", this.onError);
+    client.release(this.lost);
+  }
+
+  /** The connection this transaction runs on; after a failed replacement there is none (outcome: UNAVAILABLE). */
+  private connection(): pg.PoolClient {
+    if (!this.client) throw new UnavailableError({ cause: "connection lost: this transaction has no connection" });
+    return this.client;
   }
 
   /** A connection that drops between queries emits "error"; without a listener Node would crash. */
@@ -181,18 +195,20 @@ export class PostgresTx implements BackendTx {
     this.pending = [];
     let out: pg.QueryResult | pg.QueryResult[];
     try {
-      out = await this.client.query(batch.join(";\n"));
+      out = await this.connection().query(batch.join(";\n"));
     } catch (err) {
       if (!this.replaceable || !isConnectionFailure(err)) throw err;
       // The connection was dead before anything but BEGIN, locks and reads reached it: nothing of ours is on the
-      // server. Retry once on a fresh connection.
+      // server. Retry once on a fresh connection. If none can be had, the transaction holds no connection (`lost`
+      // stays set, so there is nothing to roll back or release) and the caller gets UNAVAILABLE.
       this.replaceable = false;
       this.lost = true;
       this.release();
+      const fresh = await this.pool.connect();
+      fresh.on("error", this.onError);
+      this.client = fresh;
       this.lost = false;
-      this.client = await this.pool.connect();
-      this.client.on("error", this.onError);
-      out = await this.client.query(batch.join(";\n"));
+      out = await fresh.query(batch.join(";\n"));
     }
     this.replaceable = false;
     const results = Array.isArray(out) ? out : [out];
