@@ -11,7 +11,7 @@ import type { Backend } from "../core/backend.js";
 import { OUTCOMES, type Outcome, type StateEvent } from "../core/schemas.js";
 import type { CountsQuery, EventsQuery } from "./schemas.js";
 
-/** Most seqs one request looks at. */
+/** Most seqs one request looks at, by default. */
 export const SCAN_BUDGET = 20_000;
 const MAX_WINDOW = 5_000;
 
@@ -41,39 +41,41 @@ export function eventFilter(q: Pick<EventsQuery, "prefix" | "key" | "outcome">):
     (q.key === undefined ? e.key.startsWith(q.prefix) : e.key === q.key) && (outcomes === undefined || outcomes.has(e.outcome));
 }
 
-/** One page of events matching `q`. */
-export async function readEventsPage(backend: Backend, q: EventsQuery): Promise<EventsPage> {
+/** One page of events matching `q`, looking at no more than about `budget` seqs. */
+export async function readEventsPage(backend: Backend, q: EventsQuery, budget = SCAN_BUDGET): Promise<EventsPage> {
   const lastSeq = await backend.lastSeq();
   const match = eventFilter(q);
-  if (q.after !== undefined) return { ...(await forward(backend, q.after, q.limit, match)), lastSeq };
+  if (q.after !== undefined) return { ...(await forward(backend, q.after, q.limit, match, budget)), lastSeq };
   const start = q.before === undefined ? lastSeq : Math.min(q.before - 1, lastSeq);
-  return { ...(await backward(backend, start, q.limit, match)), lastSeq };
+  return { ...(await backward(backend, start, q.limit, match, budget)), lastSeq };
 }
 
 /** Events with seq > `after`, oldest first. */
-async function forward(backend: Backend, after: number, limit: number, match: (e: StateEvent) => boolean) {
+async function forward(backend: Backend, after: number, limit: number, match: (e: StateEvent) => boolean, budget: number) {
   const events: StateEvent[] = [];
   let cursor = after;
-  for (let scanned = 0; scanned < SCAN_BUDGET; ) {
-    const rows = await backend.readEvents({ prefix: "", afterSeq: cursor, limit: MAX_WINDOW });
+  const window = Math.min(MAX_WINDOW, budget);
+  for (let scanned = 0; scanned < budget; ) {
+    const rows = await backend.readEvents({ prefix: "", afterSeq: cursor, limit: window });
     for (const e of rows) {
       cursor = e.seq;
       if (!match(e)) continue;
       events.push(e);
       if (events.length === limit) return { events, next: cursor };
     }
-    if (rows.length < MAX_WINDOW) return { events, next: null }; // the end of the log, for now: the stream goes on
+    if (rows.length < window) return { events, next: null }; // the end of the log, for now: the stream goes on
     scanned += rows.length;
   }
   return { events, next: cursor };
 }
 
 /** Events with seq <= `hi`, newest first. */
-async function backward(backend: Backend, hi: number, limit: number, match: (e: StateEvent) => boolean) {
+async function backward(backend: Backend, hi: number, limit: number, match: (e: StateEvent) => boolean, budget: number) {
   const events: StateEvent[] = [];
   const floor = await oldestSeq(backend);
-  let window = Math.min(MAX_WINDOW, Math.max(200, limit * 2));
-  for (let scanned = 0; hi >= floor && scanned < SCAN_BUDGET; ) {
+  const maxWindow = Math.min(MAX_WINDOW, budget);
+  let window = Math.min(maxWindow, Math.max(200, limit * 2));
+  for (let scanned = 0; hi >= floor && scanned < budget; ) {
     const lo = Math.max(floor - 1, hi - window);
     for (const e of await windowNewestFirst(backend, lo, hi)) {
       if (!match(e)) continue;
@@ -82,7 +84,7 @@ async function backward(backend: Backend, hi: number, limit: number, match: (e: 
     }
     scanned += hi - lo;
     hi = lo;
-    window = Math.min(MAX_WINDOW, window * 2); // a sparse filter: look further per call
+    window = Math.min(maxWindow, window * 2); // a sparse filter: look further per call
   }
   return { events, next: hi >= floor ? hi + 1 : null };
 }
@@ -103,7 +105,7 @@ async function oldestSeq(backend: Backend): Promise<number> {
 }
 
 /** Counts per outcome over the last `windowMs` before `now`, scanning newest first. */
-export async function countEvents(backend: Backend, q: CountsQuery, now: number): Promise<EventCounts> {
+export async function countEvents(backend: Backend, q: CountsQuery, now: number, budget = SCAN_BUDGET * 5): Promise<EventCounts> {
   const from = now - q.windowMs;
   const bucketMs = q.windowMs / q.buckets;
   const buckets = Array.from({ length: q.buckets }, () => emptyCounts());
@@ -111,7 +113,7 @@ export async function countEvents(backend: Backend, q: CountsQuery, now: number)
   const floor = await oldestSeq(backend);
   let scanned = 0;
   while (hi >= floor) {
-    if (scanned >= SCAN_BUDGET * 5) return { from, bucketMs, buckets, truncated: true };
+    if (scanned >= budget) return { from, bucketMs, buckets, truncated: true };
     const lo = Math.max(floor - 1, hi - MAX_WINDOW);
     let older = 0;
     const window = await windowNewestFirst(backend, lo, hi);

@@ -64,6 +64,11 @@ export interface InspectorOptions {
   logger?: FastifyServerOptions["logger"];
   /** Keep-alive comments on the event stream, in ms. Default 15,000. */
   heartbeatMs?: number;
+  /**
+   * Most event seqs one `/api/events` request scans (a sparse filter then answers short, with a cursor). Default
+   * 20,000; counts scan five times as many.
+   */
+  scanBudget?: number;
 }
 
 export interface Inspector {
@@ -144,10 +149,10 @@ export function createInspector(store: StateStore, options: InspectorOptions = {
       return detail;
     });
     api.get("/api/events", { schema: { querystring: EventsQuerySchema } }, async (request) =>
-      readEventsPage(backend, request.query as EventsQuery),
+      readEventsPage(backend, request.query as EventsQuery, options.scanBudget),
     );
     api.get("/api/events/counts", { schema: { querystring: CountsQuerySchema } }, async (request) =>
-      countEvents(backend, request.query as CountsQuery, store.now()),
+      countEvents(backend, request.query as CountsQuery, store.now(), options.scanBudget && options.scanBudget * 5),
     );
     api.get("/api/threads", { schema: { querystring: ThreadsQuerySchema } }, async (request) =>
       threads.listThreads(request.query as ThreadsQuery, store.now()),
