@@ -59,6 +59,7 @@ export class EventsView {
   }
 
   build() {
+    this.older = null; // no older page until the first one has come
     this.prefixInput = h("input", { type: "search", id: "event-prefix", placeholder: "key prefix, e.g. team/", value: this.prefix, spellcheck: "false" });
     this.prefixInput.addEventListener("keydown", (ev) => ev.key === "Enter" && this.apply());
     this.prefixInput.addEventListener("change", () => this.apply());
