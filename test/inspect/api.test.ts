@@ -11,7 +11,7 @@ import type { KeysPage } from "../../src/inspect/keys.js";
 import type { LineagePage, ThreadDetail } from "../../src/inspect/threads.js";
 import { backendFixtures } from "../support/backends.js";
 import { meta } from "../langgraph/fixtures/checkpoints.js";
-import { commitMany, forkedThread, getJson, numberedCheckpoint, walkPages } from "./support.js";
+import { commitMany, forkedThread, getJson, interruptedThread, numberedCheckpoint, walkPages } from "./support.js";
 
 type EventsPage = { events: StateEvent[]; next: number | null; lastSeq: number };
 
@@ -140,7 +140,7 @@ for (const fixture of backendFixtures()) {
       await app.close();
     });
 
-    it("lists LangGraph threads with their head and the run holding each; the state at a checkpoint is decoded", async () => {
+    it("lists LangGraph threads with their head and the run holding each; the state at a checkpoint is decoded, pending interrupts counted", async () => {
       const store = await fixture.open();
       const saver = new FencedCheckpointSaver(store);
       const { headId } = await forkedThread(saver, "t/with slash");
@@ -158,6 +158,15 @@ for (const fixture of backendFixtures()) {
       expect(all.find((t) => t.threadId === "t/with slash")).toMatchObject({ head: { checkpointId: headId }, run: null });
       const state = await getJson(app, `/api/thread/checkpoint?thread=${encodeURIComponent("t/with slash")}&id=${headId}`);
       expect(state.body).toMatchObject({ id: headId, values: { count: 2, log: ["one", "replay"] } });
+
+      await interruptedThread(saver, "approval");
+      const lineage = await getJson<LineagePage>(app, "/api/thread/lineage?thread=approval");
+      const head = lineage.body.nodes.find((n) => n.id === lineage.body.headId)!;
+      expect(head.interrupts).toBe(1);
+      const paused = await getJson<{ pendingWrites: { channel: string; value: unknown }[] }>(app, `/api/thread/checkpoint?thread=approval&id=${head.id}`);
+      expect(paused.body.pendingWrites).toContainEqual(
+        expect.objectContaining({ channel: "__interrupt__", value: [expect.objectContaining({ value: { question: "Send this refund?" } })] }),
+      );
       await app.close();
     });
 

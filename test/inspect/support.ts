@@ -61,3 +61,17 @@ export async function walkPages<P extends { next: C | null }, C>(
     cursor = body.next;
   }
 }
+
+/** A graph that drafts, then waits for a human: its run ends with a pending interrupt on the head checkpoint. */
+export async function interruptedThread(saver: FencedCheckpointSaver, threadId: string): Promise<void> {
+  const { Annotation, END, START, StateGraph, interrupt } = await import("@langchain/langgraph");
+  const Approval = Annotation.Root({ draft: Annotation<string>(), approved: Annotation<boolean>() });
+  const graph = new StateGraph(Approval)
+    .addNode("write", () => ({ draft: "Refund order #1042" }))
+    .addNode("approve", () => ({ approved: interrupt({ question: "Send this refund?" }) as boolean }))
+    .addEdge(START, "write")
+    .addEdge("write", "approve")
+    .addEdge("approve", END)
+    .compile({ checkpointer: saver });
+  await graph.invoke({}, { configurable: { thread_id: threadId } });
+}

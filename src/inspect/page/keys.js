@@ -60,10 +60,14 @@ export class KeysView {
           { class: "panel" },
           h("div", { class: "panel-head" }, h("h2", {}, "Keys")),
           h(
-            "table",
-            { class: "grid keys" },
-            h("thead", {}, h("tr", {}, ["key", "version", "epoch", "claim", "updated", "value"].map((c) => h("th", {}, c)))),
-            this.list,
+            "div",
+            { class: "scroll-x" },
+            h(
+              "table",
+              { class: "grid keys" },
+              h("thead", {}, h("tr", {}, ["key", "version", "epoch", "claim", "updated", "value"].map((c) => h("th", {}, c)))),
+              this.list,
+            ),
           ),
           this.empty,
           this.more,

@@ -80,10 +80,12 @@ export class ThreadsView {
     const now = Date.now();
     const nsHead = detail.namespaces.find((n) => n.ns === ns)?.head ?? detail.head;
     this.layout = new LaneLayout();
+    this.maxLanes = 1;
     this.stats = { nodes: 0, tips: 0, forks: 0 };
     this.headId = nsHead.checkpointId;
     this.selected = selected;
     this.tree = h("div", { class: "tree", id: "lineage", role: "list" });
+    this.tree.style.setProperty("--lanes-w", `${LANE_W}px`); // CSSOM, which the page's CSP allows (inline styles it does not)
     this.statsLine = h("span", { class: "muted", id: "lineage-stats" });
     this.more = h("button", { type: "button", class: "more", onclick: () => this.loadPage(threadId, ns) }, "Load older checkpoints");
     this.state = h("section", { class: "panel detail", id: "checkpoint-state" }, h("p", { class: "muted" }, "Select a checkpoint to see the state at it."));
@@ -147,6 +149,8 @@ export class ThreadsView {
 
   row(threadId, ns, node) {
     const place = this.layout.place(node);
+    // Every row's graph is as wide as the widest so far, so the labels beside it line up.
+    if (place.width > this.maxLanes) this.tree.style.setProperty("--lanes-w", `${(this.maxLanes = place.width) * LANE_W}px`);
     this.stats.nodes++;
     if (place.tip) this.stats.tips++;
     if (place.fork) this.stats.forks++;
