@@ -109,7 +109,7 @@ describe("fenced inspect page", () => {
     expect((await rows(page)).length).toBe(6);
 
     await page.click('button.chip[data-outcome="fenced"]');
-    await page.waitForFunction("location.hash.includes('outcome=fenced')", undefined, WAIT);
+    await expect.poll(() => page.url(), WAIT).toContain("outcome=fenced");
     await page.waitForSelector("#view-events[data-ready]", WAIT);
     expect(await rows(page)).toEqual([{ outcome: "fenced", key: "a/2" }]);
 
@@ -126,7 +126,7 @@ describe("fenced inspect page", () => {
     await page.waitForSelector("#view-events[data-ready]", WAIT);
     await page.fill("#event-prefix", "b/");
     await page.press("#event-prefix", "Enter");
-    await page.waitForFunction("location.hash.includes('prefix=b')", undefined, WAIT);
+    await expect.poll(() => page.url(), WAIT).toContain("prefix=b");
     await page.waitForSelector("#view-events[data-ready]", WAIT);
     expect(await rows(page)).toEqual([{ outcome: "committed", key: "b/1" }]);
   });

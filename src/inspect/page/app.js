@@ -52,6 +52,7 @@ async function route() {
 }
 
 function askToken(message) {
+  if (document.querySelector("form.token")) return;
   const input = h("input", { type: "password", id: "token", autocomplete: "off", placeholder: "bearer token" });
   const dialog = h(
     "form",
@@ -73,14 +74,14 @@ function askToken(message) {
   input.focus();
 }
 
+/** The summary (tabs, header) and the first view load side by side: neither waits for the other. */
 async function start() {
-  try {
-    await refreshSummary();
-  } catch (err) {
-    if (err instanceof ApiError && (err.code === "UNAUTHORIZED" || err.code === "FORBIDDEN")) return askToken(err.message);
-    throw err;
-  }
-  await route();
+  await Promise.all([
+    refreshSummary().catch((err) => {
+      if (err instanceof ApiError && (err.code === "UNAUTHORIZED" || err.code === "FORBIDDEN")) askToken(err.message);
+    }),
+    route(),
+  ]);
 }
 
 window.addEventListener("hashchange", route);

@@ -32,13 +32,16 @@ export class EventsView {
     this.outcomes = new Set((params.get("outcome") ?? "").split(",").filter((o) => o in OUTCOMES));
     this.build();
     const stop = (this.stop = new AbortController());
-    const page = await getEvents({ prefix: this.prefix, outcome: [...this.outcomes].join(","), limit: PAGE }, stop.signal);
+    // One server call, shown at once; a sparse filter may answer short (the server scans a bounded number of events
+    // per call), and the rest of the first screen fills in behind it.
+    const page = await get("/api/events", { prefix: this.prefix, outcome: [...this.outcomes].join(","), limit: PAGE }, stop.signal);
     if (stop.signal.aborted) return;
     this.list.replaceChildren();
     for (const e of page.events) this.list.append(this.row(e, false));
     this.setOlder(page.next);
     this.updateEmpty();
     this.root.dataset.ready = "true";
+    this.fillScreen(stop.signal);
     this.loadCounts(stop.signal);
     follow({
       prefix: this.prefix,
@@ -139,12 +142,20 @@ export class EventsView {
     this.chart.set(counts);
   }
 
-  async loadOlder() {
+  /** Follows the cursor until the first screen has a page of rows, or a few calls found nothing more. */
+  async fillScreen(signal) {
+    for (let calls = 0; calls < 10 && !signal.aborted && this.older !== null && this.list.childElementCount < PAGE; calls++) {
+      await this.loadOlder(false);
+    }
+  }
+
+  async loadOlder(fill = true) {
     if (this.older === null || this.loading || !this.stop) return;
     this.loading = true;
     const signal = this.stop.signal;
     try {
-      const page = await getEvents({ prefix: this.prefix, outcome: [...this.outcomes].join(","), limit: PAGE, before: this.older }, signal);
+      const params = { prefix: this.prefix, outcome: [...this.outcomes].join(","), limit: PAGE, before: this.older };
+      const page = fill ? await getEvents(params, signal) : await get("/api/events", params, signal);
       if (signal.aborted) return;
       for (const e of page.events) this.list.append(this.row(e, false));
       this.setOlder(page.next);
@@ -157,6 +168,7 @@ export class EventsView {
   setOlder(next) {
     this.older = next;
     this.olderButton.hidden = next === null;
+    this.updateEmpty();
   }
 
   live(e) {
@@ -172,6 +184,7 @@ export class EventsView {
 
   updateEmpty() {
     this.empty.hidden = this.list.childElementCount > 0;
+    this.empty.textContent = this.older === null ? "No events match." : "Searching older events…";
   }
 
   row(e, fresh) {
