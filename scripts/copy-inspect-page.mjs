@@ -2,4 +2,7 @@
 // compiled server, where src/inspect/page-files.ts looks for it. Part of `npm run build`.
 import { cpSync } from "node:fs";
 
-cpSync(new URL("../src/inspect/page/", import.meta.url), new URL("../dist/src/inspect/page/", import.meta.url), { recursive: true });
+cpSync(new URL("../src/inspect/page/", import.meta.url), new URL("../dist/src/inspect/page/", import.meta.url), {
+  recursive: true,
+  filter: (src) => !src.endsWith(".d.ts"), // lanes.d.ts types the layout for the tests only
+});
