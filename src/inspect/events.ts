@@ -15,6 +15,7 @@ import type { CountsQuery, EventsQuery } from "./schemas.js";
 export const SCAN_BUDGET = 20_000;
 const MAX_WINDOW = 5_000;
 
+/** A page of the event log. */
 export interface EventsPage {
   /** Newest first for `before`/no cursor, oldest first for `after`. */
   events: StateEvent[];
@@ -25,6 +26,7 @@ export interface EventsPage {
   lastSeq: number;
 }
 
+/** Outcome counts per time bucket over a window ending now. */
 export interface EventCounts {
   from: number;
   bucketMs: number;

@@ -14,6 +14,7 @@ export interface ClaimView {
   live: boolean;
 }
 
+/** One key in a listing. */
 export interface KeyRow {
   key: string;
   exists: boolean;
@@ -27,11 +28,13 @@ export interface KeyRow {
   claim: ClaimView | null;
 }
 
+/** A page of keys; `next` is the `after` cursor of the next page, `null` after the last. */
 export interface KeysPage {
   keys: KeyRow[];
   next: string | null;
 }
 
+/** One key with its whole value (absent for a deleted key). */
 export interface KeyDetail extends Omit<KeyRow, "preview"> {
   value?: Json;
 }

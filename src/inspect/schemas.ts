@@ -15,6 +15,7 @@ const OutcomeList = z
   .transform((s) => s.split(",").filter((o) => o !== ""))
   .pipe(z.array(z.enum(OUTCOMES)));
 
+/** `GET /api/keys`: keys under `prefix`, by key. */
 export const KeysQuerySchema = z
   .object({
     prefix: PrefixSchema.default(""),
@@ -25,6 +26,7 @@ export const KeysQuerySchema = z
   .strict();
 export type KeysQuery = z.output<typeof KeysQuerySchema>;
 
+/** `GET /api/key`: one key in full. */
 export const KeyQuerySchema = z.object({ key: KeySchema }).strict();
 
 /**
@@ -54,6 +56,7 @@ export const CountsQuerySchema = z
   .strict();
 export type CountsQuery = z.output<typeof CountsQuerySchema>;
 
+/** `GET /api/threads`: LangGraph threads by (encoded) id. */
 export const ThreadsQuerySchema = z
   .object({
     /** The last head key scanned by the previous page (opaque to the page). */
@@ -66,6 +69,7 @@ export type ThreadsQuery = z.output<typeof ThreadsQuerySchema>;
 const ThreadId = z.string().min(1).max(4096);
 const Ns = z.string().max(4096).default("");
 
+/** `GET /api/thread`: one thread's heads per namespace and its run claim. */
 export const ThreadQuerySchema = z.object({ thread: ThreadId }).strict();
 
 /** One page of a lineage, newest checkpoint first; `after` is the last checkpoint id of the previous page. */
@@ -79,5 +83,6 @@ export const LineageQuerySchema = z
   .strict();
 export type LineageQuery = z.output<typeof LineageQuerySchema>;
 
+/** `GET /api/thread/checkpoint`: the decoded state at one checkpoint. */
 export const CheckpointQuerySchema = z.object({ thread: ThreadId, ns: Ns, id: z.string().min(1).max(4096) }).strict();
 export type CheckpointQuery = z.output<typeof CheckpointQuerySchema>;

@@ -20,12 +20,14 @@ const INTERRUPT = "__interrupt__";
 /** Most keys one threads request scans. */
 const THREAD_SCAN_BUDGET = 5_000;
 
+/** A lineage's head record: which checkpoint it names, at which version of the record. */
 export interface HeadView {
   checkpointId: string | null;
   version: number;
   updatedAt: number;
 }
 
+/** A thread in the list. */
 export interface ThreadRow {
   threadId: string;
   /** The root namespace's head; `checkpointId` is `null` once the thread was deleted. */
@@ -52,12 +54,14 @@ export interface LineageNode {
   interrupts: number;
 }
 
+/** A page of a lineage; `next` is the `after` cursor (a checkpoint id), `null` after the oldest checkpoint. */
 export interface LineagePage {
   headId: string | null;
   nodes: LineageNode[];
   next: string | null;
 }
 
+/** The state at one checkpoint, as plain JSON for the page. */
 export interface CheckpointState {
   id: string;
   parentId: string | null;
