@@ -174,7 +174,7 @@ describe("fenced inspect page", () => {
     await page.goto(`${url}/#/threads?thread=long`);
     await page.waitForSelector("#view-threads[data-ready] #lineage .node", WAIT);
     expect(await page.$$eval("#lineage .node", (n) => n.length)).toBe(200);
-    for (let i = 0; i < 20 && (await page.$$eval("#lineage .node", (n) => n.length)) < 450; i++) {
+    for (let i = 0; i < 60 && (await page.$$eval("#lineage .node", (n) => n.length)) < 450; i++) {
       await page.$eval("#view-threads .sentinel", (el) => el.scrollIntoView());
       await page.waitForTimeout(300);
     }
