@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs and starts everything the test suites need, idempotently, on a bare polyglot machine (Debian, Node 20,
-# Python 3.11): Debian's postgresql and spin, the npm packages, PostgreSQL running with the test role and database,
+# Python 3.11): Debian's postgresql, spin and chromium, the npm packages, PostgreSQL running with the test role and database,
 # and a Python venv with the adapters and the real crewai / autogen packages. Safe to run again: it only fills gaps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +12,8 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=()
 command -v spin >/dev/null 2>&1 || missing+=(spin)
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
+# The browser `fenced inspect`'s page tests drive through playwright-core (test/inspect/page.test.ts).
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   log "apt-get install ${missing[*]}"
   as_root apt-get update -qq

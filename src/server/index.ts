@@ -20,7 +20,8 @@ import type { StateStore } from "../core/store.js";
 import { assertBindable, bearerAuth } from "./auth.js";
 import { registerJsonBody } from "./body.js";
 import { methodNotAllowed, routeNotFound, toWireError, unsupportedMediaType } from "./errors.js";
-import { drainOnClose } from "./shutdown.js";
+import { DEFAULT_SHUTDOWN_GRACE_MS, drainOnClose } from "./shutdown.js";
+export { DEFAULT_SHUTDOWN_GRACE_MS };
 import { ServerMetrics } from "./metrics.js";
 import { openApiDocument } from "./openapi.js";
 import { JSON_ROUTES } from "./routes.js";
@@ -38,8 +39,6 @@ export const DEFAULT_PORT = 7373;
 export const DEFAULT_BODY_LIMIT = 2 * 1024 * 1024;
 /** The default time a client has to send a whole request, headers and body. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
-/** The default time `close()` waits for busy connections before it cuts them. */
-export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 
 export interface ServerOptions {
   /** Bearer token. Without one the server binds and answers loopback only. */

@@ -10,6 +10,9 @@ import type { Socket } from "node:net";
 import type { FastifyInstance } from "fastify";
 import { UnavailableError } from "../core/errors.js";
 
+/** The default time `close()` waits for busy connections before it cuts them. */
+export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
+
 /** Installs the shutdown hooks; `streams` are aborted when shutdown begins, busy connections cut after `graceMs`. */
 export function drainOnClose(app: FastifyInstance, streams: Set<AbortController>, graceMs: number): void {
   let closing = false;
