@@ -1,15 +1,25 @@
 /**
  * Runs on a thread: run claims with LangGraph's double-texting strategies (`reject`, `enqueue`, `interrupt`), and a
- * retry helper that re-runs a conflicted invoke from the new head. Both sit on the saver's fencing: a claimed run
+ * retry helper that re-runs a conflicted invoke from the new head when its input means the same there (`rerun.ts`). Both sit on the saver's fencing: a claimed run
  * presents its epoch on every put and putWrites (G2); an unclaimed stale run is rejected by the lineage fence (G7).
  */
 import { randomUUID } from "node:crypto";
 import type { RunnableConfig } from "@langchain/core/runnables";
-import { FencedError, InvalidInputError, isErrorCode } from "../core/errors.js";
+import type { Command } from "@langchain/langgraph";
+import type { CheckpointTuple } from "@langchain/langgraph-checkpoint";
+import { FencedError, InvalidInputError, VersionConflictError, isErrorCode } from "../core/errors.js";
 import { withBackoff, sleep, type BackoffOptions } from "../core/retry.js";
 import type { Claim } from "../core/schemas.js";
 import { FENCED_CONFIG_KEYS } from "./config.js";
 import { ThreadKeys, threadIdOf } from "./keys.js";
+import {
+  answeredInterrupts,
+  defaultVerdict,
+  inputKind,
+  isResumeMap,
+  pendingInterrupts,
+  type RerunCheck,
+} from "./rerun.js";
 import { FencedCheckpointSaver } from "./saver.js";
 
 /** What a second run does while another run holds the thread (LangGraph's `multitask_strategy`). */
@@ -95,30 +105,46 @@ export function invokeWithClaim<I, C extends RunnableConfig, O>(
   return withThreadClaim(fencedSaverOf(graph), config, (run) => graph.invoke(input, run.config), options);
 }
 
-export interface InvokeWithRetryOptions extends BackoffOptions {
+export interface InvokeWithRetryOptions<I = unknown> extends BackoffOptions {
   /**
    * LangGraph durability for each attempt. Default `"exit"`: an attempt's history lands in one put at its end, so a
    * conflicted attempt has landed nothing and re-running its input from the new head is exactly right.
    */
   durability?: "exit" | "sync" | "async";
+  /**
+   * Decides whether a conflicted attempt that landed nothing runs again, given the helper's own verdict
+   * (`check.rerun`, `check.reason`; see {@link InvokeInputKind}). Return `check.rerun` to keep it. Never consulted for
+   * an attempt that landed part of its run: that one is never re-run.
+   */
+  mayRerun?: (check: RerunCheck<I>) => boolean;
 }
 
 /**
  * `graph.invoke(input, config)` from the thread's head; on `VersionConflictError` (another run advanced the thread)
- * it re-runs the same input from the new head, with jittered backoff, so concurrent invokes all count. An attempt
- * that had already landed part of its history (possible with `durability` other than `"exit"`) is not re-run, as
- * its input would apply twice: its `VersionConflictError` is thrown.
+ * it re-runs the input from the new head, with jittered backoff, so concurrent invokes all count, but only inputs
+ * whose meaning does not depend on the state they were computed from:
+ * - new input (a state update for the input channels) is re-run;
+ * - `Command({ resume })` is re-run only while every interrupt it answered (by id: the keys of a resume map, else the
+ *   interrupts pending when the attempt started) is still pending at the new head, so an answer to "approve step 1?"
+ *   never becomes the answer to the next question;
+ * - `null` (continue) and `Command({ update })` / `Command({ goto })` are not re-run;
+ * - an attempt that landed part of its run (possible with `durability` `"sync"` or `"async"`) is never re-run, as its
+ *   input would apply twice: its error has `details.partial` and `details.landed`, and `retryable` false.
+ * When it does not re-run, it throws the attempt's `VersionConflictError` with `details.notRetried` saying why.
+ * A resume map naming an interrupt that is not pending gets that error before anything runs (LangGraph would ignore
+ * the answer). Nodes run again on every attempt: side effects outside the graph must be idempotent.
  *
  * @example
  * ```ts
  * await Promise.all([invokeWithRetry(graph, { n: 1 }, cfg), invokeWithRetry(graph, { n: 1 }, cfg)]); // both count
+ * await invokeWithRetry(graph, new Command({ resume: { [interruptId]: "approve" } }), cfg); // only that question
  * ```
  */
 export async function invokeWithRetry<I, C extends RunnableConfig, O>(
   graph: InvokableGraph<I, C, O>,
   input: I,
   config: C,
-  options: InvokeWithRetryOptions = {},
+  options: InvokeWithRetryOptions<I> = {},
 ): Promise<O> {
   const saver = fencedSaverOf(graph);
   if (config.configurable?.checkpoint_id !== undefined) {
@@ -126,20 +152,33 @@ export async function invokeWithRetry<I, C extends RunnableConfig, O>(
       issues: [{ path: ["configurable", "checkpoint_id"], message: "invokeWithRetry runs from the head; fork with forkConfig instead" }],
     });
   }
-  const { durability = "exit", ...backoff } = options;
-  let partial = false;
+  const { durability = "exit", mayRerun, ...backoff } = options;
+  const kind = inputKind(input);
+  const head = () => saver.getTuple({ configurable: { thread_id: config.configurable?.thread_id, checkpoint_ns: "" } });
+  if (kind === "resume") await refuseUnknownAnswers(saver, config.configurable?.thread_id, input, await head());
   return withBackoff(
     async () => {
+      // A resume's answers are the interrupts pending where it starts; reading the head first pins them down.
+      const start = kind === "resume" ? await head() : undefined;
       const attempt = randomUUID();
       saver.trackAttempt(attempt);
       try {
         const attemptConfig = { ...config, durability, configurable: { ...config.configurable, [FENCED_CONFIG_KEYS.attempt]: attempt } };
         return await graph.invoke(input, attemptConfig as C);
+      } catch (err) {
+        if (!isErrorCode(err, "VERSION_CONFLICT") || err.details.partial === true) throw err;
+        const now = await head();
+        const pending = pendingInterrupts(now);
+        const answers = kind === "resume" ? answeredInterrupts(input, pendingInterrupts(start)) : [];
+        const knownStart = start !== undefined && err.details.parentCheckpointId === start.checkpoint.id;
+        const verdict = defaultVerdict(kind, answers, knownStart, pending);
+        const rerun = mayRerun ? mayRerun({ input, kind, conflict: err, answers, pending, ...verdict }) : verdict.rerun;
+        throw rerun ? err : notRerun(err, mayRerun && verdict.rerun ? "the mayRerun predicate refused it" : verdict.reason);
       } finally {
-        partial = saver.untrackAttempt(attempt).length > 0;
+        saver.untrackAttempt(attempt);
       }
     },
-    (err) => isErrorCode(err, "VERSION_CONFLICT") && !partial,
+    (err) => isErrorCode(err, "VERSION_CONFLICT") && err.retryable && err.details.notRetried === undefined,
     { retries: 20, baseMs: 5, maxMs: 200, ...backoff },
   );
 }
@@ -148,6 +187,41 @@ export async function invokeWithRetry<I, C extends RunnableConfig, O>(
 export function fencedSaverOf(graph: { checkpointer?: unknown }): FencedCheckpointSaver {
   if (graph.checkpointer instanceof FencedCheckpointSaver) return graph.checkpointer;
   throw new InvalidInputError({ issues: [{ path: ["graph", "checkpointer"], message: "compile the graph with a FencedCheckpointSaver" }] });
+}
+
+/** The conflict of an attempt invokeWithRetry does not re-run, saying why. */
+function notRerun(err: VersionConflictError, reason: string): VersionConflictError {
+  return new VersionConflictError({ ...err.details, notRetried: reason }, `${err.message} invokeWithRetry did not re-run it: ${reason}.`);
+}
+
+/**
+ * A resume map naming an interrupt that is not pending would be ignored by LangGraph (the answer silently lost):
+ * another run answered it, or it never existed. That is the caller's conflict, before anything runs.
+ */
+async function refuseUnknownAnswers(
+  saver: FencedCheckpointSaver,
+  thread: unknown,
+  input: unknown,
+  head: CheckpointTuple | undefined,
+): Promise<void> {
+  const resume = (input as Command).resume;
+  if (!isResumeMap(resume)) return;
+  const pending = pendingInterrupts(head);
+  const verdict = defaultVerdict("resume", Object.keys(resume), true, pending);
+  if (verdict.rerun) return;
+  const threadId = threadIdOf(thread, "invokeWithRetry");
+  const record = await saver.store.read(new ThreadKeys(saver.keyPrefix, threadId).head(""));
+  throw new VersionConflictError(
+    {
+      key: record.key,
+      expectedVersion: null,
+      actualVersion: record.version,
+      threadId,
+      headCheckpointId: head?.checkpoint.id ?? null,
+      notRetried: verdict.reason,
+    },
+    `thread "${threadId}": ${verdict.reason}; nothing was run.`,
+  );
 }
 
 /** Runs `fn` with the fenced config; aborts it as soon as another run takes the thread. */
