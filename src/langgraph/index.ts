@@ -26,6 +26,7 @@ export {
   FencedMapUpdateSchema,
   type FencedMap,
   type FencedField,
+  type DeletedField,
   type FencedMapUpdate,
   type FencedMapOptions,
   type FieldOp,
