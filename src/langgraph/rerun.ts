@@ -102,9 +102,9 @@ export function defaultVerdict(
       if (answers.length === 0) return { rerun: false, reason: "the resume answered no pending interrupt" };
       const waiting = new Set(pending.map((i) => i.id));
       const gone = answers.filter((id) => !waiting.has(id));
-      if (gone.length === 0) return { rerun: true, reason: `interrupt ${answers.join(", ")} is still pending at the new head` };
+      if (gone.length === 0) return { rerun: true, reason: `interrupt ${answers.join(", ")} is still pending at the thread's head` };
       const now = pending.length === 0 ? "none" : pending.map((i) => `${i.id} (${JSON.stringify(i.value)})`).join(", ");
-      return { rerun: false, reason: `interrupt ${gone.join(", ")} that the resume answered is no longer pending at the new head (pending now: ${now})` };
+      return { rerun: false, reason: `interrupt ${gone.join(", ")} that the resume answers is no longer pending at the thread's head (pending now: ${now})` };
     }
   }
 }

@@ -155,11 +155,12 @@ export async function invokeWithRetry<I, C extends RunnableConfig, O>(
   const { durability = "exit", mayRerun, ...backoff } = options;
   const kind = inputKind(input);
   const head = () => saver.getTuple({ configurable: { thread_id: config.configurable?.thread_id, checkpoint_ns: "" } });
-  if (kind === "resume") await refuseUnknownAnswers(saver, config.configurable?.thread_id, input, await head());
+  // A resume answers the interrupts pending where it starts: each attempt reads the head first to pin them down.
+  const firstHead = kind === "resume" ? await head() : undefined;
+  if (kind === "resume") await refuseUnknownAnswers(saver, config.configurable?.thread_id, input, firstHead);
   return withBackoff(
-    async () => {
-      // A resume's answers are the interrupts pending where it starts; reading the head first pins them down.
-      const start = kind === "resume" ? await head() : undefined;
+    async (n) => {
+      const start = kind !== "resume" ? undefined : n === 0 ? firstHead : await head();
       const attempt = randomUUID();
       saver.trackAttempt(attempt);
       try {
