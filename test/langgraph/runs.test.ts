@@ -4,7 +4,7 @@
  */
 import { Annotation, END, START, StateGraph } from "@langchain/langgraph";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { ClaimHeldError, FencedError, InvalidInputError, VersionConflictError } from "../../src/index.js";
+import { ClaimHeldError, FencedError, InvalidInputError, VersionConflictError, errorFromJSON } from "../../src/index.js";
 import { FencedCheckpointSaver, invokeWithClaim, invokeWithRetry, withThreadClaim } from "../../src/langgraph/index.js";
 import { barrier, counterGraph, gateLatestReads, latch } from "./fixtures/counter.js";
 import { saverFixtures } from "./fixtures/checkpoints.js";
@@ -147,6 +147,7 @@ for (const fixture of saverFixtures()) {
         expect(err.details.partial).toBe(true);
         expect(err.retryable).toBe(false);
         expect(err.toJSON().error.retryable).toBe(false);
+        expect(errorFromJSON(JSON.parse(JSON.stringify(err))).retryable).toBe(false); // also across the wire
         expect(err.message).toMatch(/would apply it twice/);
       });
 
