@@ -5,8 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { RunnableConfig } from "@langchain/core/runnables";
-import type { Command } from "@langchain/langgraph";
-import type { CheckpointTuple } from "@langchain/langgraph-checkpoint";
+import { isUnknownInterruptError, type Command } from "@langchain/langgraph";
 import { FencedError, InvalidInputError, VersionConflictError, isErrorCode } from "../core/errors.js";
 import { withBackoff, sleep, type BackoffOptions } from "../core/retry.js";
 import type { Claim } from "../core/schemas.js";
@@ -21,6 +20,9 @@ import {
   type RerunCheck,
 } from "./rerun.js";
 import { FencedCheckpointSaver } from "./saver.js";
+
+/** LangGraph's configurable key for strict resume (`CONFIG_KEY_STRICT_RESUME`, not exported by the package). */
+const STRICT_RESUME = "__pregel_strict_resume";
 
 /** What a second run does while another run holds the thread (LangGraph's `multitask_strategy`). */
 export type MultitaskStrategy = "reject" | "enqueue" | "interrupt";
@@ -157,16 +159,27 @@ export async function invokeWithRetry<I, C extends RunnableConfig, O>(
   const head = () => saver.getTuple({ configurable: { thread_id: config.configurable?.thread_id, checkpoint_ns: "" } });
   // A resume answers the interrupts pending where it starts: each attempt reads the head first to pin them down.
   const firstHead = kind === "resume" ? await head() : undefined;
-  if (kind === "resume") await refuseUnknownAnswers(saver, config.configurable?.thread_id, input, firstHead);
+  const addressed = kind === "resume" && isResumeMap((input as Command).resume);
+  if (addressed) {
+    const verdict = defaultVerdict("resume", Object.keys((input as Command).resume as object), true, pendingInterrupts(firstHead));
+    if (!verdict.rerun) throw await unansweredConflict(saver, config.configurable?.thread_id, verdict.reason);
+  }
   return withBackoff(
     async (n) => {
       const start = kind !== "resume" ? undefined : n === 0 ? firstHead : await head();
       const attempt = randomUUID();
       saver.trackAttempt(attempt);
       try {
-        const attemptConfig = { ...config, durability, configurable: { ...config.configurable, [FENCED_CONFIG_KEYS.attempt]: attempt } };
-        return await graph.invoke(input, attemptConfig as C);
+        const configurable = {
+          ...config.configurable,
+          [FENCED_CONFIG_KEYS.attempt]: attempt,
+          // LangGraph's strict resume refuses a resume map naming an interrupt not pending where the run loads the
+          // thread, instead of ignoring the answer: closes the gap between the check above and the attempt's load.
+          ...(addressed && { [STRICT_RESUME]: true }),
+        };
+        return await graph.invoke(input, { ...config, durability, configurable } as C);
       } catch (err) {
+        if (isUnknownInterruptError(err)) throw await unansweredConflict(saver, config.configurable?.thread_id, err.message);
         if (!isErrorCode(err, "VERSION_CONFLICT") || err.details.partial === true) throw err;
         const now = await head();
         const pending = pendingInterrupts(now);
@@ -196,32 +209,16 @@ function notRerun(err: VersionConflictError, reason: string): VersionConflictErr
 }
 
 /**
- * A resume map naming an interrupt that is not pending would be ignored by LangGraph (the answer silently lost):
- * another run answered it, or it never existed. That is the caller's conflict, before anything runs.
+ * The conflict for a resume map naming an interrupt that is not pending (another run answered it, or it never
+ * existed): LangGraph would ignore the answer, so nothing is run and the caller is told.
  */
-async function refuseUnknownAnswers(
-  saver: FencedCheckpointSaver,
-  thread: unknown,
-  input: unknown,
-  head: CheckpointTuple | undefined,
-): Promise<void> {
-  const resume = (input as Command).resume;
-  if (!isResumeMap(resume)) return;
-  const pending = pendingInterrupts(head);
-  const verdict = defaultVerdict("resume", Object.keys(resume), true, pending);
-  if (verdict.rerun) return;
+async function unansweredConflict(saver: FencedCheckpointSaver, thread: unknown, reason: string): Promise<VersionConflictError> {
   const threadId = threadIdOf(thread, "invokeWithRetry");
   const record = await saver.store.read(new ThreadKeys(saver.keyPrefix, threadId).head(""));
-  throw new VersionConflictError(
-    {
-      key: record.key,
-      expectedVersion: null,
-      actualVersion: record.version,
-      threadId,
-      headCheckpointId: head?.checkpoint.id ?? null,
-      notRetried: verdict.reason,
-    },
-    `thread "${threadId}": ${verdict.reason}; nothing was run.`,
+  const head = (await saver.getTuple({ configurable: { thread_id: threadId, checkpoint_ns: "" } }))?.checkpoint.id ?? null;
+  return new VersionConflictError(
+    { key: record.key, expectedVersion: null, actualVersion: record.version, threadId, headCheckpointId: head, notRetried: reason },
+    `thread "${threadId}": ${reason}; nothing was run.`,
   );
 }
 

@@ -85,6 +85,28 @@ for (const fixture of saverFixtures()) {
       expect(after.config.configurable?.checkpoint_id).toBe(before.config.configurable?.checkpoint_id);
     });
 
+    it("an answer by id that another run consumes between the helper's check and the attempt's load is refused, not ignored", async () => {
+      const saver = await fixture.saver();
+      const graph = approvalGraph(saver, 1);
+      await graph.invoke({ log: ["order 42"] }, thread("t"));
+      const [step1] = await interruptsAt(graph, "t");
+      const getTuple = saver.getTuple.bind(saver);
+      let latestReads = 0;
+      saver.getTuple = async (config) => {
+        // Read 1 is the helper's check; read 2 the attempt's load: another answer lands just before it.
+        if (!config.configurable?.checkpoint_id && ++latestReads === 2) {
+          saver.getTuple = getTuple;
+          await graph.invoke(new Command({ resume: { [step1!.id]: "yes" } }), thread("t"));
+        }
+        return getTuple(config);
+      };
+      const err = await invokeWithRetry(graph, new Command({ resume: { [step1!.id]: "no" } }), thread("t")).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(VersionConflictError);
+      expect((err as VersionConflictError).details.notRetried).toBeDefined();
+      expect((await graph.getState(thread("t"))).values.log).toEqual(["order 42", "step 1: yes"]);
+      expect((await interruptsAt(graph, "t")).map((i) => i.value)).toEqual(["approve step 2 (payment)?"]);
+    });
+
     it("an answer to an interrupt inside a subgraph, by id, is accepted and applied", async () => {
       const inner = new StateGraph(State)
         .addNode("ask", () => ({ log: [`inner: ${interrupt<string, string>("inner question")}`] }))
