@@ -359,8 +359,8 @@ function lineageConflict(
   const message =
     `${where} moved on: this run started from ${parentId ?? "no checkpoint"} but the head is ${head?.checkpointId ?? "gone"}. ` +
     (partial
-      ? `Part of this run had already landed (checkpoints ${landed.join(", ")}) and another run built on it: ` +
-        "re-running its input would apply it twice; inspect the thread before doing anything."
+      ? `Part of this run had already landed (checkpoints ${landed.join(", ")}): re-running its input would apply it ` +
+        "twice; look at the thread (graph.getState) before doing anything."
       : "Another run advanced the thread; re-run from the head (invokeWithRetry) or fork explicitly (forkConfig).");
   return new VersionConflictError(
     {
