@@ -46,6 +46,15 @@ export interface ErrorDetails {
     key: string;
     expectedVersion: number | null;
     actualVersion: number;
+    /**
+     * LangGraph: the checkpoints the rejected run had already landed on its thread (oldest first). Empty when it
+     * landed nothing; absent when the saver could not tell.
+     */
+    landed?: string[];
+    /** True when part of the run landed: re-running its input would apply it twice, so `retryable` is false. */
+    partial?: boolean;
+    /** Why `invokeWithRetry` did not re-run the input (e.g. the interrupt it answered is no longer pending). */
+    notRetried?: string;
     /** Set by the LangGraph saver and reducers: who else wrote, what head/parent was seen. */
     [extra: string]: unknown;
   };
@@ -80,7 +89,8 @@ export class FencedStateError<C extends ErrorCode = ErrorCode> extends Error {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
-    this.retryable = ERROR_TABLE[code].retryable;
+    // A conflict after part of a run landed is no clean retry: re-running the run's input would apply it twice.
+    this.retryable = ERROR_TABLE[code].retryable && (details as { partial?: unknown }).partial !== true;
     this.details = details;
   }
 

@@ -16,6 +16,7 @@ export {
   type InvokableGraph,
   type InvokeWithRetryOptions,
 } from "./runs.js";
+export { type InvokeInputKind, type PendingInterrupt, type RerunCheck } from "./rerun.js";
 export {
   edit,
   valuesOf,
@@ -26,6 +27,7 @@ export {
   FencedMapUpdateSchema,
   type FencedMap,
   type FencedField,
+  type DeletedField,
   type FencedMapUpdate,
   type FencedMapOptions,
   type FieldOp,

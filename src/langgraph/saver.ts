@@ -79,8 +79,10 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
   readonly parentlessPut: "conflict" | "fork";
   private readonly checkpoints: CheckpointReader;
   private readonly parents = new Map<string, ParentFacts>();
-  /** Checkpoint ids landed per tracked attempt (`invokeWithRetry`). */
+  /** Root checkpoint ids landed per tracked attempt (`invokeWithRetry`). */
   private readonly attempts = new Map<string, string[]>();
+  /** Root checkpoint ids landed per run of a plain `invoke`, by its LangGraph `control` object and thread. */
+  private readonly runs = new WeakMap<object, Map<string, string[]>>();
 
   constructor(store: StateStore, options: FencedCheckpointSaverOptions = {}) {
     super(options.serde);
@@ -165,7 +167,7 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
     const parent = parentId === null ? undefined : await this.parentFacts(threadId, ns, parentId);
     if (parentId !== null && parent === undefined) {
       // The parent is not in this lineage (never was, or the thread was deleted under the run).
-      throw lineageConflict(threadId, ns, parentId, await this.store.read(keys.head(ns)), null);
+      throw lineageConflict(threadId, ns, parentId, await this.store.read(keys.head(ns)), null, this.landedBy(config, threadId, fenced.attempt));
     }
     const serialized = await serializePut(this.serde, { threadId, ns, parentId }, checkpoint, metadata, newVersions, parent?.blobRefs);
 
@@ -189,15 +191,18 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
         }
       });
       this.remember(threadId, ns, checkpoint.id, { headVersion: result.version, blobRefs: row!.blobRefs });
-      // Only the root lineage carries the run's input; a subgraph's checkpoints do not make an attempt partial.
-      if (fenced.attempt !== undefined && ns === "") this.attempts.get(fenced.attempt)?.push(checkpoint.id);
+      // Only the root lineage carries the run's input; a subgraph's checkpoints do not make a run partial.
+      if (ns === "") this.landedBy(config, threadId, fenced.attempt)?.push(checkpoint.id);
     } catch (err) {
       if (!isErrorCode(err, "VERSION_CONFLICT")) throw err;
       const current = await this.store.read(keys.head(ns));
       const head = headOf(current);
       // The same put already landed (a retry after an unknown outcome): nothing to do.
-      if (head?.checkpointId === checkpoint.id && head.parentCheckpointId === parentId) return checkpointConfig(threadId, ns, checkpoint.id);
-      throw lineageConflict(keys.threadId, ns, parentId, current, err.details.expectedVersion);
+      if (head?.checkpointId === checkpoint.id && head.parentCheckpointId === parentId) {
+        if (ns === "") this.landedBy(config, threadId, fenced.attempt)?.push(checkpoint.id);
+        return checkpointConfig(threadId, ns, checkpoint.id);
+      }
+      throw lineageConflict(keys.threadId, ns, parentId, current, err.details.expectedVersion, this.landedBy(config, threadId, fenced.attempt));
     }
     return checkpointConfig(threadId, ns, checkpoint.id);
   }
@@ -255,6 +260,21 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
   untrackAttempt(attempt: string): string[] {
     const landed = this.attempts.get(attempt) ?? [];
     this.attempts.delete(attempt);
+    return landed;
+  }
+
+  /**
+   * The root checkpoints the run making this put has landed on `threadId` (a list to append to), or `undefined` when
+   * the run cannot be told apart. A run is an `invokeWithRetry` attempt, else LangGraph's per-invoke `config.control`.
+   */
+  private landedBy(config: RunnableConfig, threadId: string, attempt: string | undefined): string[] | undefined {
+    if (attempt !== undefined) return this.attempts.get(attempt);
+    const control: unknown = (config as { control?: unknown }).control;
+    if (typeof control !== "object" || control === null) return undefined;
+    let threads = this.runs.get(control);
+    if (!threads) this.runs.set(control, (threads = new Map()));
+    let landed = threads.get(threadId);
+    if (!landed) threads.set(threadId, (landed = []));
     return landed;
   }
 
@@ -321,19 +341,27 @@ function headOf(record: StateRecord): Head | undefined {
   return record.exists ? (record.value as unknown as Head) : undefined;
 }
 
-/** The typed G7 error: which thread, which parent the put started from, which checkpoint is the head now. */
+/**
+ * The typed G7 error: which thread, which parent the put started from, which checkpoint is the head now, and what of
+ * the run had already landed (`landed`; a run that landed part of itself is `partial` and not retryable).
+ */
 function lineageConflict(
   threadId: string,
   ns: string,
   parentId: string | null,
   headRecord: StateRecord,
   expectedVersion: number | null,
+  landed: string[] | undefined,
 ): VersionConflictError {
   const head = headOf(headRecord);
   const where = ns === "" ? `thread "${threadId}"` : `thread "${threadId}" namespace "${ns}"`;
+  const partial = landed !== undefined && landed.length > 0;
   const message =
     `${where} moved on: this run started from ${parentId ?? "no checkpoint"} but the head is ${head?.checkpointId ?? "gone"}. ` +
-    "Another run advanced the thread; re-run from the head (invokeWithRetry) or fork explicitly (forkConfig).";
+    (partial
+      ? `Part of this run had already landed (checkpoints ${landed.join(", ")}): re-running its input would apply it ` +
+        "twice; look at the thread (graph.getState) before doing anything."
+      : "Another run advanced the thread; re-run from the head (invokeWithRetry) or fork explicitly (forkConfig).");
   return new VersionConflictError(
     {
       key: headRecord.key,
@@ -343,6 +371,7 @@ function lineageConflict(
       checkpointNs: ns,
       parentCheckpointId: parentId,
       headCheckpointId: head?.checkpointId ?? null,
+      ...(landed !== undefined && { landed: [...landed], partial }),
     },
     message,
   );
