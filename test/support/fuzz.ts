@@ -30,6 +30,20 @@ export function objectOf(entries: [string, unknown][]): Record<string, unknown> 
 
 const memberName = fc.oneof(fc.constantFrom("__proto__", "constructor", "toString", "a", "b"), nastyString);
 
+/**
+ * Storable JSON (finite numbers within ±(2^53 − 1)) whose objects often have members named `__proto__`,
+ * `constructor` or `toString`, and whose strings often hold lone surrogates or U+10FFFF: every one must read back
+ * exactly.
+ */
+export const trickyJson: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((tie) => ({
+  value: fc.oneof(
+    { depthSize: "small", withCrossShrink: true },
+    fc.constantFrom(null, true, false, 0, -1, 2.5, MAX, -MAX, 1e-300, "\uD800", "\u{10FFFF}", ""),
+    fc.array(tie("value"), { maxLength: 3 }),
+    fc.array(fc.tuple(fc.constantFrom("__proto__", "constructor", "toString", "a", "\uDC00"), tie("value")), { maxLength: 3 }).map(objectOf),
+  ),
+})).value;
+
 /** JSON-looking values salted with the nasty parts (and, rarely, things that are not JSON at all). */
 export const nastyJson: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((tie) => ({
   value: fc.oneof(
