@@ -1,7 +1,7 @@
 /**
  * Input rules every backend applies alike (issue 13 items 8, 9, 11; issue 15 items 3, 8): an input is either stored
  * and read back unchanged, or refused with `INVALID_INPUT` before anything is written (G6). The property test over
- * every entry point is test/core/fuzz-inputs.test.ts; these are the regression cases, one per finding.
+ * every entry point is test/reliability/fuzz-core.test.ts; these are the regression cases, one per finding.
  */
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";

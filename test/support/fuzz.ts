@@ -1,7 +1,7 @@
 /**
  * fast-check arbitraries for the inputs that break input handling: null and wrong types, lone surrogates, U+10FFFF,
  * numbers beyond ±(2^53 − 1), `__proto__` members. Shared by the fuzz tests of every public entry point
- * (test/core/fuzz-inputs.test.ts, test/reliability/fuzz-saver.test.ts).
+ * (test/reliability/fuzz-core.test.ts, fuzz-saver.test.ts).
  */
 import fc from "fast-check";
 
@@ -9,7 +9,7 @@ const MAX = Number.MAX_SAFE_INTEGER;
 
 /** Strings made mostly of the characters the input rules are about. */
 export const nastyString: fc.Arbitrary<string> = fc.oneof(
-  fc.constantFrom("", "a", "k", "p/", "p/\u{10FFFF}", "p/\u{10FFFF}x", "k/\uD800", "\uDC00", "a.b", "__proto__", "langgraph", "\u0000", "x".repeat(600)),
+  fc.constantFrom("", "a", "k", "p/", "p/\u{10FFFF}", "p/\u{10FFFF}x", "k/\uD800", "\uDC00", "a.b", "__proto__", "langgraph", "\u0000", "x".repeat(600), "x".repeat(5000)),
   fc.array(fc.constantFrom("a", "/", "\u{10FFFF}", "\uD800", "\uDC00", "\uFFFD", "é", "\u0001", ".", "~"), { maxLength: 6 }).map((cs) => cs.join("")),
   fc.string({ unit: "binary", maxLength: 8 }),
 );
@@ -59,7 +59,11 @@ export const nastyJson: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((t
 })).value;
 
 /** Anything at all, weighted towards the nasty parts. */
-export const nastyAnything: fc.Arbitrary<unknown> = fc.oneof(nastyJson, fc.anything(), fc.constantFrom(null, undefined));
+export const nastyAnything: fc.Arbitrary<unknown> = fc.oneof(
+  nastyJson,
+  fc.anything({ withNullPrototype: true, withBigInt: true, withDate: true, withMap: true, withSet: true, withTypedArray: true, withSparseArray: true }),
+  fc.constantFrom(null, undefined),
+);
 
 /**
  * Canonical JSON text of a value: object members sorted, own `"__proto__"` members included (`Object.keys` lists
