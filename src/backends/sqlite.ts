@@ -79,6 +79,14 @@ interface KeyStateRow {
   expires_at: number | null;
 }
 
+interface RecordRow {
+  key: string;
+  value: string | null;
+  version: number;
+  epoch: number;
+  updated_at: number;
+}
+
 interface EventRow {
   seq: number;
   ts: number;
@@ -154,12 +162,17 @@ export class SqliteBackend implements Backend {
       appendEvent: db.prepare(
         "INSERT INTO events (ts, key, version, epoch, owner, op_id, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)",
       ),
-      list: db.prepare<[string, string, string, number, number], { key: string; value: string | null; version: number; epoch: number; updated_at: number }>(
+      // Two statements, so that the key range is an index range either way (see prefixEnd).
+      list: db.prepare<[string, string, string, number, number], RecordRow>(
         `SELECT key, value, version, epoch, updated_at FROM records
           WHERE key >= ? AND key < ? AND key > ? AND (value IS NOT NULL OR ?) ORDER BY key LIMIT ?`,
       ),
-      events: db.prepare<[number, string, string, number], EventRow>(
-        "SELECT * FROM events WHERE seq > ? AND key >= ? AND key < ? ORDER BY seq LIMIT ?",
+      listFrom: db.prepare<[string, string, number, number], RecordRow>(
+        `SELECT key, value, version, epoch, updated_at FROM records
+          WHERE key >= ? AND key > ? AND (value IS NOT NULL OR ?) ORDER BY key LIMIT ?`,
+      ),
+      events: db.prepare<{ afterSeq: number; start: string; end: string | null; limit: number }, EventRow>(
+        "SELECT * FROM events WHERE seq > @afterSeq AND key >= @start AND (@end IS NULL OR key < @end) ORDER BY seq LIMIT @limit",
       ),
       lastSeq: db.prepare<[], { seq: number | null }>("SELECT max(seq) AS seq FROM events"),
       purgeIdem: db.prepare("DELETE FROM idempotency WHERE created_at < ?"),
@@ -222,14 +235,21 @@ export class SqliteBackend implements Backend {
   }
 
   async listRecords(q: { prefix: string; after?: string; limit: number; includeDeleted: boolean }): Promise<StoredRecord[]> {
+    const end = prefixEnd(q.prefix);
+    const after = q.after ?? "";
+    const deleted = q.includeDeleted ? 1 : 0;
     const rows = this.read(() =>
-      this.stmt.list.all(q.prefix, prefixEnd(q.prefix), q.after ?? "", q.includeDeleted ? 1 : 0, q.limit),
+      end === null
+        ? this.stmt.listFrom.all(q.prefix, after, deleted, q.limit)
+        : this.stmt.list.all(q.prefix, end, after, deleted, q.limit),
     );
     return rows.map((r) => ({ key: r.key, valueText: r.value, version: r.version, epoch: r.epoch, updatedAt: r.updated_at }));
   }
 
   async readEvents(q: { prefix: string; afterSeq: number; limit: number }): Promise<StateEvent[]> {
-    const rows = this.read(() => this.stmt.events.all(q.afterSeq, q.prefix, prefixEnd(q.prefix), q.limit));
+    const rows = this.read(() =>
+      this.stmt.events.all({ afterSeq: q.afterSeq, start: q.prefix, end: prefixEnd(q.prefix), limit: q.limit }),
+    );
     return rows.map((r) => ({
       seq: r.seq,
       ts: r.ts,

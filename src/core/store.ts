@@ -1,5 +1,6 @@
 /** `StateStore`: the public face of the core over one backend. Open one with `openStore()`. */
 import { randomUUID } from "node:crypto";
+import { z } from "zod";
 import { DEFAULT_RETENTION, type Backend, type Retention, type StoredRecord } from "./backend.js";
 import { claim, currentClaim, release, renew } from "./claims.js";
 import { commit, txn, type CommitContext, type WithinCommit } from "./commit.js";
@@ -10,14 +11,21 @@ import { op } from "./ops.js";
 import { withBackoff, type BackoffOptions } from "./retry.js";
 import {
   DEFAULT_LIMITS,
+  EventsOptionsSchema,
+  FunctionSchema,
   KeySchema,
   ListRequestSchema,
   PrefixSchema,
+  TxnOptionsSchema,
+  UpdateOptionsSchema,
+  WatchOptionsSchema,
+  WithClaimOptionsSchema,
   type Claim,
   type ClaimRef,
   type ClaimRequest,
   type CommitRequest,
   type CommitResult,
+  type EventsOptions,
   type Limits,
   type ListRequest,
   type StateEvent,
@@ -62,6 +70,19 @@ export interface WithClaimOptions {
 const PURGE_EVERY = 1024;
 
 /**
+ * Each method's arguments as one object: a null, missing or mistyped argument or option is `INVALID_INPUT` naming it
+ * (e.g. `options.limit`), on every backend alike, before anything runs (issue 13 item 11).
+ */
+const Args = {
+  txn: z.object({ options: TxnOptionsSchema.optional() }),
+  update: z.object({ key: KeySchema, fn: FunctionSchema, options: UpdateOptionsSchema.optional() }),
+  commitRetrying: z.object({ request: z.looseObject({ opId: z.string() }), signal: z.instanceof(AbortSignal).optional() }),
+  withClaim: z.object({ key: KeySchema, fn: FunctionSchema, options: WithClaimOptionsSchema }),
+  watch: z.object({ prefix: PrefixSchema, options: WatchOptionsSchema.optional() }),
+  events: z.object({ prefix: PrefixSchema, options: EventsOptionsSchema.optional() }),
+};
+
+/**
  * Versioned, fenced shared state. Every write goes through the one `commit` (G1–G4); reads never block writers.
  *
  * @example
@@ -104,6 +125,7 @@ export class StateStore {
 
   /** Commits several requests on distinct keys, all or nothing (G4). */
   async txn(requests: Omit<CommitRequest, "opId">[], options: { opId?: string } = {}, within?: WithinCommit): Promise<TxnResult> {
+    parseInput(Args.txn, { options });
     const result = await txn(this.ctx, requests, options, within);
     await this.maybePurge();
     return result;
@@ -132,6 +154,8 @@ export class StateStore {
     fn: (current: Json | undefined, record: StateRecord) => Json | Promise<Json>,
     options: UpdateOptions = {},
   ): Promise<UpdateResult> {
+    parseInput(Args.update, { key, fn, options });
+    checkKey(key, this.limits);
     const { epoch, owner, ...backoff } = options;
     let attempts = 0;
     return withBackoff(
@@ -155,6 +179,7 @@ export class StateStore {
    * The request must carry an `opId`.
    */
   async commitRetryingUnavailable(request: CommitRequest & { opId: string }, signal?: AbortSignal): Promise<CommitResult> {
+    parseInput(Args.commitRetrying, { request, signal });
     return withBackoff(
       () => this.commit(request),
       (err) => isErrorCode(err, "UNAVAILABLE"),
@@ -178,8 +203,9 @@ export class StateStore {
   }
 
   /** The live claim on a key, or `null`. */
-  currentClaim(key: string): Promise<Claim | null> {
+  async currentClaim(key: string): Promise<Claim | null> {
     parseInput(KeySchema, key);
+    checkKey(key, this.limits);
     return currentClaim(this.ctx, key);
   }
 
@@ -189,6 +215,7 @@ export class StateStore {
    * with `FENCED` regardless.
    */
   async withClaim<T>(key: string, fn: (claim: Claim, signal: AbortSignal) => Promise<T>, options: WithClaimOptions): Promise<T> {
+    parseInput(Args.withClaim, { key, fn, options });
     const ttlMs = options.ttlMs ?? 10_000;
     const held = await this.claim({ key, owner: options.owner, ttlMs, ...(options.steal && { steal: true }) });
     // renew and release take a ClaimRef; the schema is strict, so a whole Claim (with expiresAt) would be rejected.
@@ -213,14 +240,18 @@ export class StateStore {
 
   /** Every commit outcome under `prefix`, as it happens (SPEC §3 event log). */
   watch(prefix = "", options: WatchOptions = {}): AsyncGenerator<StateEvent> {
-    parseInput(PrefixSchema, prefix);
+    parseInput(Args.watch, { prefix, options });
     return watchEvents(this.backend, prefix, options);
   }
 
-  /** One page of the event log: events with `seq >= fromSeq` under `prefix`. */
-  events(prefix = "", options: { fromSeq?: number; limit?: number } = {}): Promise<StateEvent[]> {
-    parseInput(PrefixSchema, prefix);
-    return this.backend.readEvents({ prefix, afterSeq: (options.fromSeq ?? 1) - 1, limit: options.limit ?? 1000 });
+  /**
+   * One page of the event log: events with `seq >= fromSeq` (default 1) under `prefix`, at most `limit` (default
+   * 1,000, at most 100,000).
+   */
+  async events(prefix = "", options: EventsOptions = {}): Promise<StateEvent[]> {
+    const args = parseInput(Args.events, { prefix, options });
+    const { fromSeq, limit } = args.options ?? EventsOptionsSchema.parse({});
+    return this.backend.readEvents({ prefix, afterSeq: fromSeq - 1, limit });
   }
 
   /** Applies the retention policy now (it also runs every 1,024 commits). */

@@ -4,6 +4,7 @@
  */
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { InvalidInputError } from "../core/errors.js";
+import { isWellFormed } from "../core/schemas.js";
 
 /** Names of the configurable keys fenced-state understands. */
 export const FENCED_CONFIG_KEYS = {
@@ -37,7 +38,9 @@ export function readFencedConfig(configurable: Record<string, unknown> | undefin
   for (const field of ["owner", "forkFrom", "attempt"] as const) {
     const value = configurable[FENCED_CONFIG_KEYS[field]];
     if (value === undefined) continue;
-    if (typeof value !== "string" || value === "") throw invalid(FENCED_CONFIG_KEYS[field], "a non-empty string");
+    if (typeof value !== "string" || value === "" || !isWellFormed(value)) {
+      throw invalid(FENCED_CONFIG_KEYS[field], "a non-empty, well-formed string");
+    }
     out[field] = value;
   }
   return out;

@@ -20,7 +20,7 @@ import { fenceReason } from "../core/commit.js";
 import { FencedError, InvalidInputError, VersionConflictError, isErrorCode } from "../core/errors.js";
 import type { Json } from "../core/json.js";
 import { op } from "../core/ops.js";
-import type { CommitRequest, StateRecord } from "../core/schemas.js";
+import { isWellFormed, TextSchema, type CommitRequest, type StateRecord } from "../core/schemas.js";
 import type { StateStore } from "../core/store.js";
 import { openStore, type OpenStoreOptions } from "../open.js";
 import { z } from "zod";
@@ -377,29 +377,39 @@ function lineageConflict(
   );
 }
 
-/** `config.configurable`, or `INVALID_INPUT` when `config` is not an object at all (G6: garbage is a typed error). */
+/**
+ * `config.configurable`, or `INVALID_INPUT` when `config` is not an object at all (G6: garbage is a typed error) or
+ * names its thread, namespace or checkpoint with a lone surrogate, which a backend would store as U+FFFD.
+ */
 function configurableOf(config: RunnableConfig): RunnableConfig["configurable"] {
   if (config === null || typeof config !== "object") {
     throw new InvalidInputError({ issues: [{ path: ["config"], message: "config must be an object" }] });
   }
-  return config.configurable;
+  const c = config.configurable;
+  for (const field of ["thread_id", "checkpoint_ns", "checkpoint_id"]) {
+    const value: unknown = c?.[field];
+    if (typeof value === "string" && !isWellFormed(value)) {
+      throw new InvalidInputError({ issues: [{ path: ["configurable", field], message: "must be well-formed Unicode (no lone UTF-16 surrogates)" }] });
+    }
+  }
+  return c;
 }
 
 const ObjectSchema = z.record(z.string(), z.unknown());
 /** The shapes `put` relies on; LangGraph always sends them, garbage gets `INVALID_INPUT` before anything is written. */
 const PutInputSchema = z.object({
   checkpoint: z.looseObject({
-    id: z.string().min(1),
+    id: TextSchema.min(1),
     ts: z.string().optional(),
     channel_values: ObjectSchema,
-    channel_versions: z.record(z.string(), z.union([z.string(), z.number()])),
+    channel_versions: z.record(TextSchema, z.union([z.string(), z.number()])),
     versions_seen: z.record(z.string(), ObjectSchema).optional(),
   }),
   metadata: ObjectSchema.optional(),
-  newVersions: z.record(z.string(), z.union([z.string(), z.number()])),
+  newVersions: z.record(TextSchema, z.union([z.string(), z.number()])),
 });
 const PutWritesInputSchema = z.object({
-  writes: z.array(z.tuple([z.string(), z.unknown()])),
-  taskId: z.string().min(1),
-  taskPath: z.string(),
+  writes: z.array(z.tuple([TextSchema, z.unknown()])),
+  taskId: TextSchema.min(1),
+  taskPath: TextSchema,
 });

@@ -6,7 +6,6 @@
  */
 import {
   BaseStore,
-  validateNamespace,
   type GetOperation,
   type Item,
   type ListNamespacesOperation,
@@ -17,6 +16,7 @@ import {
   type SearchItem,
   type SearchOperation,
 } from "@langchain/langgraph-checkpoint";
+import { z } from "zod";
 import { InvalidInputError, isErrorCode } from "../core/errors.js";
 import { jsonEqual, type Json } from "../core/json.js";
 import { op } from "../core/ops.js";
@@ -24,7 +24,9 @@ import { withBackoff, type BackoffOptions } from "../core/retry.js";
 import type { CommitRequest, StateRecord } from "../core/schemas.js";
 import type { StateStore } from "../core/store.js";
 import { openStore, type OpenStoreOptions } from "../open.js";
+import { parseInput } from "../core/validate.js";
 import { decodeSegment, encodeSegment } from "./keys.js";
+import { StoreArgs, checkNamespace, checkOperation } from "./store-input.js";
 
 export interface FencedStoreOptions {
   /** First segment of every key the store writes. Default `"store"`. */
@@ -87,18 +89,19 @@ export class FencedStore extends BaseStore {
    * together, in one transaction, when it ends (the last put of a key wins, as in `InMemoryStore`).
    */
   async batch<Op extends Operation[]>(operations: Op): Promise<OperationResults<Op>> {
+    // Every operation is checked before any runs, so a bad one fails the batch before it reads or writes anything.
+    parseInput(z.object({ operations: StoreArgs.batch }), { operations });
+    const checked = (operations as unknown as Record<string, unknown>[]).map(checkOperation);
     const results: unknown[] = [];
     const puts = new Map<string, PutOperation>();
-    for (const o of operations) {
+    for (const o of checked) {
       if ("key" in o && "namespace" in o && !("value" in o)) results.push(await this.getItem(o as GetOperation));
       else if ("namespacePrefix" in o) results.push(await this.searchItems(o as SearchOperation));
       else if ("value" in o) {
         const put = o as PutOperation;
-        if (put.value !== null) validateNamespace(put.namespace);
         puts.set(this.keyOf(put.namespace, put.key), put);
         results.push(undefined);
-      } else if ("matchConditions" in o) results.push(await this.listNamespaceItems(o as ListNamespacesOperation));
-      else throw new InvalidInputError({ issues: [{ path: ["operations"], message: "unknown store operation" }] });
+      } else results.push(await this.listNamespaceItems(o as ListNamespacesOperation));
     }
     if (puts.size > 0) await this.applyPuts([...puts.values()]);
     return results as OperationResults<Op>;
@@ -106,7 +109,39 @@ export class FencedStore extends BaseStore {
 
   /** The item with its version, or `null`. */
   override async get(namespace: string[], key: string): Promise<FencedItem | null> {
+    parseInput(StoreArgs.get, { namespace, key });
+    checkNamespace(namespace, ["namespace"], false);
     return this.getItem({ namespace, key });
+  }
+
+  // BaseStore's search, put, delete and listNamespaces read their arguments before `batch` sees them (a null throws
+  // a TypeError there, a bad namespace LangGraph's InvalidNamespaceError): each is checked here first.
+
+  override async search(namespacePrefix: string[], options: Parameters<BaseStore["search"]>[1] = {}): Promise<SearchItem[]> {
+    parseInput(StoreArgs.search, { namespacePrefix, options });
+    checkNamespace(namespacePrefix, ["namespacePrefix"], false);
+    return super.search(namespacePrefix, options);
+  }
+
+  override async put(namespace: string[], key: string, value: ItemValue, index?: false | string[]): Promise<void> {
+    parseInput(StoreArgs.put, { namespace, key, value, index });
+    checkNamespace(namespace, ["namespace"], true);
+    return super.put(namespace, key, value, index);
+  }
+
+  override async delete(namespace: string[], key: string): Promise<void> {
+    parseInput(StoreArgs.delete, { namespace, key });
+    checkNamespace(namespace, ["namespace"], false);
+    return super.delete(namespace, key);
+  }
+
+  override async listNamespaces(options: Parameters<BaseStore["listNamespaces"]>[0] = {}): Promise<string[][]> {
+    parseInput(StoreArgs.listNamespaces, { options });
+    for (const field of ["prefix", "suffix"] as const) {
+      const ns = options[field];
+      if (ns) checkNamespace(ns, ["options", field], false);
+    }
+    return super.listNamespaces(options);
   }
 
   /**
@@ -114,7 +149,8 @@ export class FencedStore extends BaseStore {
    * Throws `VersionConflictError` otherwise; nothing is written.
    */
   async putIfVersion(namespace: string[], key: string, value: ItemValue | null, expectVersion: number): Promise<FencedItem | null> {
-    if (value !== null) validateNamespace(namespace);
+    parseInput(StoreArgs.putIfVersion, { namespace, key, value, expectVersion });
+    checkNamespace(namespace, ["namespace"], value !== null);
     const recordKey = this.keyOf(namespace, key);
     const current = expectVersion === 0 ? undefined : await this.state.read(recordKey);
     const request = this.writeRequest(recordKey, value, current, expectVersion);
@@ -132,7 +168,8 @@ export class FencedStore extends BaseStore {
     fn: (current: ItemValue | undefined, item: FencedItem | null) => ItemValue | null | Promise<ItemValue | null>,
     options: BackoffOptions = {},
   ): Promise<FencedItem | null> {
-    validateNamespace(namespace);
+    parseInput(StoreArgs.update, { namespace, key, fn, options });
+    checkNamespace(namespace, ["namespace"], true);
     const recordKey = this.keyOf(namespace, key);
     return withBackoff(
       async () => {

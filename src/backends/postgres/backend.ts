@@ -41,12 +41,21 @@ function readStatements(s: string) {
   return {
     getRecord: named("get_record", `SELECT key, value, version, epoch, updated_at FROM ${s}.records WHERE key = $1`),
     getClaim: named("get_claim", `SELECT key, owner, epoch, expires_at FROM ${s}.claims WHERE key = $1`),
+    // Two statements, so that the key range is an index range either way (see prefixEnd).
     list: named(
       "list",
       `SELECT key, value, version, epoch, updated_at FROM ${s}.records
         WHERE key >= $1 AND key < $2 AND key > $3 AND (value IS NOT NULL OR $4) ORDER BY key LIMIT $5`,
     ),
-    events: named("events", `SELECT * FROM ${s}.events WHERE seq > $1 AND key >= $2 AND key < $3 ORDER BY seq LIMIT $4`),
+    listFrom: named(
+      "list_from",
+      `SELECT key, value, version, epoch, updated_at FROM ${s}.records
+        WHERE key >= $1 AND key > $2 AND (value IS NOT NULL OR $3) ORDER BY key LIMIT $4`,
+    ),
+    events: named(
+      "events",
+      `SELECT * FROM ${s}.events WHERE seq > $1 AND key >= $2 AND ($3::text IS NULL OR key < $3) ORDER BY seq LIMIT $4`,
+    ),
     lastSeq: named("last_seq", `SELECT seq FROM ${s}.event_seq`),
     purgeIdem: named("purge_idem", `DELETE FROM ${s}.idempotency WHERE created_at < $1`),
     purgeEvents: named("purge_events", `DELETE FROM ${s}.events WHERE seq <= (SELECT seq FROM ${s}.event_seq) - $1`),
@@ -149,7 +158,11 @@ export class PostgresBackend implements Backend {
   async listRecords(q: { prefix: string; after?: string; limit: number; includeDeleted: boolean }): Promise<StoredRecord[]> {
     // Keys hold no control characters, so "after" cut at a NUL selects the same keys (and Postgres text has no NUL).
     const after = (q.after ?? "").split("\u0000")[0]!;
-    const rows = await this.query<RecordRow>(this.sql.list, [q.prefix, prefixEnd(q.prefix), after, q.includeDeleted, q.limit]);
+    const end = prefixEnd(q.prefix);
+    const rows =
+      end === null
+        ? await this.query<RecordRow>(this.sql.listFrom, [q.prefix, after, q.includeDeleted, q.limit])
+        : await this.query<RecordRow>(this.sql.list, [q.prefix, end, after, q.includeDeleted, q.limit]);
     return rows.map(toRecord);
   }
 
