@@ -10,11 +10,13 @@ import {
   ClaimRefSchema,
   ClaimRequestSchema,
   ClaimSchema,
+  EventsRequestSchema,
   CommitRequestSchema,
   CommitResultSchema,
   KeySchema,
   ListRequestSchema,
   RenewRequestSchema,
+  StateEventSchema,
   StateRecordSchema,
   TxnRequestSchema,
   TxnResultSchema,
@@ -48,6 +50,7 @@ function route<B extends z.ZodType, R extends z.ZodType>(spec: {
 export const ReadRequestSchema = z.object({ key: KeySchema }).strict();
 export const ListResultSchema = z.object({ records: z.array(StateRecordSchema) });
 export const ReleaseResultSchema = z.object({ released: z.boolean() });
+export const EventsResultSchema = z.object({ events: z.array(StateEventSchema) });
 
 export const JSON_ROUTES: readonly JsonRoute[] = [
   route({
@@ -105,5 +108,13 @@ export const JSON_ROUTES: readonly JsonRoute[] = [
     body: ClaimRefSchema,
     response: ReleaseResultSchema,
     handle: async (store, body) => ({ released: await store.release(body) }),
+  }),
+  route({
+    url: "/v1/events",
+    operationId: "events",
+    summary: "One page of the event log under a prefix, oldest first, from fromSeq (inclusive); live updates: GET /v1/watch.",
+    body: EventsRequestSchema,
+    response: EventsResultSchema,
+    handle: async (store, { prefix, ...options }) => ({ events: await store.events(prefix, options) }),
   }),
 ];
