@@ -104,6 +104,11 @@ export class PostgresTx implements BackendTx {
     this.idempotency.set(record.opId, { ...record });
   }
 
+  async nextEpoch(atLeast: number): Promise<number> {
+    const [result] = await this.send([this.sql.nextEpoch(atLeast)]);
+    return Number((result!.rows[0] as { epoch: string }).epoch);
+  }
+
   async appendEvent(e: Omit<StateEvent, "seq">): Promise<number> {
     const [result] = await this.send([this.sql.appendEvent(e)]);
     this.appended = true;
