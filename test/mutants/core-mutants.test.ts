@@ -1,5 +1,5 @@
 /**
- * Mutation tests of the core: each mutant removes one guarantee's check from `src/core/commit.ts` in a scratch copy
+ * Mutation tests of the core: each mutant removes one guarantee's check from `src/core/commit.ts` (or `claims.ts`) in a scratch copy
  * of the project, and the tests that claim to guard that guarantee must then FAIL. A mutant that survives means a
  * test suite that cannot see the bug it is there for. (The spin specs have their own mutants: specs/run.sh.)
  */
@@ -49,7 +49,7 @@ const MUTANTS: Mutant[] = [
     guarantee: "G2",
     find: "const reason = fenceReason(guard.epoch ?? undefined, claim, now);",
     replace: "const reason = undefined as ErrorDetails[\"FENCED\"][\"reason\"] | undefined;",
-    tests: ["test/core/model.test.ts", "test/core/conformance.test.ts", "test/langgraph/runs.test.ts"],
+    tests: ["test/core/model.test.ts", "test/core/conformance.test.ts"],
   },
   {
     id: "version guard ignored",
