@@ -1,6 +1,6 @@
 /**
- * Mutation tests of the core: each mutant removes one guarantee's check from `src/core/commit.ts` (or `claims.ts`) in a scratch copy
- * of the project, and the tests that claim to guard that guarantee must then FAIL. A mutant that survives means a
+ * Mutation tests of the core: each mutant removes one guarantee's check from `src/core/commit.ts` (or `claims.ts`) in a
+ * scratch copy of the project, and the tests that claim to guard that guarantee must then FAIL. A mutant that survives means a
  * test suite that cannot see the bug it is there for. (The spin specs have their own mutants: specs/run.sh.)
  */
 import { spawnSync } from "node:child_process";
