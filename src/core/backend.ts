@@ -63,7 +63,7 @@ export interface BackendTx {
   nextEpoch(atLeast: number): Awaitable<number>;
   /** Appends to the event log and returns the new sequence number. */
   appendEvent(event: Omit<StateEvent, "seq">): Awaitable<number>;
-  /** Checkpoint rows, for backends that keep lineages (see `CheckpointTx`); written only from a commit's `within`. */
+  /** Checkpoint rows, for backends that keep lineages (see `CheckpointTx`); written only by a commit's extra rows (`commitWithRows`). */
   readonly checkpoints?: CheckpointTx;
 }
 
