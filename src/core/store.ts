@@ -2,8 +2,9 @@
 import { randomUUID } from "node:crypto";
 import { DEFAULT_RETENTION, type Backend, type Retention, type StoredRecord } from "./backend.js";
 import { claim, currentClaim, release, renew } from "./claims.js";
+import { CloseGate } from "./close-gate.js";
 import { commit, txn, type CommitContext, type WithinCommit } from "./commit.js";
-import { isErrorCode } from "./errors.js";
+import { InvalidInputError, isErrorCode } from "./errors.js";
 import { watchEvents, type WatchOptions } from "./events.js";
 import type { Json } from "./json.js";
 import { op } from "./ops.js";
@@ -29,7 +30,7 @@ import { checkKey, parseInput } from "./validate.js";
 export interface StateStoreOptions {
   /** Key, value and txn size limits. */
   limits?: Partial<Limits>;
-  /** How long idempotency records and events are kept. */
+  /** How long idempotency records and events are kept: positive numbers (`maxEvents` a whole one), else `INVALID_INPUT`. */
   retention?: Partial<Retention>;
   /** Milliseconds since the epoch; injectable for tests of lease expiry. */
   clock?: () => number;
@@ -77,12 +78,14 @@ export class StateStore {
   readonly limits: Limits;
   readonly retention: Retention;
   private readonly ctx: CommitContext;
+  private readonly gate = new CloseGate();
   private commitsSincePurge = 0;
 
+  /** Throws `INVALID_INPUT` for retention options that are not positive. */
   constructor(backend: Backend, options: StateStoreOptions = {}) {
     this.backend = backend;
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
-    this.retention = { ...DEFAULT_RETENTION, ...options.retention };
+    this.retention = resolveRetention(options.retention);
     this.ctx = { backend, limits: this.limits, now: options.clock ?? Date.now };
   }
 
@@ -96,97 +99,96 @@ export class StateStore {
    * not the live claim's (G2), the first result again if the `opId` was seen (G3).
    * `within` runs extra writes in the same transaction (used by the LangGraph saver).
    */
-  async commit(request: CommitRequest, within?: WithinCommit): Promise<CommitResult> {
-    const result = await commit(this.ctx, request, within);
-    await this.maybePurge();
-    return result;
+  commit(request: CommitRequest, within?: WithinCommit): Promise<CommitResult> {
+    return this.gate.run(() => this.commitOpen(request, within));
   }
 
   /** Commits several requests on distinct keys, all or nothing (G4). */
-  async txn(requests: Omit<CommitRequest, "opId">[], options: { opId?: string } = {}, within?: WithinCommit): Promise<TxnResult> {
-    const result = await txn(this.ctx, requests, options, within);
-    await this.maybePurge();
-    return result;
+  txn(requests: Omit<CommitRequest, "opId">[], options: { opId?: string } = {}, within?: WithinCommit): Promise<TxnResult> {
+    return this.gate.run(async () => {
+      const result = await txn(this.ctx, requests, options, within);
+      await this.maybePurge();
+      return result;
+    });
   }
 
-  /** The key's current state; a key never written reads `{ exists: false, version: 0 }`. */
-  async read(key: string): Promise<StateRecord> {
-    parseInput(KeySchema, key);
-    checkKey(key, this.limits);
-    return toStateRecord(key, await this.backend.getRecord(key));
+  /** The key's current state, as last committed; a key never written reads `{ exists: false, version: 0 }`. */
+  read(key: string): Promise<StateRecord> {
+    return this.gate.run(() => this.readOpen(key));
   }
 
   /** Existing records under a prefix, by key (UTF-8 byte order). Page with `after`. */
-  async list(query: ListRequest | string = {}): Promise<StateRecord[]> {
-    const q = parseInput(ListRequestSchema, typeof query === "string" ? { prefix: query } : query);
-    const rows = await this.backend.listRecords(q);
-    return rows.map((r) => toStateRecord(r.key, r));
+  list(query: ListRequest | string = {}): Promise<StateRecord[]> {
+    return this.gate.run(async () => {
+      const q = parseInput(ListRequestSchema, typeof query === "string" ? { prefix: query } : query);
+      const rows = await this.backend.listRecords(q);
+      return rows.map((r) => toStateRecord(r.key, r));
+    });
   }
 
   /**
    * Read, apply `fn`, commit with `expectVersion`; on `VERSION_CONFLICT` re-read and retry with jittered backoff.
    * Never retries `FENCED`. `fn` must be pure: it may run several times.
    */
-  async update(
+  update(
     key: string,
     fn: (current: Json | undefined, record: StateRecord) => Json | Promise<Json>,
     options: UpdateOptions = {},
   ): Promise<UpdateResult> {
     const { epoch, owner, ...backoff } = options;
     let attempts = 0;
-    return withBackoff(
+    return this.gate.run(() => withBackoff(
       async () => {
         attempts++;
-        const record = await this.read(key);
+        const record = await this.readOpen(key);
         const value = await fn(record.exists ? record.value : undefined, record);
         const request: CommitRequest & { opId: string } = { key, op: op.set(value), expectVersion: record.version, opId: randomUUID() };
         if (epoch !== undefined) request.epoch = epoch;
         if (owner !== undefined) request.owner = owner;
-        const result = await this.commitRetryingUnavailable(request, backoff.signal);
+        const result = await this.commitRetrying(request, backoff.signal);
         return { ...result, value, attempts };
       },
       (err) => isErrorCode(err, "VERSION_CONFLICT"),
       { retries: 50, ...backoff },
-    );
+    ));
   }
 
   /**
    * Commits, retrying `UNAVAILABLE` (outcome unknown) with the same opId, so the request applies at most once (G3).
    * The request must carry an `opId`.
    */
-  async commitRetryingUnavailable(request: CommitRequest & { opId: string }, signal?: AbortSignal): Promise<CommitResult> {
-    return withBackoff(
-      () => this.commit(request),
-      (err) => isErrorCode(err, "UNAVAILABLE"),
-      { retries: 5, baseMs: 10, maxMs: 1000, ...(signal && { signal }) },
-    );
+  commitRetryingUnavailable(request: CommitRequest & { opId: string }, signal?: AbortSignal): Promise<CommitResult> {
+    return this.gate.run(() => this.commitRetrying(request, signal));
   }
 
   /** Claims a key; the returned `epoch` is the fencing token for commits. Throws `CLAIM_HELD` unless `steal`. */
   claim(request: ClaimRequest): Promise<Claim> {
-    return claim(this.ctx, request);
+    return this.gate.run(() => claim(this.ctx, request));
   }
 
   /** Extends a live claim; throws `FENCED` if it was superseded, expired or released. */
   renew(ref: ClaimRef, ttlMs: number): Promise<Claim> {
-    return renew(this.ctx, ref, ttlMs);
+    return this.gate.run(() => renew(this.ctx, ref, ttlMs));
   }
 
   /** Releases a claim; `false` when it was no longer current. */
   release(ref: ClaimRef): Promise<boolean> {
-    return release(this.ctx, ref);
+    return this.gate.run(() => release(this.ctx, ref));
   }
 
   /** The live claim on a key, or `null`. */
   currentClaim(key: string): Promise<Claim | null> {
-    parseInput(KeySchema, key);
-    return currentClaim(this.ctx, key);
+    return this.gate.run(async () => {
+      parseInput(KeySchema, key);
+      return currentClaim(this.ctx, key);
+    });
   }
 
   /**
    * Claims `key`, runs `fn(claim, signal)` while renewing the claim in the background, then releases it. If a renewal
    * is fenced (someone reclaimed the key), `signal` aborts with the `FencedError`; commits under the old epoch fail
-   * with `FENCED` regardless.
+   * with `FENCED` regardless. `close()` does not wait for `fn` (it may run for as long as it likes): once the store
+   * is closed, a renewal aborts `signal` with the `ClosedError`.
    */
   async withClaim<T>(key: string, fn: (claim: Claim, signal: AbortSignal) => Promise<T>, options: WithClaimOptions): Promise<T> {
     const ttlMs = options.ttlMs ?? 10_000;
@@ -211,7 +213,10 @@ export class StateStore {
     }
   }
 
-  /** Every commit outcome under `prefix`, as it happens (SPEC §3 event log). */
+  /**
+   * Every commit outcome under `prefix`, as it happens (SPEC §3 event log). `close()` does not wait for watchers:
+   * once the store is closed, the iterator throws `CLOSED`.
+   */
   watch(prefix = "", options: WatchOptions = {}): AsyncGenerator<StateEvent> {
     parseInput(PrefixSchema, prefix);
     return watchEvents(this.backend, prefix, options);
@@ -219,28 +224,81 @@ export class StateStore {
 
   /** One page of the event log: events with `seq >= fromSeq` under `prefix`. */
   events(prefix = "", options: { fromSeq?: number; limit?: number } = {}): Promise<StateEvent[]> {
-    parseInput(PrefixSchema, prefix);
-    return this.backend.readEvents({ prefix, afterSeq: (options.fromSeq ?? 1) - 1, limit: options.limit ?? 1000 });
+    return this.gate.run(async () => {
+      parseInput(PrefixSchema, prefix);
+      return this.backend.readEvents({ prefix, afterSeq: (options.fromSeq ?? 1) - 1, limit: options.limit ?? 1000 });
+    });
   }
 
-  /** Applies the retention policy now (it also runs every 1,024 commits). */
+  /** Applies the retention policy now (it also runs every 1,024 commits). Event seqs are never reused after it. */
   purge(): Promise<void> {
+    return this.gate.run(() => this.purgeOpen());
+  }
+
+  /**
+   * Waits for every call issued before it (commits, reads, updates with their retries), then closes the backend.
+   * Every later call gets `CLOSED` (typed, not retryable). Safe to call twice.
+   */
+  close(): Promise<void> {
+    return this.gate.close(() => this.backend.close());
+  }
+
+  // The *Open methods run inside a call already counted by the gate: they never meet `CLOSED` half-way.
+
+  private async commitOpen(request: CommitRequest, within?: WithinCommit): Promise<CommitResult> {
+    const result = await commit(this.ctx, request, within);
+    await this.maybePurge();
+    return result;
+  }
+
+  private async readOpen(key: string): Promise<StateRecord> {
+    parseInput(KeySchema, key);
+    checkKey(key, this.limits);
+    return toStateRecord(key, await this.backend.getRecord(key));
+  }
+
+  private commitRetrying(request: CommitRequest & { opId: string }, signal?: AbortSignal): Promise<CommitResult> {
+    return withBackoff(
+      () => this.commitOpen(request),
+      (err) => isErrorCode(err, "UNAVAILABLE"),
+      { retries: 5, baseMs: 10, maxMs: 1000, ...(signal && { signal }) },
+    );
+  }
+
+  private purgeOpen(): Promise<void> {
     return this.backend.purge({
       idempotencyBefore: this.ctx.now() - this.retention.idempotencyMs,
       maxEvents: this.retention.maxEvents,
     });
   }
 
-  close(): Promise<void> {
-    return this.backend.close();
-  }
-
   private async maybePurge(): Promise<void> {
     if (++this.commitsSincePurge < PURGE_EVERY) return;
     this.commitsSincePurge = 0;
     // The commit has landed; a failed purge only delays retention, so it is reported, not thrown.
-    await this.purge().catch((err: unknown) => process.emitWarning(`fenced-state: purge failed: ${String(err)}`));
+    await this.purgeOpen().catch((err: unknown) => process.emitWarning(`fenced-state: purge failed: ${String(err)}`));
   }
+}
+
+/**
+ * The retention policy with defaults filled in. Throws `INVALID_INPUT` unless `maxEvents` is a positive whole number
+ * and `idempotencyMs` a positive number: 0 would purge every event (a watcher resuming from its last seq would wait
+ * on a log with nothing in it) and forget every opId at once (a retry would apply twice).
+ */
+export function resolveRetention(retention: Partial<Retention> = {}): Retention {
+  const resolved: Retention = {
+    maxEvents: retention.maxEvents ?? DEFAULT_RETENTION.maxEvents,
+    idempotencyMs: retention.idempotencyMs ?? DEFAULT_RETENTION.idempotencyMs,
+  };
+  const issues = [];
+  if (!Number.isSafeInteger(resolved.maxEvents) || resolved.maxEvents < 1) {
+    issues.push({ path: ["retention", "maxEvents"], message: `must be a whole number of at least 1, got ${String(resolved.maxEvents)}` });
+  }
+  if (typeof resolved.idempotencyMs !== "number" || !(resolved.idempotencyMs > 0)) {
+    issues.push({ path: ["retention", "idempotencyMs"], message: `must be a positive number of milliseconds, got ${String(resolved.idempotencyMs)}` });
+  }
+  if (issues.length > 0) throw new InvalidInputError({ issues });
+  return resolved;
 }
 
 function toStateRecord(key: string, row: StoredRecord | undefined): StateRecord {
