@@ -20,6 +20,7 @@ ERROR_TABLE: Mapping[str, tuple[bool, int]] = {
     "UNAUTHORIZED": (False, 401),
     "FORBIDDEN": (False, 403),
     "UNAVAILABLE": (True, 503),
+    "CLOSED": (False, 503),
 }
 
 
@@ -100,6 +101,12 @@ class UnavailableError(FencedStateError):
     code = "UNAVAILABLE"
 
 
+class ClosedError(FencedStateError):
+    """The coordinator's store was closed: it answers nothing any more. Not retryable against it."""
+
+    code = "CLOSED"
+
+
 ERROR_CLASSES: Mapping[str, type[FencedStateError]] = {
     cls.code: cls
     for cls in (
@@ -113,6 +120,7 @@ ERROR_CLASSES: Mapping[str, type[FencedStateError]] = {
         UnauthorizedError,
         ForbiddenError,
         UnavailableError,
+        ClosedError,
     )
 }
 
