@@ -70,8 +70,11 @@ export class SqliteWriter {
     open.busyTimeoutMs = Math.max(open.busyTimeoutMs, options.busyTimeoutMs);
     if (options.durability === "full" && open.durability !== "full") {
       open.durability = "full";
-      // Between groups: the setting applies to the transactions after it, the first of this user's among them.
-      void open.group.exclusive(async () => void open.db.pragma("synchronous = FULL"));
+      // Between groups (SQLite refuses to change it inside a transaction): it applies to every transaction after it,
+      // the first of this user's among them.
+      open.group
+        .exclusive(async () => void open.db.pragma("synchronous = FULL"))
+        .catch((err: unknown) => process.emitWarning(`fenced-state: could not set durability "full" on ${file}: ${String(err)}`));
     }
     return open;
   }

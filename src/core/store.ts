@@ -128,7 +128,8 @@ export class StateStore {
 
   /**
    * Read, apply `fn`, commit with `expectVersion`; on `VERSION_CONFLICT` re-read and retry with jittered backoff.
-   * Never retries `FENCED`. `fn` must be pure: it may run several times.
+   * Never retries `FENCED`. `fn` must be pure: it may run several times. The read sees committed state only (G1), so
+   * `fn` never computes from a version that did not land. One call for `close()`, which waits for all of it.
    */
   update(
     key: string,
@@ -145,7 +146,7 @@ export class StateStore {
         const request: CommitRequest & { opId: string } = { key, op: op.set(value), expectVersion: record.version, opId: randomUUID() };
         if (epoch !== undefined) request.epoch = epoch;
         if (owner !== undefined) request.owner = owner;
-        const result = await this.commitRetrying(request, backoff.signal);
+        const result = await retryUnavailable(() => this.commitOpen(request), backoff.signal);
         return { ...result, value, attempts };
       },
       (err) => isErrorCode(err, "VERSION_CONFLICT"),
@@ -155,10 +156,11 @@ export class StateStore {
 
   /**
    * Commits, retrying `UNAVAILABLE` (outcome unknown) with the same opId, so the request applies at most once (G3).
-   * The request must carry an `opId`.
+   * The request must carry an `opId`. Each attempt is a `commit` call: once the store is closed, the next one gets
+   * `CLOSED`.
    */
   commitRetryingUnavailable(request: CommitRequest & { opId: string }, signal?: AbortSignal): Promise<CommitResult> {
-    return this.gate.run(() => this.commitRetrying(request, signal));
+    return retryUnavailable(() => this.commit(request), signal);
   }
 
   /** Claims a key; the returned `epoch` is the fencing token for commits. Throws `CLAIM_HELD` unless `steal`. */
@@ -257,13 +259,6 @@ export class StateStore {
     return toStateRecord(key, await this.backend.getRecord(key));
   }
 
-  private commitRetrying(request: CommitRequest & { opId: string }, signal?: AbortSignal): Promise<CommitResult> {
-    return withBackoff(
-      () => this.commitOpen(request),
-      (err) => isErrorCode(err, "UNAVAILABLE"),
-      { retries: 5, baseMs: 10, maxMs: 1000, ...(signal && { signal }) },
-    );
-  }
 
   private purgeOpen(): Promise<void> {
     return this.backend.purge({
@@ -278,6 +273,11 @@ export class StateStore {
     // The commit has landed; a failed purge only delays retention, so it is reported, not thrown.
     await this.purgeOpen().catch((err: unknown) => process.emitWarning(`fenced-state: purge failed: ${String(err)}`));
   }
+}
+
+/** Runs a commit with an opId, retrying `UNAVAILABLE` (outcome unknown): the opId makes it apply at most once (G3). */
+function retryUnavailable(attempt: () => Promise<CommitResult>, signal: AbortSignal | undefined): Promise<CommitResult> {
+  return withBackoff(attempt, (err) => isErrorCode(err, "UNAVAILABLE"), { retries: 5, baseMs: 10, maxMs: 1000, ...(signal && { signal }) });
 }
 
 /**

@@ -3,10 +3,11 @@
  * `FencedStore` on `./.fenced/state.db` — share one writer per file: they work concurrently, commits from any of them
  * are decided against all the others (G1), and nothing blocks the event loop waiting for a lock held in this process.
  */
+import { mkdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { afterAll, describe, expect, it } from "vitest";
-import { op, openStore } from "../../src/index.js";
+import { SqliteBackend, op, openStore } from "../../src/index.js";
 import { FencedCheckpointSaver, FencedStore, invokeWithRetry } from "../../src/langgraph/index.js";
 import { counterGraph } from "../langgraph/fixtures/counter.js";
 import { tempDir } from "../support/backends.js";
@@ -46,6 +47,22 @@ describe("several stores on one SQLite file in one process", () => {
 
     await Promise.all([...stores.map((s) => s.close()), saver.store.close(), memory.state.close()]);
   }, 120_000);
+
+  it("shares one writer whatever path reaches the file, and the strongest durability asked for", async () => {
+    const dir = join(tmp.dir, "real");
+    mkdirSync(dir);
+    symlinkSync(dir, join(tmp.dir, "link"));
+    const a = await openStore({ path: join(dir, "state.db") });
+    const b = await openStore({ path: join(tmp.dir, "link", "..", "real", "state.db"), durability: "full" });
+    const c = await openStore({ path: join(tmp.dir, "link", "state.db") });
+    const writer = (a.backend as SqliteBackend).db;
+    expect((b.backend as SqliteBackend).db).toBe(writer);
+    expect((c.backend as SqliteBackend).db).toBe(writer);
+    await a.commit({ key: "d/x", op: op.set(1) });
+    expect(writer.pragma("synchronous", { simple: true })).toBe(2); // FULL
+    expect((await c.read("d/x")).value).toBe(1);
+    await Promise.all([a.close(), b.close(), c.close()]);
+  });
 
   it("closing one store leaves the others on the file working; the file closes with the last", async () => {
     const path = join(tmp.dir, "close-one.db");

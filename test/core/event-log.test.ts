@@ -31,6 +31,8 @@ for (const fixture of backendFixtures()) {
       await store.commit({ key: "watch/a", op: op.set(2) });
       await store.purge();
       const controller = new AbortController();
+      // A bound on waiting, not a speed target: a watcher that skipped an event would otherwise wait forever.
+      const bound = setTimeout(() => controller.abort(), 20_000);
       const seen: StateEvent[] = [];
       const watching = (async () => {
         for await (const e of store.watch("watch/", { fromSeq: before.seq! + 1, signal: controller.signal, pollMs: 10 })) {
@@ -43,6 +45,7 @@ for (const fixture of backendFixtures()) {
       await store.commit({ key: "watch/a", op: op.set(4) });
       await store.commit({ key: "watch/b", op: op.set(5) });
       await watching;
+      clearTimeout(bound);
       expect(seen.map((e) => [e.key, e.version])).toEqual([["watch/a", 2], ["watch/a", 3], ["watch/a", 4], ["watch/b", 1]]);
       await store.close();
     });
