@@ -35,6 +35,7 @@ describe("several stores on one SQLite file in one process", () => {
     delay.disable();
     expect(settled.filter((r) => r.status === "rejected").map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
     // A correctness bound, not a speed target: the bug this guards against froze the loop for busyTimeoutMs (5 s).
+    console.log(`one file, 3 stores + saver + FencedStore: ${settled.length} calls, max event-loop delay ${(delay.max / 1e6).toFixed(1)} ms`);
     expect(delay.max / 1e6).toBeLessThan(1000);
 
     const reader = stores[0]!;
