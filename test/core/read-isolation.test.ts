@@ -6,8 +6,9 @@
  */
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { FencedStateError, StateStore, op, type Backend, type Json } from "../../src/index.js";
+import { FencedStateError, StateStore, op, type Json } from "../../src/index.js";
 import { backendFixtures } from "../support/backends.js";
+import { scheduled } from "../support/scheduled.js";
 
 const RUNS = Number(process.env.FENCED_SCHEDULER_RUNS ?? 150);
 
@@ -59,7 +60,7 @@ for (const fixture of backendFixtures()) {
           async (s, commits, reads) => {
             const prefix = `r${run++}`;
             const key = `${prefix}/k`;
-            const store = new StateStore(scheduledReads(base.backend, s));
+            const store = new StateStore(scheduled(base.backend, s, ["getRecord", "getClaim", "listRecords", "readEvents"]));
             // Each commit writes a value of its own, then waits for the scheduler inside its open transaction, and
             // then either lands or throws (rolls back its savepoint, or the whole group when it is the first).
             const attempts = commits.map((fails, i) => {
@@ -104,26 +105,4 @@ for (const fixture of backendFixtures()) {
       await base.close();
     });
   });
-}
-
-/** The same backend, with the start of every read outside a transaction released by the scheduler. */
-function scheduledReads(backend: Backend, s: fc.Scheduler): Backend {
-  const later =
-    <A extends unknown[], R>(label: string, call: (...args: A) => Promise<R>) =>
-    async (...args: A): Promise<R> => {
-      await s.schedule(Promise.resolve(), label);
-      return call(...args);
-    };
-  return {
-    kind: backend.kind,
-    transact: backend.transact.bind(backend),
-    getRecord: later("getRecord", backend.getRecord.bind(backend)),
-    getClaim: later("getClaim", backend.getClaim.bind(backend)),
-    listRecords: later("listRecords", backend.listRecords.bind(backend)),
-    readEvents: later("readEvents", backend.readEvents.bind(backend)),
-    lastSeq: backend.lastSeq.bind(backend),
-    subscribe: backend.subscribe.bind(backend),
-    purge: backend.purge.bind(backend),
-    close: async () => {},
-  };
 }
