@@ -2,7 +2,7 @@
 import { resolve } from "node:path";
 import type { Backend } from "./core/backend.js";
 import { InvalidInputError } from "./core/errors.js";
-import { StateStore, type StateStoreOptions } from "./core/store.js";
+import { StateStore, resolveRetention, type StateStoreOptions } from "./core/store.js";
 import { MemoryBackend } from "./backends/memory.js";
 import { SqliteBackend } from "./backends/sqlite.js";
 import type { PostgresPoolOptions } from "./backends/postgres/options.js";
@@ -31,6 +31,8 @@ export interface OpenStoreOptions extends StateStoreOptions {
 
 /**
  * Opens a store: SQLite at `./.fenced/state.db` with no arguments, or `{ path }`, `{ memory: true }`, `{ url }`.
+ * Stores opened on one SQLite file in one process share its writer, so any number of them (savers, `FencedStore`s)
+ * work side by side. A path that can never hold a store (a directory, a file of another program) is `INVALID_INPUT`.
  *
  * @example
  * ```ts
@@ -47,6 +49,8 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<StateSt
   if (options.url === undefined && (options.schema !== undefined || options.pool !== undefined)) {
     throw new InvalidInputError({ issues: [{ path: [options.schema !== undefined ? "schema" : "pool"], message: "schema and pool apply to postgres: give url too" }] });
   }
+  // Checked before a backend opens, so a bad option leaves no connection behind.
+  resolveRetention(options.retention);
   return new StateStore(await openBackend(options), options);
 }
 

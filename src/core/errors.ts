@@ -16,7 +16,8 @@ export type ErrorCode =
   | "UNSUPPORTED_MEDIA_TYPE"
   | "UNAUTHORIZED"
   | "FORBIDDEN"
-  | "UNAVAILABLE";
+  | "UNAVAILABLE"
+  | "CLOSED";
 
 /** Per code: whether a caller may retry, and the HTTP status the coordinator answers with. */
 export const ERROR_TABLE: Readonly<Record<ErrorCode, { retryable: boolean; httpStatus: number }>> = {
@@ -32,6 +33,7 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, { retryable: boolean; httpS
   UNAUTHORIZED: { retryable: false, httpStatus: 401 },
   FORBIDDEN: { retryable: false, httpStatus: 403 },
   UNAVAILABLE: { retryable: true, httpStatus: 503 },
+  CLOSED: { retryable: false, httpStatus: 503 },
 };
 
 /** A zod-style issue: where the input is wrong and why. */
@@ -77,6 +79,7 @@ export interface ErrorDetails {
   UNAUTHORIZED: Record<string, never>;
   FORBIDDEN: Record<string, never>;
   UNAVAILABLE: { cause: string };
+  CLOSED: Record<string, never>;
 }
 
 /** The base class of every error fenced-state raises on purpose. */
@@ -206,6 +209,16 @@ export class UnavailableError extends FencedStateError<"UNAVAILABLE"> {
   }
 }
 
+/**
+ * The store (or the backend under it) was closed: this handle answers nothing any more. Not retryable on it; open a
+ * new store. Calls issued before `close()` were completed first.
+ */
+export class ClosedError extends FencedStateError<"CLOSED"> {
+  constructor(message?: string | Record<string, never>) {
+    super("CLOSED", typeof message === "string" ? message : "the store is closed: open a new one to go on", {});
+  }
+}
+
 /** Rebuilds the typed error from a wire body (`{ error: { code, message, details } }`), e.g. in HTTP clients. */
 export function errorFromJSON(body: unknown): FencedStateError {
   const e = (body as { error?: { code?: string; message?: string; details?: unknown } } | null)?.error;
@@ -233,6 +246,7 @@ const ERROR_CLASSES: Record<ErrorCode, new (details: never) => FencedStateError>
   UNAUTHORIZED: UnauthorizedError,
   FORBIDDEN: ForbiddenError,
   UNAVAILABLE: UnavailableError,
+  CLOSED: ClosedError,
 };
 
 /** True when `err` is a fenced-state error with this code. */

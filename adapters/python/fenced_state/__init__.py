@@ -13,6 +13,7 @@ from .errors import (
     ERROR_CLASSES,
     ERROR_TABLE,
     ClaimHeldError,
+    ClosedError,
     FencedError,
     FencedStateError,
     ForbiddenError,
@@ -60,4 +61,5 @@ __all__ = [
     "UnauthorizedError",
     "ForbiddenError",
     "UnavailableError",
+    "ClosedError",
 ]

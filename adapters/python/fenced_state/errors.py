@@ -22,6 +22,7 @@ ERROR_TABLE: Mapping[str, tuple[bool, int]] = {
     "UNAUTHORIZED": (False, 401),
     "FORBIDDEN": (False, 403),
     "UNAVAILABLE": (True, 503),
+    "CLOSED": (False, 503),
 }
 
 
@@ -114,6 +115,12 @@ class UnavailableError(FencedStateError):
     code = "UNAVAILABLE"
 
 
+class ClosedError(FencedStateError):
+    """The coordinator's store was closed: it answers nothing any more. Not retryable against it."""
+
+    code = "CLOSED"
+
+
 ERROR_CLASSES: Mapping[str, type[FencedStateError]] = {
     cls.code: cls
     for cls in (
@@ -129,6 +136,7 @@ ERROR_CLASSES: Mapping[str, type[FencedStateError]] = {
         UnauthorizedError,
         ForbiddenError,
         UnavailableError,
+        ClosedError,
     )
 }
 
