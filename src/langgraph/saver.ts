@@ -15,7 +15,7 @@ import {
   type PendingWrite,
   type SerializerProtocol,
 } from "@langchain/langgraph-checkpoint";
-import type { BackendTx, BlobRef, CheckpointReader, CheckpointRow, LoadedCheckpoint } from "../core/backend.js";
+import type { BackendTx, CheckpointReader, CheckpointRow, LoadedCheckpoint } from "../core/backend.js";
 import { fenceReason } from "../core/commit.js";
 import { FencedError, InvalidInputError, VersionConflictError, isErrorCode } from "../core/errors.js";
 import type { Json } from "../core/json.js";
@@ -25,9 +25,19 @@ import type { StateStore } from "../core/store.js";
 import { openStore, type OpenStoreOptions } from "../open.js";
 import { z } from "zod";
 import { parseInput } from "../core/validate.js";
-import { readFencedConfig } from "./config.js";
+import { FENCED_CONFIG_KEYS, readFencedConfig, type FencedConfig } from "./config.js";
 import { ThreadKeys, threadIdOf } from "./keys.js";
-import { checkpointConfig, serializePut, serializeWrites, toTuple, withOwnRefs } from "./rows.js";
+import {
+  checkpointConfig,
+  samePut,
+  serializePut,
+  serializeWrites,
+  storedChannelVersions,
+  toTuple,
+  withOwnRefs,
+  type PutParent,
+  type SerializedPut,
+} from "./rows.js";
 
 export interface FencedCheckpointSaverOptions {
   /** First segment of every key the saver writes. Default `"langgraph"`. */
@@ -48,13 +58,13 @@ interface Head {
   parentCheckpointId: string | null;
 }
 
-/** What a put needs to know about its parent; both facts are immutable once the parent is stored. */
-interface ParentFacts {
+/** What a put needs to know about its parent; every fact is immutable once the parent is stored. */
+interface ParentFacts extends PutParent {
   headVersion: number;
-  blobRefs: Record<string, BlobRef>;
+  parentId: string | null;
 }
 
-/** Parent facts never go stale, so the cache only ever forgets (all at once, when full). */
+/** Parent facts never go stale, so the cache only ever forgets (all at once, when full). Same for old reads. */
 const PARENT_CACHE_SIZE = 10_000;
 const LIST_PAGE = 100;
 
@@ -79,6 +89,11 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
   readonly parentlessPut: "conflict" | "fork";
   private readonly checkpoints: CheckpointReader;
   private readonly parents = new Map<string, ParentFacts>();
+  /**
+   * Checkpoints this saver served by id while they were not their lineage's head (and their parents), by cache key: a
+   * put from one of them that conflicts is time travel without `forkConfig`, not another run's advance.
+   */
+  private readonly oldReads = new Set<string>();
   /** Checkpoint ids landed per tracked attempt (`invokeWithRetry`). */
   private readonly attempts = new Map<string, string[]>();
 
@@ -104,7 +119,11 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
     return new FencedCheckpointSaver(await openStore(storeOptions), saver);
   }
 
-  /** The checkpoint `config` names, or the thread's head when it names none; `undefined` when there is none. */
+  /**
+   * The checkpoint `config` names, or the thread's head when it names none; `undefined` when there is none. A config
+   * marked by `forkConfig` comes back marked in the tuple's `config` and `parentConfig`: LangGraph builds its puts
+   * from those (a `"__copy__"` puts under `parentConfig`), so the fork reaches the put.
+   */
   async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
     const c = configurableOf(config);
     if (c?.thread_id === undefined) return undefined;
@@ -114,10 +133,22 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
     if (checkpointId !== undefined && typeof checkpointId !== "string") {
       throw new InvalidInputError({ issues: [{ path: ["configurable", "checkpoint_id"], message: "must be a string" }] });
     }
-    const loaded = checkpointId
-      ? await this.checkpoints.getCheckpoint({ threadId, ns, checkpointId })
-      : await this.checkpoints.getHeadCheckpoint({ threadId, ns, headKey: new ThreadKeys(this.keyPrefix, threadId).head(ns) });
-    return loaded && this.tuple(loaded);
+    const { forkFrom } = readFencedConfig(c);
+    const headKey = new ThreadKeys(this.keyPrefix, threadId).head(ns);
+    let loaded: LoadedCheckpoint | undefined;
+    if (checkpointId) {
+      const [found, head] = await Promise.all([this.checkpoints.getCheckpoint({ threadId, ns, checkpointId }), this.store.read(headKey)]);
+      loaded = found;
+      if (found && headOf(head)?.checkpointId !== found.checkpointId) this.rememberOldRead(threadId, ns, found.checkpointId);
+      if (found) this.rememberOldRead(threadId, ns, found.parentId);
+    } else {
+      loaded = await this.checkpoints.getHeadCheckpoint({ threadId, ns, headKey });
+    }
+    if (!loaded) return undefined;
+    const tuple = await this.tuple(loaded);
+    if (forkFrom === undefined) return tuple;
+    const mark = (cfg: RunnableConfig | undefined) => cfg && { configurable: { ...cfg.configurable, [FENCED_CONFIG_KEYS.forkFrom]: [...forkFrom] } };
+    return { ...tuple, config: mark(tuple.config)!, ...(tuple.parentConfig && { parentConfig: mark(tuple.parentConfig) }) };
   }
 
   /** Checkpoints newest first (by id), filtered by thread, namespace, `before`, metadata `filter`, up to `limit`. */
@@ -152,7 +183,8 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
 
   /**
    * Stores a checkpoint as the new head of its (thread, namespace). `config.configurable.checkpoint_id` is the parent
-   * the run started from: it must be the head (or the explicit fork point), else `VersionConflictError`.
+   * the run started from: it must be the head (or an explicit fork point, `forkConfig`), else `VersionConflictError`.
+   * A re-put of a stored checkpoint is a no-op when it carries the same checkpoint, else `INVALID_INPUT`.
    */
   async put(config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata, newVersions: ChannelVersions): Promise<RunnableConfig> {
     const c = configurableOf(config);
@@ -165,39 +197,50 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
     const parent = parentId === null ? undefined : await this.parentFacts(threadId, ns, parentId);
     if (parentId !== null && parent === undefined) {
       // The parent is not in this lineage (never was, or the thread was deleted under the run).
-      throw lineageConflict(threadId, ns, parentId, await this.store.read(keys.head(ns)), null);
+      throw lineageConflict(threadId, ns, parentId, await this.store.read(keys.head(ns)), null, false);
     }
-    const serialized = await serializePut(this.serde, { threadId, ns, parentId }, checkpoint, metadata, newVersions, parent?.blobRefs);
+    const fork = await this.isExplicitFork(threadId, ns, parentId, fenced);
+    const copy = metadata?.source === "fork";
+    const serialized = await serializePut(this.serde, { threadId, ns, parentId }, checkpoint, metadata, newVersions, parent, copy);
 
     const head: Head = { checkpointId: checkpoint.id, parentCheckpointId: parentId };
     const request: CommitRequest = {
       key: keys.head(ns),
       op: op.set({ ...head }),
-      expectVersion: await this.expectedHeadVersion(keys, ns, parentId, parent, fenced.forkFrom),
+      expectVersion: fork || parent === undefined ? await this.currentHeadVersion(keys, ns, fork) : parent.headVersion,
     };
     // The root head carries the run claim, so the commit itself checks the epoch there; other namespaces check it
     // in `within` against the same claim.
     if (ns === "" && fenced.epoch !== undefined) request.epoch = fenced.epoch;
     if (fenced.owner !== undefined) request.owner = fenced.owner;
     let row: CheckpointRow | undefined;
+    let stored = false;
     try {
       const result = await this.store.commit(request, async (tx, [committed]) => {
         if (ns !== "") await this.checkRunFence(tx, keys, fenced.epoch);
         row = withOwnRefs(serialized, committed!.version);
         if (!(await tx.checkpoints!.insertCheckpoint(row, serialized.blobs))) {
+          stored = true; // rolls the head back; decided below, outside the transaction
           throw new InvalidInputError({ issues: [{ path: ["checkpoint", "id"], message: `checkpoint ${checkpoint.id} already exists` }] });
         }
       });
-      this.remember(threadId, ns, checkpoint.id, { headVersion: result.version, blobRefs: row!.blobRefs });
+      this.remember(threadId, ns, checkpoint.id, {
+        headVersion: result.version,
+        blobRefs: row!.blobRefs,
+        channelVersions: checkpoint.channel_versions,
+        parentId,
+      });
       // Only the root lineage carries the run's input; a subgraph's checkpoints do not make an attempt partial.
       if (fenced.attempt !== undefined && ns === "") this.attempts.get(fenced.attempt)?.push(checkpoint.id);
     } catch (err) {
+      if (stored) return this.rePut(threadId, ns, checkpoint, serialized, err);
       if (!isErrorCode(err, "VERSION_CONFLICT")) throw err;
-      const current = await this.store.read(keys.head(ns));
-      const head = headOf(current);
-      // The same put already landed (a retry after an unknown outcome): nothing to do.
-      if (head?.checkpointId === checkpoint.id && head.parentCheckpointId === parentId) return checkpointConfig(threadId, ns, checkpoint.id);
-      throw lineageConflict(keys.threadId, ns, parentId, current, err.details.expectedVersion);
+      // The same checkpoint already landed (a retry after an unknown outcome, or a re-put): nothing to do.
+      if (await this.checkpoints.getCheckpoint({ threadId, ns, checkpointId: checkpoint.id })) {
+        return this.rePut(threadId, ns, checkpoint, serialized, err);
+      }
+      const old = this.oldReads.has(cacheKey(threadId, ns, parentId ?? ""));
+      throw lineageConflict(keys.threadId, ns, parentId, await this.store.read(keys.head(ns)), err.details.expectedVersion, old);
     }
     return checkpointConfig(threadId, ns, checkpoint.id);
   }
@@ -258,28 +301,53 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
     return landed;
   }
 
-  /** The version the head must still have for this put to be accepted. */
-  private async expectedHeadVersion(
-    keys: ThreadKeys,
-    ns: string,
-    parentId: string | null,
-    parent: ParentFacts | undefined,
-    forkFrom: string | undefined,
-  ): Promise<number> {
-    if (parent !== undefined && parentId !== forkFrom) return parent.headVersion;
-    // An explicit fork, or the first put of a thread: measured against the head as it is now.
+  /**
+   * The head version a put that is not a plain child of a stored checkpoint expects: an explicit fork (or, with
+   * `parentlessPut: "fork"`, a parentless put) is measured against the head as it is now; a parentless put otherwise
+   * expects an empty lineage, so it conflicts with the head there is (G7: two "first" runs).
+   */
+  private async currentHeadVersion(keys: ThreadKeys, ns: string, fork: boolean): Promise<number> {
     const head = await this.store.read(keys.head(ns));
-    if (!head.exists || parentId !== null || this.parentlessPut === "fork") return head.version;
-    return 0; // a parentless put expects an empty thread, so it conflicts with the head there is (G7)
+    if (!head.exists || fork || this.parentlessPut === "fork") return head.version;
+    return 0;
   }
 
-  /** A stored checkpoint's head version and blob refs, from the cache or its row; `undefined` if it is not stored. */
+  /**
+   * Whether `forkConfig` asked for this put: its parent is a fork point, or the parent of one (nothing, for a root):
+   * LangGraph's `"__copy__"` puts the copy of a checkpoint where that checkpoint was put.
+   */
+  private async isExplicitFork(threadId: string, ns: string, parentId: string | null, fenced: FencedConfig): Promise<boolean> {
+    const forkFrom = fenced.forkFrom ?? [];
+    if (parentId !== null && forkFrom.includes(parentId)) return true;
+    for (const id of forkFrom) {
+      const point = await this.parentFacts(threadId, ns, id);
+      if (point !== undefined && point.parentId === parentId) return true;
+    }
+    return false;
+  }
+
+  /** A put whose checkpoint id is stored already: a no-op when it carries the same checkpoint, else `INVALID_INPUT`. */
+  private async rePut(threadId: string, ns: string, checkpoint: Checkpoint, put: SerializedPut, cause: unknown): Promise<RunnableConfig> {
+    const stored = await this.checkpoints.getCheckpoint({ threadId, ns, checkpointId: checkpoint.id });
+    if (!stored) throw cause; // deleted in between: the put's own error stands
+    if (await samePut(this.serde, stored, put, checkpoint)) return checkpointConfig(threadId, ns, checkpoint.id);
+    throw new InvalidInputError({
+      issues: [{ path: ["checkpoint", "id"], message: `checkpoint ${checkpoint.id} already exists with different content` }],
+    });
+  }
+
+  /** What a put needs of a stored checkpoint, from the cache or its row; `undefined` if it is not stored. */
   private async parentFacts(threadId: string, ns: string, checkpointId: string): Promise<ParentFacts | undefined> {
     const cached = this.parents.get(cacheKey(threadId, ns, checkpointId));
     if (cached !== undefined) return cached;
     const loaded = await this.checkpoints.getCheckpoint({ threadId, ns, checkpointId });
     if (!loaded) return undefined;
-    const facts = { headVersion: loaded.headVersion, blobRefs: loaded.blobRefs };
+    const facts = {
+      headVersion: loaded.headVersion,
+      blobRefs: loaded.blobRefs,
+      channelVersions: await storedChannelVersions(this.serde, loaded),
+      parentId: loaded.parentId,
+    };
     this.remember(threadId, ns, checkpointId, facts);
     return facts;
   }
@@ -287,6 +355,12 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
   private remember(threadId: string, ns: string, checkpointId: string, facts: ParentFacts): void {
     if (this.parents.size >= PARENT_CACHE_SIZE) this.parents.clear();
     this.parents.set(cacheKey(threadId, ns, checkpointId), facts);
+  }
+
+  /** `checkpointId` `null`: a root's parent, i.e. nothing (a parentless put). */
+  private rememberOldRead(threadId: string, ns: string, checkpointId: string | null): void {
+    if (this.oldReads.size >= PARENT_CACHE_SIZE) this.oldReads.clear();
+    this.oldReads.add(cacheKey(threadId, ns, checkpointId ?? ""));
   }
 
   /** A write outside the root head must still respect the thread's run claim (G2: no bypass). */
@@ -297,11 +371,17 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
   }
 
   private async tuple(loaded: LoadedCheckpoint): Promise<CheckpointTuple> {
-    this.remember(loaded.threadId, loaded.ns, loaded.checkpointId, { headVersion: loaded.headVersion, blobRefs: loaded.blobRefs });
-    return toTuple(this.serde, loaded, async () => {
+    const tuple = await toTuple(this.serde, loaded, async () => {
       const parent = await this.checkpoints.getCheckpoint({ threadId: loaded.threadId, ns: loaded.ns, checkpointId: loaded.parentId! });
       return parent?.writes ?? [];
     });
+    this.remember(loaded.threadId, loaded.ns, loaded.checkpointId, {
+      headVersion: loaded.headVersion,
+      blobRefs: loaded.blobRefs,
+      channelVersions: { ...tuple.checkpoint.channel_versions },
+      parentId: loaded.parentId,
+    });
+    return tuple;
   }
 }
 
@@ -321,19 +401,27 @@ function headOf(record: StateRecord): Head | undefined {
   return record.exists ? (record.value as unknown as Head) : undefined;
 }
 
-/** The typed G7 error: which thread, which parent the put started from, which checkpoint is the head now. */
+/**
+ * The typed G7 error: which thread, which parent the put started from, which checkpoint is the head now, and why:
+ * `"old-checkpoint"` when the run started from a checkpoint that was already not the head (time travel, `updateState`
+ * or `"__copy__"` of a past state without `forkConfig`), `"head-moved"` when another run advanced the thread.
+ */
 function lineageConflict(
   threadId: string,
   ns: string,
   parentId: string | null,
   headRecord: StateRecord,
   expectedVersion: number | null,
+  old: boolean,
 ): VersionConflictError {
-  const head = headOf(headRecord);
+  const head = headOf(headRecord)?.checkpointId ?? null;
   const where = ns === "" ? `thread "${threadId}"` : `thread "${threadId}" namespace "${ns}"`;
-  const message =
-    `${where} moved on: this run started from ${parentId ?? "no checkpoint"} but the head is ${head?.checkpointId ?? "gone"}. ` +
-    "Another run advanced the thread; re-run from the head (invokeWithRetry) or fork explicitly (forkConfig).";
+  const message = old
+    ? `${where}: this write starts from checkpoint ${parentId ?? "(none: a copy of the root)"}, which is not the head ` +
+      `(the head is ${head ?? "gone"}). Running or editing an old checkpoint forks the thread; ask for the fork with ` +
+      "forkConfig: graph.invoke(input, forkConfig(config)) or graph.updateState(forkConfig(config), values)."
+    : `${where} moved on: this run started from ${parentId ?? "no checkpoint"} but the head is ${head ?? "gone"}. ` +
+      "Another run advanced the thread; re-run from the head (invokeWithRetry) or fork explicitly (forkConfig).";
   return new VersionConflictError(
     {
       key: headRecord.key,
@@ -342,7 +430,8 @@ function lineageConflict(
       threadId,
       checkpointNs: ns,
       parentCheckpointId: parentId,
-      headCheckpointId: head?.checkpointId ?? null,
+      headCheckpointId: head,
+      reason: old ? "old-checkpoint" : "head-moved",
     },
     message,
   );
