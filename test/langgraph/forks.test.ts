@@ -101,7 +101,6 @@ for (const fixture of saverFixtures()) {
       const oursOut = await ours.invoke(null, forkConfig(grandchildren[0]!.config));
       const theirsOut = await theirs.invoke(null, grandchildren[1]!.config);
       expect(interrupted(oursOut)).toEqual(interrupted(theirsOut));
-      expect(interrupted(oursOut)).toEqual({ n: 1, asked: ["how much?"] });
       expect(seen(await ours.getState(thread("n")))).toEqual(seen(await theirs.getState(thread("n"))));
     });
   });
