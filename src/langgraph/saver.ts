@@ -22,7 +22,7 @@ import type { Json } from "../core/json.js";
 import { op } from "../core/ops.js";
 import type { CommitRequest, StateRecord } from "../core/schemas.js";
 import type { StateStore } from "../core/store.js";
-import { openStore, type OpenStoreOptions } from "../open.js";
+import { connStringOptions, openStore, openStoreLazily, type ConnStringStoreOptions, type OpenStoreOptions } from "../open.js";
 import { z } from "zod";
 import { parseInput } from "../core/validate.js";
 import { FENCED_CONFIG_KEYS, readFencedConfig, type FencedConfig } from "./config.js";
@@ -79,8 +79,10 @@ const LIST_PAGE = 100;
  * @example
  * ```ts
  * import { FencedCheckpointSaver } from "fenced-state/langgraph";
- * const checkpointer = await FencedCheckpointSaver.open();   // SQLite at ./.fenced/state.db
+ * const checkpointer = FencedCheckpointSaver.fromConnString("./.fenced/state.db"); // or "postgres://…", ":memory:"
  * const graph = builder.compile({ checkpointer });
+ * // …
+ * await checkpointer.close();
  * ```
  */
 export class FencedCheckpointSaver extends BaseCheckpointSaver {
@@ -96,6 +98,9 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
   private readonly oldReads = new Set<string>();
   /** Checkpoint ids landed per tracked attempt (`invokeWithRetry`). */
   private readonly attempts = new Map<string, string[]>();
+  /** Whether `store` was opened by this saver (`open`, `fromConnString`), so `close()` closes it. */
+  private ownsStore = false;
+  private closing: Promise<void> | undefined;
 
   constructor(store: StateStore, options: FencedCheckpointSaverOptions = {}) {
     super(options.serde);
@@ -111,12 +116,40 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
 
   /** Opens a store (`openStore` options: SQLite `./.fenced/state.db` by default) and a saver on it. */
   static async open(options: OpenStoreOptions & FencedCheckpointSaverOptions = {}): Promise<FencedCheckpointSaver> {
-    const { keyPrefix, parentlessPut, serde, ...storeOptions } = options;
-    const saver: FencedCheckpointSaverOptions = {};
-    if (keyPrefix !== undefined) saver.keyPrefix = keyPrefix;
-    if (parentlessPut !== undefined) saver.parentlessPut = parentlessPut;
-    if (serde !== undefined) saver.serde = serde;
-    return new FencedCheckpointSaver(await openStore(storeOptions), saver);
+    const [saver, store] = splitOptions(options);
+    return new FencedCheckpointSaver(await openStore(store), saver).owning();
+  }
+
+  /**
+   * A saver on the store a connection string names, as LangGraph's savers take one (`SqliteSaver.fromConnString`):
+   * a SQLite file path, `":memory:"`, or a `postgres://` URL (needs `pg`). Synchronous: the store opens on first use,
+   * and an open that fails (a database that is down) fails that call and is tried again by the next one. Close it
+   * with `close()`.
+   *
+   * @example
+   * ```ts
+   * const checkpointer = FencedCheckpointSaver.fromConnString(process.env.DATABASE_URL ?? "./.fenced/state.db");
+   * const graph = builder.compile({ checkpointer });
+   * ```
+   */
+  static fromConnString(pathOrUrl: string, options: FencedCheckpointSaverOptions & ConnStringStoreOptions = {}): FencedCheckpointSaver {
+    const [saver, store] = splitOptions({ ...options, ...connStringOptions(pathOrUrl) });
+    return new FencedCheckpointSaver(openStoreLazily(store), saver).owning();
+  }
+
+  /**
+   * Closes the store this saver opened (`open`, `fromConnString`), after what was issued before; idempotent. A store
+   * passed to the constructor belongs to the caller, who closes it (`store.close()`).
+   */
+  close(): Promise<void> {
+    if (!this.ownsStore) return Promise.resolve();
+    this.closing ??= this.store.close();
+    return this.closing;
+  }
+
+  private owning(): this {
+    this.ownsStore = true;
+    return this;
   }
 
   /**
@@ -383,6 +416,16 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
     });
     return tuple;
   }
+}
+
+/** Splits `open`/`fromConnString` options into the saver's and the store's. */
+function splitOptions<O extends FencedCheckpointSaverOptions>(options: O): [FencedCheckpointSaverOptions, Omit<O, keyof FencedCheckpointSaverOptions>] {
+  const { keyPrefix, parentlessPut, serde, ...store } = options;
+  const saver: FencedCheckpointSaverOptions = {};
+  if (keyPrefix !== undefined) saver.keyPrefix = keyPrefix;
+  if (parentlessPut !== undefined) saver.parentlessPut = parentlessPut;
+  if (serde !== undefined) saver.serde = serde;
+  return [saver, store];
 }
 
 function nsOf(value: unknown): string {
