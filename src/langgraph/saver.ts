@@ -92,10 +92,12 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
   private readonly checkpoints: CheckpointReader;
   private readonly parents = new Map<string, ParentFacts>();
   /**
-   * Checkpoints this saver served by id while they were not their lineage's head (and their parents), by cache key: a
-   * put from one of them that conflicts is time travel without `forkConfig`, not another run's advance.
+   * Checkpoints this saver served by id while it knew they were not their lineage's head (and their parents), by cache
+   * key: a put from one of them that conflicts is time travel without `forkConfig`, not another run's advance.
    */
   private readonly oldReads = new Set<string>();
+  /** The greatest head version this saver has seen per lineage (head versions only grow, even across deletes). */
+  private readonly headVersions = new Map<string, number>();
   /** Checkpoint ids landed per tracked attempt (`invokeWithRetry`). */
   private readonly attempts = new Map<string, string[]>();
   /** Whether `store` was opened by this saver (`open`, `fromConnString`), so `close()` closes it. */
@@ -167,15 +169,17 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
       throw new InvalidInputError({ issues: [{ path: ["configurable", "checkpoint_id"], message: "must be a string" }] });
     }
     const { forkFrom } = readFencedConfig(c);
-    const headKey = new ThreadKeys(this.keyPrefix, threadId).head(ns);
     let loaded: LoadedCheckpoint | undefined;
     if (checkpointId) {
-      const [found, head] = await Promise.all([this.checkpoints.getCheckpoint({ threadId, ns, checkpointId }), this.store.read(headKey)]);
-      loaded = found;
-      if (found && headOf(head)?.checkpointId !== found.checkpointId) this.rememberOldRead(threadId, ns, found.checkpointId);
-      if (found) this.rememberOldRead(threadId, ns, found.parentId);
+      loaded = await this.checkpoints.getCheckpoint({ threadId, ns, checkpointId });
+      // Known to be superseded already (this saver has seen a later head): a run from it is time travel. Its parent
+      // never is the head, and a "__copy__" of it puts under that parent.
+      if (loaded && (this.headVersions.get(lineageKey(threadId, ns)) ?? 0) > loaded.headVersion) {
+        this.rememberOldRead(threadId, ns, loaded.checkpointId);
+      }
+      if (loaded) this.rememberOldRead(threadId, ns, loaded.parentId);
     } else {
-      loaded = await this.checkpoints.getHeadCheckpoint({ threadId, ns, headKey });
+      loaded = await this.checkpoints.getHeadCheckpoint({ threadId, ns, headKey: new ThreadKeys(this.keyPrefix, threadId).head(ns) });
     }
     if (!loaded) return undefined;
     const tuple = await this.tuple(loaded);
@@ -388,6 +392,11 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
   private remember(threadId: string, ns: string, checkpointId: string, facts: ParentFacts): void {
     if (this.parents.size >= PARENT_CACHE_SIZE) this.parents.clear();
     this.parents.set(cacheKey(threadId, ns, checkpointId), facts);
+    const lineage = lineageKey(threadId, ns);
+    if (facts.headVersion > (this.headVersions.get(lineage) ?? 0)) {
+      if (this.headVersions.size >= PARENT_CACHE_SIZE) this.headVersions.clear();
+      this.headVersions.set(lineage, facts.headVersion);
+    }
   }
 
   /** `checkpointId` `null`: a root's parent, i.e. nothing (a parentless put). */
@@ -434,6 +443,10 @@ function nsOf(value: unknown): string {
     throw new InvalidInputError({ issues: [{ path: ["configurable", "checkpoint_ns"], message: "must be a string" }] });
   }
   return value;
+}
+
+function lineageKey(threadId: string, ns: string): string {
+  return `${threadId}\u0000${ns}`;
 }
 
 function cacheKey(threadId: string, ns: string, checkpointId: string): string {
