@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { VersionConflictError } from "../../src/index.js";
 import { forkConfig } from "../../src/langgraph/index.js";
 import { saverFixtures } from "./fixtures/checkpoints.js";
+import { barrier, gateLatestReads } from "./fixtures/counter.js";
 
 const thread = (id: string): RunnableConfig => ({ configurable: { thread_id: id } });
 
@@ -79,6 +80,38 @@ for (const fixture of saverFixtures()) {
       expect(err).toBeInstanceOf(VersionConflictError);
       expect((err as VersionConflictError).message).toContain("forkConfig(");
       expect((await graph.getState(thread("nc"))).config.configurable?.checkpoint_id).toBe(head!.config.configurable?.checkpoint_id);
+    });
+
+    it("G7: time travel and updateState on an old checkpoint without forkConfig name both checkpoints and how to fork", async () => {
+      const graph = twoStepGraph(await fixture.saver());
+      await graph.invoke({ log: ["one"] }, thread("tt"));
+      await graph.invoke({ log: ["two"] }, thread("tt"));
+      const [head, , old] = await history(graph, thread("tt"));
+      for (const attempt of [() => graph.invoke({ log: ["again"] }, old!.config), () => graph.updateState(old!.config, { count: 9 })]) {
+        const err = (await attempt().catch((e: unknown) => e)) as VersionConflictError;
+        expect(err).toBeInstanceOf(VersionConflictError);
+        expect(err.details).toMatchObject({
+          reason: "old-checkpoint",
+          parentCheckpointId: old!.config.configurable?.checkpoint_id,
+          headCheckpointId: head!.config.configurable?.checkpoint_id,
+        });
+        expect(err.message).toContain(old!.config.configurable?.checkpoint_id);
+        expect(err.message).toContain(head!.config.configurable?.checkpoint_id);
+        expect(err.message).toContain("forkConfig(config)");
+        expect(err.message).not.toMatch(/another run/i);
+      }
+    });
+
+    it("G7: a real concurrent advance keeps its message: another run advanced the thread", async () => {
+      const saver = gateLatestReads(await fixture.saver(), barrier(2));
+      const graph = twoStepGraph(saver);
+      const outcomes = await Promise.allSettled([1, 2].map((n) => graph.invoke({ log: [`run ${n}`] }, { ...thread("race"), durability: "sync" })));
+      const rejected = outcomes.filter((o): o is PromiseRejectedResult => o.status === "rejected");
+      expect(rejected).toHaveLength(1);
+      const err = rejected[0]!.reason as VersionConflictError;
+      expect(err).toBeInstanceOf(VersionConflictError);
+      expect(err.details.reason).toBe("head-moved");
+      expect(err.message).toMatch(/another run advanced the thread/i);
     });
 
     it("G7: forkConfig of a doubly nested subgraph snapshot replays it, as on MemorySaver", async () => {
