@@ -264,7 +264,7 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
       this.remember(threadId, ns, checkpoint.id, {
         headVersion: result.version,
         blobRefs: row!.blobRefs,
-        channelVersions: checkpoint.channel_versions,
+        channelVersions: { ...checkpoint.channel_versions },
         parentId,
       });
       // Only the root lineage carries the run's input; a subgraph's checkpoints do not make an attempt partial.
