@@ -35,7 +35,7 @@ for end in "${ends[@]}"; do
   mkdir -p "$dir"
   [ -f "$dir/package.json" ] || echo '{ "name": "fenced-state-langgraph-matrix", "private": true }' >"$dir/package.json"
   echo "== LangGraph matrix ($end): ${specs[*]}"
-  (cd "$dir" && npm install --no-audit --no-fund --ignore-scripts "${specs[@]}" >/dev/null)
+  (cd "$dir" && npm install --no-audit --no-fund --ignore-scripts --strict-peer-deps "${specs[@]}" >/dev/null)
   # One copy of each: two copies of @langchain/core or the checkpoint package would make instanceof checks lie.
   for p in "${PACKAGES[@]}"; do
     copies=$(find "$dir/node_modules" -path "*/$p/package.json" | wc -l)
