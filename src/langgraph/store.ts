@@ -23,7 +23,7 @@ import { op } from "../core/ops.js";
 import { withBackoff, type BackoffOptions } from "../core/retry.js";
 import type { CommitRequest, StateRecord } from "../core/schemas.js";
 import type { StateStore } from "../core/store.js";
-import { openStore, type OpenStoreOptions } from "../open.js";
+import { connStringOptions, openStore, openStoreLazily, type ConnStringStoreOptions, type OpenStoreOptions } from "../open.js";
 import { parseInput } from "../core/validate.js";
 import { decodeSegment, encodeSegment } from "./keys.js";
 import { StoreArgs, checkNamespace, checkOperation } from "./store-input.js";
@@ -60,6 +60,8 @@ const PAGE = 10_000;
 export class FencedStore extends BaseStore {
   readonly state: StateStore;
   readonly keyPrefix: string;
+  private ownsState = false;
+  private closing: Promise<void> | undefined;
 
   constructor(state: StateStore, options: FencedStoreOptions = {}) {
     super();
@@ -81,7 +83,37 @@ export class FencedStore extends BaseStore {
   /** Opens a state store (`openStore` options) and a `FencedStore` on it. */
   static async open(options: OpenStoreOptions & FencedStoreOptions = {}): Promise<FencedStore> {
     const { keyPrefix, ...storeOptions } = options;
-    return new FencedStore(await openStore(storeOptions), keyPrefix === undefined ? {} : { keyPrefix });
+    return new FencedStore(await openStore(storeOptions), keyPrefix === undefined ? {} : { keyPrefix }).owning();
+  }
+
+  /**
+   * A `FencedStore` on the store a connection string names: a SQLite file path, `":memory:"`, or a `postgres://` URL.
+   * Synchronous, like `FencedCheckpointSaver.fromConnString`: the store opens on first use. Close it with `close()`.
+   *
+   * @example
+   * ```ts
+   * const store = FencedStore.fromConnString("./.fenced/state.db");
+   * const graph = builder.compile({ checkpointer, store });
+   * ```
+   */
+  static fromConnString(pathOrUrl: string, options: FencedStoreOptions & ConnStringStoreOptions = {}): FencedStore {
+    const { keyPrefix, ...storeOptions } = options;
+    return new FencedStore(openStoreLazily({ ...storeOptions, ...connStringOptions(pathOrUrl) }), keyPrefix === undefined ? {} : { keyPrefix }).owning();
+  }
+
+  /**
+   * Closes the state store this `FencedStore` opened (`open`, `fromConnString`); idempotent. A state store passed to
+   * the constructor belongs to the caller.
+   */
+  close(): Promise<void> {
+    if (!this.ownsState) return Promise.resolve();
+    this.closing ??= this.state.close();
+    return this.closing;
+  }
+
+  private owning(): this {
+    this.ownsState = true;
+    return this;
   }
 
   /**

@@ -226,7 +226,8 @@ for (const fixture of saverFixtures()) {
       // "slow" lands its input checkpoint, stalls, and meanwhile another run builds on that checkpoint.
       const slow = invokeWithRetry(graph, { log: ["slow"] }, thread("t"), { durability: "async" }).catch((e: unknown) => e);
       await entered.promise;
-      await vi.waitFor(async () => expect((await graph.getState(thread("t"))).values.log).toEqual(["slow"]));
+      // Wait for its last background checkpoint (next: the stalled node), not just its input: "other" must build on it.
+      await vi.waitFor(async () => expect((await graph.getState(thread("t"))).next).toEqual(["increment"]));
       await graph.invoke({ log: ["other"] }, thread("t"));
       release.release();
       expect(await slow).toBeInstanceOf(VersionConflictError);
