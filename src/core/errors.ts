@@ -1,5 +1,5 @@
 /**
- * The one error table of fenced-state (SPEC §4). TypeScript classes, HTTP statuses and the Python client all read
+ * The one error table of fenced-state (docs/design.md §4). TypeScript classes, HTTP statuses and the Python client all read
  * their codes from here; callers branch on `code` or `instanceof`, never on messages.
  */
 
@@ -97,7 +97,7 @@ export class FencedStateError<C extends ErrorCode = ErrorCode> extends Error {
     this.details = details;
   }
 
-  /** HTTP status for this code (SPEC §4). */
+  /** HTTP status for this code (docs/design.md §4). */
   get httpStatus(): number {
     return ERROR_TABLE[this.code].httpStatus;
   }

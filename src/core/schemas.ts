@@ -87,7 +87,7 @@ const Owner = TextSchema.min(1).max(256).refine((s) => !s.includes("\u0000"), "o
 const Version = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const Epoch = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
-/** The five ops of SPEC §3. `increment`, `append` and `merge` apply to the current value. */
+/** The five ops of docs/design.md §3. `increment`, `append` and `merge` apply to the current value. */
 export const OpSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("set"), value: JsonSchema }).strict(),
   z.object({ type: z.literal("delete") }).strict(),

@@ -257,7 +257,7 @@ export class StateStore {
   }
 
   /**
-   * Every commit outcome under `prefix`, as it happens (SPEC §3 event log). `close()` does not wait for watchers:
+   * Every commit outcome under `prefix`, as it happens (docs/design.md §3 event log). `close()` does not wait for watchers:
    * once the store is closed, the iterator throws `CLOSED`.
    */
   watch(prefix = "", options: WatchOptions = {}): AsyncGenerator<StateEvent> {

@@ -1,7 +1,7 @@
 /**
  * fenced-state for LangGraph (`fenced-state/langgraph`): a checkpointer on which concurrent runs, other processes and
  * zombie runs cannot lose updates; run claims with double-texting strategies; a retry helper; fenced reducers for
- * parallel branches and `Send`; and a `BaseStore` for cross-thread memory. SPEC §6.
+ * parallel branches and `Send`; and a `BaseStore` for cross-thread memory. docs/design.md §6.
  */
 export { FencedCheckpointSaver, type FencedCheckpointSaverOptions } from "./saver.js";
 export { forkConfig, readFencedConfig, FENCED_CONFIG_KEYS, type FencedConfig } from "./config.js";

@@ -1,6 +1,6 @@
 /**
  * `FencedCheckpointSaver`: a LangGraph checkpointer on which concurrent runs, other processes and zombie runs cannot
- * lose updates (SPEC §6, G7). The head of each (thread_id, checkpoint_ns) is a core record; every put is a core
+ * lose updates (docs/design.md §6, G7). The head of each (thread_id, checkpoint_ns) is a core record; every put is a core
  * commit of that head with `expectVersion`, and the checkpoint rows land in the same transaction (`commitWithRows`).
  * The saver decides nothing itself: a run's fence is a guard on the thread's claim key, judged by the core commit.
  */
@@ -16,7 +16,7 @@ import {
   type PendingWrite,
   type SerializerProtocol,
 } from "@langchain/langgraph-checkpoint";
-import type { BlobRef, CheckpointReader, CheckpointRow, LoadedCheckpoint } from "../core/backend.js";
+import type { CheckpointReader, CheckpointRow, LoadedCheckpoint } from "../core/backend.js";
 import { InvalidInputError, VersionConflictError, isErrorCode } from "../core/errors.js";
 import type { Json } from "../core/json.js";
 import { op } from "../core/ops.js";

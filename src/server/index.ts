@@ -1,5 +1,5 @@
 /**
- * The HTTP coordinator (SPEC §7): Fastify over one `StateStore`. Every route calls the core; this module only
+ * The HTTP coordinator (docs/design.md §7): Fastify over one `StateStore`. Every route calls the core; this module only
  * translates HTTP to `StateStore` calls and errors to `{ error: { code, message, retryable, details } }`.
  *
  * @example

@@ -9,7 +9,7 @@ import type { JsonRoute } from "./routes.js";
 
 const CODES = Object.keys(ERROR_TABLE) as [ErrorCode, ...ErrorCode[]];
 
-/** The wire error body of SPEC §4. */
+/** The wire error body of docs/design.md §4. */
 export const ErrorBodySchema = z.object({
   error: z.object({
     code: z.enum(CODES),

@@ -1,5 +1,5 @@
 /**
- * The coordinator's JSON routes (SPEC §7): each one names the core zod schema it accepts, the schema of what it
+ * The coordinator's JSON routes (docs/design.md §7): each one names the core zod schema it accepts, the schema of what it
  * answers, and the one `StateStore` call it makes. The same table drives Fastify's validation and `/openapi.json`,
  * so no rule and no schema is written twice. Routes are RPC-style POSTs with JSON bodies (like etcd's JSON gateway):
  * a body keeps JSON's types, which a query string would not.

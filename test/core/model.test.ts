@@ -3,7 +3,7 @@
  * current/stale/absent version, a current/stale/absent epoch or the other key's epoch, a fresh/reused opId), claim,
  * steal, release, clock
  * ticks (lease expiry) and reads — run against each backend and against a small reference model written from
- * SPEC §2–§3 alone. Each action goes to one of TWO store instances on the same data (two stores on one SQLite file,
+ * docs/design.md §2–§3 alone. Each action goes to one of TWO store instances on the same data (two stores on one SQLite file,
  * two pools on one Postgres schema), so what one instance commits, the other must read and decide on at once.
  * Every outcome (result or error code) must match the model, and the recorded event log must satisfy the spec's
  * invariants (specs/README.md): each acknowledged commit appears exactly once, at the seq it was acknowledged with,
@@ -103,7 +103,7 @@ function modelCommit(
 
 type ModelGuard = { k: number; epoch: number | null } | { k: number; version: number };
 
-/** SPEC §2 G2: a presented epoch must be the key's live claim's; without one, no claim may be live. */
+/** docs/design.md §2 G2: a presented epoch must be the key's live claim's; without one, no claim may be live. */
 function fenced(m: Model, k: number, epoch: number | undefined): boolean {
   const claim = m.claims[k];
   const current = claim?.epoch ?? 0;

@@ -1,5 +1,5 @@
 /**
- * The four ways LangGraph loses data (SPEC §1), each with the real @langchain/langgraph: the official saver loses the
+ * The four ways LangGraph loses data (docs/design.md §1), each with the real @langchain/langgraph: the official saver loses the
  * update (asserted, so this suite notices if LangGraph changes), FencedCheckpointSaver raises the typed error at the
  * invoke caller, and the retry helper (or, for branches, a merge function) ends with the right state.
  */

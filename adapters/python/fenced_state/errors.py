@@ -1,4 +1,4 @@
-"""The error codes of fenced-state (SPEC §4), the same in TypeScript, HTTP and Python.
+"""The error codes of fenced-state (docs/design.md §4), the same in TypeScript, HTTP and Python.
 
 Branch on the class or on ``code``, never on messages. The coordinator sends
 ``{"error": {"code", "message", "retryable", "details"}}``; :func:`error_from_body` rebuilds the typed exception.
