@@ -1,7 +1,7 @@
 /** Fenced files on every backend: versioned writes, fencing, outside edits, atomic publish, materialization. */
-import { chmodSync, existsSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from "node:fs";
+import { existsSync, promises as fsPromises, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { FencedError, isErrorCode, VersionConflictError, type StateStore } from "../../src/index.js";
 import { FencedFiles } from "../../src/files/index.js";
 import { backendFixtures, tempDir } from "../support/backends.js";
@@ -189,24 +189,25 @@ describe.each(backendFixtures())("fenced files on $name", (fixture) => {
   });
 
   it("keeps the commit when the disk cannot be written, and the next read or sync puts the version on disk", async () => {
-    if (process.getuid?.() === 0) return; // root ignores permissions
     const { files, dir } = await open();
-    mkdirSync(join(dir, "locked"));
-    await files.write("locked/plan.md", "v1\n", { expectVersion: 0 });
-    chmodSync(join(dir, "locked"), 0o500);
+    await files.write("plans/plan.md", "v1\n", { expectVersion: 0 });
+    // The rename after the commit fails (a full disk, a read-only mount): the commit stands, the disk keeps v1.
+    const rename = vi.spyOn(fsPromises, "rename").mockRejectedValueOnce(Object.assign(new Error("ENOSPC: no space left on device"), { code: "ENOSPC" }));
     try {
-      const w = await files.write("locked/plan.md", "v2\n", { expectVersion: 1 });
+      const w = await files.write("plans/plan.md", "v2\n", { expectVersion: 1 });
       expect(w).toMatchObject({ version: 2, materialized: false });
-      expect(w.materializeError).toMatch(/EACCES|permission/i);
-      expect(readFileSync(join(dir, "locked/plan.md"), "utf8")).toBe("v1\n");
-      expect(await files.status()).toEqual([expect.objectContaining({ path: "locked/plan.md", state: "stale", version: 2 })]);
+      expect(w.materializeError).toMatch(/ENOSPC/);
     } finally {
-      chmodSync(join(dir, "locked"), 0o700);
+      rename.mockRestore();
     }
-    // v1 on disk is a committed version, not an outside edit: the next write goes through.
-    expect(await files.read("locked/plan.md")).toMatchObject({ version: 2, outsideEdit: false });
-    expect(readFileSync(join(dir, "locked/plan.md"), "utf8")).toBe("v2\n");
-    await files.write("locked/plan.md", "v3\n", { expectVersion: 2 });
+    expect(readFileSync(join(dir, "plans/plan.md"), "utf8")).toBe("v1\n");
+    expect(readdirSync(join(dir, "plans"))).toEqual(["plan.md"]); // no temp file left behind
+    expect(await files.status()).toEqual([expect.objectContaining({ path: "plans/plan.md", state: "stale", version: 2 })]);
+    // v1 on disk is a committed version, not an outside edit: the next read restores v2 and the next write goes through.
+    expect(await files.read("plans/plan.md")).toMatchObject({ version: 2, outsideEdit: false });
+    expect(readFileSync(join(dir, "plans/plan.md"), "utf8")).toBe("v2\n");
+    await files.write("plans/plan.md", "v3\n", { expectVersion: 2 });
+    expect(readFileSync(join(dir, "plans/plan.md"), "utf8")).toBe("v3\n");
   });
 
   it("re-materializes a deleted or lagging file on sync, leaving outside edits alone", async () => {
