@@ -223,6 +223,35 @@ describe.each(backendFixtures())("fenced files on $name", (fixture) => {
     expect(readFileSync(join(dir, "b.md"), "utf8")).toBe("hand\n");
   });
 
+  it("lets concurrent writers on one directory lose no line and never mistake each other's lag for an outside edit", async () => {
+    const { store, dir } = await open();
+    const writers = Array.from({ length: 4 }, () => new FencedFiles(store, { dir }));
+    const outsideEdits: unknown[] = [];
+    await Promise.all(
+      writers.map(async (files, w) => {
+        for (let i = 0; i < 5; i++) {
+          for (;;) {
+            const r = await files.read("plan.md");
+            try {
+              await files.write("plan.md", `${r.content ?? ""}w${w}-${i}\n`, { expectVersion: r.version });
+              break;
+            } catch (err) {
+              if (!isErrorCode(err, "VERSION_CONFLICT")) throw err;
+              if (err.details.outsideEdit) return void outsideEdits.push(err.details); // a false alarm: stop this writer
+            }
+          }
+        }
+      }),
+    );
+    expect(outsideEdits).toEqual([]);
+    const final = await writers[0]!.read("plan.md");
+    expect(final.version).toBe(20);
+    expect(final.content!.trim().split("\n").sort()).toEqual(
+      Array.from({ length: 4 }, (_, w) => Array.from({ length: 5 }, (_, i) => `w${w}-${i}`)).flat().sort(),
+    );
+    expect(readFileSync(join(dir, "plan.md"), "utf8")).toBe(final.content);
+  });
+
   it("watches the directory's events by path", async () => {
     const { files } = await open();
     const ac = new AbortController();
