@@ -25,6 +25,7 @@ import {
   FileClaimRefSchema,
   FileClaimRequestSchema,
   FilePublishRequestSchema,
+  FileReadRequestSchema,
   FileWriteOptionsSchema,
   type FileClaim,
   type FileClaimRef,
@@ -83,7 +84,7 @@ export class FencedFiles {
 
   /** The store key of a file. */
   key(path: string): string {
-    return this.prefix + parseInput(FilePathSchema, path);
+    return this.prefix + filePath(path);
   }
 
   /**
@@ -91,7 +92,7 @@ export class FencedFiles {
    * materialization that failed; `outsideEdit` says the disk holds bytes that are no committed version.
    */
   async read(path: string): Promise<FileRecord> {
-    const p = parseInput(FilePathSchema, path);
+    const p = filePath(path);
     const m = await this.materialize(p);
     const record = await this.store.read(this.prefix + p);
     const value = fileValue(record);
@@ -121,7 +122,7 @@ export class FencedFiles {
    * A write that committed but could not reach the disk resolves with `materialized: false` (see docs/files.md).
    */
   async write(path: string, content: string | Uint8Array, options: FileWriteOptions = {}): Promise<FileWriteResult> {
-    const p = parseInput(FilePathSchema, path);
+    const p = filePath(path);
     const o = parseInput(FileWriteOptionsSchema, options);
     const planned = await this.plan(p, toBytes(content), o, true);
     const result = await this.store.commit({ ...planned.request, ...(o.opId !== undefined && { opId: o.opId }) });
@@ -164,7 +165,7 @@ export class FencedFiles {
    * Changes nothing in the store.
    */
   async discard(path: string): Promise<FileDiscardResult> {
-    const p = parseInput(FilePathSchema, path);
+    const p = filePath(path);
     const record = await this.store.read(this.prefix + p);
     if (!fileValue(record)) {
       await fs.rm(diskPath(this.root, p), { force: true });
@@ -327,6 +328,11 @@ export class FencedFiles {
 function defaultDirId(root: string): string {
   const name = basename(root).replace(/[/\u0000-\u001f\u007f]/g, "_") || "root";
   return `${name.slice(0, 64)}-${createHash("sha256").update(root).digest("hex").slice(0, 8)}`;
+}
+
+/** Parses a path argument; a bad one is `INVALID_INPUT` at `["path"]`. */
+function filePath(path: string): string {
+  return parseInput(FileReadRequestSchema, { path }).path;
 }
 
 function fileValue(record: StateRecord): FileValue | undefined {
