@@ -19,7 +19,7 @@ function cli(args: string[], input?: string): { status: number | null; stdout: s
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-describe("fenced files CLI", () => {
+describe("fenced files CLI", { timeout: 180_000 }, () => {
   it("writes with --expect-version, reads content on stdout and the version on stderr, and exits 3 on a stale version", () => {
     expect(cli(["write", "plan.md", "--expect-version", "0"], "# plan\n")).toMatchObject({ status: 0, stdout: "version 1\n" });
     const read = cli(["read", "plan.md"]);
