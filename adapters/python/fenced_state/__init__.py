@@ -28,6 +28,7 @@ from .errors import (
     error_from_body,
     find_fenced_error,
 )
+from .files import FileClaim, FileRecord, Files, FileStatus, FileWriteResult
 from .records import Claim, CommitResult, Event, Record, TxnResult, UpdateResult
 from .watch import Watch
 
@@ -60,4 +61,9 @@ __all__ = [
     "UnauthorizedError",
     "ForbiddenError",
     "UnavailableError",
+    "Files",
+    "FileClaim",
+    "FileRecord",
+    "FileStatus",
+    "FileWriteResult",
 ]
