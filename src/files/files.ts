@@ -11,7 +11,7 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, realpathSync, promises as fs } from "node:fs";
 import { basename, resolve } from "node:path";
-import { InvalidInputError, NotFoundError, VersionConflictError } from "../core/errors.js";
+import { InvalidInputError, NotFoundError, UnavailableError, VersionConflictError } from "../core/errors.js";
 import { op } from "../core/ops.js";
 import type { CommitRequest, CommitResult, StateRecord } from "../core/schemas.js";
 import type { StateStore } from "../core/store.js";
@@ -150,7 +150,7 @@ export class FencedFiles {
    * Commits the bytes now on disk as the file's next version (settling an outside edit), fenced and versioned like
    * any write. Without an opId, one is derived from the path, the version and the bytes, so a retried adopt replays.
    */
-  async adopt(path: string, options: Omit<FileWriteOptions, never> = {}): Promise<FileWriteResult> {
+  async adopt(path: string, options: FileWriteOptions = {}): Promise<FileWriteResult> {
     const { path: p, opId, ...o } = parseInput(FileAdoptRequestSchema, { path, ...options });
     const disk = await readDisk(diskPath(this.root, p));
     if (!disk) throw new NotFoundError({ key: p });
@@ -172,7 +172,7 @@ export class FencedFiles {
       return { path: p, version: record.version, state: "current" };
     }
     const m = await this.materialize(p, { force: true });
-    if (m.state === "failed") throw new Error(`fenced files: could not restore ${p}: ${m.error}`);
+    if (m.state === "failed") throw new UnavailableError({ cause: `could not restore ${p} on disk: ${m.error}` });
     return { path: p, version: m.version, state: m.state };
   }
 

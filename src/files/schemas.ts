@@ -45,7 +45,10 @@ export const FileWriteRequestSchema = z
   .strict()
   .refine((o) => o.opId === undefined || o.expectVersion !== undefined, opIdNeedsExpectVersion);
 
-export const FileAdoptRequestSchema = z.object({ path: FilePathSchema, expectVersion, epoch, opId, owner }).strict();
+export const FileAdoptRequestSchema = z
+  .object({ path: FilePathSchema, expectVersion, epoch, opId, owner })
+  .strict()
+  .refine((o) => o.opId === undefined || o.expectVersion !== undefined, opIdNeedsExpectVersion);
 export const FileDiscardRequestSchema = z.object({ path: FilePathSchema }).strict();
 export const FileStatusRequestSchema = z.object({}).strict();
 
