@@ -4,8 +4,9 @@
  * crash leaves either the old file or the new one, never a torn one.
  */
 import { randomBytes } from "node:crypto";
-import { promises as fs } from "node:fs";
-import { dirname, join } from "node:path";
+import { constants, promises as fs } from "node:fs";
+import { dirname, join, relative, sep } from "node:path";
+import { InvalidInputError } from "../core/errors.js";
 import { sha256 } from "./content.js";
 import { RESERVED_PREFIX } from "./paths.js";
 
@@ -15,20 +16,37 @@ export interface DiskFile {
   sha256: string;
 }
 
-/** Reads `file`; `null` when it does not exist. */
-export async function readDisk(file: string): Promise<DiskFile | null> {
+/**
+ * Reads `file` under `root`; `null` when it does not exist. A path that leaves `root` through a symbolic link (a
+ * linked directory, or the file itself a link) is `INVALID_INPUT`: a fenced directory never reads or writes outside.
+ */
+export async function readDisk(root: string, file: string): Promise<DiskFile | null> {
   try {
-    const bytes = await fs.readFile(file);
-    return { bytes, sha256: sha256(bytes) };
+    await checkInside(root, dirname(file));
+    const handle = await fs.open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      const bytes = await handle.readFile();
+      return { bytes, sha256: sha256(bytes) };
+    } finally {
+      await handle.close();
+    }
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return null;
+    if (code === "ELOOP") throw outside(root, file);
     throw err;
   }
 }
 
-/** The hash of `file`, or `null` when it does not exist. */
-export async function diskHash(file: string): Promise<string | null> {
-  return (await readDisk(file))?.sha256 ?? null;
+/** Throws `INVALID_INPUT` when the existing directory `dir` resolves outside `root`. */
+async function checkInside(root: string, dir: string): Promise<void> {
+  const real = await fs.realpath(dir);
+  if (real !== root && !real.startsWith(root + sep)) throw outside(root, dir);
+}
+
+function outside(root: string, at: string): InvalidInputError {
+  const path = relative(root, at).split(sep).join("/");
+  return new InvalidInputError({ issues: [{ path: ["path"], message: `${path} leads outside the fenced directory through a symbolic link` }] });
 }
 
 /**
@@ -36,9 +54,10 @@ export async function diskHash(file: string): Promise<string | null> {
  * directory); `abandon()` removes it. Split in two so the caller can look at the disk once more just before the
  * rename.
  */
-export async function stageFile(file: string, bytes: Uint8Array): Promise<{ commit(): Promise<void>; abandon(): Promise<void> }> {
+export async function stageFile(root: string, file: string, bytes: Uint8Array): Promise<{ commit(): Promise<void>; abandon(): Promise<void> }> {
   const dir = dirname(file);
   await fs.mkdir(dir, { recursive: true });
+  await checkInside(root, dir);
   const temp = join(dir, `${RESERVED_PREFIX}-tmp-${process.pid}-${randomBytes(6).toString("hex")}`);
   const handle = await fs.open(temp, "wx", 0o644);
   try {

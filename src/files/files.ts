@@ -152,7 +152,7 @@ export class FencedFiles {
    */
   async adopt(path: string, options: FileWriteOptions = {}): Promise<FileWriteResult> {
     const { path: p, opId, ...o } = parseInput(FileAdoptRequestSchema, { path, ...options });
-    const disk = await readDisk(diskPath(this.root, p));
+    const disk = await readDisk(this.root, diskPath(this.root, p));
     if (!disk) throw new NotFoundError({ key: p });
     const planned = await this.plan(p, disk.bytes, o, false);
     const derived = createHash("sha256").update(`${planned.request.key}\n${planned.request.expectVersion}\n${disk.sha256}`).digest("hex");
@@ -168,6 +168,7 @@ export class FencedFiles {
     const p = filePath(path);
     const record = await this.store.read(this.prefix + p);
     if (!fileValue(record)) {
+      await readDisk(this.root, diskPath(this.root, p)); // refuses a path that leaves the directory through a link
       await fs.rm(diskPath(this.root, p), { force: true });
       return { path: p, version: record.version, state: "current" };
     }
@@ -202,12 +203,12 @@ export class FencedFiles {
     for (const record of await this.records()) {
       const p = record.key.slice(this.prefix.length);
       const value = fileValue(record)!;
-      const disk = await readDisk(diskPath(this.root, p));
+      const disk = await readDisk(this.root, diskPath(this.root, p));
       entries.set(p, statusEntry(p, record.version, value, disk));
     }
     for (const p of await listDisk(this.root)) {
       if (entries.has(p) || FilePathSchema.safeParse(p).success === false) continue;
-      const disk = await readDisk(diskPath(this.root, p));
+      const disk = await readDisk(this.root, diskPath(this.root, p));
       if (!disk) continue;
       const record = await this.store.read(this.prefix + p);
       entries.set(p, { path: p, state: "untracked", version: record.version, diskSha256: disk.sha256 });
@@ -238,7 +239,7 @@ export class FencedFiles {
     checkDisk: boolean,
   ): Promise<{ request: Omit<CommitRequest, "opId"> & { key: string; expectVersion: number }; sha256: string }> {
     const key = this.prefix + path;
-    const disk = checkDisk ? await readDisk(diskPath(this.root, path)) : null;
+    const disk = checkDisk ? await readDisk(this.root, diskPath(this.root, path)) : null;
     const record = await this.store.read(key);
     const value = fileValue(record);
     if (record.exists && !value) {
@@ -290,7 +291,7 @@ export class FencedFiles {
         const record = await this.store.read(key);
         version = record.version;
         const value = fileValue(record);
-        const disk = await readDisk(file);
+        const disk = await readDisk(this.root, file);
         if (!value) return { state: disk ? "untracked" : "current", version };
         if (disk?.sha256 === value.sha256) return { state: "current", version };
         if (disk && !options.force && !knownHashes(value).has(disk.sha256)) {
@@ -298,8 +299,8 @@ export class FencedFiles {
           if ((await this.store.read(key)).version !== version) continue;
           return { state: "outside-edit", version };
         }
-        const staged = await stageFile(file, decodeContent(value.content, value.encoding));
-        if ((await readDisk(file))?.sha256 !== disk?.sha256) {
+        const staged = await stageFile(this.root, file, decodeContent(value.content, value.encoding));
+        if ((await readDisk(this.root, file))?.sha256 !== disk?.sha256) {
           await staged.abandon(); // someone changed the file meanwhile: decide again
           continue;
         }

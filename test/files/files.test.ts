@@ -1,5 +1,5 @@
 /** Fenced files on every backend: versioned writes, fencing, outside edits, atomic publish, materialization. */
-import { existsSync, promises as fsPromises, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, promises as fsPromises, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { FencedError, isErrorCode, VersionConflictError, type StateStore } from "../../src/index.js";
@@ -186,6 +186,32 @@ describe.each(backendFixtures())("fenced files on $name", (fixture) => {
     expect(await store.list(files.prefix)).toEqual([]);
     expect(readdirSync(dir)).toEqual([]);
     expect(await store.events(files.prefix)).toEqual([]);
+  });
+
+  it("never reads or writes outside the directory through a symbolic link (INVALID_INPUT, nothing committed)", async () => {
+    const { store, files, dir } = await open();
+    const outside = freshDir();
+    mkdirSync(outside);
+    writeFileSync(join(outside, "secret.md"), "secret\n");
+    symlinkSync(outside, join(dir, "linked"));
+    symlinkSync(join(outside, "secret.md"), join(dir, "secret.md"));
+    for (const attempt of [
+      () => files.write("linked/x.md", "x\n", { expectVersion: 0 }),
+      () => files.write("linked/secret.md", "x\n", { expectVersion: 0 }),
+      () => files.adopt("secret.md"),
+      () => files.adopt("linked/secret.md"),
+      () => files.discard("linked/secret.md"),
+    ]) {
+      expect(isErrorCode(await rejection(attempt()), "INVALID_INPUT")).toBe(true);
+    }
+    expect(await store.list(files.prefix)).toEqual([]);
+    expect(readdirSync(outside)).toEqual(["secret.md"]);
+    expect(readFileSync(join(outside, "secret.md"), "utf8")).toBe("secret\n");
+    // A record written elsewhere is not materialized through the link either.
+    const elsewhere = new FencedFiles(store, { dir: freshDir(), id: files.id });
+    await elsewhere.write("linked/y.md", "y\n", { expectVersion: 0 });
+    expect((await files.read("linked/y.md")).version).toBe(1);
+    expect(readdirSync(outside)).toEqual(["secret.md"]);
   });
 
   it("keeps the commit when the disk cannot be written, and the next read or sync puts the version on disk", async () => {
