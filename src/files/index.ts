@@ -3,6 +3,6 @@
  * version, replaced atomically; an edit made behind the library's back is a typed conflict (docs/files.md).
  */
 export { FencedFiles, type FencedFilesOptions } from "./files.js";
-export { FilePathSchema, pathProblem, normalizePath, dirPrefix, DirIdSchema } from "./paths.js";
-export { RING_SIZE, sha256, type FileEncoding, type FileValue } from "./content.js";
+export { FilePathSchema } from "./paths.js";
+export { RING_SIZE, type FileEncoding, type FileValue } from "./content.js";
 export * from "./schemas.js";
