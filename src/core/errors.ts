@@ -57,6 +57,16 @@ export interface ErrorDetails {
     partial?: boolean;
     /** Why `invokeWithRetry` did not re-run the input (e.g. the interrupt it answered is no longer pending). */
     notRetried?: string;
+    /**
+     * Fenced files: the file on disk holds bytes that are no committed version (edited behind the library's back).
+     * Nothing was written; `adopt(path)` commits the disk bytes, `discard(path)` restores the committed version.
+     */
+    outsideEdit?: true;
+    /** Fenced files: the file's path in its directory. */
+    path?: string;
+    /** Fenced files: sha256 of the bytes on disk, and of the committed version (`null`: never committed). */
+    diskSha256?: string;
+    committedSha256?: string | null;
     /** Set by the LangGraph saver and reducers: who else wrote, what head/parent was seen. */
     [extra: string]: unknown;
   };

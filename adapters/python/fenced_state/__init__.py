@@ -29,6 +29,7 @@ from .errors import (
     error_from_body,
     find_fenced_error,
 )
+from .files import FileClaim, FileRecord, Files, FileStatus, FileWriteResult
 from .records import Claim, CommitResult, Event, Record, TxnResult, UpdateResult
 from .watch import Watch
 
@@ -62,4 +63,9 @@ __all__ = [
     "ForbiddenError",
     "UnavailableError",
     "ClosedError",
+    "Files",
+    "FileClaim",
+    "FileRecord",
+    "FileStatus",
+    "FileWriteResult",
 ]

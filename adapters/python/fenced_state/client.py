@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from . import op as ops
 from .backoff import with_backoff
 from .errors import FencedStateError, InvalidInputError, UnavailableError, VersionConflictError, error_from_body
+from .files import Files
 from .records import Claim, CommitResult, Event, Record, TxnResult, UpdateResult
 from .values import check_json
 from .watch import Watch
@@ -164,6 +165,14 @@ class Client:
             renewer.join()
             if not held.lost.is_set():
                 self.release(held.claim)
+
+    # -- fenced files ----------------------------------------------------------------------------------------------
+
+    @property
+    def files(self) -> Files:
+        """The coordinator's fenced directory (``fenced serve --files-dir DIR``): read, write, publish, claim,
+        adopt and discard plain files (see :mod:`fenced_state.files`)."""
+        return Files(self)
 
     # -- events --------------------------------------------------------------------------------------------------
 

@@ -54,6 +54,11 @@ class VersionConflictError(FencedStateError):
 
     code = "VERSION_CONFLICT"
 
+    @property
+    def outside_edit(self) -> bool:
+        """Fenced files: the file on disk was edited behind the library's back (``details["path"]`` names it)."""
+        return self.details.get("outsideEdit") is True
+
 
 class FencedError(FencedStateError):
     """This writer's claim was superseded, expired or released (details: key, heldEpoch, currentEpoch, reason)."""
