@@ -103,6 +103,7 @@ export function databaseFile(path: string): string {
 }
 
 /**
+ * @internal
  * Opens the connection that writes `file`: WAL, the durability asked for, and the schema brought up to date under the
  * write lock. Refuses (`INVALID_INPUT`, connection closed) a file that is not a SQLite database, a database that is
  * not a fenced-state store (another program's tables, e.g. LangGraph's SqliteSaver), or one made by a newer version.
@@ -165,6 +166,7 @@ function migrate(db: Database.Database, file: string): void {
 }
 
 /**
+ * @internal
  * Opens a connection that only reads `file` (the writer created it). Outside a transaction each statement reads the
  * last committed state (WAL): never a group's uncommitted writes, which live on the writer connection alone.
  */
