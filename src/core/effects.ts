@@ -48,6 +48,11 @@ export const EffectIntentRequestSchema = z
      * none: at most once. Only safe when the earlier attempt is known to be dead and the effect tolerates a repeat.
      */
     refire: Refire.optional(),
+    /**
+     * A unique id for this attempt, chosen by the caller (default: a random one). A client that resends its intent
+     * after losing the answer (a network error) passes the same id and is told to proceed: the pending intent is its own.
+     */
+    attemptId: z.string().min(1).max(256).optional(),
   })
   .strict();
 export type EffectIntentRequest = z.infer<typeof EffectIntentRequestSchema>;
@@ -133,13 +138,16 @@ export async function beginEffect(store: StateStore, request: EffectIntentReques
     let attempt = 1;
     if (current.exists) {
       const previous = parseInput(EffectRecordSchema, current.value);
+      if (previous.status === "pending" && req.attemptId !== undefined && previous.attemptId === req.attemptId) {
+        return { proceed: true, key, attempt: previous.attempt, version: current.version, record: previous };
+      }
       const status: EffectStatus = previous.status === "pending" ? "unknown" : previous.status;
       if (status === "done" || !refire.has(status)) return { proceed: false, key, status, version: current.version, previous };
       attempt = previous.attempt + 1;
     } else if (current.version > 0) {
       throw new InvalidInputError({ issues: [{ path: ["key"], message: `effect record ${key} was deleted; use a new opId` }] });
     }
-    const record: EffectRecord = { opId: req.opId, status: "pending", attempt, attemptId: randomUUID(), guards, startedAt: store.now() };
+    const record: EffectRecord = { opId: req.opId, status: "pending", attempt, attemptId: req.attemptId ?? randomUUID(), guards, startedAt: store.now() };
     if (req.owner !== undefined) record.owner = req.owner;
     try {
       const committed = await store.commitRetryingUnavailable({

@@ -138,6 +138,14 @@ for (const fixture of backendFixtures()) {
       expect(effect.calls).toBe(0);
     });
 
+    it("a resent intent with the same attemptId (its answer was lost) proceeds; another attempt is told unknown", async () => {
+      const store = await open();
+      const first = await beginEffect(store, { opId: "resend/11", attemptId: "a-1" });
+      await expect(beginEffect(store, { opId: "resend/11", attemptId: "a-1" })).resolves.toEqual(first);
+      await expect(beginEffect(store, { opId: "resend/11", attemptId: "a-2" })).resolves.toMatchObject({ proceed: false, status: "unknown" });
+      await expect(beginEffect(store, { opId: "resend/11" })).resolves.toMatchObject({ proceed: false, status: "unknown" });
+    });
+
     it("a retried outcome answers with the stored record", async () => {
       const store = await open();
       const intent = await beginEffect(store, { opId: "x/8" });
@@ -184,14 +192,14 @@ describe("effect fence across processes", () => {
     if (schemas.length > 0) await dropTestSchemas(postgresUrl(), schemas);
   });
 
-  const targets = () => [
-    { name: "sqlite", args: ["--db", join(tmp.dir, "race.db")] },
-    { name: "postgres", args: ["--url", postgresUrl(), "--schema", (schemas.push(testSchemaName()), schemas.at(-1)!)] },
-  ];
+  const targets: Record<string, () => string[]> = {
+    sqlite: () => ["--db", join(tmp.dir, "race.db")],
+    postgres: () => ["--url", postgresUrl(), "--schema", (schemas.push(testSchemaName()), schemas.at(-1)!)],
+  };
 
-  for (const name of ["sqlite", "postgres"]) {
+  for (const name of Object.keys(targets)) {
     it(`two processes racing one opId on ${name}: exactly one fires, the other reports it`, async () => {
-      const target = targets().find((t) => t.name === name)!;
+      const target = { args: targets[name]!() };
       // Create the tables once, so the racers race the effect and not the schema migration.
       const [flag, where, , schema] = target.args;
       await (await openStore(flag === "--db" ? { path: where! } : { url: where!, schema: schema! })).close();

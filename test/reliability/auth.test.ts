@@ -32,6 +32,8 @@ const VALID_BODIES: Record<string, object> = {
   "/v1/claim": { key: "auth/a", owner: "intruder", ttlMs: 60_000, steal: true },
   "/v1/renew": { key: "auth/a", owner: "owner", epoch: 1, ttlMs: 60_000 },
   "/v1/release": { key: "auth/a", owner: "owner", epoch: 1 },
+  "/v1/effects/intent": { opId: "auth-effect" },
+  "/v1/effects/outcome": { opId: "auth-effect", attempt: 1, status: "done" },
 };
 
 const BAD_AUTHORIZATION = [
