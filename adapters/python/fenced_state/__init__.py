@@ -28,7 +28,7 @@ from .errors import (
     error_from_body,
     find_fenced_error,
 )
-from .records import Claim, CommitResult, Event, Record, TxnResult, UpdateResult
+from .records import Claim, CommitResult, EffectResult, Event, Record, TxnResult, UpdateResult
 from .watch import Watch
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "Watch",
     "Claim",
     "CommitResult",
+    "EffectResult",
     "Event",
     "Record",
     "TxnResult",
