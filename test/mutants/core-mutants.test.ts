@@ -148,7 +148,7 @@ describe("core mutants are killed by the tests that guard them", () => {
     const report = runInCopy(allTests, (s) => s);
     expect(report.numTotalTests).toBeGreaterThan(0);
     expect(failedFiles(report)).toEqual([]);
-  }, 120_000);
+  }, 300_000);
 
   for (const m of MUTANTS) {
     it(`${m.guarantee}: "${m.id}" makes each of ${m.tests.join(", ")} fail`, () => {
@@ -160,6 +160,6 @@ describe("core mutants are killed by the tests that guard them", () => {
       }, file);
       expect(report.numTotalTests).toBeGreaterThan(0);
       expect(failedFiles(report).sort(), `mutant "${m.id}" survived in some of its guarding tests`).toEqual([...m.tests].sort());
-    }, 120_000);
+    }, 300_000);
   }
 });
