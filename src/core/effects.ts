@@ -137,7 +137,7 @@ export async function beginEffect(store: StateStore, request: EffectIntentReques
     const current = await store.read(key);
     let attempt = 1;
     if (current.exists) {
-      const previous = parseInput(EffectRecordSchema, current.value);
+      const previous = effectRecord(key, current.value);
       if (previous.status === "pending" && req.attemptId !== undefined && previous.attemptId === req.attemptId) {
         return { proceed: true, key, attempt: previous.attempt, version: current.version, record: previous };
       }
@@ -165,6 +165,9 @@ export async function beginEffect(store: StateStore, request: EffectIntentReques
       // Someone else recorded an intent (or an outcome) first: re-read and report it, never fire.
       const lostRace = isErrorCode(err, "IDEMPOTENCY_MISMATCH") || (err instanceof VersionConflictError && err.details.key === key);
       if (!lostRace) throw err;
+      // A mismatch while the record has not moved is no race: the opId's intent went to another record key. Looping
+      // would never end; the caller reused an opId.
+      if ((await store.read(key)).version === current.version) throw err;
     }
   }
 }
@@ -177,7 +180,7 @@ export async function finishEffect(store: StateStore, request: EffectOutcomeRequ
   const req = parseInput(EffectOutcomeRequestSchema, request);
   const key = effectKey(store, req);
   const current = await store.read(key);
-  const intent = current.exists ? parseInput(EffectRecordSchema, current.value) : undefined;
+  const intent = current.exists ? effectRecord(key, current.value) : undefined;
   if (!intent) throw new InvalidInputError({ issues: [{ path: ["opId"], message: `no intent is recorded at ${key}` }] });
   if (intent.attempt !== req.attempt || intent.status !== "pending") {
     // The same outcome again (a retried call) answers with what is stored; anything else lost to a later attempt.
@@ -229,6 +232,13 @@ export async function runEffect<T extends Json>(store: StateStore, request: Effe
   const outcome = await finishEffect(store, { ...base, status: "done", ...(storable !== undefined && { result: storable }) });
   const record = storable === undefined && result !== undefined ? { ...outcome.record, resultOmitted: "not JSON" } : outcome.record;
   return { fired: true, status: "done", result, record };
+}
+
+/** The effect record stored at `key`; `INVALID_INPUT` when the key holds something else (it was written by hand). */
+function effectRecord(key: string, value: unknown): EffectRecord {
+  const parsed = EffectRecordSchema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  throw new InvalidInputError({ issues: [{ path: ["key"], message: `${key} holds a value that is not an effect record` }] });
 }
 
 /** The record key: the request's, or `effects/<opId>`; either must be a valid key within the store's limit. */

@@ -146,6 +146,13 @@ for (const fixture of backendFixtures()) {
       await expect(beginEffect(store, { opId: "resend/11" })).resolves.toMatchObject({ proceed: false, status: "unknown" });
     });
 
+    it("the same opId under another record key is IDEMPOTENCY_MISMATCH, not a retry loop", { timeout: 10_000 }, async () => {
+      const store = await open();
+      await beginEffect(store, { opId: "dup/12", key: "mine/12" });
+      await expect(beginEffect(store, { opId: "dup/12", key: "other/12" })).rejects.toMatchObject({ code: "IDEMPOTENCY_MISMATCH" });
+      expect(await store.read("other/12")).toMatchObject({ exists: false, version: 0 });
+    });
+
     it("a retried outcome answers with the stored record", async () => {
       const store = await open();
       const intent = await beginEffect(store, { opId: "x/8" });
@@ -180,6 +187,11 @@ for (const fixture of backendFixtures()) {
       }
       await expect(finishEffect(store, { opId: "never", attempt: 1, status: "done" })).rejects.toMatchObject({ code: "INVALID_INPUT" });
       expect(await store.events("")).toEqual([]);
+      // A record key written by hand is not an effect record: refused, and left as it is.
+      await store.commit({ key: "notes/1", op: op.set("hello") });
+      await expect(store.effect({ opId: "n1", key: "notes/1", run })).rejects.toMatchObject({ code: "INVALID_INPUT", details: { issues: [{ path: ["key"] }] } });
+      await expect(finishEffect(store, { opId: "n1", key: "notes/1", attempt: 1, status: "done" })).rejects.toMatchObject({ code: "INVALID_INPUT" });
+      expect(await store.read("notes/1")).toMatchObject({ version: 1, value: "hello" });
     });
   });
 }
