@@ -230,8 +230,7 @@ export async function runEffect<T extends Json>(store: StateStore, request: Effe
   }
   const storable = result === undefined || findNonJson(result) !== null ? undefined : result;
   const outcome = await finishEffect(store, { ...base, status: "done", ...(storable !== undefined && { result: storable }) });
-  const record = storable === undefined && result !== undefined ? { ...outcome.record, resultOmitted: "not JSON" } : outcome.record;
-  return { fired: true, status: "done", result, record };
+  return { fired: true, status: "done", result, record: outcome.record };
 }
 
 /** The effect record stored at `key`; `INVALID_INPUT` when the key holds something else (it was written by hand). */

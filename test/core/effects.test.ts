@@ -169,6 +169,16 @@ for (const fixture of backendFixtures()) {
       expect((await store.read("effects/big/9")).value).toMatchObject({ status: "done", resultOmitted: expect.stringContaining("exceeds") });
     });
 
+    it("records the outcome without a result that is not JSON, and returns the result to the caller", async () => {
+      const store = await open();
+      const when = new Date(0);
+      const r = await store.effect({ opId: "date/13", run: () => when as unknown as Json });
+      expect(r).toMatchObject({ fired: true, result: when });
+      const stored = (await store.read("effects/date/13")).value as Record<string, unknown>;
+      expect(stored).toMatchObject({ status: "done" });
+      expect(stored).not.toHaveProperty("result");
+    });
+
     it("rejects bad input with INVALID_INPUT and changes nothing", async () => {
       const store = await open();
       const run = () => 1;
