@@ -133,6 +133,8 @@ export async function beginEffect(store: StateStore, request: EffectIntentReques
   const key = effectKey(store, req);
   const refire = new Set(req.refire ?? []);
   const guards = req.guards ?? [];
+  // Checked up front as `commit` checks them: a retry answered from the record must refuse what a commit would.
+  guards.forEach((g, i) => checkKey(g.key, store.limits, ["guards", i, "key"]));
   for (;;) {
     const current = await store.read(key);
     let attempt = 1;

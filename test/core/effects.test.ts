@@ -195,8 +195,17 @@ for (const fixture of backendFixtures()) {
       for (const request of bad) {
         await expect(store.effect(request as never)).rejects.toMatchObject({ code: "INVALID_INPUT" });
       }
+      // A guard key over the store's limit is refused even when the record would answer the retry (found by fuzzing).
+      const long = "k".repeat(store.limits.maxKeyLength + 1);
+      for (const opId of ["fresh", "done-already"]) {
+        if (opId === "done-already") await beginEffect(store, { opId });
+        await expect(beginEffect(store, { opId, guards: [{ key: long, version: 0 }] })).rejects.toMatchObject({
+          code: "INVALID_INPUT",
+          details: { issues: [{ path: ["guards", 0, "key"] }] },
+        });
+      }
       await expect(finishEffect(store, { opId: "never", attempt: 1, status: "done" })).rejects.toMatchObject({ code: "INVALID_INPUT" });
-      expect(await store.events("")).toEqual([]);
+      expect((await store.events("")).map((e) => e.key)).toEqual(["effects/done-already"]);
       // A record key written by hand is not an effect record: refused, and left as it is.
       await store.commit({ key: "notes/1", op: op.set("hello") });
       await expect(store.effect({ opId: "n1", key: "notes/1", run })).rejects.toMatchObject({ code: "INVALID_INPUT", details: { issues: [{ path: ["key"] }] } });
