@@ -6,6 +6,7 @@
 export { openStore, DEFAULT_PATH, type OpenStoreOptions } from "./open.js";
 export { StateStore, type StateStoreOptions, type UpdateOptions, type UpdateResult, type WithClaimOptions } from "./core/store.js";
 export { op, applyOp } from "./core/ops.js";
+export * from "./core/effects.js";
 export * from "./core/errors.js";
 export * from "./core/schemas.js";
 export type { Json } from "./core/json.js";

@@ -9,6 +9,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   demo: async () => (await import("./demo.js")).demo,
   files: async () => (await import("./files.js")).files,
   inspect: async () => (await import("./inspect.js")).inspect,
+  mcp: async () => (await import("./mcp.js")).mcp,
   serve: async () => (await import("./serve.js")).serve,
 };
 

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { DEFAULT_RETENTION, type Backend, type Retention, type StoredRecord } from "./backend.js";
 import { claim, currentClaim, release, renew } from "./claims.js";
 import { CloseGate } from "./close-gate.js";
+import { runEffect, type EffectRequest, type EffectResult } from "./effects.js";
 import { commit, commitWithinTxn, txn, type CommitContext, type TxnItem, type WithinCommit } from "./commit.js";
 import { InvalidInputError, isErrorCode } from "./errors.js";
 import { watchEvents, type WatchOptions } from "./events.js";
@@ -254,6 +255,20 @@ export class StateStore {
       clearInterval(timer);
       if (!lost.signal.aborted) await this.release(ref);
     }
+  }
+
+  /**
+   * Fires the side effect `run` at most once per `opId`, and only if `guards` still hold when its intent is recorded;
+   * `FENCED` or `VERSION_CONFLICT` instead of firing when they do not (docs/effects.md).
+   *
+   * @example
+   * ```ts
+   * const approval = await store.read("approvals/42");
+   * await store.effect({ opId: "approval-email/42", guards: [{ key: "approvals/42", version: approval.version }], run: () => sendEmail() });
+   * ```
+   */
+  effect<T extends Json>(request: EffectRequest<T>): Promise<EffectResult<T>> {
+    return runEffect(this, request);
   }
 
   /**

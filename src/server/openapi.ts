@@ -30,7 +30,8 @@ export const KEY_PATTERN = "^[^/\\x00-\\x1f\\x7f\\uD800-\\uDFFF]+(/[^/\\x00-\\x1
 /** `PrefixSchema`'s refinements as a pattern: no control characters, no lone surrogates. */
 export const PREFIX_PATTERN = "^[^\\x00-\\x1f\\x7f\\uD800-\\uDFFF]*$";
 
-function jsonSchema(schema: z.ZodType, io: "input" | "output", limits: Limits = DEFAULT_LIMITS): JsonSchema {
+/** A zod schema as JSON Schema, its key and prefix refinements restated as patterns (see `override`). */
+export function jsonSchema(schema: z.ZodType, io: "input" | "output", limits: Limits = DEFAULT_LIMITS): JsonSchema {
   const { $schema: _, ...rest } = z.toJSONSchema(schema, {
     io,
     unrepresentable: "any",

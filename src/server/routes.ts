@@ -7,6 +7,14 @@
 import { z } from "zod";
 import type { StateStore } from "../core/store.js";
 import {
+  beginEffect,
+  EffectIntentRequestSchema,
+  EffectIntentSchema,
+  EffectOutcomeRequestSchema,
+  EffectOutcomeSchema,
+  finishEffect,
+} from "../core/effects.js";
+import {
   ClaimRefSchema,
   ClaimRequestSchema,
   ClaimSchema,
@@ -135,6 +143,23 @@ export const JSON_ROUTES: readonly JsonRoute[] = [
     body: EventsRequestSchema,
     response: EventsResultSchema,
     handle: async (store, { prefix, ...options }) => ({ events: await store.events(prefix, options) }),
+  }),
+  // The effect fence (docs/effects.md): the effect itself runs in the client, between these two calls.
+  route({
+    url: "/v1/effects/intent",
+    operationId: "beginEffect",
+    summary: "Records the intent to fire an effect under its guards: proceed, or the earlier attempt (done, failed, unknown). FENCED / VERSION_CONFLICT when a guard fails.",
+    body: EffectIntentRequestSchema,
+    response: EffectIntentSchema,
+    handle: (store, body) => beginEffect(store, body),
+  }),
+  route({
+    url: "/v1/effects/outcome",
+    operationId: "finishEffect",
+    summary: "Records the outcome (done or failed) of the effect attempt that /v1/effects/intent allowed.",
+    body: EffectOutcomeRequestSchema,
+    response: EffectOutcomeSchema,
+    handle: (store, body) => finishEffect(store, body),
   }),
 ];
 

@@ -33,6 +33,8 @@ const VALID_BODIES: Record<string, object> = {
   "/v1/renew": { key: "auth/a", owner: "owner", epoch: 1, ttlMs: 60_000 },
   "/v1/release": { key: "auth/a", owner: "owner", epoch: 1 },
   "/v1/events": { prefix: "auth/" },
+  "/v1/effects/intent": { opId: "auth-effect" },
+  "/v1/effects/outcome": { opId: "auth-effect", attempt: 1, status: "done" },
 };
 
 const BAD_AUTHORIZATION = [

@@ -30,7 +30,7 @@ from .errors import (
     find_fenced_error,
 )
 from .files import FileClaim, FileRecord, Files, FileStatus, FileWriteResult
-from .records import Claim, CommitResult, Event, Record, TxnResult, UpdateResult
+from .records import Claim, CommitResult, EffectResult, Event, Record, TxnResult, UpdateResult
 from .watch import Watch
 
 __all__ = [
@@ -41,6 +41,7 @@ __all__ = [
     "Watch",
     "Claim",
     "CommitResult",
+    "EffectResult",
     "Event",
     "Record",
     "TxnResult",

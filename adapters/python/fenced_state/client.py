@@ -20,7 +20,7 @@ from . import op as ops
 from .backoff import with_backoff
 from .errors import FencedStateError, InvalidInputError, UnavailableError, VersionConflictError, error_from_body
 from .files import Files
-from .records import Claim, CommitResult, Event, Record, TxnResult, UpdateResult
+from .records import Claim, CommitResult, EffectResult, Event, Record, TxnResult, UpdateResult
 from .values import check_json
 from .watch import Watch
 
@@ -190,6 +190,50 @@ class Client:
         """Every commit outcome under ``prefix`` as it happens; ``from_seq=None`` starts after the newest event.
         Iterate it; ``close()`` it (from any thread) to stop. Reconnects resume after the last event seen."""
         return Watch(self, prefix, from_seq)
+
+    # -- effects -------------------------------------------------------------------------------------------------
+
+    def effect(
+        self,
+        op_id: str,
+        guards: Sequence[Mapping[str, Any]],
+        fn: Callable[[], Any],
+        *,
+        key: str | None = None,
+        owner: str | None = None,
+        refire: Sequence[str] = (),
+    ) -> EffectResult:
+        """Calls ``fn()`` (an email, a webhook, a payment) at most once per ``op_id``, and only if ``guards`` hold
+        when the intent is recorded: ``{"key", "version"}`` (the key is still at the version you read) or
+        ``{"key", "epoch"}`` (your claim is still live). Raises ``VersionConflictError`` / ``FencedError`` instead of
+        calling ``fn`` when one does not. A retry with the same ``op_id`` returns the recorded outcome without calling
+        ``fn``; an attempt that recorded its intent but no outcome (a crash) reads ``status="unknown"`` and is not
+        fired again unless ``refire`` names it (``"unknown"``, ``"failed"``). If ``fn`` raises, ``failed`` is
+        recorded and the exception propagates. See docs/effects.md."""
+        body: dict[str, Any] = {"opId": op_id, "guards": [dict(g) for g in guards], "attemptId": _new_op_id()}
+        for name, value in (("key", key), ("owner", owner)):
+            if value is not None:
+                body[name] = value
+        if refire:
+            body["refire"] = list(refire)
+        intent = self.call("effects/intent", body)
+        if not intent["proceed"]:
+            previous = intent["previous"]
+            return EffectResult(False, intent["status"], previous.get("result"), previous)
+        outcome: dict[str, Any] = {"opId": op_id, "attempt": intent["attempt"]}
+        if key is not None:
+            outcome["key"] = key
+        try:
+            result = fn()
+        except BaseException as err:
+            self.call("effects/outcome", {**outcome, "status": "failed", "error": {"message": (str(err) or type(err).__name__)[:4096]}})
+            raise
+        try:
+            check_json(result)
+            done = {**outcome, "status": "done", **({} if result is None else {"result": result})}
+        except InvalidInputError:
+            done = {**outcome, "status": "done"}  # the effect happened; a result that is not JSON is not kept
+        return EffectResult(True, "done", result, self.call("effects/outcome", done)["record"])
 
     # -- transport -----------------------------------------------------------------------------------------------
 

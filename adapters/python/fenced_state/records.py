@@ -90,3 +90,17 @@ class Event:
     @classmethod
     def from_wire(cls, w: Mapping[str, Any]) -> Event:
         return cls(w["seq"], w["ts"], w["key"], w["version"], w["epoch"], w["outcome"], w.get("owner"), w.get("opId"))
+
+
+@dataclass(frozen=True)
+class EffectResult:
+    """What :meth:`Client.effect` did: fired now (``fired=True``, ``status="done"``), or not, because an earlier
+    attempt with the same op_id is ``done``, ``failed`` or ``unknown`` (intent recorded, no outcome: at most once)."""
+
+    fired: bool
+    #: ``done``, ``failed`` or ``unknown``.
+    status: str
+    #: What ``fn`` returned now, or the recorded result of the earlier attempt.
+    result: Any
+    #: The effect record as stored at ``effects/<op_id>`` (opId, status, attempt, guards, result or error, times).
+    record: Mapping[str, Any]
