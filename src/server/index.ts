@@ -15,7 +15,8 @@
  * ```
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
-import { FencedStateError } from "../core/errors.js";
+import { FencedStateError, InvalidInputError } from "../core/errors.js";
+import type { Duplex } from "node:stream";
 import type { StateStore } from "../core/store.js";
 import { assertBindable, bearerAuth } from "./auth.js";
 import { registerJsonBody } from "./body.js";
@@ -108,6 +109,7 @@ export function createServer(store: StateStore, options: ServerOptions = {}): Fe
     bodyLimit,
     return503OnClosing: false,
     requestTimeout,
+    clientErrorHandler: answerClientError,
     http: {
       headersTimeout: Math.min(60_000, requestTimeout),
       // Node looks for expired requests every 30 s by default, which would let a stalled one live twice its time.
@@ -203,3 +205,27 @@ export function createServer(store: StateStore, options: ServerOptions = {}): Fe
 
 /** The methods a `405` may list in `Allow`. */
 const HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"] as const;
+
+/**
+ * Node's answer to a request it could not parse, before any route runs. A request line or headers over Node's limit (a
+ * huge query string) is bad input like any other: `400 INVALID_INPUT` with the error body every route answers, not
+ * Node's bare 431. A request that took too long keeps its 408; anything else is a 400 too.
+ */
+function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
+  if (err.code === "ECONNRESET" || socket.destroyed) return;
+  if (socket.writable) {
+    const [status, body] =
+      err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? ["408 Request Timeout", '{"error":"Request Timeout","message":"Client Timeout","statusCode":408}']
+        : [
+            "400 Bad Request",
+            JSON.stringify(
+              new InvalidInputError({
+                issues: [{ path: [], message: err.code === "HPE_HEADER_OVERFLOW" ? "the request line and headers are too large" : "the request could not be parsed" }],
+              }).toJSON(),
+            ),
+          ];
+    socket.write(`HTTP/1.1 ${status}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(err);
+}
