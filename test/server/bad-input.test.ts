@@ -163,3 +163,12 @@ describe("bad input on every route", () => {
     await small.close();
   });
 });
+
+describe("a request Node cannot take in (before any route)", () => {
+  it("a query string over Node's header limit is 400 INVALID_INPUT with the error body, not a bare 431", async () => {
+    const res = await fetch(`${url}/v1/watch?prefix=${"%F0%BF%BF%83".repeat(2_000)}`);
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { code: string; retryable: boolean } };
+    expect(body.error).toMatchObject({ code: "INVALID_INPUT", retryable: false });
+  });
+});
