@@ -12,7 +12,7 @@ export type { Json } from "./core/json.js";
 export { mergePatch, canonicalJson } from "./core/json.js";
 export { withBackoff, sleep, type BackoffOptions } from "./core/retry.js";
 export type { WatchOptions } from "./core/events.js";
-export type { WithinCommit } from "./core/commit.js";
+export type { TxnItem } from "./core/commit.js";
 export type {
   Backend,
   BackendTx,

@@ -24,6 +24,8 @@ export class MemoryBackend implements Backend {
   private idempotency = new Map<string, IdempotencyRecord>();
   private events: StateEvent[] = [];
   private seq = 0;
+  /** The store-wide epoch counter (`BackendTx.nextEpoch`). */
+  private epoch = 0;
   private readonly queue = new SerialQueue();
   private readonly listeners = new Listeners();
 
@@ -35,6 +37,7 @@ export class MemoryBackend implements Backend {
       const idem = new Map<string, IdempotencyRecord>();
       const events: StateEvent[] = [];
       const checkpoints = this.checkpoints.begin();
+      let epoch = this.epoch;
       const tx: BackendTx = {
         getKeyState: (key): KeyState => {
           const record = records.get(key) ?? this.records.get(key);
@@ -50,6 +53,7 @@ export class MemoryBackend implements Backend {
           events.push({ ...e, seq });
           return seq;
         },
+        nextEpoch: (atLeast) => (epoch = Math.max(epoch, atLeast) + 1),
         checkpoints: checkpoints.tx,
       };
       const result = await fn(tx);
@@ -58,6 +62,7 @@ export class MemoryBackend implements Backend {
       for (const [k, r] of idem) this.idempotency.set(k, r);
       this.events.push(...events);
       this.seq += events.length;
+      this.epoch = epoch;
       checkpoints.apply();
       if (events.length > 0 || records.size > 0) this.listeners.notify();
       return result;

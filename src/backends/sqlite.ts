@@ -67,6 +67,9 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
      outcome TEXT NOT NULL
    );`,
   CHECKPOINTS_MIGRATION,
+  // The store-wide epoch counter (BackendTx.nextEpoch): one row, starting above every epoch already handed out.
+  `CREATE TABLE epoch_counter (only_row INTEGER PRIMARY KEY CHECK (only_row = 1), epoch INTEGER NOT NULL);
+   INSERT INTO epoch_counter (only_row, epoch) SELECT 1, coalesce(max(epoch), 0) FROM claims;`,
 ];
 
 interface KeyStateRow {
@@ -151,6 +154,7 @@ export class SqliteBackend implements Backend {
         "SELECT hash, result, created_at FROM idempotency WHERE op_id = ?",
       ),
       putIdem: db.prepare("INSERT INTO idempotency (op_id, hash, result, created_at) VALUES (?, ?, ?, ?)"),
+      nextEpoch: db.prepare<[number], { epoch: number }>("UPDATE epoch_counter SET epoch = max(epoch, ?) + 1 RETURNING epoch"),
       appendEvent: db.prepare(
         "INSERT INTO events (ts, key, version, epoch, owner, op_id, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)",
       ),
@@ -189,6 +193,7 @@ export class SqliteBackend implements Backend {
       putIdempotency: (r) => void s.putIdem.run(r.opId, r.hash, r.resultText, r.createdAt),
       appendEvent: (e) =>
         Number(s.appendEvent.run(e.ts, e.key, e.version, e.epoch, e.owner ?? null, e.opId ?? null, e.outcome).lastInsertRowid),
+      nextEpoch: (atLeast) => s.nextEpoch.get(atLeast)!.epoch,
       checkpoints: checkpoints.tx,
     };
     this.group = new GroupCommit(this.tx, {

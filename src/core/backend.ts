@@ -55,9 +55,15 @@ export interface BackendTx {
   putClaim(claim: StoredClaim): Awaitable<void>;
   getIdempotency(opId: string): Awaitable<IdempotencyRecord | undefined>;
   putIdempotency(record: IdempotencyRecord): Awaitable<void>;
+  /**
+   * A fencing epoch for a claim: greater than `atLeast` (the key's current epoch) and than every epoch this store
+   * handed out before, on any key, so an epoch names one claim of one key (G2: tokens bound to their claim). A backend
+   * keeps one store-wide counter; a rolled-back transaction may leave a gap, never a repeat.
+   */
+  nextEpoch(atLeast: number): Awaitable<number>;
   /** Appends to the event log and returns the new sequence number. */
   appendEvent(event: Omit<StateEvent, "seq">): Awaitable<number>;
-  /** Checkpoint rows, for backends that keep lineages (see `CheckpointTx`); written only from a commit's `within`. */
+  /** Checkpoint rows, for backends that keep lineages (see `CheckpointTx`); written only by a commit's extra rows (`commitWithRows`). */
   readonly checkpoints?: CheckpointTx;
 }
 

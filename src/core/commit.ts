@@ -1,8 +1,15 @@
 /**
  * The one commit function (SPEC §3). Every write in fenced-state — the core API, the LangGraph saver, reducers and
- * store, the HTTP coordinator and every adapter — ends here. Inside one backend transaction it checks, in order:
- * idempotency (G3), the epoch fence (G2), the expected version (G1); then applies the ops, writes the records, the
- * idempotency record and the event-log entries (G4). A rejected commit writes only its event-log entry (G6).
+ * store, the HTTP coordinator and every adapter — ends here, and so does every fencing and version decision. Inside
+ * one backend transaction it first takes the locks of every key it names (written keys and guard keys, in one global
+ * order, on backends that lock per key), then reads the clock, so lease expiry is judged at the time the keys are
+ * held. Then it checks, in order:
+ *   1. idempotency (G3): a known opId replays its first result (or is `IDEMPOTENCY_MISMATCH`), whatever came later;
+ *   2. guards, in request order: `{ key, epoch }` by `fenceReason` (`FENCED`), `{ key, version }` (`VERSION_CONFLICT`);
+ *   3. per written key, in request order: its epoch fence (G2, `fenceReason`), then its expected version (G1);
+ *   4. every op applies (an op that does not is `INVALID_INPUT`);
+ * then writes the records, the idempotency record and the event-log entries (G4). A rejected commit writes only the
+ * event-log entry of the check that failed (G6): `fenced` or `conflict`, on the key that failed it.
  */
 import type { Backend, BackendTx, KeyState, StoredClaim } from "./backend.js";
 import {
@@ -19,10 +26,12 @@ import {
   CommitRequestSchema,
   TxnRequestSchema,
   type CommitRequest,
+  type Guard,
   type CommitResult,
   type Limits,
   type Outcome,
   type StateEvent,
+  type TxnRequest,
   type TxnResult,
 } from "./schemas.js";
 import { checkKey, checkValueSize, parseInput } from "./validate.js";
@@ -34,8 +43,14 @@ export interface CommitContext {
   now(): number;
 }
 
-/** Extra writes that must land in the same transaction as the commit (the LangGraph saver's checkpoint rows). */
+/**
+ * Extra rows that must land in the same transaction as a commit (the LangGraph saver's checkpoint rows). Not public:
+ * only `commitWithRows` takes one, and it runs after every check has passed, so it stores and never decides.
+ */
 export type WithinCommit = (tx: BackendTx, results: CommitResult[]) => Promise<void> | void;
+
+/** One request of a txn: a commit without its own opId or guards (the txn carries those). */
+export type TxnItem = TxnRequest["requests"][number];
 
 type Decision =
   | { kind: "committed"; result: TxnResult }
@@ -49,39 +64,64 @@ type Decision =
  * Commits one request. Throws `VersionConflictError`, `FencedError`, `IdempotencyMismatchError`,
  * `InvalidInputError`, `PayloadTooLargeError` or `UnavailableError`; on any of them nothing was applied.
  */
-export async function commit(ctx: CommitContext, request: CommitRequest, within?: WithinCommit): Promise<CommitResult> {
-  const req = parseInput(CommitRequestSchema, request);
-  const { opId, ...rest } = req;
-  const { results, replayed } = await commitTxn(ctx, [rest], opId, within);
+export async function commit(ctx: CommitContext, request: CommitRequest): Promise<CommitResult> {
+  const { opId, guards, ...rest } = parseInput(CommitRequestSchema, request);
+  const { results, replayed } = await commitTxn(ctx, { requests: [rest], opId, guards: guards ?? [] }, undefined);
   return { ...results[0]!, replayed };
 }
 
-/** Commits several requests on distinct keys, all or nothing. The opId covers the whole txn. */
+/** Commits several requests on distinct keys, all or nothing. The opId and the guards cover the whole txn. */
 export async function txn(
   ctx: CommitContext,
-  requests: Omit<CommitRequest, "opId">[],
-  options: { opId?: string } = {},
-  within?: WithinCommit,
+  requests: TxnItem[],
+  options: { opId?: string; guards?: Guard[] } = {},
 ): Promise<TxnResult> {
   const parsed = parseInput(TxnRequestSchema, { requests, ...options });
-  if (parsed.requests.length > ctx.limits.maxTxnSize) {
+  return commitTxn(ctx, checkTxnSize(ctx, { ...parsed, guards: parsed.guards ?? [] }), undefined);
+}
+
+/**
+ * @internal The LangGraph saver's facet (reached through `commitWithRows` in store.ts, not exported from the package
+ * root): a txn of zero or more requests under `guards`, whose extra rows `rows` writes in the same transaction once
+ * every check has passed. Zero requests with guards is how pending writes are fenced by a run claim they do not write.
+ */
+export async function commitWithinTxn(
+  ctx: CommitContext,
+  request: { requests: TxnItem[]; guards?: Guard[]; opId?: string },
+  rows: WithinCommit,
+): Promise<TxnResult> {
+  const { requests, ...options } = request;
+  const parsed =
+    requests.length > 0
+      ? parseInput(TxnRequestSchema, request)
+      : { requests, ...parseInput(TxnRequestSchema.omit({ requests: true }), options) };
+  return commitTxn(ctx, checkTxnSize(ctx, { ...parsed, guards: parsed.guards ?? [] }), rows);
+}
+
+interface ParsedTxn {
+  requests: TxnItem[];
+  opId?: string | undefined;
+  guards: Guard[];
+}
+
+function checkTxnSize(ctx: CommitContext, txn: ParsedTxn): ParsedTxn {
+  if (txn.requests.length > ctx.limits.maxTxnSize) {
     throw new InvalidInputError({ issues: [{ path: ["requests"], message: `more than ${ctx.limits.maxTxnSize} requests` }] });
   }
-  return commitTxn(ctx, parsed.requests, parsed.opId, within);
+  return txn;
 }
 
 /** The shared body of `commit` and `txn`, on already-parsed requests. */
-async function commitTxn(
-  ctx: CommitContext,
-  requests: Omit<CommitRequest, "opId">[],
-  opId: string | undefined,
-  within: WithinCommit | undefined,
-): Promise<TxnResult> {
+async function commitTxn(ctx: CommitContext, { requests, opId, guards }: ParsedTxn, within: WithinCommit | undefined): Promise<TxnResult> {
   requests.forEach((r, i) => checkKey(r.key, ctx.limits, requests.length > 1 ? ["requests", i, "key"] : ["key"]));
-  const hash = opId === undefined ? undefined : payloadHash(requests);
+  guards.forEach((g, i) => checkKey(g.key, ctx.limits, ["guards", i, "key"]));
+  // A guard-less request hashes as it always has, so opIds recorded before guards existed still replay.
+  const hash = opId === undefined ? undefined : payloadHash(guards.length === 0 ? requests : { requests, guards });
+  // Guard events name the writer like the written keys' events do.
+  const owner = requests.find((r) => r.owner !== undefined)?.owner;
 
   const decision = await ctx.backend.transact<Decision>(async (tx) => {
-    await tx.lock?.({ keys: requests.map((r) => r.key), ...(opId !== undefined && { opId }) });
+    await tx.lock?.({ keys: [...requests.map((r) => r.key), ...guards.map((g) => g.key)], ...(opId !== undefined && { opId }) });
     // Read the clock after any lock wait, so lease expiry is judged at the time the commit decides.
     const now = ctx.now();
     if (opId !== undefined) {
@@ -90,9 +130,26 @@ async function commitTxn(
         if (first.hash !== hash) return { kind: "mismatch", opId };
         const result = JSON.parse(first.resultText) as TxnResult;
         for (const r of result.results) {
-          await tx.appendEvent(event(now, requests.find((q) => q.key === r.key)!, r.version, r.epoch, opId, "replayed"));
+          const req = requests.find((q) => q.key === r.key)!;
+          await tx.appendEvent(event(now, req.key, req.owner, r.version, r.epoch, opId, "replayed"));
         }
         return { kind: "replayed", result: { ...result, replayed: true } };
+      }
+    }
+
+    for (const guard of guards) {
+      const { record, claim } = await tx.getKeyState(guard.key);
+      const currentEpoch = claim?.epoch ?? 0;
+      const actualVersion = record?.version ?? 0;
+      if ("epoch" in guard) {
+        const reason = fenceReason(guard.epoch ?? undefined, claim, now);
+        if (reason) {
+          await tx.appendEvent(event(now, guard.key, owner, actualVersion, currentEpoch, opId, "fenced"));
+          return { kind: "fenced", details: { key: guard.key, heldEpoch: guard.epoch, currentEpoch, reason } };
+        }
+      } else if (guard.version !== actualVersion) {
+        await tx.appendEvent(event(now, guard.key, owner, actualVersion, currentEpoch, opId, "conflict"));
+        return { kind: "conflict", details: { key: guard.key, expectedVersion: guard.version, actualVersion } };
       }
     }
 
@@ -103,18 +160,18 @@ async function commitTxn(
       const actualVersion = state.record?.version ?? 0;
       const reason = fenceReason(req.epoch, state.claim, now);
       if (reason) {
-        await tx.appendEvent(event(now, req, actualVersion, currentEpoch, opId, "fenced"));
+        await tx.appendEvent(event(now, req.key, req.owner, actualVersion, currentEpoch, opId, "fenced"));
         return { kind: "fenced", details: { key: req.key, heldEpoch: req.epoch ?? null, currentEpoch, reason } };
       }
       if (req.expectVersion !== undefined && req.expectVersion !== actualVersion) {
-        await tx.appendEvent(event(now, req, actualVersion, currentEpoch, opId, "conflict"));
+        await tx.appendEvent(event(now, req.key, req.owner, actualVersion, currentEpoch, opId, "conflict"));
         return { kind: "conflict", details: { key: req.key, expectedVersion: req.expectVersion, actualVersion } };
       }
       states.push(state);
     }
 
     // Decide every op before writing any: a txn is all-or-nothing even when a later op does not apply (G4).
-    const writes: { req: Omit<CommitRequest, "opId">; valueText: string | null; version: number; epoch: number }[] = [];
+    const writes: { req: TxnItem; valueText: string | null; version: number; epoch: number }[] = [];
     for (const [i, req] of requests.entries()) {
       const { record, claim } = states[i]!;
       const needsCurrent = req.op.type !== "set" && req.op.type !== "delete";
@@ -132,7 +189,7 @@ async function commitTxn(
     const results: CommitResult[] = [];
     for (const { req, valueText, version, epoch } of writes) {
       await tx.putRecord({ key: req.key, valueText, version, epoch, updatedAt: now });
-      const seq = await tx.appendEvent(event(now, req, version, epoch, opId, "committed"));
+      const seq = await tx.appendEvent(event(now, req.key, req.owner, version, epoch, opId, "committed"));
       results.push({ key: req.key, exists: valueText !== null, version, epoch, replayed: false, seq });
     }
     const result: TxnResult = { results, replayed: false };
@@ -181,14 +238,15 @@ export function fenceReason(
 /** The event-log entry for one key's outcome. */
 function event(
   ts: number,
-  req: Omit<CommitRequest, "opId">,
+  key: string,
+  owner: string | undefined,
   version: number,
   epoch: number,
   opId: string | undefined,
   outcome: Outcome,
 ): Omit<StateEvent, "seq"> {
-  const e: Omit<StateEvent, "seq"> = { ts, key: req.key, version, epoch, outcome };
-  if (req.owner !== undefined) e.owner = req.owner;
+  const e: Omit<StateEvent, "seq"> = { ts, key, version, epoch, outcome };
+  if (owner !== undefined) e.owner = owner;
   if (opId !== undefined) e.opId = opId;
   return e;
 }

@@ -56,6 +56,19 @@ export const OpSchema = z.discriminatedUnion("type", [
 ]);
 export type Op = z.infer<typeof OpSchema>;
 
+/**
+ * A precondition on a key the request need not write, checked in the commit's transaction (etcd's `Compare`; see
+ * docs/guards.md). `{ key, epoch }`: the claim with this epoch is still the key's live claim, by the rule a commit's
+ * own epoch is held to (`epoch: null`: no claim on the key is live, the rule for a commit that presents none);
+ * `{ key, version }`: the key is still at this version (`0`: it does not exist).
+ */
+export const GuardSchema = z.union([
+  z.object({ key: KeySchema, epoch: Epoch.nullable() }).strict(),
+  z.object({ key: KeySchema, version: Version }).strict(),
+]);
+export type Guard = z.infer<typeof GuardSchema>;
+const Guards = z.array(GuardSchema).max(DEFAULT_LIMITS.maxTxnSize);
+
 /** One commit: the key, the op and its preconditions. */
 export const CommitRequestSchema = z
   .object({
@@ -69,6 +82,8 @@ export const CommitRequestSchema = z
     opId: OpId.optional(),
     /** Who writes, for the event log. */
     owner: Owner.optional(),
+    /** Preconditions on other keys (or this one), checked before this key's own epoch and version. */
+    guards: Guards.optional(),
   })
   .strict();
 export type CommitRequest = z.infer<typeof CommitRequestSchema>;
@@ -77,11 +92,13 @@ export type CommitRequest = z.infer<typeof CommitRequestSchema>;
 export const TxnRequestSchema = z
   .object({
     requests: z
-      .array(CommitRequestSchema.omit({ opId: true }).strict())
+      .array(CommitRequestSchema.omit({ opId: true, guards: true }).strict())
       .min(1)
       .max(DEFAULT_LIMITS.maxTxnSize)
       .refine((rs) => new Set(rs.map((r) => r.key)).size === rs.length, "each key may appear once in a txn"),
     opId: OpId.optional(),
+    /** Preconditions of the whole txn, checked before any request's own epoch and version. */
+    guards: Guards.optional(),
   })
   .strict();
 export type TxnRequest = z.infer<typeof TxnRequestSchema>;

@@ -2,7 +2,7 @@
 import { randomUUID } from "node:crypto";
 import { DEFAULT_RETENTION, type Backend, type Retention, type StoredRecord } from "./backend.js";
 import { claim, currentClaim, release, renew } from "./claims.js";
-import { commit, txn, type CommitContext, type WithinCommit } from "./commit.js";
+import { commit, commitWithinTxn, txn, type CommitContext, type TxnItem, type WithinCommit } from "./commit.js";
 import { isErrorCode } from "./errors.js";
 import { watchEvents, type WatchOptions } from "./events.js";
 import type { Json } from "./json.js";
@@ -18,6 +18,7 @@ import {
   type ClaimRequest,
   type CommitRequest,
   type CommitResult,
+  type Guard,
   type Limits,
   type ListRequest,
   type StateEvent,
@@ -84,6 +85,11 @@ export class StateStore {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.retention = { ...DEFAULT_RETENTION, ...options.retention };
     this.ctx = { backend, limits: this.limits, now: options.clock ?? Date.now };
+    rowCommitters.set(this, async (request, rows) => {
+      const result = await commitWithinTxn(this.ctx, request, rows);
+      await this.maybePurge();
+      return result;
+    });
   }
 
   /** Milliseconds since the epoch, by this store's clock. */
@@ -93,18 +99,24 @@ export class StateStore {
 
   /**
    * Commits one request atomically: `VERSION_CONFLICT` if `expectVersion` is stale (G1), `FENCED` if the epoch is
-   * not the live claim's (G2), the first result again if the `opId` was seen (G3).
-   * `within` runs extra writes in the same transaction (used by the LangGraph saver).
+   * not the live claim's (G2), the first result again if the `opId` was seen (G3). `guards` are preconditions on
+   * other keys, checked first (docs/guards.md).
+   *
+   * @example
+   * ```ts
+   * // Write jobs/a/result only while this worker still holds its claim on jobs/a.
+   * await store.commit({ key: "jobs/a/result", op: op.set("done"), guards: [{ key: "jobs/a", epoch: claim.epoch }] });
+   * ```
    */
-  async commit(request: CommitRequest, within?: WithinCommit): Promise<CommitResult> {
-    const result = await commit(this.ctx, request, within);
+  async commit(request: CommitRequest): Promise<CommitResult> {
+    const result = await commit(this.ctx, request);
     await this.maybePurge();
     return result;
   }
 
-  /** Commits several requests on distinct keys, all or nothing (G4). */
-  async txn(requests: Omit<CommitRequest, "opId">[], options: { opId?: string } = {}, within?: WithinCommit): Promise<TxnResult> {
-    const result = await txn(this.ctx, requests, options, within);
+  /** Commits several requests on distinct keys, all or nothing (G4), under the txn's `guards` if any. */
+  async txn(requests: TxnItem[], options: { opId?: string; guards?: Guard[] } = {}): Promise<TxnResult> {
+    const result = await txn(this.ctx, requests, options);
     await this.maybePurge();
     return result;
   }
@@ -241,6 +253,25 @@ export class StateStore {
     // The commit has landed; a failed purge only delays retention, so it is reported, not thrown.
     await this.purge().catch((err: unknown) => process.emitWarning(`fenced-state: purge failed: ${String(err)}`));
   }
+}
+
+type RowCommitter = (request: RowCommit, rows: WithinCommit) => Promise<TxnResult>;
+const rowCommitters = new WeakMap<StateStore, RowCommitter>();
+
+/** @internal What `commitWithRows` commits: zero or more requests under guards, all or nothing. */
+export interface RowCommit {
+  requests: TxnItem[];
+  guards?: Guard[];
+  opId?: string;
+}
+
+/**
+ * @internal The narrow facet the LangGraph saver writes its checkpoint rows through (not exported from the package
+ * root): a txn whose `rows` land in the same transaction once every check in `commit` has passed. `rows` stores; every
+ * decision (guards, epochs, versions) is the core's.
+ */
+export function commitWithRows(store: StateStore, request: RowCommit, rows: WithinCommit): Promise<TxnResult> {
+  return rowCommitters.get(store)!(request, rows);
 }
 
 function toStateRecord(key: string, row: StoredRecord | undefined): StateRecord {

@@ -28,13 +28,10 @@ export class ThreadKeys {
   readonly prefix: string;
   /** The head of the root namespace; run claims are taken on it, so it is also the thread's fencing key. */
   readonly claimKey: string;
-  /** A counter committed by `putWrites`, so that pending writes, too, are written only by a core commit. */
-  readonly writesKey: string;
 
   constructor(keyPrefix: string, readonly threadId: string) {
     this.prefix = `${keyPrefix}/${encodeSegment(threadId)}/`;
     this.claimKey = this.head("");
-    this.writesKey = `${this.prefix}writes`;
   }
 
   /** The head record of one checkpoint namespace: its value names the head checkpoint. */

@@ -1,7 +1,8 @@
 /**
  * `FencedCheckpointSaver`: a LangGraph checkpointer on which concurrent runs, other processes and zombie runs cannot
  * lose updates (SPEC §6, G7). The head of each (thread_id, checkpoint_ns) is a core record; every put is a core
- * commit of that head with `expectVersion`, and the checkpoint rows land in the same transaction (`within`).
+ * commit of that head with `expectVersion`, and the checkpoint rows land in the same transaction (`commitWithRows`).
+ * The saver decides nothing itself: a run's fence is a guard on the thread's claim key, judged by the core commit.
  */
 import type { RunnableConfig } from "@langchain/core/runnables";
 import {
@@ -15,13 +16,12 @@ import {
   type PendingWrite,
   type SerializerProtocol,
 } from "@langchain/langgraph-checkpoint";
-import type { BackendTx, BlobRef, CheckpointReader, CheckpointRow, LoadedCheckpoint } from "../core/backend.js";
-import { fenceReason } from "../core/commit.js";
-import { FencedError, InvalidInputError, VersionConflictError, isErrorCode } from "../core/errors.js";
+import type { BlobRef, CheckpointReader, CheckpointRow, LoadedCheckpoint } from "../core/backend.js";
+import { InvalidInputError, VersionConflictError, isErrorCode } from "../core/errors.js";
 import type { Json } from "../core/json.js";
 import { op } from "../core/ops.js";
-import type { CommitRequest, StateRecord } from "../core/schemas.js";
-import type { StateStore } from "../core/store.js";
+import type { CommitRequest, Guard, StateRecord } from "../core/schemas.js";
+import { commitWithRows, type StateStore } from "../core/store.js";
 import { openStore, type OpenStoreOptions } from "../open.js";
 import { z } from "zod";
 import { parseInput } from "../core/validate.js";
@@ -175,19 +175,20 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
       op: op.set({ ...head }),
       expectVersion: await this.expectedHeadVersion(keys, ns, parentId, parent, fenced.forkFrom),
     };
-    // The root head carries the run claim, so the commit itself checks the epoch there; other namespaces check it
-    // in `within` against the same claim.
+    // The root head carries the run claim, so the commit itself checks the epoch there; a put in another namespace
+    // is guarded by the same claim.
     if (ns === "" && fenced.epoch !== undefined) request.epoch = fenced.epoch;
     if (fenced.owner !== undefined) request.owner = fenced.owner;
+    const guards = ns === "" ? [] : [runFence(keys, fenced.epoch)];
     let row: CheckpointRow | undefined;
     try {
-      const result = await this.store.commit(request, async (tx, [committed]) => {
-        if (ns !== "") await this.checkRunFence(tx, keys, fenced.epoch);
+      const { results } = await commitWithRows(this.store, { requests: [request], guards }, async (tx, [committed]) => {
         row = withOwnRefs(serialized, committed!.version);
         if (!(await tx.checkpoints!.insertCheckpoint(row, serialized.blobs))) {
           throw new InvalidInputError({ issues: [{ path: ["checkpoint", "id"], message: `checkpoint ${checkpoint.id} already exists` }] });
         }
       });
+      const result = results[0]!;
       this.remember(threadId, ns, checkpoint.id, { headVersion: result.version, blobRefs: row!.blobRefs });
       // Only the root lineage carries the run's input; a subgraph's checkpoints do not make an attempt partial.
       if (fenced.attempt !== undefined && ns === "") this.attempts.get(fenced.attempt)?.push(checkpoint.id);
@@ -220,13 +221,11 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
     const keys = new ThreadKeys(this.keyPrefix, threadId);
     const rows = await serializeWrites(this.serde, writes, taskId, taskPath);
     // Writes attach to a checkpoint that may not have landed yet (LangGraph chains puts but not writes), so they are
-    // fenced by the run claim only; a stale run's writes hang off a checkpoint no head descends from.
-    const request: CommitRequest = { key: keys.writesKey, op: op.increment(1) };
-    if (fenced.owner !== undefined) request.owner = fenced.owner;
-    await this.store.commit(request, async (tx) => {
-      await this.checkRunFence(tx, keys, fenced.epoch);
-      await tx.checkpoints!.putWrites(ref, rows);
-    });
+    // fenced by the run claim only: a guard, with no key written; a stale run's writes hang off a checkpoint no head
+    // descends from.
+    await commitWithRows(this.store, { requests: [], guards: [runFence(keys, fenced.epoch)] }, (tx) =>
+      tx.checkpoints!.putWrites(ref, rows),
+    );
   }
 
   /** Deletes every checkpoint and write of a thread and its heads. `FencedError` while a run holds the thread. */
@@ -242,7 +241,9 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
     // The claim key goes first and carries the row deletion, so a held thread rejects the whole delete (G2).
     const chunk = this.store.limits.maxTxnSize;
     const first = [keys.claimKey, ...others.splice(0, chunk - 1)];
-    await this.store.txn(first.map((key) => ({ key, op: op.delete() })), {}, (tx) => tx.checkpoints!.deleteThread(keys.threadId));
+    await commitWithRows(this.store, { requests: first.map((key) => ({ key, op: op.delete() })) }, (tx) =>
+      tx.checkpoints!.deleteThread(keys.threadId),
+    );
     while (others.length > 0) await this.store.txn(others.splice(0, chunk).map((key) => ({ key, op: op.delete() })));
   }
 
@@ -289,13 +290,6 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
     this.parents.set(cacheKey(threadId, ns, checkpointId), facts);
   }
 
-  /** A write outside the root head must still respect the thread's run claim (G2: no bypass). */
-  private async checkRunFence(tx: BackendTx, keys: ThreadKeys, epoch: number | undefined): Promise<void> {
-    const { claim } = await tx.getKeyState(keys.claimKey);
-    const reason = fenceReason(epoch, claim, this.store.now());
-    if (reason) throw new FencedError({ key: keys.claimKey, heldEpoch: epoch ?? null, currentEpoch: claim?.epoch ?? 0, reason });
-  }
-
   private async tuple(loaded: LoadedCheckpoint): Promise<CheckpointTuple> {
     this.remember(loaded.threadId, loaded.ns, loaded.checkpointId, { headVersion: loaded.headVersion, blobRefs: loaded.blobRefs });
     return toTuple(this.serde, loaded, async () => {
@@ -303,6 +297,14 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
       return parent?.writes ?? [];
     });
   }
+}
+
+/**
+ * The guard that fences a write outside the root head by the thread's run claim: the run's epoch must still be the
+ * live claim's, and a write without one is refused while any run holds the thread (G2: no bypass).
+ */
+function runFence(keys: ThreadKeys, epoch: number | undefined): Guard {
+  return { key: keys.claimKey, epoch: epoch ?? null };
 }
 
 function nsOf(value: unknown): string {

@@ -80,7 +80,7 @@ export const JSON_ROUTES: readonly JsonRoute[] = [
     summary: "Commits several keys all-or-nothing (G4); the opId covers the whole txn.",
     body: TxnRequestSchema,
     response: TxnResultSchema,
-    handle: (store, { requests, opId }) => store.txn(requests, opId === undefined ? {} : { opId }),
+    handle: (store, { requests, ...options }) => store.txn(requests, options),
   }),
   route({
     url: "/v1/claim",

@@ -11,6 +11,7 @@ import { storeError } from "../../src/backends/postgres/errors.js";
 import { lockId } from "../../src/backends/postgres/locks.js";
 import { PayloadTooLargeError, UnavailableError, openStore, op, type CommitRequest, type StateStore } from "../../src/index.js";
 import { dropTestSchemas, postgresUrl, testSchemaName, withPgClient as admin } from "../support/backends.js";
+import { commitWithin } from "../support/within.js";
 
 const url = postgresUrl();
 let schema: string;
@@ -138,12 +139,10 @@ describe("postgres: a lost connection mid-commit", () => {
     await store.commit({ key: "count", op: op.increment(10) });
     const request: CommitRequest & { opId: string } = { key: "count", op: op.increment(1), opId: "terminated-inside" };
     let killed = 0;
-    const first = await store
-      .commit(request, async () => {
-        // All writes are done; the COMMIT has not been sent yet.
-        killed = await terminate(app, "idle in transaction");
-      })
-      .catch((e: unknown) => e);
+    const first = await commitWithin(store, request, async () => {
+      // All writes are done; the COMMIT has not been sent yet.
+      killed = await terminate(app, "idle in transaction");
+    }).catch((e: unknown) => e);
     expect(killed).toBe(1);
     expect(first).toMatchObject({ code: "UNAVAILABLE", retryable: true });
     expect((await store.read("count")).value).toBe(10);
@@ -300,12 +299,10 @@ describe("postgres: stalled hosts and dropped connections", () => {
     const other = await host();
     let entered!: () => void;
     const inside = new Promise<void>((r) => (entered = r));
-    const stalled = stalledHost
-      .commit({ key: "k", op: op.set("zombie") }, async () => {
-        entered();
-        await new Promise((r) => setTimeout(r, 1500)); // a pause longer than the server allows
-      })
-      .catch((e: unknown) => e);
+    const stalled = commitWithin(stalledHost, { key: "k", op: op.set("zombie") }, async () => {
+      entered();
+      await new Promise((r) => setTimeout(r, 1500)); // a pause longer than the server allows
+    }).catch((e: unknown) => e);
     await inside;
     await expect(other.commit({ key: "k", op: op.set("live") })).resolves.toMatchObject({ version: 1 });
     expect(await stalled).toMatchObject({ code: "UNAVAILABLE" });

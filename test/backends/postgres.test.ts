@@ -9,6 +9,7 @@ import { compareKeys } from "../../src/backends/memory.js";
 import { PostgresBackend, POSTGRES_MIGRATIONS } from "../../src/backends/postgres/index.js";
 import { FencedStateError, openStore, op, type KeyState, type StateEvent, type StateStore } from "../../src/index.js";
 import { dropTestSchemas, postgresUrl, testSchemaName, withPgClient as admin } from "../support/backends.js";
+import { commitWithin } from "../support/within.js";
 
 const url = postgresUrl();
 let schema: string;
@@ -153,7 +154,7 @@ describe("postgres under READ COMMITTED, several pools at once", () => {
     const gate = new Promise<void>((r) => (release = r));
     let seen: KeyState | undefined;
     // The writer holds the event-log order (its event is appended) when its within reads "run/claim".
-    const write = writer.commit({ key: "run/head", op: op.set(1) }, async (tx) => {
+    const write = commitWithin(writer, { key: "run/head", op: op.set(1) }, async (tx) => {
       entered();
       await gate;
       seen = await tx.getKeyState("run/claim");
@@ -214,7 +215,7 @@ describe("postgres event log", () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     // A holds its transaction open after writing its event; B commits another key meanwhile.
-    const slow = a.commit({ key: "slow", op: op.set(1) }, () => gate);
+    const slow = commitWithin(a, { key: "slow", op: op.set(1) }, () => gate);
     await new Promise((r) => setTimeout(r, 100));
     const fast = b.commit({ key: "fast", op: op.set(1) });
     await new Promise((r) => setTimeout(r, 300));

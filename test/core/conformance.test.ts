@@ -13,8 +13,11 @@ import {
   VersionConflictError,
   op,
   type StateEvent,
+  type StateStore,
 } from "../../src/index.js";
-import { backendFixtures } from "../support/backends.js";
+import { lockId } from "../../src/backends/postgres/locks.js";
+import type { PostgresBackend } from "../../src/backends/postgres/index.js";
+import { backendFixtures, withPgClient } from "../support/backends.js";
 
 for (const fixture of backendFixtures()) {
   describe(`conformance: ${fixture.name}`, () => {
@@ -223,6 +226,201 @@ for (const fixture of backendFixtures()) {
         expect(aborted.reason).toBeInstanceOf(FencedError);
         expect(aborted.write).toBeInstanceOf(FencedError);
         expect(await store.currentClaim("g2/wc")).toMatchObject({ owner: "thief" });
+        await store.close();
+      });
+    });
+
+    describe("G2 tokens bound to their claim", () => {
+      it("refuses Alice's token for jobs/a on jobs/b, which Bob holds: epochs are unique across the store", async () => {
+        const store = await open();
+        const alice = await store.claim({ key: "jobs/a", owner: "alice", ttlMs: 60_000 });
+        const bob = await store.claim({ key: "jobs/b", owner: "bob", ttlMs: 60_000 });
+        expect(bob.epoch).not.toBe(alice.epoch);
+        const err = await store.commit({ key: "jobs/b", op: op.set("alice was here"), epoch: alice.epoch, owner: "alice" }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(FencedError);
+        expect(err).toMatchObject({ details: { key: "jobs/b", heldEpoch: alice.epoch, currentEpoch: bob.epoch } });
+        await expect(store.commit({ key: "jobs/a", op: op.set("bob"), epoch: bob.epoch })).rejects.toBeInstanceOf(FencedError);
+        expect(await store.read("jobs/b")).toMatchObject({ exists: false, version: 0 });
+        expect(await store.read("jobs/a")).toMatchObject({ exists: false, version: 0 });
+        expect(await store.commit({ key: "jobs/b", op: op.set("bob"), epoch: bob.epoch })).toMatchObject({ version: 1, epoch: bob.epoch });
+        await store.close();
+      });
+
+      it("hands out a new epoch above every earlier one, on any key, for every claim, reclaim and claim after release", async () => {
+        const store = await open();
+        const granted: number[] = [];
+        for (const key of ["u/a", "u/b", "u/a", "u/c", "u/b"]) {
+          const c = await store.claim({ key, owner: `o${granted.length}`, ttlMs: 60_000, steal: true });
+          granted.push(c.epoch);
+          if (granted.length === 3) await store.release(c);
+        }
+        // Concurrent claims on distinct keys take distinct epochs too.
+        const parallel = await Promise.all(["p/a", "p/b", "p/c", "p/d"].map((key) => store.claim({ key, owner: "x", ttlMs: 60_000 })));
+        const all = [...granted, ...parallel.map((c) => c.epoch)];
+        expect(new Set(all).size).toBe(all.length);
+        expect(granted).toEqual([...granted].sort((x, y) => x - y));
+        expect(Math.min(...parallel.map((c) => c.epoch))).toBeGreaterThan(Math.max(...granted));
+        await store.close();
+      });
+    });
+
+    describe("G2 expiry judged when the key is held", () => {
+      /**
+       * Holds `key` in a transaction of its own (its lock on Postgres; memory and SQLite run one transaction at a time)
+       * until `release()`; `waiting(n)` resolves once n calls are queued behind it.
+       */
+      async function holdKey(store: Awaited<ReturnType<typeof open>>, key: string) {
+        let held!: () => void;
+        const entered = new Promise<void>((r) => (held = r));
+        let release!: () => void;
+        const gate = new Promise<void>((r) => (release = r));
+        const holder = store.backend.transact(async (tx) => {
+          await tx.lock?.({ keys: [key] });
+          held();
+          await gate;
+        });
+        await entered;
+        const waiting = (count: number) => waitForLockWaiters(store, key, count);
+        return { waiting, release: async () => (release(), await holder) };
+      }
+
+      it("a renew that waits on the key past the lease's expiry is FENCED (expired), and the lease stays dead", async () => {
+        const store = await open();
+        const a = await store.claim({ key: "lw/r", owner: "a", ttlMs: 100 });
+        const hold = await holdKey(store, "lw/r");
+        const renewing = store.renew(a, 100_000).catch((e: unknown) => e);
+        await hold.waiting(1);
+        clockNow += 101; // the lease runs out while the renew waits for the key
+        await hold.release();
+        const err = await renewing;
+        expect(err).toBeInstanceOf(FencedError);
+        expect(err).toMatchObject({ details: { key: "lw/r", heldEpoch: a.epoch, reason: "expired" } });
+        expect(await store.currentClaim("lw/r")).toBeNull();
+        // Nobody holds the key now: a plain writer may commit, and the old holder stays fenced.
+        expect(await store.commit({ key: "lw/r", op: op.set("other") })).toMatchObject({ version: 1 });
+        await expect(store.commit({ key: "lw/r", op: op.set("late"), epoch: a.epoch })).rejects.toMatchObject({ details: { reason: "expired" } });
+        await store.close();
+      });
+
+      it("a claim and a commit that wait on the key past the holder's expiry see the lease as expired", async () => {
+        const store = await open();
+        const a = await store.claim({ key: "lw/c", owner: "a", ttlMs: 100 });
+        const hold = await holdKey(store, "lw/c");
+        const claiming = store.claim({ key: "lw/c", owner: "b", ttlMs: 100 });
+        const committing = store.commit({ key: "lw/c", op: op.set("a"), epoch: a.epoch }).catch((e: unknown) => e);
+        await hold.waiting(2);
+        clockNow += 101;
+        await hold.release();
+        const b = await claiming;
+        expect(b).toMatchObject({ owner: "b" });
+        expect(b.epoch).toBeGreaterThan(a.epoch);
+        expect(await committing).toBeInstanceOf(FencedError);
+        await store.close();
+      });
+    });
+
+    describe("guards: preconditions on other keys (docs/guards.md)", () => {
+      it("commits under an epoch guard while the claim is held, and is FENCED on the guard key once it is not", async () => {
+        const store = await open();
+        const job = await store.claim({ key: "gd/job", owner: "w", ttlMs: 60_000 });
+        const guards = [{ key: "gd/job", epoch: job.epoch }];
+        expect(await store.commit({ key: "gd/out", op: op.set(1), guards })).toMatchObject({ version: 1 });
+        const thief = await store.claim({ key: "gd/job", owner: "t", ttlMs: 60_000, steal: true });
+        const before = await store.backend.lastSeq();
+        const err = await store.commit({ key: "gd/out", op: op.set(2), expectVersion: 1, guards, owner: "w" }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(FencedError);
+        expect(err).toMatchObject({ details: { key: "gd/job", heldEpoch: job.epoch, currentEpoch: thief.epoch, reason: "superseded" } });
+        expect(await store.read("gd/out")).toMatchObject({ value: 1, version: 1 });
+        // The failed guard is the one event: fenced, on the guard key; nothing else was written.
+        const events = (await store.events("gd/", { fromSeq: before + 1 })).map((e) => [e.key, e.outcome, e.owner]);
+        expect(events).toEqual([["gd/job", "fenced", "w"]]);
+        await store.close();
+      });
+
+      it("judges an epoch guard as a commit's own epoch: expired, released, and epoch null while a claim is live", async () => {
+        const store = await open();
+        const job = await store.claim({ key: "gd/e", owner: "w", ttlMs: 100 });
+        const write = (epoch: number | null) => store.commit({ key: "gd/o", op: op.increment(1), guards: [{ key: "gd/e", epoch }] });
+        await expect(write(null)).rejects.toMatchObject({ code: "FENCED", details: { key: "gd/e", heldEpoch: null, reason: "no-epoch" } });
+        await expect(write(job.epoch + 1000)).rejects.toMatchObject({ details: { reason: "unknown-epoch" } });
+        clockNow += 101;
+        await expect(write(job.epoch)).rejects.toMatchObject({ details: { reason: "expired" } });
+        expect(await write(null)).toMatchObject({ version: 1 }); // no live claim: null passes
+        const again = await store.claim({ key: "gd/e", owner: "w", ttlMs: 100 });
+        await store.release(again);
+        await expect(write(again.epoch)).rejects.toMatchObject({ details: { reason: "released" } });
+        expect((await store.read("gd/o")).value).toBe(1);
+        await store.close();
+      });
+
+      it("a version guard is VERSION_CONFLICT naming the guard key, with a conflict event there, and writes nothing", async () => {
+        const store = await open();
+        await store.commit({ key: "gd/config", op: op.set("v1") });
+        expect(await store.commit({ key: "gd/plan", op: op.set("p1"), guards: [{ key: "gd/config", version: 1 }] })).toMatchObject({ version: 1 });
+        await store.commit({ key: "gd/config", op: op.set("v2") });
+        const before = await store.backend.lastSeq();
+        const err = await store.commit({ key: "gd/plan", op: op.set("p2"), guards: [{ key: "gd/config", version: 1 }] }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(VersionConflictError);
+        expect(err).toMatchObject({ details: { key: "gd/config", expectedVersion: 1, actualVersion: 2 } });
+        expect(await store.read("gd/plan")).toMatchObject({ value: "p1", version: 1 });
+        expect((await store.events("gd/", { fromSeq: before + 1 })).map((e) => [e.key, e.outcome])).toEqual([["gd/config", "conflict"]]);
+        // A guard on a key that must not exist yet: version 0.
+        await expect(store.commit({ key: "gd/x", op: op.set(1), guards: [{ key: "gd/missing", version: 0 }] })).resolves.toMatchObject({ version: 1 });
+        await store.close();
+      });
+
+      it("checks guards after idempotency and before the written keys' own epoch and version", async () => {
+        const store = await open();
+        const job = await store.claim({ key: "gd/ord", owner: "w", ttlMs: 60_000 });
+        const request = { key: "gd/res", op: op.set(1), guards: [{ key: "gd/ord", epoch: job.epoch }], opId: "gd-op" };
+        const first = await store.commit(request);
+        await store.claim({ key: "gd/ord", owner: "t", ttlMs: 60_000, steal: true });
+        // A retry of an applied opId replays its first result, although its guard no longer holds.
+        expect(await store.commit(request)).toMatchObject({ replayed: true, seq: first.seq });
+        // The same opId with other guards is another payload.
+        await expect(store.commit({ ...request, guards: [{ key: "gd/ord", version: 0 }] })).rejects.toMatchObject({ code: "IDEMPOTENCY_MISMATCH" });
+        // Guard and own version both fail: the guard is answered.
+        await expect(store.commit({ key: "gd/res", op: op.set(2), expectVersion: 7, guards: [{ key: "gd/ord", epoch: job.epoch }] })).rejects.toMatchObject({
+          code: "FENCED",
+          details: { key: "gd/ord" },
+        });
+        // Guards in order: the first failing one is answered.
+        await expect(
+          store.commit({ key: "gd/res", op: op.set(2), guards: [{ key: "gd/res", version: 1 }, { key: "gd/ord", version: 9 }, { key: "gd/ord", epoch: job.epoch }] }),
+        ).rejects.toMatchObject({ code: "VERSION_CONFLICT", details: { key: "gd/ord", expectedVersion: 9 } });
+        await store.close();
+      });
+
+      it("guards a txn all-or-nothing, and a guard may name a key the txn writes", async () => {
+        const store = await open();
+        const lease = await store.claim({ key: "gd/lease", owner: "w", ttlMs: 60_000 });
+        const writes = [{ key: "gd/t1", op: op.set(1) }, { key: "gd/t2", op: op.set(2) }];
+        expect((await store.txn(writes, { guards: [{ key: "gd/lease", epoch: lease.epoch }, { key: "gd/t1", version: 0 }] })).results).toHaveLength(2);
+        await expect(store.txn(writes, { guards: [{ key: "gd/t1", version: 0 }] })).rejects.toMatchObject({ code: "VERSION_CONFLICT", details: { key: "gd/t1" } });
+        await store.release(lease);
+        await expect(store.txn(writes, { guards: [{ key: "gd/lease", epoch: lease.epoch }] })).rejects.toMatchObject({ details: { reason: "released" } });
+        expect((await store.read("gd/t2")).version).toBe(1);
+        await store.close();
+      });
+
+      it("rejects malformed guards with INVALID_INPUT and writes nothing", async () => {
+        const store = await open();
+        const bad: unknown[] = [
+          [{ key: "gd/k" }],
+          [{ key: "gd/k", epoch: 1, version: 1 }],
+          [{ key: "gd/k", epoch: -1 }],
+          [{ key: "gd/k", version: 1.5 }],
+          [{ key: "/bad", epoch: 1 }],
+          [{ key: "x".repeat(600), version: 0 }],
+          { key: "gd/k", epoch: 1 },
+        ];
+        for (const guards of bad) {
+          await expect(store.commit({ key: "gd/w", op: op.set(1), guards } as never)).rejects.toBeInstanceOf(InvalidInputError);
+          await expect(store.txn([{ key: "gd/w", op: op.set(1) }], { guards } as never)).rejects.toBeInstanceOf(InvalidInputError);
+        }
+        await expect(store.txn([{ key: "gd/w", op: op.set(1), guards: [] } as never])).rejects.toBeInstanceOf(InvalidInputError);
+        expect(await store.read("gd/w")).toMatchObject({ exists: false, version: 0 });
+        expect(await store.events("gd/")).toEqual([]);
         await store.close();
       });
     });
@@ -482,4 +680,28 @@ for (const fixture of backendFixtures()) {
       await store.close();
     });
   });
+}
+
+/**
+ * Resolves once `count` transactions are waiting for `key`'s lock. On Postgres that is an ungranted advisory lock with the
+ * key's id; memory and SQLite run one transaction at a time, so a queued call cannot read the clock before the
+ * holder ends, and a short pause lets it queue.
+ */
+async function waitForLockWaiters(store: StateStore, key: string, count: number): Promise<void> {
+  if (store.backend.kind !== "postgres") return void (await new Promise((r) => setTimeout(r, 20)));
+  const id = lockId((store.backend as PostgresBackend).schema, "key", key);
+  await expect
+    .poll(
+      () =>
+        withPgClient(async (c) => {
+          const { rows } = await c.query<{ n: string }>(
+            `SELECT count(*) AS n FROM pg_locks
+              WHERE locktype = 'advisory' AND NOT granted AND ((classid::bigint << 32) | objid::bigint) = $1::bigint`,
+            [id],
+          );
+          return Number(rows[0]!.n);
+        }),
+      { timeout: 20_000, interval: 20 },
+    )
+    .toBeGreaterThanOrEqual(count);
 }

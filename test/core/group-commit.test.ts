@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { GroupCommit, type GroupStatements } from "../../src/backends/group-commit.js";
 import { op, openStore } from "../../src/index.js";
 import { tempDir } from "../support/backends.js";
+import { commitWithin } from "../support/within.js";
 
 const tmp = tempDir();
 afterAll(() => tmp.remove());
@@ -104,7 +105,9 @@ describe("group commit (G4, G5, G6)", () => {
     const keys = Array.from({ length: 8 }, (_, i) => `group/k${i}`);
     const settled = await Promise.allSettled(
       keys.map((key, i) =>
-        store.commit({ key, op: op.set(i), expectVersion: 0 }, i === 3 ? () => Promise.reject(new Error("boom after the writes")) : undefined),
+        i === 3
+          ? commitWithin(store, { key, op: op.set(i), expectVersion: 0 }, () => Promise.reject(new Error("boom after the writes")))
+          : store.commit({ key, op: op.set(i), expectVersion: 0 }),
       ),
     );
     expect(settled.map((s) => s.status)).toEqual(keys.map((_, i) => (i === 3 ? "rejected" : "fulfilled")));

@@ -1,6 +1,7 @@
 /**
  * Model-based tests (fast-check `fc.commands`): random sequences of the spec's actions — commit (every op, with a
- * current/stale/absent version, a current/stale/absent epoch, a fresh/reused opId), claim, steal, release, clock
+ * current/stale/absent version, a current/stale/absent epoch or the other key's epoch, a fresh/reused opId), claim,
+ * steal, release, clock
  * ticks (lease expiry) and reads — run against each backend and against a small reference model written from
  * SPEC §2–§3 alone. Every outcome (result or error code) must match the model, and the recorded event log must satisfy
  * the spec's invariants (specs/README.md): each acknowledged commit appears exactly once, versions form one chain per
@@ -40,20 +41,32 @@ interface Real {
   prefix: string;
   clock: { now: number };
   opSeq: number;
+  /** The greatest epoch the store has handed out so far, on any key and in any earlier run. */
+  issued: { max: number };
 }
 
 type Outcome = { ok: { version: number; epoch: number; replayed: boolean; exists: boolean } } | { code: string };
 
 /** What the spec says a commit does; mutates the model only when it succeeds. */
-function modelCommit(m: Model, k: number, o: Op, expectVersion: number | undefined, epoch: number | undefined, opId: string | undefined, reqText: string): Outcome {
+function modelCommit(
+  m: Model,
+  k: number,
+  o: Op,
+  expectVersion: number | undefined,
+  epoch: number | undefined,
+  guard: ModelGuard | undefined,
+  opId: string | undefined,
+  reqText: string,
+): Outcome {
   if (opId !== undefined) {
     const first = m.opIds.get(opId);
     if (first) return first[0] === reqText ? { ok: { ...first[1], replayed: true } } : { code: "IDEMPOTENCY_MISMATCH" };
   }
-  const claim = m.claims[k];
-  const current = claim?.epoch ?? 0;
-  const live = !!claim && claim.owner !== null && claim.expiresAt > m.now;
-  if (epoch === undefined ? live : epoch !== current || (current > 0 && !live)) return { code: "FENCED" };
+  // Guards come after idempotency and before the written key's own checks (docs/guards.md).
+  if (guard && "epoch" in guard && fenced(m, guard.k, guard.epoch ?? undefined)) return { code: "FENCED" };
+  if (guard && "version" in guard && guard.version !== m.keys[guard.k]!.version) return { code: "VERSION_CONFLICT" };
+  const current = m.claims[k]?.epoch ?? 0;
+  if (fenced(m, k, epoch)) return { code: "FENCED" };
   const key = m.keys[k]!;
   if (expectVersion !== undefined && expectVersion !== key.version) return { code: "VERSION_CONFLICT" };
   let next: ModelKey;
@@ -82,6 +95,16 @@ function modelCommit(m: Model, k: number, o: Op, expectVersion: number | undefin
   return { ok: { version: next.version, epoch: current, replayed: false, exists: next.exists } };
 }
 
+type ModelGuard = { k: number; epoch: number | null } | { k: number; version: number };
+
+/** SPEC §2 G2: a presented epoch must be the key's live claim's; without one, no claim may be live. */
+function fenced(m: Model, k: number, epoch: number | undefined): boolean {
+  const claim = m.claims[k];
+  const current = claim?.epoch ?? 0;
+  const live = !!claim && claim.owner !== null && claim.expiresAt > m.now;
+  return epoch === undefined ? live : epoch !== current || (current > 0 && !live);
+}
+
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.oneof(fc.integer({ min: -5, max: 5 }), fc.constant("s"), fc.constant([1]), fc.constant({ x: 1 })).map((value): Op => ({ type: "set", value: value as Json })),
   fc.constant({ type: "delete" as const }),
@@ -95,8 +118,10 @@ class CommitCommand implements fc.AsyncCommand<Model, Real> {
     readonly k: number,
     readonly o: Op,
     readonly versionMode: "none" | "current" | "stale" | "zero",
-    readonly epochMode: "none" | "current" | "stale",
+    readonly epochMode: "none" | "current" | "stale" | "other-key",
     readonly opIdMode: "none" | "fresh" | "replay" | "reuse",
+    /** A guard on the other key: its claim (current, stale or none) or its version (current or stale). */
+    readonly guardMode: "none" | "epoch-current" | "epoch-stale" | "epoch-none" | "version-current" | "version-stale" = "none",
   ) {}
   check = () => true;
   async run(m: Model, r: Real) {
@@ -113,6 +138,18 @@ class CommitCommand implements fc.AsyncCommand<Model, Real> {
       if (this.versionMode === "zero") req.expectVersion = 0;
       if (this.epochMode === "current") req.epoch = epoch;
       if (this.epochMode === "stale" && epoch > 0) req.epoch = epoch - 1;
+      // A token of another key's claim is worth nothing here (G2: tokens are bound to their claim).
+      const otherEpoch = m.claims[(this.k + 1) % KEYS]?.epoch ?? 0;
+      if (this.epochMode === "other-key" && otherEpoch > 0) req.epoch = otherEpoch;
+      const g = (this.k + 1) % KEYS;
+      const guardKey = `${r.prefix}/k${g}`;
+      const guardEpoch = m.claims[g]?.epoch ?? 0;
+      const guardVersion = m.keys[g]!.version;
+      if (this.guardMode === "epoch-current") req.guards = [{ key: guardKey, epoch: guardEpoch }];
+      if (this.guardMode === "epoch-stale") req.guards = [{ key: guardKey, epoch: Math.max(0, guardEpoch - 1) }];
+      if (this.guardMode === "epoch-none") req.guards = [{ key: guardKey, epoch: null }];
+      if (this.guardMode === "version-current") req.guards = [{ key: guardKey, version: guardVersion }];
+      if (this.guardMode === "version-stale") req.guards = [{ key: guardKey, version: guardVersion + 1 }];
       if (this.opIdMode === "reuse" && m.lastRequest) {
         // The last opId with this (usually different) request: IDEMPOTENCY_MISMATCH unless the payload is equal.
         opId = m.lastRequest.opId;
@@ -123,7 +160,9 @@ class CommitCommand implements fc.AsyncCommand<Model, Real> {
     }
     const k = Number((req.key as string).split("/k").pop());
     const reqText = canonicalJson([{ ...req, opId: undefined }]);
-    const expected = modelCommit(m, k, req.op as Op, req.expectVersion as number | undefined, req.epoch as number | undefined, opId, reqText);
+    const guards = req.guards as ({ key: string; epoch: number | null } | { key: string; version: number })[] | undefined;
+    const guard = guards?.map(({ key, ...rest }) => ({ k: Number(key.split("/k").pop()), ...rest }) as ModelGuard)[0];
+    const expected = modelCommit(m, k, req.op as Op, req.expectVersion as number | undefined, req.epoch as number | undefined, guard, opId, reqText);
     const request = { ...req, ...(opId !== undefined && { opId }) } as Parameters<StateStore["commit"]>[0];
     const actual: Outcome = await r.store.commit(request).then(
       (res) => ({ ok: { version: res.version, epoch: res.epoch, replayed: res.replayed, exists: res.exists } }),
@@ -135,7 +174,8 @@ class CommitCommand implements fc.AsyncCommand<Model, Real> {
     expect(actual).toEqual(expected);
     if (opId && "ok" in actual && !actual.ok.replayed) m.opIds.set(opId, [reqText, { version: actual.ok.version, epoch: actual.ok.epoch, exists: actual.ok.exists }]);
   }
-  toString = () => `commit(k${this.k}, ${JSON.stringify(this.o)}, v:${this.versionMode}, e:${this.epochMode}, id:${this.opIdMode})`;
+  toString = () =>
+    `commit(k${this.k}, ${JSON.stringify(this.o)}, v:${this.versionMode}, e:${this.epochMode}, id:${this.opIdMode}, g:${this.guardMode})`;
 }
 
 class ClaimCommand implements fc.AsyncCommand<Model, Real> {
@@ -150,8 +190,12 @@ class ClaimCommand implements fc.AsyncCommand<Model, Real> {
       (err: unknown) => ({ code: (err as FencedStateError).code }),
     );
     if (held) return void expect(outcome).toEqual({ code: "CLAIM_HELD" });
-    const epoch = (c?.epoch ?? 0) + 1;
-    expect(outcome).toEqual({ epoch });
+    expect(outcome).toEqual({ epoch: expect.any(Number) });
+    // Every grant takes a new store-wide epoch: above the key's own and above every epoch handed out on any key, so
+    // the token names this claim and no other (G2).
+    const { epoch } = outcome as { epoch: number };
+    expect(epoch).toBeGreaterThan(Math.max(c?.epoch ?? 0, r.issued.max));
+    r.issued.max = epoch;
     m.claims[this.k] = { owner: this.owner, epoch, expiresAt: m.now + this.ttlMs };
   }
   toString = () => `claim(k${this.k}, ${this.owner}, steal:${this.steal}, ttl:${this.ttlMs})`;
@@ -198,10 +242,11 @@ const commands = [
       fc.nat(KEYS - 1),
       opArb,
       fc.constantFrom("none", "current", "stale", "zero"),
-      fc.constantFrom("none", "current", "current", "stale"),
+      fc.constantFrom("none", "current", "current", "stale", "other-key"),
       fc.constantFrom("none", "fresh", "replay", "reuse"),
+      fc.constantFrom("none", "none", "none", "epoch-current", "epoch-stale", "epoch-none", "version-current", "version-stale"),
     )
-    .map(([k, o, v, e, id]) => new CommitCommand(k, o, v as never, e as never, id as never)),
+    .map(([k, o, v, e, id, g]) => new CommitCommand(k, o, v as never, e as never, id as never, g as never)),
   fc.tuple(fc.nat(KEYS - 1), fc.constantFrom(...OWNERS), fc.boolean(), fc.constantFrom(50, 200)).map(([k, o, s, t]) => new ClaimCommand(k, o, s, t)),
   fc.tuple(fc.nat(KEYS - 1), fc.boolean()).map(([k, s]) => new ReleaseCommand(k, s)),
   fc.constantFrom(10, 60, 250).map((ms) => new TickCommand(ms)),
@@ -215,6 +260,7 @@ for (const fixture of backendFixtures()) {
     it(`matches the reference model over ${RUNS} random histories, and the event log keeps the spec's invariants`, async () => {
       const clock = { now: 1_000_000 };
       const store = await fixture.open({ clock: () => clock.now });
+      const issued = { max: 0 };
       let run = 0;
       await fc.assert(
         fc.asyncProperty(fc.commands(commands, { maxCommands: 30 }), async (cmds) => {
@@ -227,7 +273,7 @@ for (const fixture of backendFixtures()) {
             opIds: new Map(),
             acked: Array.from({ length: KEYS }, () => 0),
           };
-          await fc.asyncModelRun(() => ({ model, real: { store, prefix, clock, opSeq: 0 } }), cmds);
+          await fc.asyncModelRun(() => ({ model, real: { store, prefix, clock, opSeq: 0, issued } }), cmds);
           await checkHistory(store, prefix, model);
         }),
         { numRuns: RUNS },

@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import type { StateStore } from "../../src/index.js";
 import { backendFixtures } from "../support/backends.js";
-import { loadVectors, outcomeOf, stepMismatches, withNamespace, type VectorStep } from "../support/vectors.js";
+import { CaseEpochs, loadVectors, outcomeOf, stepMismatches, withNamespace, type VectorStep } from "../support/vectors.js";
 
 /** Each call as the core API takes it; the request is the wire body, passed on unvalidated. */
 function callStore(store: StateStore, step: VectorStep): Promise<unknown> {
@@ -47,8 +47,11 @@ for (const fixture of backendFixtures()) {
           it(c.name, async () => {
             const store = await fixture.open();
             try {
-              for (const [i, step] of withNamespace(c.steps, "vec").entries()) {
-                const outcome = await outcomeOf(() => callStore(store, step));
+              const epochs = new CaseEpochs();
+              for (const [i, local] of withNamespace(c.steps, "vec").entries()) {
+                const outcome = await outcomeOf(() => callStore(store, epochs.resolve(local)));
+                epochs.observe(local, outcome);
+                const step = epochs.resolve(local);
                 expect(stepMismatches(step, outcome), `step ${i} (${step.call} ${JSON.stringify(step.request)})`).toEqual([]);
               }
             } finally {

@@ -7,7 +7,8 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { ClaimHeldError, FencedError, InvalidInputError, VersionConflictError } from "../../src/index.js";
 import { FencedCheckpointSaver, invokeWithClaim, invokeWithRetry, withThreadClaim } from "../../src/langgraph/index.js";
 import { barrier, counterGraph, gateLatestReads, latch } from "./fixtures/counter.js";
-import { saverFixtures } from "./fixtures/checkpoints.js";
+import { checkpoint, from, meta, saverFixtures } from "./fixtures/checkpoints.js";
+import { ThreadKeys } from "../../src/langgraph/keys.js";
 
 const thread = (id: string) => ({ configurable: { thread_id: id } });
 
@@ -91,6 +92,40 @@ for (const fixture of saverFixtures()) {
       release.release();
       await first;
       expect((await graph.getState(thread("t"))).values.log).toEqual(["first"]);
+    });
+
+    it("a superseded run's putWrites and subgraph put are FENCED by the core: a fenced event, no committed event, no rows", async () => {
+      const saver = await fixture.saver();
+      const claimKey = new ThreadKeys(saver.keyPrefix, "t").claimKey;
+      const root = await saver.put(from("t"), checkpoint({ x: 1 }), meta(0), { x: 1 });
+      const zombie = await saver.store.claim({ key: claimKey, owner: "zombie", ttlMs: 60_000 });
+      const fresh = await saver.store.claim({ key: claimKey, owner: "fresh", ttlMs: 60_000, steal: true });
+      const run = (claim: { epoch: number; owner: string }) => ({ fenced_epoch: claim.epoch, fenced_owner: claim.owner });
+      const before = await saver.store.backend.lastSeq();
+
+      const writes = saver.putWrites({ configurable: { ...root.configurable, ...run(zombie) } }, [["x", 2]], "task-z");
+      await expect(writes).rejects.toBeInstanceOf(FencedError);
+      await expect(writes.catch((e: unknown) => e)).resolves.toMatchObject({
+        details: { key: claimKey, heldEpoch: zombie.epoch, currentEpoch: fresh.epoch, reason: "superseded" },
+      });
+      const sub = saver.put(from("t", undefined, run(zombie), "child"), checkpoint({ y: 1 }), meta(0), { y: 1 });
+      await expect(sub).rejects.toBeInstanceOf(FencedError);
+      // Without a token the thread is just as closed while a run holds it (no bypass).
+      await expect(saver.putWrites(root, [["x", 3]], "task-rogue")).rejects.toMatchObject({ code: "FENCED", details: { reason: "no-epoch" } });
+
+      const events = await saver.store.events("langgraph/t/", { fromSeq: before + 1 });
+      expect(events.map((e) => [e.key, e.outcome])).toEqual([
+        [claimKey, "fenced"],
+        [claimKey, "fenced"],
+        [claimKey, "fenced"],
+      ]);
+      expect((await saver.getTuple(root))?.pendingWrites).toEqual([]);
+      expect(await saver.getTuple(from("t", undefined, {}, "child"))).toBeUndefined();
+
+      // The run that holds the thread writes as before, and its pending writes commit no record.
+      await saver.putWrites({ configurable: { ...root.configurable, ...run(fresh) } }, [["x", 4]], "task-f");
+      expect((await saver.getTuple(root))?.pendingWrites).toEqual([["task-f", "x", 4]]);
+      expect((await saver.store.events("langgraph/t/", { fromSeq: before + 1 })).map((e) => e.outcome)).not.toContain("committed");
     });
 
     it("releases the thread when the run ends, also when it fails", async () => {

@@ -1,6 +1,6 @@
 /**
- * Mutation tests of the core: each mutant removes one guarantee's check from `src/core/commit.ts` in a scratch copy
- * of the project, and the tests that claim to guard that guarantee must then FAIL. A mutant that survives means a
+ * Mutation tests of the core: each mutant removes one guarantee's check from `src/core/commit.ts` (or `claims.ts`) in a
+ * scratch copy of the project, and the tests that claim to guard that guarantee must then FAIL. A mutant that survives means a
  * test suite that cannot see the bug it is there for. (The spin specs have their own mutants: specs/run.sh.)
  */
 import { spawnSync } from "node:child_process";
@@ -13,7 +13,9 @@ import { ROOT } from "../support/processes.js";
 interface Mutant {
   id: string;
   guarantee: string;
-  /** Exact text in src/core/commit.ts and what replaces it. The text must exist: mutants follow the code. */
+  /** The mutated file; default src/core/commit.ts. */
+  file?: string;
+  /** Exact text in the file and what replaces it. The text must exist: mutants follow the code. */
   find: string;
   replace: string;
   /** The test files that must turn red. */
@@ -43,6 +45,55 @@ const MUTANTS: Mutant[] = [
     tests: ["test/core/model.test.ts"],
   },
   {
+    id: "epoch guard ignored",
+    guarantee: "G2",
+    find: "const reason = fenceReason(guard.epoch ?? undefined, claim, now);",
+    replace: "const reason = undefined as ErrorDetails[\"FENCED\"][\"reason\"] | undefined;",
+    tests: ["test/core/model.test.ts", "test/core/conformance.test.ts"],
+  },
+  {
+    id: "version guard ignored",
+    guarantee: "G1",
+    find: "} else if (guard.version !== actualVersion) {",
+    replace: "} else if (false) {",
+    tests: ["test/core/model.test.ts", "test/core/conformance.test.ts"],
+  },
+  {
+    id: "guard checked outside the transaction (before the lock, in a transaction of its own)",
+    guarantee: "G2",
+    find: "  const decision = await ctx.backend.transact<Decision>(async (tx) => {",
+    replace:
+      "  const early = guards.length === 0 ? undefined : await ctx.backend.transact<Decision | undefined>(async (tx) => {\n" +
+      "    const now = ctx.now();\n" +
+      "    for (const guard of guards) {\n" +
+      "      const { claim } = await tx.getKeyState(guard.key);\n" +
+      "      const reason = \"epoch\" in guard ? fenceReason(guard.epoch ?? undefined, claim, now) : undefined;\n" +
+      "      if (reason) return { kind: \"fenced\", details: { key: guard.key, heldEpoch: guard.epoch, currentEpoch: claim?.epoch ?? 0, reason } };\n" +
+      "    }\n" +
+      "    return undefined;\n" +
+      "  });\n" +
+      "  if (early?.kind === \"fenced\") throw new FencedError(early.details);\n" +
+      "  guards = [];\n" +
+      "  const decision = await ctx.backend.transact<Decision>(async (tx) => {",
+    tests: ["test/core/scheduler.test.ts"],
+  },
+  {
+    id: "epochs counted per key (a token of one key passes on another)",
+    guarantee: "G2",
+    file: "src/core/claims.ts",
+    find: "const epoch = await tx.nextEpoch(current?.epoch ?? 0);",
+    replace: "const epoch = (current?.epoch ?? 0) + 1;",
+    tests: ["test/core/model.test.ts", "test/core/conformance.test.ts"],
+  },
+  {
+    id: "claims read the clock before holding the key",
+    guarantee: "G2",
+    file: "src/core/claims.ts",
+    find: "  await tx.lock?.({ keys: [key] });\n  const now = ctx.now();",
+    replace: "  const now = ctx.now();\n  await tx.lock?.({ keys: [key] });",
+    tests: ["test/core/conformance.test.ts"],
+  },
+  {
     id: "opId not looked up",
     guarantee: "G3",
     find: "const first = await tx.getIdempotency(opId);",
@@ -69,16 +120,16 @@ interface Report {
   testResults: { name: string; status: string }[];
 }
 
-/** Copies the project to a scratch dir, applies `mutate` to src/core/commit.ts, and runs `tests` there. */
-function runInCopy(tests: string[], mutate: (source: string) => string): Report {
+/** Copies the project to a scratch dir, applies `mutate` to `file`, and runs `tests` there. */
+function runInCopy(tests: string[], mutate: (source: string) => string, file = "src/core/commit.ts"): Report {
   const dir = mkdtempSync(join(tmpdir(), "fenced-mutant-"));
   scratch.push(dir);
   for (const entry of ["src", "test", "package.json", "tsconfig.json", "vitest.config.ts"]) {
     cpSync(join(ROOT, entry), join(dir, entry), { recursive: true });
   }
   symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
-  const file = join(dir, "src/core/commit.ts");
-  writeFileSync(file, mutate(readFileSync(file, "utf8")));
+  const path = join(dir, file);
+  writeFileSync(path, mutate(readFileSync(path, "utf8")));
   const run = spawnSync(process.execPath, [join(ROOT, "node_modules/vitest/vitest.mjs"), "run", "--reporter=json", ...tests], {
     cwd: dir,
     env: { ...process.env, FENCED_MODEL_RUNS: "400", CI: "true" },
@@ -101,11 +152,12 @@ describe("core mutants are killed by the tests that guard them", () => {
 
   for (const m of MUTANTS) {
     it(`${m.guarantee}: "${m.id}" makes each of ${m.tests.join(", ")} fail`, () => {
+      const file = m.file ?? "src/core/commit.ts";
       const report = runInCopy(m.tests, (source) => {
-        expect(source.includes(m.find), `mutant "${m.id}" no longer matches src/core/commit.ts`).toBe(true);
+        expect(source.includes(m.find), `mutant "${m.id}" no longer matches ${file}`).toBe(true);
         const mutated = source.replace(m.find, m.replace);
         return mutated.includes("IdempotencyRecord,") ? mutated : mutated.replace("BackendTx, KeyState", "BackendTx, IdempotencyRecord, KeyState");
-      });
+      }, file);
       expect(report.numTotalTests).toBeGreaterThan(0);
       expect(failedFiles(report).sort(), `mutant "${m.id}" survived in some of its guarding tests`).toEqual([...m.tests].sort());
     }, 120_000);

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ERROR_TABLE, type ErrorCode, type StateStore } from "../../src/index.js";
 import { createServer, JSON_ROUTES, type FencedServer } from "../../src/server/index.js";
 import { backendFixtures } from "../support/backends.js";
-import { loadVectors, stepMismatches, withNamespace, type Outcome } from "../support/vectors.js";
+import { CaseEpochs, loadVectors, stepMismatches, withNamespace, type Outcome } from "../support/vectors.js";
 
 for (const fixture of backendFixtures()) {
   describe(`HTTP vectors: ${fixture.name}`, () => {
@@ -30,11 +30,15 @@ for (const fixture of backendFixtures()) {
           it(c.name, async () => {
             // One coordinator serves every case: a fresh namespace keeps them apart.
             const steps = withNamespace(c.steps, `h${randomUUID().slice(0, 8)}`);
-            for (const [i, step] of steps.entries()) {
-              const route = JSON_ROUTES.find((r) => r.url === `/v1/${step.call}`)!;
-              const res = await server.app.inject({ method: "POST", url: route.url, payload: step.request as object });
+            // Epochs are store-wide, so the case's local epochs are bound to the ones this coordinator grants.
+            const epochs = new CaseEpochs();
+            for (const [i, local] of steps.entries()) {
+              const route = JSON_ROUTES.find((r) => r.url === `/v1/${local.call}`)!;
+              const res = await server.app.inject({ method: "POST", url: route.url, payload: epochs.resolve(local).request as object });
               const body = res.json() as { error?: { code: string; retryable: boolean; details: unknown } };
               const outcome: Outcome = body.error ? { error: body.error } : { result: body };
+              epochs.observe(local, outcome);
+              const step = epochs.resolve(local);
               const where = `step ${i} (${step.call} ${JSON.stringify(step.request)})`;
               expect(stepMismatches(step, outcome), where).toEqual([]);
               if (body.error) {

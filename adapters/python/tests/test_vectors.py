@@ -79,23 +79,55 @@ def _mismatches(actual: Any, expected: Any, path: str) -> list[str]:
     return [] if same else [f"{path}: expected {expected!r}, got {actual!r}"]
 
 
+_UNBOUND_EPOCH = 2**40
+_EPOCH_FIELDS = {"epoch", "heldEpoch", "currentEpoch"}
+
+
+class _CaseEpochs:
+    """Case-local epochs (specs/vectors/README.md), as ``CaseEpochs`` in ``test/support/vectors.ts``: a claim step's
+    expected ``epoch: n`` binds n to the epoch the store granted; other epoch fields n stand for it."""
+
+    def __init__(self) -> None:
+        self.bound: dict[int, int] = {0: 0}
+
+    def map(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self.map(v) for v in value]
+        if isinstance(value, dict):
+            return {
+                k: (self.bound.get(v, _UNBOUND_EPOCH + v) if k in _EPOCH_FIELDS and type(v) is int and 0 < v < _UNBOUND_EPOCH else self.map(v))
+                for k, v in value.items()
+            }
+        return value
+
+    def observe(self, step: dict[str, Any], result: Any) -> None:
+        local = (step.get("result") or {}).get("epoch")
+        granted = result.get("epoch") if isinstance(result, dict) else None
+        if step["call"] == "claim" and type(local) is int and type(granted) is int and local not in self.bound:
+            self.bound[local] = granted
+
+
 @pytest.mark.parametrize(("file", "case"), CASES, ids=[f"{f}: {c['name']}" for f, c in CASES])
 def test_vector(client: Client, file: str, case: dict[str, Any]) -> None:
     ns = f"py{uuid.uuid4().hex[:8]}"
     steps = json.loads(json.dumps(case["steps"]).replace("{ns}", ns))
-    for i, step in enumerate(steps):
-        where = f"{file} step {i} ({step['call']} {step['request']})"
-        expect_error = step.get("error")
+    epochs = _CaseEpochs()  # one coordinator serves every case, and epochs are store-wide
+    for i, local in enumerate(steps):
+        request = epochs.map(local["request"])
+        where = f"{file} step {i} ({local['call']} {request})"
+        expect_error = local.get("error")
         try:
             if expect_error and expect_error["code"] == "INVALID_INPUT":
-                result = client.call(step["call"], step["request"])
+                result = client.call(local["call"], request)
             else:
-                result = _typed_call(client, step["call"], step["request"])
+                result = _typed_call(client, local["call"], request)
+            epochs.observe(local, result)
         except FencedStateError as err:
+            expect_error = epochs.map(expect_error)
             assert expect_error, f"{where}: unexpected {err.code}: {err}"
             assert type(err) is ERROR_CLASSES[expect_error["code"]], f"{where}: got {type(err).__name__}"
             assert not _mismatches(err.to_json()["error"], expect_error, "error"), f"{where}: {_mismatches(err.to_json()['error'], expect_error, 'error')}"
             continue
         assert not expect_error, f"{where}: expected {expect_error['code']}, got {result!r}"
-        problems = _mismatches(result, step.get("result", {}), "result")
+        problems = _mismatches(result, epochs.map(local.get("result", {})), "result")
         assert not problems, f"{where}: {problems}"

@@ -49,6 +49,10 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
    );
    INSERT INTO $S.event_seq (seq) VALUES (0);`,
   CHECKPOINTS_MIGRATION,
+  // The store-wide epoch counter (BackendTx.nextEpoch), starting above every epoch already handed out. A sequence
+  // takes no lock that lasts to commit, so claims on different keys do not wait for each other.
+  `CREATE SEQUENCE $S.epoch_seq AS bigint MINVALUE 1;
+   SELECT setval('$S.epoch_seq', greatest(coalesce(max(epoch), 0), 1), max(epoch) IS NOT NULL) FROM $S.claims;`,
 ];
 
 /** A schema name fenced-state accepts: a plain identifier, so it can be quoted without surprises. */

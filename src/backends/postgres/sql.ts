@@ -56,6 +56,10 @@ export function txSql(s: string) {
     putIdempotency: (r: IdempotencyRecord) =>
       `INSERT INTO ${s}.idempotency (op_id, hash, result, created_at)
          VALUES (${text(r.opId)}, ${text(r.hash)}, ${text(r.resultText)}, ${int(r.createdAt)})`,
+    /** The next store-wide epoch above `atLeast`; the sequence only jumps when a key's epoch is ahead of it. */
+    nextEpoch: (atLeast: number) =>
+      `SELECT CASE WHEN n > ${int(atLeast)} THEN n ELSE setval('${s}.epoch_seq', ${int(atLeast)} + 1) END AS epoch
+         FROM (SELECT nextval('${s}.epoch_seq') AS n) AS next`,
     // The seq row stays locked until commit: see event_seq in schema.ts.
     appendEvent: (e: Omit<StateEvent, "seq">) =>
       `WITH next AS (UPDATE ${s}.event_seq SET seq = seq + 1 RETURNING seq)

@@ -109,6 +109,11 @@ export class PostgresTx implements BackendTx {
     this.idempotency.set(record.opId, { ...record });
   }
 
+  async nextEpoch(atLeast: number): Promise<number> {
+    const [result] = await this.send([this.sql.nextEpoch(atLeast)]);
+    return Number((result!.rows[0] as { epoch: string }).epoch);
+  }
+
   async appendEvent(e: Omit<StateEvent, "seq">): Promise<number> {
     const [result] = await this.send([this.sql.appendEvent(e)]);
     this.appended = true;
@@ -152,9 +157,8 @@ export class PostgresTx implements BackendTx {
    * Takes the locks of `keys` and `opId` not yet held, in the global order, then reads what is not yet known.
    *
    * Once this transaction holds the event-log order (it appended an event), it must not wait for a key lock: the
-   * holder may be waiting for the event-log order in turn (a commit's `within` reading one more key, such as the
-   * LangGraph saver checking a run claim, would deadlock against a claim of that key). So it takes the locks that
-   * are free and reads the other keys unlocked. That read is still exact: every transaction that changes a record,
+   * holder may be waiting for the event-log order in turn (a commit's extra rows reading one more key would deadlock
+   * against a claim of that key). So it takes the locks that are free and reads the other keys unlocked. That read is still exact: every transaction that changes a record,
    * or a claim's owner or epoch, appends an event, so the holder cannot commit before this transaction does; it
    * serializes after it. (Renewals append nothing; they only move a live claim's expiry later.)
    */
