@@ -8,14 +8,15 @@
  *   queues/<q>/done/<seq>         a completed task with its result (written once: expectVersion 0)
  *   queues/<q>/dead/<seq>         a dead letter: a task that used up its attempts
  */
-import { decodeSegment, encodeSegment } from "../langgraph/keys.js";
+import { encodeSegment } from "../langgraph/keys.js";
 
 /** Digits of a padded seq: enough for `Number.MAX_SAFE_INTEGER`. */
 const SEQ_DIGITS = 16;
 
+/** Where a queue's task is: pending (`ready`), completed (`done`) or dead-lettered (`dead`). */
 export type TaskState = "ready" | "done" | "dead";
 
-/** The keys of one queue (or of any sequenced log laid out the same way). */
+/** The keys of one queue, or of any sequenced log laid out the same way (the curator's inbox uses `events/`). */
 export class QueueKeys {
   readonly prefix: string;
   readonly next: string;
@@ -29,13 +30,14 @@ export class QueueKeys {
     return `${this.prefix}ops/${encodeSegment(opId)}`;
   }
 
-  /** The prefix every key of one state shares, e.g. `queues/q/ready/`. */
-  of(state: TaskState): string {
-    return `${this.prefix}${state}/`;
+  /** The prefix every entry of one directory shares, e.g. `queues/q/ready/`. */
+  of(dir: TaskState | (string & {})): string {
+    return `${this.prefix}${dir}/`;
   }
 
-  task(state: TaskState, seq: number): string {
-    return `${this.of(state)}${String(seq).padStart(SEQ_DIGITS, "0")}`;
+  /** The key of entry `seq` in a directory, e.g. `queues/q/ready/0000000000000007`. */
+  task(dir: TaskState | (string & {}), seq: number): string {
+    return `${this.of(dir)}${String(seq).padStart(SEQ_DIGITS, "0")}`;
   }
 
   /** The seq at the end of a task key. */
@@ -44,4 +46,3 @@ export class QueueKeys {
   }
 }
 
-export { decodeSegment };

@@ -17,7 +17,7 @@ import { op } from "../core/ops.js";
 import { withBackoff } from "../core/retry.js";
 import type { StateStore } from "../core/store.js";
 import type { TxnItem } from "../core/commit.js";
-import type { QueueKeys, TaskState } from "./keys.js";
+import type { QueueKeys } from "./keys.js";
 
 /** What an append answers: the entry's seq and key, and whether this call wrote it (`false`: an earlier one did). */
 export interface Appended {
@@ -32,13 +32,13 @@ interface OpRecord {
 }
 
 /**
- * Appends `value` as the next entry in `state` of the log `keys`, once per `opId`. The same opId with another
- * `identity` (what makes two appends "the same") throws `IdempotencyMismatchError`. `extra` are written in the same txn.
+ * Appends `entry.value(seq)` as the next entry of directory `dir` of the log `keys`, once per `opId`. The same opId
+ * with another `identity` (what makes two appends "the same") throws `IdempotencyMismatchError` and writes nothing.
  */
 export async function appendSequenced(
   store: StateStore,
   keys: QueueKeys,
-  state: TaskState,
+  dir: string,
   entry: { opId: string; identity: Json; value: (seq: number) => Json; owner?: string | undefined },
 ): Promise<Appended> {
   const opKey = keys.op(entry.opId);
@@ -49,7 +49,7 @@ export async function appendSequenced(
       if (first.exists) {
         const known = first.value as unknown as OpRecord;
         if (known.hash !== hash) throw new IdempotencyMismatchError({ opId: entry.opId });
-        return { seq: known.seq, key: keys.task(state, known.seq), created: false };
+        return { seq: known.seq, key: keys.task(dir, known.seq), created: false };
       }
       const counter = await store.read(keys.next);
       const seq = counter.version + 1;
@@ -57,10 +57,10 @@ export async function appendSequenced(
       const requests: TxnItem[] = [
         { key: keys.next, op: op.set({ seq }), expectVersion: counter.version, ...owner },
         { key: opKey, op: op.set({ seq, hash }), expectVersion: 0, ...owner },
-        { key: keys.task(state, seq), op: op.set(entry.value(seq)), expectVersion: 0, ...owner },
+        { key: keys.task(dir, seq), op: op.set(entry.value(seq)), expectVersion: 0, ...owner },
       ];
       await store.txn(requests);
-      return { seq, key: keys.task(state, seq), created: true };
+      return { seq, key: keys.task(dir, seq), created: true };
     },
     // A conflict on the counter (another append) or on ops/<opId> (a concurrent retry of this one) re-reads; so does
     // UNAVAILABLE (outcome unknown): the re-read of ops/<opId> tells whether the first attempt landed.
