@@ -14,7 +14,7 @@ const fact = (user: string, key: string, text: string): MemoryEvent => ({ namesp
 /** How many commits wrote the item's record: 1 means stored once. */
 async function writesOf(state: StateStore, memory: FencedStore, e: MemoryEvent): Promise<number> {
   const { request } = await memory.putRequest(e.namespace, e.key, e.value);
-  return (await state.events(request.key)).filter((x) => x.outcome === "committed").length;
+  return (await state.events(request.key)).filter((x) => x.key === request.key && x.outcome === "committed").length;
 }
 
 for (const fixture of backendFixtures()) {
