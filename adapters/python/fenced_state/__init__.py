@@ -28,10 +28,13 @@ from .errors import (
     error_from_body,
     find_fenced_error,
 )
+from .queue import Lease, Queue
 from .records import Claim, CommitResult, Event, Record, TxnResult, UpdateResult
 from .watch import Watch
 
 __all__ = [
+    "Lease",
+    "Queue",
     "op",
     "Client",
     "DEFAULT_URL",

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from . import op as ops
 from .backoff import with_backoff
 from .errors import FencedStateError, InvalidInputError, UnavailableError, VersionConflictError, error_from_body
+from .queue import Queue
 from .records import Claim, CommitResult, Record, TxnResult, UpdateResult
 from .values import check_json
 from .watch import Watch
@@ -171,6 +172,12 @@ class Client:
         """Every commit outcome under ``prefix`` as it happens; ``from_seq=None`` starts after the newest event.
         Iterate it; ``close()`` it (from any thread) to stop. Reconnects resume after the last event seen."""
         return Watch(self, prefix, from_seq)
+
+    # -- work queue ----------------------------------------------------------------------------------------------
+
+    def queue(self, name: str) -> Queue:
+        """The work queue ``name`` (docs/queue.md): enqueue, lease, heartbeat, complete, fail, stats."""
+        return Queue(self, name)
 
     # -- transport -----------------------------------------------------------------------------------------------
 
