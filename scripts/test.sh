@@ -19,16 +19,30 @@ if npx tsc -p tsconfig.json --noEmit; then add 1 0 typecheck; else add 0 1 typec
 if npm run -s build && node scripts/check-exports.mjs; then add 1 0 "build and exports"; else add 0 1 "build and exports"; fi
 
 # vitest: counts from its JSON report (skipped and todo count as failed: CI skips nothing).
-npx vitest run --reporter=default --reporter=json --outputFile="$out/vitest.json"
-if [ -f "$out/vitest.json" ]; then
-  read -r p f < <(node -e '
+vitest_counts() {
+  node -e '
     const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
     const broken = r.testResults.filter((t) => t.status === "failed" && t.assertionResults.length === 0).length;
-    console.log(r.numPassedTests, r.numFailedTests + r.numPendingTests + r.numTodoTests + broken);' "$out/vitest.json")
+    console.log(r.numPassedTests, r.numFailedTests + r.numPendingTests + r.numTodoTests + broken);' "$1"
+}
+npx vitest run --reporter=default --reporter=json --outputFile="$out/vitest.json"
+if [ -f "$out/vitest.json" ]; then
+  read -r p f < <(vitest_counts "$out/vitest.json")
   add "$p" "$f" vitest
 else
   add 0 1 "vitest (no report)"
 fi
+
+# The LangGraph suites again at both ends of the supported LangGraph versions (package.json's peer ranges).
+for end in low high; do
+  bash scripts/langgraph-matrix.sh "$end" -- --reporter=default --reporter=json --outputFile="$out/matrix-$end.json"
+  if [ -f "$out/matrix-$end.json" ]; then
+    read -r p f < <(vitest_counts "$out/matrix-$end.json")
+    add "$p" "$f" "vitest, LangGraph $end end"
+  else
+    add 0 1 "LangGraph $end end (no report)"
+  fi
+done
 
 # pytest: counts from its JUnit report.
 if [ -d adapters/python/tests ]; then

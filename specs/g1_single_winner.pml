@@ -1,7 +1,7 @@
 /*
  * G1 single winner / no lost update.
  *
- * Guarantee (SPEC §2): of concurrent commits against the same key and version, exactly one succeeds; every other gets
+ * Guarantee (docs/design.md §2): of concurrent commits against the same key and version, exactly one succeeds; every other gets
  * VERSION_CONFLICT and changes nothing.
  *
  * Bounds: NW = 3 writers, NK = 2 keys. Each writer makes NOPS = 2 update() calls, each on a key it picks

@@ -1,7 +1,7 @@
 /*
  * G2 fencing.
  *
- * Guarantee (SPEC §2): claiming (or reclaiming) a key bumps its epoch. A commit made under an older epoch is rejected
+ * Guarantee (docs/design.md §2): claiming (or reclaiming) a key bumps its epoch. A commit made under an older epoch is rejected
  * with FENCED, even when the version has not moved. While a claim is active, a commit that presents no epoch is also
  * rejected: there is no bypass.
  *

@@ -1,7 +1,7 @@
 /*
  * G3 idempotency.
  *
- * Guarantee (SPEC §2): a commit may carry an opId. Retrying the same opId with the same payload returns the first
+ * Guarantee (docs/design.md §2): a commit may carry an opId. Retrying the same opId with the same payload returns the first
  * result (replayed: true) and applies nothing twice, also across a timeout, a crash or a reconnect. The same opId with
  * a different payload is IDEMPOTENCY_MISMATCH.
  *

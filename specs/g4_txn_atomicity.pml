@@ -1,7 +1,7 @@
 /*
  * G4 atomicity (multi-key transactions).
  *
- * Guarantee (SPEC §2): the checks, the write and the records of a commit happen in one transaction; a multi-key
+ * Guarantee (docs/design.md §2): the checks, the write and the records of a commit happen in one transaction; a multi-key
  * transaction is all-or-nothing.
  *
  * Bounds: NK = 3 keys, NW = 3 writers, each running one transfer txn of 1 unit between two keys, at most

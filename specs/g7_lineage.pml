@@ -1,7 +1,7 @@
 /*
  * G7 lineage (LangGraph checkpoints).
  *
- * Guarantee (SPEC §2, §6): per (thread, namespace) there is exactly one head. A checkpoint is accepted only as a child
+ * Guarantee (docs/design.md §2, §6): per (thread, namespace) there is exactly one head. A checkpoint is accepted only as a child
  * of the head, or as an explicit fork. The head never goes back; a stale or zombie run gets VERSION_CONFLICT.
  *
  * Bounds: one (thread, namespace); NR = 3 runs and one time-traveller. Each run reads the head once at its start

@@ -2,8 +2,9 @@
 import { resolve } from "node:path";
 import type { Backend } from "./core/backend.js";
 import { InvalidInputError } from "./core/errors.js";
-import { StateStore, type StateStoreOptions } from "./core/store.js";
+import { StateStore, resolveRetention, type StateStoreOptions } from "./core/store.js";
 import { MemoryBackend } from "./backends/memory.js";
+import { LazyBackend } from "./backends/lazy.js";
 import { SqliteBackend } from "./backends/sqlite.js";
 import type { PostgresPoolOptions } from "./backends/postgres/options.js";
 
@@ -31,6 +32,8 @@ export interface OpenStoreOptions extends StateStoreOptions {
 
 /**
  * Opens a store: SQLite at `./.fenced/state.db` with no arguments, or `{ path }`, `{ memory: true }`, `{ url }`.
+ * Stores opened on one SQLite file in one process share its writer, so any number of them (savers, `FencedStore`s)
+ * work side by side. A path that can never hold a store (a directory, a file of another program) is `INVALID_INPUT`.
  *
  * @example
  * ```ts
@@ -40,6 +43,39 @@ export interface OpenStoreOptions extends StateStoreOptions {
  * ```
  */
 export async function openStore(options: OpenStoreOptions = {}): Promise<StateStore> {
+  checkOptions(options);
+  return new StateStore(await openBackend(options), options);
+}
+
+/**
+ * A store whose backend opens on its first call (synchronous, as LangGraph's `fromConnString` savers are). Bad
+ * options fail here; a failure to open (a file that cannot be created, a database that is down) fails the first call,
+ * and the call after it tries again.
+ */
+export function openStoreLazily(options: OpenStoreOptions = {}): StateStore {
+  checkOptions(options);
+  if (options.backend) return new StateStore(options.backend, options);
+  const kind = options.memory ? "memory" : options.url !== undefined ? "postgres" : "sqlite";
+  return new StateStore(new LazyBackend(kind, () => openBackend(options)), options);
+}
+
+/** The `openStore` options that go with a connection string (the string names the backend). */
+export type ConnStringStoreOptions = Omit<OpenStoreOptions, "path" | "memory" | "url" | "backend">;
+
+/**
+ * The `openStore` options a connection string names, as LangGraph's savers take them: `postgres://…` or
+ * `postgresql://…` is PostgreSQL, `":memory:"` this process's memory, anything else a SQLite file path.
+ */
+export function connStringOptions(pathOrUrl: string): Pick<OpenStoreOptions, "path" | "memory" | "url"> {
+  if (typeof pathOrUrl !== "string" || pathOrUrl === "") {
+    throw new InvalidInputError({ issues: [{ path: ["pathOrUrl"], message: "must be a file path, \":memory:\" or a postgres:// URL" }] });
+  }
+  if (/^postgres(ql)?:\/\//.test(pathOrUrl)) return { url: pathOrUrl };
+  if (pathOrUrl === ":memory:") return { memory: true };
+  return { path: pathOrUrl };
+}
+
+function checkOptions(options: OpenStoreOptions): void {
   const chosen = [options.path, options.memory, options.url, options.backend].filter((o) => o !== undefined && o !== false);
   if (chosen.length > 1) {
     throw new InvalidInputError({ issues: [{ path: [], message: "give at most one of path, memory, url, backend" }] });
@@ -47,7 +83,8 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<StateSt
   if (options.url === undefined && (options.schema !== undefined || options.pool !== undefined)) {
     throw new InvalidInputError({ issues: [{ path: [options.schema !== undefined ? "schema" : "pool"], message: "schema and pool apply to postgres: give url too" }] });
   }
-  return new StateStore(await openBackend(options), options);
+  // Checked before a backend opens, so a bad option leaves no connection behind.
+  resolveRetention(options.retention);
 }
 
 async function openBackend(options: OpenStoreOptions): Promise<Backend> {

@@ -6,6 +6,13 @@
  * that throws is rolled back to its savepoint, alone. Every caller is answered only after the COMMIT that holds its
  * writes has landed (G5: an acknowledged commit is durable); if that COMMIT fails, every transaction of the group
  * fails with the same error and none of them landed.
+ *
+ * A group's transaction stays open across awaits (the bodies are async), so the connection is shared state: while a
+ * group is open, only the group itself (`GroupStatements`) and the body it is running (through `Tx`) may use the
+ * connection; `exclusive` bodies run only between groups. Anyone else reading on it would see writes that are not
+ * committed and may still roll back (a member's savepoint, a failed COMMIT): reads outside a transaction belong on
+ * another connection (sqlite-writer.ts says who holds this one). And no other connection of this process may wait
+ * synchronously for the write lock a group holds: it would block the very event loop the group needs to finish.
  */
 import { SerialQueue } from "./serial.js";
 
@@ -68,7 +75,7 @@ export class GroupCommit<Tx> {
     });
   }
 
-  /** Runs `body` once no group is running or waiting (closing the connection). */
+  /** Runs `body` once no group is running or waiting, before any group that starts later (closing the connection). */
   exclusive<T>(body: () => Promise<T>): Promise<T> {
     return this.queue.run(body);
   }

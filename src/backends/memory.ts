@@ -1,4 +1,10 @@
-/** The in-memory backend: the same semantics as SQLite, no persistence. For tests and single-process use. */
+/**
+ * The in-memory backend: the same semantics as SQLite, no persistence. For tests and single-process use.
+ *
+ * Read isolation (G1) holds by construction: a transaction buffers its writes and applies them in one synchronous step
+ * when its body resolves, so a read, which may run while a body awaits, sees only applied (committed) state, and a
+ * body that throws leaves nothing behind. Event seqs come from a counter that purges never move back.
+ */
 import type {
   Backend,
   BackendTx,
@@ -8,6 +14,7 @@ import type {
   StoredRecord,
 } from "../core/backend.js";
 import type { StateEvent } from "../core/schemas.js";
+import { CloseGate, gatedReader } from "../core/close-gate.js";
 import { MemoryCheckpoints } from "./memory-checkpoints.js";
 import { Listeners, SerialQueue } from "./serial.js";
 
@@ -18,11 +25,14 @@ export function compareKeys(a: string, b: string): number {
 
 export class MemoryBackend implements Backend {
   readonly kind = "memory";
-  readonly checkpoints = new MemoryCheckpoints((key) => this.records.get(key));
+  private readonly checkpointRows = new MemoryCheckpoints((key) => this.records.get(key));
+  private readonly gate = new CloseGate();
+  readonly checkpoints = gatedReader(this.checkpointRows, this.gate);
   private records = new Map<string, StoredRecord>();
   private claims = new Map<string, StoredClaim>();
   private idempotency = new Map<string, IdempotencyRecord>();
   private events: StateEvent[] = [];
+  /** The last seq handed out. */
   private seq = 0;
   /** The store-wide epoch counter (`BackendTx.nextEpoch`). */
   private epoch = 0;
@@ -30,13 +40,13 @@ export class MemoryBackend implements Backend {
   private readonly listeners = new Listeners();
 
   transact<T>(fn: (tx: BackendTx) => Promise<T>): Promise<T> {
-    return this.queue.run(async () => {
+    return this.gate.run(() => this.queue.run(async () => {
       // Writes are buffered and applied only when `fn` resolves: a throw leaves nothing behind.
       const records = new Map<string, StoredRecord>();
       const claims = new Map<string, StoredClaim>();
       const idem = new Map<string, IdempotencyRecord>();
       const events: StateEvent[] = [];
-      const checkpoints = this.checkpoints.begin();
+      const checkpoints = this.checkpointRows.begin();
       let epoch = this.epoch;
       const tx: BackendTx = {
         getKeyState: (key): KeyState => {
@@ -66,21 +76,25 @@ export class MemoryBackend implements Backend {
       checkpoints.apply();
       if (events.length > 0 || records.size > 0) this.listeners.notify();
       return result;
+    }));
+  }
+
+  getRecord(key: string): Promise<StoredRecord | undefined> {
+    return this.gate.run(async () => {
+      const r = this.records.get(key);
+      return r && { ...r };
     });
   }
 
-  async getRecord(key: string): Promise<StoredRecord | undefined> {
-    const r = this.records.get(key);
-    return r && { ...r };
+  getClaim(key: string): Promise<StoredClaim | undefined> {
+    return this.gate.run(async () => {
+      const c = this.claims.get(key);
+      return c && { ...c };
+    });
   }
 
-  async getClaim(key: string): Promise<StoredClaim | undefined> {
-    const c = this.claims.get(key);
-    return c && { ...c };
-  }
-
-  async listRecords(q: { prefix: string; after?: string; limit: number; includeDeleted: boolean }): Promise<StoredRecord[]> {
-    return [...this.records.values()]
+  listRecords(q: { prefix: string; after?: string; limit: number; includeDeleted: boolean }): Promise<StoredRecord[]> {
+    return this.gate.run(async () => [...this.records.values()]
       .filter(
         (r) =>
           r.key.startsWith(q.prefix) &&
@@ -89,10 +103,14 @@ export class MemoryBackend implements Backend {
       )
       .sort((a, b) => compareKeys(a.key, b.key))
       .slice(0, q.limit)
-      .map((r) => ({ ...r }));
+      .map((r) => ({ ...r })));
   }
 
-  async readEvents(q: { prefix: string; afterSeq: number; limit: number }): Promise<StateEvent[]> {
+  readEvents(q: { prefix: string; afterSeq: number; limit: number }): Promise<StateEvent[]> {
+    return this.gate.run(async () => this.eventsAfter(q));
+  }
+
+  private eventsAfter(q: { prefix: string; afterSeq: number; limit: number }): StateEvent[] {
     const out: StateEvent[] = [];
     // Events are in seq order; seq numbers may have gaps after a purge, so search rather than index.
     let lo = 0;
@@ -109,20 +127,23 @@ export class MemoryBackend implements Backend {
     return out;
   }
 
-  async lastSeq(): Promise<number> {
-    return this.seq;
+  lastSeq(): Promise<number> {
+    return this.gate.run(async () => this.seq);
   }
 
   subscribe(listener: () => void): () => void {
     return this.listeners.add(listener);
   }
 
-  async purge(q: { idempotencyBefore: number; maxEvents: number }): Promise<void> {
-    await this.queue.run(async () => {
+  purge(q: { idempotencyBefore: number; maxEvents: number }): Promise<void> {
+    return this.gate.run(() => this.queue.run(async () => {
       for (const [k, r] of this.idempotency) if (r.createdAt < q.idempotencyBefore) this.idempotency.delete(k);
       if (this.events.length > q.maxEvents) this.events = this.events.slice(this.events.length - q.maxEvents);
-    });
+    }));
   }
 
-  async close(): Promise<void> {}
+  /** Waits for every call issued before it; later calls get `CLOSED`. */
+  close(): Promise<void> {
+    return this.gate.close(async () => {});
+  }
 }

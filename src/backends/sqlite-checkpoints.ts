@@ -1,6 +1,7 @@
 /**
- * Checkpoint rows for the SQLite backend (`CheckpointTx`, `CheckpointReader`). Each method's SQL sits next to it and
- * is prepared once. Writes run only inside `SqliteBackend.transact`, i.e. inside a commit's transaction.
+ * Checkpoint rows for the SQLite backend: writes (`CheckpointTx`) on the file's one writer connection, inside a
+ * commit's transaction; reads (`CheckpointReader`) on each backend's read connection. Each method's SQL sits next to
+ * it and is prepared once.
  *
  * A put writes one row: the checkpoint, its metadata and the small channel values it wrote, packed into `payload`
  * (`blob_index` = {channel: [type, offset, length]}). So a typical put touches one table page and one index page
@@ -85,38 +86,89 @@ const COLUMNS = `c.thread_id, c.ns, c.checkpoint_id, c.parent_id, c.head_version
   c.metadata_length, c.blob_refs, c.blob_index, EXISTS (SELECT 1 FROM checkpoint_writes AS w
     WHERE w.thread_id = c.thread_id AND w.ns = c.ns AND w.checkpoint_id = c.checkpoint_id) AS has_writes`;
 
+/**
+ * Checkpoint-row writes on the writer connection (`SqliteWriter`): they run only inside a commit's transaction. The
+ * statements are prepared once per writer.
+ */
+export function sqliteCheckpointTx(db: Database.Database): CheckpointTx {
+  const s = {
+    insertRow: db.prepare(
+      `INSERT INTO checkpoints (thread_id, ns, checkpoint_id, parent_id, head_version, type, payload, checkpoint_length,
+         metadata_length, blob_refs, blob_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    ),
+    insertBlob: db.prepare("INSERT INTO checkpoint_blobs (thread_id, ns, checkpoint_id, channel, type, value) VALUES (?, ?, ?, ?, ?, ?)"),
+    // Regular writes (idx >= 0) are first-wins; special writes (idx < 0: error, interrupt, resume…) replace.
+    insertWrite: db.prepare(
+      `INSERT INTO checkpoint_writes (thread_id, ns, checkpoint_id, task_id, idx, channel, type, value, task_path)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    ),
+    replaceWrite: db.prepare(
+      `INSERT INTO checkpoint_writes (thread_id, ns, checkpoint_id, task_id, idx, channel, type, value, task_path)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT DO UPDATE SET channel = excluded.channel, type = excluded.type, value = excluded.value,
+           task_path = excluded.task_path`,
+    ),
+    deleteRows: db.prepare("DELETE FROM checkpoints WHERE thread_id = ?"),
+    deleteBlobs: db.prepare("DELETE FROM checkpoint_blobs WHERE thread_id = ?"),
+    deleteWrites: db.prepare("DELETE FROM checkpoint_writes WHERE thread_id = ?"),
+  };
+  return {
+    insertCheckpoint: (r: CheckpointRow, blobs: CheckpointBlob[]) => {
+      const index: BlobIndex = {};
+      const packed: Uint8Array[] = [r.checkpoint, r.metadata];
+      const separate: CheckpointBlob[] = [];
+      let offset = r.checkpoint.byteLength + r.metadata.byteLength;
+      let packedValues = 0;
+      for (const b of blobs) {
+        if (packedValues + b.value.byteLength <= PACK_LIMIT) {
+          index[b.channel] = [b.type, offset, b.value.byteLength];
+          packed.push(b.value);
+          offset += b.value.byteLength;
+          packedValues += b.value.byteLength;
+        } else {
+          index[b.channel] = [b.type, -1, b.value.byteLength];
+          separate.push(b);
+        }
+      }
+      const inserted = s.insertRow.run(
+        r.threadId, r.ns, r.checkpointId, r.parentId, r.headVersion, r.type, Buffer.concat(packed, offset),
+        r.checkpoint.byteLength, r.metadata.byteLength, encodeRefs(r.blobRefs), JSON.stringify(index),
+      ).changes === 1;
+      if (inserted) for (const b of separate) s.insertBlob.run(r.threadId, r.ns, r.checkpointId, b.channel, b.type, b.value);
+      return inserted;
+    },
+    putWrites: (ref: CheckpointRef, writes: CheckpointWrite[]) => {
+      for (const w of writes) {
+        (w.idx < 0 ? s.replaceWrite : s.insertWrite).run(
+          ref.threadId, ref.ns, ref.checkpointId, w.taskId, w.idx, w.channel, w.type, w.value, w.taskPath,
+        );
+      }
+    },
+    deleteThread: (threadId: string) => {
+      s.deleteRows.run(threadId);
+      s.deleteBlobs.run(threadId);
+      s.deleteWrites.run(threadId);
+    },
+  };
+}
+
+/**
+ * Checkpoint reads on a backend's read connection: the last committed state, never a group's uncommitted rows.
+ * Statements are prepared once per connection.
+ */
 export class SqliteCheckpoints implements CheckpointReader {
-  readonly tx: CheckpointTx;
   private readonly stmt;
   private readonly inherited = new BlobCache(8 * 1024 * 1024, 256 * 1024);
   /** `list` statements by query shape (which filters are present), prepared on first use. */
   private readonly listStatements = new Map<string, Database.Statement<unknown[], RowData>>();
 
   constructor(
+    /** The read connection. */
     private readonly db: Database.Database,
     /** Runs a read, mapping SQLite failures to `UNAVAILABLE`. */
     private readonly read: <T>(body: () => T) => T,
   ) {
     this.stmt = {
-      insertRow: db.prepare(
-        `INSERT INTO checkpoints (thread_id, ns, checkpoint_id, parent_id, head_version, type, payload, checkpoint_length,
-           metadata_length, blob_refs, blob_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-      ),
-      insertBlob: db.prepare("INSERT INTO checkpoint_blobs (thread_id, ns, checkpoint_id, channel, type, value) VALUES (?, ?, ?, ?, ?, ?)"),
-      // Regular writes (idx >= 0) are first-wins; special writes (idx < 0: error, interrupt, resume…) replace.
-      insertWrite: db.prepare(
-        `INSERT INTO checkpoint_writes (thread_id, ns, checkpoint_id, task_id, idx, channel, type, value, task_path)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-      ),
-      replaceWrite: db.prepare(
-        `INSERT INTO checkpoint_writes (thread_id, ns, checkpoint_id, task_id, idx, channel, type, value, task_path)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT DO UPDATE SET channel = excluded.channel, type = excluded.type, value = excluded.value,
-             task_path = excluded.task_path`,
-      ),
-      deleteRows: db.prepare("DELETE FROM checkpoints WHERE thread_id = ?"),
-      deleteBlobs: db.prepare("DELETE FROM checkpoint_blobs WHERE thread_id = ?"),
-      deleteWrites: db.prepare("DELETE FROM checkpoint_writes WHERE thread_id = ?"),
       row: db.prepare<[string, string, string], RowData>(
         `SELECT ${COLUMNS} FROM checkpoints AS c WHERE c.thread_id = ? AND c.ns = ? AND c.checkpoint_id = ?`,
       ),
@@ -140,45 +192,6 @@ export class SqliteCheckpoints implements CheckpointReader {
         `SELECT task_id, idx, channel, type, value, task_path FROM checkpoint_writes
           WHERE thread_id = ? AND ns = ? AND checkpoint_id = ? ORDER BY task_path, task_id, idx`,
       ),
-    };
-    const s = this.stmt;
-    this.tx = {
-      insertCheckpoint: (r: CheckpointRow, blobs: CheckpointBlob[]) => {
-        const index: BlobIndex = {};
-        const packed: Uint8Array[] = [r.checkpoint, r.metadata];
-        const separate: CheckpointBlob[] = [];
-        let offset = r.checkpoint.byteLength + r.metadata.byteLength;
-        let packedValues = 0;
-        for (const b of blobs) {
-          if (packedValues + b.value.byteLength <= PACK_LIMIT) {
-            index[b.channel] = [b.type, offset, b.value.byteLength];
-            packed.push(b.value);
-            offset += b.value.byteLength;
-            packedValues += b.value.byteLength;
-          } else {
-            index[b.channel] = [b.type, -1, b.value.byteLength];
-            separate.push(b);
-          }
-        }
-        const inserted = s.insertRow.run(
-          r.threadId, r.ns, r.checkpointId, r.parentId, r.headVersion, r.type, Buffer.concat(packed, offset),
-          r.checkpoint.byteLength, r.metadata.byteLength, encodeRefs(r.blobRefs), JSON.stringify(index),
-        ).changes === 1;
-        if (inserted) for (const b of separate) s.insertBlob.run(r.threadId, r.ns, r.checkpointId, b.channel, b.type, b.value);
-        return inserted;
-      },
-      putWrites: (ref: CheckpointRef, writes: CheckpointWrite[]) => {
-        for (const w of writes) {
-          (w.idx < 0 ? s.replaceWrite : s.insertWrite).run(
-            ref.threadId, ref.ns, ref.checkpointId, w.taskId, w.idx, w.channel, w.type, w.value, w.taskPath,
-          );
-        }
-      },
-      deleteThread: (threadId: string) => {
-        s.deleteRows.run(threadId);
-        s.deleteBlobs.run(threadId);
-        s.deleteWrites.run(threadId);
-      },
     };
   }
 

@@ -7,6 +7,7 @@ import type { Command } from "./command.js";
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
   demo: async () => (await import("./demo.js")).demo,
+  files: async () => (await import("./files.js")).files,
   inspect: async () => (await import("./inspect.js")).inspect,
   serve: async () => (await import("./serve.js")).serve,
 };

@@ -13,6 +13,7 @@ import {
   DEFAULT_REQUEST_TIMEOUT_MS,
   DEFAULT_SHUTDOWN_GRACE_MS,
 } from "../server/index.js";
+import { FencedFiles } from "../files/files.js";
 import type { Command } from "./command.js";
 
 const USAGE = `Usage: fenced serve [--host ADDR] [--port N] [--db FILE | --memory | --url postgres://…]
@@ -33,6 +34,8 @@ Options:
   --shutdown-grace-ms N
                      on SIGTERM/SIGINT, how long busy connections may finish before they are cut
                      (default ${DEFAULT_SHUTDOWN_GRACE_MS})
+  --files-dir DIR    also serve this directory as fenced files under /v1/files/* (docs/files.md)
+  --files-id ID      its name in the store (default: its base name and a hash of its real path)
   --log-level LEVEL  fatal | error | warn | info | debug | trace (default warn; the token is never logged)
 
 Prints "fenced serve: listening on <url> (<backend>)" once ready.
@@ -55,6 +58,8 @@ export const serve: Command = {
         "request-timeout-ms": { type: "string", default: String(DEFAULT_REQUEST_TIMEOUT_MS) },
         "shutdown-grace-ms": { type: "string", default: String(DEFAULT_SHUTDOWN_GRACE_MS) },
         "log-level": { type: "string", default: "warn" },
+        "files-dir": { type: "string" },
+        "files-id": { type: "string" },
       },
     });
     const port = Number(values.port);
@@ -72,6 +77,7 @@ export const serve: Command = {
     if ([values.db !== undefined, values.memory, values.url !== undefined].filter(Boolean).length > 1) {
       return fail("give at most one of --db, --memory, --url");
     }
+    if (values["files-id"] !== undefined && values["files-dir"] === undefined) return fail("--files-id needs --files-dir");
     const token = values["token-file"] ? readFileSync(values["token-file"], "utf8").trim() : process.env.FENCED_TOKEN;
     // Asking for a token and getting none must not quietly mean "no auth".
     if (values["token-file"] && token === "") return fail(`the token file ${values["token-file"]} is empty`);
@@ -87,6 +93,9 @@ export const serve: Command = {
         shutdownGraceMs,
         logger: { level: values["log-level"] },
         ...(token !== undefined && token !== "" && { token }),
+        ...(values["files-dir"] !== undefined && {
+          files: new FencedFiles(store, { dir: values["files-dir"], ...(values["files-id"] !== undefined && { id: values["files-id"] }) }),
+        }),
       });
       const url = await server.listen();
       const where = values.memory ? "memory" : values.url ? "postgres" : `sqlite ${storeOptions.path}`;

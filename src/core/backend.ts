@@ -171,15 +171,24 @@ export interface CheckpointReader {
 
 /** How long idempotency records and events are kept. */
 export interface Retention {
-  /** Idempotency records older than this are dropped (a retry later than this may apply twice). Default 24 h. */
+  /** Idempotency records older than this (ms, > 0) are dropped (a retry later than this may apply twice). Default 24 h. */
   idempotencyMs: number;
-  /** The event log keeps at most this many newest events. Default 100,000. */
+  /** The event log keeps at most this many newest events (a whole number, at least 1). Default 100,000. */
   maxEvents: number;
 }
 
 export const DEFAULT_RETENTION: Retention = { idempotencyMs: 24 * 3600 * 1000, maxEvents: 100_000 };
 
-/** Storage engine under a `StateStore`. */
+/**
+ * Storage engine under a `StateStore`. Besides `transact`'s isolation, every backend keeps these (each is tested on
+ * every backend: test/core/read-isolation.test.ts, event-log.test.ts, lifecycle.test.ts):
+ * - Read isolation (G1): a read outside a transaction (`getRecord`, `listRecords`, `readEvents`, `lastSeq`, the
+ *   checkpoint reads) sees committed state only — never the writes of a transaction that is still open, which may
+ *   roll back.
+ * - Event seqs strictly increase, forever: a seq is never handed out twice, whatever was purged or rolled back, and an
+ *   event becomes visible only with its transaction's commit.
+ * - `close()` waits for every call issued before it; every call after it rejects with `ClosedError` (`CLOSED`).
+ */
 export interface Backend {
   readonly kind: "memory" | "sqlite" | "postgres" | (string & {});
   /**
@@ -194,12 +203,16 @@ export interface Backend {
   listRecords(query: { prefix: string; after?: string; limit: number; includeDeleted: boolean }): Promise<StoredRecord[]>;
   /** Events with `seq > afterSeq` whose key starts with `prefix`, oldest first. */
   readEvents(query: { prefix: string; afterSeq: number; limit: number }): Promise<StateEvent[]>;
-  /** The newest event's seq (0 when the log is empty). */
+  /** The last seq handed out to a committed event, even if purged since (0 when there has been none). */
   lastSeq(): Promise<number>;
   /** Called after commits land (locally, and across hosts where the backend can tell); returns an unsubscribe. */
   subscribe(listener: () => void): () => void;
-  /** Drops idempotency records created before `idempotencyBefore` and all but the newest `maxEvents` events. */
+  /**
+   * Drops idempotency records created before `idempotencyBefore` and all but the newest `maxEvents` (at least 1)
+   * events. Later events still get seqs above every seq handed out before.
+   */
   purge(query: { idempotencyBefore: number; maxEvents: number }): Promise<void>;
+  /** Waits for the calls issued before it, then releases connections; later calls get `CLOSED`. Safe to call twice. */
   close(): Promise<void>;
   /** Checkpoint storage for lineages (the LangGraph saver); absent on backends that do not keep them. */
   readonly checkpoints?: CheckpointReader;

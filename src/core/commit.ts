@@ -1,5 +1,5 @@
 /**
- * The one commit function (SPEC §3). Every write in fenced-state — the core API, the LangGraph saver, reducers and
+ * The one commit function (docs/design.md §3). Every write in fenced-state — the core API, the LangGraph saver, reducers and
  * store, the HTTP coordinator and every adapter — ends here, and so does every fencing and version decision. Inside
  * one backend transaction it first takes the locks of every key it names (written keys and guard keys, in one global
  * order, on backends that lock per key), then reads the clock, so lease expiry is judged at the time the keys are

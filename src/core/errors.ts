@@ -1,5 +1,5 @@
 /**
- * The one error table of fenced-state (SPEC §4). TypeScript classes, HTTP statuses and the Python client all read
+ * The one error table of fenced-state (docs/design.md §4). TypeScript classes, HTTP statuses and the Python client all read
  * their codes from here; callers branch on `code` or `instanceof`, never on messages.
  */
 
@@ -16,7 +16,8 @@ export type ErrorCode =
   | "UNSUPPORTED_MEDIA_TYPE"
   | "UNAUTHORIZED"
   | "FORBIDDEN"
-  | "UNAVAILABLE";
+  | "UNAVAILABLE"
+  | "CLOSED";
 
 /** Per code: whether a caller may retry, and the HTTP status the coordinator answers with. */
 export const ERROR_TABLE: Readonly<Record<ErrorCode, { retryable: boolean; httpStatus: number }>> = {
@@ -32,6 +33,7 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, { retryable: boolean; httpS
   UNAUTHORIZED: { retryable: false, httpStatus: 401 },
   FORBIDDEN: { retryable: false, httpStatus: 403 },
   UNAVAILABLE: { retryable: true, httpStatus: 503 },
+  CLOSED: { retryable: false, httpStatus: 503 },
 };
 
 /** A zod-style issue: where the input is wrong and why. */
@@ -46,6 +48,25 @@ export interface ErrorDetails {
     key: string;
     expectedVersion: number | null;
     actualVersion: number;
+    /**
+     * LangGraph: the checkpoints the rejected run had already landed on its thread (oldest first). Empty when it
+     * landed nothing; absent when the saver could not tell.
+     */
+    landed?: string[];
+    /** True when part of the run landed: re-running its input would apply it twice, so `retryable` is false. */
+    partial?: boolean;
+    /** Why `invokeWithRetry` did not re-run the input (e.g. the interrupt it answered is no longer pending). */
+    notRetried?: string;
+    /**
+     * Fenced files: the file on disk holds bytes that are no committed version (edited behind the library's back).
+     * Nothing was written; `adopt(path)` commits the disk bytes, `discard(path)` restores the committed version.
+     */
+    outsideEdit?: true;
+    /** Fenced files: the file's path in its directory. */
+    path?: string;
+    /** Fenced files: sha256 of the bytes on disk, and of the committed version (`null`: never committed). */
+    diskSha256?: string;
+    committedSha256?: string | null;
     /** Set by the LangGraph saver and reducers: who else wrote, what head/parent was seen. */
     [extra: string]: unknown;
   };
@@ -68,6 +89,7 @@ export interface ErrorDetails {
   UNAUTHORIZED: Record<string, never>;
   FORBIDDEN: Record<string, never>;
   UNAVAILABLE: { cause: string };
+  CLOSED: Record<string, never>;
 }
 
 /** The base class of every error fenced-state raises on purpose. */
@@ -80,11 +102,12 @@ export class FencedStateError<C extends ErrorCode = ErrorCode> extends Error {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
-    this.retryable = ERROR_TABLE[code].retryable;
+    // A conflict after part of a run landed is no clean retry: re-running the run's input would apply it twice.
+    this.retryable = ERROR_TABLE[code].retryable && (details as { partial?: unknown }).partial !== true;
     this.details = details;
   }
 
-  /** HTTP status for this code (SPEC §4). */
+  /** HTTP status for this code (docs/design.md §4). */
   get httpStatus(): number {
     return ERROR_TABLE[this.code].httpStatus;
   }
@@ -196,6 +219,16 @@ export class UnavailableError extends FencedStateError<"UNAVAILABLE"> {
   }
 }
 
+/**
+ * The store (or the backend under it) was closed: this handle answers nothing any more. Not retryable on it; open a
+ * new store. Calls issued before `close()` were completed first.
+ */
+export class ClosedError extends FencedStateError<"CLOSED"> {
+  constructor(message?: string | Record<string, never>) {
+    super("CLOSED", typeof message === "string" ? message : "the store is closed: open a new one to go on", {});
+  }
+}
+
 /** Rebuilds the typed error from a wire body (`{ error: { code, message, details } }`), e.g. in HTTP clients. */
 export function errorFromJSON(body: unknown): FencedStateError {
   const e = (body as { error?: { code?: string; message?: string; details?: unknown } } | null)?.error;
@@ -223,6 +256,7 @@ const ERROR_CLASSES: Record<ErrorCode, new (details: never) => FencedStateError>
   UNAUTHORIZED: UnauthorizedError,
   FORBIDDEN: ForbiddenError,
   UNAVAILABLE: UnavailableError,
+  CLOSED: ClosedError,
 };
 
 /** True when `err` is a fenced-state error with this code. */

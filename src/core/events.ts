@@ -1,4 +1,4 @@
-/** The event log's reader: `watch(prefix, { fromSeq })` as an async iterator (SPEC §3). */
+/** The event log's reader: `watch(prefix, { fromSeq })` as an async iterator (docs/design.md §3). */
 import type { Backend } from "./backend.js";
 import type { StateEvent } from "./schemas.js";
 

@@ -1,5 +1,5 @@
 import type { InputIssue } from "./errors.js";
-import { mergePatch, type Json } from "./json.js";
+import { mergePatch, UNSAFE_NUMBER, type Json } from "./json.js";
 import type { Op } from "./schemas.js";
 
 /**
@@ -12,7 +12,10 @@ export const op = {
   set: (value: Json): Op => ({ type: "set", value }),
   /** Delete the key; it keeps its version (a tombstone), so a stale writer still conflicts. */
   delete: (): Op => ({ type: "delete" }),
-  /** Add `by` to a number (a missing key counts as 0). */
+  /**
+   * Add `by` to a number (a missing key counts as 0). An increment whose result leaves ±(2^53 − 1), or that is too
+   * small to change the value (`1 + 1e-20`), is `INVALID_INPUT`: it would otherwise be acknowledged and change nothing.
+   */
   increment: (by = 1): Op => ({ type: "increment", by }),
   /** Append items to an array (a missing key counts as `[]`). */
   append: (...items: Json[]): Op => ({ type: "append", items }),
@@ -33,9 +36,7 @@ export function applyOp(current: Json | undefined, o: Op): Applied {
     case "increment": {
       const base = current ?? 0;
       if (typeof base !== "number") return { issue: typeIssue("increment", "a number", base) };
-      const value = base + o.by;
-      if (!Number.isFinite(value)) return { issue: { path: ["op", "by"], message: "increment overflows" } };
-      return { exists: true, value };
+      return incremented(base, o.by);
     }
     case "append": {
       const base = current ?? [];
@@ -45,6 +46,24 @@ export function applyOp(current: Json | undefined, o: Op): Applied {
     case "merge":
       return { exists: true, value: mergePatch(current, o.patch) };
   }
+}
+
+/**
+ * `base + by`, or why that sum would not be the write the caller asked for (G6: never acknowledge a write that did
+ * not happen). Every stored number lies within ±(2^53 − 1), where integer sums are exact; a sum outside it is refused
+ * (JavaScript would round it: `MAX_SAFE_INTEGER + 2` is `MAX_SAFE_INTEGER + 1`, and further on a `+ 1` changes
+ * nothing). Fractions add in IEEE-754 doubles as JavaScript does, but an increment that leaves the value exactly as
+ * it was although `by` is not 0 is refused too.
+ */
+function incremented(base: number, by: number): Applied {
+  const value = base + by;
+  if (!Number.isFinite(value) || Math.abs(value) > Number.MAX_SAFE_INTEGER) {
+    return { issue: { path: ["op", "by"], message: `increment of ${base} by ${by} overflows: ${UNSAFE_NUMBER}` } };
+  }
+  if (value === base && by !== 0) {
+    return { issue: { path: ["op", "by"], message: `increment of ${base} by ${by} is too small to change the value` } };
+  }
+  return { exists: true, value };
 }
 
 function typeIssue(opName: string, wanted: string, found: Json): InputIssue {

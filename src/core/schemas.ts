@@ -3,7 +3,7 @@
  * Limits that a store may configure (key length, value size) are checked again in `commit` with the store's numbers.
  */
 import { z } from "zod";
-import { findNonJson, type Json } from "./json.js";
+import { findNonJson, isJsonObject, type Json } from "./json.js";
 
 /** Default limits; `openStore({ limits })` overrides them. */
 export const DEFAULT_LIMITS = {
@@ -20,11 +20,28 @@ export type Limits = { maxKeyLength: number; maxValueBytes: number; maxTxnSize: 
 /** The hard ceiling on key length; a store's own `limits.maxKeyLength` (default 512) is checked in `commit`. */
 export const MAX_KEY_LENGTH = 4096;
 
-/** A `/`-separated path such as `team/research/notes`: no empty segment, no control characters. */
+/** A lone UTF-16 surrogate (one not paired with its other half): such a string has no UTF-8 form. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * True when `s` is well-formed UTF-16 (`String.prototype.isWellFormed`). A lone surrogate cannot be encoded as UTF-8:
+ * SQLite and PostgreSQL would store U+FFFD in its place, so two keys would become one (issue 13 item 9).
+ */
+export function isWellFormed(s: string): boolean {
+  return !LONE_SURROGATE.test(s);
+}
+
+const NOT_WELL_FORMED = "must be well-formed Unicode (no lone UTF-16 surrogates)";
+
+/** A string that every backend stores and returns unchanged: well-formed UTF-16. Ids and names build on it. */
+export const TextSchema = z.string().refine(isWellFormed, NOT_WELL_FORMED);
+
+/** A `/`-separated path such as `team/research/notes`: no empty segment, no control characters, well-formed. */
 export const KeySchema = z
   .string()
   .min(1, "key must not be empty")
   .max(MAX_KEY_LENGTH)
+  .refine(isWellFormed, `key ${NOT_WELL_FORMED}`)
   .refine((k) => !/[\u0000-\u001f\u007f]/.test(k), "key must not contain control characters")
   .refine((k) => !k.startsWith("/") && !k.endsWith("/") && !k.includes("//"), "key must not have empty segments")
   .meta({ description: "A /-separated path, e.g. team/research/notes", example: "team/research/notes" });
@@ -33,26 +50,50 @@ export const KeySchema = z
 export const PrefixSchema = z
   .string()
   .max(MAX_KEY_LENGTH)
-  .refine((k) => !/[\u0000-\u001f\u007f]/.test(k), "prefix must not contain control characters");
+  .refine((k) => !/[\u0000-\u001f\u007f]/.test(k), "prefix must not contain control characters")
+  .refine(isWellFormed, `prefix ${NOT_WELL_FORMED}`);
 
-/** Any JSON value (no NaN, Infinity, undefined, dates or class instances). */
+/** The message for a value that is not storable JSON: where inside it, and why. */
+function nonJsonMessage(value: unknown): string {
+  const bad = findNonJson(value);
+  const where = bad && bad.path.length > 0 ? ` (at ${bad.path.join(".")})` : "";
+  return `must be plain JSON${where}: ${bad?.message ?? "not JSON"}`;
+}
+
+/**
+ * Any JSON value: no NaN, Infinity, undefined, dates or class instances, and numbers within ±(2^53 − 1) (see
+ * `findNonJson`). The value passes through as it is, so members named `"__proto__"` stay data.
+ */
 export const JsonSchema = z
-  .custom<Json>((v) => findNonJson(v) === null, { message: "must be plain JSON (no NaN, Infinity, undefined, functions or class instances)" })
-  .meta({ description: "Any JSON value" });
+  .custom<Json>((v) => findNonJson(v) === null, { error: (iss) => nonJsonMessage(iss.input) })
+  .meta({ description: "Any JSON value; numbers within ±(2^53 − 1)" });
+
+/**
+ * A JSON object, passed through as it is. Not `z.record`, which rebuilds the object by assignment and so turns a
+ * `"__proto__"` member into the copy's prototype: the member would vanish (issue 15 item 8).
+ */
+export const JsonObjectSchema = z
+  .custom<{ [key: string]: Json }>((v) => isJsonObject(v) && findNonJson(v) === null, {
+    error: (iss) => (isJsonObject(iss.input) ? nonJsonMessage(iss.input) : "must be a JSON object"),
+  })
+  .meta({ type: "object", description: "A JSON object" });
+
+/** A number `increment` may add: finite and within ±(2^53 − 1), like every number a value holds. */
+const Increment = z.number().finite().min(-Number.MAX_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER);
 
 // NUL cannot be stored in PostgreSQL text; refusing it here keeps every backend accepting the same inputs.
-const OpId = z.string().min(1).max(256).refine((s) => !s.includes("\u0000"), "opId must not contain NUL (U+0000)");
-const Owner = z.string().min(1).max(256).refine((s) => !s.includes("\u0000"), "owner must not contain NUL (U+0000)");
+const OpId = TextSchema.min(1).max(256).refine((s) => !s.includes("\u0000"), "opId must not contain NUL (U+0000)");
+const Owner = TextSchema.min(1).max(256).refine((s) => !s.includes("\u0000"), "owner must not contain NUL (U+0000)");
 const Version = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const Epoch = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
-/** The five ops of SPEC §3. `increment`, `append` and `merge` apply to the current value. */
+/** The five ops of docs/design.md §3. `increment`, `append` and `merge` apply to the current value. */
 export const OpSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("set"), value: JsonSchema }).strict(),
   z.object({ type: z.literal("delete") }).strict(),
-  z.object({ type: z.literal("increment"), by: z.number().finite() }).strict(),
+  z.object({ type: z.literal("increment"), by: Increment }).strict(),
   z.object({ type: z.literal("append"), items: z.array(JsonSchema).min(1) }).strict(),
-  z.object({ type: z.literal("merge"), patch: z.record(z.string(), JsonSchema) }).strict(),
+  z.object({ type: z.literal("merge"), patch: JsonObjectSchema }).strict(),
 ]);
 export type Op = z.infer<typeof OpSchema>;
 
@@ -127,7 +168,7 @@ export const ListRequestSchema = z
   .object({
     prefix: PrefixSchema.default(""),
     /** Return keys strictly after this one (pagination). */
-    after: z.string().max(MAX_KEY_LENGTH).optional(),
+    after: TextSchema.max(MAX_KEY_LENGTH).optional(),
     limit: z.number().int().min(1).max(10_000).default(1000),
     /** Include deleted keys (tombstones keep their version). */
     includeDeleted: z.boolean().default(false),
@@ -185,3 +226,58 @@ export type StateEvent = z.infer<typeof StateEventSchema>;
 export const WatchRequestSchema = z
   .object({ prefix: PrefixSchema.default(""), fromSeq: z.number().int().min(0).default(0) })
   .strict();
+
+/** A position in the event log. */
+const Seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+/** The most events one `events()` call returns (the default retention keeps 100,000). */
+export const MAX_EVENTS_PAGE = 100_000;
+
+/** `store.events(prefix, options)`'s options. */
+export const EventsOptionsSchema = z
+  .object({
+    /** First seq to return (inclusive). Default 1: the oldest event kept. */
+    fromSeq: Seq.default(1),
+    limit: z.number().int().min(1).max(MAX_EVENTS_PAGE).default(1000),
+  })
+  .strict();
+export type EventsOptions = z.input<typeof EventsOptionsSchema>;
+
+/** One page of the event log as one request (`{ prefix, fromSeq, limit }`), e.g. for the shared vectors. */
+export const EventsRequestSchema = z.object({ prefix: PrefixSchema.default(""), ...EventsOptionsSchema.shape }).strict();
+
+// Arguments of the TypeScript API that never travel as JSON (functions, signals, timers). Each method parses its
+// arguments as one object, so a null, missing or mistyped argument is INVALID_INPUT naming it, never a TypeError.
+
+/** `setTimeout`'s range: a larger delay fires at once. */
+const TimerMs = z.number().int().min(1).max(2 ** 31 - 1);
+const TtlMs = z.number().int().min(1).max(7 * 24 * 3600 * 1000);
+const Signal = z.instanceof(AbortSignal);
+/** A callback. Its own parameters are typed by the method's signature. */
+export const FunctionSchema = z.custom<(...args: never[]) => unknown>((v) => typeof v === "function", "must be a function");
+
+/** `BackoffOptions` (retry.ts). */
+export const BackoffOptionsSchema = z
+  .object({
+    retries: z.number().int().min(0).max(1_000_000).optional(),
+    baseMs: z.number().finite().min(0).optional(),
+    maxMs: z.number().finite().min(0).optional(),
+    signal: Signal.optional(),
+  })
+  .strict();
+
+/** `store.update(key, fn, options)`'s options: backoff, and the epoch and owner its commits carry. */
+export const UpdateOptionsSchema = BackoffOptionsSchema.extend({ epoch: Epoch.optional(), owner: Owner.optional() }).strict();
+
+/** `store.withClaim(key, fn, options)`'s options. */
+export const WithClaimOptionsSchema = z
+  .object({ owner: Owner, ttlMs: TtlMs.optional(), steal: z.boolean().optional(), renewEveryMs: TimerMs.optional() })
+  .strict();
+
+/** `store.watch(prefix, options)`'s options. */
+export const WatchOptionsSchema = z
+  .object({ fromSeq: Seq.optional(), signal: Signal.optional(), pollMs: TimerMs.optional() })
+  .strict();
+
+/** `store.txn(requests, options)`'s options. */
+export const TxnOptionsSchema = z.object({ opId: OpId.optional(), guards: Guards.optional() }).strict();

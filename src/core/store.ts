@@ -1,23 +1,32 @@
 /** `StateStore`: the public face of the core over one backend. Open one with `openStore()`. */
 import { randomUUID } from "node:crypto";
+import { z } from "zod";
 import { DEFAULT_RETENTION, type Backend, type Retention, type StoredRecord } from "./backend.js";
 import { claim, currentClaim, release, renew } from "./claims.js";
+import { CloseGate } from "./close-gate.js";
 import { commit, commitWithinTxn, txn, type CommitContext, type TxnItem, type WithinCommit } from "./commit.js";
-import { isErrorCode } from "./errors.js";
+import { InvalidInputError, isErrorCode } from "./errors.js";
 import { watchEvents, type WatchOptions } from "./events.js";
 import type { Json } from "./json.js";
 import { op } from "./ops.js";
 import { withBackoff, type BackoffOptions } from "./retry.js";
 import {
   DEFAULT_LIMITS,
+  EventsOptionsSchema,
+  FunctionSchema,
   KeySchema,
   ListRequestSchema,
   PrefixSchema,
+  TxnOptionsSchema,
+  UpdateOptionsSchema,
+  WatchOptionsSchema,
+  WithClaimOptionsSchema,
   type Claim,
   type ClaimRef,
   type ClaimRequest,
   type CommitRequest,
   type CommitResult,
+  type EventsOptions,
   type Guard,
   type Limits,
   type ListRequest,
@@ -30,7 +39,7 @@ import { checkKey, parseInput } from "./validate.js";
 export interface StateStoreOptions {
   /** Key, value and txn size limits. */
   limits?: Partial<Limits>;
-  /** How long idempotency records and events are kept. */
+  /** How long idempotency records and events are kept: positive numbers (`maxEvents` a whole one), else `INVALID_INPUT`. */
   retention?: Partial<Retention>;
   /** Milliseconds since the epoch; injectable for tests of lease expiry. */
   clock?: () => number;
@@ -63,6 +72,19 @@ export interface WithClaimOptions {
 const PURGE_EVERY = 1024;
 
 /**
+ * Each method's arguments as one object: a null, missing or mistyped argument or option is `INVALID_INPUT` naming it
+ * (e.g. `options.limit`), on every backend alike, before anything runs (issue 13 item 11).
+ */
+const Args = {
+  txn: z.object({ options: TxnOptionsSchema.optional() }),
+  update: z.object({ key: KeySchema, fn: FunctionSchema, options: UpdateOptionsSchema.optional() }),
+  commitRetrying: z.object({ request: z.looseObject({ opId: z.string() }), signal: z.instanceof(AbortSignal).optional() }),
+  withClaim: z.object({ key: KeySchema, fn: FunctionSchema, options: WithClaimOptionsSchema }),
+  watch: z.object({ prefix: PrefixSchema, options: WatchOptionsSchema.optional() }),
+  events: z.object({ prefix: PrefixSchema, options: EventsOptionsSchema.optional() }),
+};
+
+/**
  * Versioned, fenced shared state. Every write goes through the one `commit` (G1–G4); reads never block writers.
  *
  * @example
@@ -78,18 +100,22 @@ export class StateStore {
   readonly limits: Limits;
   readonly retention: Retention;
   private readonly ctx: CommitContext;
+  private readonly gate = new CloseGate();
   private commitsSincePurge = 0;
 
+  /** Throws `INVALID_INPUT` for retention options that are not positive. */
   constructor(backend: Backend, options: StateStoreOptions = {}) {
     this.backend = backend;
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
-    this.retention = { ...DEFAULT_RETENTION, ...options.retention };
+    this.retention = resolveRetention(options.retention);
     this.ctx = { backend, limits: this.limits, now: options.clock ?? Date.now };
-    rowCommitters.set(this, async (request, rows) => {
-      const result = await commitWithinTxn(this.ctx, request, rows);
-      await this.maybePurge();
-      return result;
-    });
+    rowCommitters.set(this, (request, rows) =>
+      this.gate.run(async () => {
+        const result = await commitWithinTxn(this.ctx, request, rows);
+        await this.maybePurge();
+        return result;
+      }),
+    );
   }
 
   /** Milliseconds since the epoch, by this store's clock. */
@@ -108,99 +134,106 @@ export class StateStore {
    * await store.commit({ key: "jobs/a/result", op: op.set("done"), guards: [{ key: "jobs/a", epoch: claim.epoch }] });
    * ```
    */
-  async commit(request: CommitRequest): Promise<CommitResult> {
-    const result = await commit(this.ctx, request);
-    await this.maybePurge();
-    return result;
+  commit(request: CommitRequest): Promise<CommitResult> {
+    return this.gate.run(() => this.commitOpen(request));
   }
 
   /** Commits several requests on distinct keys, all or nothing (G4), under the txn's `guards` if any. */
-  async txn(requests: TxnItem[], options: { opId?: string; guards?: Guard[] } = {}): Promise<TxnResult> {
-    const result = await txn(this.ctx, requests, options);
-    await this.maybePurge();
-    return result;
+  txn(requests: TxnItem[], options: { opId?: string; guards?: Guard[] } = {}): Promise<TxnResult> {
+    return this.gate.run(async () => {
+      parseInput(Args.txn, { options });
+      const result = await txn(this.ctx, requests, options);
+      await this.maybePurge();
+      return result;
+    });
   }
 
-  /** The key's current state; a key never written reads `{ exists: false, version: 0 }`. */
-  async read(key: string): Promise<StateRecord> {
-    parseInput(KeySchema, key);
-    checkKey(key, this.limits);
-    return toStateRecord(key, await this.backend.getRecord(key));
+  /** The key's current state, as last committed; a key never written reads `{ exists: false, version: 0 }`. */
+  read(key: string): Promise<StateRecord> {
+    return this.gate.run(() => this.readOpen(key));
   }
 
   /** Existing records under a prefix, by key (UTF-8 byte order). Page with `after`. */
-  async list(query: ListRequest | string = {}): Promise<StateRecord[]> {
-    const q = parseInput(ListRequestSchema, typeof query === "string" ? { prefix: query } : query);
-    const rows = await this.backend.listRecords(q);
-    return rows.map((r) => toStateRecord(r.key, r));
+  list(query: ListRequest | string = {}): Promise<StateRecord[]> {
+    return this.gate.run(async () => {
+      const q = parseInput(ListRequestSchema, typeof query === "string" ? { prefix: query } : query);
+      const rows = await this.backend.listRecords(q);
+      return rows.map((r) => toStateRecord(r.key, r));
+    });
   }
 
   /**
    * Read, apply `fn`, commit with `expectVersion`; on `VERSION_CONFLICT` re-read and retry with jittered backoff.
-   * Never retries `FENCED`. `fn` must be pure: it may run several times.
+   * Never retries `FENCED`. `fn` must be pure: it may run several times. The read sees committed state only (G1), so
+   * `fn` never computes from a version that did not land. One call for `close()`, which waits for all of it.
    */
   async update(
     key: string,
     fn: (current: Json | undefined, record: StateRecord) => Json | Promise<Json>,
     options: UpdateOptions = {},
   ): Promise<UpdateResult> {
+    parseInput(Args.update, { key, fn, options });
+    checkKey(key, this.limits);
     const { epoch, owner, ...backoff } = options;
     let attempts = 0;
-    return withBackoff(
+    return this.gate.run(() => withBackoff(
       async () => {
         attempts++;
-        const record = await this.read(key);
+        const record = await this.readOpen(key);
         const value = await fn(record.exists ? record.value : undefined, record);
         const request: CommitRequest & { opId: string } = { key, op: op.set(value), expectVersion: record.version, opId: randomUUID() };
         if (epoch !== undefined) request.epoch = epoch;
         if (owner !== undefined) request.owner = owner;
-        const result = await this.commitRetryingUnavailable(request, backoff.signal);
+        const result = await retryUnavailable(() => this.commitOpen(request), backoff.signal);
         return { ...result, value, attempts };
       },
       (err) => isErrorCode(err, "VERSION_CONFLICT"),
       { retries: 50, ...backoff },
-    );
+    ));
   }
 
   /**
    * Commits, retrying `UNAVAILABLE` (outcome unknown) with the same opId, so the request applies at most once (G3).
-   * The request must carry an `opId`.
+   * The request must carry an `opId`. Each attempt is a `commit` call: once the store is closed, the next one gets
+   * `CLOSED`.
    */
   async commitRetryingUnavailable(request: CommitRequest & { opId: string }, signal?: AbortSignal): Promise<CommitResult> {
-    return withBackoff(
-      () => this.commit(request),
-      (err) => isErrorCode(err, "UNAVAILABLE"),
-      { retries: 5, baseMs: 10, maxMs: 1000, ...(signal && { signal }) },
-    );
+    parseInput(Args.commitRetrying, { request, signal });
+    return retryUnavailable(() => this.commit(request), signal);
   }
 
   /** Claims a key; the returned `epoch` is the fencing token for commits. Throws `CLAIM_HELD` unless `steal`. */
   claim(request: ClaimRequest): Promise<Claim> {
-    return claim(this.ctx, request);
+    return this.gate.run(() => claim(this.ctx, request));
   }
 
   /** Extends a live claim; throws `FENCED` if it was superseded, expired or released. */
   renew(ref: ClaimRef, ttlMs: number): Promise<Claim> {
-    return renew(this.ctx, ref, ttlMs);
+    return this.gate.run(() => renew(this.ctx, ref, ttlMs));
   }
 
   /** Releases a claim; `false` when it was no longer current. */
   release(ref: ClaimRef): Promise<boolean> {
-    return release(this.ctx, ref);
+    return this.gate.run(() => release(this.ctx, ref));
   }
 
   /** The live claim on a key, or `null`. */
   currentClaim(key: string): Promise<Claim | null> {
-    parseInput(KeySchema, key);
-    return currentClaim(this.ctx, key);
+    return this.gate.run(async () => {
+      parseInput(KeySchema, key);
+      checkKey(key, this.limits);
+      return currentClaim(this.ctx, key);
+    });
   }
 
   /**
    * Claims `key`, runs `fn(claim, signal)` while renewing the claim in the background, then releases it. If a renewal
    * is fenced (someone reclaimed the key), `signal` aborts with the `FencedError`; commits under the old epoch fail
-   * with `FENCED` regardless.
+   * with `FENCED` regardless. `close()` does not wait for `fn` (it may run for as long as it likes): once the store
+   * is closed, a renewal aborts `signal` with the `ClosedError`.
    */
   async withClaim<T>(key: string, fn: (claim: Claim, signal: AbortSignal) => Promise<T>, options: WithClaimOptions): Promise<T> {
+    parseInput(Args.withClaim, { key, fn, options });
     const ttlMs = options.ttlMs ?? 10_000;
     const held = await this.claim({ key, owner: options.owner, ttlMs, ...(options.steal && { steal: true }) });
     // renew and release take a ClaimRef; the schema is strict, so a whole Claim (with expiresAt) would be rejected.
@@ -223,35 +256,67 @@ export class StateStore {
     }
   }
 
-  /** Every commit outcome under `prefix`, as it happens (SPEC §3 event log). */
+  /**
+   * Every commit outcome under `prefix`, as it happens (docs/design.md §3 event log). `close()` does not wait for watchers:
+   * once the store is closed, the iterator throws `CLOSED`.
+   */
   watch(prefix = "", options: WatchOptions = {}): AsyncGenerator<StateEvent> {
-    parseInput(PrefixSchema, prefix);
+    parseInput(Args.watch, { prefix, options });
     return watchEvents(this.backend, prefix, options);
   }
 
-  /** One page of the event log: events with `seq >= fromSeq` under `prefix`. */
-  events(prefix = "", options: { fromSeq?: number; limit?: number } = {}): Promise<StateEvent[]> {
-    parseInput(PrefixSchema, prefix);
-    return this.backend.readEvents({ prefix, afterSeq: (options.fromSeq ?? 1) - 1, limit: options.limit ?? 1000 });
+  /**
+   * One page of the event log: events with `seq >= fromSeq` (default 1) under `prefix`, at most `limit` (default
+   * 1,000, at most 100,000).
+   */
+  events(prefix = "", options: EventsOptions = {}): Promise<StateEvent[]> {
+    return this.gate.run(async () => {
+      const args = parseInput(Args.events, { prefix, options });
+      const { fromSeq, limit } = args.options ?? EventsOptionsSchema.parse({});
+      return this.backend.readEvents({ prefix, afterSeq: fromSeq - 1, limit });
+    });
   }
 
-  /** Applies the retention policy now (it also runs every 1,024 commits). */
+  /** Applies the retention policy now (it also runs every 1,024 commits). Event seqs are never reused after it. */
   purge(): Promise<void> {
+    return this.gate.run(() => this.purgeOpen());
+  }
+
+  /**
+   * Waits for every call issued before it (commits, reads, updates with their retries), then closes the backend.
+   * Every later call gets `CLOSED` (typed, not retryable). Safe to call twice.
+   */
+  close(): Promise<void> {
+    return this.gate.close(() => this.backend.close());
+  }
+
+  // The *Open methods run inside a call already counted by the gate: they never meet `CLOSED` half-way.
+
+  private async commitOpen(request: CommitRequest): Promise<CommitResult> {
+    const result = await commit(this.ctx, request);
+    await this.maybePurge();
+    return result;
+  }
+
+  private async readOpen(key: string): Promise<StateRecord> {
+    parseInput(KeySchema, key);
+    checkKey(key, this.limits);
+    return toStateRecord(key, await this.backend.getRecord(key));
+  }
+
+
+  private purgeOpen(): Promise<void> {
     return this.backend.purge({
       idempotencyBefore: this.ctx.now() - this.retention.idempotencyMs,
       maxEvents: this.retention.maxEvents,
     });
   }
 
-  close(): Promise<void> {
-    return this.backend.close();
-  }
-
   private async maybePurge(): Promise<void> {
     if (++this.commitsSincePurge < PURGE_EVERY) return;
     this.commitsSincePurge = 0;
     // The commit has landed; a failed purge only delays retention, so it is reported, not thrown.
-    await this.purge().catch((err: unknown) => process.emitWarning(`fenced-state: purge failed: ${String(err)}`));
+    await this.purgeOpen().catch((err: unknown) => process.emitWarning(`fenced-state: purge failed: ${String(err)}`));
   }
 }
 
@@ -272,6 +337,32 @@ export interface RowCommit {
  */
 export function commitWithRows(store: StateStore, request: RowCommit, rows: WithinCommit): Promise<TxnResult> {
   return rowCommitters.get(store)!(request, rows);
+}
+
+/** Runs a commit with an opId, retrying `UNAVAILABLE` (outcome unknown): the opId makes it apply at most once (G3). */
+function retryUnavailable(attempt: () => Promise<CommitResult>, signal: AbortSignal | undefined): Promise<CommitResult> {
+  return withBackoff(attempt, (err) => isErrorCode(err, "UNAVAILABLE"), { retries: 5, baseMs: 10, maxMs: 1000, ...(signal && { signal }) });
+}
+
+/**
+ * The retention policy with defaults filled in. Throws `INVALID_INPUT` unless `maxEvents` is a positive whole number
+ * and `idempotencyMs` a positive number: 0 would purge every event (a watcher resuming from its last seq would wait
+ * on a log with nothing in it) and forget every opId at once (a retry would apply twice).
+ */
+export function resolveRetention(retention: Partial<Retention> = {}): Retention {
+  const resolved: Retention = {
+    maxEvents: retention.maxEvents ?? DEFAULT_RETENTION.maxEvents,
+    idempotencyMs: retention.idempotencyMs ?? DEFAULT_RETENTION.idempotencyMs,
+  };
+  const issues = [];
+  if (!Number.isSafeInteger(resolved.maxEvents) || resolved.maxEvents < 1) {
+    issues.push({ path: ["retention", "maxEvents"], message: `must be a whole number of at least 1, got ${String(resolved.maxEvents)}` });
+  }
+  if (typeof resolved.idempotencyMs !== "number" || !(resolved.idempotencyMs > 0)) {
+    issues.push({ path: ["retention", "idempotencyMs"], message: `must be a positive number of milliseconds, got ${String(resolved.idempotencyMs)}` });
+  }
+  if (issues.length > 0) throw new InvalidInputError({ issues });
+  return resolved;
 }
 
 function toStateRecord(key: string, row: StoredRecord | undefined): StateRecord {

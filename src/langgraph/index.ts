@@ -1,7 +1,7 @@
 /**
  * fenced-state for LangGraph (`fenced-state/langgraph`): a checkpointer on which concurrent runs, other processes and
  * zombie runs cannot lose updates; run claims with double-texting strategies; a retry helper; fenced reducers for
- * parallel branches and `Send`; and a `BaseStore` for cross-thread memory. SPEC §6.
+ * parallel branches and `Send`; and a `BaseStore` for cross-thread memory. docs/design.md §6.
  */
 export { FencedCheckpointSaver, type FencedCheckpointSaverOptions } from "./saver.js";
 export { forkConfig, readFencedConfig, FENCED_CONFIG_KEYS, type FencedConfig } from "./config.js";
@@ -16,6 +16,7 @@ export {
   type InvokableGraph,
   type InvokeWithRetryOptions,
 } from "./runs.js";
+export { type InvokeInputKind, type PendingInterrupt, type RerunCheck } from "./rerun.js";
 export {
   edit,
   valuesOf,
@@ -26,6 +27,7 @@ export {
   FencedMapUpdateSchema,
   type FencedMap,
   type FencedField,
+  type DeletedField,
   type FencedMapUpdate,
   type FencedMapOptions,
   type FieldOp,

@@ -3,7 +3,9 @@
  * applies a superstep's writes to a channel through its reducer in task order; a plain merge reducer keeps the last
  * and drops the rest without a word. Here every field carries a version: commutative ops (increment, append, merge
  * patch) from any number of branches all land, and two branches that `set` one field from the same base raise
- * `VersionConflictError` naming both tasks, unless a merge function for that field resolves them (G1, G6).
+ * `VersionConflictError` naming both tasks, unless a merge function for that field resolves them (G1, G6). A deleted
+ * field keeps its version, as a core key does, so a writer holding a snapshot from before the delete still conflicts;
+ * one task's own ops on a field compose in order.
  */
 import { Annotation, getConfig } from "@langchain/langgraph";
 import { withLangGraph } from "@langchain/langgraph/zod";
@@ -24,8 +26,23 @@ export interface FencedField<V extends Json = Json> {
   by: string;
 }
 
-/** The channel value: each field with its version. Read a field with `state.doc.title?.value`, or `valuesOf`. */
-export type FencedMap<T extends FieldValues = FieldValues> = { [K in keyof T]?: FencedField<T[K]> };
+/**
+ * A deleted field (a tombstone): it keeps its version, so numbering continues when the field is set again and a
+ * writer that read the field before the delete conflicts instead of matching a re-created field (no ABA).
+ */
+export interface DeletedField {
+  deleted: true;
+  value?: undefined;
+  version: number;
+  /** `"<node>:<task id>"` of the task that deleted it. */
+  by: string;
+}
+
+/**
+ * The channel value: each field with its version; a deleted field is a {@link DeletedField}. Read a field with
+ * `state.doc.title?.value` (`undefined` when missing or deleted), or all of them with `valuesOf`.
+ */
+export type FencedMap<T extends FieldValues = FieldValues> = { [K in keyof T]?: FencedField<T[K]> | DeletedField };
 
 /** One change to one field. `set` and `delete` name the version they were computed from. */
 export type FieldOp =
@@ -120,39 +137,49 @@ export function edit<T extends FieldValues>(state: FencedMap<T> | undefined, by?
 /** The plain values of a fenced map. */
 export function valuesOf<T extends FieldValues>(map: FencedMap<T> | undefined): Partial<T> {
   const out: Partial<T> = {};
-  for (const [k, f] of Object.entries(map ?? {}) as [keyof T, FencedField<T[keyof T]> | undefined][]) if (f) out[k] = f.value;
+  for (const [k, f] of Object.entries(map ?? {}) as [keyof T, FencedField<T[keyof T]> | DeletedField | undefined][]) {
+    if (f && !isDeleted(f)) out[k] = f.value;
+  }
   return out;
 }
 
-/** The reducer: applies one update's ops in order; throws `VersionConflictError` on an unresolved conflicting set. */
+/**
+ * The reducer: applies one update's ops in order; throws `VersionConflictError` on an unresolved conflicting set or
+ * delete. An update is one task's: its ops on a field compose in order (`set` then `set` keeps the second), and each
+ * `set`/`delete` is checked against the version the field had before this update, the one the task read.
+ */
 export function fencedMapReducer<T extends FieldValues>(options: FencedMapOptions<T> = {}) {
   return (current: FencedMap<T>, update: FencedMapUpdate): FencedMap<T> => {
     if (!isUpdate(update)) {
       throw new InvalidInputError({ issues: [{ path: [], message: "a fenced map is updated with edit(state.field)…, not a plain value" }] });
     }
     const next: FencedMap = { ...current };
+    const before = new Map<string, FencedField | DeletedField | undefined>();
     for (const o of update.ops) {
       const field = next[o.field];
-      const actualVersion = field?.version ?? 0;
+      if (!before.has(o.field)) before.set(o.field, field);
+      const read = before.get(o.field);
+      const version = field?.version ?? 0;
+      const value = field && !isDeleted(field) ? field.value : undefined;
       let result: Json | undefined;
-      if ((o.type === "set" || o.type === "delete") && o.expectVersion !== actualVersion) {
+      if ((o.type === "set" || o.type === "delete") && o.expectVersion !== (read?.version ?? 0)) {
         const conflict: FieldConflict = {
           field: o.field,
           expectedVersion: o.expectVersion,
-          actualVersion,
-          currentBy: field?.by ?? "(nobody)",
+          actualVersion: read?.version ?? 0,
+          currentBy: read?.by ?? "(nobody)",
           proposedBy: update.by,
         };
         const merge = options.merge?.[o.field];
         if (!merge) throw fieldConflict(conflict);
-        result = merge(field?.value, o.type === "set" ? o.value : undefined, conflict);
+        result = merge(value, o.type === "set" ? o.value : undefined, conflict);
       } else {
-        const applied = applyOp(field?.value, toCoreOp(o));
+        const applied = applyOp(value, toCoreOp(o));
         if ("issue" in applied) throw new InvalidInputError({ issues: [{ ...applied.issue, path: [o.field] }] });
         result = applied.exists ? applied.value : undefined;
       }
-      if (result === undefined) delete next[o.field];
-      else next[o.field] = { value: result, version: actualVersion + 1, by: update.by };
+      // Every change bumps the version, a delete too: the tombstone keeps numbering going (no ABA).
+      next[o.field] = result === undefined ? { deleted: true, version: version + 1, by: update.by } : { value: result, version: version + 1, by: update.by };
     }
     return next as FencedMap<T>;
   };
@@ -217,6 +244,10 @@ function fieldConflict(c: FieldConflict): VersionConflictError {
       `first (now version ${c.actualVersion}); one change would be lost. Use a commutative op (increment, append, ` +
       "merge) or give the field a merge function.",
   );
+}
+
+function isDeleted(f: FencedField | DeletedField): f is DeletedField {
+  return (f as DeletedField).deleted === true;
 }
 
 function isUpdate(u: unknown): u is FencedMapUpdate {

@@ -1,13 +1,12 @@
 /**
  * Checkpoints ↔ stored rows. A checkpoint row holds the checkpoint without its channel values. A value is stored once,
- * as a blob of the checkpoint whose put had the channel in `newVersions`; later checkpoints refer to it by
- * (channel → that checkpoint's id) until the channel changes again. Refs, unlike (channel, version) keys, cannot
- * collide when two branches of a forked thread both reach version n of a channel. Serialization happens here,
- * outside the commit's transaction.
+ * as a blob of the checkpoint that wrote it; later checkpoints refer to it by (channel → that checkpoint's id) while
+ * the channel keeps its version. Refs, unlike (channel, version) keys, cannot collide when two branches of a forked
+ * thread both reach version n of a channel. Serialization happens here, outside the commit's transaction.
  */
 import type { RunnableConfig } from "@langchain/core/runnables";
 import {
-  JsonPlusSerializer,
+  MemorySaver,
   TASKS,
   WRITES_IDX_MAP,
   maxChannelVersion,
@@ -35,9 +34,22 @@ export interface SerializedPut {
   blobs: CheckpointBlob[];
 }
 
+/** What a put inherits from: its parent's refs and the channel versions those refs hold. */
+export interface PutParent {
+  blobRefs: Record<string, BlobRef>;
+  channelVersions: ChannelVersions;
+}
+
 /**
- * Serializes a put. `parentRefs` are the parent's blob refs: channels not in `newVersions` keep their parent's
- * value.
+ * Serializes a put. Which values it writes, channel by channel:
+ * - in `newVersions`: written (or marked absent);
+ * - same version as in the parent: the parent's value, by ref;
+ * - any other version, when the put has a parent or is a copy (`copy`): written from `channel_values`. LangGraph's
+ *   `updateState(…, "__copy__")` puts a copy of a checkpoint under that checkpoint's parent (or under nothing, for a
+ *   root) with an empty `newVersions` (test/langgraph/forks.test.ts);
+ * - no version at all (LangGraph's `__pregel_tasks = []`): written, so `getTuple` returns what was put.
+ * A put that starts from nothing and is no copy stores only `newVersions`: the official contract, which the validation
+ * suite checks ("should only store channel_values that have changed").
  */
 export async function serializePut(
   serde: SerializerProtocol,
@@ -45,7 +57,8 @@ export async function serializePut(
   checkpoint: Checkpoint,
   metadata: CheckpointMetadata,
   newVersions: ChannelVersions,
-  parentRefs: Record<string, BlobRef> | undefined,
+  parent: PutParent | undefined,
+  copy: boolean,
 ): Promise<SerializedPut> {
   const { channel_values: values, ...withoutValues } = checkpoint;
   const [[type, checkpointBytes], [metadataType, metadataBytes]] = await Promise.all([
@@ -55,22 +68,64 @@ export async function serializePut(
   if (type !== metadataType) {
     throw new InvalidInputError({ issues: [{ path: ["metadata"], message: `serialized as ${metadataType}, checkpoint as ${type}` }] });
   }
+  const blobRefs: Record<string, BlobRef> = {};
+  const written = new Set(Object.keys(newVersions));
+  for (const [channel, version] of Object.entries(checkpoint.channel_versions)) {
+    if (written.has(channel)) continue;
+    const inherited = parent?.blobRefs[channel];
+    if (inherited !== undefined && parent!.channelVersions[channel] === version) blobRefs[channel] = inherited;
+    else if ((parent !== undefined || copy) && Object.hasOwn(values, channel)) written.add(channel);
+  }
+  for (const channel of Object.keys(values)) if (!Object.hasOwn(checkpoint.channel_versions, channel)) written.add(channel);
   const blobs = await Promise.all(
-    Object.keys(newVersions).map(async (channel): Promise<CheckpointBlob> => {
+    [...written].map(async (channel): Promise<CheckpointBlob> => {
       if (!Object.hasOwn(values, channel)) return { channel, type: EMPTY, value: NO_BYTES };
       const [blobType, value] = await serde.dumpsTyped((values as Record<string, unknown>)[channel]);
       return { channel, type: blobType, value: owned(value) };
     }),
   );
-  const blobRefs: Record<string, BlobRef> = {};
-  for (const channel of Object.keys(checkpoint.channel_versions)) {
-    const inherited = parentRefs?.[channel];
-    if (inherited !== undefined && !Object.hasOwn(newVersions, channel)) blobRefs[channel] = inherited;
-  }
   return {
     row: { ...ref, checkpointId: checkpoint.id, type, checkpoint: checkpointBytes, metadata: metadataBytes, blobRefs },
     blobs,
   };
+}
+
+/**
+ * Whether a put carries the same checkpoint as the stored one with its id: the same metadata, the same checkpoint
+ * apart from its `ts` (a re-put stamps a new one), and the same value for every channel either stores. Compared as
+ * serialized (JSON with its keys sorted), so that what the serializer tells apart (a Map, bytes) stays apart.
+ */
+export async function samePut(serde: SerializerProtocol, stored: LoadedCheckpoint, put: SerializedPut, checkpoint: Checkpoint): Promise<boolean> {
+  const storedCheckpoint = (await decode(serde, [{ type: stored.type, value: stored.checkpoint }]))[0] as Checkpoint;
+  const [type, restamped] = await serde.dumpsTyped({ ...storedCheckpoint, ts: checkpoint.ts });
+  if (canonical(type, restamped) !== canonical(put.row.type, put.row.checkpoint)) return false;
+  if (canonical(stored.type, stored.metadata) !== canonical(put.row.type, put.row.metadata)) return false;
+  const storedValues = new Map(stored.blobs.filter((b) => b.type !== EMPTY).map((b) => [b.channel, canonical(b.type, b.value)]));
+  const values = checkpoint.channel_values as Record<string, unknown>;
+  const channels = new Set([...put.blobs.map((b) => b.channel), ...Object.keys(put.row.blobRefs)].filter((c) => Object.hasOwn(values, c)));
+  if (channels.size !== storedValues.size) return false;
+  for (const channel of channels) {
+    const [valueType, value] = await serde.dumpsTyped(values[channel]);
+    if (storedValues.get(channel) !== canonical(valueType, value)) return false;
+  }
+  return true;
+}
+
+/** The channel versions of a stored checkpoint (its row holds them; values are elsewhere). */
+export async function storedChannelVersions(serde: SerializerProtocol, loaded: LoadedCheckpoint): Promise<ChannelVersions> {
+  const [checkpoint] = (await decode(serde, [{ type: loaded.type, value: loaded.checkpoint }])) as [Checkpoint];
+  return checkpoint.channel_versions;
+}
+
+/** A serialized piece in a form that compares equal exactly when the pieces are: JSON with sorted keys, else bytes. */
+function canonical(type: string, bytes: Uint8Array): string {
+  if (type !== "json") return `${type}:${Buffer.from(bytes).toString("base64")}`;
+  const sorted = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(sorted);
+    if (value === null || typeof value !== "object") return value;
+    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sorted((value as Record<string, unknown>)[k])]));
+  };
+  return `json:${JSON.stringify(sorted(JSON.parse(utf8(bytes))))}`;
 }
 
 /** The complete row once its commit's head version is known: own blobs are referred to at that version. */
@@ -133,13 +188,18 @@ export async function toTuple(
 }
 
 /**
+ * The prototype of LangGraph's default serializer, JsonPlusSerializer, taken from a saver that uses it: the class is
+ * exported from the package root only from @langchain/langgraph-checkpoint 1.2.2 on.
+ */
+const JSON_PLUS: unknown = Object.getPrototypeOf(new MemorySaver().serde);
+
+/**
  * Deserializes stored pieces. With LangGraph's own JsonPlusSerializer and only JSON pieces, they are read as one JSON
  * array in one call: it revives each element exactly as it would alone, minus the per-call cost. Anything else goes
  * through the serializer piece by piece.
  */
 function decode(serde: SerializerProtocol, pieces: { type: string; value: Uint8Array }[]): Promise<unknown[]> {
-  const jsonPlus = serde instanceof JsonPlusSerializer && Object.getPrototypeOf(serde) === JsonPlusSerializer.prototype;
-  if (jsonPlus && pieces.every((p) => p.type === "json")) {
+  if (Object.getPrototypeOf(serde) === JSON_PLUS && pieces.every((p) => p.type === "json")) {
     return serde.loadsTyped("json", `[${pieces.map((p) => utf8(p.value)).join(",")}]`) as Promise<unknown[]>;
   }
   // Non-JSON bytes are copied into a plain Uint8Array: what the caller stored, not a view of a storage buffer.

@@ -1,16 +1,28 @@
 /**
  * Runs on a thread: run claims with LangGraph's double-texting strategies (`reject`, `enqueue`, `interrupt`), and a
- * retry helper that re-runs a conflicted invoke from the new head. Both sit on the saver's fencing: a claimed run
+ * retry helper that re-runs a conflicted invoke from the new head when its input means the same there (`rerun.ts`). Both sit on the saver's fencing: a claimed run
  * presents its epoch on every put and putWrites (G2); an unclaimed stale run is rejected by the lineage fence (G7).
  */
 import { randomUUID } from "node:crypto";
 import type { RunnableConfig } from "@langchain/core/runnables";
-import { FencedError, InvalidInputError, isErrorCode } from "../core/errors.js";
+import { isUnknownInterruptError, type Command } from "@langchain/langgraph";
+import { FencedError, InvalidInputError, VersionConflictError, isErrorCode } from "../core/errors.js";
 import { withBackoff, sleep, type BackoffOptions } from "../core/retry.js";
 import type { Claim } from "../core/schemas.js";
 import { FENCED_CONFIG_KEYS } from "./config.js";
 import { ThreadKeys, threadIdOf } from "./keys.js";
+import {
+  answeredInterrupts,
+  defaultVerdict,
+  inputKind,
+  isResumeMap,
+  pendingInterrupts,
+  type RerunCheck,
+} from "./rerun.js";
 import { FencedCheckpointSaver } from "./saver.js";
+
+/** LangGraph's configurable key for strict resume (`CONFIG_KEY_STRICT_RESUME`, not exported by the package). */
+const STRICT_RESUME = "__pregel_strict_resume";
 
 /** What a second run does while another run holds the thread (LangGraph's `multitask_strategy`). */
 export type MultitaskStrategy = "reject" | "enqueue" | "interrupt";
@@ -95,30 +107,46 @@ export function invokeWithClaim<I, C extends RunnableConfig, O>(
   return withThreadClaim(fencedSaverOf(graph), config, (run) => graph.invoke(input, run.config), options);
 }
 
-export interface InvokeWithRetryOptions extends BackoffOptions {
+export interface InvokeWithRetryOptions<I = unknown> extends BackoffOptions {
   /**
    * LangGraph durability for each attempt. Default `"exit"`: an attempt's history lands in one put at its end, so a
    * conflicted attempt has landed nothing and re-running its input from the new head is exactly right.
    */
   durability?: "exit" | "sync" | "async";
+  /**
+   * Decides whether a conflicted attempt that landed nothing runs again, given the helper's own verdict
+   * (`check.rerun`, `check.reason`; see {@link InvokeInputKind}). Return `check.rerun` to keep it. Never consulted for
+   * an attempt that landed part of its run: that one is never re-run.
+   */
+  mayRerun?: (check: RerunCheck<I>) => boolean;
 }
 
 /**
  * `graph.invoke(input, config)` from the thread's head; on `VersionConflictError` (another run advanced the thread)
- * it re-runs the same input from the new head, with jittered backoff, so concurrent invokes all count. An attempt
- * that had already landed part of its history (possible with `durability` other than `"exit"`) is not re-run, as
- * its input would apply twice: its `VersionConflictError` is thrown.
+ * it re-runs the input from the new head, with jittered backoff, so concurrent invokes all count, but only inputs
+ * whose meaning does not depend on the state they were computed from:
+ * - new input (a state update for the input channels) is re-run;
+ * - `Command({ resume })` is re-run only while every interrupt it answered (by id: the keys of a resume map, else the
+ *   interrupts pending when the attempt started) is still pending at the new head, so an answer to "approve step 1?"
+ *   never becomes the answer to the next question;
+ * - `null` (continue) and `Command({ update })` / `Command({ goto })` are not re-run;
+ * - an attempt that landed part of its run (possible with `durability` `"sync"` or `"async"`) is never re-run, as its
+ *   input would apply twice: its error has `details.partial` and `details.landed`, and `retryable` false.
+ * When it does not re-run, it throws the attempt's `VersionConflictError` with `details.notRetried` saying why.
+ * A resume map naming an interrupt that is not pending gets that error before anything runs (LangGraph would ignore
+ * the answer). Nodes run again on every attempt: side effects outside the graph must be idempotent.
  *
  * @example
  * ```ts
  * await Promise.all([invokeWithRetry(graph, { n: 1 }, cfg), invokeWithRetry(graph, { n: 1 }, cfg)]); // both count
+ * await invokeWithRetry(graph, new Command({ resume: { [interruptId]: "approve" } }), cfg); // only that question
  * ```
  */
 export async function invokeWithRetry<I, C extends RunnableConfig, O>(
   graph: InvokableGraph<I, C, O>,
   input: I,
   config: C,
-  options: InvokeWithRetryOptions = {},
+  options: InvokeWithRetryOptions<I> = {},
 ): Promise<O> {
   const saver = fencedSaverOf(graph);
   if (config.configurable?.checkpoint_id !== undefined) {
@@ -126,20 +154,45 @@ export async function invokeWithRetry<I, C extends RunnableConfig, O>(
       issues: [{ path: ["configurable", "checkpoint_id"], message: "invokeWithRetry runs from the head; fork with forkConfig instead" }],
     });
   }
-  const { durability = "exit", ...backoff } = options;
-  let partial = false;
+  const { durability = "exit", mayRerun, ...backoff } = options;
+  const kind = inputKind(input);
+  const head = () => saver.getTuple({ configurable: { thread_id: config.configurable?.thread_id, checkpoint_ns: "" } });
+  // A resume answers the interrupts pending where it starts: each attempt reads the head first to pin them down.
+  const firstHead = kind === "resume" ? await head() : undefined;
+  const addressed = kind === "resume" && isResumeMap((input as Command).resume);
+  if (addressed) {
+    const verdict = defaultVerdict("resume", Object.keys((input as Command).resume as object), true, pendingInterrupts(firstHead));
+    if (!verdict.rerun) throw await unansweredConflict(saver, config.configurable?.thread_id, verdict.reason);
+  }
   return withBackoff(
-    async () => {
+    async (n) => {
+      const start = kind !== "resume" ? undefined : n === 0 ? firstHead : await head();
       const attempt = randomUUID();
       saver.trackAttempt(attempt);
       try {
-        const attemptConfig = { ...config, durability, configurable: { ...config.configurable, [FENCED_CONFIG_KEYS.attempt]: attempt } };
-        return await graph.invoke(input, attemptConfig as C);
+        const configurable = {
+          ...config.configurable,
+          [FENCED_CONFIG_KEYS.attempt]: attempt,
+          // LangGraph's strict resume refuses a resume map naming an interrupt not pending where the run loads the
+          // thread, instead of ignoring the answer: closes the gap between the check above and the attempt's load.
+          ...(addressed && { [STRICT_RESUME]: true }),
+        };
+        return await graph.invoke(input, { ...config, durability, configurable } as C);
+      } catch (err) {
+        if (isUnknownInterruptError(err)) throw await unansweredConflict(saver, config.configurable?.thread_id, err.message);
+        if (!isErrorCode(err, "VERSION_CONFLICT") || err.details.partial === true) throw err;
+        const now = await head();
+        const pending = pendingInterrupts(now);
+        const answers = kind === "resume" ? answeredInterrupts(input, pendingInterrupts(start)) : [];
+        const knownStart = start !== undefined && err.details.parentCheckpointId === start.checkpoint.id;
+        const verdict = defaultVerdict(kind, answers, knownStart, pending);
+        const rerun = mayRerun ? mayRerun({ input, kind, conflict: err, answers, pending, ...verdict }) : verdict.rerun;
+        throw rerun ? err : notRerun(err, mayRerun && verdict.rerun ? "the mayRerun predicate refused it" : verdict.reason);
       } finally {
-        partial = saver.untrackAttempt(attempt).length > 0;
+        saver.untrackAttempt(attempt);
       }
     },
-    (err) => isErrorCode(err, "VERSION_CONFLICT") && !partial,
+    (err) => isErrorCode(err, "VERSION_CONFLICT") && err.retryable && err.details.notRetried === undefined,
     { retries: 20, baseMs: 5, maxMs: 200, ...backoff },
   );
 }
@@ -148,6 +201,25 @@ export async function invokeWithRetry<I, C extends RunnableConfig, O>(
 export function fencedSaverOf(graph: { checkpointer?: unknown }): FencedCheckpointSaver {
   if (graph.checkpointer instanceof FencedCheckpointSaver) return graph.checkpointer;
   throw new InvalidInputError({ issues: [{ path: ["graph", "checkpointer"], message: "compile the graph with a FencedCheckpointSaver" }] });
+}
+
+/** The conflict of an attempt invokeWithRetry does not re-run, saying why. */
+function notRerun(err: VersionConflictError, reason: string): VersionConflictError {
+  return new VersionConflictError({ ...err.details, notRetried: reason }, `${err.message} invokeWithRetry did not re-run it: ${reason}.`);
+}
+
+/**
+ * The conflict for a resume map naming an interrupt that is not pending (another run answered it, or it never
+ * existed): LangGraph would ignore the answer, so nothing is run and the caller is told.
+ */
+async function unansweredConflict(saver: FencedCheckpointSaver, thread: unknown, reason: string): Promise<VersionConflictError> {
+  const threadId = threadIdOf(thread, "invokeWithRetry");
+  const record = await saver.store.read(new ThreadKeys(saver.keyPrefix, threadId).head(""));
+  const head = (await saver.getTuple({ configurable: { thread_id: threadId, checkpoint_ns: "" } }))?.checkpoint.id ?? null;
+  return new VersionConflictError(
+    { key: record.key, expectedVersion: null, actualVersion: record.version, threadId, headCheckpointId: head, notRetried: reason },
+    `thread "${threadId}": ${reason}; nothing was run.`,
+  );
 }
 
 /** Runs `fn` with the fenced config; aborts it as soon as another run takes the thread. */

@@ -1,6 +1,6 @@
 /**
  * `FencedCheckpointSaver`: a LangGraph checkpointer on which concurrent runs, other processes and zombie runs cannot
- * lose updates (SPEC §6, G7). The head of each (thread_id, checkpoint_ns) is a core record; every put is a core
+ * lose updates (docs/design.md §6, G7). The head of each (thread_id, checkpoint_ns) is a core record; every put is a core
  * commit of that head with `expectVersion`, and the checkpoint rows land in the same transaction (`commitWithRows`).
  * The saver decides nothing itself: a run's fence is a guard on the thread's claim key, judged by the core commit.
  */
@@ -16,18 +16,28 @@ import {
   type PendingWrite,
   type SerializerProtocol,
 } from "@langchain/langgraph-checkpoint";
-import type { BlobRef, CheckpointReader, CheckpointRow, LoadedCheckpoint } from "../core/backend.js";
+import type { CheckpointReader, CheckpointRow, LoadedCheckpoint } from "../core/backend.js";
 import { InvalidInputError, VersionConflictError, isErrorCode } from "../core/errors.js";
 import type { Json } from "../core/json.js";
 import { op } from "../core/ops.js";
-import type { CommitRequest, Guard, StateRecord } from "../core/schemas.js";
+import { isWellFormed, TextSchema, type CommitRequest, type Guard, type StateRecord } from "../core/schemas.js";
 import { commitWithRows, type StateStore } from "../core/store.js";
-import { openStore, type OpenStoreOptions } from "../open.js";
+import { connStringOptions, openStore, openStoreLazily, type ConnStringStoreOptions, type OpenStoreOptions } from "../open.js";
 import { z } from "zod";
 import { parseInput } from "../core/validate.js";
-import { readFencedConfig } from "./config.js";
+import { FENCED_CONFIG_KEYS, readFencedConfig, type FencedConfig } from "./config.js";
 import { ThreadKeys, threadIdOf } from "./keys.js";
-import { checkpointConfig, serializePut, serializeWrites, toTuple, withOwnRefs } from "./rows.js";
+import {
+  checkpointConfig,
+  samePut,
+  serializePut,
+  serializeWrites,
+  storedChannelVersions,
+  toTuple,
+  withOwnRefs,
+  type PutParent,
+  type SerializedPut,
+} from "./rows.js";
 
 export interface FencedCheckpointSaverOptions {
   /** First segment of every key the saver writes. Default `"langgraph"`. */
@@ -48,13 +58,13 @@ interface Head {
   parentCheckpointId: string | null;
 }
 
-/** What a put needs to know about its parent; both facts are immutable once the parent is stored. */
-interface ParentFacts {
+/** What a put needs to know about its parent; every fact is immutable once the parent is stored. */
+interface ParentFacts extends PutParent {
   headVersion: number;
-  blobRefs: Record<string, BlobRef>;
+  parentId: string | null;
 }
 
-/** Parent facts never go stale, so the cache only ever forgets (all at once, when full). */
+/** Parent facts never go stale, so the cache only ever forgets (all at once, when full). Same for old reads. */
 const PARENT_CACHE_SIZE = 10_000;
 const LIST_PAGE = 100;
 
@@ -69,8 +79,10 @@ const LIST_PAGE = 100;
  * @example
  * ```ts
  * import { FencedCheckpointSaver } from "fenced-state/langgraph";
- * const checkpointer = await FencedCheckpointSaver.open();   // SQLite at ./.fenced/state.db
+ * const checkpointer = FencedCheckpointSaver.fromConnString("./.fenced/state.db"); // or "postgres://…", ":memory:"
  * const graph = builder.compile({ checkpointer });
+ * // …
+ * await checkpointer.close();
  * ```
  */
 export class FencedCheckpointSaver extends BaseCheckpointSaver {
@@ -79,8 +91,20 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
   readonly parentlessPut: "conflict" | "fork";
   private readonly checkpoints: CheckpointReader;
   private readonly parents = new Map<string, ParentFacts>();
-  /** Checkpoint ids landed per tracked attempt (`invokeWithRetry`). */
+  /**
+   * Checkpoints this saver served by id while it knew they were not their lineage's head (and their parents), by cache
+   * key: a put from one of them that conflicts is time travel without `forkConfig`, not another run's advance.
+   */
+  private readonly oldReads = new Set<string>();
+  /** The greatest head version this saver has seen per lineage (head versions only grow, even across deletes). */
+  private readonly headVersions = new Map<string, number>();
+  /** Root checkpoint ids landed per tracked attempt (`invokeWithRetry`). */
   private readonly attempts = new Map<string, string[]>();
+  /** Root checkpoint ids landed per run of a plain `invoke`, by its LangGraph `control` object and thread. */
+  private readonly runs = new WeakMap<object, Map<string, string[]>>();
+  /** Whether `store` was opened by this saver (`open`, `fromConnString`), so `close()` closes it. */
+  private ownsStore = false;
+  private closing: Promise<void> | undefined;
 
   constructor(store: StateStore, options: FencedCheckpointSaverOptions = {}) {
     super(options.serde);
@@ -96,15 +120,47 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
 
   /** Opens a store (`openStore` options: SQLite `./.fenced/state.db` by default) and a saver on it. */
   static async open(options: OpenStoreOptions & FencedCheckpointSaverOptions = {}): Promise<FencedCheckpointSaver> {
-    const { keyPrefix, parentlessPut, serde, ...storeOptions } = options;
-    const saver: FencedCheckpointSaverOptions = {};
-    if (keyPrefix !== undefined) saver.keyPrefix = keyPrefix;
-    if (parentlessPut !== undefined) saver.parentlessPut = parentlessPut;
-    if (serde !== undefined) saver.serde = serde;
-    return new FencedCheckpointSaver(await openStore(storeOptions), saver);
+    const [saver, store] = splitOptions(options);
+    return new FencedCheckpointSaver(await openStore(store), saver).owning();
   }
 
-  /** The checkpoint `config` names, or the thread's head when it names none; `undefined` when there is none. */
+  /**
+   * A saver on the store a connection string names, as LangGraph's savers take one (`SqliteSaver.fromConnString`):
+   * a SQLite file path, `":memory:"`, or a `postgres://` URL (needs `pg`). Synchronous: the store opens on first use,
+   * and an open that fails (a database that is down) fails that call and is tried again by the next one. Close it
+   * with `close()`.
+   *
+   * @example
+   * ```ts
+   * const checkpointer = FencedCheckpointSaver.fromConnString(process.env.DATABASE_URL ?? "./.fenced/state.db");
+   * const graph = builder.compile({ checkpointer });
+   * ```
+   */
+  static fromConnString(pathOrUrl: string, options: FencedCheckpointSaverOptions & ConnStringStoreOptions = {}): FencedCheckpointSaver {
+    const [saver, store] = splitOptions({ ...options, ...connStringOptions(pathOrUrl) });
+    return new FencedCheckpointSaver(openStoreLazily(store), saver).owning();
+  }
+
+  /**
+   * Closes the store this saver opened (`open`, `fromConnString`), after what was issued before; idempotent. A store
+   * passed to the constructor belongs to the caller, who closes it (`store.close()`).
+   */
+  close(): Promise<void> {
+    if (!this.ownsStore) return Promise.resolve();
+    this.closing ??= this.store.close();
+    return this.closing;
+  }
+
+  private owning(): this {
+    this.ownsStore = true;
+    return this;
+  }
+
+  /**
+   * The checkpoint `config` names, or the thread's head when it names none; `undefined` when there is none. A config
+   * marked by `forkConfig` comes back marked in the tuple's `config` and `parentConfig`: LangGraph builds its puts
+   * from those (a `"__copy__"` puts under `parentConfig`), so the fork reaches the put.
+   */
   async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
     const c = configurableOf(config);
     if (c?.thread_id === undefined) return undefined;
@@ -114,10 +170,24 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
     if (checkpointId !== undefined && typeof checkpointId !== "string") {
       throw new InvalidInputError({ issues: [{ path: ["configurable", "checkpoint_id"], message: "must be a string" }] });
     }
-    const loaded = checkpointId
-      ? await this.checkpoints.getCheckpoint({ threadId, ns, checkpointId })
-      : await this.checkpoints.getHeadCheckpoint({ threadId, ns, headKey: new ThreadKeys(this.keyPrefix, threadId).head(ns) });
-    return loaded && this.tuple(loaded);
+    const { forkFrom } = readFencedConfig(c);
+    let loaded: LoadedCheckpoint | undefined;
+    if (checkpointId) {
+      loaded = await this.checkpoints.getCheckpoint({ threadId, ns, checkpointId });
+      // Known to be superseded already (this saver has seen a later head): a run from it is time travel. Its parent
+      // never is the head, and a "__copy__" of it puts under that parent.
+      if (loaded && (this.headVersions.get(lineageKey(threadId, ns)) ?? 0) > loaded.headVersion) {
+        this.rememberOldRead(threadId, ns, loaded.checkpointId);
+      }
+      if (loaded) this.rememberOldRead(threadId, ns, loaded.parentId);
+    } else {
+      loaded = await this.checkpoints.getHeadCheckpoint({ threadId, ns, headKey: new ThreadKeys(this.keyPrefix, threadId).head(ns) });
+    }
+    if (!loaded) return undefined;
+    const tuple = await this.tuple(loaded);
+    if (forkFrom === undefined) return tuple;
+    const mark = (cfg: RunnableConfig | undefined) => cfg && { configurable: { ...cfg.configurable, [FENCED_CONFIG_KEYS.forkFrom]: [...forkFrom] } };
+    return { ...tuple, config: mark(tuple.config)!, ...(tuple.parentConfig && { parentConfig: mark(tuple.parentConfig) }) };
   }
 
   /** Checkpoints newest first (by id), filtered by thread, namespace, `before`, metadata `filter`, up to `limit`. */
@@ -152,7 +222,8 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
 
   /**
    * Stores a checkpoint as the new head of its (thread, namespace). `config.configurable.checkpoint_id` is the parent
-   * the run started from: it must be the head (or the explicit fork point), else `VersionConflictError`.
+   * the run started from: it must be the head (or an explicit fork point, `forkConfig`), else `VersionConflictError`.
+   * A re-put of a stored checkpoint is a no-op when it carries the same checkpoint, else `INVALID_INPUT`.
    */
   async put(config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata, newVersions: ChannelVersions): Promise<RunnableConfig> {
     const c = configurableOf(config);
@@ -165,15 +236,17 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
     const parent = parentId === null ? undefined : await this.parentFacts(threadId, ns, parentId);
     if (parentId !== null && parent === undefined) {
       // The parent is not in this lineage (never was, or the thread was deleted under the run).
-      throw lineageConflict(threadId, ns, parentId, await this.store.read(keys.head(ns)), null);
+      throw lineageConflict(threadId, ns, parentId, await this.store.read(keys.head(ns)), null, false, this.landedBy(config, threadId, fenced.attempt));
     }
-    const serialized = await serializePut(this.serde, { threadId, ns, parentId }, checkpoint, metadata, newVersions, parent?.blobRefs);
+    const fork = await this.isExplicitFork(threadId, ns, parentId, fenced);
+    const copy = metadata?.source === "fork";
+    const serialized = await serializePut(this.serde, { threadId, ns, parentId }, checkpoint, metadata, newVersions, parent, copy);
 
     const head: Head = { checkpointId: checkpoint.id, parentCheckpointId: parentId };
     const request: CommitRequest = {
       key: keys.head(ns),
       op: op.set({ ...head }),
-      expectVersion: await this.expectedHeadVersion(keys, ns, parentId, parent, fenced.forkFrom),
+      expectVersion: fork || parent === undefined ? await this.currentHeadVersion(keys, ns, fork) : parent.headVersion,
     };
     // The root head carries the run claim, so the commit itself checks the epoch there; a put in another namespace
     // is guarded by the same claim.
@@ -181,24 +254,44 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
     if (fenced.owner !== undefined) request.owner = fenced.owner;
     const guards = ns === "" ? [] : [runFence(keys, fenced.epoch)];
     let row: CheckpointRow | undefined;
+    let stored = false;
     try {
       const { results } = await commitWithRows(this.store, { requests: [request], guards }, async (tx, [committed]) => {
         row = withOwnRefs(serialized, committed!.version);
         if (!(await tx.checkpoints!.insertCheckpoint(row, serialized.blobs))) {
+          stored = true; // rolls the head back; decided below, outside the transaction
           throw new InvalidInputError({ issues: [{ path: ["checkpoint", "id"], message: `checkpoint ${checkpoint.id} already exists` }] });
         }
       });
       const result = results[0]!;
-      this.remember(threadId, ns, checkpoint.id, { headVersion: result.version, blobRefs: row!.blobRefs });
-      // Only the root lineage carries the run's input; a subgraph's checkpoints do not make an attempt partial.
-      if (fenced.attempt !== undefined && ns === "") this.attempts.get(fenced.attempt)?.push(checkpoint.id);
+      this.remember(threadId, ns, checkpoint.id, {
+        headVersion: result.version,
+        blobRefs: row!.blobRefs,
+        channelVersions: { ...checkpoint.channel_versions },
+        parentId,
+      });
+      // Only the root lineage carries the run's input; a subgraph's checkpoints do not make a run partial.
+      if (ns === "") this.landedBy(config, threadId, fenced.attempt)?.push(checkpoint.id);
     } catch (err) {
+      if (stored) return this.rePut(threadId, ns, checkpoint, serialized, err);
       if (!isErrorCode(err, "VERSION_CONFLICT")) throw err;
-      const current = await this.store.read(keys.head(ns));
-      const head = headOf(current);
-      // The same put already landed (a retry after an unknown outcome): nothing to do.
-      if (head?.checkpointId === checkpoint.id && head.parentCheckpointId === parentId) return checkpointConfig(threadId, ns, checkpoint.id);
-      throw lineageConflict(keys.threadId, ns, parentId, current, err.details.expectedVersion);
+      // The same checkpoint already landed (a retry after an unknown outcome, or a re-put): nothing to do.
+      if (await this.checkpoints.getCheckpoint({ threadId, ns, checkpointId: checkpoint.id })) {
+        const same = await this.rePut(threadId, ns, checkpoint, serialized, err);
+        const landed = ns === "" ? this.landedBy(config, threadId, fenced.attempt) : undefined;
+        if (landed && !landed.includes(checkpoint.id)) landed.push(checkpoint.id);
+        return same;
+      }
+      const old = this.oldReads.has(cacheKey(threadId, ns, parentId ?? ""));
+      throw lineageConflict(
+        keys.threadId,
+        ns,
+        parentId,
+        await this.store.read(keys.head(ns)),
+        err.details.expectedVersion,
+        old,
+        this.landedBy(config, threadId, fenced.attempt),
+      );
     }
     return checkpointConfig(threadId, ns, checkpoint.id);
   }
@@ -259,28 +352,68 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
     return landed;
   }
 
-  /** The version the head must still have for this put to be accepted. */
-  private async expectedHeadVersion(
-    keys: ThreadKeys,
-    ns: string,
-    parentId: string | null,
-    parent: ParentFacts | undefined,
-    forkFrom: string | undefined,
-  ): Promise<number> {
-    if (parent !== undefined && parentId !== forkFrom) return parent.headVersion;
-    // An explicit fork, or the first put of a thread: measured against the head as it is now.
-    const head = await this.store.read(keys.head(ns));
-    if (!head.exists || parentId !== null || this.parentlessPut === "fork") return head.version;
-    return 0; // a parentless put expects an empty thread, so it conflicts with the head there is (G7)
+  /**
+   * The root checkpoints the run making this put has landed on `threadId` (a list to append to), or `undefined` when
+   * the run cannot be told apart. A run is an `invokeWithRetry` attempt, else LangGraph's per-invoke `config.control`.
+   */
+  private landedBy(config: RunnableConfig, threadId: string, attempt: string | undefined): string[] | undefined {
+    if (attempt !== undefined) return this.attempts.get(attempt);
+    const control: unknown = (config as { control?: unknown }).control;
+    if (typeof control !== "object" || control === null) return undefined;
+    let threads = this.runs.get(control);
+    if (!threads) this.runs.set(control, (threads = new Map()));
+    let landed = threads.get(threadId);
+    if (!landed) threads.set(threadId, (landed = []));
+    return landed;
   }
 
-  /** A stored checkpoint's head version and blob refs, from the cache or its row; `undefined` if it is not stored. */
+  /**
+   * The head version a put that is not a plain child of a stored checkpoint expects: an explicit fork (or, with
+   * `parentlessPut: "fork"`, a parentless put) is measured against the head as it is now; a parentless put otherwise
+   * expects an empty lineage, so it conflicts with the head there is (G7: two "first" runs).
+   */
+  private async currentHeadVersion(keys: ThreadKeys, ns: string, fork: boolean): Promise<number> {
+    const head = await this.store.read(keys.head(ns));
+    if (!head.exists || fork || this.parentlessPut === "fork") return head.version;
+    return 0;
+  }
+
+  /**
+   * Whether `forkConfig` asked for this put: its parent is a fork point, or the parent of one (nothing, for a root):
+   * LangGraph's `"__copy__"` puts the copy of a checkpoint where that checkpoint was put.
+   */
+  private async isExplicitFork(threadId: string, ns: string, parentId: string | null, fenced: FencedConfig): Promise<boolean> {
+    const forkFrom = fenced.forkFrom ?? [];
+    if (parentId !== null && forkFrom.includes(parentId)) return true;
+    for (const id of forkFrom) {
+      const point = await this.parentFacts(threadId, ns, id);
+      if (point !== undefined && point.parentId === parentId) return true;
+    }
+    return false;
+  }
+
+  /** A put whose checkpoint id is stored already: a no-op when it carries the same checkpoint, else `INVALID_INPUT`. */
+  private async rePut(threadId: string, ns: string, checkpoint: Checkpoint, put: SerializedPut, cause: unknown): Promise<RunnableConfig> {
+    const stored = await this.checkpoints.getCheckpoint({ threadId, ns, checkpointId: checkpoint.id });
+    if (!stored) throw cause; // deleted in between: the put's own error stands
+    if (await samePut(this.serde, stored, put, checkpoint)) return checkpointConfig(threadId, ns, checkpoint.id);
+    throw new InvalidInputError({
+      issues: [{ path: ["checkpoint", "id"], message: `checkpoint ${checkpoint.id} already exists with different content` }],
+    });
+  }
+
+  /** What a put needs of a stored checkpoint, from the cache or its row; `undefined` if it is not stored. */
   private async parentFacts(threadId: string, ns: string, checkpointId: string): Promise<ParentFacts | undefined> {
     const cached = this.parents.get(cacheKey(threadId, ns, checkpointId));
     if (cached !== undefined) return cached;
     const loaded = await this.checkpoints.getCheckpoint({ threadId, ns, checkpointId });
     if (!loaded) return undefined;
-    const facts = { headVersion: loaded.headVersion, blobRefs: loaded.blobRefs };
+    const facts = {
+      headVersion: loaded.headVersion,
+      blobRefs: loaded.blobRefs,
+      channelVersions: await storedChannelVersions(this.serde, loaded),
+      parentId: loaded.parentId,
+    };
     this.remember(threadId, ns, checkpointId, facts);
     return facts;
   }
@@ -288,14 +421,31 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
   private remember(threadId: string, ns: string, checkpointId: string, facts: ParentFacts): void {
     if (this.parents.size >= PARENT_CACHE_SIZE) this.parents.clear();
     this.parents.set(cacheKey(threadId, ns, checkpointId), facts);
+    const lineage = lineageKey(threadId, ns);
+    if (facts.headVersion > (this.headVersions.get(lineage) ?? 0)) {
+      if (this.headVersions.size >= PARENT_CACHE_SIZE) this.headVersions.clear();
+      this.headVersions.set(lineage, facts.headVersion);
+    }
+  }
+
+  /** `checkpointId` `null`: a root's parent, i.e. nothing (a parentless put). */
+  private rememberOldRead(threadId: string, ns: string, checkpointId: string | null): void {
+    if (this.oldReads.size >= PARENT_CACHE_SIZE) this.oldReads.clear();
+    this.oldReads.add(cacheKey(threadId, ns, checkpointId ?? ""));
   }
 
   private async tuple(loaded: LoadedCheckpoint): Promise<CheckpointTuple> {
-    this.remember(loaded.threadId, loaded.ns, loaded.checkpointId, { headVersion: loaded.headVersion, blobRefs: loaded.blobRefs });
-    return toTuple(this.serde, loaded, async () => {
+    const tuple = await toTuple(this.serde, loaded, async () => {
       const parent = await this.checkpoints.getCheckpoint({ threadId: loaded.threadId, ns: loaded.ns, checkpointId: loaded.parentId! });
       return parent?.writes ?? [];
     });
+    this.remember(loaded.threadId, loaded.ns, loaded.checkpointId, {
+      headVersion: loaded.headVersion,
+      blobRefs: loaded.blobRefs,
+      channelVersions: { ...tuple.checkpoint.channel_versions },
+      parentId: loaded.parentId,
+    });
+    return tuple;
   }
 }
 
@@ -307,12 +457,26 @@ function runFence(keys: ThreadKeys, epoch: number | undefined): Guard {
   return { key: keys.claimKey, epoch: epoch ?? null };
 }
 
+/** Splits `open`/`fromConnString` options into the saver's and the store's. */
+function splitOptions<O extends FencedCheckpointSaverOptions>(options: O): [FencedCheckpointSaverOptions, Omit<O, keyof FencedCheckpointSaverOptions>] {
+  const { keyPrefix, parentlessPut, serde, ...store } = options;
+  const saver: FencedCheckpointSaverOptions = {};
+  if (keyPrefix !== undefined) saver.keyPrefix = keyPrefix;
+  if (parentlessPut !== undefined) saver.parentlessPut = parentlessPut;
+  if (serde !== undefined) saver.serde = serde;
+  return [saver, store];
+}
+
 function nsOf(value: unknown): string {
   if (value === undefined || value === null) return "";
   if (typeof value !== "string") {
     throw new InvalidInputError({ issues: [{ path: ["configurable", "checkpoint_ns"], message: "must be a string" }] });
   }
   return value;
+}
+
+function lineageKey(threadId: string, ns: string): string {
+  return `${threadId}\u0000${ns}`;
 }
 
 function cacheKey(threadId: string, ns: string, checkpointId: string): string {
@@ -323,19 +487,33 @@ function headOf(record: StateRecord): Head | undefined {
   return record.exists ? (record.value as unknown as Head) : undefined;
 }
 
-/** The typed G7 error: which thread, which parent the put started from, which checkpoint is the head now. */
+/**
+ * The typed G7 error: which thread, which parent the put started from, which checkpoint is the head now, why
+ * (`"old-checkpoint"` when the run started from a checkpoint that was already not the head: time travel, `updateState`
+ * or `"__copy__"` of a past state without `forkConfig`; `"head-moved"` when another run advanced the thread), and what
+ * of the run had already landed (`landed`; a run that landed part of itself is `partial` and not retryable).
+ */
 function lineageConflict(
   threadId: string,
   ns: string,
   parentId: string | null,
   headRecord: StateRecord,
   expectedVersion: number | null,
+  old: boolean,
+  landed: string[] | undefined,
 ): VersionConflictError {
-  const head = headOf(headRecord);
+  const head = headOf(headRecord)?.checkpointId ?? null;
   const where = ns === "" ? `thread "${threadId}"` : `thread "${threadId}" namespace "${ns}"`;
-  const message =
-    `${where} moved on: this run started from ${parentId ?? "no checkpoint"} but the head is ${head?.checkpointId ?? "gone"}. ` +
-    "Another run advanced the thread; re-run from the head (invokeWithRetry) or fork explicitly (forkConfig).";
+  const partial = landed !== undefined && landed.length > 0;
+  const message = old
+    ? `${where}: this write starts from checkpoint ${parentId ?? "(none: a copy of the root)"}, which is not the head ` +
+      `(the head is ${head ?? "gone"}). Running or editing an old checkpoint forks the thread; ask for the fork with ` +
+      "forkConfig: graph.invoke(input, forkConfig(config)) or graph.updateState(forkConfig(config), values)."
+    : `${where} moved on: this run started from ${parentId ?? "no checkpoint"} but the head is ${head ?? "gone"}. ` +
+      (partial
+        ? `Part of this run had already landed (checkpoints ${landed.join(", ")}): re-running its input would apply it ` +
+          "twice; look at the thread (graph.getState) before doing anything."
+        : "Another run advanced the thread; re-run from the head (invokeWithRetry) or fork explicitly (forkConfig).");
   return new VersionConflictError(
     {
       key: headRecord.key,
@@ -344,35 +522,47 @@ function lineageConflict(
       threadId,
       checkpointNs: ns,
       parentCheckpointId: parentId,
-      headCheckpointId: head?.checkpointId ?? null,
+      headCheckpointId: head,
+      reason: old ? "old-checkpoint" : "head-moved",
+      ...(landed !== undefined && { landed: [...landed], partial }),
     },
     message,
   );
 }
 
-/** `config.configurable`, or `INVALID_INPUT` when `config` is not an object at all (G6: garbage is a typed error). */
+/**
+ * `config.configurable`, or `INVALID_INPUT` when `config` is not an object at all (G6: garbage is a typed error) or
+ * names its thread, namespace or checkpoint with a lone surrogate, which a backend would store as U+FFFD.
+ */
 function configurableOf(config: RunnableConfig): RunnableConfig["configurable"] {
   if (config === null || typeof config !== "object") {
     throw new InvalidInputError({ issues: [{ path: ["config"], message: "config must be an object" }] });
   }
-  return config.configurable;
+  const c = config.configurable;
+  for (const field of ["thread_id", "checkpoint_ns", "checkpoint_id"]) {
+    const value: unknown = c?.[field];
+    if (typeof value === "string" && !isWellFormed(value)) {
+      throw new InvalidInputError({ issues: [{ path: ["configurable", field], message: "must be well-formed Unicode (no lone UTF-16 surrogates)" }] });
+    }
+  }
+  return c;
 }
 
 const ObjectSchema = z.record(z.string(), z.unknown());
 /** The shapes `put` relies on; LangGraph always sends them, garbage gets `INVALID_INPUT` before anything is written. */
 const PutInputSchema = z.object({
   checkpoint: z.looseObject({
-    id: z.string().min(1),
+    id: TextSchema.min(1),
     ts: z.string().optional(),
     channel_values: ObjectSchema,
-    channel_versions: z.record(z.string(), z.union([z.string(), z.number()])),
+    channel_versions: z.record(TextSchema, z.union([z.string(), z.number()])),
     versions_seen: z.record(z.string(), ObjectSchema).optional(),
   }),
   metadata: ObjectSchema.optional(),
-  newVersions: z.record(z.string(), z.union([z.string(), z.number()])),
+  newVersions: z.record(TextSchema, z.union([z.string(), z.number()])),
 });
 const PutWritesInputSchema = z.object({
-  writes: z.array(z.tuple([z.string(), z.unknown()])),
-  taskId: z.string().min(1),
-  taskPath: z.string(),
+  writes: z.array(z.tuple([TextSchema, z.unknown()])),
+  taskId: TextSchema.min(1),
+  taskPath: TextSchema,
 });

@@ -6,7 +6,6 @@
  */
 import {
   BaseStore,
-  validateNamespace,
   type GetOperation,
   type Item,
   type ListNamespacesOperation,
@@ -17,14 +16,17 @@ import {
   type SearchItem,
   type SearchOperation,
 } from "@langchain/langgraph-checkpoint";
+import { z } from "zod";
 import { InvalidInputError, isErrorCode } from "../core/errors.js";
 import { jsonEqual, type Json } from "../core/json.js";
 import { op } from "../core/ops.js";
 import { withBackoff, type BackoffOptions } from "../core/retry.js";
 import type { CommitRequest, StateRecord } from "../core/schemas.js";
 import type { StateStore } from "../core/store.js";
-import { openStore, type OpenStoreOptions } from "../open.js";
+import { connStringOptions, openStore, openStoreLazily, type ConnStringStoreOptions, type OpenStoreOptions } from "../open.js";
+import { parseInput } from "../core/validate.js";
 import { decodeSegment, encodeSegment } from "./keys.js";
+import { StoreArgs, checkNamespace, checkOperation } from "./store-input.js";
 
 export interface FencedStoreOptions {
   /** First segment of every key the store writes. Default `"store"`. */
@@ -58,6 +60,8 @@ const PAGE = 10_000;
 export class FencedStore extends BaseStore {
   readonly state: StateStore;
   readonly keyPrefix: string;
+  private ownsState = false;
+  private closing: Promise<void> | undefined;
 
   constructor(state: StateStore, options: FencedStoreOptions = {}) {
     super();
@@ -79,7 +83,37 @@ export class FencedStore extends BaseStore {
   /** Opens a state store (`openStore` options) and a `FencedStore` on it. */
   static async open(options: OpenStoreOptions & FencedStoreOptions = {}): Promise<FencedStore> {
     const { keyPrefix, ...storeOptions } = options;
-    return new FencedStore(await openStore(storeOptions), keyPrefix === undefined ? {} : { keyPrefix });
+    return new FencedStore(await openStore(storeOptions), keyPrefix === undefined ? {} : { keyPrefix }).owning();
+  }
+
+  /**
+   * A `FencedStore` on the store a connection string names: a SQLite file path, `":memory:"`, or a `postgres://` URL.
+   * Synchronous, like `FencedCheckpointSaver.fromConnString`: the store opens on first use. Close it with `close()`.
+   *
+   * @example
+   * ```ts
+   * const store = FencedStore.fromConnString("./.fenced/state.db");
+   * const graph = builder.compile({ checkpointer, store });
+   * ```
+   */
+  static fromConnString(pathOrUrl: string, options: FencedStoreOptions & ConnStringStoreOptions = {}): FencedStore {
+    const { keyPrefix, ...storeOptions } = options;
+    return new FencedStore(openStoreLazily({ ...storeOptions, ...connStringOptions(pathOrUrl) }), keyPrefix === undefined ? {} : { keyPrefix }).owning();
+  }
+
+  /**
+   * Closes the state store this `FencedStore` opened (`open`, `fromConnString`); idempotent. A state store passed to
+   * the constructor belongs to the caller.
+   */
+  close(): Promise<void> {
+    if (!this.ownsState) return Promise.resolve();
+    this.closing ??= this.state.close();
+    return this.closing;
+  }
+
+  private owning(): this {
+    this.ownsState = true;
+    return this;
   }
 
   /**
@@ -87,18 +121,19 @@ export class FencedStore extends BaseStore {
    * together, in one transaction, when it ends (the last put of a key wins, as in `InMemoryStore`).
    */
   async batch<Op extends Operation[]>(operations: Op): Promise<OperationResults<Op>> {
+    // Every operation is checked before any runs, so a bad one fails the batch before it reads or writes anything.
+    parseInput(z.object({ operations: StoreArgs.batch }), { operations });
+    const checked = (operations as unknown as Record<string, unknown>[]).map(checkOperation);
     const results: unknown[] = [];
     const puts = new Map<string, PutOperation>();
-    for (const o of operations) {
+    for (const o of checked) {
       if ("key" in o && "namespace" in o && !("value" in o)) results.push(await this.getItem(o as GetOperation));
       else if ("namespacePrefix" in o) results.push(await this.searchItems(o as SearchOperation));
       else if ("value" in o) {
         const put = o as PutOperation;
-        if (put.value !== null) validateNamespace(put.namespace);
         puts.set(this.keyOf(put.namespace, put.key), put);
         results.push(undefined);
-      } else if ("matchConditions" in o) results.push(await this.listNamespaceItems(o as ListNamespacesOperation));
-      else throw new InvalidInputError({ issues: [{ path: ["operations"], message: "unknown store operation" }] });
+      } else results.push(await this.listNamespaceItems(o as ListNamespacesOperation));
     }
     if (puts.size > 0) await this.applyPuts([...puts.values()]);
     return results as OperationResults<Op>;
@@ -106,7 +141,39 @@ export class FencedStore extends BaseStore {
 
   /** The item with its version, or `null`. */
   override async get(namespace: string[], key: string): Promise<FencedItem | null> {
+    parseInput(StoreArgs.get, { namespace, key });
+    checkNamespace(namespace, ["namespace"], false);
     return this.getItem({ namespace, key });
+  }
+
+  // BaseStore's search, put, delete and listNamespaces read their arguments before `batch` sees them (a null throws
+  // a TypeError there, a bad namespace LangGraph's InvalidNamespaceError): each is checked here first.
+
+  override async search(namespacePrefix: string[], options: Parameters<BaseStore["search"]>[1] = {}): Promise<SearchItem[]> {
+    parseInput(StoreArgs.search, { namespacePrefix, options });
+    checkNamespace(namespacePrefix, ["namespacePrefix"], false);
+    return super.search(namespacePrefix, options);
+  }
+
+  override async put(namespace: string[], key: string, value: ItemValue, index?: false | string[]): Promise<void> {
+    parseInput(StoreArgs.put, { namespace, key, value, index });
+    checkNamespace(namespace, ["namespace"], true);
+    return super.put(namespace, key, value, index);
+  }
+
+  override async delete(namespace: string[], key: string): Promise<void> {
+    parseInput(StoreArgs.delete, { namespace, key });
+    checkNamespace(namespace, ["namespace"], false);
+    return super.delete(namespace, key);
+  }
+
+  override async listNamespaces(options: Parameters<BaseStore["listNamespaces"]>[0] = {}): Promise<string[][]> {
+    parseInput(StoreArgs.listNamespaces, { options });
+    for (const field of ["prefix", "suffix"] as const) {
+      const ns = options[field];
+      if (ns) checkNamespace(ns, ["options", field], false);
+    }
+    return super.listNamespaces(options);
   }
 
   /**
@@ -114,7 +181,8 @@ export class FencedStore extends BaseStore {
    * Throws `VersionConflictError` otherwise; nothing is written.
    */
   async putIfVersion(namespace: string[], key: string, value: ItemValue | null, expectVersion: number): Promise<FencedItem | null> {
-    if (value !== null) validateNamespace(namespace);
+    parseInput(StoreArgs.putIfVersion, { namespace, key, value, expectVersion });
+    checkNamespace(namespace, ["namespace"], value !== null);
     const recordKey = this.keyOf(namespace, key);
     const current = expectVersion === 0 ? undefined : await this.state.read(recordKey);
     const request = this.writeRequest(recordKey, value, current, expectVersion);
@@ -132,7 +200,8 @@ export class FencedStore extends BaseStore {
     fn: (current: ItemValue | undefined, item: FencedItem | null) => ItemValue | null | Promise<ItemValue | null>,
     options: BackoffOptions = {},
   ): Promise<FencedItem | null> {
-    validateNamespace(namespace);
+    parseInput(StoreArgs.update, { namespace, key, fn, options });
+    checkNamespace(namespace, ["namespace"], true);
     const recordKey = this.keyOf(namespace, key);
     return withBackoff(
       async () => {
@@ -154,7 +223,8 @@ export class FencedStore extends BaseStore {
    * of their own, such as the memory curator (src/curator), which advances its cursor in the same txn.
    */
   async putRequest(namespace: string[], key: string, value: ItemValue | null): Promise<{ current: FencedItem | null; request: CommitRequest }> {
-    if (value !== null) validateNamespace(namespace);
+    parseInput(StoreArgs.putIfVersion, { namespace, key, value, expectVersion: 0 });
+    checkNamespace(namespace, ["namespace"], value !== null);
     const recordKey = this.keyOf(namespace, key);
     const record = await this.state.read(recordKey);
     const current = record.exists ? toItem(namespace, key, record.value as unknown as StoredItem, record.version, record.updatedAt!) : null;

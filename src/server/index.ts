@@ -1,5 +1,5 @@
 /**
- * The HTTP coordinator (SPEC §7): Fastify over one `StateStore`. Every route calls the core; this module only
+ * The HTTP coordinator (docs/design.md §7): Fastify over one `StateStore`. Every route calls the core; this module only
  * translates HTTP to `StateStore` calls and errors to `{ error: { code, message, retryable, details } }`.
  *
  * @example
@@ -24,13 +24,14 @@ import { DEFAULT_SHUTDOWN_GRACE_MS, drainOnClose } from "./shutdown.js";
 export { DEFAULT_SHUTDOWN_GRACE_MS };
 import { ServerMetrics } from "./metrics.js";
 import { openApiDocument } from "./openapi.js";
-import { JSON_ROUTES } from "./routes.js";
+import { fileRoutes, JSON_ROUTES } from "./routes.js";
+import type { FencedFiles } from "../files/files.js";
 import { zodValidatorCompiler } from "./validation.js";
 import { registerWatchRoute } from "./watch.js";
 
 export { isLoopback, isLoopbackHost, isLoopbackOrigin, assertBindable } from "./auth.js";
 export { ServerMetrics } from "./metrics.js";
-export { JSON_ROUTES, ReadRequestSchema, ListResultSchema, ReleaseResultSchema, type JsonRoute } from "./routes.js";
+export { JSON_ROUTES, fileRoutes, ReadRequestSchema, ListResultSchema, ReleaseResultSchema, type JsonRoute } from "./routes.js";
 export { ErrorBodySchema, KEY_PATTERN, PREFIX_PATTERN } from "./openapi.js";
 
 /** The default port of `fenced serve`. */
@@ -63,6 +64,8 @@ export interface ServerOptions {
    * mid-request learns nothing of its outcome: it retries elsewhere with the same opId (G3).
    */
   shutdownGraceMs?: number;
+  /** A fenced directory to serve under `/v1/files/*` (docs/files.md). Without one those routes do not exist. */
+  files?: FencedFiles;
 }
 
 export interface FencedServer {
@@ -153,7 +156,8 @@ export function createServer(store: StateStore, options: ServerOptions = {}): Fe
   drainOnClose(app, streams, options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS);
   app.register(bearerAuth, options.token === undefined ? {} : { token: options.token });
 
-  for (const r of JSON_ROUTES) {
+  const routes = [...JSON_ROUTES, ...(options.files ? fileRoutes(options.files) : [])];
+  for (const r of routes) {
     const countsCommits = r.operationId === "commit" || r.operationId === "txn";
     const preValidation = async (request: { headers: { "content-type"?: string } }) => {
       // A body-less POST skips the content-type parser: it must still say it is JSON.
@@ -175,7 +179,7 @@ export function createServer(store: StateStore, options: ServerOptions = {}): Fe
   }
   registerWatchRoute(app, { store, metrics, streams, heartbeatMs: options.watchHeartbeatMs ?? 15_000, bodyLimit });
 
-  const openapi = openApiDocument(JSON_ROUTES, { version: "1", limits: store.limits, tokenRequired: options.token !== undefined });
+  const openapi = openApiDocument(routes, { version: "1", limits: store.limits, tokenRequired: options.token !== undefined });
   app.get("/openapi.json", async () => openapi);
   app.get("/healthz", async () => ({ status: "ok", backend: store.backend.kind, lastSeq: await store.backend.lastSeq() }));
   app.get("/metrics", async (_request, reply) =>

@@ -9,7 +9,7 @@ import type { JsonRoute } from "./routes.js";
 
 const CODES = Object.keys(ERROR_TABLE) as [ErrorCode, ...ErrorCode[]];
 
-/** The wire error body of SPEC §4. */
+/** The wire error body of docs/design.md §4. */
 export const ErrorBodySchema = z.object({
   error: z.object({
     code: z.enum(CODES),
@@ -23,11 +23,12 @@ type JsonSchema = Record<string, unknown>;
 
 /**
  * `KeySchema`'s refinements as a JSON Schema pattern: one or more `/`-separated non-empty segments without control
- * characters. test/reliability/openapi-patterns.test.ts keeps it equal to the refinements.
+ * characters or lone surrogates (a pattern is read with the `u` flag, where a paired surrogate is one code point and a
+ * lone one is in `\uD800-\uDFFF`). test/reliability/openapi-patterns.test.ts keeps it equal to the refinements.
  */
-export const KEY_PATTERN = "^[^/\\x00-\\x1f\\x7f]+(/[^/\\x00-\\x1f\\x7f]+)*$";
-/** `PrefixSchema`'s refinement as a pattern: no control characters. */
-export const PREFIX_PATTERN = "^[^\\x00-\\x1f\\x7f]*$";
+export const KEY_PATTERN = "^[^/\\x00-\\x1f\\x7f\\uD800-\\uDFFF]+(/[^/\\x00-\\x1f\\x7f\\uD800-\\uDFFF]+)*$";
+/** `PrefixSchema`'s refinements as a pattern: no control characters, no lone surrogates. */
+export const PREFIX_PATTERN = "^[^\\x00-\\x1f\\x7f\\uD800-\\uDFFF]*$";
 
 function jsonSchema(schema: z.ZodType, io: "input" | "output", limits: Limits = DEFAULT_LIMITS): JsonSchema {
   const { $schema: _, ...rest } = z.toJSONSchema(schema, {

@@ -1,5 +1,5 @@
 /**
- * The coordinator's JSON routes (SPEC §7): each one names the core zod schema it accepts, the schema of what it
+ * The coordinator's JSON routes (docs/design.md §7): each one names the core zod schema it accepts, the schema of what it
  * answers, and the one `StateStore` call it makes. The same table drives Fastify's validation and `/openapi.json`,
  * so no rule and no schema is written twice. Routes are RPC-style POSTs with JSON bodies (like etcd's JSON gateway):
  * a body keeps JSON's types, which a query string would not.
@@ -10,11 +10,13 @@ import {
   ClaimRefSchema,
   ClaimRequestSchema,
   ClaimSchema,
+  EventsRequestSchema,
   CommitRequestSchema,
   CommitResultSchema,
   KeySchema,
   ListRequestSchema,
   RenewRequestSchema,
+  StateEventSchema,
   StateRecordSchema,
   TxnRequestSchema,
   TxnResultSchema,
@@ -33,6 +35,25 @@ import {
   QueueStatsRequestSchema,
   QueueStatsSchema,
 } from "../queue/schemas.js";
+import { decodeContent } from "../files/content.js";
+import type { FencedFiles } from "../files/files.js";
+import {
+  FileAdoptRequestSchema,
+  FileClaimRefSchema,
+  FileClaimRequestSchema,
+  FileClaimSchema,
+  FileDiscardRequestSchema,
+  FileDiscardResultSchema,
+  FilePublishRequestSchema,
+  FilePublishResultSchema,
+  FileReadRequestSchema,
+  FileRecordSchema,
+  FileRenewRequestSchema,
+  FileStatusRequestSchema,
+  FileStatusSchema,
+  FileWriteRequestSchema,
+  FileWriteResultSchema,
+} from "../files/schemas.js";
 
 /** One JSON route: POST `url` with a body matching `body`, answered with `response`. */
 export interface JsonRoute {
@@ -63,6 +84,7 @@ export const ReadRequestSchema = z.object({ key: KeySchema }).strict();
 export const ListResultSchema = z.object({ records: z.array(StateRecordSchema) });
 export const ReleaseResultSchema = z.object({ released: z.boolean() });
 export const QueueHeartbeatResultSchema = z.object({ expiresAt: z.number().int() });
+export const EventsResultSchema = z.object({ events: z.array(StateEventSchema) });
 
 export const JSON_ROUTES: readonly JsonRoute[] = [
   route({
@@ -170,4 +192,95 @@ export const JSON_ROUTES: readonly JsonRoute[] = [
     response: QueueStatsSchema,
     handle: (store, { queue }) => workQueue(store, queue).stats(),
   }),
+  route({
+    url: "/v1/events",
+    operationId: "events",
+    summary: "One page of the event log under a prefix, oldest first, from fromSeq (inclusive); live updates: GET /v1/watch.",
+    body: EventsRequestSchema,
+    response: EventsResultSchema,
+    handle: async (store, { prefix, ...options }) => ({ events: await store.events(prefix, options) }),
+  }),
 ];
+
+// ---- Fenced files (docs/files.md): served only when the coordinator is given a directory (`fenced serve --files-dir`).
+
+/**
+ * The `/v1/files/*` routes over one fenced directory. Each calls one `FencedFiles` method, which commits through the
+ * same store; content travels as a string in `encoding` (`utf8` text, or `base64` for any bytes).
+ */
+export function fileRoutes(files: FencedFiles): JsonRoute[] {
+  return [
+    route({
+      url: "/v1/files/read",
+      operationId: "filesRead",
+      summary: "A file's committed content and version; outsideEdit says the disk holds bytes that are no committed version.",
+      body: FileReadRequestSchema,
+      response: FileRecordSchema,
+      handle: (_store, body) => files.read(body.path),
+    }),
+    route({
+      url: "/v1/files/write",
+      operationId: "filesWrite",
+      summary: "Commits a file's next version, then replaces it on disk: VERSION_CONFLICT (details.outsideEdit for an outside edit), FENCED.",
+      body: FileWriteRequestSchema,
+      response: FileWriteResultSchema,
+      handle: (_store, { path, content, encoding, ...options }) => files.write(path, decodeContent(content, encoding), options),
+    }),
+    route({
+      url: "/v1/files/publish",
+      operationId: "filesPublish",
+      summary: "Commits several files in one transaction, all or none visible (G4), then replaces each on disk.",
+      body: FilePublishRequestSchema,
+      response: FilePublishResultSchema,
+      handle: (_store, body) => files.publish(body),
+    }),
+    route({
+      url: "/v1/files/claim",
+      operationId: "filesClaim",
+      summary: "Claims a file; the returned epoch is the fencing token of its writes. CLAIM_HELD unless steal.",
+      body: FileClaimRequestSchema,
+      response: FileClaimSchema,
+      handle: (_store, body) => files.claim(body),
+    }),
+    route({
+      url: "/v1/files/renew",
+      operationId: "filesRenew",
+      summary: "Extends a live claim on a file; FENCED when it was superseded, expired or released.",
+      body: FileRenewRequestSchema,
+      response: FileClaimSchema,
+      handle: (_store, { ttlMs, ...ref }) => files.renew(ref, ttlMs),
+    }),
+    route({
+      url: "/v1/files/release",
+      operationId: "filesRelease",
+      summary: "Releases a claim on a file; released is false when it was no longer current.",
+      body: FileClaimRefSchema,
+      response: ReleaseResultSchema,
+      handle: async (_store, body) => ({ released: await files.release(body) }),
+    }),
+    route({
+      url: "/v1/files/adopt",
+      operationId: "filesAdopt",
+      summary: "Commits the bytes on disk (an outside edit) as the file's next version, fenced and versioned like a write.",
+      body: FileAdoptRequestSchema,
+      response: FileWriteResultSchema,
+      handle: (_store, { path, ...options }) => files.adopt(path, options),
+    }),
+    route({
+      url: "/v1/files/discard",
+      operationId: "filesDiscard",
+      summary: "Drops an outside edit: restores the committed version on disk (removes a file never committed).",
+      body: FileDiscardRequestSchema,
+      response: FileDiscardResultSchema,
+      handle: (_store, body) => files.discard(body.path),
+    }),
+    route({
+      url: "/v1/files/status",
+      operationId: "filesStatus",
+      summary: "Every file's disk state against its committed version: current, stale, missing, outside-edit, untracked.",
+      body: FileStatusRequestSchema,
+      response: FileStatusSchema,
+      handle: async () => ({ files: await files.status() }),
+    }),
+  ];
+}

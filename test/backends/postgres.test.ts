@@ -257,7 +257,7 @@ describe("postgres event log", () => {
   });
 
   it("keeps idempotency and events within the retention policy", async () => {
-    const store = await host({ retention: { maxEvents: 3, idempotencyMs: 0 } });
+    const store = await host({ retention: { maxEvents: 3, idempotencyMs: 1 } });
     for (let i = 0; i < 6; i++) await store.commit({ key: "kept", op: op.increment(1), opId: `p-${i}` });
     await new Promise((r) => setTimeout(r, 5)); // every idempotency record is now strictly older than the cut-off
     await store.purge();

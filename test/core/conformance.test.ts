@@ -1,5 +1,5 @@
 /**
- * The one conformance suite: every backend in `backendFixtures()` must pass it unchanged (SPEC §5).
+ * The one conformance suite: every backend in `backendFixtures()` must pass it unchanged (docs/design.md §5).
  * Each guarantee's tests name its id.
  */
 import { afterAll, describe, expect, it } from "vitest";

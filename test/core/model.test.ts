@@ -3,9 +3,12 @@
  * current/stale/absent version, a current/stale/absent epoch or the other key's epoch, a fresh/reused opId), claim,
  * steal, release, clock
  * ticks (lease expiry) and reads — run against each backend and against a small reference model written from
- * SPEC §2–§3 alone. Every outcome (result or error code) must match the model, and the recorded event log must satisfy
- * the spec's invariants (specs/README.md): each acknowledged commit appears exactly once, versions form one chain per
- * key, no commit under a superseded epoch is applied after the reclaim, no opId is applied twice.
+ * docs/design.md §2–§3 alone. Each action goes to one of TWO store instances on the same data (two stores on one SQLite file,
+ * two pools on one Postgres schema), so what one instance commits, the other must read and decide on at once.
+ * Every outcome (result or error code) must match the model, and the recorded event log must satisfy the spec's
+ * invariants (specs/README.md): each acknowledged commit appears exactly once, at the seq it was acknowledged with,
+ * and seqs strictly increase in acknowledgement order; versions form one chain per key; no commit under a superseded
+ * epoch is applied after the reclaim; no opId is applied twice; both instances read the same log.
  */
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
@@ -37,12 +40,15 @@ interface Model {
   lastRequest?: { req: Record<string, unknown>; opId: string };
 }
 interface Real {
-  store: StateStore;
+  /** Two instances on the same data; each command names the one it runs on. */
+  stores: [StateStore, StateStore];
   prefix: string;
   clock: { now: number };
   opSeq: number;
   /** The greatest epoch the store has handed out so far, on any key and in any earlier run. */
   issued: { max: number };
+  /** Acknowledged, non-replayed commits in order: the seq each was acknowledged with. */
+  acks: { seq: number; key: string; version: number }[];
 }
 
 type Outcome = { ok: { version: number; epoch: number; replayed: boolean; exists: boolean } } | { code: string };
@@ -97,7 +103,7 @@ function modelCommit(
 
 type ModelGuard = { k: number; epoch: number | null } | { k: number; version: number };
 
-/** SPEC §2 G2: a presented epoch must be the key's live claim's; without one, no claim may be live. */
+/** docs/design.md §2 G2: a presented epoch must be the key's live claim's; without one, no claim may be live. */
 function fenced(m: Model, k: number, epoch: number | undefined): boolean {
   const claim = m.claims[k];
   const current = claim?.epoch ?? 0;
@@ -115,6 +121,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 
 class CommitCommand implements fc.AsyncCommand<Model, Real> {
   constructor(
+    readonly at: 0 | 1,
     readonly k: number,
     readonly o: Op,
     readonly versionMode: "none" | "current" | "stale" | "zero",
@@ -164,8 +171,15 @@ class CommitCommand implements fc.AsyncCommand<Model, Real> {
     const guard = guards?.map(({ key, ...rest }) => ({ k: Number(key.split("/k").pop()), ...rest }) as ModelGuard)[0];
     const expected = modelCommit(m, k, req.op as Op, req.expectVersion as number | undefined, req.epoch as number | undefined, guard, opId, reqText);
     const request = { ...req, ...(opId !== undefined && { opId }) } as Parameters<StateStore["commit"]>[0];
-    const actual: Outcome = await r.store.commit(request).then(
-      (res) => ({ ok: { version: res.version, epoch: res.epoch, replayed: res.replayed, exists: res.exists } }),
+    const actual: Outcome = await r.stores[this.at].commit(request).then(
+      (res) => {
+        if (!res.replayed) {
+          // Seqs strictly increase in acknowledgement order, across instances.
+          expect(res.seq).toBeGreaterThan(r.acks.at(-1)?.seq ?? 0);
+          r.acks.push({ seq: res.seq!, key: res.key, version: res.version });
+        }
+        return { ok: { version: res.version, epoch: res.epoch, replayed: res.replayed, exists: res.exists } };
+      },
       (err: unknown) => {
         if (!(err instanceof FencedStateError)) throw err;
         return { code: err.code };
@@ -175,17 +189,17 @@ class CommitCommand implements fc.AsyncCommand<Model, Real> {
     if (opId && "ok" in actual && !actual.ok.replayed) m.opIds.set(opId, [reqText, { version: actual.ok.version, epoch: actual.ok.epoch, exists: actual.ok.exists }]);
   }
   toString = () =>
-    `commit(k${this.k}, ${JSON.stringify(this.o)}, v:${this.versionMode}, e:${this.epochMode}, id:${this.opIdMode}, g:${this.guardMode})`;
+    `commit@${this.at}(k${this.k}, ${JSON.stringify(this.o)}, v:${this.versionMode}, e:${this.epochMode}, id:${this.opIdMode}, g:${this.guardMode})`;
 }
 
 class ClaimCommand implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly k: number, readonly owner: string, readonly steal: boolean, readonly ttlMs: number) {}
+  constructor(readonly at: 0 | 1, readonly k: number, readonly owner: string, readonly steal: boolean, readonly ttlMs: number) {}
   check = () => true;
   async run(m: Model, r: Real) {
     const c = m.claims[this.k];
     const live = !!c && c.owner !== null && c.expiresAt > m.now;
     const held = live && c.owner !== this.owner && !this.steal;
-    const outcome = await r.store.claim({ key: `${r.prefix}/k${this.k}`, owner: this.owner, ttlMs: this.ttlMs, steal: this.steal }).then(
+    const outcome = await r.stores[this.at].claim({ key: `${r.prefix}/k${this.k}`, owner: this.owner, ttlMs: this.ttlMs, steal: this.steal }).then(
       (claim) => ({ epoch: claim.epoch }),
       (err: unknown) => ({ code: (err as FencedStateError).code }),
     );
@@ -198,21 +212,21 @@ class ClaimCommand implements fc.AsyncCommand<Model, Real> {
     r.issued.max = epoch;
     m.claims[this.k] = { owner: this.owner, epoch, expiresAt: m.now + this.ttlMs };
   }
-  toString = () => `claim(k${this.k}, ${this.owner}, steal:${this.steal}, ttl:${this.ttlMs})`;
+  toString = () => `claim@${this.at}(k${this.k}, ${this.owner}, steal:${this.steal}, ttl:${this.ttlMs})`;
 }
 
 class ReleaseCommand implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly k: number, readonly stale: boolean) {}
+  constructor(readonly at: 0 | 1, readonly k: number, readonly stale: boolean) {}
   check = (m: Readonly<Model>) => m.claims[this.k] !== undefined;
   async run(m: Model, r: Real) {
     const c = m.claims[this.k]!;
     const ref = { key: `${r.prefix}/k${this.k}`, owner: c.owner ?? "a", epoch: this.stale ? c.epoch - 1 : c.epoch };
-    const released = await r.store.release(ref);
+    const released = await r.stores[this.at].release(ref);
     const expected = !this.stale && c.owner !== null;
     expect(released).toBe(expected);
     if (expected) m.claims[this.k] = { owner: null, epoch: c.epoch, expiresAt: 0 };
   }
-  toString = () => `release(k${this.k}, stale:${this.stale})`;
+  toString = () => `release@${this.at}(k${this.k}, stale:${this.stale})`;
 }
 
 class TickCommand implements fc.AsyncCommand<Model, Real> {
@@ -226,19 +240,21 @@ class TickCommand implements fc.AsyncCommand<Model, Real> {
 }
 
 class ReadCommand implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly k: number) {}
+  constructor(readonly at: 0 | 1, readonly k: number) {}
   check = () => true;
   async run(m: Model, r: Real) {
-    const rec = await r.store.read(`${r.prefix}/k${this.k}`);
+    const rec = await r.stores[this.at].read(`${r.prefix}/k${this.k}`);
     const key = m.keys[this.k]!;
     expect({ exists: rec.exists, value: rec.value, version: rec.version }).toEqual({ exists: key.exists, value: key.exists ? key.value : undefined, version: key.version });
   }
-  toString = () => `read(k${this.k})`;
+  toString = () => `read@${this.at}(k${this.k})`;
 }
 
+const instance = fc.constantFrom<0 | 1>(0, 1);
 const commands = [
   fc
     .tuple(
+      instance,
       fc.nat(KEYS - 1),
       opArb,
       fc.constantFrom("none", "current", "stale", "zero"),
@@ -246,20 +262,23 @@ const commands = [
       fc.constantFrom("none", "fresh", "replay", "reuse"),
       fc.constantFrom("none", "none", "none", "epoch-current", "epoch-stale", "epoch-none", "version-current", "version-stale"),
     )
-    .map(([k, o, v, e, id, g]) => new CommitCommand(k, o, v as never, e as never, id as never, g as never)),
-  fc.tuple(fc.nat(KEYS - 1), fc.constantFrom(...OWNERS), fc.boolean(), fc.constantFrom(50, 200)).map(([k, o, s, t]) => new ClaimCommand(k, o, s, t)),
-  fc.tuple(fc.nat(KEYS - 1), fc.boolean()).map(([k, s]) => new ReleaseCommand(k, s)),
+    .map(([at, k, o, v, e, id, g]) => new CommitCommand(at, k, o, v as never, e as never, id as never, g as never)),
+  fc
+    .tuple(instance, fc.nat(KEYS - 1), fc.constantFrom(...OWNERS), fc.boolean(), fc.constantFrom(50, 200))
+    .map(([at, k, o, s, t]) => new ClaimCommand(at, k, o, s, t)),
+  fc.tuple(instance, fc.nat(KEYS - 1), fc.boolean()).map(([at, k, s]) => new ReleaseCommand(at, k, s)),
   fc.constantFrom(10, 60, 250).map((ms) => new TickCommand(ms)),
-  fc.nat(KEYS - 1).map((k) => new ReadCommand(k)),
+  fc.tuple(instance, fc.nat(KEYS - 1)).map(([at, k]) => new ReadCommand(at, k)),
 ];
 
 for (const fixture of backendFixtures()) {
   describe(`model-based: ${fixture.name}`, () => {
     afterAll(() => fixture.cleanup());
 
-    it(`matches the reference model over ${RUNS} random histories, and the event log keeps the spec's invariants`, async () => {
+    it(`matches the reference model over ${RUNS} random histories across two instances, and the event log keeps the spec's invariants`, async () => {
       const clock = { now: 1_000_000 };
-      const store = await fixture.open({ clock: () => clock.now });
+      const first = await fixture.open({ clock: () => clock.now });
+      const stores: [StateStore, StateStore] = [first, await fixture.openTwin(first, { clock: () => clock.now })];
       const issued = { max: 0 };
       let run = 0;
       await fc.assert(
@@ -273,19 +292,26 @@ for (const fixture of backendFixtures()) {
             opIds: new Map(),
             acked: Array.from({ length: KEYS }, () => 0),
           };
-          await fc.asyncModelRun(() => ({ model, real: { store, prefix, clock, opSeq: 0, issued } }), cmds);
-          await checkHistory(store, prefix, model);
+          const real: Real = { stores, prefix, clock, opSeq: 0, issued, acks: [] };
+          await fc.asyncModelRun(() => ({ model, real }), cmds);
+          await checkHistory(real, model);
         }),
         { numRuns: RUNS },
       );
-      await store.close();
-    });
+      await Promise.all(stores.map((s) => s.close()));
+    }, 600_000);
   });
 }
 
 /** The spec's invariants on the recorded event log of one run. */
-async function checkHistory(store: StateStore, prefix: string, model: Model): Promise<void> {
-  const events = await store.events(`${prefix}/`, { fromSeq: 1, limit: 100_000 });
+async function checkHistory(real: Real, model: Model): Promise<void> {
+  const { prefix } = real;
+  const events = await real.stores[0].events(`${prefix}/`, { fromSeq: 1, limit: 100_000 });
+  // Both instances read one log, in seq order, and each acknowledged commit is in it at the seq it was acknowledged with.
+  expect(await real.stores[1].events(`${prefix}/`, { fromSeq: 1, limit: 100_000 })).toEqual(events);
+  for (let i = 1; i < events.length; i++) expect(events[i]!.seq).toBeGreaterThan(events[i - 1]!.seq);
+  const bySeq = new Map(events.map((e) => [e.seq, e]));
+  for (const ack of real.acks) expect(bySeq.get(ack.seq)).toMatchObject({ ...ack, outcome: "committed" });
   for (let k = 0; k < KEYS; k++) {
     const mine = events.filter((e) => e.key === `${prefix}/k${k}`);
     const committed = mine.filter((e) => e.outcome === "committed");

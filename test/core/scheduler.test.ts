@@ -9,35 +9,11 @@
  */
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { FencedStateError, StateStore, op, type Backend } from "../../src/index.js";
+import { FencedStateError, StateStore, op } from "../../src/index.js";
 import { backendFixtures } from "../support/backends.js";
+import { scheduled } from "../support/scheduled.js";
 
 const RUNS = Number(process.env.FENCED_SCHEDULER_RUNS ?? 150);
-
-/**
- * The same backend, with the start of every read and transaction released by the scheduler: the order in which
- * transactions run (not only the order their results arrive) is fast-check's choice.
- */
-function scheduled(backend: Backend, s: fc.Scheduler): Backend {
-  const later =
-    <A extends unknown[], R>(label: string, call: (...args: A) => Promise<R>) =>
-    async (...args: A): Promise<R> => {
-      await s.schedule(Promise.resolve(), label);
-      return call(...args);
-    };
-  return {
-    kind: backend.kind,
-    transact: later("transact", backend.transact.bind(backend)),
-    getRecord: later("getRecord", backend.getRecord.bind(backend)),
-    getClaim: later("getClaim", backend.getClaim.bind(backend)),
-    listRecords: backend.listRecords.bind(backend),
-    readEvents: backend.readEvents.bind(backend),
-    lastSeq: backend.lastSeq.bind(backend),
-    subscribe: backend.subscribe.bind(backend),
-    purge: backend.purge.bind(backend),
-    close: async () => {},
-  };
-}
 
 const settle = <T>(p: Promise<T>) =>
   p.then(
@@ -59,7 +35,7 @@ for (const fixture of backendFixtures()) {
       await fc.assert(
         fc.asyncProperty(fc.scheduler(), fc.integer({ min: 1, max: 3 }), fc.boolean(), async (s, writers, stealFirst) => {
           const prefix = `s${run++}`;
-          const store = new StateStore(scheduled(base.backend, s));
+          const store = new StateStore(scheduled(base.backend, s, ["transact", "getRecord", "getClaim"]));
           const counter = `${prefix}/counter`;
           const job = `${prefix}/job`;
 

@@ -30,6 +30,10 @@ function callStore(store: StateStore, step: VectorStep): Promise<unknown> {
     }
     case "release":
       return store.release(r as never).then((released) => ({ released }));
+    case "events": {
+      const { prefix, ...options } = r;
+      return store.events(prefix as never, options).then((events) => ({ events }));
+    }
   }
 }
 
@@ -39,7 +43,9 @@ for (const fixture of backendFixtures()) {
   describe(`vectors: ${fixture.name}`, () => {
     afterAll(() => fixture.cleanup());
     it("finds the vector files", () => {
-      expect(files.map((f) => f.file)).toEqual(expect.arrayContaining(["commit.json", "fencing.json", "idempotency.json", "invalid-input.json", "txn.json"]));
+      expect(files.map((f) => f.file)).toEqual(
+        expect.arrayContaining(["commit.json", "events.json", "fencing.json", "idempotency.json", "invalid-input.json", "numbers.json", "proto.json", "txn.json", "unicode-keys.json"]),
+      );
     });
     for (const file of files) {
       describe(file.file, () => {

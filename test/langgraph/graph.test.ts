@@ -59,7 +59,7 @@ for (const fixture of saverFixtures()) {
       for await (const s of graph.getStateHistory(thread("f"))) history.push(s);
       const afterOne = history.find((s) => s.values.count === 1 && s.next.length === 0)!;
 
-      await expect(graph.invoke(null, afterOne.config)).rejects.toBeInstanceOf(VersionConflictError);
+      await expect(graph.invoke({ log: ["replay"] }, afterOne.config)).rejects.toBeInstanceOf(VersionConflictError);
       await expect(graph.invoke({ log: ["replay"] }, forkConfig(afterOne.config))).resolves.toMatchObject({ count: 2, log: ["one", "replay"] });
       const head = await graph.getState(thread("f"));
       expect(head.values).toEqual({ count: 2, log: ["one", "replay"] });

@@ -4,7 +4,7 @@
  */
 import { Annotation, END, START, StateGraph } from "@langchain/langgraph";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { ClaimHeldError, FencedError, InvalidInputError, VersionConflictError } from "../../src/index.js";
+import { ClaimHeldError, FencedError, InvalidInputError, VersionConflictError, errorFromJSON } from "../../src/index.js";
 import { FencedCheckpointSaver, invokeWithClaim, invokeWithRetry, withThreadClaim } from "../../src/langgraph/index.js";
 import { barrier, counterGraph, gateLatestReads, latch } from "./fixtures/counter.js";
 import { checkpoint, from, meta, saverFixtures } from "./fixtures/checkpoints.js";
@@ -142,6 +142,67 @@ for (const fixture of saverFixtures()) {
     });
   });
 
+  describe(`a rejected invoke says what of it landed on ${fixture.name} (13.5)`, () => {
+    afterEach(() => fixture.cleanup());
+
+    /** "slow" lands its input checkpoint, stalls in its node, and meanwhile another run builds on that checkpoint. */
+    async function overtaken(durability: "sync" | "async" | "exit", run = (graph: ReturnType<typeof counterGraph>) => graph.invoke({ log: ["slow"] }, { ...thread("t"), durability })) {
+      const entered = latch();
+      const release = latch();
+      const graph = counterGraph(await fixture.saver(), async (label) => {
+        if (label !== "slow") return;
+        entered.release();
+        await release.promise;
+      });
+      await graph.invoke({ log: ["before"] }, thread("t"));
+      const before = (await graph.getState(thread("t"))).config.configurable?.checkpoint_id as string;
+      const slow = run(graph).catch((e: unknown) => e);
+      await entered.promise;
+      // Before its node runs, a run lands its input checkpoint and the checkpoint after START (unless "exit").
+      const landed =
+        durability === "exit"
+          ? []
+          : await vi.waitFor(async () => {
+              const ids: string[] = [];
+              for await (const s of graph.getStateHistory(thread("t"))) ids.unshift(s.config.configurable?.checkpoint_id as string);
+              const since = ids.slice(ids.indexOf(before) + 1);
+              expect(since).toHaveLength(2);
+              return since;
+            });
+      await graph.invoke({ log: ["other"] }, thread("t"));
+      release.release();
+      return { err: (await slow) as VersionConflictError, landed, graph };
+    }
+
+    for (const durability of ["sync", "async"] as const) {
+      it(`durability ${durability}: the conflict lists the checkpoints that landed, is partial and not retryable`, async () => {
+        const { err, landed } = await overtaken(durability);
+        expect(err).toBeInstanceOf(VersionConflictError);
+        expect(err.details.landed).toEqual(landed);
+        expect(err.details.partial).toBe(true);
+        expect(err.retryable).toBe(false);
+        expect(err.toJSON().error.retryable).toBe(false);
+        expect(errorFromJSON(JSON.parse(JSON.stringify(err))).retryable).toBe(false); // also across the wire
+        expect(err.message).toMatch(/would apply it twice/);
+      });
+
+      it(`durability ${durability}: invokeWithRetry does not re-run a partly applied input and passes the same details on`, async () => {
+        const { err, landed, graph } = await overtaken(durability, (g) => invokeWithRetry(g, { log: ["slow"] }, thread("t"), { durability }));
+        expect(err).toBeInstanceOf(VersionConflictError);
+        expect(err.details).toMatchObject({ landed, partial: true });
+        expect(err.retryable).toBe(false);
+        expect((await graph.getState(thread("t"))).values.log).toEqual(["before", "slow", "other"]); // "slow" once
+      });
+    }
+
+    it("durability exit: a rejected run landed nothing, says so, and is a clean retry", async () => {
+      const { err } = await overtaken("exit");
+      expect(err).toBeInstanceOf(VersionConflictError);
+      expect(err.details).toMatchObject({ landed: [], partial: false });
+      expect(err.retryable).toBe(true);
+    });
+  });
+
   describe(`invokeWithRetry on ${fixture.name}`, () => {
     afterEach(() => fixture.cleanup());
 
@@ -165,7 +226,8 @@ for (const fixture of saverFixtures()) {
       // "slow" lands its input checkpoint, stalls, and meanwhile another run builds on that checkpoint.
       const slow = invokeWithRetry(graph, { log: ["slow"] }, thread("t"), { durability: "async" }).catch((e: unknown) => e);
       await entered.promise;
-      await vi.waitFor(async () => expect((await graph.getState(thread("t"))).values.log).toEqual(["slow"]));
+      // Wait for its last background checkpoint (next: the stalled node), not just its input: "other" must build on it.
+      await vi.waitFor(async () => expect((await graph.getState(thread("t"))).next).toEqual(["increment"]));
       await graph.invoke({ log: ["other"] }, thread("t"));
       release.release();
       expect(await slow).toBeInstanceOf(VersionConflictError);

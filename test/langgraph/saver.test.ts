@@ -52,6 +52,33 @@ for (const fixture of saverFixtures()) {
         expect((await all(saver, from("t"))).map((t) => t.checkpoint.id)).toEqual([winner.id, root.id]);
       });
 
+      it("says a concurrent advance happened when the run started from the head", async () => {
+        const saver = await fixture.saver();
+        const c0 = await saver.put(from("t"), checkpoint({ n: 0 }), meta(0), { n: 1 });
+        const started = await saver.getTuple(from("t"));
+        await saver.put(c0, checkpoint({ n: 1 }, 2), meta(1), { n: 2 });
+        const err = await saver.put(started!.config, checkpoint({ n: 1 }, 2), meta(1), { n: 2 }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(VersionConflictError);
+        expect((err as VersionConflictError).message).toMatch(/another run advanced the thread/i);
+        expect((err as VersionConflictError).details.reason).toBe("head-moved");
+      });
+
+      it("says how to fork when the run started from a checkpoint that was already old (time travel), naming both", async () => {
+        const saver = await fixture.saver();
+        const c0 = await saver.put(from("t"), checkpoint({ n: 0 }), meta(0), { n: 1 });
+        const head = checkpoint({ n: 1 }, 2);
+        await saver.put(c0, head, meta(1), { n: 2 });
+        const old = await saver.getTuple(c0);
+        const err = await saver.put(old!.config, checkpoint({ n: 5 }, 2), meta(1), { n: 2 }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(VersionConflictError);
+        const { message, details } = err as VersionConflictError;
+        expect(message).not.toMatch(/another run/i);
+        expect(message).toContain(c0.configurable!.checkpoint_id);
+        expect(message).toContain(head.id);
+        expect(message).toContain("forkConfig(config)");
+        expect(details).toMatchObject({ reason: "old-checkpoint", parentCheckpointId: c0.configurable!.checkpoint_id, headCheckpointId: head.id });
+      });
+
       it("rejects a parentless put onto a thread that has a head (two first runs)", async () => {
         const saver = await fixture.saver();
         await saver.put(from("t"), checkpoint(), meta(-1, "input"), {});
@@ -162,6 +189,45 @@ for (const fixture of saverFixtures()) {
         await saver.deleteThread("reuse");
         const after = await write("new");
         expect((await saver.getTuple(after))?.checkpoint.channel_values.kept).toBe("new");
+      });
+
+      it("G6: inherits a value only while the channel's version is unchanged; a changed one not in newVersions is written", async () => {
+        const saver = await fixture.saver();
+        const c0 = await saver.put(from("t"), checkpoint({ a: "a0", b: "b0" }), meta(0), { a: 1, b: 1 });
+        const c1 = await saver.put(c0, checkpoint({ a: "a1", b: "b0" }, 2), meta(1), { a: 2, b: 2 });
+        // LangGraph's "__copy__" puts a copy of c1 under c1's parent with empty newVersions (pregel updateState).
+        const copy = { ...(await saver.getTuple(c1))!.checkpoint, id: checkpoint().id };
+        const copied = await saver.put(forkConfig(c0), copy, meta(2, "fork"), {});
+        expect((await saver.getTuple(copied))?.checkpoint.channel_values).toEqual({ a: "a1", b: "b0" });
+      });
+
+      it("G6: returns channel values that have no version, as put (LangGraph's __pregel_tasks = [])", async () => {
+        const saver = await fixture.saver();
+        const c0cp = checkpoint({ a: 1 });
+        c0cp.channel_values[TASKS] = [];
+        const c0 = await saver.put(from("t"), c0cp, meta(0), { a: 1 });
+        expect((await saver.getTuple(c0))?.checkpoint.channel_values).toEqual({ a: 1, [TASKS]: [] });
+        const c1cp = checkpoint({ a: 1, [TASKS]: ["later"] });
+        c1cp.channel_versions = { a: 1 };
+        const c1 = await saver.put(c0, c1cp, meta(1), {});
+        expect((await saver.getTuple(c1))?.checkpoint.channel_values).toEqual({ a: 1, [TASKS]: ["later"] });
+      });
+
+      it("G6: a re-put of an identical checkpoint is a no-op (also as its own child); a different one under its id is INVALID_INPUT", async () => {
+        const saver = await fixture.saver();
+        const c0 = await saver.put(from("t"), checkpoint({ a: 1 }), meta(0), { a: 1 });
+        const c1cp = checkpoint({ a: 2 }, 2);
+        const c1 = await saver.put(c0, c1cp, meta(1), { a: 2 });
+        const head = await saver.store.read("langgraph/t/head/~");
+        // @langchain/langgraph < 1.4.19 with durability "exit" re-puts the checkpoint it loaded as its own child.
+        const again = { ...c1cp, ts: new Date(Date.now() + 1000).toISOString() };
+        await expect(saver.put(c1, again, meta(1), {})).resolves.toEqual(from("t", c1cp.id));
+        await expect(saver.put(c0, c1cp, meta(1), { a: 2 })).resolves.toEqual(from("t", c1cp.id));
+        await expect(saver.put(c1, { ...c1cp, channel_values: { a: 3 } }, meta(1), { a: 2 })).rejects.toBeInstanceOf(InvalidInputError);
+        await expect(saver.put(c1, c1cp, { ...meta(1), step: 7 }, {})).rejects.toBeInstanceOf(InvalidInputError);
+        expect(await saver.store.read("langgraph/t/head/~")).toEqual(head);
+        expect((await saver.getTuple(from("t")))?.checkpoint.channel_values).toEqual({ a: 2 });
+        expect((await saver.getTuple(from("t")))?.parentConfig).toEqual(from("t", c0.configurable!.checkpoint_id));
       });
 
       it("drops a channel that newVersions lists but the checkpoint no longer has", async () => {

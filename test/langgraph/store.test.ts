@@ -3,7 +3,6 @@
  * cross-thread memory that concurrent runs can change without losing each other's writes (G1).
  */
 import { Annotation, END, getStore, InMemoryStore, START, StateGraph } from "@langchain/langgraph";
-import { InvalidNamespaceError } from "@langchain/langgraph-checkpoint";
 import { afterEach, describe, expect, it } from "vitest";
 import { InvalidInputError, VersionConflictError } from "../../src/index.js";
 import { FencedCheckpointSaver, FencedStore, type FencedItem } from "../../src/langgraph/index.js";
@@ -106,10 +105,56 @@ for (const fixture of backendFixtures()) {
 
     it("rejects bad input with a typed error and writes nothing", async () => {
       const store = await open();
-      await expect(store.put(["a.b"], "k", { v: 1 })).rejects.toBeInstanceOf(InvalidNamespaceError);
+      await expect(store.put(["a.b"], "k", { v: 1 })).rejects.toMatchObject({ code: "INVALID_INPUT", details: { issues: [{ path: ["namespace"] }] } });
       await expect(store.put(["n"], "k", [1, 2] as never)).rejects.toBeInstanceOf(InvalidInputError);
       await expect(store.put(["n"], "k", { when: new Date() })).rejects.toBeInstanceOf(InvalidInputError);
       expect(await store.search([])).toEqual([]);
+    });
+
+    it("answers null, mistyped and ill-formed arguments of every method with INVALID_INPUT, never a TypeError (issue 13 item 11)", async () => {
+      const store = await open();
+      await store.put(["n"], "k", { v: 1 });
+      const refused = [
+        () => store.get(null as never, "k"),
+        () => store.get(["n"], null as never),
+        () => store.get(["n\uD800"], "k"),
+        () => store.get(["n"], "k\uDC00"),
+        () => store.search(null as never),
+        () => store.search(["n"], null as never),
+        () => store.search(["n"], { limit: -1 }),
+        () => store.put([], "k", { v: 1 }),
+        () => store.put(["langgraph"], "k", { v: 1 }),
+        () => store.put(["a:b"], "k", { v: 1 }),
+        () => store.put(null as never, "k", { v: 1 }),
+        () => store.put(["n"], "k", "text" as never),
+        () => store.put(["n"], "k", { big: 2 ** 53 }),
+        () => store.delete(null as never, "k"),
+        () => store.listNamespaces(null as never),
+        () => store.listNamespaces({ prefix: "n" as never }),
+        () => store.putIfVersion(null as never, "k", { v: 2 }, 1),
+        () => store.putIfVersion(["n"], "k", { v: 2 }, -1),
+        () => store.update(["n"], "k", null as never),
+        () => store.update(["n"], "k", (v) => v ?? {}, null as never),
+        () => store.batch(null as never),
+        () => store.batch([null] as never),
+        () => store.batch([{ namespace: null, key: "k" }] as never),
+        () => store.batch([{ namespace: ["a.b"], key: "k", value: { v: 2 } }]),
+      ];
+      for (const [i, call] of refused.entries()) {
+        await expect(call(), `call ${i}`).rejects.toMatchObject({ code: "INVALID_INPUT", retryable: false });
+        await expect(call(), `call ${i}`).rejects.toBeInstanceOf(InvalidInputError);
+      }
+      expect(await store.get(["n"], "k")).toMatchObject({ value: { v: 1 }, version: 1 });
+      expect(await store.search([])).toHaveLength(1);
+    });
+
+    it("stores item values with __proto__ members and reads them back unchanged (issue 15 item 8)", async () => {
+      const store = await open();
+      const value = JSON.parse('{"__proto__": {"x": 1}, "b": [{"__proto__": 2}]}') as Record<string, unknown>;
+      await store.put(["n"], "k", value);
+      const item = await store.get(["n"], "k");
+      expect(JSON.stringify(item?.value)).toBe(JSON.stringify(value));
+      expect(Object.hasOwn(item!.value, "__proto__")).toBe(true);
     });
 
     it("encodes labels and keys with any characters", async () => {

@@ -1,7 +1,8 @@
 /**
- * Mutation tests of the core: each mutant removes one guarantee's check from `src/core/commit.ts` (or `claims.ts`) in a
- * scratch copy of the project, and the tests that claim to guard that guarantee must then FAIL. A mutant that survives means a
- * test suite that cannot see the bug it is there for. (The spin specs have their own mutants: specs/run.sh.)
+ * Mutation tests: each mutant removes one guarantee's check — from `src/core/commit.ts`, or from a backend (read
+ * isolation, seq monotonicity) — in a scratch copy of the project, and the tests that claim to guard that guarantee
+ * must then FAIL. A mutant that survives means a test suite that cannot see the bug it is there for. (The spin specs
+ * have their own mutants: specs/run.sh.)
  */
 import { spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -13,14 +14,18 @@ import { ROOT } from "../support/processes.js";
 interface Mutant {
   id: string;
   guarantee: string;
-  /** The mutated file; default src/core/commit.ts. */
+  /** The file mutated; default src/core/commit.ts. */
   file?: string;
   /** Exact text in the file and what replaces it. The text must exist: mutants follow the code. */
   find: string;
   replace: string;
+  /** More edits of the same mutant, in other files. */
+  also?: { file: string; find: string; replace: string }[];
   /** The test files that must turn red. */
   tests: string[];
 }
+
+const COMMIT = "src/core/commit.ts";
 
 const MUTANTS: Mutant[] = [
   {
@@ -110,6 +115,37 @@ const MUTANTS: Mutant[] = [
     tests: ["test/core/conformance.test.ts"],
   },
   {
+    id: "SQLite reads on the writer connection, inside open groups",
+    guarantee: "G1",
+    file: "src/backends/sqlite.ts",
+    find: "this.reader = openReaderConnection(file);",
+    replace: "this.reader = this.writer.db; void openReaderConnection;",
+    tests: ["test/core/read-isolation.test.ts"],
+  },
+  {
+    id: "memory event seq counted from the events kept, so it restarts after a purge",
+    guarantee: "G6",
+    file: "src/backends/memory.ts",
+    find: "const seq = this.seq + events.length + 1;",
+    replace: "const seq = this.events.length + events.length + 1;",
+    tests: ["test/core/event-log.test.ts"],
+  },
+  {
+    id: "SQLite event seq is the largest rowid + 1 (no AUTOINCREMENT), reused once the rows are gone",
+    guarantee: "G6",
+    file: "src/backends/sqlite-connection.ts",
+    find: "seq INTEGER PRIMARY KEY AUTOINCREMENT,",
+    replace: "seq INTEGER PRIMARY KEY,",
+    also: [
+      {
+        file: "src/backends/sqlite.ts",
+        find: "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0) AS seq",
+        replace: "SELECT coalesce(max(seq), 0) AS seq FROM events",
+      },
+    ],
+    tests: ["test/backends/sqlite-event-log.test.ts"],
+  },
+  {
     id: "queue completion not fenced by its lease (lets go of the claim, then commits on the version alone)",
     guarantee: "G2",
     file: "src/queue/queue.ts",
@@ -145,16 +181,18 @@ interface Report {
   testResults: { name: string; status: string }[];
 }
 
-/** Copies the project to a scratch dir, applies `mutate` to `file`, and runs `tests` there. */
-function runInCopy(tests: string[], mutate: (source: string) => string, file = "src/core/commit.ts"): Report {
+/** Copies the project to a scratch dir, applies `mutate` to the files it names, and runs `tests` there. */
+function runInCopy(tests: string[], mutate: Record<string, (source: string) => string>): Report {
   const dir = mkdtempSync(join(tmpdir(), "fenced-mutant-"));
   scratch.push(dir);
   for (const entry of ["src", "test", "package.json", "tsconfig.json", "vitest.config.ts"]) {
     cpSync(join(ROOT, entry), join(dir, entry), { recursive: true });
   }
   symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
-  const path = join(dir, file);
-  writeFileSync(path, mutate(readFileSync(path, "utf8")));
+  for (const [path, change] of Object.entries(mutate)) {
+    const file = join(dir, path);
+    writeFileSync(file, change(readFileSync(file, "utf8")));
+  }
   const run = spawnSync(process.execPath, [join(ROOT, "node_modules/vitest/vitest.mjs"), "run", "--reporter=json", ...tests], {
     cwd: dir,
     env: { ...process.env, FENCED_MODEL_RUNS: "400", CI: "true" },
@@ -166,25 +204,43 @@ function runInCopy(tests: string[], mutate: (source: string) => string, file = "
 
 const failedFiles = (r: Report) => r.testResults.filter((t) => t.status === "failed").map((t) => t.name.slice(t.name.indexOf("test/")));
 
-describe("core mutants are killed by the tests that guard them", () => {
+/** Replaces `find` by `replace` in a file, failing the test if the text is gone (the mutant no longer follows the code). */
+const edit = (id: string, path: string, find: string, replace: string) => (source: string) => {
+  expect(source.includes(find), `mutant "${id}" no longer matches ${path}`).toBe(true);
+  return source.replace(find, replace);
+};
+
+/** The edits of a mutant, by file. */
+function edits(m: Mutant): Record<string, (source: string) => string> {
+  const file = m.file ?? COMMIT;
+  const main = edit(m.id, file, m.find, m.replace);
+  const out: Record<string, (source: string) => string> = {
+    // commit.ts mutants may need the IdempotencyRecord type imported.
+    [file]: file !== COMMIT
+      ? main
+      : (source) => {
+          const mutated = main(source);
+          return mutated.includes("IdempotencyRecord,") ? mutated : mutated.replace("BackendTx, KeyState", "BackendTx, IdempotencyRecord, KeyState");
+        },
+  };
+  for (const a of m.also ?? []) out[a.file] = edit(m.id, a.file, a.find, a.replace);
+  return out;
+}
+
+describe("mutants are killed by the tests that guard them", () => {
   const allTests = [...new Set(MUTANTS.flatMap((m) => m.tests))];
 
   it(`control: the unmutated copy passes ${allTests.join(", ")}`, () => {
-    const report = runInCopy(allTests, (s) => s);
+    const report = runInCopy(allTests, {});
     expect(report.numTotalTests).toBeGreaterThan(0);
     expect(failedFiles(report)).toEqual([]);
-  }, 300_000); // every guarding test file of every mutant, in one run
+  }, 300_000); // every guarding file at once: minutes on a loaded machine
 
   for (const m of MUTANTS) {
     it(`${m.guarantee}: "${m.id}" makes each of ${m.tests.join(", ")} fail`, () => {
-      const file = m.file ?? "src/core/commit.ts";
-      const report = runInCopy(m.tests, (source) => {
-        expect(source.includes(m.find), `mutant "${m.id}" no longer matches ${file}`).toBe(true);
-        const mutated = source.replace(m.find, m.replace);
-        return mutated.includes("IdempotencyRecord,") ? mutated : mutated.replace("BackendTx, KeyState", "BackendTx, IdempotencyRecord, KeyState");
-      }, file);
+      const report = runInCopy(m.tests, edits(m));
       expect(report.numTotalTests).toBeGreaterThan(0);
       expect(failedFiles(report).sort(), `mutant "${m.id}" survived in some of its guarding tests`).toEqual([...m.tests].sort());
-    }, 120_000);
+    }, 300_000);
   }
 });

@@ -1,5 +1,5 @@
 /**
- * Real OS processes on one SQLite file (SPEC §5: several processes on one file are safe).
+ * Real OS processes on one SQLite file (docs/design.md §5: several processes on one file are safe).
  * G1 + G6: 4 processes × `update()` increments end with the exact total and no error anywhere.
  */
 import { afterAll, describe, expect, it } from "vitest";

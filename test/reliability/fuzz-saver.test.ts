@@ -7,12 +7,16 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { FencedStateError } from "../../src/index.js";
 import { FencedCheckpointSaver } from "../../src/langgraph/index.js";
+import { checkpoint, from, meta } from "../langgraph/fixtures/checkpoints.js";
 import { backendFixtures } from "../support/backends.js";
+import { nastyString } from "../support/fuzz.js";
 
 const RUNS = Number(process.env.FENCED_FUZZ_RUNS ?? 300);
+/** Anything, or the strings that break ids (lone surrogates, U+10FFFF, NUL, …). */
+const idish = fc.oneof(fc.anything(), nastyString);
 const configish = fc.oneof(
   fc.anything(),
-  fc.record({ configurable: fc.oneof(fc.anything(), fc.record({ thread_id: fc.anything(), checkpoint_ns: fc.anything(), checkpoint_id: fc.anything() }, { requiredKeys: [] })) }, { requiredKeys: [] }),
+  fc.record({ configurable: fc.oneof(fc.anything(), fc.record({ thread_id: idish, checkpoint_ns: idish, checkpoint_id: idish }, { requiredKeys: [] })) }, { requiredKeys: [] }),
 );
 
 for (const fixture of backendFixtures()) {
@@ -42,6 +46,25 @@ for (const fixture of backendFixtures()) {
         { numRuns: RUNS },
       );
       expect(codes.get("INVALID_INPUT") ?? 0).toBeGreaterThan(RUNS / 4);
+      await store.close();
+    });
+
+    it("refuses lone surrogates in thread ids, namespaces, checkpoint ids and task ids, which PostgreSQL would store as U+FFFD", async () => {
+      const store = await fixture.open();
+      const saver = new FencedCheckpointSaver(store);
+      const refused = [
+        () => saver.put(from("t\uD800"), checkpoint({ n: 1 }), meta(0), { n: 1 }),
+        () => saver.put({ configurable: { thread_id: "t", checkpoint_ns: "\uDC00" } }, checkpoint({ n: 1 }), meta(0), { n: 1 }),
+        () => saver.put(from("t"), { ...checkpoint({ n: 1 }), id: "c\uD800" }, meta(0), { n: 1 }),
+        () => saver.put({ configurable: { thread_id: "t", checkpoint_id: "\uD800" } }, checkpoint({ n: 1 }), meta(0), { n: 1 }),
+        () => saver.getTuple({ configurable: { thread_id: "t", checkpoint_id: "\uD800" } }),
+      ];
+      for (const call of refused) await expect(call()).rejects.toMatchObject({ code: "INVALID_INPUT" });
+      const head = await saver.put(from("t"), checkpoint({ n: 1 }), meta(0), { n: 1 });
+      await expect(saver.putWrites(head, [["n", 2]], "task\uD800")).rejects.toMatchObject({ code: "INVALID_INPUT" });
+      await expect(saver.putWrites(head, [["n\uDC00", 2]], "task")).rejects.toMatchObject({ code: "INVALID_INPUT" });
+      await expect(saver.putWrites({ configurable: { ...head.configurable, fenced_owner: "\uD800" } }, [["n", 2]], "task")).rejects.toMatchObject({ code: "INVALID_INPUT" });
+      expect((await saver.getTuple(from("t")))?.pendingWrites).toEqual([]);
       await store.close();
     });
   });

@@ -1,13 +1,13 @@
 /**
- * Resource faults on the SQLite backend: each surfaces as a typed error (`UNAVAILABLE`, or a clear open error), writes
- * nothing partial, and the store recovers once the fault clears (G4, G6). A retry with the same opId after an
- * `UNAVAILABLE` applies exactly once (G3).
+ * Resource faults on the SQLite backend: each surfaces as a typed error (`UNAVAILABLE`, or a clear `INVALID_INPUT` for
+ * a file that can never be a store: test/backends/sqlite-open.test.ts), writes nothing partial, and the store
+ * recovers once the fault clears (G4, G6). A retry with the same opId after an `UNAVAILABLE` applies exactly once (G3).
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
-import { SqliteBackend, StateStore, UnavailableError, op, openStore } from "../../src/index.js";
+import { InvalidInputError, SqliteBackend, StateStore, UnavailableError, op, openStore } from "../../src/index.js";
 import { tempDir } from "../support/backends.js";
 
 const tmp = tempDir();
@@ -53,12 +53,13 @@ describe("SQLite resource faults", () => {
     await store.close();
   });
 
-  it("refuses to open a corrupt file with a clear UNAVAILABLE error", async () => {
+  it("refuses to open a file that is not a database with a clear, non-retryable INVALID_INPUT", async () => {
     const path = join(tmp.dir, "corrupt.db");
     writeFileSync(path, Buffer.alloc(8192, 0x5a));
     const err = await openStore({ path }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(UnavailableError);
-    expect((err as UnavailableError).details.cause).toMatch(/corrupt database|cannot open/);
+    expect(err).toBeInstanceOf(InvalidInputError);
+    expect((err as InvalidInputError).retryable).toBe(false);
+    expect((err as InvalidInputError).message).toMatch(/not a SQLite database/);
   });
 
   it("answers a lock held beyond busy_timeout with UNAVAILABLE, and commits once the lock is gone", async () => {

@@ -6,25 +6,39 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openStore, type OpenStoreOptions, type StateStore } from "../../src/index.js";
+import { StateStore, openStore, type OpenStoreOptions } from "../../src/index.js";
+
+type StoreOptions = Omit<OpenStoreOptions, "path" | "memory" | "url" | "backend">;
 
 export interface BackendFixture {
   name: string;
   /** Opens a fresh, empty store. Extra options (limits, clock) pass through. */
-  open(options?: Omit<OpenStoreOptions, "path" | "memory" | "url" | "backend">): Promise<StateStore>;
+  open(options?: StoreOptions): Promise<StateStore>;
+  /**
+   * Opens a second instance on the same data as `store` (the same SQLite file, the same Postgres schema; on memory, a
+   * second `StateStore` over the same backend): what two stores, savers or processes sharing state see.
+   */
+  openTwin(store: StateStore, options?: StoreOptions): Promise<StateStore>;
   /** Removes what `open` created. */
   cleanup(): Promise<void>;
 }
 
 function sqliteFixture(): BackendFixture {
   const dirs: string[] = [];
+  const paths = new WeakMap<StateStore, string>();
+  const openAt = async (path: string, options: StoreOptions) => {
+    const store = await openStore({ ...options, path });
+    paths.set(store, path);
+    return store;
+  };
   return {
     name: "sqlite",
     async open(options = {}) {
       const dir = mkdtempSync(join(tmpdir(), "fenced-test-"));
       dirs.push(dir);
-      return openStore({ ...options, path: join(dir, "state.db") });
+      return openAt(join(dir, "state.db"), options);
     },
+    openTwin: (store, options = {}) => openAt(paths.get(store)!, options),
     async cleanup() {
       for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
     },
@@ -32,7 +46,12 @@ function sqliteFixture(): BackendFixture {
 }
 
 function memoryFixture(): BackendFixture {
-  return { name: "memory", open: (options = {}) => openStore({ ...options, memory: true }), cleanup: async () => {} };
+  return {
+    name: "memory",
+    open: (options = {}) => openStore({ ...options, memory: true }),
+    openTwin: async (store, options = {}) => new StateStore(store.backend, options),
+    cleanup: async () => {},
+  };
 }
 
 /** The test server's URL; a missing one fails the postgres tests loudly instead of skipping them. */
@@ -88,16 +107,21 @@ export async function dropTestSchemas(url: string, schemas: string[]): Promise<v
 function postgresFixture(): BackendFixture {
   const schemas: string[] = [];
   const stores: StateStore[] = [];
+  const schemaOf = new WeakMap<StateStore, string>();
+  const openIn = async (schema: string, options: StoreOptions) => {
+    const store = await openStore({ pool: { max: 5 }, ...options, url: postgresUrl(), schema });
+    stores.push(store);
+    schemaOf.set(store, schema);
+    return store;
+  };
   return {
     name: "postgres",
     async open(options = {}) {
-      const url = postgresUrl();
       const schema = testSchemaName();
       schemas.push(schema);
-      const store = await openStore({ pool: { max: 5 }, ...options, url, schema });
-      stores.push(store);
-      return store;
+      return openIn(schema, options);
     },
+    openTwin: (store, options = {}) => openIn(schemaOf.get(store)!, options),
     async cleanup() {
       const opened = stores.splice(0);
       const created = schemas.splice(0);

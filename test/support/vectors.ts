@@ -9,7 +9,7 @@ import { FencedStateError } from "../../src/index.js";
 
 export const VECTOR_DIR = fileURLToPath(new URL("../../specs/vectors/", import.meta.url));
 
-export type VectorCall = "read" | "list" | "commit" | "txn" | "claim" | "renew" | "release";
+export type VectorCall = "read" | "list" | "commit" | "txn" | "claim" | "renew" | "release" | "events";
 
 export interface VectorStep {
   call: VectorCall;
@@ -121,12 +121,14 @@ function partialMismatches(actual: unknown, expected: unknown, path: string): st
   if (expected !== null && typeof expected === "object") {
     if (actual === null || typeof actual !== "object") return [`${path}: expected an object, got ${JSON.stringify(actual)}`];
     const a = actual as Record<string, unknown>;
+    // Own members only: a member named "__proto__" is data, and its absence must not read as Object.prototype.
+    const member = (k: string) => (Object.hasOwn(a, k) ? a[k] : undefined);
     return Object.entries(expected).flatMap(([k, e]) =>
       e === "$absent"
-        ? a[k] === undefined
+        ? member(k) === undefined
           ? []
-          : [`${path}.${k}: expected absent, got ${JSON.stringify(a[k])}`]
-        : partialMismatches(a[k], e, `${path}.${k}`),
+          : [`${path}.${k}: expected absent, got ${JSON.stringify(member(k))}`]
+        : partialMismatches(member(k), e, `${path}.${k}`),
     );
   }
   return Object.is(actual, expected) ? [] : [`${path}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`];

@@ -13,6 +13,7 @@ from .errors import (
     ERROR_CLASSES,
     ERROR_TABLE,
     ClaimHeldError,
+    ClosedError,
     FencedError,
     FencedStateError,
     ForbiddenError,
@@ -28,6 +29,7 @@ from .errors import (
     error_from_body,
     find_fenced_error,
 )
+from .files import FileClaim, FileRecord, Files, FileStatus, FileWriteResult
 from .queue import Lease, Queue
 from .records import Claim, CommitResult, Event, Record, TxnResult, UpdateResult
 from .watch import Watch
@@ -63,4 +65,10 @@ __all__ = [
     "UnauthorizedError",
     "ForbiddenError",
     "UnavailableError",
+    "ClosedError",
+    "Files",
+    "FileClaim",
+    "FileRecord",
+    "FileStatus",
+    "FileWriteResult",
 ]

@@ -19,8 +19,9 @@ from urllib.parse import urlsplit
 from . import op as ops
 from .backoff import with_backoff
 from .errors import FencedStateError, InvalidInputError, UnavailableError, VersionConflictError, error_from_body
+from .files import Files
 from .queue import Queue
-from .records import Claim, CommitResult, Record, TxnResult, UpdateResult
+from .records import Claim, CommitResult, Event, Record, TxnResult, UpdateResult
 from .values import check_json
 from .watch import Watch
 
@@ -166,7 +167,25 @@ class Client:
             if not held.lost.is_set():
                 self.release(held.claim)
 
+    # -- fenced files ----------------------------------------------------------------------------------------------
+
+    @property
+    def files(self) -> Files:
+        """The coordinator's fenced directory (``fenced serve --files-dir DIR``): read, write, publish, claim,
+        adopt and discard plain files (see :mod:`fenced_state.files`)."""
+        return Files(self)
+
     # -- events --------------------------------------------------------------------------------------------------
+
+    def events(self, prefix: str = "", *, from_seq: int | None = None, limit: int | None = None) -> list[Event]:
+        """One page of the event log under ``prefix``, oldest first, from ``from_seq`` (inclusive; default the oldest
+        kept). Like TypeScript's ``store.events``."""
+        body: dict[str, Any] = {"prefix": prefix}
+        if from_seq is not None:
+            body["fromSeq"] = from_seq
+        if limit is not None:
+            body["limit"] = limit
+        return [Event.from_wire(e) for e in self.call("events", body)["events"]]
 
     def watch(self, prefix: str = "", *, from_seq: int | None = None) -> Watch:
         """Every commit outcome under ``prefix`` as it happens; ``from_seq=None`` starts after the newest event.

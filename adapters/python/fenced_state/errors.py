@@ -1,4 +1,4 @@
-"""The error codes of fenced-state (SPEC §4), the same in TypeScript, HTTP and Python.
+"""The error codes of fenced-state (docs/design.md §4), the same in TypeScript, HTTP and Python.
 
 Branch on the class or on ``code``, never on messages. The coordinator sends
 ``{"error": {"code", "message", "retryable", "details"}}``; :func:`error_from_body` rebuilds the typed exception.
@@ -22,6 +22,7 @@ ERROR_TABLE: Mapping[str, tuple[bool, int]] = {
     "UNAUTHORIZED": (False, 401),
     "FORBIDDEN": (False, 403),
     "UNAVAILABLE": (True, 503),
+    "CLOSED": (False, 503),
 }
 
 
@@ -52,6 +53,11 @@ class VersionConflictError(FencedStateError):
     """Someone else committed first: re-read and retry (details: key, expectedVersion, actualVersion)."""
 
     code = "VERSION_CONFLICT"
+
+    @property
+    def outside_edit(self) -> bool:
+        """Fenced files: the file on disk was edited behind the library's back (``details["path"]`` names it)."""
+        return self.details.get("outsideEdit") is True
 
 
 class FencedError(FencedStateError):
@@ -114,6 +120,12 @@ class UnavailableError(FencedStateError):
     code = "UNAVAILABLE"
 
 
+class ClosedError(FencedStateError):
+    """The coordinator's store was closed: it answers nothing any more. Not retryable against it."""
+
+    code = "CLOSED"
+
+
 ERROR_CLASSES: Mapping[str, type[FencedStateError]] = {
     cls.code: cls
     for cls in (
@@ -129,6 +141,7 @@ ERROR_CLASSES: Mapping[str, type[FencedStateError]] = {
         UnauthorizedError,
         ForbiddenError,
         UnavailableError,
+        ClosedError,
     )
 }
 

@@ -1,4 +1,4 @@
-"""Op constructors, e.g. ``client.commit("team/count", op.increment(1))`` — the five ops of SPEC §3.
+"""Op constructors, e.g. ``client.commit("team/count", op.increment(1))`` — the five ops of docs/design.md §3.
 
 ``increment``, ``append`` and ``merge`` apply to the current value, so without ``expect_version`` they never
 conflict with each other; they are still fenced.

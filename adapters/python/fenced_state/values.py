@@ -20,7 +20,8 @@ MAX_SAFE_INTEGER = 2**53 - 1
 def check_json(value: Any) -> None:
     """Raises :class:`InvalidInputError` naming the first part of ``value`` that would not travel unchanged: a dict
     key that is not a ``str``, an integer beyond ±(2**53 − 1), a float that is not finite or is integral beyond that
-    range, a ``str`` that is not valid Unicode (a lone surrogate), or a type JSON does not have."""
+    range, or a type JSON does not have. A ``str`` with a lone surrogate travels as a JSON escape and comes back as it
+    was, as in TypeScript (keys, opIds and owners with one are refused by the coordinator, as by the core)."""
     try:
         problem = _find_problem(value, [])
     except RecursionError:
@@ -45,7 +46,7 @@ def _find_problem(value: Any, path: list[str | int]) -> tuple[list[str | int], s
             return path, f"the float {value!r} is integral beyond ±(2**53 − 1), which the coordinator refuses; send it as a string"
         return None
     if isinstance(value, str):
-        return _check_str(value, path)
+        return None
     if isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
             found = _find_problem(item, [*path, i])
@@ -56,16 +57,9 @@ def _find_problem(value: Any, path: list[str | int]) -> tuple[list[str | int], s
         for key, item in value.items():
             if not isinstance(key, str):
                 return [*path, str(key)], f"a dict key must be a str, not {type(key).__name__} ({key!r}): JSON would turn it into a string"
-            found = _check_str(key, [*path, key]) or _find_problem(item, [*path, key])
+            found = _find_problem(item, [*path, key])
             if found is not None:
                 return found
         return None
     return path, f"{type(value).__name__} is not a JSON value"
 
-
-def _check_str(text: str, path: list[str | int]) -> tuple[list[str | int], str] | None:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return path, "the string holds a lone surrogate, which is not Unicode text (it would be stored as U+FFFD)"
-    return None

@@ -29,9 +29,6 @@ UNFAITHFUL: list[tuple[str, Any, list[Any]]] = [
     ("Infinity", math.inf, []),
     ("-Infinity in a dict", {"x": -math.inf}, ["x"]),
     ("an integral float beyond 2**53", 1e300, []),
-    ("a lone high surrogate", "k\ud800", []),
-    ("a lone low surrogate in a list", ["ok", "\udfff"], [1]),
-    ("a lone surrogate in a key", {"\ud83d": 1}, ["\ud83d"]),
     ("a set", {1, 2}, []),
     ("bytes", b"abc", []),
 ]
@@ -76,6 +73,7 @@ def test_values_at_the_edges_come_back_exactly(client: Client, ns: str) -> None:
         "big float": 1.5e300 / 3e290,  # 5e9: integral and safe
         "fraction": 12345.678,
         "text": "café — 日本語 — 🦊 — \U0010ffff",
+        "lone surrogates": ["k\ud800", "\udfff", {"\ud83d": 1}],  # JSON escapes; TypeScript keeps them too
         "digits": "9007199254740993",
         "nested": [[{"a": None, "b": True, "c": False}]],
     }

@@ -55,6 +55,8 @@ def _typed_call(client: Client, call: str, r: dict[str, Any]) -> Any:
         return _to_wire(client.renew(Claim(r["key"], r["owner"], r["epoch"]), r["ttlMs"]))
     if call == "release":
         return {"released": client.release(Claim(r["key"], r["owner"], r["epoch"]))}
+    if call == "events":
+        return {"events": _to_wire(client.events(r.get("prefix", ""), from_seq=r.get("fromSeq"), limit=r.get("limit")))}
     raise AssertionError(f"unknown call {call}")
 
 

@@ -4,7 +4,8 @@
  * made safe by per-key and per-opId advisory locks (see tx.ts); `LISTEN/NOTIFY` wakes watchers on every host.
  */
 import pg from "pg";
-import type { Backend, BackendTx, StoredClaim, StoredRecord } from "../../core/backend.js";
+import type { Backend, BackendTx, CheckpointReader, StoredClaim, StoredRecord } from "../../core/backend.js";
+import { CloseGate, gatedReader } from "../../core/close-gate.js";
 import { FencedStateError, InvalidInputError } from "../../core/errors.js";
 import type { Outcome, StateEvent } from "../../core/schemas.js";
 import { Listeners, prefixEnd } from "../serial.js";
@@ -41,12 +42,21 @@ function readStatements(s: string) {
   return {
     getRecord: named("get_record", `SELECT key, value, version, epoch, updated_at FROM ${s}.records WHERE key = $1`),
     getClaim: named("get_claim", `SELECT key, owner, epoch, expires_at FROM ${s}.claims WHERE key = $1`),
+    // Two statements, so that the key range is an index range either way (see prefixEnd).
     list: named(
       "list",
       `SELECT key, value, version, epoch, updated_at FROM ${s}.records
         WHERE key >= $1 AND key < $2 AND key > $3 AND (value IS NOT NULL OR $4) ORDER BY key LIMIT $5`,
     ),
-    events: named("events", `SELECT * FROM ${s}.events WHERE seq > $1 AND key >= $2 AND key < $3 ORDER BY seq LIMIT $4`),
+    listFrom: named(
+      "list_from",
+      `SELECT key, value, version, epoch, updated_at FROM ${s}.records
+        WHERE key >= $1 AND key > $2 AND (value IS NOT NULL OR $3) ORDER BY key LIMIT $4`,
+    ),
+    events: named(
+      "events",
+      `SELECT * FROM ${s}.events WHERE seq > $1 AND key >= $2 AND ($3::text IS NULL OR key < $3) ORDER BY seq LIMIT $4`,
+    ),
     lastSeq: named("last_seq", `SELECT seq FROM ${s}.event_seq`),
     purgeIdem: named("purge_idem", `DELETE FROM ${s}.idempotency WHERE created_at < $1`),
     purgeEvents: named("purge_events", `DELETE FROM ${s}.events WHERE seq <= (SELECT seq FROM ${s}.event_seq) - $1`),
@@ -61,14 +71,14 @@ export class PostgresBackend implements Backend {
   private readonly txSql: TxSql;
   private readonly checkpointSql: CheckpointTxSql;
   /** Checkpoint storage for the LangGraph saver. */
-  readonly checkpoints: PostgresCheckpoints;
+  readonly checkpoints: CheckpointReader;
   private readonly sql: ReturnType<typeof readStatements>;
   /** Sent with the COMMIT; the notification is delivered only if the commit lands. */
   private readonly notify: string;
   private readonly listeners = new Listeners();
   private readonly commitListener: CommitListener;
   private subscribers = 0;
-  private closed: Promise<void> | undefined;
+  private readonly gate = new CloseGate();
 
   /** Connects, creates the schema or migrates it, and returns a ready backend. Throws `UNAVAILABLE` if it cannot. */
   static async open(options: PostgresBackendOptions): Promise<PostgresBackend> {
@@ -107,14 +117,18 @@ export class PostgresBackend implements Backend {
     const s = quoteIdent(this.schema);
     this.txSql = txSql(s);
     this.checkpointSql = checkpointTxSql(s);
-    this.checkpoints = new PostgresCheckpoints(this.pool, s);
+    this.checkpoints = gatedReader(new PostgresCheckpoints(this.pool, s), this.gate);
     this.sql = readStatements(s);
     const channel = commitChannel(this.schema);
     this.notify = `NOTIFY ${quoteIdent(channel)}`;
     this.commitListener = new CommitListener(config, channel, () => this.listeners.notify());
   }
 
-  async transact<T>(fn: (tx: BackendTx) => Promise<T>): Promise<T> {
+  transact<T>(fn: (tx: BackendTx) => Promise<T>): Promise<T> {
+    return this.gate.run(() => this.transactOpen(fn));
+  }
+
+  private async transactOpen<T>(fn: (tx: BackendTx) => Promise<T>): Promise<T> {
     let tx: PostgresTx;
     try {
       tx = await PostgresTx.start(this.pool, this.schema, this.txSql, this.checkpointSql);
@@ -149,7 +163,11 @@ export class PostgresBackend implements Backend {
   async listRecords(q: { prefix: string; after?: string; limit: number; includeDeleted: boolean }): Promise<StoredRecord[]> {
     // Keys hold no control characters, so "after" cut at a NUL selects the same keys (and Postgres text has no NUL).
     const after = (q.after ?? "").split("\u0000")[0]!;
-    const rows = await this.query<RecordRow>(this.sql.list, [q.prefix, prefixEnd(q.prefix), after, q.includeDeleted, q.limit]);
+    const end = prefixEnd(q.prefix);
+    const rows =
+      end === null
+        ? await this.query<RecordRow>(this.sql.listFrom, [q.prefix, after, q.includeDeleted, q.limit])
+        : await this.query<RecordRow>(this.sql.list, [q.prefix, end, after, q.includeDeleted, q.limit]);
     return rows.map(toRecord);
   }
 
@@ -174,7 +192,7 @@ export class PostgresBackend implements Backend {
   /** `listener` runs after commits of this process at once, and after other hosts' commits via LISTEN/NOTIFY. */
   subscribe(listener: () => void): () => void {
     const remove = this.listeners.add(listener);
-    if (++this.subscribers === 1 && !this.closed) void this.commitListener.start();
+    if (++this.subscribers === 1 && !this.gate.closed) void this.commitListener.start();
     let subscribed = true;
     return () => {
       if (!subscribed) return;
@@ -184,18 +202,30 @@ export class PostgresBackend implements Backend {
     };
   }
 
-  async purge(q: { idempotencyBefore: number; maxEvents: number }): Promise<void> {
-    await this.query(this.sql.purgeIdem, [q.idempotencyBefore]);
-    await this.query(this.sql.purgeEvents, [q.maxEvents]);
+  purge(q: { idempotencyBefore: number; maxEvents: number }): Promise<void> {
+    // Events go by the seq counter (event_seq), never by the rows left: seqs are not reused after a purge.
+    return this.gate.run(async () => {
+      await this.statement(this.sql.purgeIdem, [q.idempotencyBefore]);
+      await this.statement(this.sql.purgeEvents, [q.maxEvents]);
+    });
   }
 
-  /** Closes the pool and the LISTEN connection. Safe to call twice. */
+  /**
+   * Waits for every call issued before it, then closes the pool and the LISTEN connection. Later calls get `CLOSED`.
+   * Safe to call twice.
+   */
   close(): Promise<void> {
-    this.closed ??= Promise.all([this.commitListener.stop(), this.pool.end()]).then(() => undefined);
-    return this.closed;
+    return this.gate.close(async () => {
+      await Promise.all([this.commitListener.stop(), this.pool.end()]);
+    });
   }
 
-  private async query<R extends pg.QueryResultRow>(statement: { name: string; text: string }, values: unknown[]): Promise<R[]> {
+  /** One statement on a pooled connection, as a call in flight (see `close`). */
+  private query<R extends pg.QueryResultRow>(statement: { name: string; text: string }, values: unknown[]): Promise<R[]> {
+    return this.gate.run(() => this.statement<R>(statement, values));
+  }
+
+  private async statement<R extends pg.QueryResultRow>(statement: { name: string; text: string }, values: unknown[]): Promise<R[]> {
     try {
       return (await this.pool.query<R>({ ...statement, values })).rows;
     } catch (err) {

@@ -1,5 +1,5 @@
 /**
- * `fenced-state/postgres`: the PostgreSQL backend (SPEC §5) for state shared by several hosts. Needs the `pg` package.
+ * `fenced-state/postgres`: the PostgreSQL backend (docs/design.md §5) for state shared by several hosts. Needs the `pg` package.
  *
  * @example
  * ```ts

@@ -124,6 +124,24 @@ for (const fixture of backendFixtures()) {
       });
     });
 
+    it("update_state and commit_state store a __proto__ member as data, and it reads back (issue 15 item 8)", async () => {
+      store = await fixture.open();
+      const tools = stateTools(store, { prefix: "team/" });
+      const results: StateToolResult[] = [];
+      const model = new PolicyModel(({ call, lastResult }) => {
+        if (call > 0) results.push(lastResult as StateToolResult);
+        if (call === 0) return callTool("update_state", { key: "doc", patch: '{"__proto__":{"admin":true},"title":"t"}', expectVersion: null });
+        if (call === 1) return callTool("commit_state", { key: "raw", value: '{"__proto__":[1]}', expectVersion: 0 });
+        if (call === 2) return callTool("read_state", { key: "doc" });
+        return say("done");
+      });
+      await run(new Agent({ name: "proto", instructions: "", model, tools }), "go");
+      expect(results.map((r) => r.ok)).toEqual([true, true, true]);
+      expect(JSON.stringify((results[2] as { value?: unknown }).value)).toBe('{"__proto__":{"admin":true},"title":"t"}');
+      expect(JSON.stringify((await store.read("team/raw")).value)).toBe('{"__proto__":[1]}');
+      expect(({} as { admin?: boolean }).admin).toBeUndefined();
+    });
+
     it("bad arguments come back as a structured INVALID_INPUT result and write nothing", async () => {
       store = await fixture.open();
       const tools = stateTools(store, { prefix: "team/" });
