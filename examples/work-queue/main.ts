@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { openStore, sleep } from "../../src/index.js";
+import { openStore, sleep, type StateEvent } from "../../src/index.js";
 import { workQueue } from "../../src/queue/index.js";
 
 const arg = (flag: string, fallback: number) => {
@@ -84,7 +84,8 @@ await zombieDone;
 
 // The figures, from the store alone.
 const prefix = queue.keys.prefix;
-const events = await store.events(prefix, { limit: 1_000_000 });
+const events: StateEvent[] = [];
+for (let page: StateEvent[]; (page = await store.events(prefix, { fromSeq: (events.at(-1)?.seq ?? 0) + 1, limit: 10_000 })).length > 0; ) events.push(...page);
 const enqueued = (await store.read(queue.keys.next)).version;
 const completions = new Map<string, number>();
 for (const e of events) {
