@@ -3,6 +3,7 @@
  * cursor advanced in the txn of the writes it caused, so a crash mid-batch neither loses nor doubles a memory and a
  * zombie curator is FENCED (G2) with nothing of its batch landing.
  */
+import { Annotation, END, Send, START, StateGraph } from "@langchain/langgraph";
 import { afterAll, describe, expect, it } from "vitest";
 import { sleep, type StateStore } from "../../src/index.js";
 import { MemoryCurator, MemoryInbox, type MemoryEvent } from "../../src/curator/index.js";
@@ -136,3 +137,31 @@ for (const fixture of backendFixtures()) {
     });
   });
 }
+
+describe("memory curator: LangGraph Send branches as emitters", () => {
+  it("stores each branch's memory once, even when the whole run is retried", async () => {
+    const fixture = backendFixtures()[1]!; // sqlite
+    const state = await fixture.open();
+    const inbox = new MemoryInbox(state, "graph");
+    const AREAS = ["pricing", "competitors", "hiring"];
+    const S = Annotation.Root({ runId: Annotation<string>(), area: Annotation<string>() });
+    const graph = new StateGraph(S)
+      .addNode("learn", async (s) => {
+        // The opId names the run and the branch: a retried run (or a replayed task) emits nothing new.
+        await inbox.emit({ namespace: ["research"], key: s.area, value: { text: `notes on ${s.area}` } }, { opId: `${s.runId}/${s.area}` });
+        return {};
+      })
+      .addConditionalEdges(START, (s) => AREAS.map((area) => new Send("learn", { runId: s.runId, area })))
+      .addEdge("learn", END)
+      .compile();
+    await graph.invoke({ runId: "run-1" });
+    await graph.invoke({ runId: "run-1" }); // the same run, retried
+    expect(await inbox.lastSeq()).toBe(3);
+    const memory = new FencedStore(state);
+    const curator = new MemoryCurator(state, memory, "graph", { owner: "c" });
+    await curator.start();
+    expect(await curator.step()).toMatchObject({ accepted: 3, duplicates: 0 });
+    for (const area of AREAS) expect(await writesOf(state, memory, { namespace: ["research"], key: area, value: {} })).toBe(1);
+    await fixture.cleanup();
+  });
+});
