@@ -26,6 +26,7 @@ export class QueueKeys {
     this.next = `${this.prefix}next`;
   }
 
+  /** The idempotency record of one enqueue (or emit) opId. */
   op(opId: string): string {
     return `${this.prefix}ops/${encodeSegment(opId)}`;
   }
