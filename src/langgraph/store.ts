@@ -217,6 +217,20 @@ export class FencedStore extends BaseStore {
     );
   }
 
+  /**
+   * What a put of this item would commit, without committing it: the current item (or `null`) and the commit request
+   * that replaces it at its current version (`value: null` deletes). For callers that must land item writes in a txn
+   * of their own, such as the memory curator (src/curator), which advances its cursor in the same txn.
+   */
+  async putRequest(namespace: string[], key: string, value: ItemValue | null): Promise<{ current: FencedItem | null; request: CommitRequest }> {
+    parseInput(StoreArgs.putIfVersion, { namespace, key, value, expectVersion: 0 });
+    checkNamespace(namespace, ["namespace"], value !== null);
+    const recordKey = this.keyOf(namespace, key);
+    const record = await this.state.read(recordKey);
+    const current = record.exists ? toItem(namespace, key, record.value as unknown as StoredItem, record.version, record.updatedAt!) : null;
+    return { current, request: this.writeRequest(recordKey, value, record, record.version) };
+  }
+
   private async getItem(o: GetOperation): Promise<FencedItem | null> {
     const record = await this.state.read(this.keyOf(o.namespace, o.key));
     return record.exists ? toItem(o.namespace, o.key, record.value as unknown as StoredItem, record.version, record.updatedAt!) : null;

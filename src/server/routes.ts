@@ -29,6 +29,20 @@ import {
   TxnRequestSchema,
   TxnResultSchema,
 } from "../core/schemas.js";
+import { workQueue } from "../queue/queue.js";
+import {
+  CompleteRequestSchema,
+  CompleteResultSchema,
+  EnqueueRequestSchema,
+  EnqueueResultSchema,
+  FailRequestSchema,
+  FailResultSchema,
+  HeartbeatRequestSchema,
+  LeaseRequestSchema,
+  LeaseResultSchema,
+  QueueStatsRequestSchema,
+  QueueStatsSchema,
+} from "../queue/schemas.js";
 import { decodeContent } from "../files/content.js";
 import type { FencedFiles } from "../files/files.js";
 import {
@@ -77,6 +91,7 @@ function route<B extends z.ZodType, R extends z.ZodType>(spec: {
 export const ReadRequestSchema = z.object({ key: KeySchema }).strict();
 export const ListResultSchema = z.object({ records: z.array(StateRecordSchema) });
 export const ReleaseResultSchema = z.object({ released: z.boolean() });
+export const QueueHeartbeatResultSchema = z.object({ expiresAt: z.number().int() });
 export const EventsResultSchema = z.object({ events: z.array(StateEventSchema) });
 
 export const JSON_ROUTES: readonly JsonRoute[] = [
@@ -135,6 +150,55 @@ export const JSON_ROUTES: readonly JsonRoute[] = [
     body: ClaimRefSchema,
     response: ReleaseResultSchema,
     handle: async (store, body) => ({ released: await store.release(body) }),
+  }),
+  // ---- Work queue (docs/queue.md): a task is a key, a lease a claim on it, a completion a txn fenced by the lease.
+  route({
+    url: "/v1/queue/enqueue",
+    operationId: "queueEnqueue",
+    summary: "Appends a task at the queue's tail; the same opId enqueues once (created: false on a retry).",
+    body: EnqueueRequestSchema,
+    response: EnqueueResultSchema,
+    handle: (store, { queue, payload, ...options }) => workQueue(store, queue).enqueue(payload, options),
+  }),
+  route({
+    url: "/v1/queue/lease",
+    operationId: "queueLease",
+    summary: "Leases the oldest visible task nobody holds (a claim for visibilityMs); lease is null when there is none.",
+    body: LeaseRequestSchema,
+    response: LeaseResultSchema,
+    handle: async (store, { queue, ...request }) => ({ lease: await workQueue(store, queue).lease(request) }),
+  }),
+  route({
+    url: "/v1/queue/heartbeat",
+    operationId: "queueHeartbeat",
+    summary: "Extends a lease by visibilityMs; FENCED when it expired or was taken over.",
+    body: HeartbeatRequestSchema,
+    response: QueueHeartbeatResultSchema,
+    handle: async (store, { lease, visibilityMs }) => ({ expiresAt: await workQueue(store, lease.queue).heartbeat(lease, visibilityMs) }),
+  }),
+  route({
+    url: "/v1/queue/complete",
+    operationId: "queueComplete",
+    summary: "Completes a leased task with its result and state writes in one txn; FENCED (nothing lands) for a lost lease.",
+    body: CompleteRequestSchema,
+    response: CompleteResultSchema,
+    handle: (store, { lease, result, ...options }) => workQueue(store, lease.queue).complete(lease, result ?? null, options),
+  }),
+  route({
+    url: "/v1/queue/fail",
+    operationId: "queueFail",
+    summary: "Gives a leased task back: visible again after its backoff, or dead-lettered after maxAttempts; FENCED for a lost lease.",
+    body: FailRequestSchema,
+    response: FailResultSchema,
+    handle: (store, { lease, error, ...options }) => workQueue(store, lease.queue).fail(lease, error, options),
+  }),
+  route({
+    url: "/v1/queue/stats",
+    operationId: "queueStats",
+    summary: "How many tasks the queue has had, and how many are pending, done and dead.",
+    body: QueueStatsRequestSchema,
+    response: QueueStatsSchema,
+    handle: (store, { queue }) => workQueue(store, queue).stats(),
   }),
   route({
     url: "/v1/events",

@@ -145,6 +145,31 @@ const MUTANTS: Mutant[] = [
     ],
     tests: ["test/backends/sqlite-event-log.test.ts"],
   },
+  {
+    id: "queue completion not fenced by its lease (lets go of the claim, then commits on the version alone)",
+    guarantee: "G2",
+    file: "src/queue/queue.ts",
+    find:
+      "    const fence = { key, epoch };\n" +
+      "    const committed = await this.store.txn(\n" +
+      "      [\n" +
+      "        { key, op: op.delete(), expectVersion: version, epoch: fence.epoch, owner },",
+    replace:
+      "    await this.store.release({ key, owner, epoch });\n" +
+      "    const fence = { key, version };\n" +
+      "    const committed = await this.store.txn(\n" +
+      "      [\n" +
+      "        { key, op: op.delete(), expectVersion: version, owner },",
+    tests: ["test/queue/model.test.ts", "test/queue/queue.test.ts"],
+  },
+  {
+    id: "queue lease ignores a failed task's backoff",
+    guarantee: "queue",
+    file: "src/queue/queue.ts",
+    find: "if (task.visibleAt > now || task.leasedUntil > now) continue;",
+    replace: "if (task.leasedUntil > now) continue;",
+    tests: ["test/queue/model.test.ts", "test/queue/queue.test.ts"],
+  },
 ];
 
 const scratch: string[] = [];

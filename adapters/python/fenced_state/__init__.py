@@ -30,10 +30,13 @@ from .errors import (
     find_fenced_error,
 )
 from .files import FileClaim, FileRecord, Files, FileStatus, FileWriteResult
+from .queue import Lease, Queue
 from .records import Claim, CommitResult, EffectResult, Event, Record, TxnResult, UpdateResult
 from .watch import Watch
 
 __all__ = [
+    "Lease",
+    "Queue",
     "op",
     "Client",
     "DEFAULT_URL",

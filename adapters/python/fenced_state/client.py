@@ -20,6 +20,7 @@ from . import op as ops
 from .backoff import with_backoff
 from .errors import FencedStateError, InvalidInputError, UnavailableError, VersionConflictError, error_from_body
 from .files import Files
+from .queue import Queue
 from .records import Claim, CommitResult, EffectResult, Event, Record, TxnResult, UpdateResult
 from .values import check_json
 from .watch import Watch
@@ -234,6 +235,12 @@ class Client:
         except InvalidInputError:
             done = {**outcome, "status": "done"}  # the effect happened; a result that is not JSON is not kept
         return EffectResult(True, "done", result, self.call("effects/outcome", done)["record"])
+
+    # -- work queue ----------------------------------------------------------------------------------------------
+
+    def queue(self, name: str) -> Queue:
+        """The work queue ``name`` (docs/queue.md): enqueue, lease, heartbeat, complete, fail, stats."""
+        return Queue(self, name)
 
     # -- transport -----------------------------------------------------------------------------------------------
 
