@@ -35,6 +35,12 @@ const VALID_BODIES: Record<string, object> = {
   "/v1/events": { prefix: "auth/" },
   "/v1/effects/intent": { opId: "auth-effect" },
   "/v1/effects/outcome": { opId: "auth-effect", attempt: 1, status: "done" },
+  "/v1/queue/enqueue": { queue: "auth", payload: "intruder" },
+  "/v1/queue/lease": { queue: "auth", owner: "intruder", visibilityMs: 60_000 },
+  "/v1/queue/heartbeat": { lease: { queue: "auth", seq: 1, owner: "intruder", epoch: 1, version: 1 }, visibilityMs: 60_000 },
+  "/v1/queue/complete": { lease: { queue: "auth", seq: 1, owner: "intruder", epoch: 1, version: 1 } },
+  "/v1/queue/fail": { lease: { queue: "auth", seq: 1, owner: "intruder", epoch: 1, version: 1 } },
+  "/v1/queue/stats": { queue: "auth" },
 };
 
 const BAD_AUTHORIZATION = [
