@@ -126,8 +126,11 @@ for (const fixture of backendFixtures()) {
     });
 
     it("a racer that read before another's intent landed does not fire, even after the idempotency record is purged", async () => {
-      const store = await fixture.open({ retention: { idempotencyMs: 0 } });
+      // The shortest retention there is (0 is INVALID_INPUT), and a clock moved past it before the purge.
+      let now = Date.now();
+      const store = await fixture.open({ retention: { idempotencyMs: 1 }, clock: () => now });
       await beginEffect(store, { opId: "late/10" });
+      now += 1_000;
       await store.purge();
       // The racer's read happened before the intent above: it saw no record.
       const read = store.read.bind(store);
