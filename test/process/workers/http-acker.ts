@@ -15,6 +15,7 @@ const [baseUrl, key, first] = process.argv.slice(2) as [string, string, string];
 
 async function post(body: string): Promise<Record<string, unknown>> {
   let res: Response;
+  let text: string;
   try {
     res = await fetch(`${baseUrl}/v1/commit`, {
       method: "POST",
@@ -22,13 +23,26 @@ async function post(body: string): Promise<Record<string, unknown>> {
       body,
       signal: AbortSignal.timeout(10_000),
     });
+    // Reading the body is part of the exchange: a coordinator killed mid-answer leaves the outcome unknown too.
+    text = await res.text();
   } catch (err) {
     throw new UnavailableError({ cause: `connection: ${String(err)}` }); // refused, reset, or timed out: outcome unknown
   }
-  const answer = (await res.json().catch(() => null)) as Record<string, unknown> | null;
+  const answer = ((): Record<string, unknown> | null => {
+    try {
+      return JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      return null;
+    }
+  })();
   if (res.status === 200 && answer) return answer;
   throw errorFromJSON(answer);
 }
+
+// AbortSignal.timeout's timer does not keep the process alive: if a killed coordinator leaves a read that never
+// settles, Node would see nothing left to do and exit with code 13 (unsettled top-level await) before the timeout
+// fires. This timer keeps the loop alive, so the read is aborted and resent like any lost answer.
+setInterval(() => undefined, 60_000);
 
 ackLine({ ready: true });
 for (let i = Number(first); ; i++) {
