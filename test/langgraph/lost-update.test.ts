@@ -118,7 +118,12 @@ for (const fixture of saverFixtures()) {
         (e: unknown) => e,
       );
       await entered.promise;
-      await vi.waitFor(async () => expect((await graph.getState(thread("c"))).values.log).toContain("zombie"));
+      // As in (c) above: wait for the zombie's last background checkpoint, the one whose next task is its stalled node.
+      await vi.waitFor(async () => {
+        const state = await graph.getState(thread("c"));
+        expect(state.values.log).toContain("zombie");
+        expect(state.next).toEqual(["increment"]);
+      });
       await invokeWithClaim(graph, { log: ["fresh"] }, thread("c"), { owner: "fresh", multitaskStrategy: "interrupt" });
       stalled.release();
       expect(await z).toBeInstanceOf(FencedError);
