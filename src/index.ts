@@ -2,36 +2,47 @@
  * fenced-state: versioned, fenced shared state for multi-agent systems.
  * Exactly one winner per write, a typed retryable conflict for the loser, zombie writers fenced by an epoch,
  * retries made safe by opIds, and nothing dropped silently.
+ *
+ * This entry is what applications call: the store, its ops, the errors, and the types of requests and results.
+ * The storage contract (for people who write backends) and the zod schemas are in `fenced-state/backend`.
  */
 export { openStore, DEFAULT_PATH, type OpenStoreOptions } from "./open.js";
 export { StateStore, type StateStoreOptions, type UpdateOptions, type UpdateResult, type WithClaimOptions } from "./core/store.js";
-export { op, applyOp } from "./core/ops.js";
-export * from "./core/effects.js";
+export { op } from "./core/ops.js";
+export {
+  runEffect,
+  beginEffect,
+  finishEffect,
+  type EffectRequest,
+  type EffectResult,
+  type EffectIntentRequest,
+  type EffectIntent,
+  type EffectOutcomeRequest,
+  type EffectOutcome,
+  type EffectRecord,
+  type EffectStatus,
+} from "./core/effects.js";
 export * from "./core/errors.js";
-export * from "./core/schemas.js";
+export type {
+  Op,
+  Guard,
+  CommitRequest,
+  TxnRequest,
+  ClaimRequest,
+  ClaimRef,
+  RenewRequest,
+  ListRequest,
+  StateRecord,
+  CommitResult,
+  TxnResult,
+  Claim,
+  Outcome,
+  StateEvent,
+  EventsOptions,
+  Limits,
+} from "./core/schemas.js";
 export type { Json } from "./core/json.js";
-export { mergePatch, canonicalJson } from "./core/json.js";
-export { withBackoff, sleep, type BackoffOptions } from "./core/retry.js";
+export { mergePatch } from "./core/json.js";
+export { withBackoff, type BackoffOptions } from "./core/retry.js";
 export type { WatchOptions } from "./core/events.js";
 export type { TxnItem } from "./core/commit.js";
-export type {
-  Backend,
-  BackendTx,
-  KeyState,
-  StoredRecord,
-  StoredClaim,
-  IdempotencyRecord,
-  Retention,
-  Awaitable,
-  BlobRef,
-  CheckpointBlob,
-  CheckpointQuery,
-  CheckpointReader,
-  CheckpointRef,
-  CheckpointRow,
-  CheckpointTx,
-  CheckpointWrite,
-  LoadedCheckpoint,
-} from "./core/backend.js";
-export { MemoryBackend } from "./backends/memory.js";
-export { SqliteBackend, type SqliteBackendOptions } from "./backends/sqlite.js";

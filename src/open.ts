@@ -3,9 +3,9 @@ import { resolve } from "node:path";
 import type { Backend } from "./core/backend.js";
 import { InvalidInputError } from "./core/errors.js";
 import { StateStore, resolveRetention, type StateStoreOptions } from "./core/store.js";
-import { MemoryBackend } from "./backends/memory.js";
+import { MemoryBackend } from "./backends/memory/backend.js";
 import { LazyBackend } from "./backends/lazy.js";
-import { SqliteBackend } from "./backends/sqlite.js";
+import { SqliteBackend } from "./backends/sqlite/backend.js";
 import type { PostgresPoolOptions } from "./backends/postgres/options.js";
 
 /** The embedded default database file. */

@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { WAL_AUTOCHECKPOINT_PAGES } from "../../src/backends/sqlite.js";
+import { WAL_AUTOCHECKPOINT_PAGES } from "../../src/backends/sqlite/backend.js";
 import { op, openStore } from "../../src/index.js";
 import { figure, perSecond, type Figure, type Target } from "../report.js";
 import { bySize, type Section, type SectionContext } from "../section.js";

@@ -13,7 +13,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
-import { isErrorCode, openStore, sleep } from "../../src/index.js";
+import { isErrorCode, openStore } from "../../src/index.js";
+import { setTimeout as sleep } from "node:timers/promises";
 import { FencedFiles } from "../../src/files/index.js";
 
 const PLAN = "plan.md";

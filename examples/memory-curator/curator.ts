@@ -4,7 +4,8 @@
  *
  *   node --import tsx examples/memory-curator/curator.ts <db> <curator-id>
  */
-import { isErrorCode, openStore, sleep } from "../../src/index.js";
+import { isErrorCode, openStore } from "../../src/index.js";
+import { setTimeout as sleep } from "node:timers/promises";
 import { MemoryCurator } from "../../src/curator/index.js";
 import { FencedStore } from "../../src/langgraph/index.js";
 

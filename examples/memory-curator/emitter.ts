@@ -4,7 +4,8 @@
  *
  *   node --import tsx examples/memory-curator/emitter.ts <db> <worker-id> <count>
  */
-import { openStore, sleep } from "../../src/index.js";
+import { openStore } from "../../src/index.js";
+import { setTimeout as sleep } from "node:timers/promises";
 import { MemoryInbox } from "../../src/curator/index.js";
 
 const [db, id, count] = process.argv.slice(2) as [string, string, string];

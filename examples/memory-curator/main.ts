@@ -12,7 +12,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { op, openStore, sleep } from "../../src/index.js";
+import { op, openStore } from "../../src/index.js";
+import { setTimeout as sleep } from "node:timers/promises";
 import { MemoryEventSchema, MemoryInbox } from "../../src/curator/index.js";
 import { FencedStore } from "../../src/langgraph/index.js";
 

@@ -11,7 +11,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { openStore, sleep, type StateEvent } from "../../src/index.js";
+import { openStore, type StateEvent } from "../../src/index.js";
+import { setTimeout as sleep } from "node:timers/promises";
 import { workQueue } from "../../src/queue/index.js";
 
 const arg = (flag: string, fallback: number) => {

@@ -5,7 +5,8 @@
  *
  *   node --import tsx examples/work-queue/worker.ts <db> <queue> <worker-id>
  */
-import { isErrorCode, op, openStore, sleep } from "../../src/index.js";
+import { isErrorCode, op, openStore } from "../../src/index.js";
+import { setTimeout as sleep } from "node:timers/promises";
 import { workQueue } from "../../src/queue/index.js";
 
 const [db, name, id] = process.argv.slice(2) as [string, string, string];

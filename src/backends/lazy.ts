@@ -3,7 +3,8 @@
  * `FencedCheckpointSaver.fromConnString` does the same over this. Every call waits for the open; a failed open is
  * tried again by the next call, so a database that was down at first use is picked up once it is up.
  */
-import type { Backend, BackendTx, CheckpointReader, StoredClaim, StoredRecord } from "../core/backend.js";
+import type { Backend, BackendTx, StoredClaim, StoredRecord } from "../core/backend.js";
+import type { CheckpointReader } from "../core/checkpoints.js";
 import { InvalidInputError } from "../core/errors.js";
 import type { StateEvent } from "../core/schemas.js";
 

@@ -3,7 +3,7 @@
  * `commit` and `claims`, which run inside `Backend.transact`. Each backend passes the one conformance suite in
  * `test/core/conformance.test.ts`.
  */
-import type { Json } from "./json.js";
+import type { CheckpointReader, CheckpointTx } from "./checkpoints.js";
 import type { StateEvent } from "./schemas.js";
 
 export type Awaitable<T> = T | Promise<T>;
@@ -65,108 +65,6 @@ export interface BackendTx {
   appendEvent(event: Omit<StateEvent, "seq">): Awaitable<number>;
   /** Checkpoint rows, for backends that keep lineages (see `CheckpointTx`); written only by a commit's extra rows (`commitWithRows`). */
   readonly checkpoints?: CheckpointTx;
-}
-
-/**
- * A checkpoint of a lineage: one (threadId, ns) chain of snapshots whose head is a core record, so that every head
- * advance is a commit. The LangGraph saver keeps its checkpoints here; nothing in this contract is LangGraph's.
- * Payloads are bytes the integration serialized; `metadata` is UTF-8 JSON when `type` is `"json"` (list filters
- * read it).
- */
-export interface CheckpointRow {
-  threadId: string;
-  ns: string;
-  checkpointId: string;
-  parentId: string | null;
-  /** The version of the lineage's head record that this checkpoint's commit wrote. Never changes. */
-  headVersion: number;
-  type: string;
-  checkpoint: Uint8Array;
-  metadata: Uint8Array;
-  /**
-   * Channel → the checkpoint in this lineage that stored the channel's value (itself, for the channels it wrote).
-   * Values are written once, by the checkpoint that changed them, and shared by its descendants.
-   */
-  blobRefs: Record<string, BlobRef>;
-}
-
-/**
- * Names the checkpoint that wrote a value. With the head version it is unique for all time (head versions only grow,
- * also across deleteThread), so a backend may cache what it names.
- */
-export interface BlobRef {
-  checkpointId: string;
-  headVersion: number;
-}
-
-/** One channel value, stored with the checkpoint that wrote it. */
-export interface CheckpointBlob {
-  channel: string;
-  type: string;
-  value: Uint8Array;
-}
-
-/** A pending write attached to a checkpoint. `idx < 0` marks a special write that replaces an earlier one. */
-export interface CheckpointWrite {
-  taskId: string;
-  idx: number;
-  channel: string;
-  type: string;
-  value: Uint8Array;
-  /** The writing task's path; `""` when unknown. Writes sort by (taskPath, taskId, idx), strings by code point. */
-  taskPath: string;
-}
-
-export interface CheckpointRef {
-  threadId: string;
-  ns: string;
-  checkpointId: string;
-}
-
-/** A checkpoint with the referenced blobs that exist, and its writes in (taskPath, taskId, idx) order. */
-export interface LoadedCheckpoint extends CheckpointRow {
-  blobs: CheckpointBlob[];
-  writes: CheckpointWrite[];
-}
-
-/** Which checkpoints `listCheckpoints` returns: newest first by (checkpointId, threadId, ns), descending. */
-export interface CheckpointQuery {
-  threadId?: string;
-  ns?: string;
-  /** Only checkpoints whose id sorts before this one. */
-  beforeId?: string;
-  /** Resume a listing strictly after this checkpoint (pagination). */
-  after?: CheckpointRef;
-  /** Top-level metadata keys whose values must have the same minified JSON text. Keys may not contain `"`. */
-  metadata?: Record<string, Json>;
-  limit: number;
-}
-
-/**
- * Checkpoint-row writes inside a commit's transaction. A backend that offers `checkpoints` runs the LangGraph saver;
- * its conformance suite is test/langgraph/saver.test.ts, which runs against every entry of `backendFixtures()`.
- */
-export interface CheckpointTx {
-  /**
-   * Inserts a checkpoint with the blobs it wrote; returns `false`, writing nothing, when its lineage already has that
-   * checkpoint id.
-   */
-  insertCheckpoint(row: CheckpointRow, blobs: CheckpointBlob[]): Awaitable<boolean>;
-  /** Stores writes of one checkpoint: first wins per (taskId, idx) when `idx >= 0`; a negative `idx` replaces. */
-  putWrites(ref: CheckpointRef, writes: CheckpointWrite[]): Awaitable<void>;
-  /** Deletes every checkpoint, blob and write of every namespace of a thread. */
-  deleteThread(threadId: string): Awaitable<void>;
-}
-
-/** Checkpoint reads; rows are immutable once written, so reads need no transaction. */
-export interface CheckpointReader {
-  getCheckpoint(ref: CheckpointRef): Promise<LoadedCheckpoint | undefined>;
-  /**
-   * The checkpoint a lineage's head record names, read together with the record. The head record is a core record
-   * whose value is a JSON object with a string `checkpointId`.
-   */
-  getHeadCheckpoint(query: { threadId: string; ns: string; headKey: string }): Promise<LoadedCheckpoint | undefined>;
-  listCheckpoints(query: CheckpointQuery): Promise<LoadedCheckpoint[]>;
 }
 
 /** How long idempotency records and events are kept. */

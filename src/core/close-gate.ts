@@ -2,7 +2,7 @@
  * What `close()` means, the same for a store and for every backend: it waits for every call issued before it, and
  * every call after it fails with `CLOSED` (typed, not retryable) instead of a driver error or, worse, success.
  */
-import type { CheckpointReader } from "./backend.js";
+import type { CheckpointReader } from "./checkpoints.js";
 import { ClosedError } from "./errors.js";
 
 /** Counts the calls in flight; `close` runs its body once they have all settled, and refuses every later call. */

@@ -292,6 +292,11 @@ export class StateStore {
     });
   }
 
+  /** The seq of the newest committed event (0 before the first), even when retention has purged it since. */
+  lastSeq(): Promise<number> {
+    return this.gate.run(() => this.backend.lastSeq());
+  }
+
   /** Applies the retention policy now (it also runs every 1,024 commits). Event seqs are never reused after it. */
   purge(): Promise<void> {
     return this.gate.run(() => this.purgeOpen());

@@ -6,7 +6,8 @@
  * for, so the inspector runs without the LangGraph packages until then.
  */
 import type { SerializerProtocol } from "@langchain/langgraph-checkpoint";
-import type { Backend, CheckpointReader, LoadedCheckpoint } from "../core/backend.js";
+import type { Backend } from "../core/backend.js";
+import type { CheckpointReader, LoadedCheckpoint } from "../core/checkpoints.js";
 import { FencedStateError, InvalidInputError } from "../core/errors.js";
 import { ThreadKeys, decodeSegment } from "../langgraph/keys.js";
 import { claimView, type ClaimView } from "./keys.js";

@@ -18,7 +18,7 @@ import {
   type PendingWrite,
   type SerializerProtocol,
 } from "@langchain/langgraph-checkpoint";
-import type { BlobRef, CheckpointBlob, CheckpointRow, CheckpointWrite, LoadedCheckpoint } from "../core/backend.js";
+import type { BlobRef, CheckpointBlob, CheckpointRow, CheckpointWrite, LoadedCheckpoint } from "../core/checkpoints.js";
 import { InvalidInputError } from "../core/errors.js";
 
 /** Marks a channel in `newVersions` that has no value (it was cleared): the blob says "absent", not "unknown". */

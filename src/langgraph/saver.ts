@@ -16,7 +16,7 @@ import {
   type PendingWrite,
   type SerializerProtocol,
 } from "@langchain/langgraph-checkpoint";
-import type { CheckpointReader, CheckpointRow, LoadedCheckpoint } from "../core/backend.js";
+import type { CheckpointReader, CheckpointRow, HeadRecord, LoadedCheckpoint } from "../core/checkpoints.js";
 import { InvalidInputError, VersionConflictError, isErrorCode } from "../core/errors.js";
 import type { Json } from "../core/json.js";
 import { op } from "../core/ops.js";
@@ -52,11 +52,6 @@ export interface FencedCheckpointSaverOptions {
   serde?: SerializerProtocol;
 }
 
-/** What a head record holds. */
-interface Head {
-  checkpointId: string;
-  parentCheckpointId: string | null;
-}
 
 /** What a put needs to know about its parent; every fact is immutable once the parent is stored. */
 interface ParentFacts extends PutParent {
@@ -242,7 +237,7 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
     const copy = metadata?.source === "fork";
     const serialized = await serializePut(this.serde, { threadId, ns, parentId }, checkpoint, metadata, newVersions, parent, copy);
 
-    const head: Head = { checkpointId: checkpoint.id, parentCheckpointId: parentId };
+    const head: HeadRecord = { checkpointId: checkpoint.id, parentCheckpointId: parentId };
     const request: CommitRequest = {
       key: keys.head(ns),
       op: op.set({ ...head }),
@@ -483,8 +478,8 @@ function cacheKey(threadId: string, ns: string, checkpointId: string): string {
   return `${threadId}\u0000${ns}\u0000${checkpointId}`;
 }
 
-function headOf(record: StateRecord): Head | undefined {
-  return record.exists ? (record.value as unknown as Head) : undefined;
+function headOf(record: StateRecord): HeadRecord | undefined {
+  return record.exists ? (record.value as unknown as HeadRecord) : undefined;
 }
 
 /**

@@ -183,9 +183,9 @@ export function createServer(store: StateStore, options: ServerOptions = {}): Fe
 
   const openapi = openApiDocument(routes, { version: "1", limits: store.limits, tokenRequired: options.token !== undefined });
   app.get("/openapi.json", async () => openapi);
-  app.get("/healthz", async () => ({ status: "ok", backend: store.backend.kind, lastSeq: await store.backend.lastSeq() }));
+  app.get("/healthz", async () => ({ status: "ok", backend: store.backend.kind, lastSeq: await store.lastSeq() }));
   app.get("/metrics", async (_request, reply) =>
-    reply.type("text/plain; version=0.0.4").send(metrics.render(await store.backend.lastSeq())),
+    reply.type("text/plain; version=0.0.4").send(metrics.render(await store.lastSeq())),
   );
 
   return {

@@ -8,7 +8,7 @@ import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { openStore } from "../../src/index.js";
 import { POSTGRES_MIGRATIONS } from "../../src/backends/postgres/index.js";
-import { SQLITE_MIGRATIONS } from "../../src/backends/sqlite.js";
+import { SQLITE_MIGRATIONS } from "../../src/backends/sqlite/backend.js";
 import { dropTestSchemas, postgresUrl, tempDir, testSchemaName, withPgClient } from "../support/backends.js";
 
 describe("the epoch counter's migration", () => {

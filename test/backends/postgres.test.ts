@@ -5,9 +5,10 @@
  * The shared conformance and model suites run on the `postgres` fixture too; these tests add to them.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { compareKeys } from "../../src/backends/memory.js";
+import { compareKeys } from "../../src/backends/key-order.js";
 import { PostgresBackend, POSTGRES_MIGRATIONS } from "../../src/backends/postgres/index.js";
-import { FencedStateError, openStore, op, type KeyState, type StateEvent, type StateStore } from "../../src/index.js";
+import { FencedStateError, openStore, op, type StateEvent, type StateStore } from "../../src/index.js";
+import { type KeyState } from "../../src/backend.js";
 import { dropTestSchemas, postgresUrl, testSchemaName, withPgClient as admin } from "../support/backends.js";
 import { commitWithin } from "../support/within.js";
 

@@ -5,8 +5,9 @@
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
-import { SQLITE_MIGRATIONS } from "../../src/backends/sqlite.js";
-import { SqliteBackend, StateStore, op, openStore } from "../../src/index.js";
+import { SQLITE_MIGRATIONS } from "../../src/backends/sqlite/backend.js";
+import { StateStore, op, openStore } from "../../src/index.js";
+import { SqliteBackend } from "../../src/backend.js";
 import { tempDir } from "../support/backends.js";
 
 const tmp = tempDir();

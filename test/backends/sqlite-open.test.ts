@@ -8,7 +8,7 @@ import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { FencedStateError, openStore } from "../../src/index.js";
-import { SQLITE_MIGRATIONS } from "../../src/backends/sqlite.js";
+import { SQLITE_MIGRATIONS } from "../../src/backends/sqlite/backend.js";
 import { tempDir } from "../support/backends.js";
 
 const tmp = tempDir();

@@ -5,7 +5,8 @@
  */
 import { appendFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { openStore, sleep } from "../../src/index.js";
+import { openStore } from "../../src/index.js";
+import { sleep } from "../../src/core/retry.js";
 
 const { values } = parseArgs({
   options: { db: { type: "string" }, url: { type: "string" }, schema: { type: "string" }, "op-id": { type: "string" }, log: { type: "string" } },

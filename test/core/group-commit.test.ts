@@ -1,12 +1,12 @@
 /**
- * Group commit (src/backends/group-commit.ts): transactions that wait for the SQLite connection run together in one
+ * Group commit (src/backends/sqlite/group-commit.ts): transactions that wait for the SQLite connection run together in one
  * database transaction, each in its own savepoint. Grouping must be invisible: each transaction is all-or-nothing on
  * its own (G4), no caller hears "committed" before the COMMIT holding its writes (G5), and a failed group fails every
  * member, loudly (G6).
  */
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { GroupCommit, type GroupStatements } from "../../src/backends/group-commit.js";
+import { GroupCommit, type GroupStatements } from "../../src/backends/sqlite/group-commit.js";
 import { op, openStore } from "../../src/index.js";
 import { tempDir } from "../support/backends.js";
 import { commitWithin } from "../support/within.js";

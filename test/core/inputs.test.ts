@@ -5,9 +5,10 @@
  */
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { InvalidInputError, isWellFormed, op, type StateStore } from "../../src/index.js";
-import { prefixEnd } from "../../src/backends/serial.js";
-import { compareKeys } from "../../src/backends/memory.js";
+import { InvalidInputError, op, type StateStore } from "../../src/index.js";
+import { isWellFormed } from "../../src/backend.js";
+import { prefixEnd } from "../../src/backends/key-order.js";
+import { compareKeys } from "../../src/backends/key-order.js";
 import { backendFixtures } from "../support/backends.js";
 import { stableJson } from "../support/fuzz.js";
 

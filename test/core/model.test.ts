@@ -12,7 +12,8 @@
  */
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { FencedStateError, canonicalJson, mergePatch, type Json, type Op, type StateStore } from "../../src/index.js";
+import { FencedStateError, mergePatch, type Json, type Op, type StateStore } from "../../src/index.js";
+import { canonicalJson } from "../../src/backend.js";
 import { backendFixtures } from "../support/backends.js";
 
 const RUNS = Number(process.env.FENCED_MODEL_RUNS ?? 3000);

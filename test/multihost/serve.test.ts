@@ -8,7 +8,8 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { spawn, type ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openStore, sleep, type StateStore } from "../../src/index.js";
+import { openStore, type StateStore } from "../../src/index.js";
+import { sleep } from "../../src/core/retry.js";
 import { postgresUrl, withPgClient } from "../support/backends.js";
 import { ROOT } from "../support/processes.js";
 

@@ -11,7 +11,8 @@
  */
 import { createInterface } from "node:readline";
 import { randomUUID } from "node:crypto";
-import { FencedStateError, isErrorCode, openStore, op, sleep, withBackoff, type StateStore } from "../../src/index.js";
+import { FencedStateError, isErrorCode, openStore, op, withBackoff, type StateStore } from "../../src/index.js";
+import { sleep } from "../../src/core/retry.js";
 
 export interface WorkerConfig {
   role: "load" | "zombie";

@@ -117,7 +117,7 @@ const MUTANTS: Mutant[] = [
   {
     id: "SQLite reads on the writer connection, inside open groups",
     guarantee: "G1",
-    file: "src/backends/sqlite.ts",
+    file: "src/backends/sqlite/backend.ts",
     find: "this.reader = openReaderConnection(file);",
     replace: "this.reader = this.writer.db; void openReaderConnection;",
     tests: ["test/core/read-isolation.test.ts"],
@@ -125,7 +125,7 @@ const MUTANTS: Mutant[] = [
   {
     id: "memory event seq counted from the events kept, so it restarts after a purge",
     guarantee: "G6",
-    file: "src/backends/memory.ts",
+    file: "src/backends/memory/backend.ts",
     find: "const seq = this.seq + events.length + 1;",
     replace: "const seq = this.events.length + events.length + 1;",
     tests: ["test/core/event-log.test.ts"],
@@ -133,12 +133,12 @@ const MUTANTS: Mutant[] = [
   {
     id: "SQLite event seq is the largest rowid + 1 (no AUTOINCREMENT), reused once the rows are gone",
     guarantee: "G6",
-    file: "src/backends/sqlite-connection.ts",
+    file: "src/backends/sqlite/connection.ts",
     find: "seq INTEGER PRIMARY KEY AUTOINCREMENT,",
     replace: "seq INTEGER PRIMARY KEY,",
     also: [
       {
-        file: "src/backends/sqlite.ts",
+        file: "src/backends/sqlite/backend.ts",
         find: "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0) AS seq",
         replace: "SELECT coalesce(max(seq), 0) AS seq FROM events",
       },

@@ -6,7 +6,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { KeySchema, MAX_KEY_LENGTH, PrefixSchema } from "../../src/index.js";
+import { KeySchema, MAX_KEY_LENGTH, PrefixSchema } from "../../src/backend.js";
 import { KEY_PATTERN, PREFIX_PATTERN } from "../../src/server/index.js";
 
 const RUNS = Number(process.env.FENCED_FUZZ_RUNS ?? 400) * 5;

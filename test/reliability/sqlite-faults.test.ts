@@ -7,7 +7,8 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
-import { InvalidInputError, SqliteBackend, StateStore, UnavailableError, op, openStore } from "../../src/index.js";
+import { InvalidInputError, StateStore, UnavailableError, op, openStore } from "../../src/index.js";
+import { SqliteBackend } from "../../src/backend.js";
 import { tempDir } from "../support/backends.js";
 
 const tmp = tempDir();

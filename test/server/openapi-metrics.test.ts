@@ -4,7 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { CommitRequestSchema, ERROR_TABLE, openStore, type StateStore } from "../../src/index.js";
+import { ERROR_TABLE, openStore, type StateStore } from "../../src/index.js";
+import { CommitRequestSchema } from "../../src/backend.js";
 import { createServer, JSON_ROUTES, KEY_PATTERN, type FencedServer } from "../../src/server/index.js";
 
 let store: StateStore;

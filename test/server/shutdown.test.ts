@@ -7,7 +7,8 @@
 import { spawn } from "node:child_process";
 import { connect } from "node:net";
 import { describe, expect, it } from "vitest";
-import { MemoryBackend, StateStore, type Backend } from "../../src/index.js";
+import { StateStore } from "../../src/index.js";
+import { MemoryBackend, type Backend } from "../../src/backend.js";
 import { createServer } from "../../src/server/index.js";
 import { ROOT } from "../support/processes.js";
 

@@ -1,6 +1,6 @@
 /** A backend whose chosen calls start only when a fast-check scheduler (`fc.scheduler`) releases them. */
 import type fc from "fast-check";
-import type { Backend } from "../../src/index.js";
+import type { Backend } from "../../src/backend.js";
 
 type Scheduled = "transact" | "getRecord" | "getClaim" | "listRecords" | "readEvents";
 

@@ -4,11 +4,13 @@
  * made safe by per-key and per-opId advisory locks (see tx.ts); `LISTEN/NOTIFY` wakes watchers on every host.
  */
 import pg from "pg";
-import type { Backend, BackendTx, CheckpointReader, StoredClaim, StoredRecord } from "../../core/backend.js";
+import type { Backend, BackendTx, StoredClaim, StoredRecord } from "../../core/backend.js";
+import type { CheckpointReader } from "../../core/checkpoints.js";
 import { CloseGate, gatedReader } from "../../core/close-gate.js";
 import { FencedStateError, InvalidInputError } from "../../core/errors.js";
 import type { Outcome, StateEvent } from "../../core/schemas.js";
-import { Listeners, prefixEnd } from "../serial.js";
+import { prefixEnd } from "../key-order.js";
+import { Listeners } from "../serial.js";
 import { isConnectionFailure, storeError, unavailable } from "./errors.js";
 import { CommitListener, commitChannel } from "./notify.js";
 import { DEFAULT_SCHEMA, type PostgresBackendOptions } from "./options.js";

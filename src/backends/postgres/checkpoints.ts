@@ -8,15 +8,7 @@
  * its writes, as three statements in one REPEATABLE READ snapshot.
  */
 import type pg from "pg";
-import type {
-  CheckpointBlob,
-  CheckpointQuery,
-  CheckpointReader,
-  CheckpointRef,
-  CheckpointRow,
-  CheckpointWrite,
-  LoadedCheckpoint,
-} from "../../core/backend.js";
+import { HEAD_CHECKPOINT_FIELD, type CheckpointBlob, type CheckpointQuery, type CheckpointReader, type CheckpointRef, type CheckpointRow, type CheckpointWrite, type LoadedCheckpoint } from "../../core/checkpoints.js";
 import { InvalidInputError } from "../../core/errors.js";
 import { storeError, unavailable } from "./errors.js";
 import { bytes, int, text } from "./sql.js";
@@ -152,7 +144,7 @@ export class PostgresCheckpoints implements CheckpointReader {
 
   async getHeadCheckpoint(q: { threadId: string; ns: string; headKey: string }): Promise<LoadedCheckpoint | undefined> {
     // The head record's value is {"checkpointId": …}; read in the same snapshot as the rows.
-    const head = `(SELECT r.value::json ->> 'checkpointId' FROM ${this.s}.records AS r WHERE r.key = ${text(q.headKey)})`;
+    const head = `(SELECT r.value::json ->> '${HEAD_CHECKPOINT_FIELD}' FROM ${this.s}.records AS r WHERE r.key = ${text(q.headKey)})`;
     const where = `c.thread_id = ${text(q.threadId)} AND c.ns = ${text(q.ns)} AND c.checkpoint_id = ${head}`;
     return (await this.load(`SELECT * FROM ${this.s}.checkpoints AS c WHERE ${where}`))[0];
   }

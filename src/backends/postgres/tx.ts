@@ -14,7 +14,8 @@
  * and holds the event-log order (event_seq) from the second to the end of the third.
  */
 import type pg from "pg";
-import type { BackendTx, CheckpointTx, IdempotencyRecord, KeyState, StoredClaim, StoredRecord } from "../../core/backend.js";
+import type { BackendTx, IdempotencyRecord, KeyState, StoredClaim, StoredRecord } from "../../core/backend.js";
+import type { CheckpointTx } from "../../core/checkpoints.js";
 import { UnavailableError } from "../../core/errors.js";
 import type { StateEvent } from "../../core/schemas.js";
 import { isConnectionFailure } from "./errors.js";

@@ -14,7 +14,7 @@
  * another connection (sqlite-writer.ts says who holds this one). And no other connection of this process may wait
  * synchronously for the write lock a group holds: it would block the very event loop the group needs to finish.
  */
-import { SerialQueue } from "./serial.js";
+import { SerialQueue } from "../serial.js";
 
 /** The statements a group needs from its connection. Each throws what the driver throws. */
 export interface GroupStatements {

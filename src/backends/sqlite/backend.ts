@@ -11,15 +11,17 @@
  * isolation").
  */
 import type Database from "better-sqlite3";
-import type { Backend, BackendTx, CheckpointReader, StoredClaim, StoredRecord } from "../core/backend.js";
-import { CloseGate, gatedReader } from "../core/close-gate.js";
-import type { Outcome, StateEvent } from "../core/schemas.js";
-import { Listeners, prefixEnd } from "./serial.js";
-import { SqliteCheckpoints } from "./sqlite-checkpoints.js";
-import { DEFAULT_BUSY_TIMEOUT_MS, databaseFile, openReaderConnection, unavailable, whileBusy } from "./sqlite-connection.js";
-import { SqliteWriter } from "./sqlite-writer.js";
+import type { Backend, BackendTx, StoredClaim, StoredRecord } from "../../core/backend.js";
+import type { CheckpointReader } from "../../core/checkpoints.js";
+import { CloseGate, gatedReader } from "../../core/close-gate.js";
+import type { Outcome, StateEvent } from "../../core/schemas.js";
+import { prefixEnd } from "../key-order.js";
+import { Listeners } from "../serial.js";
+import { SqliteCheckpoints } from "./checkpoints.js";
+import { DEFAULT_BUSY_TIMEOUT_MS, databaseFile, openReaderConnection, unavailable, whileBusy } from "./connection.js";
+import { SqliteWriter } from "./writer.js";
 
-export { SQLITE_MIGRATIONS, WAL_AUTOCHECKPOINT_PAGES } from "./sqlite-connection.js";
+export { SQLITE_MIGRATIONS, WAL_AUTOCHECKPOINT_PAGES } from "./connection.js";
 
 export interface SqliteBackendOptions {
   /** Database file, created if missing. Every store on one file in a process shares one writer connection. */

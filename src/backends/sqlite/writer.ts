@@ -15,12 +15,12 @@
  * still roll back. Such reads go to each backend's own read connection (sqlite.ts).
  */
 import type Database from "better-sqlite3";
-import type { BackendTx, IdempotencyRecord, KeyState } from "../core/backend.js";
-import { FencedStateError } from "../core/errors.js";
+import type { BackendTx, IdempotencyRecord, KeyState } from "../../core/backend.js";
+import { FencedStateError } from "../../core/errors.js";
 import { GroupCommit } from "./group-commit.js";
-import { Listeners } from "./serial.js";
-import { sqliteCheckpointTx } from "./sqlite-checkpoints.js";
-import { openWriterConnection, unavailable, whileBusy } from "./sqlite-connection.js";
+import { Listeners } from "../serial.js";
+import { sqliteCheckpointTx } from "./checkpoints.js";
+import { openWriterConnection, unavailable, whileBusy } from "./connection.js";
 
 /** Group commit bounds: other processes wait for the write lock while a group holds it. */
 const GROUP_MAX_SIZE = 64;

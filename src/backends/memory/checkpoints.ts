@@ -2,19 +2,10 @@
  * Checkpoint rows for the in-memory backend: the same contract as SQLite's (`CheckpointTx`, `CheckpointReader`).
  * A transaction journals its writes; `MemoryBackend.transact` applies the journal only when the commit succeeds.
  */
-import type {
-  StoredRecord,
-  CheckpointBlob,
-  CheckpointQuery,
-  CheckpointReader,
-  CheckpointRef,
-  CheckpointRow,
-  CheckpointTx,
-  CheckpointWrite,
-  LoadedCheckpoint,
-} from "../core/backend.js";
-import type { Json } from "../core/json.js";
-import { compareKeys } from "./memory.js";
+import type { StoredRecord } from "../../core/backend.js";
+import { headCheckpointId, type CheckpointBlob, CheckpointQuery, CheckpointReader, CheckpointRef, CheckpointRow, CheckpointTx, CheckpointWrite, type LoadedCheckpoint } from "../../core/checkpoints.js";
+import type { Json } from "../../core/json.js";
+import { compareKeys } from "../key-order.js";
 
 interface Lineage {
   rows: Map<string, CheckpointRow>;
@@ -64,8 +55,8 @@ export class MemoryCheckpoints implements CheckpointReader {
 
   async getHeadCheckpoint(q: { threadId: string; ns: string; headKey: string }): Promise<LoadedCheckpoint | undefined> {
     const head = this.records(q.headKey)?.valueText;
-    if (head == null) return undefined;
-    return this.getCheckpoint({ threadId: q.threadId, ns: q.ns, checkpointId: (JSON.parse(head) as { checkpointId: string }).checkpointId });
+    const checkpointId = head == null ? undefined : headCheckpointId(JSON.parse(head) as Json);
+    return checkpointId === undefined ? undefined : this.getCheckpoint({ threadId: q.threadId, ns: q.ns, checkpointId });
   }
 
   async listCheckpoints(q: CheckpointQuery): Promise<LoadedCheckpoint[]> {

@@ -10,18 +10,8 @@
  * reads a long value from a rowid table about twice as fast as from a WITHOUT ROWID one (measured).
  */
 import type Database from "better-sqlite3";
-import type {
-  BlobRef,
-  CheckpointBlob,
-  CheckpointQuery,
-  CheckpointReader,
-  CheckpointRef,
-  CheckpointRow,
-  CheckpointTx,
-  CheckpointWrite,
-  LoadedCheckpoint,
-} from "../core/backend.js";
-import { InvalidInputError } from "../core/errors.js";
+import { HEAD_CHECKPOINT_FIELD, type BlobRef, type CheckpointBlob, type CheckpointQuery, type CheckpointReader, type CheckpointRef, type CheckpointRow, type CheckpointTx, type CheckpointWrite, type LoadedCheckpoint } from "../../core/checkpoints.js";
+import { InvalidInputError } from "../../core/errors.js";
 
 /** The migration that adds checkpoint storage (SQLITE_MIGRATIONS[1]). */
 export const CHECKPOINTS_MIGRATION = `
@@ -175,7 +165,7 @@ export class SqliteCheckpoints implements CheckpointReader {
       // The checkpoint a lineage's head record names (its value is {"checkpointId": …}), in the same read.
       headRow: db.prepare<[string, string, string], RowData>(
         `SELECT ${COLUMNS} FROM checkpoints AS c WHERE c.thread_id = ? AND c.ns = ?
-            AND c.checkpoint_id = (SELECT value ->> '$.checkpointId' FROM records WHERE key = ?)`,
+            AND c.checkpoint_id = (SELECT value ->> '$.${HEAD_CHECKPOINT_FIELD}' FROM records WHERE key = ?)`,
       ),
       // One value another checkpoint wrote: its bytes cut out of that checkpoint's payload, or its own row. The
       // payload column is read only on the first branch.

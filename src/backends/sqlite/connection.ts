@@ -5,8 +5,8 @@
 import { mkdirSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import Database from "better-sqlite3";
-import { InvalidInputError, UnavailableError } from "../core/errors.js";
-import { CHECKPOINTS_MIGRATION } from "./sqlite-checkpoints.js";
+import { InvalidInputError, UnavailableError } from "../../core/errors.js";
+import { CHECKPOINTS_MIGRATION } from "./checkpoints.js";
 
 /** Schema migrations, applied in order; `PRAGMA user_version` records how many ran. Never edit one that shipped. */
 export const SQLITE_MIGRATIONS: readonly string[] = [

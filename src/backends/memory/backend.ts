@@ -12,16 +12,12 @@ import type {
   KeyState,
   StoredClaim,
   StoredRecord,
-} from "../core/backend.js";
-import type { StateEvent } from "../core/schemas.js";
-import { CloseGate, gatedReader } from "../core/close-gate.js";
-import { MemoryCheckpoints } from "./memory-checkpoints.js";
-import { Listeners, SerialQueue } from "./serial.js";
-
-/** Compares keys by UTF-8 bytes, the order SQLite and Postgres (`COLLATE "C"`) use. */
-export function compareKeys(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
-}
+} from "../../core/backend.js";
+import type { StateEvent } from "../../core/schemas.js";
+import { CloseGate, gatedReader } from "../../core/close-gate.js";
+import { MemoryCheckpoints } from "./checkpoints.js";
+import { compareKeys } from "../key-order.js";
+import { Listeners, SerialQueue } from "../serial.js";
 
 export class MemoryBackend implements Backend {
   readonly kind = "memory";
