@@ -74,7 +74,7 @@ for (const fixture of backendFixtures()) {
       let calls = 0;
       const boom = claimAndRun(store, { owner: "c", keys: ["job"], onBusy: "enqueue" }, async () => {
         calls++;
-        throw new ClaimHeldError({ key: "elsewhere" });
+        throw new ClaimHeldError({ key: "elsewhere", owner: "x", expiresAt: 0 });
       });
       await expect(boom).rejects.toBeInstanceOf(ClaimHeldError);
       expect(calls).toBe(1);
