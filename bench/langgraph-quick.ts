@@ -83,7 +83,7 @@ async function measure(savers: BaseCheckpointSaver[], messageBytes: number, ops:
   const thread = "bench-thread";
   const configs: RunnableConfig[] = savers.map(() => ({ configurable: { thread_id: thread, checkpoint_ns: "" } }));
   const results: Result[] = savers.map(() => ({ put: 0, getTupleLatest: 0, getTupleById: 0, list: 0 }));
-  const record = (op: Op, rates: number[]) => rates.forEach((r, k) => (results[k]![op] = r));
+  const record = (op: Op, rates: number[]) => rates.forEach((r, k) => { results[k]![op] = r; });
 
   record("put", await interleaved(PUTS, savers.map((saver, k) => async (i: number) => {
     const p = payloads[i]!;

@@ -10,7 +10,6 @@ import { randomUUID } from "node:crypto";
 import type { AgentInputItem, RunContext, RunContextAwareSession } from "@openai/agents";
 import {
   InvalidInputError,
-  isErrorCode,
   op,
   type CommitRequest,
   type Json,

@@ -72,8 +72,8 @@ async function round(dirs: () => string, bytes: number, count: number): Promise<
     );
     // A node's writes to the checkpoint it ran from: the changed messages and the step, as LangGraph records them.
     const writes = steps.map((s): PendingWrite[] => [
-      ["messages", s.checkpoint.channel_values["messages"]],
-      ["step", s.checkpoint.channel_values["step"]],
+      ["messages", s.checkpoint.channel_values.messages],
+      ["step", s.checkpoint.channel_values.step],
     ]);
     record("putWrites", await interleaved(count, savers.map((s, k) => (i: number) => s.saver.putWrites(configs[k]![i]!, writes[i]!, `task-${i}`))));
     const latest = threadConfig(thread);

@@ -101,14 +101,14 @@ async function checkpointScale(ctx: SectionContext): Promise<Figure[]> {
     }
     for (let i = levels.length; i < checkpointLevels.length; i++) ctx.progress.step(`scale: ${name} skipped`);
     await saver.close();
-    levels.forEach((level, li) =>
+    levels.forEach((level, li) => {
       figures.push(
         figure(`getTuple (latest) at ${level.toLocaleString("en-US")} checkpoints`, "µs/call", { name, rounds: costs[li]! }, {
           name: `at ${levels[0]!.toLocaleString("en-US")} checkpoints`,
           rounds: costs[0]!,
         }, { higherIsBetter: false, details: { "log bound": Number((Math.log(level) / Math.log(levels[0]!)).toFixed(2)) } }),
-      ),
-    );
+      );
+    });
   }
   return figures;
 }

@@ -72,7 +72,7 @@ export const files: Command = {
   summary: "plain files with versioned, fenced writes: read, write, claim, adopt or discard outside edits",
   usage: USAGE,
   async run(argv) {
-    let parsed;
+    let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS; allowPositionals: true }>>;
     try {
       parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
     } catch (err) {

@@ -17,7 +17,7 @@ import { z } from "zod";
 import { FencedStateError, InvalidInputError, isErrorCode, VersionConflictError } from "./errors.js";
 import { findNonJson, type Json } from "./json.js";
 import { op } from "./ops.js";
-import { GuardSchema, JsonSchema, KeySchema, type Guard } from "./schemas.js";
+import { GuardSchema, JsonSchema, KeySchema, } from "./schemas.js";
 import type { StateStore } from "./store.js";
 import { checkKey, parseInput } from "./validate.js";
 
@@ -134,7 +134,7 @@ export async function beginEffect(store: StateStore, request: EffectIntentReques
   const refire = new Set(req.refire ?? []);
   const guards = req.guards ?? [];
   // Checked up front as `commit` checks them: a retry answered from the record must refuse what a commit would.
-  guards.forEach((g, i) => checkKey(g.key, store.limits, ["guards", i, "key"]));
+  guards.forEach((g, i) => { checkKey(g.key, store.limits, ["guards", i, "key"]); });
   for (;;) {
     const current = await store.read(key);
     let attempt = 1;

@@ -6,7 +6,7 @@ import { claim, currentClaim, release, renew } from "./claims.js";
 import { CloseGate } from "./close-gate.js";
 import { runEffect, type EffectRequest, type EffectResult } from "./effects.js";
 import { commit, commitWithinTxn, txn, type CommitContext, type TxnItem, type WithinCommit } from "./commit.js";
-import { InvalidInputError, isErrorCode } from "./errors.js";
+import { InvalidInputError, } from "./errors.js";
 import { watchEvents, type WatchOptions } from "./events.js";
 import type { Json } from "./json.js";
 import { op } from "./ops.js";

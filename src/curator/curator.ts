@@ -11,7 +11,6 @@
  * while another took over is `FENCED` (G2) and none of its batch lands.
  */
 import { z } from "zod";
-import { isErrorCode } from "../core/errors.js";
 import { jsonEqual, type Json } from "../core/json.js";
 import { op } from "../core/ops.js";
 import { retryConflicts } from "../core/retry.js";

@@ -4,7 +4,7 @@
  * crash leaves either the old file or the new one, never a torn one.
  */
 import { randomBytes } from "node:crypto";
-import { constants, promises as fs } from "node:fs";
+import { constants, type Dirent, promises as fs } from "node:fs";
 import { dirname, join, relative, sep } from "node:path";
 import { InvalidInputError } from "../core/errors.js";
 import { sha256 } from "./content.js";
@@ -96,7 +96,7 @@ async function syncDir(dir: string): Promise<void> {
 
 /** Every regular file under `root`, as normalized relative paths; the library's own entries (`.fenced*`) are skipped. */
 export async function listDisk(root: string, sub = ""): Promise<string[]> {
-  let entries;
+  let entries: Dirent[];
   try {
     entries = await fs.readdir(join(root, sub), { withFileTypes: true });
   } catch (err) {

@@ -16,7 +16,7 @@ export {
   type InvokableGraph,
   type InvokeWithRetryOptions,
 } from "./runs.js";
-export { type InvokeInputKind, type PendingInterrupt, type RerunCheck } from "./rerun.js";
+export type { InvokeInputKind, PendingInterrupt, RerunCheck } from "./rerun.js";
 export {
   edit,
   valuesOf,

@@ -172,7 +172,7 @@ export async function toTuple(
   ];
   const [checkpoint, metadata, ...rest] = (await decode(serde, pieces)) as [Checkpoint, CheckpointMetadata, ...unknown[]];
   const values: Record<string, unknown> = {};
-  present.forEach((b, i) => (values[b.channel] = rest[i]));
+  present.forEach((b, i) => { values[b.channel] = rest[i]; });
   checkpoint.channel_values = values;
   const pendingWrites = loaded.writes.map((w, i): CheckpointPendingWrite => [w.taskId, w.channel, rest[present.length + i]]);
   if (checkpoint.v < 4 && loaded.parentId !== null) await migratePendingSends(serde, checkpoint, await loadParentWrites());

@@ -18,7 +18,7 @@ import {
   type SearchOperation,
 } from "@langchain/langgraph-checkpoint";
 import { z } from "zod";
-import { InvalidInputError, isErrorCode } from "../core/errors.js";
+import { InvalidInputError, } from "../core/errors.js";
 import { jsonEqual, type Json } from "../core/json.js";
 import { op } from "../core/ops.js";
 import { retryConflicts, retryUnavailable, type BackoffOptions } from "../core/retry.js";

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { compareKeys } from "../../src/backends/key-order.js";
 import { PostgresBackend, POSTGRES_MIGRATIONS } from "../../src/backends/postgres/index.js";
 import { FencedStateError, openStore, op, type StateEvent, type StateStore } from "../../src/index.js";
-import { type KeyState } from "../../src/backend.js";
+import type { KeyState } from "../../src/backend.js";
 import { dropTestSchemas, postgresUrl, testSchemaName, withPgClient as admin } from "../support/backends.js";
 import { commitWithin } from "../support/within.js";
 

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { afterAll, describe, expect, it } from "vitest";
 import { op, openStore } from "../../src/index.js";
-import { SqliteBackend } from "../../src/backend.js";
+import type { SqliteBackend } from "../../src/backend.js";
 import { FencedCheckpointSaver, FencedStore, invokeWithRetry } from "../../src/langgraph/index.js";
 import { counterGraph } from "../langgraph/fixtures/counter.js";
 import { tempDir } from "../support/backends.js";

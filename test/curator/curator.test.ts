@@ -5,7 +5,7 @@
  */
 import { Annotation, END, Send, START, StateGraph } from "@langchain/langgraph";
 import { afterAll, describe, expect, it } from "vitest";
-import { type StateStore } from "../../src/index.js";
+import type { StateStore } from "../../src/index.js";
 import { sleep } from "../../src/core/retry.js";
 import { MemoryCurator, MemoryInbox, type MemoryEvent } from "../../src/curator/index.js";
 import { FencedStore } from "../../src/langgraph/index.js";

@@ -24,6 +24,7 @@ describe.each(backendFixtures())("files routes on $name", (fixture) => {
     servers.push(server);
     const post = async (url: string, body: unknown) => {
       const r = await server.app.inject({ method: "POST", url, payload: body as object });
+      // biome-ignore lint/suspicious/noExplicitAny: response bodies are probed field by field in each test
       return { status: r.statusCode, body: r.json() as Record<string, any> };
     };
     return { post, dir, server };

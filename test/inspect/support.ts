@@ -2,7 +2,7 @@
 import { emptyCheckpoint, type Checkpoint } from "@langchain/langgraph-checkpoint";
 import type { FastifyInstance } from "fastify";
 import { op, type StateStore } from "../../src/index.js";
-import { FencedCheckpointSaver, forkConfig } from "../../src/langgraph/index.js";
+import { type FencedCheckpointSaver, forkConfig } from "../../src/langgraph/index.js";
 import { counterGraph } from "../langgraph/fixtures/counter.js";
 
 /** GETs an inspector route in process and returns status and parsed body. */

@@ -97,7 +97,7 @@ for (const fixture of saverFixtures()) {
       await saver.putWrites(c0, [["messages", [new HumanMessage("pending")]]], "task");
       const tuple = await saver.getTuple(c0);
       expect(tuple?.checkpoint.channel_values).toEqual(values);
-      expect((tuple?.checkpoint.channel_values.messages as unknown[])[0]).toBeInstanceOf(HumanMessage);
+      expect((tuple!.checkpoint.channel_values.messages as unknown[])[0]).toBeInstanceOf(HumanMessage);
       expect(tuple?.pendingWrites?.[0]?.[2]).toEqual([new HumanMessage("pending")]);
       values.bytes[0] = 99; // the stored checkpoint does not alias the caller's array
       expect((await saver.getTuple(c0))?.checkpoint.channel_values.bytes).toEqual(new Uint8Array([1, 2, 3]));

@@ -136,7 +136,7 @@ for (const fixture of saverFixtures()) {
 
 describe("lost updates across OS processes", () => {
   const dirs: { remove(): void }[] = [];
-  afterEach(() => dirs.splice(0).forEach((d) => d.remove()));
+  afterEach(() => dirs.splice(0).forEach((d) => { d.remove(); }));
 
   /** Runs two processes that each invoke once on one SQLite file; returns their reports. */
   async function twoProcesses(kind: string, dir: string, db: string) {
@@ -184,7 +184,7 @@ describe("lost updates across OS processes", () => {
     const retriedSaver = await FencedCheckpointSaver.open({ path: files.retry });
     const final = (await retriedSaver.getTuple(thread("shared-thread")))?.checkpoint.channel_values;
     expect(final?.count).toBe(2);
-    expect([...(final?.log as string[])].sort()).toEqual(["P1", "P2"]);
+    expect([...(final!.log as string[])].sort()).toEqual(["P1", "P2"]);
     await retriedSaver.store.close();
   });
 });

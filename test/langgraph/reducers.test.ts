@@ -114,7 +114,7 @@ describe("fencedMapReducer", () => {
 
 describe("fenced maps in graphs", () => {
   const dirs: { remove(): void }[] = [];
-  afterEach(() => dirs.splice(0).forEach((d) => d.remove()));
+  afterEach(() => dirs.splice(0).forEach((d) => { d.remove(); }));
 
   it("Send workers all land their commutative updates; a later node sets from what it read (Annotation.Root)", async () => {
     const State = Annotation.Root({ board: fencedMapAnnotation<Board>(), areas: Annotation<string[]>() });

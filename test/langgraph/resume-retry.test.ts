@@ -7,7 +7,7 @@ import { Annotation, Command, END, START, StateGraph, interrupt, type StateSnaps
 import { emptyCheckpoint, type CheckpointTuple } from "@langchain/langgraph-checkpoint";
 import { afterEach, describe, expect, it } from "vitest";
 import { VersionConflictError } from "../../src/index.js";
-import { FencedCheckpointSaver, invokeWithRetry } from "../../src/langgraph/index.js";
+import { type FencedCheckpointSaver, invokeWithRetry } from "../../src/langgraph/index.js";
 import { answeredInterrupts, defaultVerdict, inputKind, pendingInterrupts } from "../../src/langgraph/rerun.js";
 import { barrier, gateLatestReads } from "./fixtures/counter.js";
 import { saverFixtures } from "./fixtures/checkpoints.js";

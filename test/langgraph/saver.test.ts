@@ -6,7 +6,7 @@ import type { RunnableConfig } from "@langchain/core/runnables";
 import { TASKS, type CheckpointMetadata, type CheckpointTuple } from "@langchain/langgraph-checkpoint";
 import { afterEach, describe, expect, it } from "vitest";
 import { FencedError, InvalidInputError, VersionConflictError } from "../../src/index.js";
-import { FencedCheckpointSaver, forkConfig } from "../../src/langgraph/index.js";
+import { type FencedCheckpointSaver, forkConfig } from "../../src/langgraph/index.js";
 import { checkpoint, from, meta, saverFixtures } from "./fixtures/checkpoints.js";
 
 async function all(saver: FencedCheckpointSaver, config: RunnableConfig, options = {}): Promise<CheckpointTuple[]> {

@@ -67,7 +67,7 @@ for (const fixture of backendFixtures()) {
         { namespace: ["n"], key: "a", value: { v: 1 } },
         { namespace: ["n"], key: "a", value: { v: 2 } },
         { namespacePrefix: ["n"], limit: 10, offset: 0 },
-      ])) as unknown as [FencedItem | null, void, void, FencedItem[]];
+      ])) as unknown as [FencedItem | null, undefined, undefined, FencedItem[]];
       expect(before?.value).toEqual({ v: 0 });
       expect(search.map((i) => i.value)).toEqual([{ v: 0 }]);
       expect((await store.get(["n"], "a"))?.value).toEqual({ v: 2 });

@@ -173,7 +173,7 @@ const MUTANTS: Mutant[] = [
 ];
 
 const scratch: string[] = [];
-afterAll(() => scratch.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(() => scratch.forEach((d) => { rmSync(d, { recursive: true, force: true }); }));
 
 interface Report {
   numTotalTests: number;

@@ -16,7 +16,7 @@ afterAll(async () => {
 
 async function post(url: string, payload: object) {
   const res = await server.app.inject({ method: "POST", url, payload, headers: { "content-type": "application/json" } });
-  return { status: res.statusCode, body: res.json() as Record<string, any> };
+  return { status: res.statusCode, body: res.json() as Record<string, unknown> };
 }
 
 describe("effects over HTTP", () => {

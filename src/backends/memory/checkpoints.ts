@@ -3,7 +3,7 @@
  * A transaction journals its writes; `MemoryBackend.transact` applies the journal only when the commit succeeds.
  */
 import type { StoredRecord } from "../../core/backend.js";
-import { headCheckpointId, type CheckpointBlob, CheckpointQuery, CheckpointReader, CheckpointRef, CheckpointRow, CheckpointTx, CheckpointWrite, type LoadedCheckpoint } from "../../core/checkpoints.js";
+import { headCheckpointId, type CheckpointBlob, type CheckpointQuery, type CheckpointReader, type CheckpointRef, type CheckpointRow, type CheckpointTx, type CheckpointWrite, type LoadedCheckpoint } from "../../core/checkpoints.js";
 import type { Json } from "../../core/json.js";
 import { compareKeys } from "../key-order.js";
 
@@ -44,7 +44,7 @@ export class MemoryCheckpoints implements CheckpointReader {
       putWrites: (ref, writes) => void journal.push({ kind: "writes", ref: { ...ref }, writes: [...writes] }),
       deleteThread: (threadId) => void journal.push({ kind: "deleteThread", threadId }),
     };
-    return { tx, apply: () => journal.forEach((entry) => this.applyEntry(entry)) };
+    return { tx, apply: () => journal.forEach((entry) => { this.applyEntry(entry); }) };
   }
 
   async getCheckpoint(ref: CheckpointRef): Promise<LoadedCheckpoint | undefined> {

@@ -62,7 +62,7 @@ export class PostgresTx implements BackendTx {
     putWrites: (ref, writes) => {
       if (writes.length > 0) this.write(this.checkpointSql.putWrites(ref, writes));
     },
-    deleteThread: (threadId) => this.checkpointSql.deleteThread(threadId).forEach((statement) => this.write(statement)),
+    deleteThread: (threadId) => this.checkpointSql.deleteThread(threadId).forEach((statement) => { this.write(statement); }),
   };
 
   private constructor(

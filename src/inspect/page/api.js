@@ -17,7 +17,7 @@ export function adoptTokenFromHash() {
   const m = /^#token=([^&]+)/.exec(location.hash);
   if (!m) return;
   sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(m[1]));
-  history.replaceState(null, "", location.pathname + "#/events");
+  history.replaceState(null, "", `${location.pathname}#/events`);
 }
 
 export function setToken(token) {

@@ -20,7 +20,7 @@ export function outcomeBadge(outcome) {
 export function time(ms) {
   if (!ms) return "";
   const d = new Date(ms);
-  const t = d.toLocaleTimeString([], { hour12: false }) + "." + String(d.getMilliseconds()).padStart(3, "0");
+  const t = `${d.toLocaleTimeString([], { hour12: false })}.${String(d.getMilliseconds()).padStart(3, "0")}`;
   return d.toDateString() === new Date().toDateString() ? t : `${d.toLocaleDateString()} ${t}`;
 }
 

@@ -26,7 +26,7 @@ export class PolicyModel implements Model {
   }
 
   // The tests never stream; a streamed call would be a test bug, so it fails loudly.
-  // eslint-disable-next-line require-yield
+  // biome-ignore lint/correctness/useYield: a generator that only throws: streaming is not part of these tests.
   async *getStreamedResponse(): AsyncIterable<never> {
     throw new Error("PolicyModel does not stream");
   }
