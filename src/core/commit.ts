@@ -147,7 +147,7 @@ async function commitTxn(ctx: CommitContext, { requests, opId, guards }: ParsedT
           await tx.appendEvent(event(now, guard.key, owner, actualVersion, currentEpoch, opId, "fenced"));
           return { kind: "fenced", details: { key: guard.key, heldEpoch: guard.epoch, currentEpoch, reason } };
         }
-      } else if (guard.version !== actualVersion) {
+      } else if (versionMismatch(guard.version, actualVersion)) {
         await tx.appendEvent(event(now, guard.key, owner, actualVersion, currentEpoch, opId, "conflict"));
         return { kind: "conflict", details: { key: guard.key, expectedVersion: guard.version, actualVersion } };
       }
@@ -163,7 +163,7 @@ async function commitTxn(ctx: CommitContext, { requests, opId, guards }: ParsedT
         await tx.appendEvent(event(now, req.key, req.owner, actualVersion, currentEpoch, opId, "fenced"));
         return { kind: "fenced", details: { key: req.key, heldEpoch: req.epoch ?? null, currentEpoch, reason } };
       }
-      if (req.expectVersion !== undefined && req.expectVersion !== actualVersion) {
+      if (versionMismatch(req.expectVersion, actualVersion)) {
         await tx.appendEvent(event(now, req.key, req.owner, actualVersion, currentEpoch, opId, "conflict"));
         return { kind: "conflict", details: { key: req.key, expectedVersion: req.expectVersion, actualVersion } };
       }
@@ -213,6 +213,15 @@ async function commitTxn(ctx: CommitContext, { requests, opId, guards }: ParsedT
     case "invalid":
       throw new InvalidInputError({ issues: decision.issues });
   }
+}
+
+/**
+ * The version check (G1), decided here only: a write that expects `expected` (`undefined`: any version) does not apply
+ * to a key at `actual`. `commit` uses it for every request and version guard; the fenced reducers
+ * (src/langgraph/reducers.ts) use it for a field's `set`/`delete`, so no version decision is made outside the core.
+ */
+export function versionMismatch(expected: number | undefined, actual: number): expected is number {
+  return expected !== undefined && expected !== actual;
 }
 
 /**

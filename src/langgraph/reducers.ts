@@ -10,6 +10,7 @@
 import { Annotation, getConfig } from "@langchain/langgraph";
 import { withLangGraph } from "@langchain/langgraph/zod";
 import { z } from "zod";
+import { versionMismatch } from "../core/commit.js";
 import { InvalidInputError, VersionConflictError } from "../core/errors.js";
 import type { Json } from "../core/json.js";
 import { applyOp } from "../core/ops.js";
@@ -162,7 +163,7 @@ export function fencedMapReducer<T extends FieldValues>(options: FencedMapOption
       const version = field?.version ?? 0;
       const value = field && !isDeleted(field) ? field.value : undefined;
       let result: Json | undefined;
-      if ((o.type === "set" || o.type === "delete") && o.expectVersion !== (read?.version ?? 0)) {
+      if ((o.type === "set" || o.type === "delete") && versionMismatch(o.expectVersion, read?.version ?? 0)) {
         const conflict: FieldConflict = {
           field: o.field,
           expectedVersion: o.expectVersion,

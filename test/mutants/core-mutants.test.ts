@@ -31,7 +31,7 @@ const MUTANTS: Mutant[] = [
   {
     id: "version check dropped",
     guarantee: "G1",
-    find: "if (req.expectVersion !== undefined && req.expectVersion !== actualVersion) {",
+    find: "if (versionMismatch(req.expectVersion, actualVersion)) {",
     replace: "if (false) {",
     tests: ["test/process/multiprocess.test.ts", "test/core/model.test.ts", "test/core/scheduler.test.ts"],
   },
@@ -59,7 +59,7 @@ const MUTANTS: Mutant[] = [
   {
     id: "version guard ignored",
     guarantee: "G1",
-    find: "} else if (guard.version !== actualVersion) {",
+    find: "} else if (versionMismatch(guard.version, actualVersion)) {",
     replace: "} else if (false) {",
     tests: ["test/core/model.test.ts", "test/core/conformance.test.ts"],
   },
