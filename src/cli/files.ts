@@ -6,8 +6,8 @@ import { parseArgs } from "node:util";
 import { FencedStateError, isErrorCode } from "../core/errors.js";
 import { decodeContent } from "../files/content.js";
 import { FencedFiles } from "../files/files.js";
-import { openStore, DEFAULT_PATH, type OpenStoreOptions } from "../open.js";
-import type { Command } from "./command.js";
+import { openStore, DEFAULT_PATH } from "../open.js";
+import { STORE_ARGS, UsageError, storeChoice, type Command } from "./command.js";
 
 /** Exit codes: distinct per outcome a caller handles differently. */
 export const FILES_EXIT = {
@@ -41,6 +41,7 @@ Options:
   --dir DIR        the fenced directory (default .)
   --db FILE        SQLite file (default ${DEFAULT_PATH})
   --url URL        PostgreSQL (postgres://…) instead of SQLite
+  --schema NAME    PostgreSQL schema (default fenced_state)
   --id ID          the directory's name in the store (default: its base name and a hash of its real path)
   --owner NAME     who writes or claims (recorded in the event log)
   --json           print the result as one JSON line on stdout (read: the record, content included)
@@ -52,8 +53,7 @@ Exit codes: 0 ok, 2 bad usage or input, 3 version conflict (re-read and retry), 
 
 const OPTIONS = {
   dir: { type: "string", default: "." },
-  db: { type: "string" },
-  url: { type: "string" },
+  ...STORE_ARGS,
   id: { type: "string" },
   owner: { type: "string" },
   "expect-version": { type: "string" },
@@ -65,8 +65,6 @@ const OPTIONS = {
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS; allowPositionals: true }>>["values"];
-
-class UsageError extends Error {}
 
 export const files: Command = {
   summary: "plain files with versioned, fenced writes: read, write, claim, adopt or discard outside edits",
@@ -82,9 +80,14 @@ export const files: Command = {
     const [action, path, ...extra] = positionals;
     if (!action) return usage("give an action: read, write, claim, renew, release, adopt, discard, status, sync");
     if (extra.length > 0) return usage(`unexpected arguments: ${extra.join(" ")}`);
-    if (values.db !== undefined && values.url !== undefined) return usage("give at most one of --db, --url");
-    const storeOptions: OpenStoreOptions = values.url !== undefined ? { url: values.url } : { path: values.db ?? DEFAULT_PATH };
-    const store = await openStore(storeOptions);
+    let choice: ReturnType<typeof storeChoice>;
+    try {
+      choice = storeChoice(values);
+    } catch (err) {
+      if (err instanceof UsageError) return usage(err.message);
+      throw err;
+    }
+    const store = await openStore(choice.open);
     try {
       const fenced = new FencedFiles(store, { dir: values.dir, ...(values.id !== undefined && { id: values.id }) });
       return await runAction(fenced, action, path, values);
