@@ -10,7 +10,7 @@ import { JsonPlusSerializer } from "@langchain/langgraph-checkpoint";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { InvalidInputError, type StateStore } from "../../src/index.js";
-import { EncryptedSerializer, FencedCheckpointSaver } from "../../src/langgraph/index.js";
+import { EncryptedSerializer, FencedCheckpointSaver, importCheckpoints } from "../../src/langgraph/index.js";
 import { withPgClient } from "../support/backends.js";
 import { approvalGraph, historyOf, runApprovals, thread } from "./fixtures/approval-graph.js";
 import { saverFixtures } from "./fixtures/checkpoints.js";
@@ -199,6 +199,18 @@ for (const fixture of saverFixtures()) {
       // Same id, other key: authentication fails rather than reading garbage.
       const wrongKey = approvalGraph(new FencedCheckpointSaver(store, { serde: serdeWith("k1", { k1: KEY_2, k2: KEY_2 }) }));
       await expect(historyOf(wrongKey, thread("t"))).rejects.toThrow(/failed authentication/);
+    });
+
+    it("retires k1 by copying every thread into a new store under k2 (importCheckpoints)", async () => {
+      const old = await fixture.open();
+      const graph = approvalGraph(new FencedCheckpointSaver(old, { serde: serdeWith("k1", { k1: KEY_1 }) }));
+      await runApprovals(graph, thread("t"));
+      const fresh = await fixture.open();
+      const k2Only = new FencedCheckpointSaver(fresh, { serde: serdeWith("k2", { k2: KEY_2 }) });
+      const result = await importCheckpoints({ from: new FencedCheckpointSaver(old, { serde: serdeWith("k2", { k1: KEY_1, k2: KEY_2 }) }), to: k2Only });
+      expect(result.verified).toEqual({ ...result.source, heads: result.source.namespaces });
+      expect(new Set((await storedPieces(fresh)).map((p) => p.type.replace(/^.*:/, "")))).toEqual(new Set(["k2"]));
+      expect(await historyOf(approvalGraph(k2Only), thread("t"))).toEqual(await historyOf(graph, thread("t")));
     });
   });
 }

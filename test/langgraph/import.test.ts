@@ -14,8 +14,8 @@ import type { BaseCheckpointSaver, CheckpointTuple } from "@langchain/langgraph-
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { InvalidInputError, openStore, type StateStore } from "../../src/index.js";
-import { FencedCheckpointSaver, importCheckpoints } from "../../src/langgraph/index.js";
+import { FencedError, InvalidInputError, openStore, type StateStore } from "../../src/index.js";
+import { FencedCheckpointSaver, importCheckpoints, withThreadClaim } from "../../src/langgraph/index.js";
 import { dropTestSchemas, postgresUrl, tempDir, testSchemaName } from "../support/backends.js";
 import { ROOT } from "../support/processes.js";
 import { approvalGraph, historyOf, runApprovals, thread, type ApprovalGraph } from "./fixtures/approval-graph.js";
@@ -147,6 +147,46 @@ for (const [sourceName, openSource] of Object.entries(sources)) {
       });
     });
   }
+}
+
+for (const fixture of saverFixtures()) {
+  describe(`importCheckpoints into a live fenced store on ${fixture.name}`, () => {
+    afterEach(() => fixture.cleanup());
+
+    it("G2: an import into a thread a run holds is FENCED; after the run, the import completes", async () => {
+      const source = await sources.SqliteSaver!();
+      try {
+        await runApprovals(approvalGraph(source.saver), thread("t"));
+        const to = new FencedCheckpointSaver(await fixture.open());
+        await withThreadClaim(to, thread("t"), async () => {
+          await expect(importCheckpoints({ from: source.from, to })).rejects.toBeInstanceOf(FencedError);
+        });
+        const result = await importCheckpoints({ from: source.from, to });
+        expect(result.verified).toEqual({ ...result.source, heads: result.source.namespaces });
+        expect(await allTuples(to)).toEqual(await allTuples(source.saver));
+      } finally {
+        await source.close();
+      }
+    });
+
+    it("copies just what the source added since the last import, and the head follows it", async () => {
+      const source = await sources.SqliteSaver!();
+      try {
+        const original = approvalGraph(source.saver);
+        await runApprovals(original, thread("t"));
+        const to = new FencedCheckpointSaver(await fixture.open());
+        const first = await importCheckpoints({ from: source.from, to });
+        await original.invoke(new Command({ resume: "later" }), thread("t"));
+        const second = await importCheckpoints({ from: source.from, to });
+        expect(second.copied.checkpoints).toBe(second.source.checkpoints - first.source.checkpoints);
+        expect(second.copied.checkpoints).toBeGreaterThan(0);
+        expect(second.verified).toEqual({ ...second.source, heads: second.source.namespaces });
+        expect(await historyOf(approvalGraph(to), thread("t"))).toEqual(await historyOf(original, thread("t")));
+      } finally {
+        await source.close();
+      }
+    });
+  });
 }
 
 describe("importCheckpoints: sources that are no official saver's", () => {
