@@ -125,22 +125,28 @@ async function sourceLineages(source: BaseCheckpointSaver): Promise<Lineage[]> {
 function lineageOrder(lineage: Lineage): string[] {
   const order: string[] = [];
   const placed = new Set<string>();
-  const place = (id: string, path: Set<string>) => {
-    if (placed.has(id)) return;
-    const parent = lineage.parents.get(id) ?? null;
-    if (parent !== null) {
-      if (!lineage.parents.has(parent) || path.has(parent)) {
-        throw new InvalidInputError({
-          issues: [{ path: ["from", lineage.threadId, lineage.ns, id], message: `checkpoint ${id} names parent ${parent}, which the source does not have` }],
-        });
-      }
-      place(parent, new Set(path).add(id));
+  for (const id of [...lineage.parents.keys()].sort()) {
+    // The unplaced ancestors of `id`, nearest first; placed from the oldest down (no recursion: chains can be long).
+    const chain: string[] = [];
+    const inChain = new Set<string>();
+    for (let at: string | null = id; at !== null && !placed.has(at); at = lineage.parents.get(at) ?? null) {
+      const child = chain[chain.length - 1] ?? at;
+      if (!lineage.parents.has(at)) throw inconsistent(lineage, child, `names parent ${at}, which the source does not have`);
+      if (inChain.has(at)) throw inconsistent(lineage, child, `is its own ancestor (the parent links form a cycle)`);
+      chain.push(at);
+      inChain.add(at);
     }
-    placed.add(id);
-    order.push(id);
-  };
-  for (const id of [...lineage.parents.keys()].sort()) place(id, new Set([id]));
+    for (const at of chain.reverse()) {
+      placed.add(at);
+      order.push(at);
+    }
+  }
   return order;
+}
+
+function inconsistent(lineage: Lineage, checkpointId: string, what: string): InvalidInputError {
+  const where = lineage.ns === "" ? `thread "${lineage.threadId}"` : `thread "${lineage.threadId}" namespace "${lineage.ns}"`;
+  return new InvalidInputError({ issues: [{ path: ["from", lineage.threadId, lineage.ns, checkpointId], message: `${where}: checkpoint ${checkpointId} ${what}` }] });
 }
 
 /**

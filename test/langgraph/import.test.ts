@@ -9,8 +9,8 @@ import { execFile } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { Command } from "@langchain/langgraph";
-import type { BaseCheckpointSaver, CheckpointTuple } from "@langchain/langgraph-checkpoint";
+import { Command, MemorySaver } from "@langchain/langgraph";
+import { emptyCheckpoint, uuid6, type BaseCheckpointSaver, type CheckpointTuple } from "@langchain/langgraph-checkpoint";
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
@@ -210,6 +210,17 @@ describe("importCheckpoints: sources that are no official saver's", () => {
     const fenced = join(tmp.dir, "fenced.db");
     await (await openStore({ path: fenced })).close();
     await refused(`sqlite:${fenced}`, /table checkpoints lacks checkpoint_ns.*expected an official SqliteSaver database/);
+  });
+
+  it("refuses a source whose checkpoint names a parent it does not have, before writing anything", async () => {
+    const memory = new MemorySaver();
+    const orphan = { ...emptyCheckpoint(), id: uuid6(1) };
+    await memory.put({ configurable: { thread_id: "t", checkpoint_ns: "", checkpoint_id: "gone" } }, orphan, { source: "loop", step: 1, parents: {} });
+    const store = await fixture.open();
+    const read = importCheckpoints({ from: memory, to: new FencedCheckpointSaver(store) });
+    await expect(read).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(read).rejects.toThrow(`thread "t": checkpoint ${orphan.id} names parent gone, which the source does not have`);
+    expect(await eventCount(store)).toBe(0);
   });
 
   it("refuses a PostgreSQL schema without PostgresSaver's tables, and a source string it does not know", async () => {
