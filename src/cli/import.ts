@@ -6,7 +6,7 @@ import { parseArgs } from "node:util";
 import { FencedStateError } from "../core/errors.js";
 import { importCheckpoints, type ImportCounts } from "../langgraph/import.js";
 import { FencedCheckpointSaver } from "../langgraph/saver.js";
-import { openStore, DEFAULT_PATH, type OpenStoreOptions } from "../open.js";
+import { openStoreLazily, DEFAULT_PATH, type OpenStoreOptions } from "../open.js";
 import type { Command } from "./command.js";
 
 const USAGE = `Usage: fenced import --from sqlite:PATH | postgres:URL [--from-schema NAME] [--db FILE | --url postgres://…]
@@ -52,7 +52,8 @@ export const importCommand: Command = {
     const storeOptions: OpenStoreOptions = values.url
       ? { url: values.url, ...(values.schema !== undefined && { schema: values.schema }) }
       : { path: values.db ?? DEFAULT_PATH };
-    const store = await openStore(storeOptions);
+    // Opened on first use: a source that is refused leaves no new target file behind.
+    const store = openStoreLazily(storeOptions);
     try {
       const to = new FencedCheckpointSaver(store, { ...(values["langgraph-prefix"] !== undefined && { keyPrefix: values["langgraph-prefix"] }) });
       const result = await importCheckpoints({ from: values.from, to, ...(values["from-schema"] !== undefined && { fromSchema: values["from-schema"] }) });

@@ -6,7 +6,7 @@
  * INVALID_INPUT and writes nothing.
  */
 import { execFile } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { Command, MemorySaver } from "@langchain/langgraph";
@@ -256,7 +256,9 @@ describe("fenced import (CLI)", () => {
   });
 
   it("exits 2 with the expected source named when --from is no official saver's", async () => {
-    const run = cli(["--from", `sqlite:${join(tmp.dir, "nothing.db")}`, "--db", join(tmp.dir, "cli-2.db")]);
+    const target = join(tmp.dir, "cli-2.db");
+    const run = cli(["--from", `sqlite:${join(tmp.dir, "nothing.db")}`, "--db", target]);
     await expect(run).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/expected an official SqliteSaver database/) });
+    expect(existsSync(target)).toBe(false);
   });
 });
