@@ -229,6 +229,15 @@ async function migratePendingSends(serde: SerializerProtocol, checkpoint: Checkp
   checkpoint.channel_versions[TASKS] = versions.length > 0 ? maxChannelVersion(...versions) : 1;
 }
 
+/**
+ * The backends' metadata filter (`CheckpointQuery.metadata`) applied to a decoded checkpoint's metadata: every key
+ * present with the same JSON. For metadata the database cannot read (encrypted).
+ */
+export function metadataMatches(metadata: CheckpointMetadata | undefined, filter: Record<string, unknown>): boolean {
+  const m = (metadata ?? {}) as Record<string, unknown>;
+  return Object.entries(filter).every(([k, v]) => Object.hasOwn(m, k) && JSON.stringify(m[k]) === JSON.stringify(v));
+}
+
 /** The three identifying keys of a checkpoint config. */
 export function checkpointConfig(threadId: string, ns: string, checkpointId: string): RunnableConfig {
   return { configurable: { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: checkpointId } };

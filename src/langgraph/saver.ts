@@ -30,6 +30,7 @@ import { EncryptedSerializer } from "./encrypted.js";
 import { ThreadKeys, threadIdOf } from "./keys.js";
 import {
   checkpointConfig,
+  metadataMatches,
   samePut,
   serializePut,
   serializeWrites,
@@ -465,12 +466,6 @@ function splitOptions<O extends FencedCheckpointSaverOptions>(options: O): [Fenc
   if (parentlessPut !== undefined) saver.parentlessPut = parentlessPut;
   if (serde !== undefined) saver.serde = serde;
   return [saver, store];
-}
-
-/** The backends' metadata filter: every key present with the same JSON. */
-function metadataMatches(metadata: CheckpointMetadata | undefined, filter: Record<string, Json>): boolean {
-  const m = (metadata ?? {}) as Record<string, unknown>;
-  return Object.entries(filter).every(([k, v]) => Object.hasOwn(m, k) && JSON.stringify(m[k]) === JSON.stringify(v));
 }
 
 function nsOf(value: unknown): string {
