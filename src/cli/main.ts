@@ -8,6 +8,7 @@ import type { Command } from "./command.js";
 const COMMANDS: Record<string, () => Promise<Command>> = {
   demo: async () => (await import("./demo.js")).demo,
   files: async () => (await import("./files.js")).files,
+  import: async () => (await import("./import.js")).importCommand,
   inspect: async () => (await import("./inspect.js")).inspect,
   mcp: async () => (await import("./mcp.js")).mcp,
   serve: async () => (await import("./serve.js")).serve,

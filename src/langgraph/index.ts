@@ -4,6 +4,8 @@
  * parallel branches and `Send`; and a `BaseStore` for cross-thread memory. docs/design.md §6.
  */
 export { FencedCheckpointSaver, type FencedCheckpointSaverOptions } from "./saver.js";
+export { EncryptedSerializer, type EncryptedSerializerOptions } from "./encrypted.js";
+export { importCheckpoints, type ImportCheckpointsOptions, type ImportCounts, type ImportResult } from "./import.js";
 export { forkConfig, readFencedConfig, FENCED_CONFIG_KEYS, type FencedConfig } from "./config.js";
 export {
   withThreadClaim,

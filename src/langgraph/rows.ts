@@ -20,6 +20,7 @@ import {
 } from "@langchain/langgraph-checkpoint";
 import type { BlobRef, CheckpointBlob, CheckpointRow, CheckpointWrite, LoadedCheckpoint } from "../core/checkpoints.js";
 import { InvalidInputError } from "../core/errors.js";
+import { EncryptedSerializer } from "./encrypted.js";
 
 /** Marks a channel in `newVersions` that has no value (it was cleared): the blob says "absent", not "unknown". */
 const EMPTY = "empty";
@@ -97,6 +98,7 @@ export async function serializePut(
  */
 export async function samePut(serde: SerializerProtocol, stored: LoadedCheckpoint, put: SerializedPut, checkpoint: Checkpoint): Promise<boolean> {
   const storedCheckpoint = (await decode(serde, [{ type: stored.type, value: stored.checkpoint }]))[0] as Checkpoint;
+  const canonical = (type: string, bytes: Uint8Array) => canonicalOf(serde, type, bytes);
   const [type, restamped] = await serde.dumpsTyped({ ...storedCheckpoint, ts: checkpoint.ts });
   if (canonical(type, restamped) !== canonical(put.row.type, put.row.checkpoint)) return false;
   if (canonical(stored.type, stored.metadata) !== canonical(put.row.type, put.row.metadata)) return false;
@@ -117,8 +119,13 @@ export async function storedChannelVersions(serde: SerializerProtocol, loaded: L
   return checkpoint.channel_versions;
 }
 
-/** A serialized piece in a form that compares equal exactly when the pieces are: JSON with sorted keys, else bytes. */
-function canonical(type: string, bytes: Uint8Array): string {
+/**
+ * A serialized piece in a form that compares equal exactly when the pieces are: JSON with sorted keys, else bytes.
+ * An encrypted piece is compared by what it encrypts: the same value never encrypts to the same bytes twice.
+ */
+function canonicalOf(serde: SerializerProtocol, storedType: string, storedBytes: Uint8Array): string {
+  const [type, plain] = serde instanceof EncryptedSerializer ? serde.decrypt(storedType, storedBytes) : [storedType, storedBytes];
+  const bytes = typeof plain === "string" ? Buffer.from(plain, "utf8") : plain;
   if (type !== "json") return `${type}:${Buffer.from(bytes).toString("base64")}`;
   const sorted = (value: unknown): unknown => {
     if (Array.isArray(value)) return value.map(sorted);
@@ -220,6 +227,15 @@ async function migratePendingSends(serde: SerializerProtocol, checkpoint: Checkp
   checkpoint.channel_values[TASKS] = sends;
   const versions = Object.values(checkpoint.channel_versions);
   checkpoint.channel_versions[TASKS] = versions.length > 0 ? maxChannelVersion(...versions) : 1;
+}
+
+/**
+ * The backends' metadata filter (`CheckpointQuery.metadata`) applied to a decoded checkpoint's metadata: every key
+ * present with the same JSON. For metadata the database cannot read (encrypted).
+ */
+export function metadataMatches(metadata: CheckpointMetadata | undefined, filter: Record<string, unknown>): boolean {
+  const m = (metadata ?? {}) as Record<string, unknown>;
+  return Object.entries(filter).every(([k, v]) => Object.hasOwn(m, k) && JSON.stringify(m[k]) === JSON.stringify(v));
 }
 
 /** The three identifying keys of a checkpoint config. */

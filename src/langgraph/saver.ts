@@ -27,9 +27,11 @@ import { connStringOptions, openStore, openStoreLazily, type ConnStringStoreOpti
 import { z } from "zod";
 import { parseInput } from "../core/validate.js";
 import { FENCED_CONFIG_KEYS, readFencedConfig, type FencedConfig } from "./config.js";
+import { EncryptedSerializer } from "./encrypted.js";
 import { ThreadKeys, threadIdOf } from "./keys.js";
 import {
   checkpointConfig,
+  metadataMatches,
   samePut,
   serializePut,
   serializeWrites,
@@ -191,11 +193,13 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
     const c = configurableOf(config) ?? {};
     const filter: Record<string, Json> = {};
     for (const [k, v] of Object.entries(options.filter ?? {})) if (v !== undefined) filter[k] = v as Json;
+    // Encrypted metadata cannot be matched by the database: it is matched here, once decrypted.
+    const filterHere = this.serde instanceof EncryptedSerializer && Object.keys(filter).length > 0;
     const base = {
       ...(c.thread_id !== undefined && c.thread_id !== null && { threadId: threadIdOf(c.thread_id, "list") }),
       ...(typeof c.checkpoint_ns === "string" && { ns: c.checkpoint_ns }),
       ...(options.before?.configurable?.checkpoint_id !== undefined && { beforeId: String(options.before.configurable.checkpoint_id) }),
-      ...(Object.keys(filter).length > 0 && { metadata: filter }),
+      ...(Object.keys(filter).length > 0 && !filterHere && { metadata: filter }),
     };
     const only = getCheckpointId(config);
     let remaining = options.limit ?? Number.POSITIVE_INFINITY;
@@ -204,12 +208,14 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
       const page = await this.checkpoints.listCheckpoints({
         ...base,
         ...(after && { after: { threadId: after.threadId, ns: after.ns, checkpointId: after.checkpointId } }),
-        limit: Math.min(remaining, LIST_PAGE),
+        limit: filterHere ? LIST_PAGE : Math.min(remaining, LIST_PAGE),
       });
       for (const loaded of page) {
         if (only && loaded.checkpointId !== only) continue;
-        remaining--;
-        yield await this.tuple(loaded);
+        const tuple = await this.tuple(loaded);
+        if (filterHere && !metadataMatches(tuple.metadata, filter)) continue;
+        if (remaining-- <= 0) return;
+        yield tuple;
       }
       if (page.length < LIST_PAGE) return;
       after = page[page.length - 1];

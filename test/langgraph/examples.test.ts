@@ -33,4 +33,28 @@ describe("examples", () => {
     expect(out).toContain("verdict: ship it; needs another pass (reviewers disagree)");
     expect(out).toContain("field versions: findings@4, owners@4, sources@4, verdict@2");
   });
+
+  it("encrypted-checkpoints: no plaintext on disk, a flipped bit and plaintext rows refused, rotation and re-keying", async () => {
+    const out = await run("encrypted-checkpoints");
+    expect(out).toMatch(/the file contains "penicillin"\s+false/);
+    expect(out).toMatch(/stored types\s+json\+aes256gcm:k2025\n/);
+    expect(out).toMatch(/getState on the tampered thread\s+InvalidInputError \(INVALID_INPUT\)/);
+    expect(out).toMatch(/read with EncryptedSerializer\s+InvalidInputError \(INVALID_INPUT\)/);
+    expect(out).toMatch(/read with allowPlaintext: true\s+read/);
+    expect(out).toMatch(/patient-7 after the sign-off\s+filed: allergic to penicillin; signed by dr. Osei/);
+    expect(out).toMatch(/read with k2026 only\s+InvalidInputError \(INVALID_INPUT\)/);
+    expect(out).toMatch(/copied\s+7 checkpoints, 13 writes of 2 threads/);
+    expect(out).toMatch(/patient-7 in the new store, k2026 only\s+filed: allergic to penicillin; signed by dr. Osei/);
+  });
+
+  it("import-from-sqlitesaver: every thread copied and verified, the same history, 0 copied the second time, the interrupt resumes", async () => {
+    const out = await run("import-from-sqlitesaver");
+    expect(out).toMatch(/source\s+2 threads, 2 namespaces, 11 checkpoints, 15 writes/);
+    expect(out).toMatch(/copied\s+11 checkpoints, 15 writes/);
+    expect(out).toMatch(/verified\s+2 threads, 2 namespaces, 11 checkpoints, 15 writes, 2 heads/);
+    expect(out).toMatch(/ana: getStateHistory\s+the same as on SqliteSaver/);
+    expect(out).toMatch(/ben: getStateHistory\s+the same as on SqliteSaver/);
+    expect(out).toMatch(/run it again: copied\s+0 checkpoints, 0 writes/);
+    expect(out).toMatch(/ben\s+user: I want a refund \| bot: re "user: I want a refund" \| approved by a human/);
+  });
 });
