@@ -6,8 +6,8 @@ import { parseArgs } from "node:util";
 import { FencedStateError } from "../core/errors.js";
 import { importCheckpoints, type ImportCounts } from "../langgraph/import.js";
 import { FencedCheckpointSaver } from "../langgraph/saver.js";
-import { openStoreLazily, DEFAULT_PATH, type OpenStoreOptions } from "../open.js";
-import type { Command } from "./command.js";
+import { openStoreLazily, DEFAULT_PATH } from "../open.js";
+import { STORE_ARGS, UsageError, storeChoice, type Command } from "./command.js";
 
 const USAGE = `Usage: fenced import --from sqlite:PATH | postgres:URL [--from-schema NAME] [--db FILE | --url postgres://…]
 
@@ -37,9 +37,7 @@ export const importCommand: Command = {
       options: {
         from: { type: "string" },
         "from-schema": { type: "string" },
-        db: { type: "string" },
-        url: { type: "string" },
-        schema: { type: "string" },
+        ...STORE_ARGS,
         "langgraph-prefix": { type: "string" },
       },
     });
@@ -48,12 +46,15 @@ export const importCommand: Command = {
       return 2;
     };
     if (values.from === undefined) return fail("--from sqlite:PATH or --from postgres:URL is required");
-    if (values.db !== undefined && values.url !== undefined) return fail("give at most one of --db, --url");
-    const storeOptions: OpenStoreOptions = values.url
-      ? { url: values.url, ...(values.schema !== undefined && { schema: values.schema }) }
-      : { path: values.db ?? DEFAULT_PATH };
+    let choice: ReturnType<typeof storeChoice>;
+    try {
+      choice = storeChoice(values);
+    } catch (err) {
+      if (err instanceof UsageError) return fail(err.message);
+      throw err;
+    }
     // Opened on first use: a source that is refused leaves no new target file behind.
-    const store = openStoreLazily(storeOptions);
+    const store = openStoreLazily(choice.open);
     try {
       const to = new FencedCheckpointSaver(store, { ...(values["langgraph-prefix"] !== undefined && { keyPrefix: values["langgraph-prefix"] }) });
       const result = await importCheckpoints({ from: values.from, to, ...(values["from-schema"] !== undefined && { fromSchema: values["from-schema"] }) });
