@@ -17,7 +17,8 @@ export type ErrorCode =
   | "UNAUTHORIZED"
   | "FORBIDDEN"
   | "UNAVAILABLE"
-  | "CLOSED";
+  | "CLOSED"
+  | "INTEGRITY";
 
 /** Per code: whether a caller may retry, and the HTTP status the coordinator answers with. */
 export const ERROR_TABLE: Readonly<Record<ErrorCode, { retryable: boolean; httpStatus: number }>> = {
@@ -34,6 +35,7 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, { retryable: boolean; httpS
   FORBIDDEN: { retryable: false, httpStatus: 403 },
   UNAVAILABLE: { retryable: true, httpStatus: 503 },
   CLOSED: { retryable: false, httpStatus: 503 },
+  INTEGRITY: { retryable: false, httpStatus: 500 },
 };
 
 /** A zod-style issue: where the input is wrong and why. */
@@ -90,6 +92,12 @@ export interface ErrorDetails {
   FORBIDDEN: Record<string, never>;
   UNAVAILABLE: { cause: string };
   CLOSED: Record<string, never>;
+  /**
+   * Stored data failed its integrity check on read: an encrypted value that does not authenticate (`tampered`), is
+   * under a key id the reader does not hold (`unknown-key`), or a plaintext value where ciphertext is required
+   * (`plaintext`). Nothing was returned for it.
+   */
+  INTEGRITY: { reason: "tampered" | "unknown-key" | "plaintext"; type: string; keyId?: string };
 }
 
 /** The base class of every error fenced-state raises on purpose. */
@@ -229,6 +237,13 @@ export class ClosedError extends FencedStateError<"CLOSED"> {
   }
 }
 
+/** Stored data failed its integrity check (docs/encryption.md): never returned, never silently accepted. */
+export class IntegrityError extends FencedStateError<"INTEGRITY"> {
+  constructor(details: ErrorDetails["INTEGRITY"], message?: string) {
+    super("INTEGRITY", message ?? `stored value of type "${details.type}" failed its integrity check (${details.reason})`, details);
+  }
+}
+
 /** Rebuilds the typed error from a wire body (`{ error: { code, message, details } }`), e.g. in HTTP clients. */
 export function errorFromJSON(body: unknown): FencedStateError {
   const e = (body as { error?: { code?: string; message?: string; details?: unknown } } | null)?.error;
@@ -257,6 +272,7 @@ const ERROR_CLASSES: Record<ErrorCode, new (details: never) => FencedStateError>
   FORBIDDEN: ForbiddenError,
   UNAVAILABLE: UnavailableError,
   CLOSED: ClosedError,
+  INTEGRITY: IntegrityError,
 };
 
 /** True when `err` is a fenced-state error with this code. */

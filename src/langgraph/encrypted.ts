@@ -9,7 +9,7 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { JsonPlusSerializer, type SerializerProtocol } from "@langchain/langgraph-checkpoint";
-import { InvalidInputError } from "../core/errors.js";
+import { IntegrityError, InvalidInputError } from "../core/errors.js";
 
 const CIPHER = "aes-256-gcm";
 /** The marker between the inner type and the key id in a stored type string. */
@@ -41,7 +41,7 @@ export interface EncryptedSerializerOptions {
 /**
  * A LangGraph `SerializerProtocol` that encrypts what another serializer produces with AES-256-GCM (`node:crypto`).
  * Pass it as the saver's `serde`. Reading a value that was tampered with, written under an unknown key id or stored as
- * plaintext (unless `allowPlaintext`) is `INVALID_INPUT`; nothing is returned for it.
+ * plaintext (unless `allowPlaintext`) is `INTEGRITY` (`IntegrityError`); nothing is returned for it.
  *
  * Each value is authenticated on its own: changing, truncating or re-typing its bytes is detected; deleting rows or
  * moving a whole encrypted value to another row is not (docs/encryption.md).
@@ -100,13 +100,13 @@ export class EncryptedSerializer implements SerializerProtocol {
     const at = type.lastIndexOf(MARK);
     if (at < 0) {
       if (this.allowPlaintext) return [type, data];
-      throw invalid(["serde", "type"], `a value stored as "${type}" is not encrypted; it was refused (allowPlaintext reads such values while migrating)`);
+      throw new IntegrityError({ reason: "plaintext", type }, `a value stored as "${type}" is not encrypted; it was refused (allowPlaintext reads such values while migrating)`);
     }
     const keyId = type.slice(at + MARK.length);
     const key = this.keys.get(keyId);
-    if (!key) throw invalid(["serde", "keyId"], `a value is encrypted under key id "${keyId}", which this serializer does not hold`);
+    if (!key) throw new IntegrityError({ reason: "unknown-key", type, keyId }, `a value is encrypted under key id "${keyId}", which this serializer does not hold`);
     if (typeof data === "string" || data.byteLength < NONCE_BYTES + TAG_BYTES) {
-      throw invalid(["serde", "value"], `a value stored as "${type}" is too short to be encrypted: it was tampered with`);
+      throw new IntegrityError({ reason: "tampered", type, keyId }, `a value stored as "${type}" is too short to be encrypted: it was tampered with`);
     }
     const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     const decipher = createDecipheriv(CIPHER, key, bytes.subarray(0, NONCE_BYTES));
@@ -116,7 +116,10 @@ export class EncryptedSerializer implements SerializerProtocol {
       const plaintext = Buffer.concat([decipher.update(bytes.subarray(NONCE_BYTES + TAG_BYTES)), decipher.final()]);
       return [type.slice(0, at), new Uint8Array(plaintext)];
     } catch {
-      throw invalid(["serde", "value"], `a value stored as "${type}" failed authentication: it was tampered with, or written under another key with id "${keyId}"`);
+      throw new IntegrityError(
+        { reason: "tampered", type, keyId },
+        `a value stored as "${type}" failed authentication: it was tampered with, or written under another key with id "${keyId}"`,
+      );
     }
   }
 }

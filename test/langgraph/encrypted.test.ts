@@ -1,7 +1,7 @@
 /**
  * EncryptedSerializer (issue 19 item 4): what the saver stores is AES-256-GCM ciphertext under a key id, and reading
  * never accepts a value that is tampered with, under a key it does not hold, or plaintext (unless a migration allows
- * plaintext) — each a typed INVALID_INPUT. Run with a real StateGraph through FencedCheckpointSaver on every backend.
+ * plaintext) — each a typed INTEGRITY error (bad keys at construction: INVALID_INPUT). Run with a real StateGraph through FencedCheckpointSaver on every backend.
  */
 import { randomBytes } from "node:crypto";
 import Database from "better-sqlite3";
@@ -9,7 +9,7 @@ import { Command, MemorySaver } from "@langchain/langgraph";
 import { JsonPlusSerializer } from "@langchain/langgraph-checkpoint";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
-import { InvalidInputError, type StateStore } from "../../src/index.js";
+import { IntegrityError, InvalidInputError, type StateStore } from "../../src/index.js";
 import { EncryptedSerializer, FencedCheckpointSaver, importCheckpoints } from "../../src/langgraph/index.js";
 import { withPgClient } from "../support/backends.js";
 import { approvalGraph, historyOf, runApprovals, thread } from "./fixtures/approval-graph.js";
@@ -112,8 +112,8 @@ describe("EncryptedSerializer: any value, any single-bit flip (property)", () =>
           badBytes[position % bytes.length]! ^= 1 << bit;
         }
         const read = serde.loadsTyped(badType, badBytes);
-        await expect(read).rejects.toBeInstanceOf(InvalidInputError);
-        await expect(read).rejects.toMatchObject({ code: "INVALID_INPUT" });
+        await expect(read).rejects.toBeInstanceOf(IntegrityError);
+        await expect(read).rejects.toMatchObject({ code: "INTEGRITY", retryable: false });
       }),
       { numRuns: 500 },
     );
@@ -155,7 +155,7 @@ for (const fixture of saverFixtures()) {
       expect((await ours.getState(thread("t"))).values.log).toContain("answer no");
     });
 
-    it("refuses a checkpoint with one flipped bit in the database: INVALID_INPUT, nothing returned", async () => {
+    it("refuses a checkpoint with one flipped bit in the database: INTEGRITY, nothing returned", async () => {
       const store = await fixture.open();
       const graph = approvalGraph(new FencedCheckpointSaver(store, { serde: serdeWith("k1", { k1: KEY_1 }) }));
       await runApprovals(graph, thread("t"));
@@ -163,7 +163,7 @@ for (const fixture of saverFixtures()) {
       // A fresh saver, so that nothing of the checkpoint is cached.
       const reader = approvalGraph(new FencedCheckpointSaver(store, { serde: serdeWith("k1", { k1: KEY_1 }) }));
       const read = reader.getState(thread("t"));
-      await expect(read).rejects.toBeInstanceOf(InvalidInputError);
+      await expect(read).rejects.toBeInstanceOf(IntegrityError);
       await expect(read).rejects.toThrow(/failed authentication/);
     });
 
@@ -172,7 +172,7 @@ for (const fixture of saverFixtures()) {
       await runApprovals(approvalGraph(new FencedCheckpointSaver(store)), thread("t"), SECRET);
       const strict = approvalGraph(new FencedCheckpointSaver(store, { serde: serdeWith("k1", { k1: KEY_1 }) }));
       await expect(strict.getState(thread("t"))).rejects.toThrow(/is not encrypted; it was refused/);
-      await expect(strict.invoke(new Command({ resume: "yes" }), thread("t"))).rejects.toBeInstanceOf(InvalidInputError);
+      await expect(strict.invoke(new Command({ resume: "yes" }), thread("t"))).rejects.toBeInstanceOf(IntegrityError);
 
       const migrating = approvalGraph(new FencedCheckpointSaver(store, { serde: serdeWith("k1", { k1: KEY_1 }, true) }));
       expect((await migrating.getState(thread("t"))).values.log).toContain(SECRET);
@@ -195,7 +195,7 @@ for (const fixture of saverFixtures()) {
       // k1 cannot be dropped yet: the head shares the values it did not change with its ancestors, stored under k1.
       const k2Only = approvalGraph(new FencedCheckpointSaver(store, { serde: serdeWith("k2", { k2: KEY_2 }) }));
       await expect(k2Only.getState(thread("t"))).rejects.toThrow(/key id "k1", which this serializer does not hold/);
-      await expect(historyOf(k2Only, thread("t"))).rejects.toBeInstanceOf(InvalidInputError);
+      await expect(historyOf(k2Only, thread("t"))).rejects.toBeInstanceOf(IntegrityError);
       // Same id, other key: authentication fails rather than reading garbage.
       const wrongKey = approvalGraph(new FencedCheckpointSaver(store, { serde: serdeWith("k1", { k1: KEY_2, k2: KEY_2 }) }));
       await expect(historyOf(wrongKey, thread("t"))).rejects.toThrow(/failed authentication/);

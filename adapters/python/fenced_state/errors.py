@@ -23,6 +23,7 @@ ERROR_TABLE: Mapping[str, tuple[bool, int]] = {
     "FORBIDDEN": (False, 403),
     "UNAVAILABLE": (True, 503),
     "CLOSED": (False, 503),
+    "INTEGRITY": (False, 500),
 }
 
 
@@ -126,6 +127,12 @@ class ClosedError(FencedStateError):
     code = "CLOSED"
 
 
+class IntegrityError(FencedStateError):
+    """Stored data failed its integrity check on read (details: reason tampered | unknown-key | plaintext, type)."""
+
+    code = "INTEGRITY"
+
+
 ERROR_CLASSES: Mapping[str, type[FencedStateError]] = {
     cls.code: cls
     for cls in (
@@ -142,6 +149,7 @@ ERROR_CLASSES: Mapping[str, type[FencedStateError]] = {
         ForbiddenError,
         UnavailableError,
         ClosedError,
+        IntegrityError,
     )
 }
 
