@@ -63,6 +63,11 @@ export class PostgresTx implements BackendTx {
       if (writes.length > 0) this.write(this.checkpointSql.putWrites(ref, writes));
     },
     deleteThread: (threadId) => this.checkpointSql.deleteThread(threadId).forEach((statement) => this.write(statement)),
+    deleteCheckpoints: (refs, blobs) => this.checkpointSql.deleteCheckpoints(refs, blobs).forEach((statement) => this.write(statement)),
+    deleteWrites: (ref, writes) => {
+      if (writes.length > 0) this.write(this.checkpointSql.deleteWrites(ref, writes));
+    },
+    setHeadVersion: (ref, headVersion) => this.write(this.checkpointSql.setHeadVersion(ref, headVersion)),
   };
 
   private constructor(
