@@ -9,6 +9,7 @@
 export { openStore, DEFAULT_PATH, type OpenStoreOptions } from "./open.js";
 export { StateStore, type StateStoreOptions, type UpdateOptions, type UpdateResult, type WithClaimOptions } from "./core/store.js";
 export { op } from "./core/ops.js";
+export { claimAndRun, type OnBusy, type ClaimAndRunOptions, type HeldRun } from "./core/run-claim.js";
 export {
   runEffect,
   beginEffect,

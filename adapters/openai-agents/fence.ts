@@ -7,7 +7,7 @@
  */
 import { RunContext } from "@openai/agents";
 import { z } from "zod";
-import { isErrorCode, withBackoff, type Claim, type StateStore } from "../../src/index.js";
+import { claimAndRun, type OnBusy, type StateStore } from "../../src/index.js";
 
 /** The claims one run holds: its owner name and the fencing token (epoch) per claimed key. Plain JSON, like a context. */
 export interface RunFence {
@@ -42,11 +42,11 @@ export function epochFor(fence: RunFence | undefined, key: string): number | und
 }
 
 /**
- * What to do when another run holds one of the keys (double-texting):
- * `reject` throws `CLAIM_HELD`; `interrupt` reclaims, so the older run is `FENCED` at its next write;
- * `enqueue` waits (bounded backoff) until the keys are free.
+ * What to do when another run holds one of the keys (double-texting), the core's `OnBusy`:
+ * `reject` throws `CLAIM_HELD`; `interrupt` reclaims, so the older run is `FENCED` at its next write and its `signal`
+ * aborts; `enqueue` waits (at most `waitMs`) until the keys are free.
  */
-export type BusyPolicy = "reject" | "interrupt" | "enqueue";
+export type BusyPolicy = OnBusy;
 
 export interface FencedRunOptions {
   /** Names this run in claims and in the event log, e.g. `run-${requestId}`. */
@@ -59,8 +59,8 @@ export interface FencedRunOptions {
   ttlMs?: number;
   /** Renewal period. Default a third of `ttlMs`. */
   renewEveryMs?: number;
-  /** `enqueue`: how many times to retry a held claim before giving up with `CLAIM_HELD`. Default 200. */
-  enqueueRetries?: number;
+  /** `enqueue`: how long to wait for the keys before giving up with `CLAIM_HELD`. Default 60 s. */
+  waitMs?: number;
   /** Stops waiting (`enqueue`) and is folded into the run's `signal`. */
   signal?: AbortSignal;
 }
@@ -83,47 +83,24 @@ export interface FencedRun {
  *   ({ context, signal }) => run(agent, "update the plan", { context, signal }));
  * ```
  */
-export async function withFencedRun<T>(
-  store: StateStore,
-  options: FencedRunOptions,
-  fn: (run: FencedRun) => Promise<T>,
-): Promise<T> {
-  // Claiming in one global order keeps two enqueued runs over overlapping keys from starving each other.
-  const keys = [...new Set(options.keys)].sort();
-  let started = false;
-  const attempt = () =>
-    holdClaims(store, keys, options, [], [], (claims, signals) => {
-      started = true;
-      const fence: RunFence = { owner: options.owner, epochs: Object.fromEntries(claims.map((c) => [c.key, c.epoch])) };
-      const all = options.signal ? [...signals, options.signal] : signals;
-      return fn({ fence, context: { fence }, signal: AbortSignal.any(all) });
-    });
-  if (options.onBusy !== "enqueue") return attempt();
-  return withBackoff(attempt, (err) => !started && isErrorCode(err, "CLAIM_HELD"), {
-    retries: options.enqueueRetries ?? 200,
-    baseMs: 5,
-    maxMs: 100,
-    ...(options.signal && { signal: options.signal }),
-  });
-}
-
-/** Nests the core's `withClaim` once per key, so renewal and release stay the core's. */
-function holdClaims<T>(
-  store: StateStore,
-  keys: string[],
-  options: FencedRunOptions,
-  claims: Claim[],
-  signals: AbortSignal[],
-  fn: (claims: Claim[], signals: AbortSignal[]) => Promise<T>,
-): Promise<T> {
-  const key = keys[claims.length];
-  if (key === undefined) return fn(claims, signals);
-  return store.withClaim(key, (claim, signal) => holdClaims(store, keys, options, [...claims, claim], [...signals, signal], fn), {
-    owner: options.owner,
-    ...(options.ttlMs !== undefined && { ttlMs: options.ttlMs }),
-    ...(options.renewEveryMs !== undefined && { renewEveryMs: options.renewEveryMs }),
-    ...(options.onBusy === "interrupt" && { steal: true }),
-  });
+export function withFencedRun<T>(store: StateStore, options: FencedRunOptions, fn: (run: FencedRun) => Promise<T>): Promise<T> {
+  const { owner, keys, onBusy, ttlMs, renewEveryMs, waitMs, signal } = options;
+  return claimAndRun(
+    store,
+    {
+      owner,
+      keys,
+      ttlMs: ttlMs ?? 10_000,
+      ...(onBusy !== undefined && { onBusy }),
+      ...(renewEveryMs !== undefined && { renewEveryMs }),
+      ...(waitMs !== undefined && { waitMs }),
+      ...(signal !== undefined && { signal }),
+    },
+    (held) => {
+      const fence: RunFence = { owner, epochs: held.epochs };
+      return fn({ fence, context: { fence }, signal: held.signal });
+    },
+  );
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -12,11 +12,11 @@ import {
   InvalidInputError,
   isErrorCode,
   op,
-  withBackoff,
   type CommitRequest,
   type Json,
   type StateStore,
 } from "../../src/index.js";
+import { retryConflicts } from "../../src/core/retry.js";
 import { epochFor, fenceOf, withFencedRun, type FencedRun, type FencedRunOptions } from "./fence.js";
 
 /** Where sessions live unless `key` or `prefix` says otherwise. */
@@ -79,18 +79,14 @@ export class FencedSession implements RunContextAwareSession<unknown> {
 
   /** Removes and returns the last item; of two concurrent pops each gets a different item (versioned commit). */
   async popItem(runContext?: RunContext<unknown>): Promise<AgentInputItem | undefined> {
-    return withBackoff(
-      async () => {
-        const { items, version } = await this.readItems();
-        const last = items.at(-1);
-        if (last === undefined) return undefined;
-        const rest = items.slice(0, -1) as unknown as Json[];
-        await this.store.commitRetryingUnavailable({ ...this.request(op.set(rest), runContext), expectVersion: version });
-        return last;
-      },
-      (err) => isErrorCode(err, "VERSION_CONFLICT"),
-      { retries: 50 },
-    );
+    return retryConflicts(async () => {
+      const { items, version } = await this.readItems();
+      const last = items.at(-1);
+      if (last === undefined) return undefined;
+      const rest = items.slice(0, -1) as unknown as Json[];
+      await this.store.commitRetryingUnavailable({ ...this.request(op.set(rest), runContext), expectVersion: version });
+      return last;
+    });
   }
 
   /** Deletes the history (fenced like every write). */

@@ -1,4 +1,8 @@
-/** The one retry loop of fenced-state: jittered exponential backoff ("full jitter"). */
+/**
+ * The one retry loop of fenced-state: jittered exponential backoff ("full jitter"), and the two ways every caller uses
+ * it: re-running a read-compute-commit on `VERSION_CONFLICT`, and resending a request with an opId on `UNAVAILABLE`.
+ */
+import { isErrorCode } from "./errors.js";
 
 export interface BackoffOptions {
   /** Attempts after the first. Default 10. */
@@ -30,6 +34,22 @@ export async function withBackoff<T>(
       await sleep(Math.random() * Math.min(maxMs, baseMs * 2 ** n), signal);
     }
   }
+}
+
+/**
+ * Re-runs `attempt` — read, compute, commit with `expectVersion` — while it ends in `VERSION_CONFLICT` (default 50
+ * retries). Never retries `FENCED`. Each attempt must read again: it is the read that makes the retry right.
+ */
+export function retryConflicts<T>(attempt: (n: number) => Promise<T>, options: BackoffOptions = {}): Promise<T> {
+  return withBackoff(attempt, (err) => isErrorCode(err, "VERSION_CONFLICT"), { retries: 50, ...options });
+}
+
+/**
+ * Resends a request that carries an opId while it ends in `UNAVAILABLE` (outcome unknown): the opId makes it apply at
+ * most once (G3). Without an opId this would be unsafe; callers always set one.
+ */
+export function retryUnavailable<T>(attempt: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  return withBackoff(attempt, (err) => isErrorCode(err, "UNAVAILABLE"), { retries: 5, baseMs: 10, maxMs: 1000, ...(signal && { signal }) });
 }
 
 /** Resolves after `ms`, or rejects when `signal` aborts. */

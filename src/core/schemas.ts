@@ -281,3 +281,17 @@ export const WatchOptionsSchema = z
 
 /** `store.txn(requests, options)`'s options. */
 export const TxnOptionsSchema = z.object({ opId: OpId.optional(), guards: Guards.optional() }).strict();
+
+/** `claimAndRun(store, options, fn)`'s options (src/core/run-claim.ts). */
+export const ClaimAndRunOptionsSchema = z
+  .object({
+    owner: Owner,
+    keys: z.array(KeySchema).max(1000),
+    onBusy: z.enum(["reject", "enqueue", "interrupt"]).optional(),
+    ttlMs: TtlMs.optional(),
+    renewEveryMs: TimerMs.optional(),
+    waitMs: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+    signal: Signal.optional(),
+    pollMs: TimerMs.optional(),
+  })
+  .strict();

@@ -10,7 +10,7 @@ import { InvalidInputError, isErrorCode } from "./errors.js";
 import { watchEvents, type WatchOptions } from "./events.js";
 import type { Json } from "./json.js";
 import { op } from "./ops.js";
-import { withBackoff, type BackoffOptions } from "./retry.js";
+import { retryConflicts, retryUnavailable, type BackoffOptions } from "./retry.js";
 import {
   DEFAULT_LIMITS,
   EventsOptionsSchema,
@@ -177,7 +177,7 @@ export class StateStore {
     checkKey(key, this.limits);
     const { epoch, owner, ...backoff } = options;
     let attempts = 0;
-    return this.gate.run(() => withBackoff(
+    return this.gate.run(() => retryConflicts(
       async () => {
         attempts++;
         const record = await this.readOpen(key);
@@ -188,8 +188,7 @@ export class StateStore {
         const result = await retryUnavailable(() => this.commitOpen(request), backoff.signal);
         return { ...result, value, attempts };
       },
-      (err) => isErrorCode(err, "VERSION_CONFLICT"),
-      { retries: 50, ...backoff },
+      backoff,
     ));
   }
 
@@ -359,10 +358,6 @@ export function commitWithRows(store: StateStore, request: RowCommit, rows: With
   return rowCommitters.get(store)!(request, rows);
 }
 
-/** Runs a commit with an opId, retrying `UNAVAILABLE` (outcome unknown): the opId makes it apply at most once (G3). */
-function retryUnavailable(attempt: () => Promise<CommitResult>, signal: AbortSignal | undefined): Promise<CommitResult> {
-  return withBackoff(attempt, (err) => isErrorCode(err, "UNAVAILABLE"), { retries: 5, baseMs: 10, maxMs: 1000, ...(signal && { signal }) });
-}
 
 /**
  * The retention policy with defaults filled in. Throws `INVALID_INPUT` unless `maxEvents` is a positive whole number

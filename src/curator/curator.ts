@@ -14,7 +14,7 @@ import { z } from "zod";
 import { isErrorCode } from "../core/errors.js";
 import { jsonEqual, type Json } from "../core/json.js";
 import { op } from "../core/ops.js";
-import { withBackoff } from "../core/retry.js";
+import { retryConflicts } from "../core/retry.js";
 import { JsonSchema, type Claim, type ClaimRef, type CommitRequest } from "../core/schemas.js";
 import type { StateStore } from "../core/store.js";
 import type { TxnItem } from "../core/commit.js";
@@ -148,7 +148,7 @@ export class MemoryCurator {
     if (!held) throw new Error("MemoryCurator.step() before start()");
     await this.store.renew(held, this.leaseMs);
     // A conflict here is a concurrent write of one of the items (by the app): re-read and redo the batch.
-    return withBackoff(() => this.curate(held), (err) => isErrorCode(err, "VERSION_CONFLICT"), { retries: 20 });
+    return retryConflicts(() => this.curate(held), { retries: 20 });
   }
 
   private async curate(held: ClaimRef): Promise<BatchReport | null> {

@@ -6,8 +6,9 @@
 import { randomUUID } from "node:crypto";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { isUnknownInterruptError, type Command } from "@langchain/langgraph";
-import { FencedError, InvalidInputError, VersionConflictError, isErrorCode } from "../core/errors.js";
-import { withBackoff, sleep, type BackoffOptions } from "../core/retry.js";
+import { InvalidInputError, VersionConflictError, isErrorCode } from "../core/errors.js";
+import { withBackoff, type BackoffOptions } from "../core/retry.js";
+import { claimAndRun, type OnBusy } from "../core/run-claim.js";
 import type { Claim } from "../core/schemas.js";
 import { FENCED_CONFIG_KEYS } from "./config.js";
 import { ThreadKeys, threadIdOf } from "./keys.js";
@@ -24,8 +25,8 @@ import { FencedCheckpointSaver } from "./saver.js";
 /** LangGraph's configurable key for strict resume (`CONFIG_KEY_STRICT_RESUME`, not exported by the package). */
 const STRICT_RESUME = "__pregel_strict_resume";
 
-/** What a second run does while another run holds the thread (LangGraph's `multitask_strategy`). */
-export type MultitaskStrategy = "reject" | "enqueue" | "interrupt";
+/** What a second run does while another run holds the thread (LangGraph's `multitask_strategy`; the core's `OnBusy`). */
+export type MultitaskStrategy = OnBusy;
 
 export interface ThreadClaimOptions {
   /** `reject` (default): `ClaimHeldError`. `enqueue`: wait for the thread. `interrupt`: take it; the old run is
@@ -72,29 +73,23 @@ export async function withThreadClaim<T, C extends RunnableConfig>(
   options: ThreadClaimOptions = {},
 ): Promise<T> {
   const keys = new ThreadKeys(saver.keyPrefix, threadIdOf(config.configurable?.thread_id, "withThreadClaim"));
-  const strategy = options.multitaskStrategy ?? "reject";
-  const owner = options.owner ?? `run-${randomUUID()}`;
-  const claimOptions = { owner, ttlMs: options.ttlMs ?? 30_000, ...(strategy === "interrupt" && { steal: true }) };
-  const deadline = saver.store.now() + (options.waitMs ?? 60_000);
-  for (let attempt = 0; ; attempt++) {
-    let started = false;
-    try {
-      return await saver.store.withClaim(
-        keys.claimKey,
-        (claim, lost) => {
-          started = true;
-          return runHolding(saver, keys, config, claim, lost, fn);
-        },
-        claimOptions,
-      );
-    } catch (err) {
-      // Only a claim that was never obtained is waited for; an error from the run itself propagates.
-      if (started || strategy !== "enqueue" || !isErrorCode(err, "CLAIM_HELD")) throw err;
-      const left = deadline - saver.store.now();
-      if (left <= 0) throw err;
-      await sleep(Math.min(left, Math.random() * Math.min(200, 5 * 2 ** attempt)), options.signal);
-    }
-  }
+  const signals = [options.signal, config.signal].filter((s): s is AbortSignal => s !== undefined);
+  return claimAndRun(
+    saver.store,
+    {
+      owner: options.owner ?? `run-${randomUUID()}`,
+      keys: [keys.claimKey],
+      onBusy: options.multitaskStrategy ?? "reject",
+      ttlMs: options.ttlMs ?? 30_000,
+      ...(options.waitMs !== undefined && { waitMs: options.waitMs }),
+      ...(signals.length > 0 && { signal: AbortSignal.any(signals) }),
+    },
+    (held) => {
+      const claim = held.claims[0]!;
+      const configurable = { ...config.configurable, [FENCED_CONFIG_KEYS.epoch]: claim.epoch, [FENCED_CONFIG_KEYS.owner]: claim.owner };
+      return fn({ claim, signal: held.signal, config: { ...config, signal: held.signal, configurable } });
+    },
+  );
 }
 
 /** `graph.invoke(input)` while holding the thread, under a double-texting strategy. */
@@ -220,47 +215,4 @@ async function unansweredConflict(saver: FencedCheckpointSaver, thread: unknown,
     { key: record.key, expectedVersion: null, actualVersion: record.version, threadId, headCheckpointId: head, notRetried: reason },
     `thread "${threadId}": ${reason}; nothing was run.`,
   );
-}
-
-/** Runs `fn` with the fenced config; aborts it as soon as another run takes the thread. */
-async function runHolding<T, C extends RunnableConfig>(
-  saver: FencedCheckpointSaver,
-  keys: ThreadKeys,
-  config: C,
-  claim: Claim,
-  lost: AbortSignal,
-  fn: (run: ThreadRun<C>) => Promise<T>,
-): Promise<T> {
-  const taken = new AbortController();
-  const stop = new AbortController();
-  const signal = AbortSignal.any([lost, taken.signal, ...(config.signal ? [config.signal] : [])]);
-  // Renewal notices a steal within a third of the TTL; the event log notices it at once (in-process) or within
-  // the watch poll (other processes).
-  const watching = (async () => {
-    for await (const e of saver.store.watch(keys.claimKey, { signal: stop.signal, pollMs: 50 })) {
-      if (e.key === keys.claimKey && e.outcome === "claimed" && e.epoch > claim.epoch) {
-        taken.abort(new FencedError({ key: keys.claimKey, heldEpoch: claim.epoch, currentEpoch: e.epoch, reason: "superseded" }));
-        return;
-      }
-    }
-  })().catch(() => undefined);
-  const run: ThreadRun<C> = {
-    claim,
-    signal,
-    config: {
-      ...config,
-      signal,
-      configurable: { ...config.configurable, [FENCED_CONFIG_KEYS.epoch]: claim.epoch, [FENCED_CONFIG_KEYS.owner]: claim.owner },
-    },
-  };
-  try {
-    return await fn(run);
-  } catch (err) {
-    // LangGraph reports an aborted run with its own error; the caller should see why it was aborted.
-    if (signal.aborted && signal.reason instanceof FencedError && !isErrorCode(err, "FENCED")) throw signal.reason;
-    throw err;
-  } finally {
-    stop.abort();
-    await watching;
-  }
 }

@@ -4,6 +4,7 @@
  * commit of that head with `expectVersion`, and the checkpoint rows land in the same transaction (`commitWithRows`).
  * The saver decides nothing itself: a run's fence is a guard on the thread's claim key, judged by the core commit.
  */
+import { LRUCache } from "lru-cache";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import {
   BaseCheckpointSaver,
@@ -78,7 +79,7 @@ interface ParentFacts extends PutParent {
   parentId: string | null;
 }
 
-/** Parent facts never go stale, so the cache only ever forgets (all at once, when full). Same for old reads. */
+/** Parent facts never go stale, so the caches only ever forget (least recently used first). Same for old reads. */
 const PARENT_CACHE_SIZE = 10_000;
 const LIST_PAGE = 100;
 
@@ -104,14 +105,14 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
   readonly keyPrefix: string;
   readonly parentlessPut: "conflict" | "fork";
   private readonly checkpoints: CheckpointReader;
-  private readonly parents = new Map<string, ParentFacts>();
+  private readonly parents = new LRUCache<string, ParentFacts>({ max: PARENT_CACHE_SIZE });
   /**
    * Checkpoints this saver served by id while it knew they were not their lineage's head (and their parents), by cache
    * key: a put from one of them that conflicts is time travel without `forkConfig`, not another run's advance.
    */
-  private readonly oldReads = new Set<string>();
+  private readonly oldReads = new LRUCache<string, true>({ max: PARENT_CACHE_SIZE });
   /** The greatest head version this saver has seen per lineage (head versions only grow, even across deletes). */
-  private readonly headVersions = new Map<string, number>();
+  private readonly headVersions = new LRUCache<string, number>({ max: PARENT_CACHE_SIZE });
   /** Root checkpoint ids landed per tracked attempt (`invokeWithRetry`). */
   private readonly attempts = new Map<string, string[]>();
   /** Root checkpoint ids landed per run of a plain `invoke`, by its LangGraph `control` object and thread. */
@@ -528,19 +529,16 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
   }
 
   private remember(threadId: string, ns: string, checkpointId: string, facts: ParentFacts): void {
-    if (this.parents.size >= PARENT_CACHE_SIZE) this.parents.clear();
     this.parents.set(cacheKey(threadId, ns, checkpointId), facts);
     const lineage = lineageKey(threadId, ns);
     if (facts.headVersion > (this.headVersions.get(lineage) ?? 0)) {
-      if (this.headVersions.size >= PARENT_CACHE_SIZE) this.headVersions.clear();
       this.headVersions.set(lineage, facts.headVersion);
     }
   }
 
   /** `checkpointId` `null`: a root's parent, i.e. nothing (a parentless put). */
   private rememberOldRead(threadId: string, ns: string, checkpointId: string | null): void {
-    if (this.oldReads.size >= PARENT_CACHE_SIZE) this.oldReads.clear();
-    this.oldReads.add(cacheKey(threadId, ns, checkpointId ?? ""));
+    this.oldReads.set(cacheKey(threadId, ns, checkpointId ?? ""), true);
   }
 
   private async tuple(loaded: LoadedCheckpoint): Promise<CheckpointTuple> {

@@ -4,6 +4,7 @@
  * commit that `BaseStore` lacks. LangGraph JS ships no SQLite store; this is one (and a memory one, and Postgres once
  * that backend lands).
  */
+import { randomUUID } from "node:crypto";
 import {
   BaseStore,
   type GetOperation,
@@ -20,7 +21,7 @@ import { z } from "zod";
 import { InvalidInputError, isErrorCode } from "../core/errors.js";
 import { jsonEqual, type Json } from "../core/json.js";
 import { op } from "../core/ops.js";
-import { withBackoff, type BackoffOptions } from "../core/retry.js";
+import { retryConflicts, retryUnavailable, type BackoffOptions } from "../core/retry.js";
 import type { CommitRequest, StateRecord } from "../core/schemas.js";
 import type { StateStore } from "../core/store.js";
 import { connStringOptions, openStore, openStoreLazily, type ConnStringStoreOptions, type OpenStoreOptions } from "../open.js";
@@ -203,18 +204,14 @@ export class FencedStore extends BaseStore {
     parseInput(StoreArgs.update, { namespace, key, fn, options });
     checkNamespace(namespace, ["namespace"], true);
     const recordKey = this.keyOf(namespace, key);
-    return withBackoff(
-      async () => {
-        const record = await this.state.read(recordKey);
-        const item = record.exists ? toItem(namespace, key, record.value as unknown as StoredItem, record.version, record.updatedAt!) : null;
-        const value = await fn(item?.value, item);
-        const request = this.writeRequest(recordKey, value, record, record.version);
-        const result = await this.state.commit(request);
-        return value === null ? null : toItem(namespace, key, storedOf(request), result.version, this.state.now());
-      },
-      (err) => isErrorCode(err, "VERSION_CONFLICT"),
-      { retries: 50, ...options },
-    );
+    return retryConflicts(async () => {
+      const record = await this.state.read(recordKey);
+      const item = record.exists ? toItem(namespace, key, record.value as unknown as StoredItem, record.version, record.updatedAt!) : null;
+      const value = await fn(item?.value, item);
+      const request = { ...this.writeRequest(recordKey, value, record, record.version), opId: randomUUID() };
+      const result = await this.state.commitRetryingUnavailable(request, options.signal);
+      return value === null ? null : toItem(namespace, key, storedOf(request), result.version, this.state.now());
+    }, options);
   }
 
   /**
@@ -264,20 +261,18 @@ export class FencedStore extends BaseStore {
 
   /** Puts and deletes of one batch, in one transaction; retried whole on conflict so createdAt stays right. */
   private async applyPuts(puts: PutOperation[]): Promise<void> {
-    await withBackoff(
-      async () => {
-        const requests: Omit<CommitRequest, "opId">[] = [];
-        for (const put of puts) {
-          const recordKey = this.keyOf(put.namespace, put.key);
-          const current = await this.state.read(recordKey);
-          if (put.value === null && !current.exists) continue;
-          requests.push(this.writeRequest(recordKey, put.value, current, current.version));
-        }
-        if (requests.length > 0) await this.state.txn(requests);
-      },
-      (err) => isErrorCode(err, "VERSION_CONFLICT"),
-      { retries: 50 },
-    );
+    await retryConflicts(async () => {
+      const requests: Omit<CommitRequest, "opId">[] = [];
+      for (const put of puts) {
+        const recordKey = this.keyOf(put.namespace, put.key);
+        const current = await this.state.read(recordKey);
+        if (put.value === null && !current.exists) continue;
+        requests.push(this.writeRequest(recordKey, put.value, current, current.version));
+      }
+      if (requests.length === 0) return;
+      const opId = randomUUID();
+      await retryUnavailable(() => this.state.txn(requests, { opId }));
+    });
   }
 
   private writeRequest(key: string, value: ItemValue | null, current: StateRecord | undefined, expectVersion: number): CommitRequest {

@@ -10,6 +10,7 @@
  * loopback name or address (any port), and its `Origin`, if any, is a loopback origin. No CORS headers are ever sent,
  * so a page of another origin cannot read an answer either.
  */
+import fp from "fastify-plugin";
 import { createHash, timingSafeEqual } from "node:crypto";
 import { isIP } from "node:net";
 import type { FastifyPluginAsync } from "fastify";
@@ -91,9 +92,7 @@ const authPlugin: FastifyPluginAsync<AuthOptions> = async (app, { token }) => {
 };
 
 /**
- * The auth plugin. Marked `skip-override` (what `fastify-plugin` does) so its hook covers the routes registered
- * beside it rather than only its own encapsulated scope.
+ * The auth plugin, wrapped by `fastify-plugin` so its hook covers the routes registered beside it rather than only
+ * its own encapsulated scope.
  */
-export const bearerAuth: FastifyPluginAsync<AuthOptions> = Object.assign(authPlugin, {
-  [Symbol.for("skip-override")]: true,
-});
+export const bearerAuth = fp(authPlugin, { fastify: "5.x", name: "fenced-state-bearer-auth" });

@@ -116,7 +116,7 @@ export function createServer(store: StateStore, options: ServerOptions = {}): Fe
       connectionsCheckingInterval: Math.max(100, Math.min(5_000, Math.floor(requestTimeout / 4))),
     },
   });
-  const metrics = new ServerMetrics();
+  const metrics = new ServerMetrics(() => store.lastSeq());
   const streams = new Set<AbortController>();
   /** Store calls under way: close() waits for them even after cutting connections, so the store closes after. */
   const running = new Set<Promise<unknown>>();
@@ -185,7 +185,7 @@ export function createServer(store: StateStore, options: ServerOptions = {}): Fe
   app.get("/openapi.json", async () => openapi);
   app.get("/healthz", async () => ({ status: "ok", backend: store.backend.kind, lastSeq: await store.lastSeq() }));
   app.get("/metrics", async (_request, reply) =>
-    reply.type("text/plain; version=0.0.4").send(metrics.render(await store.lastSeq())),
+    metrics.render().then(({ contentType, text }) => reply.type(contentType).send(text)),
   );
 
   return {
