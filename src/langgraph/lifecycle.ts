@@ -177,7 +177,7 @@ async function removeOnce(
   const added = start ? start.writes.filter((w) => !options.startWrites!.keep.has(writeKey(w))) : [];
   if (deleted.length === 0 && added.length === 0) return { checkpoints: 0, restored: new Map() };
   // A head move is fenced by the run claim as a put is; a sweep also leaves a thread alone while a run holds it.
-  if (headMoves || options.idleBefore !== undefined) guards.push({ key: keys.claimKey, epoch: options.epoch ?? null });
+  if (headMoves || options.idleBefore !== undefined || options.epoch !== undefined) guards.push({ key: keys.claimKey, epoch: options.epoch ?? null });
   requests.push({ key: keys.history, op: op.increment(1), ...(options.owner !== undefined && { owner: options.owner }) }, ...extra(deleted.length));
   const refs: CheckpointRef[] = deleted.map(({ threadId: t, ns, checkpointId }) => ({ threadId: t, ns, checkpointId }));
   const blobs = unreferenced(deleted, kept);

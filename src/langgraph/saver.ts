@@ -42,6 +42,7 @@ import {
   type ThreadTtl,
 } from "./lifecycle.js";
 import { sweepThreads, type SweepCounts } from "./retention.js";
+import { threadStatus, type ThreadStatus } from "./status.js";
 import {
   checkpointConfig,
   samePut,
@@ -448,6 +449,14 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
   sweep(): Promise<SweepCounts> {
     if (!this.ttl) throw new InvalidInputError({ issues: [{ path: ["ttl"], message: "sweep() needs the ttl option" }] });
     return sweepThreads(this.lifecycle, this.ttl);
+  }
+
+  /**
+   * Whether a thread is `idle`, `busy` (a run holds it: owner, run id, since, lease end) or `interrupted` (the
+   * interrupts waiting for an answer), from the run claim and the head.
+   */
+  threadStatus(threadId: string): Promise<ThreadStatus> {
+    return threadStatus(this, threadId);
   }
 
   /** @internal Starts recording which checkpoints an `invokeWithRetry` attempt lands. */

@@ -166,7 +166,7 @@ for (const fixture of saverFixtures()) {
         expect(await saver.deleteForRuns(["nobody"])).toEqual({ threads: 0, checkpoints: 0 });
         expect(await saver.deleteForRuns(["r1", "r2"])).toEqual({ threads: 1, checkpoints: 3 });
         const left = await all(saver, from("t"));
-        expect(left.map((t) => t.metadata?.run_id)).toEqual(["r3"]);
+        expect(left.map((t) => (t.metadata as Record<string, unknown> | undefined)?.run_id)).toEqual(["r3"]);
         expect(await saver.getTuple(configs[0]!)).toBeUndefined();
         expect(await ids(saver, from("t", undefined, {}, "child:1"))).toEqual([]);
         // r3's checkpoint still has the values r1 and r2 wrote.
