@@ -6,8 +6,8 @@
 import type { RunnableConfig } from "@langchain/core/runnables";
 import type { CheckpointTuple } from "@langchain/langgraph-checkpoint";
 import { afterEach, describe, expect, it } from "vitest";
-import { FencedError, InvalidInputError } from "../../src/index.js";
-import { FencedCheckpointSaver } from "../../src/langgraph/index.js";
+import { FencedError, InvalidInputError, VersionConflictError } from "../../src/index.js";
+import { FencedCheckpointSaver, forkConfig } from "../../src/langgraph/index.js";
 import { checkpoint, from, meta, saverFixtures } from "./fixtures/checkpoints.js";
 
 async function all(saver: FencedCheckpointSaver, config: RunnableConfig): Promise<CheckpointTuple[]> {
@@ -97,6 +97,21 @@ for (const fixture of saverFixtures()) {
         expect(head?.checkpoint.channel_values).toEqual({ step: 9, c0: "v0", c1: "v1", c2: "v2" });
         await saver.prune(["t"]);
         expect((await saver.getTuple(from("t")))?.checkpoint.channel_values).toEqual({ step: 9, c0: "v0", c1: "v1", c2: "v2" });
+      });
+
+      it("a fork from a checkpoint the prune deleted is a typed conflict, never a head missing values (G7)", async () => {
+        const saver = await fixture.saver();
+        const configs = await chain(saver, "t", 3);
+        // Another process read the old checkpoint before the prune: it knows its values' refs, and forks from it after.
+        const other = new FencedCheckpointSaver(await fixture.openTwin(saver.store));
+        const old = (await other.getTuple(configs[0]!))!;
+        await saver.prune(["t"]);
+        const [, cp, , ] = next(old, 5);
+        cp.channel_values = { ...old.checkpoint.channel_values, extra: "x" };
+        cp.channel_versions = { ...old.checkpoint.channel_versions, extra: 1 };
+        const err = await other.put(forkConfig(old.config), cp, meta(1, "fork"), { extra: 1 }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(VersionConflictError);
+        expect((await saver.getTuple(from("t")))?.checkpoint.id).toBe(configs[2]!.configurable!.checkpoint_id);
       });
 
       it("bad input is INVALID_INPUT and changes nothing", async () => {
