@@ -148,6 +148,70 @@ for (const fixture of saverFixtures()) {
       expect((await graph.getState(thread("t"))).values).toEqual({ count: 2, log: ["a", "c"] });
     });
 
+    describe("TTL sweep", () => {
+      const HOUR = 3_600_000;
+      /** A saver with a thread TTL on a store whose clock the test moves. */
+      async function ttlSaver(strategy: "keep_latest" | "delete") {
+        let now = Date.now();
+        const store = await fixture.open({ clock: () => now });
+        const saver = new FencedCheckpointSaver(store, { ttl: { idleMs: HOUR, strategy } });
+        return { saver, later: (ms: number) => (now += ms) };
+      }
+
+      it("delete: removes threads idle past the TTL, keeps the others, and counts it in the event log", async () => {
+        const { saver, later } = await ttlSaver("delete");
+        const graph = counterGraph(saver);
+        await graph.invoke({ log: ["old"] }, thread("old"));
+        later(2 * HOUR);
+        await graph.invoke({ log: ["new"] }, thread("new"));
+        const swept = await saver.sweep();
+        expect(swept).toMatchObject({ threads: 1, busy: 0 });
+        expect(swept.checkpoints).toBeGreaterThan(0);
+        expect(await graph.getState(thread("old"))).toMatchObject({ values: {} });
+        expect((await graph.getState(thread("new"))).values).toEqual({ count: 1, log: ["new"] });
+        const counters = await saver.store.list("fenced-lifecycle/swept/");
+        expect(Object.fromEntries(counters.map((r) => [r.key, r.exists ? r.value : undefined]))).toEqual({
+          "fenced-lifecycle/swept/threads": 1,
+          "fenced-lifecycle/swept/checkpoints": swept.checkpoints,
+        });
+        expect((await saver.store.events("fenced-lifecycle/")).map((e) => e.owner)).toEqual(["fenced-sweep", "fenced-sweep"]);
+        // A swept thread starts again from nothing.
+        await graph.invoke({ log: ["again"] }, thread("old"));
+        expect((await graph.getState(thread("old"))).values).toEqual({ count: 1, log: ["again"] });
+      });
+
+      it("keep_latest: an idle interrupted thread keeps its head and is resumed after the sweep", async () => {
+        const { saver, later } = await ttlSaver("keep_latest");
+        const graph = reviewGraph(saver);
+        await graph.invoke({ count: 0 }, thread("t"));
+        later(2 * HOUR);
+        expect((await saver.sweep()).threads).toBe(1);
+        expect(await saver.threadStatus("t")).toMatchObject({ status: "interrupted" });
+        await graph.invoke(new Command({ resume: "late yes" }), thread("t"));
+        expect((await graph.getState(thread("t"))).values).toEqual({ count: 1, answer: "late yes" });
+      });
+
+      it("vs a resume of an old interrupted thread: the resume lands first, the sweep finds the thread no longer idle", async () => {
+        const { saver, later } = await ttlSaver("delete");
+        const graph = reviewGraph(saver);
+        await graph.invoke({ count: 0 }, thread("t"));
+        later(2 * HOUR);
+        onFirstListing(saver, () => graph.invoke(new Command({ resume: "yes" }), thread("t")));
+        expect(await saver.sweep()).toEqual({ threads: 0, checkpoints: 0, busy: 0 });
+        expect((await graph.getState(thread("t"))).values).toEqual({ count: 1, answer: "yes" });
+      });
+
+      it("leaves a thread alone while a run holds it, however long it has been idle", async () => {
+        const { saver, later } = await ttlSaver("delete");
+        const graph = reviewGraph(saver);
+        await graph.invoke({ count: 0 }, thread("t"));
+        // A run took the thread and has been thinking for two hours: nothing moved, but the thread is not idle.
+        const swept = await withThreadClaim(saver, thread("t"), () => (later(2 * HOUR), saver.sweep()), { ttlMs: 10 * HOUR });
+        expect(swept).toEqual({ threads: 0, checkpoints: 0, busy: 1 });
+        expect(await saver.threadStatus("t")).toMatchObject({ status: "interrupted" });
+      });
+    });
+
     describe("threadStatus", () => {
       it("idle, busy (owner, run id, since, lease end) while a claimed run holds it, interrupted, idle again", async () => {
         const saver = await fixture.saver();
