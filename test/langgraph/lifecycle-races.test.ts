@@ -5,12 +5,13 @@
  * and before it commits. A graph keeps working after each one (invoke, resume, getStateHistory).
  */
 import type { RunnableConfig } from "@langchain/core/runnables";
-import { Annotation, Command, END, START, StateGraph, interrupt, type BaseCheckpointSaver } from "@langchain/langgraph";
+import { Command } from "@langchain/langgraph";
 import { afterEach, describe, expect, it } from "vitest";
 import { FencedError } from "../../src/index.js";
 import { FencedCheckpointSaver, invokeWithClaim, withThreadClaim } from "../../src/langgraph/index.js";
 import { counterGraph, latch } from "./fixtures/counter.js";
 import { saverFixtures } from "./fixtures/checkpoints.js";
+import { reviewGraph } from "./fixtures/review.js";
 
 const thread = (id: string): RunnableConfig => ({ configurable: { thread_id: id } });
 
@@ -37,26 +38,6 @@ function onFirstListing(saver: FencedCheckpointSaver, body: () => Promise<unknow
       return list(q);
     },
   };
-}
-
-const Review = Annotation.Root({
-  count: Annotation<number>(),
-  answer: Annotation<string>(),
-});
-
-/** `bump` adds 1, then `ask` waits for a human's answer (an interrupt); `hold` may stall `ask` after the answer. */
-function reviewGraph(checkpointer: BaseCheckpointSaver, hold?: () => Promise<void>) {
-  return new StateGraph(Review)
-    .addNode("bump", (s) => ({ count: (s.count ?? 0) + 1 }))
-    .addNode("ask", async () => {
-      const answer = interrupt<string, string>("approve?");
-      await hold?.();
-      return { answer };
-    })
-    .addEdge(START, "bump")
-    .addEdge("bump", "ask")
-    .addEdge("ask", END)
-    .compile({ checkpointer });
 }
 
 for (const fixture of saverFixtures()) {
