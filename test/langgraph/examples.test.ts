@@ -33,4 +33,28 @@ describe("examples", () => {
     expect(out).toContain("verdict: ship it; needs another pass (reviewers disagree)");
     expect(out).toContain("field versions: findings@4, owners@4, sources@4, verdict@2");
   });
+
+  it("langgraph-prune: prune while a run runs, copyThread, deleteForRuns; the graph keeps working", async () => {
+    const out = await run("langgraph-prune");
+    expect(out).toMatch(/prune while a run was running: deleted \d+ checkpoints; the run finished: count = 4, log \[a, b, c, slow\]/);
+    expect(out).toContain("copyThread: t-copy count = 5 (t stays at 4)");
+    expect(out).toMatch(/deleteForRuns: removed \d+ checkpoints of run-mistake; t is back at count = 4, log \[a, b, c, slow\]/);
+  });
+
+  it("langgraph-retention: thread TTL sweeps (keep_latest keeps interrupts answerable, delete) and FencedStore item TTL", async () => {
+    const out = await run("langgraph-retention");
+    expect(out).toMatch(/sweep \(keep_latest, idle > 7 days\): 1 thread\(s\), \d+ checkpoints removed/);
+    expect(out).toContain('thread "old" is interrupted; answering it a week later:\n  answer = late yes');
+    expect(out).toMatch(/sweep \(delete, idle > 30 days\): 2 thread\(s\), \d+ checkpoints deleted/);
+    expect(out).toContain("store: u1's profile expired; sweepTtl deleted 1 item(s)");
+    expect(out).toMatch(/event-log counters: checkpoints = \d+, items = 1, threads = 3/);
+  });
+
+  it("langgraph-rollback: threadStatus says busy with the run; rollback fences it and takes its checkpoints back", async () => {
+    const out = await run("langgraph-rollback");
+    expect(out).toContain("status: busy, owner worker-1, run run-oslo");
+    expect(out).toContain("the rolled-back run raised FencedError (FENCED)");
+    expect(out).toContain('messages: ["user: hi","bot: re \\"hi\\"","user: actually, Bergen","bot: re \\"actually, Bergen\\""]');
+    expect(out).toMatch(/status: \{"status":"idle"\}\s*$/);
+  });
 });
