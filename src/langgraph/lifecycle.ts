@@ -375,8 +375,8 @@ function copiedRow(row: LoadedCheckpoint, threadId: string, rows: LoadedCheckpoi
     const blob = own ? row.blobs.find((b) => b.channel === channel) : undefined;
     if (blob) blobs.push(blob);
   }
-  const { blobs: _blobs, writes: _writes, ...stored } = row;
-  return { row: { ...stored, threadId, headVersion, blobRefs }, blobs };
+  const { ns, checkpointId, parentId, type, checkpoint, metadata } = row;
+  return { row: { threadId, ns, checkpointId, parentId, headVersion, type, checkpoint, metadata, blobRefs }, blobs };
 }
 
 /** A stored checkpoint's `metadata.run_id`, when its metadata is JSON and has one. */
@@ -388,4 +388,18 @@ export function runIdOf(row: LoadedCheckpoint): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The thread TTL, checked: `INVALID_INPUT` unless the periods are positive and the strategy is known. */
+export function checkTtl(ttl: ThreadTtl): ThreadTtl {
+  const positive = (v: unknown) => typeof v === "number" && Number.isFinite(v) && v > 0;
+  if (ttl === null || typeof ttl !== "object" || !positive(ttl.idleMs) || (ttl.sweepEveryMs !== undefined && !positive(ttl.sweepEveryMs))) {
+    throw new InvalidInputError({ issues: [{ path: ["ttl"], message: "idleMs (and sweepEveryMs, if given) must be positive numbers of milliseconds" }] });
+  }
+  return { ...ttl, strategy: checkStrategy(ttl.strategy) };
+}
+
+export function checkStrategy(strategy: unknown): PruneStrategy {
+  if (strategy === "keep_latest" || strategy === "delete") return strategy;
+  throw new InvalidInputError({ issues: [{ path: ["strategy"], message: 'must be "keep_latest" or "delete"' }] });
 }

@@ -30,6 +30,8 @@ import { FENCED_CONFIG_KEYS, readFencedConfig, type FencedConfig } from "./confi
 import { ThreadKeys, threadIdOf } from "./keys.js";
 import {
   checkIds,
+  checkStrategy,
+  checkTtl,
   checkpointsOfRuns,
   copyThread,
   dropThread,
@@ -582,20 +584,6 @@ function splitOptions<O extends FencedCheckpointSaverOptions>(options: O): [Fenc
   if (parentlessPut !== undefined) saver.parentlessPut = parentlessPut;
   if (serde !== undefined) saver.serde = serde;
   return [saver, store];
-}
-
-/** The thread TTL, checked: `INVALID_INPUT` unless the periods are positive and the strategy is known. */
-function checkTtl(ttl: ThreadTtl): ThreadTtl {
-  const positive = (v: unknown) => typeof v === "number" && Number.isFinite(v) && v > 0;
-  if (ttl === null || typeof ttl !== "object" || !positive(ttl.idleMs) || (ttl.sweepEveryMs !== undefined && !positive(ttl.sweepEveryMs))) {
-    throw new InvalidInputError({ issues: [{ path: ["ttl"], message: "idleMs (and sweepEveryMs, if given) must be positive numbers of milliseconds" }] });
-  }
-  return { ...ttl, strategy: checkStrategy(ttl.strategy) };
-}
-
-function checkStrategy(strategy: unknown): PruneStrategy {
-  if (strategy === "keep_latest" || strategy === "delete") return strategy;
-  throw new InvalidInputError({ issues: [{ path: ["strategy"], message: 'must be "keep_latest" or "delete"' }] });
 }
 
 function nsOf(value: unknown): string {
