@@ -182,6 +182,21 @@ for (const fixture of saverFixtures()) {
         expect((await graph.getState(thread("t"))).values).toEqual({ count: 1, answer: "yes" });
       });
 
+      it("sweeps in the background every sweepEveryMs, and close() stops it", async () => {
+        const store = await fixture.open();
+        const saver = new FencedCheckpointSaver(store, { ttl: { idleMs: 1, strategy: "delete", sweepEveryMs: 20 } });
+        const graph = counterGraph(saver);
+        await graph.invoke({ log: ["a"] }, thread("t"));
+        for (const deadline = Date.now() + 20_000; (await saver.threadStatus("t")).status !== "idle" || (await saver.getTuple(thread("t"))); ) {
+          if (Date.now() > deadline) throw new Error("the background sweep never ran");
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        await saver.close();
+        await graph.invoke({ log: ["b"] }, thread("u"));
+        await new Promise((r) => setTimeout(r, 200));
+        expect((await graph.getState(thread("u"))).values).toEqual({ count: 1, log: ["b"] });
+      });
+
       it("leaves a thread alone while a run holds it, however long it has been idle", async () => {
         const { saver, later } = await ttlSaver("delete");
         const graph = reviewGraph(saver);
@@ -247,6 +262,25 @@ for (const fixture of saverFixtures()) {
         expect(ids).toContain(before);
         await graph.invoke({ log: ["c"] }, thread("t"));
         expect((await graph.getState(thread("t"))).values).toEqual({ count: 3, log: ["a", "b", "c"] });
+      });
+
+      it("from another process (a second store on the same data) takes back the run there", async () => {
+        const saver = await fixture.saver();
+        const other = new FencedCheckpointSaver(await fixture.openTwin(saver.store));
+        const entered = latch();
+        const release = latch();
+        const graph = counterGraph(saver, async (label) => {
+          if (label !== "slow") return;
+          entered.release();
+          await release.promise;
+        });
+        await invokeWithClaim(graph, { log: ["a"] }, thread("t"));
+        const slow = invokeWithClaim(graph, { log: ["slow"] }, { ...thread("t"), durability: "sync" } as RunnableConfig).catch((e: unknown) => e);
+        await entered.promise;
+        await invokeWithClaim(counterGraph(other), { log: ["b"] }, thread("t"), { multitaskStrategy: "rollback" });
+        release.release();
+        expect(await slow).toBeInstanceOf(FencedError);
+        expect((await graph.getState(thread("t"))).values).toEqual({ count: 2, log: ["a", "b"] });
       });
 
       it("of a resume: the answer and what the run wrote go; the interrupt waits again and takes a new answer", async () => {
