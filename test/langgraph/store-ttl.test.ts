@@ -44,6 +44,20 @@ for (const fixture of backendFixtures()) {
       expect((await store.get(["users", "u1"], "profile"))?.value).toEqual({ name: "Ada, just now" });
     });
 
+    it("sweeps in the background every sweepEveryMs, and close() stops it", async () => {
+      const state = await fixture.open();
+      const store = new FencedStore(state, { ttl: { defaultMs: 1, sweepEveryMs: 20 } });
+      await store.put(["a"], "k", { v: 1 });
+      for (const deadline = Date.now() + 20_000; (await state.list("store/")).length > 0; ) {
+        if (Date.now() > deadline) throw new Error("the background sweep never ran");
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await store.close();
+      await store.put(["a"], "k2", { v: 2 });
+      await new Promise((r) => setTimeout(r, 200));
+      expect((await state.list("store/")).map((r) => r.key)).toEqual(["store/a/=k2"]);
+    });
+
     it("sweepTtl without a TTL, or a TTL that is not a positive period, is INVALID_INPUT", async () => {
       const state = await fixture.open();
       await expect(new FencedStore(state).sweepTtl()).rejects.toBeInstanceOf(InvalidInputError);
