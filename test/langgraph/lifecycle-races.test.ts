@@ -303,6 +303,12 @@ for (const fixture of saverFixtures()) {
         release.release();
         expect(await resumed).toBeInstanceOf(FencedError);
         expect(await saver.threadStatus("t")).toMatchObject({ status: "interrupted", interrupts: [{ value: "approve?" }] });
+        // The rolled-back answer is gone from the checkpoint it was written to: continuing asks again.
+        const head = await saver.getTuple(thread("t"));
+        expect(head!.pendingWrites!.map(([, , value]) => value)).not.toContain("first answer");
+        await graph.invoke(null, thread("t"));
+        expect((await graph.getState(thread("t"))).values).toEqual({ count: 1 });
+        expect(await saver.threadStatus("t")).toMatchObject({ status: "interrupted" });
         await graph.invoke(new Command({ resume: "second answer" }), thread("t"));
         expect((await graph.getState(thread("t"))).values).toEqual({ count: 1, answer: "second answer" });
       });
