@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { FencedError } from "../../src/index.js";
 import { FencedCheckpointSaver, invokeWithClaim, withThreadClaim } from "../../src/langgraph/index.js";
 import { counterGraph, latch } from "./fixtures/counter.js";
+import { stalledCounter } from "./fixtures/stalled.js";
 import { saverFixtures } from "./fixtures/checkpoints.js";
 import { reviewGraph } from "./fixtures/review.js";
 
@@ -71,18 +72,12 @@ for (const fixture of saverFixtures()) {
 
     it("prune vs a running run: the run finishes on the pruned thread and nothing is lost", async () => {
       const saver = await fixture.saver();
-      const entered = latch();
-      const release = latch();
-      const graph = counterGraph(saver, async (label) => {
-        if (label !== "slow") return;
-        entered.release();
-        await release.promise;
-      });
+      const { graph, entered, release } = stalledCounter(saver);
       for (const label of ["a", "b"]) await graph.invoke({ log: [label] }, thread("t"));
       const run = graph.invoke({ log: ["slow"] }, { ...thread("t"), durability: "sync" });
-      await entered.promise;
+      await entered;
       expect((await saver.prune(["t"])).checkpoints).toBeGreaterThan(0);
-      release.release();
+      release();
       await run;
       expect((await graph.getState(thread("t"))).values).toEqual({ count: 3, log: ["a", "b", "slow"] });
       await graph.invoke({ log: ["d"] }, thread("t"));
@@ -212,19 +207,13 @@ for (const fixture of saverFixtures()) {
       it("idle, busy (owner, run id, since, lease end) while a claimed run holds it, interrupted, idle again", async () => {
         const saver = await fixture.saver();
         expect(await saver.threadStatus("t")).toEqual({ status: "idle" });
-        const entered = latch();
-        const release = latch();
-        const graph = counterGraph(saver, async (label) => {
-          if (label !== "slow") return;
-          entered.release();
-          await release.promise;
-        });
+        const { graph, entered, release } = stalledCounter(saver);
         const run = invokeWithClaim(graph, { log: ["slow"] }, thread("t"), { owner: "worker-1", runId: "run-1" });
-        await entered.promise;
+        await entered;
         const busy = await saver.threadStatus("t");
         expect(busy).toMatchObject({ status: "busy", owner: "worker-1", runId: "run-1" });
         expect(busy.status === "busy" && busy.since! <= saver.store.now() && busy.expiresAt > saver.store.now()).toBe(true);
-        release.release();
+        release();
         await run;
         expect(await saver.threadStatus("t")).toEqual({ status: "idle" });
         const review = reviewGraph(saver);
@@ -236,23 +225,17 @@ for (const fixture of saverFixtures()) {
     describe("rollback", () => {
       it("vs the run it rolls back: that run is fenced, its checkpoints go, the thread is back where it was", async () => {
         const saver = await fixture.saver();
-        const entered = latch();
-        const release = latch();
-        const graph = counterGraph(saver, async (label) => {
-          if (label !== "slow") return;
-          entered.release();
-          await release.promise;
-        });
+        const { graph, entered, release } = stalledCounter(saver);
         await invokeWithClaim(graph, { log: ["a"] }, thread("t"));
         const before = (await graph.getState(thread("t"))).config.configurable?.checkpoint_id;
         const slow = withThreadClaim(saver, thread("t"), (run) => graph.invoke({ log: ["slow"] }, { ...run.config, durability: "sync" }), {
           runId: "slow-run",
         }).catch((e: unknown) => e);
-        await entered.promise;
+        await entered;
         // The slow run has landed its input checkpoint: the thread shows "slow" in its log now.
         expect((await graph.getState(thread("t"))).values.log).toEqual(["a", "slow"]);
         await invokeWithClaim(graph, { log: ["b"] }, thread("t"), { multitaskStrategy: "rollback" });
-        release.release();
+        release();
         expect(await slow).toBeInstanceOf(FencedError);
         expect((await graph.getState(thread("t"))).values).toEqual({ count: 2, log: ["a", "b"] });
         const runs = [];
@@ -267,18 +250,12 @@ for (const fixture of saverFixtures()) {
       it("from another process (a second store on the same data) takes back the run there", async () => {
         const saver = await fixture.saver();
         const other = new FencedCheckpointSaver(await fixture.openTwin(saver.store));
-        const entered = latch();
-        const release = latch();
-        const graph = counterGraph(saver, async (label) => {
-          if (label !== "slow") return;
-          entered.release();
-          await release.promise;
-        });
+        const { graph, entered, release } = stalledCounter(saver);
         await invokeWithClaim(graph, { log: ["a"] }, thread("t"));
         const slow = invokeWithClaim(graph, { log: ["slow"] }, { ...thread("t"), durability: "sync" } as RunnableConfig).catch((e: unknown) => e);
-        await entered.promise;
+        await entered;
         await invokeWithClaim(counterGraph(other), { log: ["b"] }, thread("t"), { multitaskStrategy: "rollback" });
-        release.release();
+        release();
         expect(await slow).toBeInstanceOf(FencedError);
         expect((await graph.getState(thread("t"))).values).toEqual({ count: 2, log: ["a", "b"] });
       });
@@ -286,12 +263,12 @@ for (const fixture of saverFixtures()) {
       it("of a resume: the answer and what the run wrote go; the interrupt waits again and takes a new answer", async () => {
         const saver = await fixture.saver();
         const entered = latch();
-        const release = latch();
+        const stalled = latch();
         let holding = true;
         const graph = reviewGraph(saver, async () => {
           if (!holding) return;
           entered.release();
-          await release.promise;
+          await stalled.promise;
         });
         await graph.invoke({ count: 0 }, thread("t"));
         const resumed = withThreadClaim(saver, thread("t"), (run) => graph.invoke(new Command({ resume: "first answer" }), run.config)).catch(
@@ -300,7 +277,7 @@ for (const fixture of saverFixtures()) {
         await entered.promise;
         holding = false;
         await withThreadClaim(saver, thread("t"), async () => undefined, { multitaskStrategy: "rollback" });
-        release.release();
+        stalled.release();
         expect(await resumed).toBeInstanceOf(FencedError);
         expect(await saver.threadStatus("t")).toMatchObject({ status: "interrupted", interrupts: [{ value: "approve?" }] });
         // The rolled-back answer is gone from the checkpoint it was written to: continuing asks again.

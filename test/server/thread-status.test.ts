@@ -6,7 +6,8 @@ import { Command } from "@langchain/langgraph";
 import { afterEach, describe, expect, it } from "vitest";
 import { FencedCheckpointSaver, invokeWithClaim } from "../../src/langgraph/index.js";
 import { createServer, ThreadStatusSchema } from "../../src/server/index.js";
-import { counterGraph, latch } from "../langgraph/fixtures/counter.js";
+import { counterGraph } from "../langgraph/fixtures/counter.js";
+import { stalledCounter } from "../langgraph/fixtures/stalled.js";
 import { reviewGraph } from "../langgraph/fixtures/review.js";
 import { backendFixtures } from "../support/backends.js";
 
@@ -25,18 +26,12 @@ for (const fixture of backendFixtures()) {
         };
         const saver = new FencedCheckpointSaver(store);
         expect(await status("t 1")).toEqual({ status: "idle" });
-        const entered = latch();
-        const release = latch();
-        const graph = counterGraph(saver, async (label) => {
-          if (label !== "slow") return;
-          entered.release();
-          await release.promise;
-        });
+        const { graph, entered, release } = stalledCounter(saver);
         const run = invokeWithClaim(graph, { log: ["slow"] }, { configurable: { thread_id: "t 1" } }, { owner: "w1", runId: "r1" });
-        await entered.promise;
+        await entered;
         expect(await status("t 1")).toMatchObject({ status: "busy", owner: "w1", runId: "r1" });
         expect(await status("t 1")).toEqual(await saver.threadStatus("t 1"));
-        release.release();
+        release();
         await run;
         expect(await status("t 1")).toEqual({ status: "idle" });
 
