@@ -35,7 +35,11 @@ export interface CheckpointRow {
   ns: string;
   checkpointId: string;
   parentId: string | null;
-  /** The version of the lineage's head record that this checkpoint's commit wrote. Never changes. */
+  /**
+   * The version of the lineage's head record that this checkpoint's commit wrote, or that made it the head again
+   * (`CheckpointTx.setHeadVersion`, when a rollback or `deleteForRuns` moves the head back to it). A put of a child
+   * expects the head record at this version.
+   */
   headVersion: number;
   type: string;
   checkpoint: Uint8Array;
@@ -80,6 +84,17 @@ export interface CheckpointRef {
   checkpointId: string;
 }
 
+/** One stored value: the channel a checkpoint wrote (its `BlobRef` names the writer). */
+export interface BlobAddress extends CheckpointRef {
+  channel: string;
+}
+
+/** A pending write's identity within its checkpoint. */
+export interface WriteKey {
+  taskId: string;
+  idx: number;
+}
+
 /** A checkpoint with the referenced blobs that exist, and its writes in (taskPath, taskId, idx) order. */
 export interface LoadedCheckpoint extends CheckpointRow {
   blobs: CheckpointBlob[];
@@ -113,6 +128,16 @@ export interface CheckpointTx {
   putWrites(ref: CheckpointRef, writes: CheckpointWrite[]): void | Promise<void>;
   /** Deletes every checkpoint, blob and write of every namespace of a thread. */
   deleteThread(threadId: string): void | Promise<void>;
+  /**
+   * Deletes checkpoints and their writes, and the values named in `blobs`. A value a deleted checkpoint wrote and
+   * `blobs` does not name stays readable through the `BlobRef`s of the checkpoints that still refer to it, so the
+   * caller (the lineage's lifecycle, docs/lifecycle.md) deletes exactly the values nothing kept refers to.
+   */
+  deleteCheckpoints(refs: CheckpointRef[], blobs: BlobAddress[]): void | Promise<void>;
+  /** Deletes the named pending writes of one checkpoint (a rollback takes back what the rolled-back run wrote). */
+  deleteWrites(ref: CheckpointRef, writes: WriteKey[]): void | Promise<void>;
+  /** Records that the head record, at `headVersion`, names this checkpoint again (see `CheckpointRow.headVersion`). */
+  setHeadVersion(ref: CheckpointRef, headVersion: number): void | Promise<void>;
 }
 
 /** Checkpoint reads; rows are immutable once written, so reads need no transaction. */

@@ -38,6 +38,31 @@ export class ThreadKeys {
   head(ns: string): string {
     return `${this.prefix}head/${encodeSegment(ns)}`;
   }
+
+  /**
+   * Counts the commits that deleted checkpoints other than a whole thread's (prune, deleteForRuns, rollback): a fork
+   * and a copy guard its version, so neither builds on a checkpoint deleted after they read it (docs/lifecycle.md).
+   */
+  get history(): string {
+    return `${this.prefix}history`;
+  }
+
+  /** The claimed run now on the thread (`ThreadRunRecord`), written under its claim and deleted when it ends. */
+  get run(): string {
+    return `${this.prefix}run`;
+  }
+
+  /** Decodes the thread id of a key under `keyPrefix`, or `undefined` for a key that is no thread's. */
+  static threadOf(keyPrefix: string, key: string): string | undefined {
+    if (!key.startsWith(`${keyPrefix}/`)) return undefined;
+    const segment = key.slice(keyPrefix.length + 1).split("/")[0]!;
+    if (segment === "" || segment === "~" || segment.startsWith("~")) return undefined;
+    try {
+      return decodeSegment(segment);
+    } catch {
+      return undefined;
+    }
+  }
 }
 
 /** A thread id from a LangGraph config: a non-empty string (numbers are accepted and stringified). */

@@ -10,7 +10,11 @@ import { InvalidInputError, VersionConflictError, isErrorCode } from "../core/er
 import { withBackoff, type BackoffOptions } from "../core/retry.js";
 import { claimAndRun, type OnBusy } from "../core/run-claim.js";
 import type { Claim } from "../core/schemas.js";
+import type { Json } from "../core/json.js";
+import { op } from "../core/ops.js";
 import { FENCED_CONFIG_KEYS } from "./config.js";
+import { removeCheckpoints, runIdOf, writeKey } from "./lifecycle.js";
+import type { ThreadRunRecord } from "./status.js";
 import { ThreadKeys, threadIdOf } from "./keys.js";
 import {
   answeredInterrupts,
@@ -25,13 +29,19 @@ import { FencedCheckpointSaver } from "./saver.js";
 /** LangGraph's configurable key for strict resume (`CONFIG_KEY_STRICT_RESUME`, not exported by the package). */
 const STRICT_RESUME = "__pregel_strict_resume";
 
-/** What a second run does while another run holds the thread (LangGraph's `multitask_strategy`; the core's `OnBusy`). */
-export type MultitaskStrategy = OnBusy;
+/**
+ * What a second run does while another run holds the thread (LangGraph's `multitask_strategy`): the core's `OnBusy`,
+ * and `rollback`, which takes the thread as `interrupt` does and then deletes what the running run landed.
+ */
+export type MultitaskStrategy = OnBusy | "rollback";
 
 export interface ThreadClaimOptions {
   /** `reject` (default): `ClaimHeldError`. `enqueue`: wait for the thread. `interrupt`: take it; the old run is
-   * `FencedError` at its next put or putWrites, and its `signal` aborts. */
+   * `FencedError` at its next put or putWrites, and its `signal` aborts. `rollback`: as `interrupt`, and the old run's
+   * checkpoints and the writes it added are deleted: the thread is back at the head it had before that run. */
   multitaskStrategy?: MultitaskStrategy;
+  /** The run's id, stamped on its checkpoints as `metadata.run_id` (`deleteForRuns`). Default a fresh uuid. */
+  runId?: string;
   /** Who runs: kept in the claim and the event log. Default `run-<uuid>`. */
   owner?: string;
   /** Lease length, renewed in the background every third of it. Default 30 s. */
@@ -44,9 +54,11 @@ export interface ThreadClaimOptions {
 
 /** A run holding its thread. */
 export interface ThreadRun<C extends RunnableConfig = RunnableConfig> {
-  /** The caller's config plus the run's fencing token, owner and `signal`: pass it to `invoke`/`stream`. */
+  /** The caller's config plus the run's fencing token, owner, run id and `signal`: pass it to `invoke`/`stream`. */
   config: C;
   claim: Claim;
+  /** Stamped on the run's checkpoints as `metadata.run_id` (`configurable.run_id`). */
+  runId: string;
   /** Aborts, with the `FencedError` as reason, when another run takes the thread. */
   signal: AbortSignal;
 }
@@ -74,22 +86,87 @@ export async function withThreadClaim<T, C extends RunnableConfig>(
 ): Promise<T> {
   const keys = new ThreadKeys(saver.keyPrefix, threadIdOf(config.configurable?.thread_id, "withThreadClaim"));
   const signals = [options.signal, config.signal].filter((s): s is AbortSignal => s !== undefined);
+  const strategy = options.multitaskStrategy ?? "reject";
+  const given = config.configurable?.run_id;
+  const runId = options.runId ?? (typeof given === "string" && given !== "" ? given : randomUUID());
+  // A rollback takes back the run that held the thread when it was taken: the claim read just before the steal.
+  const previous = strategy === "rollback" ? await saver.store.currentClaim(keys.claimKey) : null;
   return claimAndRun(
     saver.store,
     {
       owner: options.owner ?? `run-${randomUUID()}`,
       keys: [keys.claimKey],
-      onBusy: options.multitaskStrategy ?? "reject",
+      onBusy: strategy === "rollback" ? "interrupt" : strategy,
       ttlMs: options.ttlMs ?? 30_000,
       ...(options.waitMs !== undefined && { waitMs: options.waitMs }),
       ...(signals.length > 0 && { signal: AbortSignal.any(signals) }),
     },
-    (held) => {
+    async (held) => {
       const claim = held.claims[0]!;
-      const configurable = { ...config.configurable, [FENCED_CONFIG_KEYS.epoch]: claim.epoch, [FENCED_CONFIG_KEYS.owner]: claim.owner };
-      return fn({ claim, signal: held.signal, config: { ...config, signal: held.signal, configurable } });
+      if (previous) await rollbackRun(saver, keys, claim, previous.epoch);
+      const record = await recordRun(saver, keys, claim, runId);
+      const configurable = {
+        ...config.configurable,
+        [FENCED_CONFIG_KEYS.epoch]: claim.epoch,
+        [FENCED_CONFIG_KEYS.owner]: claim.owner,
+        run_id: runId,
+      };
+      try {
+        return await fn({ claim, runId, signal: held.signal, config: { ...config, signal: held.signal, configurable } });
+      } finally {
+        await forgetRun(saver, keys, claim, record);
+      }
     },
   );
+}
+
+/** Records the run on its thread (`ThreadRunRecord`: `threadStatus`, `rollback`), under its claim; returns the record's version. */
+async function recordRun(saver: FencedCheckpointSaver, keys: ThreadKeys, claim: Claim, runId: string): Promise<number> {
+  const start = await saver.lifecycle.checkpoints.getHeadCheckpoint({ threadId: keys.threadId, ns: "", headKey: keys.head("") });
+  const record: ThreadRunRecord = {
+    runId,
+    owner: claim.owner,
+    epoch: claim.epoch,
+    since: saver.store.now(),
+    startCheckpointId: start?.checkpointId ?? null,
+    startWrites: start?.writes.map(writeKey) ?? [],
+  };
+  const result = await saver.store.commit({
+    key: keys.run,
+    op: op.set(record as unknown as Json),
+    owner: claim.owner,
+    guards: [{ key: keys.claimKey, epoch: claim.epoch }],
+  });
+  return result.version;
+}
+
+/**
+ * Deletes the run's record when it ends; a record another run has replaced, or a claim lost, leaves it be. A failure
+ * here never replaces the run's own outcome: a record left behind is replaced by the thread's next claimed run.
+ */
+async function forgetRun(saver: FencedCheckpointSaver, keys: ThreadKeys, claim: Claim, version: number): Promise<void> {
+  await saver.store
+    .commit({ key: keys.run, op: op.delete(), expectVersion: version, owner: claim.owner, guards: [{ key: keys.claimKey, epoch: claim.epoch }] })
+    .catch((err: unknown) => {
+      if (isErrorCode(err, "FENCED") || isErrorCode(err, "VERSION_CONFLICT") || isErrorCode(err, "CLOSED")) return;
+      process.emitWarning(`fenced-state: could not clear the run record of thread "${keys.threadId}": ${String(err)}`);
+    });
+}
+
+/**
+ * `rollback`: the run that held the thread under `previousEpoch` (its record says which) loses its checkpoints, in
+ * every namespace, and the writes it added to the checkpoint it started from; the head goes back to that checkpoint.
+ * One commit under the new claim (`claim`), so the old run, already fenced by the steal, cannot land anything after.
+ */
+async function rollbackRun(saver: FencedCheckpointSaver, keys: ThreadKeys, claim: Claim, previousEpoch: number): Promise<void> {
+  const run = await saver.store.read(keys.run);
+  const record = run.exists ? (run.value as unknown as ThreadRunRecord) : undefined;
+  if (record?.epoch !== previousEpoch) return; // that run had not started yet: it landed nothing
+  await removeCheckpoints(saver.lifecycle, keys.threadId, (row) => runIdOf(row) === record.runId, {
+    epoch: claim.epoch,
+    owner: claim.owner,
+    ...(record.startCheckpointId !== null && { startWrites: { checkpointId: record.startCheckpointId, keep: new Set(record.startWrites) } }),
+  });
 }
 
 /** `graph.invoke(input)` while holding the thread, under a double-texting strategy. */

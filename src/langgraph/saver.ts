@@ -30,6 +30,23 @@ import { FENCED_CONFIG_KEYS, readFencedConfig, type FencedConfig } from "./confi
 import { EncryptedSerializer } from "./encrypted.js";
 import { ThreadKeys, threadIdOf } from "./keys.js";
 import {
+  checkIds,
+  checkStrategy,
+  checkTtl,
+  checkpointsOfRuns,
+  copyThread,
+  dropThread,
+  notHead,
+  removeCheckpoints,
+  runIdOf,
+  type LifecycleContext,
+  type LifecycleCounts,
+  type PruneStrategy,
+  type ThreadTtl,
+} from "./lifecycle.js";
+import { sweepThreads, type SweepCounts } from "./retention.js";
+import { threadStatus, type ThreadStatus } from "./status.js";
+import {
   checkpointConfig,
   metadataMatches,
   samePut,
@@ -53,6 +70,11 @@ export interface FencedCheckpointSaverOptions {
   parentlessPut?: "conflict" | "fork";
   /** LangGraph serializer; default `JsonPlusSerializer`. */
   serde?: SerializerProtocol;
+  /**
+   * Thread retention: `sweep()` prunes threads idle for `idleMs` by `strategy` (and in the background every
+   * `sweepEveryMs`, if given). docs/lifecycle.md.
+   */
+  ttl?: ThreadTtl;
 }
 
 
@@ -103,6 +125,11 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
   /** Whether `store` was opened by this saver (`open`, `fromConnString`), so `close()` closes it. */
   private ownsStore = false;
   private closing: Promise<void> | undefined;
+  /** The thread TTL (`sweep()`), if any. */
+  readonly ttl: ThreadTtl | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
+  /** @internal What the lifecycle operations (lifecycle.ts) need of this saver. */
+  readonly lifecycle: LifecycleContext;
 
   constructor(store: StateStore, options: FencedCheckpointSaverOptions = {}) {
     super(options.serde);
@@ -114,6 +141,22 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
     this.checkpoints = checkpoints;
     this.keyPrefix = options.keyPrefix ?? "langgraph";
     this.parentlessPut = options.parentlessPut ?? "conflict";
+    this.ttl = options.ttl === undefined ? undefined : checkTtl(options.ttl);
+    this.lifecycle = {
+      store,
+      keyPrefix: this.keyPrefix,
+      checkpoints,
+      forget: (threadId, ns, checkpointId) => {
+        this.parents.delete(cacheKey(threadId, ns, checkpointId));
+        this.oldReads.delete(cacheKey(threadId, ns, checkpointId));
+      },
+    };
+    if (this.ttl?.sweepEveryMs !== undefined) {
+      this.sweeper = setInterval(() => {
+        this.sweep().catch((err: unknown) => process.emitWarning(`fenced-state: thread sweep failed: ${String(err)}`));
+      }, this.ttl.sweepEveryMs);
+      this.sweeper.unref();
+    }
   }
 
   /** Opens a store (`openStore` options: SQLite `./.fenced/state.db` by default) and a saver on it. */
@@ -144,6 +187,7 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
    * passed to the constructor belongs to the caller, who closes it (`store.close()`).
    */
   close(): Promise<void> {
+    clearInterval(this.sweeper);
     if (!this.ownsStore) return Promise.resolve();
     this.closing ??= this.store.close();
     return this.closing;
@@ -230,6 +274,10 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
   async put(config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata, newVersions: ChannelVersions): Promise<RunnableConfig> {
     const c = configurableOf(config);
     parseInput(PutInputSchema, { checkpoint, metadata, newVersions });
+    // A run's checkpoints carry its run id, as in Python (deleteForRuns, rollback find them by it).
+    if (typeof c?.run_id === "string" && (metadata as Record<string, unknown> | undefined)?.run_id === undefined) {
+      metadata = { ...metadata, run_id: c.run_id } as CheckpointMetadata;
+    }
     const threadId = threadIdOf(c?.thread_id, "put");
     const ns = nsOf(c?.checkpoint_ns);
     const parentId = typeof c?.checkpoint_id === "string" && c.checkpoint_id !== "" ? c.checkpoint_id : null;
@@ -241,6 +289,16 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
       throw lineageConflict(threadId, ns, parentId, await this.store.read(keys.head(ns)), null, false, this.landedBy(config, threadId, fenced.attempt));
     }
     const fork = await this.isExplicitFork(threadId, ns, parentId, fenced);
+    // A fork builds on a checkpoint that is not the head: the put pins the thread's history, so a prune or
+    // deleteForRuns that deletes that checkpoint after the check below makes it conflict, never refer to gone values.
+    let history: Guard | undefined;
+    if (fork && parentId !== null) {
+      const record = await this.store.read(keys.history);
+      if (!(await this.checkpoints.getCheckpoint({ threadId, ns, checkpointId: parentId }))) {
+        throw lineageConflict(threadId, ns, parentId, await this.store.read(keys.head(ns)), null, true, this.landedBy(config, threadId, fenced.attempt));
+      }
+      history = { key: keys.history, version: record.version };
+    }
     const copy = metadata?.source === "fork";
     const serialized = await serializePut(this.serde, { threadId, ns, parentId }, checkpoint, metadata, newVersions, parent, copy);
 
@@ -254,7 +312,7 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
     // is guarded by the same claim.
     if (ns === "" && fenced.epoch !== undefined) request.epoch = fenced.epoch;
     if (fenced.owner !== undefined) request.owner = fenced.owner;
-    const guards = ns === "" ? [] : [runFence(keys, fenced.epoch)];
+    const guards = [...(ns === "" ? [] : [runFence(keys, fenced.epoch)]), ...(history ? [history] : [])];
     let row: CheckpointRow | undefined;
     let stored = false;
     try {
@@ -340,6 +398,73 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
       tx.checkpoints!.deleteThread(keys.threadId),
     );
     while (others.length > 0) await this.store.txn(others.splice(0, chunk).map((key) => ({ key, op: op.delete() })));
+  }
+
+  /**
+   * Prunes threads as Python's `BaseCheckpointSaver.prune`: `keep_latest` (default) keeps only the head of each
+   * namespace, with its pending writes (so interrupts stay answerable); `delete` deletes each thread. Fenced: a prune
+   * never deletes a head or what a head refers to, and one racing a run either lets it finish on the pruned thread or
+   * re-reads and decides again; `delete` is `FencedError` while a run holds the thread. docs/lifecycle.md.
+   *
+   * @example
+   * ```ts
+   * const { checkpoints } = await checkpointer.prune(["t1", "t2"]); // keep_latest
+   * ```
+   */
+  async prune(threadIds: string[], options: { strategy?: PruneStrategy } = {}): Promise<LifecycleCounts> {
+    const ids = checkIds(threadIds, "threadIds").map((id) => threadIdOf(id, "prune"));
+    const strategy = checkStrategy(options?.strategy ?? "keep_latest");
+    const counts: LifecycleCounts = { threads: 0, checkpoints: 0 };
+    for (const threadId of new Set(ids)) {
+      const removed = strategy === "delete" ? await dropThread(this.lifecycle, threadId) : (await removeCheckpoints(this.lifecycle, threadId, notHead))?.checkpoints;
+      if (removed) (counts.threads++, (counts.checkpoints += removed));
+    }
+    return counts;
+  }
+
+  /**
+   * Copies every checkpoint, value and pending write of a thread, every namespace, to a thread that has none
+   * (`INVALID_INPUT` otherwise), as Python's `copy_thread`. The copy is one snapshot of the source: a write that lands
+   * on the source meanwhile makes it read again. The target's heads name the source's heads; it runs on from there.
+   */
+  async copyThread(sourceThreadId: string, targetThreadId: string): Promise<LifecycleCounts> {
+    const checkpoints = await copyThread(this.lifecycle, threadIdOf(sourceThreadId, "copyThread"), threadIdOf(targetThreadId, "copyThread"));
+    return { threads: checkpoints > 0 ? 1 : 0, checkpoints };
+  }
+
+  /**
+   * Deletes every checkpoint whose `metadata.run_id` is one of `runIds` (a claimed run's checkpoints carry its run id,
+   * `withThreadClaim`; any run's do when `configurable.run_id` is set), and their writes, as Python's
+   * `delete_for_runs`. A head that goes moves back to its nearest ancestor that stays, by a commit of the head: fenced
+   * like a put (`FencedError` while another run holds the thread).
+   */
+  async deleteForRuns(runIds: string[]): Promise<LifecycleCounts> {
+    const runs = new Set(checkIds(runIds, "runIds"));
+    const counts: LifecycleCounts = { threads: 0, checkpoints: 0 };
+    for (const threadId of (await checkpointsOfRuns(this.checkpoints, [...runs])).keys()) {
+      const removed = await removeCheckpoints(this.lifecycle, threadId, (row) => runs.has(runIdOf(row) ?? ""));
+      if (removed?.checkpoints) (counts.threads++, (counts.checkpoints += removed.checkpoints));
+    }
+    return counts;
+  }
+
+  /**
+   * Applies the thread TTL (`ttl` option) once: every thread idle for `ttl.idleMs` — no head moved and no run started
+   * since — is pruned by `ttl.strategy`. Idleness is judged from records the commit pins by version, so a run or a
+   * resume that lands first makes the sweep leave the thread alone; a thread a run holds is left alone too (`busy`).
+   * Counts land in the event log (`fenced-lifecycle/swept/*`) and the coordinator's `/metrics`.
+   */
+  sweep(): Promise<SweepCounts> {
+    if (!this.ttl) throw new InvalidInputError({ issues: [{ path: ["ttl"], message: "sweep() needs the ttl option" }] });
+    return sweepThreads(this.lifecycle, this.ttl);
+  }
+
+  /**
+   * Whether a thread is `idle`, `busy` (a run holds it: owner, run id, since, lease end) or `interrupted` (the
+   * interrupts waiting for an answer), from the run claim and the head.
+   */
+  threadStatus(threadId: string): Promise<ThreadStatus> {
+    return threadStatus(this, threadId);
   }
 
   /** @internal Starts recording which checkpoints an `invokeWithRetry` attempt lands. */
@@ -458,8 +583,9 @@ function runFence(keys: ThreadKeys, epoch: number | undefined): Guard {
 
 /** Splits `open`/`fromConnString` options into the saver's and the store's. */
 function splitOptions<O extends FencedCheckpointSaverOptions>(options: O): [FencedCheckpointSaverOptions, Omit<O, keyof FencedCheckpointSaverOptions>] {
-  const { keyPrefix, parentlessPut, serde, ...store } = options;
+  const { keyPrefix, parentlessPut, serde, ttl, ...store } = options;
   const saver: FencedCheckpointSaverOptions = {};
+  if (ttl !== undefined) saver.ttl = ttl;
   if (keyPrefix !== undefined) saver.keyPrefix = keyPrefix;
   if (parentlessPut !== undefined) saver.parentlessPut = parentlessPut;
   if (serde !== undefined) saver.serde = serde;

@@ -18,7 +18,7 @@ import {
   type SearchOperation,
 } from "@langchain/langgraph-checkpoint";
 import { z } from "zod";
-import { InvalidInputError, } from "../core/errors.js";
+import { InvalidInputError, isErrorCode } from "../core/errors.js";
 import { jsonEqual, type Json } from "../core/json.js";
 import { op } from "../core/ops.js";
 import { retryConflicts, retryUnavailable, type BackoffOptions } from "../core/retry.js";
@@ -28,10 +28,25 @@ import { connStringOptions, openStore, openStoreLazily, type ConnStringStoreOpti
 import { parseInput } from "../core/validate.js";
 import { decodeSegment, encodeSegment } from "./keys.js";
 import { StoreArgs, checkNamespace, checkOperation } from "./store-input.js";
+import { SWEEP_OWNER } from "./lifecycle.js";
+import { sweptCounters } from "./retention.js";
 
 export interface FencedStoreOptions {
   /** First segment of every key the store writes. Default `"store"`. */
   keyPrefix?: string;
+  /**
+   * Item TTL, as Python's store `ttl`: an item not written for `defaultMs` is expired — reads no longer see it, and
+   * `sweepTtl()` (or the background sweep every `sweepEveryMs`, if given) deletes it. docs/lifecycle.md.
+   */
+  ttl?: StoreTtl;
+}
+
+/** The item TTL of a `FencedStore`. */
+export interface StoreTtl {
+  /** An item expires this many ms after its last write. */
+  defaultMs: number;
+  /** Sweep in the background every this many ms (an unref'd timer, stopped by `close()`). */
+  sweepEveryMs?: number;
 }
 
 /** An item with the version a `putIfVersion` must name to replace it. */
@@ -61,13 +76,54 @@ const PAGE = 10_000;
 export class FencedStore extends BaseStore {
   readonly state: StateStore;
   readonly keyPrefix: string;
+  /** The item TTL, if any. */
+  readonly ttl: StoreTtl | undefined;
   private ownsState = false;
   private closing: Promise<void> | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(state: StateStore, options: FencedStoreOptions = {}) {
     super();
     this.state = state;
     this.keyPrefix = options.keyPrefix ?? "store";
+    this.ttl = options.ttl === undefined ? undefined : checkStoreTtl(options.ttl);
+    if (this.ttl?.sweepEveryMs !== undefined) {
+      this.sweeper = setInterval(() => {
+        this.sweepTtl().catch((err: unknown) => process.emitWarning(`fenced-state: store TTL sweep failed: ${String(err)}`));
+      }, this.ttl.sweepEveryMs);
+      this.sweeper.unref();
+    }
+  }
+
+  /**
+   * Deletes every expired item (as Python's `sweep_ttl`) and returns how many. Each delete expects the version the
+   * sweep read, so expiry is judged as of the commit: an item written meanwhile is newer, and stays. The count lands
+   * in the event log (`fenced-lifecycle/swept/items`, incremented in the same commit) and the coordinator's `/metrics`.
+   */
+  async sweepTtl(): Promise<number> {
+    if (!this.ttl) throw new InvalidInputError({ issues: [{ path: ["ttl"], message: "sweepTtl() needs the ttl option" }] });
+    let swept = 0;
+    for await (const r of this.records([])) {
+      if (!r.exists || !this.expired(r)) continue;
+      try {
+        await this.state.txn([{ key: r.key, op: op.delete(), expectVersion: r.version, owner: SWEEP_OWNER }, ...sweptCounters("items", 1)]);
+        swept++;
+      } catch (err) {
+        if (!isErrorCode(err, "VERSION_CONFLICT")) throw err; // written (or swept) since it was read: not expired now
+      }
+    }
+    return swept;
+  }
+
+  /** Whether an existing record's item has outlived the TTL, by the store's clock. */
+  private expired(record: StateRecord): boolean {
+    return this.ttl !== undefined && record.updatedAt !== undefined && record.updatedAt + this.ttl.defaultMs <= this.state.now();
+  }
+
+  /** The item a record holds, or `null` for a deleted or expired one. */
+  private itemOf(namespace: string[], key: string, record: StateRecord): FencedItem | null {
+    if (!record.exists || this.expired(record)) return null;
+    return toItem(namespace, key, record.value as unknown as StoredItem, record.version, record.updatedAt!);
   }
 
   /**
@@ -83,8 +139,8 @@ export class FencedStore extends BaseStore {
 
   /** Opens a state store (`openStore` options) and a `FencedStore` on it. */
   static async open(options: OpenStoreOptions & FencedStoreOptions = {}): Promise<FencedStore> {
-    const { keyPrefix, ...storeOptions } = options;
-    return new FencedStore(await openStore(storeOptions), keyPrefix === undefined ? {} : { keyPrefix }).owning();
+    const { keyPrefix, ttl, ...storeOptions } = options;
+    return new FencedStore(await openStore(storeOptions), storeOwnOptions(keyPrefix, ttl)).owning();
   }
 
   /**
@@ -98,8 +154,8 @@ export class FencedStore extends BaseStore {
    * ```
    */
   static fromConnString(pathOrUrl: string, options: FencedStoreOptions & ConnStringStoreOptions = {}): FencedStore {
-    const { keyPrefix, ...storeOptions } = options;
-    return new FencedStore(openStoreLazily({ ...storeOptions, ...connStringOptions(pathOrUrl) }), keyPrefix === undefined ? {} : { keyPrefix }).owning();
+    const { keyPrefix, ttl, ...storeOptions } = options;
+    return new FencedStore(openStoreLazily({ ...storeOptions, ...connStringOptions(pathOrUrl) }), storeOwnOptions(keyPrefix, ttl)).owning();
   }
 
   /**
@@ -107,6 +163,7 @@ export class FencedStore extends BaseStore {
    * the constructor belongs to the caller.
    */
   close(): Promise<void> {
+    clearInterval(this.sweeper);
     if (!this.ownsState) return Promise.resolve();
     this.closing ??= this.state.close();
     return this.closing;
@@ -206,9 +263,9 @@ export class FencedStore extends BaseStore {
     const recordKey = this.keyOf(namespace, key);
     return retryConflicts(async () => {
       const record = await this.state.read(recordKey);
-      const item = record.exists ? toItem(namespace, key, record.value as unknown as StoredItem, record.version, record.updatedAt!) : null;
+      const item = this.itemOf(namespace, key, record);
       const value = await fn(item?.value, item);
-      const request = { ...this.writeRequest(recordKey, value, record, record.version), opId: randomUUID() };
+      const request = { ...this.writeRequest(recordKey, value, item ? record : undefined, record.version), opId: randomUUID() };
       const result = await this.state.commitRetryingUnavailable(request, options.signal);
       return value === null ? null : toItem(namespace, key, storedOf(request), result.version, this.state.now());
     }, options);
@@ -224,20 +281,20 @@ export class FencedStore extends BaseStore {
     checkNamespace(namespace, ["namespace"], value !== null);
     const recordKey = this.keyOf(namespace, key);
     const record = await this.state.read(recordKey);
-    const current = record.exists ? toItem(namespace, key, record.value as unknown as StoredItem, record.version, record.updatedAt!) : null;
-    return { current, request: this.writeRequest(recordKey, value, record, record.version) };
+    const current = this.itemOf(namespace, key, record);
+    return { current, request: this.writeRequest(recordKey, value, current ? record : undefined, record.version) };
   }
 
   private async getItem(o: GetOperation): Promise<FencedItem | null> {
-    const record = await this.state.read(this.keyOf(o.namespace, o.key));
-    return record.exists ? toItem(o.namespace, o.key, record.value as unknown as StoredItem, record.version, record.updatedAt!) : null;
+    return this.itemOf(o.namespace, o.key, await this.state.read(this.keyOf(o.namespace, o.key)));
   }
 
   private async searchItems(o: SearchOperation): Promise<SearchItem[]> {
     const items: FencedItem[] = [];
     for await (const r of this.records(o.namespacePrefix)) {
       const { namespace, key } = this.decodeKey(r.key);
-      const item = toItem(namespace, key, r.value as unknown as StoredItem, r.version, r.updatedAt!);
+      const item = this.itemOf(namespace, key, r);
+      if (!item) continue;
       if (o.filter && !Object.entries(o.filter).every(([k, v]) => matches(item.value[k], v))) continue;
       items.push(item);
     }
@@ -250,6 +307,7 @@ export class FencedStore extends BaseStore {
   private async listNamespaceItems(o: ListNamespacesOperation): Promise<string[][]> {
     const seen = new Map<string, string[]>();
     for await (const r of this.records([])) {
+      if (this.expired(r)) continue;
       let ns = this.decodeKey(r.key).namespace;
       if (o.matchConditions && !o.matchConditions.every((c) => namespaceMatches(c, ns))) continue;
       if (o.maxDepth !== undefined) ns = ns.slice(0, o.maxDepth);
@@ -304,6 +362,19 @@ export class FencedStore extends BaseStore {
     const last = segments.pop()!;
     return { namespace: segments.map(decodeSegment), key: decodeSegment(last.slice(1)) };
   }
+}
+
+function storeOwnOptions(keyPrefix: string | undefined, ttl: StoreTtl | undefined): FencedStoreOptions {
+  return { ...(keyPrefix !== undefined && { keyPrefix }), ...(ttl !== undefined && { ttl }) };
+}
+
+/** The item TTL, checked: `INVALID_INPUT` unless its periods are positive numbers of milliseconds. */
+function checkStoreTtl(ttl: StoreTtl): StoreTtl {
+  const positive = (v: unknown) => typeof v === "number" && Number.isFinite(v) && v > 0;
+  if (ttl === null || typeof ttl !== "object" || !positive(ttl.defaultMs) || (ttl.sweepEveryMs !== undefined && !positive(ttl.sweepEveryMs))) {
+    throw new InvalidInputError({ issues: [{ path: ["ttl"], message: "defaultMs (and sweepEveryMs, if given) must be positive numbers of milliseconds" }] });
+  }
+  return { ...ttl };
 }
 
 function storedOf(request: CommitRequest): StoredItem {

@@ -25,14 +25,15 @@ import { DEFAULT_SHUTDOWN_GRACE_MS, drainOnClose } from "./shutdown.js";
 export { DEFAULT_SHUTDOWN_GRACE_MS };
 import { ServerMetrics } from "./metrics.js";
 import { openApiDocument } from "./openapi.js";
-import { fileRoutes, JSON_ROUTES } from "./routes.js";
+import { fileRoutes, GET_ROUTES, JSON_ROUTES } from "./routes.js";
+import { SWEPT_PREFIX } from "../langgraph/lifecycle.js";
 import type { FencedFiles } from "../files/files.js";
 import { zodValidatorCompiler } from "./validation.js";
 import { registerWatchRoute } from "./watch.js";
 
 export { isLoopback, isLoopbackHost, isLoopbackOrigin, assertBindable } from "./auth.js";
 export { ServerMetrics } from "./metrics.js";
-export { JSON_ROUTES, fileRoutes, ReadRequestSchema, ListResultSchema, ReleaseResultSchema, type JsonRoute } from "./routes.js";
+export { JSON_ROUTES, GET_ROUTES, fileRoutes, ReadRequestSchema, ListResultSchema, ReleaseResultSchema, ThreadStatusSchema, type JsonRoute, type GetRoute } from "./routes.js";
 export { ErrorBodySchema, KEY_PATTERN, PREFIX_PATTERN } from "./openapi.js";
 
 /** The default port of `fenced serve`. */
@@ -116,7 +117,10 @@ export function createServer(store: StateStore, options: ServerOptions = {}): Fe
       connectionsCheckingInterval: Math.max(100, Math.min(5_000, Math.floor(requestTimeout / 4))),
     },
   });
-  const metrics = new ServerMetrics(() => store.lastSeq());
+  const metrics = new ServerMetrics(
+    () => store.lastSeq(),
+    async () => Object.fromEntries((await store.list(SWEPT_PREFIX)).map((r) => [r.key.slice(SWEPT_PREFIX.length), Number(r.exists ? r.value : 0)])),
+  );
   const streams = new Set<AbortController>();
   /** Store calls under way: close() waits for them even after cutting connections, so the store closes after. */
   const running = new Set<Promise<unknown>>();
@@ -179,9 +183,12 @@ export function createServer(store: StateStore, options: ServerOptions = {}): Fe
       }
     });
   }
+  for (const r of GET_ROUTES) {
+    app.get(r.url, { schema: { params: r.params, querystring: r.query } }, (request) => r.handle(store, { params: request.params, query: request.query }));
+  }
   registerWatchRoute(app, { store, metrics, streams, heartbeatMs: options.watchHeartbeatMs ?? 15_000, bodyLimit });
 
-  const openapi = openApiDocument(routes, { version: "1", limits: store.limits, tokenRequired: options.token !== undefined });
+  const openapi = openApiDocument(routes, { version: "1", limits: store.limits, tokenRequired: options.token !== undefined }, GET_ROUTES);
   app.get("/openapi.json", async () => openapi);
   app.get("/healthz", async () => ({ status: "ok", backend: store.backend.kind, lastSeq: await store.lastSeq() }));
   app.get("/metrics", async (_request, reply) =>

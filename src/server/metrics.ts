@@ -35,8 +35,11 @@ export class ServerMetrics {
   /** Open `/v1/watch` streams. */
   watchers = 0;
 
-  /** `lastSeq` is read at every scrape: the store's newest event-log sequence number. */
-  constructor(lastSeq: () => Promise<number> = async () => 0) {
+  /**
+   * `lastSeq` is read at every scrape: the store's newest event-log sequence number; `swept` too: what the lifecycle
+   * sweeps removed, by kind (threads, checkpoints, items), from their counters in the store.
+   */
+  constructor(lastSeq: () => Promise<number> = async () => 0, swept: () => Promise<Record<string, number>> = async () => ({})) {
     const gauge = (name: string, help: string, read: () => number | Promise<number>) =>
       new Gauge({
         name,
@@ -49,6 +52,15 @@ export class ServerMetrics {
     gauge("fenced_http_requests_in_flight", "Requests being handled now.", () => this.inflight);
     gauge("fenced_watch_streams", "Open watch (SSE) streams.", () => this.watchers);
     gauge("fenced_event_log_last_seq", "Sequence number of the newest event-log entry.", lastSeq);
+    new Gauge({
+      name: "fenced_lifecycle_swept",
+      help: "What thread and store TTL sweeps removed since the store began, by kind (threads, checkpoints, items).",
+      labelNames: ["kind"] as const,
+      registers: [this.registry],
+      async collect() {
+        for (const [kind, n] of Object.entries(await swept())) this.set({ kind }, n);
+      },
+    });
   }
 
   /** Records one answered request. `route` is the route pattern, never the raw URL, to bound the label set. */

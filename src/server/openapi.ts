@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { ERROR_TABLE, type ErrorCode } from "../core/errors.js";
 import { DEFAULT_LIMITS, KeySchema, PrefixSchema, StateEventSchema, WatchRequestSchema, type Limits } from "../core/schemas.js";
-import type { JsonRoute } from "./routes.js";
+import type { GetRoute, JsonRoute } from "./routes.js";
 
 const CODES = Object.keys(ERROR_TABLE) as [ErrorCode, ...ErrorCode[]];
 
@@ -91,9 +91,30 @@ function errorResponses(): Record<string, unknown> {
  * `tokenRequired`, every operation but `/healthz` requires the bearer token (so tools can check that it is enforced);
  * without, the token is optional (loopback clients are served without one).
  */
-export function openApiDocument(routes: readonly JsonRoute[], info: { version: string; limits?: Limits; tokenRequired?: boolean }): JsonSchema {
+export function openApiDocument(
+  routes: readonly JsonRoute[],
+  info: { version: string; limits?: Limits; tokenRequired?: boolean },
+  getRoutes: readonly GetRoute[] = [],
+): JsonSchema {
   const errors = errorResponses();
   const paths: Record<string, unknown> = {};
+  for (const r of getRoutes) {
+    const fields = (schema: z.ZodType, where: "path" | "query") =>
+      Object.entries((jsonSchema(schema, "input") as { properties: Record<string, JsonSchema> }).properties).map(([name, s]) => ({
+        name,
+        in: where,
+        required: where === "path",
+        schema: s,
+      }));
+    paths[r.url.replace(/:(\w+)/g, "{$1}")] = {
+      get: {
+        operationId: r.operationId,
+        summary: r.summary,
+        parameters: [...fields(r.params, "path"), ...fields(r.query, "query")],
+        responses: { "200": { description: "OK", content: { "application/json": { schema: jsonSchema(r.response, "output") } } }, ...errors },
+      },
+    };
+  }
   for (const r of routes) {
     paths[r.url] = {
       post: {

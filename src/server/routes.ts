@@ -5,6 +5,7 @@
  * a body keeps JSON's types, which a query string would not.
  */
 import { z } from "zod";
+import { InvalidInputError } from "../core/errors.js";
 import type { StateStore } from "../core/store.js";
 import {
   beginEffect,
@@ -62,6 +63,55 @@ import {
   FileWriteRequestSchema,
   FileWriteResultSchema,
 } from "../files/schemas.js";
+
+/** One GET route: `url` with path parameters `params` and query-string fields `query`, answered with `response`. */
+export interface GetRoute {
+  url: string;
+  operationId: string;
+  summary: string;
+  params: z.ZodObject;
+  query: z.ZodObject;
+  response: z.ZodType;
+  /** Calls the core (or the LangGraph saver over it) with the validated parameters. */
+  handle(store: StateStore, input: { params: unknown; query: unknown }): Promise<unknown>;
+}
+
+export const ThreadStatusParamsSchema = z.object({ threadId: z.string().min(1) }).strict();
+export const ThreadStatusQuerySchema = z
+  .object({ keyPrefix: z.string().min(1).default("langgraph").meta({ description: "The saver's key prefix" }) })
+  .strict();
+/** `FencedCheckpointSaver.threadStatus` on the wire (docs/lifecycle.md). */
+export const ThreadStatusSchema = z.discriminatedUnion("status", [
+  z.object({ status: z.literal("idle") }),
+  z.object({
+    status: z.literal("busy"),
+    owner: z.string(),
+    runId: z.string().nullable(),
+    since: z.number().nullable(),
+    expiresAt: z.number(),
+  }),
+  z.object({ status: z.literal("interrupted"), interrupts: z.array(z.object({ id: z.string(), value: z.unknown() })) }),
+]);
+
+export const GET_ROUTES: readonly GetRoute[] = [
+  {
+    url: "/v1/threads/:threadId/status",
+    operationId: "threadStatus",
+    summary: "A LangGraph thread's status: idle, busy (owner, runId, since, expiresAt) or interrupted (the pending interrupts).",
+    params: ThreadStatusParamsSchema,
+    query: ThreadStatusQuerySchema,
+    response: ThreadStatusSchema,
+    async handle(store, input) {
+      const params = ThreadStatusParamsSchema.parse(input.params);
+      const query = ThreadStatusQuerySchema.parse(input.query);
+      // LangGraph is an optional peer: the saver is loaded only when a thread is asked about.
+      const { FencedCheckpointSaver } = await import("../langgraph/saver.js").catch(() => {
+        throw new InvalidInputError({ issues: [{ path: [], message: "thread status needs @langchain/langgraph: npm install @langchain/langgraph" }] });
+      });
+      return new FencedCheckpointSaver(store, { keyPrefix: query.keyPrefix }).threadStatus(params.threadId);
+    },
+  },
+];
 
 /** One JSON route: POST `url` with a body matching `body`, answered with `response`. */
 export interface JsonRoute {

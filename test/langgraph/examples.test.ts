@@ -38,11 +38,11 @@ describe("examples", () => {
     const out = await run("encrypted-checkpoints");
     expect(out).toMatch(/the file contains "penicillin"\s+false/);
     expect(out).toMatch(/stored types\s+json\+aes256gcm:k2025\n/);
-    expect(out).toMatch(/getState on the tampered thread\s+InvalidInputError \(INVALID_INPUT\)/);
-    expect(out).toMatch(/read with EncryptedSerializer\s+InvalidInputError \(INVALID_INPUT\)/);
+    expect(out).toMatch(/getState on the tampered thread\s+IntegrityError \(INTEGRITY\)/);
+    expect(out).toMatch(/read with EncryptedSerializer\s+IntegrityError \(INTEGRITY\)/);
     expect(out).toMatch(/read with allowPlaintext: true\s+read/);
     expect(out).toMatch(/patient-7 after the sign-off\s+filed: allergic to penicillin; signed by dr. Osei/);
-    expect(out).toMatch(/read with k2026 only\s+InvalidInputError \(INVALID_INPUT\)/);
+    expect(out).toMatch(/read with k2026 only\s+IntegrityError \(INTEGRITY\)/);
     expect(out).toMatch(/copied\s+7 checkpoints, 13 writes of 2 threads/);
     expect(out).toMatch(/patient-7 in the new store, k2026 only\s+filed: allergic to penicillin; signed by dr. Osei/);
   });
@@ -56,5 +56,29 @@ describe("examples", () => {
     expect(out).toMatch(/ben: getStateHistory\s+the same as on SqliteSaver/);
     expect(out).toMatch(/run it again: copied\s+0 checkpoints, 0 writes/);
     expect(out).toMatch(/ben\s+user: I want a refund \| bot: re "user: I want a refund" \| approved by a human/);
+  });
+
+  it("langgraph-prune: prune while a run runs, copyThread, deleteForRuns; the graph keeps working", async () => {
+    const out = await run("langgraph-prune");
+    expect(out).toMatch(/prune while a run was running: deleted \d+ checkpoints; the run finished: count = 4, log \[a, b, c, slow\]/);
+    expect(out).toContain("copyThread: t-copy count = 5 (t stays at 4)");
+    expect(out).toMatch(/deleteForRuns: removed \d+ checkpoints of run-mistake; t is back at count = 4, log \[a, b, c, slow\]/);
+  });
+
+  it("langgraph-retention: thread TTL sweeps (keep_latest keeps interrupts answerable, delete) and FencedStore item TTL", async () => {
+    const out = await run("langgraph-retention");
+    expect(out).toMatch(/sweep \(keep_latest, idle > 7 days\): 1 thread\(s\), \d+ checkpoints removed/);
+    expect(out).toContain('thread "old" is interrupted; answering it a week later:\n  answer = late yes');
+    expect(out).toMatch(/sweep \(delete, idle > 30 days\): 2 thread\(s\), \d+ checkpoints deleted/);
+    expect(out).toContain("store: u1's profile expired; sweepTtl deleted 1 item(s)");
+    expect(out).toMatch(/event-log counters: checkpoints = \d+, items = 1, threads = 3/);
+  });
+
+  it("langgraph-rollback: threadStatus says busy with the run; rollback fences it and takes its checkpoints back", async () => {
+    const out = await run("langgraph-rollback");
+    expect(out).toContain("status: busy, owner worker-1, run run-oslo");
+    expect(out).toContain("the rolled-back run raised FencedError (FENCED)");
+    expect(out).toContain('messages: ["user: hi","bot: re \\"hi\\"","user: actually, Bergen","bot: re \\"actually, Bergen\\""]');
+    expect(out).toMatch(/status: \{"status":"idle"\}\s*$/);
   });
 });

@@ -28,7 +28,7 @@ describe("/openapi.json", () => {
       components: { schemas: { Error: { properties: { error: { properties: { code: { enum: string[] } } } } } } };
     };
     expect(doc.openapi).toBe("3.1.0");
-    expect(Object.keys(doc.paths).sort()).toEqual([...JSON_ROUTES.map((r) => r.url), "/v1/watch", "/healthz", "/metrics"].sort());
+    expect(Object.keys(doc.paths).sort()).toEqual([...JSON_ROUTES.map((r) => r.url), "/v1/threads/{threadId}/status", "/v1/watch", "/healthz", "/metrics"].sort());
     const { $schema: _, ...commitSchema } = z.toJSONSchema(CommitRequestSchema, { io: "input", unrepresentable: "any" }) as {
       $schema?: string;
       properties: Record<string, object>;

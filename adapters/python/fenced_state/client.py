@@ -14,7 +14,7 @@ import threading
 import uuid
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Mapping, Sequence
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from . import op as ops
 from .backoff import with_backoff
@@ -191,6 +191,15 @@ class Client:
         """Every commit outcome under ``prefix`` as it happens; ``from_seq=None`` starts after the newest event.
         Iterate it; ``close()`` it (from any thread) to stop. Reconnects resume after the last event seen."""
         return Watch(self, prefix, from_seq)
+
+    # -- LangGraph threads ---------------------------------------------------------------------------------------
+
+    def thread_status(self, thread_id: str, *, key_prefix: str = "langgraph") -> dict[str, Any]:
+        """A LangGraph thread's status, as TypeScript's ``saver.threadStatus``: ``{"status": "idle"}``,
+        ``{"status": "busy", "owner", "runId", "since", "expiresAt"}`` while a run holds it, or
+        ``{"status": "interrupted", "interrupts": [{"id", "value"}]}`` while interrupts wait for an answer."""
+        query = "" if key_prefix == "langgraph" else f"?keyPrefix={quote(key_prefix, safe='')}"
+        return self.get_json(f"/v1/threads/{quote(thread_id, safe='')}/status{query}")
 
     # -- effects -------------------------------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
  * A transaction journals its writes; `MemoryBackend.transact` applies the journal only when the commit succeeds.
  */
 import type { StoredRecord } from "../../core/backend.js";
-import { headCheckpointId, type CheckpointBlob, type CheckpointQuery, type CheckpointReader, type CheckpointRef, type CheckpointRow, type CheckpointTx, type CheckpointWrite, type LoadedCheckpoint } from "../../core/checkpoints.js";
+import { headCheckpointId, type BlobAddress, type WriteKey, type CheckpointBlob, type CheckpointQuery, type CheckpointReader, type CheckpointRef, type CheckpointRow, type CheckpointTx, type CheckpointWrite, type LoadedCheckpoint } from "../../core/checkpoints.js";
 import type { Json } from "../../core/json.js";
 import { compareKeys } from "../key-order.js";
 
@@ -18,7 +18,10 @@ interface Lineage {
 type JournalEntry =
   | { kind: "row"; row: CheckpointRow; blobs: CheckpointBlob[] }
   | { kind: "writes"; ref: CheckpointRef; writes: CheckpointWrite[] }
-  | { kind: "deleteThread"; threadId: string };
+  | { kind: "deleteThread"; threadId: string }
+  | { kind: "deleteCheckpoints"; refs: CheckpointRef[]; blobs: BlobAddress[] }
+  | { kind: "deleteWrites"; ref: CheckpointRef; writes: WriteKey[] }
+  | { kind: "setHeadVersion"; ref: CheckpointRef; headVersion: number };
 
 /** A transaction's checkpoint writes, applied by `apply()` once the commit lands. */
 export interface MemoryCheckpointTx {
@@ -43,6 +46,9 @@ export class MemoryCheckpoints implements CheckpointReader {
       },
       putWrites: (ref, writes) => void journal.push({ kind: "writes", ref: { ...ref }, writes: [...writes] }),
       deleteThread: (threadId) => void journal.push({ kind: "deleteThread", threadId }),
+      deleteCheckpoints: (refs, blobs) => void journal.push({ kind: "deleteCheckpoints", refs: refs.map((r) => ({ ...r })), blobs: blobs.map((b) => ({ ...b })) }),
+      deleteWrites: (ref, writes) => void journal.push({ kind: "deleteWrites", ref: { ...ref }, writes: writes.map((w) => ({ ...w })) }),
+      setHeadVersion: (ref, headVersion) => void journal.push({ kind: "setHeadVersion", ref: { ...ref }, headVersion }),
     };
     return { tx, apply: () => journal.forEach((entry) => { this.applyEntry(entry); }) };
   }
@@ -83,6 +89,7 @@ export class MemoryCheckpoints implements CheckpointReader {
       const e = journal[i]!;
       if (e.kind === "deleteThread" && e.threadId === row.threadId) return false;
       if (e.kind === "row" && sameRef(e.row, row)) return true;
+      if (e.kind === "deleteCheckpoints" && e.refs.some((r) => sameRef(r, row))) return false;
     }
     return this.threads.get(row.threadId)?.get(row.ns)?.rows.has(row.checkpointId) ?? false;
   }
@@ -109,6 +116,26 @@ export class MemoryCheckpoints implements CheckpointReader {
       case "deleteThread":
         this.threads.delete(e.threadId);
         return;
+      case "deleteCheckpoints":
+        // The values a deleted checkpoint wrote stay in `blobs` until named: kept checkpoints may refer to them.
+        for (const r of e.refs) {
+          const lineage = this.threads.get(r.threadId)?.get(r.ns);
+          lineage?.rows.delete(r.checkpointId);
+          lineage?.writes.delete(r.checkpointId);
+        }
+        for (const b of e.blobs) this.threads.get(b.threadId)?.get(b.ns)?.blobs.get(b.checkpointId)?.delete(b.channel);
+        return;
+      case "deleteWrites": {
+        const stored = this.threads.get(e.ref.threadId)?.get(e.ref.ns)?.writes.get(e.ref.checkpointId);
+        for (const w of e.writes) stored?.delete(`${w.taskId}\u0000${w.idx}`);
+        return;
+      }
+      case "setHeadVersion": {
+        const rows = this.threads.get(e.ref.threadId)?.get(e.ref.ns)?.rows;
+        const row = rows?.get(e.ref.checkpointId);
+        if (row) rows!.set(e.ref.checkpointId, { ...row, headVersion: e.headVersion });
+        return;
+      }
     }
   }
 

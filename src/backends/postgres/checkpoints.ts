@@ -8,7 +8,7 @@
  * its writes, as three statements in one REPEATABLE READ snapshot.
  */
 import type pg from "pg";
-import { HEAD_CHECKPOINT_FIELD, type CheckpointBlob, type CheckpointQuery, type CheckpointReader, type CheckpointRef, type CheckpointRow, type CheckpointWrite, type LoadedCheckpoint } from "../../core/checkpoints.js";
+import { HEAD_CHECKPOINT_FIELD, type BlobAddress, type WriteKey, type CheckpointBlob, type CheckpointQuery, type CheckpointReader, type CheckpointRef, type CheckpointRow, type CheckpointWrite, type LoadedCheckpoint } from "../../core/checkpoints.js";
 import { InvalidInputError } from "../../core/errors.js";
 import { storeError, unavailable } from "./errors.js";
 import { bytes, int, text } from "./sql.js";
@@ -92,6 +92,30 @@ export function checkpointTxSql(s: string) {
     },
     deleteThread: (threadId: string) =>
       [`checkpoints`, `checkpoint_blobs`, `checkpoint_writes`].map((t) => `DELETE FROM ${s}.${t} WHERE thread_id = ${text(threadId)}`),
+    /** Rows and their writes; values only where named (kept checkpoints may refer to a deleted one's values). */
+    deleteCheckpoints: (refs: CheckpointRef[], blobs: BlobAddress[]) => {
+      const id = (r: CheckpointRef) => `(${text(r.threadId)}, ${text(r.ns)}, ${text(r.checkpointId)})`;
+      const statements: string[] = [];
+      if (refs.length > 0) {
+        const list = refs.map(id).join(", ");
+        for (const t of ["checkpoints", "checkpoint_writes"]) {
+          statements.push(`DELETE FROM ${s}.${t} WHERE (thread_id, ns, checkpoint_id) IN (${list})`);
+        }
+      }
+      if (blobs.length > 0) {
+        const list = blobs.map((b) => `(${text(b.threadId)}, ${text(b.ns)}, ${text(b.checkpointId)}, ${text(b.channel)})`).join(", ");
+        statements.push(`DELETE FROM ${s}.checkpoint_blobs WHERE (thread_id, ns, checkpoint_id, channel) IN (${list})`);
+      }
+      return statements;
+    },
+    deleteWrites: (ref: CheckpointRef, writes: WriteKey[]) => {
+      const list = writes.map((w) => `(${text(w.taskId)}, ${int(w.idx)})`).join(", ");
+      return `DELETE FROM ${s}.checkpoint_writes WHERE thread_id = ${text(ref.threadId)} AND ns = ${text(ref.ns)}
+        AND checkpoint_id = ${text(ref.checkpointId)} AND (task_id, idx) IN (${list})`;
+    },
+    setHeadVersion: (ref: CheckpointRef, headVersion: number) =>
+      `UPDATE ${s}.checkpoints SET head_version = ${int(headVersion)} WHERE thread_id = ${text(ref.threadId)}
+        AND ns = ${text(ref.ns)} AND checkpoint_id = ${text(ref.checkpointId)}`,
   };
 }
 

@@ -62,7 +62,16 @@ export class PostgresTx implements BackendTx {
     putWrites: (ref, writes) => {
       if (writes.length > 0) this.write(this.checkpointSql.putWrites(ref, writes));
     },
-    deleteThread: (threadId) => this.checkpointSql.deleteThread(threadId).forEach((statement) => { this.write(statement); }),
+    deleteThread: (threadId) => {
+      for (const statement of this.checkpointSql.deleteThread(threadId)) this.write(statement);
+    },
+    deleteCheckpoints: (refs, blobs) => {
+      for (const statement of this.checkpointSql.deleteCheckpoints(refs, blobs)) this.write(statement);
+    },
+    deleteWrites: (ref, writes) => {
+      if (writes.length > 0) this.write(this.checkpointSql.deleteWrites(ref, writes));
+    },
+    setHeadVersion: (ref, headVersion) => this.write(this.checkpointSql.setHeadVersion(ref, headVersion)),
   };
 
   private constructor(

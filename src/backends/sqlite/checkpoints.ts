@@ -10,7 +10,7 @@
  * reads a long value from a rowid table about twice as fast as from a WITHOUT ROWID one (measured).
  */
 import type Database from "better-sqlite3";
-import { HEAD_CHECKPOINT_FIELD, type BlobRef, type CheckpointBlob, type CheckpointQuery, type CheckpointReader, type CheckpointRef, type CheckpointRow, type CheckpointTx, type CheckpointWrite, type LoadedCheckpoint } from "../../core/checkpoints.js";
+import { HEAD_CHECKPOINT_FIELD, type BlobAddress, type WriteKey, type BlobRef, type CheckpointBlob, type CheckpointQuery, type CheckpointReader, type CheckpointRef, type CheckpointRow, type CheckpointTx, type CheckpointWrite, type LoadedCheckpoint } from "../../core/checkpoints.js";
 import { InvalidInputError } from "../../core/errors.js";
 
 /** The migration that adds checkpoint storage (SQLITE_MIGRATIONS[1]). */
@@ -98,6 +98,19 @@ export function sqliteCheckpointTx(db: Database.Database): CheckpointTx {
          ON CONFLICT DO UPDATE SET channel = excluded.channel, type = excluded.type, value = excluded.value,
            task_path = excluded.task_path`,
     ),
+    // A deleted checkpoint's packed values move to checkpoint_blobs: kept checkpoints may still refer to them.
+    unpack: db.prepare(
+      `INSERT INTO checkpoint_blobs (thread_id, ns, checkpoint_id, channel, type, value)
+         SELECT c.thread_id, c.ns, c.checkpoint_id, j.key, j.value ->> 0, substr(c.payload, (j.value ->> 1) + 1, j.value ->> 2)
+           FROM checkpoints AS c, json_each(c.blob_index) AS j
+          WHERE c.thread_id = ? AND c.ns = ? AND c.checkpoint_id = ? AND (j.value ->> 1) >= 0
+         ON CONFLICT DO NOTHING`,
+    ),
+    deleteRow: db.prepare("DELETE FROM checkpoints WHERE thread_id = ? AND ns = ? AND checkpoint_id = ?"),
+    deleteRowWrites: db.prepare("DELETE FROM checkpoint_writes WHERE thread_id = ? AND ns = ? AND checkpoint_id = ?"),
+    deleteBlob: db.prepare("DELETE FROM checkpoint_blobs WHERE thread_id = ? AND ns = ? AND checkpoint_id = ? AND channel = ?"),
+    deleteWrite: db.prepare("DELETE FROM checkpoint_writes WHERE thread_id = ? AND ns = ? AND checkpoint_id = ? AND task_id = ? AND idx = ?"),
+    setHeadVersion: db.prepare("UPDATE checkpoints SET head_version = ? WHERE thread_id = ? AND ns = ? AND checkpoint_id = ?"),
     deleteRows: db.prepare("DELETE FROM checkpoints WHERE thread_id = ?"),
     deleteBlobs: db.prepare("DELETE FROM checkpoint_blobs WHERE thread_id = ?"),
     deleteWrites: db.prepare("DELETE FROM checkpoint_writes WHERE thread_id = ?"),
@@ -139,6 +152,20 @@ export function sqliteCheckpointTx(db: Database.Database): CheckpointTx {
       s.deleteBlobs.run(threadId);
       s.deleteWrites.run(threadId);
     },
+    deleteCheckpoints: (refs: CheckpointRef[], blobs: BlobAddress[]) => {
+      for (const r of refs) {
+        s.unpack.run(r.threadId, r.ns, r.checkpointId);
+        s.deleteRow.run(r.threadId, r.ns, r.checkpointId);
+        s.deleteRowWrites.run(r.threadId, r.ns, r.checkpointId);
+      }
+      for (const b of blobs) s.deleteBlob.run(b.threadId, b.ns, b.checkpointId, b.channel);
+    },
+    deleteWrites: (ref: CheckpointRef, writes: WriteKey[]) => {
+      for (const w of writes) s.deleteWrite.run(ref.threadId, ref.ns, ref.checkpointId, w.taskId, w.idx);
+    },
+    setHeadVersion: (ref: CheckpointRef, headVersion: number) => {
+      s.setHeadVersion.run(headVersion, ref.threadId, ref.ns, ref.checkpointId);
+    },
   };
 }
 
@@ -176,6 +203,10 @@ export class SqliteCheckpoints implements CheckpointReader {
                              AND b.checkpoint_id = c.checkpoint_id AND b.channel = j.key) END AS value
            FROM checkpoints AS c, json_each(c.blob_index) AS j
           WHERE c.thread_id = ? AND c.ns = ? AND c.checkpoint_id = ? AND j.key = ?`,
+      ),
+      // A value whose writer was deleted (prune, deleteForRuns) while a kept checkpoint still refers to it.
+      orphanBlob: db.prepare<[string, string, string, string], { type: string; value: Buffer }>(
+        "SELECT type, value FROM checkpoint_blobs WHERE thread_id = ? AND ns = ? AND checkpoint_id = ? AND channel = ?",
       ),
       // Byte order of UTF-8 text is code-point order: the writesSortKey order LangGraph replays writes in.
       writes: db.prepare<[string, string, string], { task_id: string; idx: number; channel: string; type: string; value: Buffer; task_path: string }>(
@@ -243,7 +274,9 @@ export class SqliteCheckpoints implements CheckpointReader {
       const key = `${row.thread_id}\u0000${row.ns}\u0000${ref.checkpointId}\u0000${ref.headVersion}\u0000${channel}`;
       let blob = this.inherited.get(key);
       if (blob === undefined) {
-        const found = this.stmt.blob.get(row.thread_id, row.ns, ref.checkpointId, channel);
+        const found =
+          this.stmt.blob.get(row.thread_id, row.ns, ref.checkpointId, channel) ??
+          this.stmt.orphanBlob.get(row.thread_id, row.ns, ref.checkpointId, channel);
         if (found) this.inherited.set(key, (blob = { channel, type: found.type, value: found.value }));
       }
       if (blob) blobs.push(blob);
