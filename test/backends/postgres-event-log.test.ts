@@ -69,6 +69,21 @@ describe("postgres event log: readers see settled events only", () => {
     expect(await reader.backend.lastSeq()).toBe(fast.seq);
   });
 
+  it("a long transaction outside this store (another schema, a plain client) holds nothing back: a commit is readable at once", async () => {
+    const [store, reader] = await Promise.all([host(), host()]);
+    await admin(async (c) => {
+      await c.query("BEGIN");
+      await c.query("SELECT pg_current_xact_id()"); // an open write transaction older than everything below
+      try {
+        const committed = await store.commit({ key: "foreign/k", op: op.set(1) });
+        expect((await reader.backend.readEvents({ prefix: "foreign/", afterSeq: 0, limit: 10 })).map((e) => e.seq)).toEqual([committed.seq]);
+        expect(await reader.backend.lastSeq()).toBe(committed.seq);
+      } finally {
+        await c.query("ROLLBACK");
+      }
+    });
+  });
+
   it("G6: a rolled-back seq is a gap that never fills, and never stops readers", async () => {
     const [a, b, reader] = await Promise.all([host(), host(), host()]);
     const rolledBack = slowCommit(a, "gap/rolled-back", 150, true).catch((e: unknown) => e);

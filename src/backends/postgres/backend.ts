@@ -15,7 +15,7 @@ import { isConnectionFailure, storeError, unavailable } from "./errors.js";
 import { CommitListener, commitChannel } from "./notify.js";
 import { DEFAULT_SCHEMA, type PostgresBackendOptions } from "./options.js";
 import { SCHEMA_NAME, migrate, quoteIdent } from "./schema.js";
-import { txSql, type TxSql } from "./sql.js";
+import { text, txSql, type TxSql } from "./sql.js";
 import { PostgresTx } from "./tx.js";
 import { PostgresCheckpoints, checkpointTxSql, type CheckpointTxSql } from "./checkpoints.js";
 import { eventSql, type EventSql } from "./events.js";
@@ -126,7 +126,8 @@ export class PostgresBackend implements Backend {
     this.sql = readStatements(s);
     this.eventSql = eventSql(s, this.schema);
     const channel = commitChannel(this.schema);
-    this.notify = `NOTIFY ${quoteIdent(channel)}`;
+    // Its own implicit transaction behind the COMMIT (tx.ts), committed without waiting for its flush.
+    this.notify = `SELECT set_config('synchronous_commit', 'off', true), pg_notify(${text(channel)}, '')`;
     this.commitListener = new CommitListener(config, channel, () => this.listeners.notify());
   }
 
@@ -184,7 +185,7 @@ export class PostgresBackend implements Backend {
    * `HELD_RECHECK_MS.max`, until nothing is held.
    */
   async readEvents(q: { prefix: string; afterSeq: number; limit: number }): Promise<StateEvent[]> {
-    const rows = await this.query<EventRow>(this.eventSql.read, [q.afterSeq, q.prefix, prefixEnd(q.prefix), q.limit]);
+    const rows = await this.gate.run(() => this.lastResult<EventRow>(this.eventSql.read({ after: q.afterSeq, from: q.prefix, to: prefixEnd(q.prefix), limit: q.limit })));
     this.heldBack(rows[0]?.held ?? false);
     return rows
       .filter((r) => r.seq !== null)
@@ -202,7 +203,7 @@ export class PostgresBackend implements Backend {
 
   /** The last settled seq: every event at or below it is final, none can still appear (events.ts). */
   async lastSeq(): Promise<number> {
-    return Number((await this.query<{ seq: string }>(this.eventSql.lastSeq, []))[0]!.seq);
+    return Number((await this.gate.run(() => this.lastResult<{ seq: string }>(this.eventSql.lastSeq)))[0]!.seq);
   }
 
   /** `listener` runs after commits of this process at once, and after other hosts' commits via LISTEN/NOTIFY. */
@@ -222,7 +223,7 @@ export class PostgresBackend implements Backend {
     // Seqs come from a sequence, never from the rows left: none is handed out again after a purge.
     return this.gate.run(async () => {
       await this.statement(this.sql.purgeIdem, [q.idempotencyBefore]);
-      await this.statement(this.eventSql.purge, [q.maxEvents]);
+      await this.lastResult(this.eventSql.purge(q.maxEvents));
     });
   }
 
@@ -254,6 +255,16 @@ export class PostgresBackend implements Backend {
   /** One statement on a pooled connection, as a call in flight (see `close`). */
   private query<R extends pg.QueryResultRow>(statement: { name: string; text: string }, values: unknown[]): Promise<R[]> {
     return this.gate.run(() => this.statement<R>(statement, values));
+  }
+
+  /** Several statements in one round trip (the simple-query protocol: literals, no parameters); the last one's rows. */
+  private async lastResult<R extends pg.QueryResultRow>(batch: string): Promise<R[]> {
+    try {
+      const out = (await this.pool.query<R>(batch)) as unknown as pg.QueryResult<R> | pg.QueryResult<R>[];
+      return (Array.isArray(out) ? out.at(-1)! : out).rows;
+    } catch (err) {
+      throw storeError(err);
+    }
   }
 
   private async statement<R extends pg.QueryResultRow>(statement: { name: string; text: string }, values: unknown[]): Promise<R[]> {

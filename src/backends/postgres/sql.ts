@@ -34,7 +34,10 @@ export function int(value: number | string): string {
 export function txSql(s: string) {
   return {
     /** Takes advisory locks in the order given (one Function Scan, row by row). */
-    lock: (ids: string[]) => `SELECT pg_advisory_xact_lock(id) FROM unnest(ARRAY[${ids.map(int).join(",")}]::bigint[]) AS id`,
+    lock: (ids: string[]) =>
+      ids.length === 1
+        ? `SELECT pg_advisory_xact_lock(${int(ids[0]!)})`
+        : `SELECT pg_advisory_xact_lock(id) FROM unnest(ARRAY[${ids.map(int).join(",")}]::bigint[]) AS id`,
     keyStates: (keys: string[]) =>
       `SELECT k.key, r.value, r.version, r.epoch AS r_epoch, r.updated_at, c.owner, c.epoch AS c_epoch, c.expires_at
          FROM unnest(ARRAY[${keys.map(text).join(",")}]::text[]) AS k(key)

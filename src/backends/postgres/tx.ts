@@ -11,7 +11,7 @@
  * Round trips are what a commit costs across hosts, so statements are batched: BEGIN, the locks, every read and a seq
  * for the event log (events.ts) go out together; writes, the event row included, wait and travel with the next
  * statement that needs an answer, usually COMMIT. A one-key commit, opId or not, takes two round trips
- * (BEGIN + locks + reads + seq; record + event + idempotency + NOTIFY + COMMIT); each further event in one
+ * (BEGIN + locks + reads + seq; record + event + idempotency + COMMIT, then a NOTIFY); each further event in one
  * transaction (a multi-key txn) takes one more for its seq. Nothing is held across transactions but the key and opId
  * locks: the seq's critical section ends inside the first round trip.
  */
@@ -124,15 +124,22 @@ export class PostgresTx implements BackendTx {
 
   /** Takes a seq (one taken ahead, else one now) and queues the event row, which lands with the COMMIT. */
   async appendEvent(e: Omit<StateEvent, "seq">): Promise<number> {
-    const grant = this.grants.shift() ?? toGrant((await this.send(this.eventSql.grant()))[this.eventSql.grantResult]!);
+    const grant = this.grants.shift() ?? toGrant((await this.send([this.eventSql.grant]))[0]!);
     this.write(this.eventSql.insert(e, grant));
     this.appended = true;
     return grant.seq;
   }
 
-  /** Sends the pending writes, `NOTIFY` when the event log moved, and COMMIT, in one round trip. */
+  /**
+   * Sends the pending writes and COMMIT, and, when the event log moved, a `NOTIFY` in a transaction of its own right
+   * behind it, all in one round trip. Not inside this transaction: a notifying transaction holds the database's one
+   * notification-queue lock from its COMMIT until its commit record is flushed, which would serialize every commit
+   * of every host on the fsync. The NOTIFY runs only if COMMIT did not fail (the rest of a batch is skipped after an
+   * error), commits asynchronously (a notification lost in a crash costs a watcher one poll), and reaches listeners
+   * after the event is visible.
+   */
   async commit(notify: string): Promise<void> {
-    const tag = (await this.send(this.appended ? [notify, "COMMIT"] : ["COMMIT"])).at(-1)?.command;
+    const tag = (await this.send(this.appended ? ["COMMIT", notify] : ["COMMIT"]))[0]?.command;
     // COMMIT of a transaction a failed statement aborted reports ROLLBACK instead of failing.
     if (tag !== "COMMIT") throw new UnavailableError({ cause: `transaction was rolled back (${tag})` });
   }
@@ -179,7 +186,7 @@ export class PostgresTx implements BackendTx {
       ...(missing.length > 0 ? [this.sql.lock(missing)] : []),
       ...(unread.length > 0 ? [this.sql.keyStates(unread)] : []),
       ...(readOp ? [this.sql.idempotency(opId)] : []),
-      ...(prefetch ? this.eventSql.grant() : []),
+      ...(prefetch ? [this.eventSql.grant] : []),
     ];
     if (statements.length === 0) return;
     this.prefetched = true;
@@ -193,7 +200,7 @@ export class PostgresTx implements BackendTx {
       const row = results[next++]!.rows[0] as { hash: string; result: string; created_at: string } | undefined;
       this.idempotency.set(opId, row ? { opId, hash: row.hash, resultText: row.result, createdAt: Number(row.created_at) } : null);
     }
-    if (prefetch) this.grants.push(toGrant(results[next + this.eventSql.grantResult]!));
+    if (prefetch) this.grants.push(toGrant(results[next]!));
   }
 
   private write(statement: string): void {
