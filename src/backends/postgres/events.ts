@@ -14,13 +14,14 @@
  * reader returns events in seq order up to, not including, the first visible event that is not settled.
  *
  * Which in-flight transactions count: only this store's seq takers. Each registers, before it takes a seq, with a
- * transaction-scoped advisory lock keyed (store tag, its id), in `pg_locks` until it ends. For a visible event the
- * reader takes the ids in flight in its snapshot that are at most the event's horizon (`pg_snapshot_xip`) and holds
- * the event back if one of them is registered with this store, or has ended since the snapshot began (it may have
- * been one; the next read decides). Transactions of other stores, databases or applications, however long, hold
- * nothing back. When nothing in flight is older than the horizon (it is below the snapshot's xmin), the event is
- * settled without reading `pg_locks`. An event whose horizon is at or above the snapshot's xmax (a seq taker newer
- * than every ended transaction) waits for a later read.
+ * transaction-scoped advisory lock keyed (store tag, its id), in `pg_locks` until it ends. A read is one round trip
+ * of three statements, each with its own snapshot: the last seq handed out so far, then the registered ids, then the
+ * events. An event is held back when an id in flight in the third snapshot (`pg_snapshot_xip`), at most its horizon,
+ * was registered; or when its seq was handed out after the read began, or its horizon is at or above the snapshot's
+ * xmax (a seq taker newer than every ended transaction): those wait for a later read. A transaction that registers
+ * after the registrations were read takes a larger seq than any handed out before, so it cannot hide below an event
+ * the read returns. Transactions of other stores, databases or applications, however long, hold nothing back. When
+ * nothing in flight is older than the horizon (it is below the snapshot's xmin), the event is settled at once.
  *
  * Why the horizon and not the event's own transaction id: ids and seqs are two counters, and a transaction that got
  * its id later can still take its seq earlier (A gets id 100; B gets id 101 and seq 7; A gets seq 8 and commits;

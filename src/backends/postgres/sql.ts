@@ -33,11 +33,12 @@ export function int(value: number | string): string {
 /** The statements of a transaction on the quoted schema `s`. */
 export function txSql(s: string) {
   return {
-    /** Takes advisory locks in the order given (one Function Scan, row by row). */
-    lock: (ids: string[]) =>
+    /** Takes advisory locks in the order given (one Function Scan, row by row), shared where `shared` says so. */
+    lock: (ids: string[], shared: (id: string) => boolean) =>
       ids.length === 1
-        ? `SELECT pg_advisory_xact_lock(${int(ids[0]!)})`
-        : `SELECT pg_advisory_xact_lock(id) FROM unnest(ARRAY[${ids.map(int).join(",")}]::bigint[]) AS id`,
+        ? `SELECT pg_advisory_xact_lock${shared(ids[0]!) ? "_shared" : ""}(${int(ids[0]!)})`
+        : `SELECT CASE WHEN s THEN pg_advisory_xact_lock_shared(id) ELSE pg_advisory_xact_lock(id) END
+             FROM unnest(ARRAY[${ids.map(int).join(",")}]::bigint[], ARRAY[${ids.map((id) => String(shared(id))).join(",")}]::boolean[]) AS t(id, s)`,
     keyStates: (keys: string[]) =>
       `SELECT k.key, r.value, r.version, r.epoch AS r_epoch, r.updated_at, c.owner, c.epoch AS c_epoch, c.expires_at
          FROM unnest(ARRAY[${keys.map(text).join(",")}]::text[]) AS k(key)

@@ -48,7 +48,8 @@ export class PostgresTx implements BackendTx {
    * only place that hands a client back, and it clears this first.
    */
   private client: pg.PoolClient | undefined;
-  private readonly held = new Set<string>();
+  /** Advisory locks taken, by id, and how. */
+  private readonly held = new Map<string, "shared" | "exclusive">();
   /** What this transaction read under its locks, updated by its own writes: "a transaction sees its own writes". */
   private readonly states = new Map<string, KeyState>();
   private readonly idempotency = new Map<string, IdempotencyRecord | null>();
@@ -88,8 +89,8 @@ export class PostgresTx implements BackendTx {
     return new PostgresTx(pool, await pool.connect(), schema, sql, checkpointSql, eventSql);
   }
 
-  async lock(scope: { keys: readonly string[]; opId?: string }): Promise<void> {
-    await this.prepare(scope.keys, scope.opId);
+  async lock(scope: { keys: readonly string[]; readOnly?: readonly string[]; opId?: string }): Promise<void> {
+    await this.prepare(scope.keys, scope.opId, scope.readOnly ?? []);
   }
 
   async getKeyState(key: string): Promise<KeyState> {
@@ -175,15 +176,17 @@ export class PostgresTx implements BackendTx {
    * first call also takes a seq ahead, after the locks, so a transaction waiting for a key holds no seq meanwhile.
    * Every lock is waited for: the core names every key up front (`lock`), so a later call only re-reads.
    */
-  private async prepare(keys: readonly string[], opId: string | undefined): Promise<void> {
+  private async prepare(keys: readonly string[], opId: string | undefined, readOnly: readonly string[] = []): Promise<void> {
     const ids = keys.map((k) => lockId(this.schema, "key", k));
     if (opId !== undefined) ids.push(lockId(this.schema, "op", opId));
+    const shared = new Set(readOnly.map((k) => lockId(this.schema, "key", k)));
+    // A key is locked once, the way `lock` first named it: the core writes no key it locked as read-only.
     const missing = lockOrder(ids.filter((id) => !this.held.has(id)));
     const unread = [...new Set(keys)].filter((k) => !this.states.has(k));
     const readOp = opId !== undefined && !this.idempotency.has(opId);
     const prefetch = !this.prefetched;
     const statements = [
-      ...(missing.length > 0 ? [this.sql.lock(missing)] : []),
+      ...(missing.length > 0 ? [this.sql.lock(missing, (id) => shared.has(id))] : []),
       ...(unread.length > 0 ? [this.sql.keyStates(unread)] : []),
       ...(readOp ? [this.sql.idempotency(opId)] : []),
       ...(prefetch ? [this.eventSql.grant] : []),
@@ -192,7 +195,7 @@ export class PostgresTx implements BackendTx {
     this.prefetched = true;
     const results = await this.send(statements);
     let next = missing.length > 0 ? 1 : 0;
-    for (const id of missing) this.held.add(id);
+    for (const id of missing) this.held.set(id, shared.has(id) ? "shared" : "exclusive");
     if (unread.length > 0) {
       for (const row of results[next++]!.rows as KeyStateRow[]) this.states.set(row.key, toKeyState(row));
     }
