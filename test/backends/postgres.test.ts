@@ -10,6 +10,7 @@ import { PostgresBackend, POSTGRES_MIGRATIONS } from "../../src/backends/postgre
 import { FencedStateError, openStore, op, type StateEvent, type StateStore } from "../../src/index.js";
 import { type KeyState } from "../../src/backend.js";
 import { dropTestSchemas, postgresUrl, testSchemaName, withPgClient as admin } from "../support/backends.js";
+import { commitWithRows } from "../../src/core/store.js";
 import { commitWithin } from "../support/within.js";
 
 const url = postgresUrl();
@@ -174,6 +175,29 @@ describe("postgres under READ COMMITTED, several pools at once", () => {
       ["run/claim", "claimed"],
     ]);
     expect(events[0]!.seq).toBe(written.seq);
+  });
+
+  it("commits that only check the same guard key hold it shared: neither waits for the other's COMMIT, a claim of it waits", async () => {
+    const [a, b, claimer] = await Promise.all([host(), host(), host()]);
+    let entered!: () => void;
+    const inside = new Promise<void>((r) => (entered = r));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const guard = { key: "run/fence", epoch: null };
+    // LangGraph's pending writes: no key written, the run fence checked.
+    const first = commitWithRows(a, { requests: [], guards: [guard] }, async () => {
+      entered();
+      await gate;
+    });
+    await inside;
+    await commitWithRows(b, { requests: [], guards: [guard] }, () => undefined); // does not wait for `first`
+    let claimed = false;
+    const claim = claimer.claim({ key: "run/fence", owner: "run-2", ttlMs: 10_000 }).then((c) => ((claimed = true), c));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(claimed).toBe(false); // the claim waits for the guard holder still open
+    release();
+    await first;
+    expect((await claim).epoch).toBe(1);
   });
 
   it("G3: one opId raced with two payloads on two pools: one commits, the other is IDEMPOTENCY_MISMATCH", async () => {
