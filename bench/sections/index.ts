@@ -5,6 +5,7 @@ import { coreSection } from "./core.js";
 import { httpSection } from "./http.js";
 import { langgraphSection } from "./langgraph.js";
 import { peerSection } from "./peer.js";
+import { postgresSection } from "./postgres.js";
 import { scaleSection } from "./scale.js";
 
-export const SECTIONS: readonly Section[] = [langgraphSection, coreSection, contentionSection, httpSection, peerSection, scaleSection];
+export const SECTIONS: readonly Section[] = [langgraphSection, coreSection, contentionSection, httpSection, peerSection, scaleSection, postgresSection];

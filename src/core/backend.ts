@@ -48,8 +48,10 @@ export interface BackendTx {
    * Optional. `commit` calls it first, before any read, with every key of the request and its opId. A backend that
    * locks per key (Postgres) takes all of these locks here in one global order, so two txns naming the same keys in
    * different orders cannot deadlock. Backends whose `transact` already excludes every other writer omit it.
+   * `readOnly` names the keys among `keys` the transaction only reads (guards): a backend may lock those shared, so
+   * commits that only check the same guard (LangGraph's pending writes under one run fence) do not wait for each other.
    */
-  lock?(scope: { keys: readonly string[]; opId?: string }): Awaitable<void>;
+  lock?(scope: { keys: readonly string[]; readOnly?: readonly string[]; opId?: string }): Awaitable<void>;
   getKeyState(key: string): Awaitable<KeyState>;
   putRecord(record: StoredRecord): Awaitable<void>;
   putClaim(claim: StoredClaim): Awaitable<void>;
@@ -84,7 +86,9 @@ export const DEFAULT_RETENTION: Retention = { idempotencyMs: 24 * 3600 * 1000, m
  *   checkpoint reads) sees committed state only — never the writes of a transaction that is still open, which may
  *   roll back.
  * - Event seqs strictly increase, forever: a seq is never handed out twice, whatever was purged or rolled back, and an
- *   event becomes visible only with its transaction's commit.
+ *   event becomes visible only with its transaction's commit. Seq order need not be commit order (Postgres: the order
+ *   seqs were taken; a rolled-back seq is a gap that never fills), but `readEvents` never returns a seq after a gap
+ *   that a later commit fills: once it returned seq n, no event with a smaller seq appears afterwards.
  * - `close()` waits for every call issued before it; every call after it rejects with `ClosedError` (`CLOSED`).
  */
 export interface Backend {
@@ -101,7 +105,10 @@ export interface Backend {
   listRecords(query: { prefix: string; after?: string; limit: number; includeDeleted: boolean }): Promise<StoredRecord[]>;
   /** Events with `seq > afterSeq` whose key starts with `prefix`, oldest first. */
   readEvents(query: { prefix: string; afterSeq: number; limit: number }): Promise<StateEvent[]>;
-  /** The last seq handed out to a committed event, even if purged since (0 when there has been none). */
+  /**
+   * The highest seq `readEvents` may return now: every committed event at or below it is final and none can still
+   * appear there; it stays when retention purges that event (0 when there has been none).
+   */
   lastSeq(): Promise<number>;
   /** Called after commits land (locally, and across hosts where the backend can tell); returns an unsubscribe. */
   subscribe(listener: () => void): () => void;

@@ -121,7 +121,9 @@ async function commitTxn(ctx: CommitContext, { requests, opId, guards }: ParsedT
   const owner = requests.find((r) => r.owner !== undefined)?.owner;
 
   const decision = await ctx.backend.transact<Decision>(async (tx) => {
-    await tx.lock?.({ keys: [...requests.map((r) => r.key), ...guards.map((g) => g.key)], ...(opId !== undefined && { opId }) });
+    const written = new Set(requests.map((r) => r.key));
+    const readOnly = guards.map((g) => g.key).filter((k) => !written.has(k));
+    await tx.lock?.({ keys: [...written, ...readOnly], readOnly, ...(opId !== undefined && { opId }) });
     // Read the clock after any lock wait, so lease expiry is judged at the time the commit decides.
     const now = ctx.now();
     if (opId !== undefined) {

@@ -291,7 +291,10 @@ export class StateStore {
     });
   }
 
-  /** The seq of the newest committed event (0 before the first), even when retention has purged it since. */
+  /**
+   * The seq of the newest committed event that is final — no event below it can still appear (Backend.lastSeq) — 0
+   * before the first, even when retention has purged it since.
+   */
   lastSeq(): Promise<number> {
     return this.gate.run(() => this.backend.lastSeq());
   }

@@ -106,7 +106,8 @@ class FaultProxy {
         }
         return;
       }
-      if (this.holdArmed && chunk.includes("COMMIT\u0000")) committing = true;
+      // COMMIT ends a batch, or is followed by the commit's NOTIFY in its own transaction.
+      if (this.holdArmed && (chunk.includes("COMMIT\u0000") || chunk.includes("COMMIT;"))) committing = true;
       upstream.write(chunk);
     });
     upstream.on("data", (chunk) => {

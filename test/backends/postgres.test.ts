@@ -10,6 +10,7 @@ import { PostgresBackend, POSTGRES_MIGRATIONS } from "../../src/backends/postgre
 import { FencedStateError, openStore, op, type StateEvent, type StateStore } from "../../src/index.js";
 import type { KeyState } from "../../src/backend.js";
 import { dropTestSchemas, postgresUrl, testSchemaName, withPgClient as admin } from "../support/backends.js";
+import { commitWithRows } from "../../src/core/store.js";
 import { commitWithin } from "../support/within.js";
 
 const url = postgresUrl();
@@ -146,39 +147,57 @@ describe("postgres under READ COMMITTED, several pools at once", () => {
     for (const key of keys) expect((await hosts[0]!.read(key)).value).toBe(60);
   });
 
-  it("a commit's within reading a key another host is claiming does not deadlock (LangGraph's run-fence check)", async () => {
-    const app = `fenced-claimer-${schema}`;
-    const [writer, claimer] = await Promise.all([host(), host({ pool: { applicationName: app } })]);
+  it("a commit's within reading a key late waits for its lock and sees another host's claim that landed meanwhile", async () => {
+    const [writer, claimer] = await Promise.all([host(), host()]);
     let entered!: () => void;
     const inside = new Promise<void>((r) => (entered = r));
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     let seen: KeyState | undefined;
-    // The writer holds the event-log order (its event is appended) when its within reads "run/claim".
+    // The writer has taken its seq and appended its event when its within reads "run/claim".
     const write = commitWithin(writer, { key: "run/head", op: op.set(1) }, async (tx) => {
       entered();
       await gate;
       seen = await tx.getKeyState("run/claim");
     });
     await inside;
-    // The claimer takes "run/claim"'s lock, then waits for the event-log order the writer holds.
-    const claim = claimer.claim({ key: "run/claim", owner: "other-host", ttlMs: 10_000 });
-    await expect
-      .poll(() => admin((c) => c.query("SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'", [app])), {
-        timeout: 5000,
-      })
-      .toMatchObject({ rowCount: 1 });
+    // No event-log lock: the claimer commits while the writer is still open (it used to wait for the writer).
+    const claimed = await claimer.claim({ key: "run/claim", owner: "other-host", ttlMs: 10_000 });
     release();
-    const [written, claimed] = await Promise.all([write, claim]);
-    // The claim commits after the write, so the write saw the key unclaimed: one serial order, no deadlock.
-    expect(seen).toEqual({});
+    const written = await write;
+    // The writer read "run/claim" under its lock, after the claim committed: it serializes after the claim.
+    expect(seen?.claim).toMatchObject({ owner: "other-host", epoch: claimed.epoch });
     expect(claimed.epoch).toBe(1);
     const events = await writer.events("run/");
+    // Seq order is the order seqs were taken, not commit order; both are there, each once.
     expect(events.map((e) => [e.key, e.outcome])).toEqual([
       ["run/head", "committed"],
       ["run/claim", "claimed"],
     ]);
     expect(events[0]!.seq).toBe(written.seq);
+  });
+
+  it("commits that only check the same guard key hold it shared: neither waits for the other's COMMIT, a claim of it waits", async () => {
+    const [a, b, claimer] = await Promise.all([host(), host(), host()]);
+    let entered!: () => void;
+    const inside = new Promise<void>((r) => (entered = r));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const guard = { key: "run/fence", epoch: null };
+    // LangGraph's pending writes: no key written, the run fence checked.
+    const first = commitWithRows(a, { requests: [], guards: [guard] }, async () => {
+      entered();
+      await gate;
+    });
+    await inside;
+    await commitWithRows(b, { requests: [], guards: [guard] }, () => undefined); // does not wait for `first`
+    let claimed = false;
+    const claim = claimer.claim({ key: "run/fence", owner: "run-2", ttlMs: 10_000 }).then((c) => ((claimed = true), c));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(claimed).toBe(false); // the claim waits for the guard holder still open
+    release();
+    await first;
+    expect((await claim).epoch).toBe(1);
   });
 
   it("G3: one opId raced with two payloads on two pools: one commits, the other is IDEMPOTENCY_MISMATCH", async () => {

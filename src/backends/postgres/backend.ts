@@ -15,9 +15,10 @@ import { isConnectionFailure, storeError, unavailable } from "./errors.js";
 import { CommitListener, commitChannel } from "./notify.js";
 import { DEFAULT_SCHEMA, type PostgresBackendOptions } from "./options.js";
 import { SCHEMA_NAME, migrate, quoteIdent } from "./schema.js";
-import { txSql, type TxSql } from "./sql.js";
+import { text, txSql, type TxSql } from "./sql.js";
 import { PostgresTx } from "./tx.js";
 import { PostgresCheckpoints, checkpointTxSql, type CheckpointTxSql } from "./checkpoints.js";
+import { eventSql, type EventSql } from "./events.js";
 
 interface RecordRow {
   key: string;
@@ -27,8 +28,9 @@ interface RecordRow {
   updated_at: string;
 }
 
+/** A row of `EventSql.read`: an event, or all NULLs but `held` when none is readable. */
 interface EventRow {
-  seq: string;
+  seq: string | null;
   ts: string;
   key: string;
   version: string;
@@ -36,7 +38,11 @@ interface EventRow {
   owner: string | null;
   op_id: string | null;
   outcome: Outcome;
+  held: boolean;
 }
+
+/** How soon watchers look again when events they could not read yet wait on a transaction in flight (ms). */
+const HELD_RECHECK_MS = { first: 5, max: 100 };
 
 /** Reads outside a transaction: each is one statement, so it sees one consistent snapshot. */
 function readStatements(s: string) {
@@ -55,13 +61,7 @@ function readStatements(s: string) {
       `SELECT key, value, version, epoch, updated_at FROM ${s}.records
         WHERE key >= $1 AND key > $2 AND (value IS NOT NULL OR $3) ORDER BY key LIMIT $4`,
     ),
-    events: named(
-      "events",
-      `SELECT * FROM ${s}.events WHERE seq > $1 AND key >= $2 AND ($3::text IS NULL OR key < $3) ORDER BY seq LIMIT $4`,
-    ),
-    lastSeq: named("last_seq", `SELECT seq FROM ${s}.event_seq`),
     purgeIdem: named("purge_idem", `DELETE FROM ${s}.idempotency WHERE created_at < $1`),
-    purgeEvents: named("purge_events", `DELETE FROM ${s}.events WHERE seq <= (SELECT seq FROM ${s}.event_seq) - $1`),
   };
 }
 
@@ -75,6 +75,9 @@ export class PostgresBackend implements Backend {
   /** Checkpoint storage for the LangGraph saver. */
   readonly checkpoints: CheckpointReader;
   private readonly sql: ReturnType<typeof readStatements>;
+  private readonly eventSql: EventSql;
+  /** Wakes local watchers again while a read found events held back (see `readEvents`). */
+  private readonly recheck: { timer: NodeJS.Timeout | undefined; delayMs: number } = { timer: undefined, delayMs: HELD_RECHECK_MS.first };
   /** Sent with the COMMIT; the notification is delivered only if the commit lands. */
   private readonly notify: string;
   private readonly listeners = new Listeners();
@@ -121,8 +124,10 @@ export class PostgresBackend implements Backend {
     this.checkpointSql = checkpointTxSql(s);
     this.checkpoints = gatedReader(new PostgresCheckpoints(this.pool, s), this.gate);
     this.sql = readStatements(s);
+    this.eventSql = eventSql(s, this.schema);
     const channel = commitChannel(this.schema);
-    this.notify = `NOTIFY ${quoteIdent(channel)}`;
+    // Its own implicit transaction behind the COMMIT (tx.ts), committed without waiting for its flush.
+    this.notify = `SELECT set_config('synchronous_commit', 'off', true), pg_notify(${text(channel)}, '')`;
     this.commitListener = new CommitListener(config, channel, () => this.listeners.notify());
   }
 
@@ -133,7 +138,7 @@ export class PostgresBackend implements Backend {
   private async transactOpen<T>(fn: (tx: BackendTx) => Promise<T>): Promise<T> {
     let tx: PostgresTx;
     try {
-      tx = await PostgresTx.start(this.pool, this.schema, this.txSql, this.checkpointSql);
+      tx = await PostgresTx.start(this.pool, this.schema, this.txSql, this.checkpointSql, this.eventSql);
     } catch (err) {
       throw unavailable(err, "cannot get a connection");
     }
@@ -173,22 +178,32 @@ export class PostgresBackend implements Backend {
     return rows.map(toRecord);
   }
 
+  /**
+   * Settled events only (events.ts): never one after a seq that a transaction still in flight may fill. When events
+   * are held back that way, the transaction they wait on may end without a NOTIFY (a rollback, a transaction that
+   * appended nothing, one in another database), so local watchers are woken again shortly, backing off to
+   * `HELD_RECHECK_MS.max`, until nothing is held.
+   */
   async readEvents(q: { prefix: string; afterSeq: number; limit: number }): Promise<StateEvent[]> {
-    const rows = await this.query<EventRow>(this.sql.events, [q.afterSeq, q.prefix, prefixEnd(q.prefix), q.limit]);
-    return rows.map((r) => ({
-      seq: Number(r.seq),
-      ts: Number(r.ts),
-      key: r.key,
-      version: Number(r.version),
-      epoch: Number(r.epoch),
-      outcome: r.outcome,
-      ...(r.owner !== null && { owner: r.owner }),
-      ...(r.op_id !== null && { opId: r.op_id }),
-    }));
+    const rows = await this.gate.run(() => this.lastResult<EventRow>(this.eventSql.read({ after: q.afterSeq, from: q.prefix, to: prefixEnd(q.prefix), limit: q.limit })));
+    this.heldBack(rows[0]?.held ?? false);
+    return rows
+      .filter((r) => r.seq !== null)
+      .map((r) => ({
+        seq: Number(r.seq),
+        ts: Number(r.ts),
+        key: r.key,
+        version: Number(r.version),
+        epoch: Number(r.epoch),
+        outcome: r.outcome,
+        ...(r.owner !== null && { owner: r.owner }),
+        ...(r.op_id !== null && { opId: r.op_id }),
+      }));
   }
 
+  /** The last settled seq: every event at or below it is final, none can still appear (events.ts). */
   async lastSeq(): Promise<number> {
-    return Number((await this.query<{ seq: string }>(this.sql.lastSeq, []))[0]!.seq);
+    return Number((await this.gate.run(() => this.lastResult<{ seq: string }>(this.eventSql.lastSeq)))[0]!.seq);
   }
 
   /** `listener` runs after commits of this process at once, and after other hosts' commits via LISTEN/NOTIFY. */
@@ -205,10 +220,10 @@ export class PostgresBackend implements Backend {
   }
 
   purge(q: { idempotencyBefore: number; maxEvents: number }): Promise<void> {
-    // Events go by the seq counter (event_seq), never by the rows left: seqs are not reused after a purge.
+    // Seqs come from a sequence, never from the rows left: none is handed out again after a purge.
     return this.gate.run(async () => {
       await this.statement(this.sql.purgeIdem, [q.idempotencyBefore]);
-      await this.statement(this.sql.purgeEvents, [q.maxEvents]);
+      await this.lastResult(this.eventSql.purge(q.maxEvents));
     });
   }
 
@@ -218,13 +233,38 @@ export class PostgresBackend implements Backend {
    */
   close(): Promise<void> {
     return this.gate.close(async () => {
+      clearTimeout(this.recheck.timer);
       await Promise.all([this.commitListener.stop(), this.pool.end()]);
     });
+  }
+
+  private heldBack(held: boolean): void {
+    if (!held) {
+      this.recheck.delayMs = HELD_RECHECK_MS.first;
+      return;
+    }
+    if (this.recheck.timer !== undefined || this.gate.closed) return;
+    this.recheck.timer = setTimeout(() => {
+      this.recheck.timer = undefined;
+      this.listeners.notify();
+    }, this.recheck.delayMs);
+    this.recheck.timer.unref();
+    this.recheck.delayMs = Math.min(HELD_RECHECK_MS.max, this.recheck.delayMs * 2);
   }
 
   /** One statement on a pooled connection, as a call in flight (see `close`). */
   private query<R extends pg.QueryResultRow>(statement: { name: string; text: string }, values: unknown[]): Promise<R[]> {
     return this.gate.run(() => this.statement<R>(statement, values));
+  }
+
+  /** Several statements in one round trip (the simple-query protocol: literals, no parameters); the last one's rows. */
+  private async lastResult<R extends pg.QueryResultRow>(batch: string): Promise<R[]> {
+    try {
+      const out = (await this.pool.query<R>(batch)) as unknown as pg.QueryResult<R> | pg.QueryResult<R>[];
+      return (Array.isArray(out) ? out.at(-1)! : out).rows;
+    } catch (err) {
+      throw storeError(err);
+    }
   }
 
   private async statement<R extends pg.QueryResultRow>(statement: { name: string; text: string }, values: unknown[]): Promise<R[]> {

@@ -5,7 +5,8 @@
  */
 import { createHash } from "node:crypto";
 
-export type LockKind = "key" | "op" | "migrate";
+/** `events`: the critical section in which a seq is taken (events.ts). */
+export type LockKind = "key" | "op" | "migrate" | "events";
 
 /** The signed 64-bit advisory-lock id of (schema, kind, name), as a decimal string for a `bigint` parameter. */
 export function lockId(schema: string, kind: LockKind, name: string): string {

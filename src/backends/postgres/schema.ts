@@ -4,6 +4,7 @@
  */
 import type pg from "pg";
 import { CHECKPOINTS_MIGRATION } from "./checkpoints.js";
+import { EVENT_HORIZON_MIGRATION } from "./events.js";
 import { lockId } from "./locks.js";
 
 /**
@@ -53,6 +54,7 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   // takes no lock that lasts to commit, so claims on different keys do not wait for each other.
   `CREATE SEQUENCE $S.epoch_seq AS bigint MINVALUE 1;
    SELECT setval('$S.epoch_seq', greatest(coalesce(max(epoch), 0), 1), max(epoch) IS NOT NULL) FROM $S.claims;`,
+  EVENT_HORIZON_MIGRATION,
 ];
 
 /** A schema name fenced-state accepts: a plain identifier, so it can be quoted without surprises. */

@@ -6,7 +6,6 @@
 import pg from "pg";
 import type { IdempotencyRecord, StoredClaim, StoredRecord } from "../../core/backend.js";
 import { InvalidInputError } from "../../core/errors.js";
-import type { StateEvent } from "../../core/schemas.js";
 
 /** A string literal. PostgreSQL text cannot hold NUL; refuse it rather than let it cut the query short. */
 export function text(value: string | null | undefined): string {
@@ -34,11 +33,12 @@ export function int(value: number | string): string {
 /** The statements of a transaction on the quoted schema `s`. */
 export function txSql(s: string) {
   return {
-    /** Takes advisory locks in the order given (one Function Scan, row by row). */
-    lock: (ids: string[]) => `SELECT pg_advisory_xact_lock(id) FROM unnest(ARRAY[${ids.map(int).join(",")}]::bigint[]) AS id`,
-    /** Takes the advisory locks that are free, without waiting; answers which (`id`, `got`). */
-    tryLock: (ids: string[]) =>
-      `SELECT id::text, pg_try_advisory_xact_lock(id) AS got FROM unnest(ARRAY[${ids.map(int).join(",")}]::bigint[]) AS id`,
+    /** Takes advisory locks in the order given (one Function Scan, row by row), shared where `shared` says so. */
+    lock: (ids: string[], shared: (id: string) => boolean) =>
+      ids.length === 1
+        ? `SELECT pg_advisory_xact_lock${shared(ids[0]!) ? "_shared" : ""}(${int(ids[0]!)})`
+        : `SELECT CASE WHEN s THEN pg_advisory_xact_lock_shared(id) ELSE pg_advisory_xact_lock(id) END
+             FROM unnest(ARRAY[${ids.map(int).join(",")}]::bigint[], ARRAY[${ids.map((id) => String(shared(id))).join(",")}]::boolean[]) AS t(id, s)`,
     keyStates: (keys: string[]) =>
       `SELECT k.key, r.value, r.version, r.epoch AS r_epoch, r.updated_at, c.owner, c.epoch AS c_epoch, c.expires_at
          FROM unnest(ARRAY[${keys.map(text).join(",")}]::text[]) AS k(key)
@@ -60,13 +60,6 @@ export function txSql(s: string) {
     nextEpoch: (atLeast: number) =>
       `SELECT CASE WHEN n > ${int(atLeast)} THEN n ELSE setval('${s}.epoch_seq', ${int(atLeast)} + 1) END AS epoch
          FROM (SELECT nextval('${s}.epoch_seq') AS n) AS next`,
-    // The seq row stays locked until commit: see event_seq in schema.ts.
-    appendEvent: (e: Omit<StateEvent, "seq">) =>
-      `WITH next AS (UPDATE ${s}.event_seq SET seq = seq + 1 RETURNING seq)
-       INSERT INTO ${s}.events (seq, ts, key, version, epoch, owner, op_id, outcome)
-         SELECT next.seq, ${int(e.ts)}, ${text(e.key)}, ${int(e.version)}, ${int(e.epoch)}, ${text(e.owner)},
-                ${text(e.opId)}, ${text(e.outcome)}
-           FROM next RETURNING seq`,
   };
 }
 

@@ -8,10 +8,12 @@
  * - locks and reads are separate statements: under READ COMMITTED each statement takes a fresh snapshot, so a read
  *   sees everything committed by the lock's previous holder.
  *
- * Round trips are what a commit costs across hosts, so statements are batched: BEGIN, the locks and every read go
- * out together; writes wait and travel with the next statement that needs an answer (the event append, or COMMIT).
- * A one-key commit, opId or not, takes three round trips (BEGIN+locks+reads, record+event, idempotency+NOTIFY+COMMIT)
- * and holds the event-log order (event_seq) from the second to the end of the third.
+ * Round trips are what a commit costs across hosts, so statements are batched: BEGIN, the locks, every read and a seq
+ * for the event log (events.ts) go out together; writes, the event row included, wait and travel with the next
+ * statement that needs an answer, usually COMMIT. A one-key commit, opId or not, takes two round trips
+ * (BEGIN + locks + reads + seq; record + event + idempotency + COMMIT, then a NOTIFY); each further event in one
+ * transaction (a multi-key txn) takes one more for its seq. Nothing is held across transactions but the key and opId
+ * locks: the seq's critical section ends inside the first round trip.
  */
 import type pg from "pg";
 import type { BackendTx, IdempotencyRecord, KeyState, StoredClaim, StoredRecord } from "../../core/backend.js";
@@ -21,6 +23,7 @@ import type { StateEvent } from "../../core/schemas.js";
 import { isConnectionFailure } from "./errors.js";
 import { lockId, lockOrder } from "./locks.js";
 import type { CheckpointTxSql } from "./checkpoints.js";
+import type { EventSql, SeqGrant } from "./events.js";
 import type { TxSql } from "./sql.js";
 
 interface KeyStateRow {
@@ -45,14 +48,18 @@ export class PostgresTx implements BackendTx {
    * only place that hands a client back, and it clears this first.
    */
   private client: pg.PoolClient | undefined;
-  private readonly held = new Set<string>();
+  /** Advisory locks taken, by id, and how. */
+  private readonly held = new Map<string, "shared" | "exclusive">();
   /** What this transaction read under its locks, updated by its own writes: "a transaction sees its own writes". */
   private readonly states = new Map<string, KeyState>();
   private readonly idempotency = new Map<string, IdempotencyRecord | null>();
   /** Statements not sent yet; they go out in front of the next one that needs an answer. */
   private pending: string[] = ["BEGIN"];
-  /** Nothing but BEGIN, locks and reads has been sent: a connection found dead now can be replaced. */
+  /** Nothing but BEGIN, locks, reads and a seq has been sent: a connection found dead now can be replaced. */
   private replaceable = true;
+  /** Seqs taken ahead: the first batch takes one, so a commit's first event costs no round trip of its own. */
+  private readonly grants: SeqGrant[] = [];
+  private prefetched = false;
   /** Checkpoint rows (the LangGraph saver), written in this transaction's batch like every other write. */
   readonly checkpoints: CheckpointTx = {
     insertCheckpoint: async (row, blobs) => {
@@ -80,18 +87,19 @@ export class PostgresTx implements BackendTx {
     private readonly schema: string,
     private readonly sql: TxSql,
     private readonly checkpointSql: CheckpointTxSql,
+    private readonly eventSql: EventSql,
   ) {
     this.client = client;
     client.on("error", this.onError);
   }
 
   /** Checks out a connection; the transaction begins with its first statement. */
-  static async start(pool: pg.Pool, schema: string, sql: TxSql, checkpointSql: CheckpointTxSql): Promise<PostgresTx> {
-    return new PostgresTx(pool, await pool.connect(), schema, sql, checkpointSql);
+  static async start(pool: pg.Pool, schema: string, sql: TxSql, checkpointSql: CheckpointTxSql, eventSql: EventSql): Promise<PostgresTx> {
+    return new PostgresTx(pool, await pool.connect(), schema, sql, checkpointSql, eventSql);
   }
 
-  async lock(scope: { keys: readonly string[]; opId?: string }): Promise<void> {
-    await this.prepare(scope.keys, scope.opId);
+  async lock(scope: { keys: readonly string[]; readOnly?: readonly string[]; opId?: string }): Promise<void> {
+    await this.prepare(scope.keys, scope.opId, scope.readOnly ?? []);
   }
 
   async getKeyState(key: string): Promise<KeyState> {
@@ -124,15 +132,24 @@ export class PostgresTx implements BackendTx {
     return Number((result!.rows[0] as { epoch: string }).epoch);
   }
 
+  /** Takes a seq (one taken ahead, else one now) and queues the event row, which lands with the COMMIT. */
   async appendEvent(e: Omit<StateEvent, "seq">): Promise<number> {
-    const [result] = await this.send([this.sql.appendEvent(e)]);
+    const grant = this.grants.shift() ?? toGrant((await this.send([this.eventSql.grant]))[0]!);
+    this.write(this.eventSql.insert(e, grant));
     this.appended = true;
-    return Number((result!.rows[0] as { seq: string }).seq);
+    return grant.seq;
   }
 
-  /** Sends the pending writes, `NOTIFY` when the event log moved, and COMMIT, in one round trip. */
+  /**
+   * Sends the pending writes and COMMIT, and, when the event log moved, a `NOTIFY` in a transaction of its own right
+   * behind it, all in one round trip. Not inside this transaction: a notifying transaction holds the database's one
+   * notification-queue lock from its COMMIT until its commit record is flushed, which would serialize every commit
+   * of every host on the fsync. The NOTIFY runs only if COMMIT did not fail (the rest of a batch is skipped after an
+   * error), commits asynchronously (a notification lost in a crash costs a watcher one poll), and reaches listeners
+   * after the event is visible.
+   */
   async commit(notify: string): Promise<void> {
-    const tag = (await this.send(this.appended ? [notify, "COMMIT"] : ["COMMIT"])).at(-1)?.command;
+    const tag = (await this.send(this.appended ? ["COMMIT", notify] : ["COMMIT"]))[0]?.command;
     // COMMIT of a transaction a failed statement aborted reports ROLLBACK instead of failing.
     if (tag !== "COMMIT") throw new UnavailableError({ cause: `transaction was rolled back (${tag})` });
   }
@@ -164,38 +181,38 @@ export class PostgresTx implements BackendTx {
   };
 
   /**
-   * Takes the locks of `keys` and `opId` not yet held, in the global order, then reads what is not yet known.
-   *
-   * Once this transaction holds the event-log order (it appended an event), it must not wait for a key lock: the
-   * holder may be waiting for the event-log order in turn (a commit's extra rows reading one more key would deadlock
-   * against a claim of that key). So it takes the locks that are free and reads the other keys unlocked. That read is still exact: every transaction that changes a record,
-   * or a claim's owner or epoch, appends an event, so the holder cannot commit before this transaction does; it
-   * serializes after it. (Renewals append nothing; they only move a live claim's expiry later.)
+   * Takes the locks of `keys` and `opId` not yet held, in the global order, then reads what is not yet known; the
+   * first call also takes a seq ahead, after the locks, so a transaction waiting for a key holds no seq meanwhile.
+   * Every lock is waited for: the core names every key up front (`lock`), so a later call only re-reads.
    */
-  private async prepare(keys: readonly string[], opId: string | undefined): Promise<void> {
+  private async prepare(keys: readonly string[], opId: string | undefined, readOnly: readonly string[] = []): Promise<void> {
     const ids = keys.map((k) => lockId(this.schema, "key", k));
     if (opId !== undefined) ids.push(lockId(this.schema, "op", opId));
+    const shared = new Set(readOnly.map((k) => lockId(this.schema, "key", k)));
+    // A key is locked once, the way `lock` first named it: the core writes no key it locked as read-only.
     const missing = lockOrder(ids.filter((id) => !this.held.has(id)));
     const unread = [...new Set(keys)].filter((k) => !this.states.has(k));
     const readOp = opId !== undefined && !this.idempotency.has(opId);
-    const wait = !this.appended;
+    const prefetch = !this.prefetched;
     const statements = [
-      ...(missing.length > 0 ? [wait ? this.sql.lock(missing) : this.sql.tryLock(missing)] : []),
+      ...(missing.length > 0 ? [this.sql.lock(missing, (id) => shared.has(id))] : []),
       ...(unread.length > 0 ? [this.sql.keyStates(unread)] : []),
       ...(readOp ? [this.sql.idempotency(opId)] : []),
+      ...(prefetch ? [this.eventSql.grant] : []),
     ];
     if (statements.length === 0) return;
+    this.prefetched = true;
     const results = await this.send(statements);
-    const rest = results.slice(missing.length > 0 ? 1 : 0);
-    if (wait) for (const id of missing) this.held.add(id);
-    else for (const { id, got } of results[0]!.rows as { id: string; got: boolean }[]) if (got) this.held.add(id);
+    let next = missing.length > 0 ? 1 : 0;
+    for (const id of missing) this.held.set(id, shared.has(id) ? "shared" : "exclusive");
     if (unread.length > 0) {
-      for (const row of rest.shift()!.rows as KeyStateRow[]) this.states.set(row.key, toKeyState(row));
+      for (const row of results[next++]!.rows as KeyStateRow[]) this.states.set(row.key, toKeyState(row));
     }
     if (readOp) {
-      const row = rest.shift()!.rows[0] as { hash: string; result: string; created_at: string } | undefined;
+      const row = results[next++]!.rows[0] as { hash: string; result: string; created_at: string } | undefined;
       this.idempotency.set(opId, row ? { opId, hash: row.hash, resultText: row.result, createdAt: Number(row.created_at) } : null);
     }
+    if (prefetch) this.grants.push(toGrant(results[next]!));
   }
 
   private write(statement: string): void {
@@ -212,8 +229,8 @@ export class PostgresTx implements BackendTx {
       out = await this.connection().query(batch.join(";\n"));
     } catch (err) {
       if (!this.replaceable || !isConnectionFailure(err)) throw err;
-      // The connection was dead before anything but BEGIN, locks and reads reached it: nothing of ours is on the
-      // server. Retry once on a fresh connection. If none can be had, the transaction holds no connection (`lost`
+      // The connection was dead before anything but BEGIN, locks, reads and a seq reached it: nothing of ours is on
+      // the server (a seq taken there is only a gap). Retry once on a fresh connection. If none can be had, the transaction holds no connection (`lost`
       // stays set, so there is nothing to roll back or release) and the caller gets UNAVAILABLE.
       this.replaceable = false;
       this.lost = true;
@@ -228,6 +245,11 @@ export class PostgresTx implements BackendTx {
     const results = Array.isArray(out) ? out : [out];
     return results.slice(results.length - statements.length);
   }
+}
+
+function toGrant(result: pg.QueryResult): SeqGrant {
+  const row = result.rows[0] as { seq: string; horizon: string };
+  return { seq: Number(row.seq), horizon: row.horizon };
 }
 
 function toKeyState(row: KeyStateRow): KeyState {
