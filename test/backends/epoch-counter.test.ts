@@ -19,15 +19,16 @@ describe("the epoch counter's migration", () => {
     await dropTestSchemas(postgresUrl(), schemas);
   });
 
+  // A database written before the counter existed: every migration before it applied, none after, and a per-key epoch
+  // ahead of everything (as the old code counted). Opening it runs the counter's migration and every later one.
   it("on SQLite starts above the greatest epoch of the claims already stored", async () => {
     const path = join(tmp.dir, "old.db");
-    const store = await openStore({ path });
-    for (let i = 0; i < 3; i++) await store.claim({ key: "old/a", owner: "w", ttlMs: 60_000, steal: true });
-    await store.close();
-    // Back to the schema before the counter, with a per-key epoch ahead of everything (as the old code counted).
+    const counter = SQLITE_MIGRATIONS.findIndex((m) => m.includes("CREATE TABLE epoch_counter"));
+    expect(counter).toBeGreaterThan(0);
     const db = new Database(path);
-    db.exec("DROP TABLE epoch_counter; UPDATE claims SET epoch = 7");
-    db.pragma(`user_version = ${SQLITE_MIGRATIONS.length - 1}`);
+    for (const migration of SQLITE_MIGRATIONS.slice(0, counter)) db.exec(migration);
+    db.pragma(`user_version = ${counter}`);
+    db.prepare("INSERT INTO claims (key, owner, epoch, expires_at) VALUES ('old/a', 'w', 7, 0)").run();
     db.close();
     const upgraded = await openStore({ path });
     expect((await upgraded.claim({ key: "old/b", owner: "w", ttlMs: 60_000 })).epoch).toBe(8);
@@ -38,15 +39,18 @@ describe("the epoch counter's migration", () => {
   it("on Postgres starts above the greatest epoch of the claims already stored", async () => {
     const schema = testSchemaName();
     schemas.push(schema);
-    const url = postgresUrl();
-    const store = await openStore({ url, schema });
-    await store.claim({ key: "old/a", owner: "w", ttlMs: 60_000 });
-    await store.close();
+    const counter = POSTGRES_MIGRATIONS.findIndex((m) => m.includes("CREATE SEQUENCE $S.epoch_seq"));
+    expect(counter).toBeGreaterThan(0);
     await withPgClient(async (c) => {
-      await c.query(`DROP SEQUENCE "${schema}".epoch_seq; UPDATE "${schema}".claims SET epoch = 7`);
-      await c.query(`DELETE FROM "${schema}".schema_migrations WHERE version = $1`, [POSTGRES_MIGRATIONS.length]);
+      await c.query(`CREATE SCHEMA "${schema}"`);
+      await c.query(`CREATE TABLE "${schema}".schema_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
+      for (const [i, migration] of POSTGRES_MIGRATIONS.slice(0, counter).entries()) {
+        await c.query(migration.replaceAll("$S", `"${schema}"`));
+        await c.query(`INSERT INTO "${schema}".schema_migrations (version) VALUES ($1)`, [i + 1]);
+      }
+      await c.query(`INSERT INTO "${schema}".claims (key, owner, epoch, expires_at) VALUES ('old/a', 'w', 7, 0)`);
     });
-    const upgraded = await openStore({ url, schema });
+    const upgraded = await openStore({ url: postgresUrl(), schema });
     expect((await upgraded.claim({ key: "old/b", owner: "w", ttlMs: 60_000 })).epoch).toBe(8);
     expect((await upgraded.claim({ key: "old/a", owner: "x", ttlMs: 60_000, steal: true })).epoch).toBe(9);
     await upgraded.close();
