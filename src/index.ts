@@ -33,6 +33,7 @@ export type {
   RenewRequest,
   ListRequest,
   StateRecord,
+  Snapshot,
   CommitResult,
   TxnResult,
   Claim,

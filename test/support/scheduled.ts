@@ -2,7 +2,7 @@
 import type fc from "fast-check";
 import type { Backend } from "../../src/backend.js";
 
-type Scheduled = "transact" | "getRecord" | "getClaim" | "listRecords" | "readEvents";
+type Scheduled = "transact" | "getRecord" | "getClaim" | "listRecords" | "readEvents" | "snapshot";
 
 /**
  * The same backend, with the start of each call in `which` released by the scheduler: the order in which those calls
@@ -25,6 +25,7 @@ export function scheduled(backend: Backend, s: fc.Scheduler, which: readonly Sch
     getClaim: maybe("getClaim", backend.getClaim.bind(backend)),
     listRecords: maybe("listRecords", backend.listRecords.bind(backend)),
     readEvents: maybe("readEvents", backend.readEvents.bind(backend)),
+    snapshot: which.includes("snapshot") ? later("snapshot", backend.snapshot.bind(backend)) : backend.snapshot.bind(backend),
     lastSeq: backend.lastSeq.bind(backend),
     subscribe: backend.subscribe.bind(backend),
     purge: backend.purge.bind(backend),

@@ -2,9 +2,12 @@
  * The PostgreSQL backend: several hosts share one database with the same guarantees as SQLite on one host. It
  * stores; `commit` in the core decides. Transactions run under the server's default READ COMMITTED isolation,
  * made safe by per-key and per-opId advisory locks (see tx.ts); `LISTEN/NOTIFY` wakes watchers on every host.
+ * A snapshot is a REPEATABLE READ, READ ONLY transaction on one pooled connection: every statement in it sees the
+ * state of its first one, which reads the seq (event_seq is written in the transaction that appends, so the seq and
+ * the records are one state).
  */
 import pg from "pg";
-import type { Backend, BackendTx, StoredClaim, StoredRecord } from "../../core/backend.js";
+import type { Backend, BackendTx, ListQuery, SnapshotReader, StoredClaim, StoredRecord } from "../../core/backend.js";
 import type { CheckpointReader } from "../../core/checkpoints.js";
 import { CloseGate, gatedReader } from "../../core/close-gate.js";
 import { FencedStateError, InvalidInputError } from "../../core/errors.js";
@@ -43,6 +46,7 @@ function readStatements(s: string) {
   const named = (name: string, text: string) => ({ name: `fenced_${name}`, text });
   return {
     getRecord: named("get_record", `SELECT key, value, version, epoch, updated_at FROM ${s}.records WHERE key = $1`),
+    getRecords: named("get_records", `SELECT key, value, version, epoch, updated_at FROM ${s}.records WHERE key = ANY($1::text[])`),
     getClaim: named("get_claim", `SELECT key, owner, epoch, expires_at FROM ${s}.claims WHERE key = $1`),
     // Two statements, so that the key range is an index range either way (see prefixEnd).
     list: named(
@@ -162,14 +166,61 @@ export class PostgresBackend implements Backend {
     return row && { key: row.key, owner: row.owner, epoch: Number(row.epoch), expiresAt: Number(row.expires_at) };
   }
 
-  async listRecords(q: { prefix: string; after?: string; limit: number; includeDeleted: boolean }): Promise<StoredRecord[]> {
+  listRecords(q: ListQuery): Promise<StoredRecord[]> {
+    return this.gate.run(() => this.listOn(this.statement.bind(this), q));
+  }
+
+  snapshot<T>(fn: (r: SnapshotReader) => Promise<T>): Promise<T> {
+    return this.gate.run(() => this.snapshotOpen(fn));
+  }
+
+  private async snapshotOpen<T>(fn: (r: SnapshotReader) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw unavailable(err, "cannot get a connection");
+    }
+    /** Set when the connection failed: it is then destroyed, not returned to the pool. */
+    let lost: Error | undefined;
+    const run: Run = async (statement, values) => {
+      try {
+        return (await client.query({ ...statement, values })).rows;
+      } catch (err) {
+        if (isConnectionFailure(err)) lost = err instanceof Error ? err : new Error(String(err));
+        throw storeError(err);
+      }
+    };
+    try {
+      await run({ text: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" }, []);
+      // The snapshot is taken by the first statement after BEGIN: this one, so the seq names the state read below.
+      const seq = Number((await run<{ seq: string }>(this.sql.lastSeq, []))[0]!.seq);
+      const result = await fn({
+        getRecords: async (keys) => {
+          const rows = new Map((await run<RecordRow>(this.sql.getRecords, [keys])).map((row) => [row.key, toRecord(row)]));
+          return keys.map((key) => rows.get(key));
+        },
+        listRecords: (q) => this.listOn(run, q),
+        lastSeq: () => seq,
+      });
+      await run({ text: "COMMIT" }, []);
+      return result;
+    } catch (err) {
+      if (!lost) await client.query("ROLLBACK").catch((e: unknown) => (lost = e instanceof Error ? e : new Error(String(e))));
+      throw err;
+    } finally {
+      client.release(lost);
+    }
+  }
+
+  private async listOn(run: Run, q: ListQuery): Promise<StoredRecord[]> {
     // Keys hold no control characters, so "after" cut at a NUL selects the same keys (and Postgres text has no NUL).
     const after = (q.after ?? "").split("\u0000")[0]!;
     const end = prefixEnd(q.prefix);
     const rows =
       end === null
-        ? await this.query<RecordRow>(this.sql.listFrom, [q.prefix, after, q.includeDeleted, q.limit])
-        : await this.query<RecordRow>(this.sql.list, [q.prefix, end, after, q.includeDeleted, q.limit]);
+        ? await run<RecordRow>(this.sql.listFrom, [q.prefix, after, q.includeDeleted, q.limit])
+        : await run<RecordRow>(this.sql.list, [q.prefix, end, after, q.includeDeleted, q.limit]);
     return rows.map(toRecord);
   }
 
@@ -227,7 +278,7 @@ export class PostgresBackend implements Backend {
     return this.gate.run(() => this.statement<R>(statement, values));
   }
 
-  private async statement<R extends pg.QueryResultRow>(statement: { name: string; text: string }, values: unknown[]): Promise<R[]> {
+  private async statement<R extends pg.QueryResultRow>(statement: { name?: string; text: string }, values: unknown[]): Promise<R[]> {
     try {
       return (await this.pool.query<R>({ ...statement, values })).rows;
     } catch (err) {
@@ -235,6 +286,9 @@ export class PostgresBackend implements Backend {
     }
   }
 }
+
+/** Runs one statement and answers its rows; failures come back typed (`storeError`). */
+type Run = <R extends pg.QueryResultRow>(statement: { name?: string; text: string }, values: unknown[]) => Promise<R[]>;
 
 function toRecord(r: RecordRow): StoredRecord {
   return { key: r.key, valueText: r.value, version: Number(r.version), epoch: Number(r.epoch), updatedAt: Number(r.updated_at) };
