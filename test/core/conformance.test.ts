@@ -12,6 +12,7 @@ import {
   PayloadTooLargeError,
   VersionConflictError,
   op,
+  type Snapshot,
   type StateEvent,
   type StateStore,
 } from "../../src/index.js";
@@ -713,17 +714,23 @@ for (const fixture of backendFixtures()) {
           { key: "snap/x", op: op.set(50) },
           { key: "snap/y", op: op.set(50) },
         ]);
-        const moves = Array.from({ length: 30 }, (_, i) =>
-          store.txn([
-            { key: "snap/x", op: op.increment(i + 1) },
-            { key: "snap/y", op: op.increment(-(i + 1)) },
-          ]),
-        );
-        const snaps = Array.from({ length: 30 }, (_, i) =>
-          i % 2 === 0 ? store.readMany(["snap/x", "snap/y"]) : store.listSnapshot("snap/"),
-        );
-        await Promise.all(moves);
-        for (const { records, seq } of await Promise.all(snaps)) {
+        let moving = true;
+        const moves = Promise.all(
+          Array.from({ length: 30 }, (_, i) =>
+            store.txn([
+              { key: "snap/x", op: op.increment(i + 1) },
+              { key: "snap/y", op: op.increment(-(i + 1)) },
+            ]),
+          ),
+        ).finally(() => (moving = false));
+        // Two readers, snapshot after snapshot while the txns land.
+        const snaps: Snapshot[] = [];
+        const reader = async (list: boolean) => {
+          while (moving) snaps.push(list ? await store.listSnapshot("snap/") : await store.readMany(["snap/x", "snap/y"]));
+        };
+        await Promise.all([moves, reader(false), reader(true)]);
+        expect(snaps.length).toBeGreaterThan(0);
+        for (const { records, seq } of snaps) {
           expect(records.reduce((sum, r) => sum + (r.value as number), 0), `at seq ${seq}`).toBe(100);
           // Both keys move in every txn, so they are at the same version in every consistent state.
           expect(records[0]!.version, `at seq ${seq}`).toBe(records[1]!.version);

@@ -2,7 +2,7 @@
 import type fc from "fast-check";
 import type { Backend } from "../../src/backend.js";
 
-type Scheduled = "transact" | "getRecord" | "getClaim" | "listRecords" | "readEvents" | "snapshot";
+type Scheduled = "transact" | "getRecord" | "getClaim" | "listRecords" | "readEvents" | "lastSeq" | "snapshot";
 
 /**
  * The same backend, with the start of each call in `which` released by the scheduler: the order in which those calls
@@ -26,7 +26,7 @@ export function scheduled(backend: Backend, s: fc.Scheduler, which: readonly Sch
     listRecords: maybe("listRecords", backend.listRecords.bind(backend)),
     readEvents: maybe("readEvents", backend.readEvents.bind(backend)),
     snapshot: which.includes("snapshot") ? later("snapshot", backend.snapshot.bind(backend)) : backend.snapshot.bind(backend),
-    lastSeq: backend.lastSeq.bind(backend),
+    lastSeq: maybe("lastSeq", backend.lastSeq.bind(backend)),
     subscribe: backend.subscribe.bind(backend),
     purge: backend.purge.bind(backend),
     close: async () => {},
