@@ -738,6 +738,30 @@ for (const fixture of backendFixtures()) {
         await store.close();
       });
 
+      it("a snapshot held open keeps its state, and holds back neither writers nor reads issued after a commit", async () => {
+        const store = await open();
+        await store.commit({ key: "snap/k", op: op.set("before") });
+        let release!: () => void;
+        const held = new Promise<void>((resolve) => (release = resolve));
+        let opened!: () => void;
+        const isOpen = new Promise<void>((resolve) => (opened = resolve));
+        const snapshot = store.backend.snapshot(async (r) => {
+          const first = await r.getRecords(["snap/k"]);
+          opened();
+          await held;
+          return { seq: await r.lastSeq(), first: first[0]?.valueText, second: (await r.getRecords(["snap/k"]))[0]?.valueText };
+        });
+        await isOpen;
+        const committed = await store.commit({ key: "snap/k", op: op.set("after") });
+        // Read-your-writes: a plain read after the commit sees it, whatever snapshot is open meanwhile.
+        expect(await store.read("snap/k")).toMatchObject({ value: "after", version: 2 });
+        expect((await store.readMany(["snap/k"])).seq).toBe(committed.seq);
+        release();
+        const seen = await snapshot;
+        expect(seen).toEqual({ seq: committed.seq - 1, first: '"before"', second: '"before"' });
+        await store.close();
+      });
+
       const badKeys: [string, unknown, (string | number)[]][] = [
         ["no array", undefined, ["keys"]],
         ["a string for the array", "snap/a", ["keys"]],

@@ -11,8 +11,9 @@
  * isolation").
  *
  * A snapshot (`snapshot`) is a read transaction, which WAL pins to the state committed when it first reads. It runs on
- * a third connection, opened on first use, never on the reader: the reader must not join a snapshot's transaction
- * while it is open across awaits, or a read issued right after a commit would be answered from before it.
+ * a connection of its own, never on the reader: the reader must not join a snapshot's transaction while it is open
+ * across awaits, or a read issued right after a commit would be answered from before it. Snapshot connections are
+ * opened on first use and kept for the next snapshot (a few at most), so concurrent snapshots never wait for each other.
  */
 import type Database from "better-sqlite3";
 import type { Backend, BackendTx, ListQuery, SnapshotReader, StoredClaim, StoredRecord } from "../../core/backend.js";
@@ -20,7 +21,7 @@ import type { CheckpointReader } from "../../core/checkpoints.js";
 import { CloseGate, gatedReader } from "../../core/close-gate.js";
 import type { Outcome, StateEvent } from "../../core/schemas.js";
 import { prefixEnd } from "../key-order.js";
-import { Listeners, SerialQueue } from "../serial.js";
+import { Listeners } from "../serial.js";
 import { SqliteCheckpoints } from "./checkpoints.js";
 import { DEFAULT_BUSY_TIMEOUT_MS, databaseFile, openReaderConnection, unavailable, whileBusy } from "./connection.js";
 import { SqliteWriter } from "./writer.js";
@@ -71,9 +72,8 @@ export class SqliteBackend implements Backend {
   private readonly gate = new CloseGate();
   private readonly stmt: ReadStatements;
   private readonly file: string;
-  /** The connection snapshots read on, one snapshot at a time (see `snapshot`); opened on first use. */
-  private snapshotConnection: { db: Database.Database; stmt: ReadStatements } | undefined;
-  private readonly snapshots = new SerialQueue();
+  /** Idle snapshot connections (see `snapshot`), each with its statements; one per snapshot in flight is taken out. */
+  private readonly idleSnapshots: SnapshotConnection[] = [];
 
   /** Opens (or joins, when this process already has it open) `options.path`. Throws `INVALID_INPUT` for a bad path. */
   constructor(options: SqliteBackendOptions) {
@@ -121,14 +121,15 @@ export class SqliteBackend implements Backend {
   }
 
   /**
-   * Runs `fn` in a read transaction on the snapshot connection. Snapshots take turns on it; each is short, since its
-   * body awaits only reads that answer synchronously. Writers are not blocked: WAL keeps the pinned state readable.
+   * Runs `fn` in a read transaction on a snapshot connection of its own. Writers are not blocked: WAL keeps the pinned
+   * state readable, and a checkpoint only waits to reset the WAL until the snapshot ends.
    */
   snapshot<T>(fn: (r: SnapshotReader) => Promise<T>): Promise<T> {
-    return this.gate.run(() => this.snapshots.run(async () => {
-      const { db, stmt } = (this.snapshotConnection ??= this.openSnapshotConnection());
-      db.exec("BEGIN");
+    return this.gate.run(async () => {
+      const connection = this.idleSnapshots.pop() ?? this.openSnapshotConnection();
+      const { db, stmt } = connection;
       try {
+        db.exec("BEGIN");
         // A deferred transaction takes its snapshot at its first read: take it here, with the seq it reflects.
         const seq = this.read(() => stmt.lastSeq.get()!.seq);
         return await fn({
@@ -141,8 +142,10 @@ export class SqliteBackend implements Backend {
         });
       } finally {
         if (db.inTransaction) db.exec("COMMIT");
+        if (this.idleSnapshots.length < MAX_IDLE_SNAPSHOT_CONNECTIONS) this.idleSnapshots.push(connection);
+        else db.close();
       }
-    }));
+    });
   }
 
   readEvents(q: { prefix: string; afterSeq: number; limit: number }): Promise<StateEvent[]> {
@@ -181,12 +184,12 @@ export class SqliteBackend implements Backend {
     return this.gate.close(async () => {
       this.unsubscribe();
       this.reader.close();
-      this.snapshotConnection?.db.close();
+      for (const { db } of this.idleSnapshots.splice(0)) db.close();
       await this.writer.release();
     });
   }
 
-  private openSnapshotConnection(): { db: Database.Database; stmt: ReadStatements } {
+  private openSnapshotConnection(): SnapshotConnection {
     const db = openReaderConnection(this.file);
     return { db, stmt: readStatements(db) };
   }
@@ -227,6 +230,10 @@ function readStatements(db: Database.Database) {
 }
 
 type ReadStatements = ReturnType<typeof readStatements>;
+type SnapshotConnection = { db: Database.Database; stmt: ReadStatements };
+
+/** Snapshot connections kept open for reuse; more snapshots at once open more, closed as they end. */
+const MAX_IDLE_SNAPSHOT_CONNECTIONS = 4;
 
 function listOn(stmt: ReadStatements, q: ListQuery): StoredRecord[] {
   const end = prefixEnd(q.prefix);
