@@ -183,6 +183,9 @@ export class PostgresBackend implements Backend {
     }
     /** Set when the connection failed: it is then destroyed, not returned to the pool. */
     let lost: Error | undefined;
+    // A connection that drops while checked out emits "error"; unheard, it would crash the process.
+    const onError = (err: Error) => void (lost ??= err);
+    client.on("error", onError);
     const run: Run = async (statement, values) => {
       try {
         return (await client.query({ ...statement, values })).rows;
@@ -209,6 +212,7 @@ export class PostgresBackend implements Backend {
       if (!lost) await client.query("ROLLBACK").catch((e: unknown) => (lost = e instanceof Error ? e : new Error(String(e))));
       throw err;
     } finally {
+      client.removeListener("error", onError);
       client.release(lost);
     }
   }
