@@ -25,7 +25,7 @@ export function scheduled(backend: Backend, s: fc.Scheduler, which: readonly Sch
     getClaim: maybe("getClaim", backend.getClaim.bind(backend)),
     listRecords: maybe("listRecords", backend.listRecords.bind(backend)),
     readEvents: maybe("readEvents", backend.readEvents.bind(backend)),
-    snapshot: which.includes("snapshot") ? later("snapshot", backend.snapshot.bind(backend)) : backend.snapshot.bind(backend),
+    snapshot: maybe("snapshot", backend.snapshot.bind(backend)),
     lastSeq: maybe("lastSeq", backend.lastSeq.bind(backend)),
     subscribe: backend.subscribe.bind(backend),
     purge: backend.purge.bind(backend),
