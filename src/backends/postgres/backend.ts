@@ -41,6 +41,9 @@ interface EventRow {
   outcome: Outcome;
 }
 
+/** A snapshot: every statement after it sees the state its first one saw, and none may write. */
+const SNAPSHOT_BEGIN = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+
 /** Reads outside a transaction: each is one statement, so it sees one consistent snapshot. */
 function readStatements(s: string) {
   const named = (name: string, text: string) => ({ name: `fenced_${name}`, text });
@@ -188,16 +191,17 @@ export class PostgresBackend implements Backend {
     client.on("error", onError);
     const run: Run = async (statement, values) => {
       try {
-        return (await client.query({ ...statement, values })).rows;
+        const result: pg.QueryResult | pg.QueryResult[] = await client.query({ ...statement, values });
+        return (Array.isArray(result) ? result.at(-1)! : result).rows;
       } catch (err) {
         if (isConnectionFailure(err)) lost = err instanceof Error ? err : new Error(String(err));
         throw storeError(err);
       }
     };
     try {
-      await run({ text: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" }, []);
-      // The snapshot is taken by the first statement after BEGIN: this one, so the seq names the state read below.
-      const seq = Number((await run<{ seq: string }>(this.sql.lastSeq, []))[0]!.seq);
+      // The snapshot is taken by the first statement after BEGIN: the seq, so it names the state read below. Both go
+      // in one round trip (the simple-query protocol takes several statements); the seq's rows are the last result.
+      const seq = Number((await run<{ seq: string }>({ text: `${SNAPSHOT_BEGIN};\n${this.sql.lastSeq.text}` }, []))[0]!.seq);
       const result = await fn({
         getRecords: async (keys) => {
           const rows = new Map((await run<RecordRow>(this.sql.getRecords, [keys])).map((row) => [row.key, toRecord(row)]));
@@ -291,7 +295,7 @@ export class PostgresBackend implements Backend {
   }
 }
 
-/** Runs one statement and answers its rows; failures come back typed (`storeError`). */
+/** Runs one statement (or several, without values) and answers the rows of the last; failures come back typed (`storeError`). */
 type Run = <R extends pg.QueryResultRow>(statement: { name?: string; text: string }, values: unknown[]) => Promise<R[]>;
 
 function toRecord(r: RecordRow): StoredRecord {
