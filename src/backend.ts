@@ -13,6 +13,8 @@ export type {
   IdempotencyRecord,
   Retention,
   Awaitable,
+  ListQuery,
+  SnapshotReader,
 } from "./core/backend.js";
 export { DEFAULT_RETENTION } from "./core/backend.js";
 export * from "./core/checkpoints.js";

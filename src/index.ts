@@ -34,6 +34,7 @@ export type {
   RenewRequest,
   ListRequest,
   StateRecord,
+  Snapshot,
   CommitResult,
   TxnResult,
   Claim,

@@ -3,7 +3,7 @@
  * `FencedCheckpointSaver.fromConnString` does the same over this. Every call waits for the open; a failed open is
  * tried again by the next call, so a database that was down at first use is picked up once it is up.
  */
-import type { Backend, BackendTx, StoredClaim, StoredRecord } from "../core/backend.js";
+import type { Backend, BackendTx, ListQuery, SnapshotReader, StoredClaim, StoredRecord } from "../core/backend.js";
 import type { CheckpointReader } from "../core/checkpoints.js";
 import { InvalidInputError } from "../core/errors.js";
 import type { StateEvent } from "../core/schemas.js";
@@ -48,8 +48,12 @@ export class LazyBackend implements Backend {
     return (await this.backend()).getClaim(key);
   }
 
-  async listRecords(query: { prefix: string; after?: string; limit: number; includeDeleted: boolean }): Promise<StoredRecord[]> {
+  async listRecords(query: ListQuery): Promise<StoredRecord[]> {
     return (await this.backend()).listRecords(query);
+  }
+
+  async snapshot<T>(fn: (r: SnapshotReader) => Promise<T>): Promise<T> {
+    return (await this.backend()).snapshot(fn);
   }
 
   async readEvents(query: { prefix: string; afterSeq: number; limit: number }): Promise<StateEvent[]> {

@@ -69,6 +69,26 @@ export interface BackendTx {
   readonly checkpoints?: CheckpointTx;
 }
 
+/** What `listRecords` selects: records whose key starts with `prefix`, strictly after `after`, by key. */
+export interface ListQuery {
+  prefix: string;
+  after?: string;
+  limit: number;
+  includeDeleted: boolean;
+}
+
+/**
+ * Reads at one committed state: every call sees the same snapshot, the one `lastSeq` names (every event with a seq up
+ * to it is reflected, none after). Methods may return plain values (SQLite, memory) or promises (Postgres).
+ */
+export interface SnapshotReader {
+  /** Each key's record, in the order given (`undefined` for a key never written). */
+  getRecords(keys: readonly string[]): Awaitable<(StoredRecord | undefined)[]>;
+  listRecords(query: ListQuery): Awaitable<StoredRecord[]>;
+  /** The event-log position of this snapshot: the last seq handed out to an event it reflects (0 when none). */
+  lastSeq(): Awaitable<number>;
+}
+
 /** How long idempotency records and events are kept. */
 export interface Retention {
   /** Idempotency records older than this (ms, > 0) are dropped (a retry later than this may apply twice). Default 24 h. */
@@ -102,7 +122,14 @@ export interface Backend {
   getRecord(key: string): Promise<StoredRecord | undefined>;
   getClaim(key: string): Promise<StoredClaim | undefined>;
   /** Records whose key starts with `prefix`, strictly after `after`, ordered by key (UTF-8 byte order). */
-  listRecords(query: { prefix: string; after?: string; limit: number; includeDeleted: boolean }): Promise<StoredRecord[]>;
+  listRecords(query: ListQuery): Promise<StoredRecord[]>;
+  /**
+   * Runs `fn` over one snapshot of committed state (docs/snapshots.md): its reads never see part of a transaction, nor
+   * anything committed after the snapshot was taken, and `lastSeq` is the snapshot's event-log position. The body
+   * awaits only `r` calls and should be short: a snapshot may hold a connection (Postgres) or pin the WAL (SQLite).
+   * Writers are never blocked by it.
+   */
+  snapshot<T>(fn: (r: SnapshotReader) => Promise<T>): Promise<T>;
   /** Events with `seq > afterSeq` whose key starts with `prefix`, oldest first. */
   readEvents(query: { prefix: string; afterSeq: number; limit: number }): Promise<StateEvent[]>;
   /**

@@ -230,6 +230,20 @@ export const WatchRequestSchema = z
 /** A position in the event log. */
 const Seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
+/** The most keys one `readMany` reads. */
+export const MAX_READ_MANY = 1000;
+
+/** `readMany`'s request: keys to read at one snapshot, answered in this order (a key may appear twice). */
+export const ReadManyRequestSchema = z.object({ keys: z.array(KeySchema).max(MAX_READ_MANY) }).strict();
+export type ReadManyRequest = z.infer<typeof ReadManyRequestSchema>;
+
+/**
+ * Records read at one snapshot (docs/snapshots.md): `seq` is its event-log position. Every event with a seq up to it
+ * is reflected in `records`, none after, so no record shows a txn that another record does not.
+ */
+export const SnapshotSchema = z.object({ seq: Seq, records: z.array(StateRecordSchema) });
+export type Snapshot = z.infer<typeof SnapshotSchema>;
+
 /** The most events one `events()` call returns (the default retention keeps 100,000). */
 export const MAX_EVENTS_PAGE = 100_000;
 

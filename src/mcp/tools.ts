@@ -19,6 +19,7 @@ import {
   KeySchema,
   ListRequestSchema,
   PrefixSchema,
+  ReadManyRequestSchema,
   RenewRequestSchema,
 } from "../core/schemas.js";
 import type { StateStore } from "../core/store.js";
@@ -72,6 +73,13 @@ export const MCP_TOOLS: readonly McpTool[] = [
     handle: (store, { key }) => store.read(key),
   }),
   tool({
+    name: "read_many",
+    description:
+      "Read several keys (up to 1,000) at one snapshot: records in the order asked, and seq, the event-log position they reflect. Use it when you decide from more than one key: a txn is in all of them or none, never in part. Each record's version is what to pass as expectVersion or in a { key, version } guard.",
+    input: ReadManyRequestSchema,
+    handle: (store, { keys }) => store.readMany(keys),
+  }),
+  tool({
     name: "commit",
     description:
       "Commit one op (set, delete, increment, append, merge) to a key. expectVersion: the version you read (0: must not exist) — VERSION_CONFLICT if it moved. epoch: your claim's fencing token — FENCED if your claim is gone. opId makes a retry safe. guards: preconditions on other keys ({ key, version } or { key, epoch }).",
@@ -106,12 +114,12 @@ export const MCP_TOOLS: readonly McpTool[] = [
   }),
   tool({
     name: "list",
-    description: "List records under a prefix, by key. Page with after: pass the returned nextAfter until it is absent.",
+    description: "List records under a prefix, by key, at one snapshot (seq: its event-log position). Page with after: pass the returned nextAfter until it is absent; each page is its own snapshot.",
     input: ListRequestSchema,
     handle: async (store, query) => {
-      const records = await store.list(query);
+      const { seq, records } = await store.listSnapshot(query);
       const full = records.length === query.limit;
-      return { records, ...(full && records.length > 0 && { nextAfter: records.at(-1)!.key }) };
+      return { seq, records, ...(full && records.length > 0 && { nextAfter: records.at(-1)!.key }) };
     },
   }),
   tool({

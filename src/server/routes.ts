@@ -24,7 +24,9 @@ import {
   CommitResultSchema,
   KeySchema,
   ListRequestSchema,
+  ReadManyRequestSchema,
   RenewRequestSchema,
+  SnapshotSchema,
   StateEventSchema,
   StateRecordSchema,
   TxnRequestSchema,
@@ -139,7 +141,8 @@ function route<B extends z.ZodType, R extends z.ZodType>(spec: {
 
 /** `{ key }`: the body of `/v1/read`. */
 export const ReadRequestSchema = z.object({ key: KeySchema }).strict();
-export const ListResultSchema = z.object({ records: z.array(StateRecordSchema) });
+/** `/v1/list`'s answer: the page, and `seq`, the event-log position it reflects (one page is one snapshot). */
+export const ListResultSchema = SnapshotSchema;
 export const ReleaseResultSchema = z.object({ released: z.boolean() });
 export const QueueHeartbeatResultSchema = z.object({ expiresAt: z.number().int() });
 export const EventsResultSchema = z.object({ events: z.array(StateEventSchema) });
@@ -156,10 +159,18 @@ export const JSON_ROUTES: readonly JsonRoute[] = [
   route({
     url: "/v1/list",
     operationId: "list",
-    summary: "Records under a prefix, by key (UTF-8 byte order); page with `after`.",
+    summary: "Records under a prefix, by key (UTF-8 byte order), at one snapshot whose event-log position is seq; page with `after`.",
     body: ListRequestSchema,
     response: ListResultSchema,
-    handle: async (store, body) => ({ records: await store.list(body) }),
+    handle: (store, body) => store.listSnapshot(body),
+  }),
+  route({
+    url: "/v1/read-many",
+    operationId: "readMany",
+    summary: "Up to 1,000 keys at one snapshot, in the order asked, with seq: the event-log position they reflect (a txn is in all of them or none).",
+    body: ReadManyRequestSchema,
+    response: SnapshotSchema,
+    handle: (store, body) => store.readMany(body.keys),
   }),
   route({
     url: "/v1/commit",

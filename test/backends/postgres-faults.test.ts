@@ -184,6 +184,30 @@ describe("postgres: a lost connection mid-commit", () => {
   });
 });
 
+describe("postgres: a lost connection mid-snapshot", () => {
+  it("a snapshot whose connection is terminated answers UNAVAILABLE, and the connection is dropped, not pooled again", async () => {
+    const app = `fenced-snap-${schema}`;
+    const store = await host({ pool: { max: 1, applicationName: app } });
+    await store.commit({ key: "snap/k", op: op.set(1) });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let opened!: () => void;
+    const isOpen = new Promise<void>((resolve) => (opened = resolve));
+    const snapshot = store.backend.snapshot(async (r) => {
+      await r.lastSeq();
+      opened();
+      await held;
+      return r.getRecords(["snap/k"]);
+    });
+    await isOpen;
+    expect(await terminate(app, "idle in transaction")).toBe(1);
+    release();
+    expect(await snapshot.catch((e: unknown) => e)).toMatchObject({ code: "UNAVAILABLE", retryable: true });
+    // The pool's one connection was the dead one: the next snapshot gets a new one and answers.
+    expect(await store.readMany(["snap/k"])).toMatchObject({ records: [{ value: 1, version: 1 }] });
+  });
+});
+
 describe("postgres: stalled hosts and dropped connections", () => {
   it("a pooled connection found dead at BEGIN is replaced at once: nothing of the commit reached it, no error", async () => {
     const proxy = new FaultProxy();

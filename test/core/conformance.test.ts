@@ -12,6 +12,7 @@ import {
   PayloadTooLargeError,
   VersionConflictError,
   op,
+  type Snapshot,
   type StateEvent,
   type StateStore,
 } from "../../src/index.js";
@@ -666,6 +667,130 @@ for (const fixture of backendFixtures()) {
         expect((await store.list("l/")).map((r) => r.key)).toEqual(["l/a", "l/b", "l/é", "l/\u{1F600}"]);
         expect((await store.list({ prefix: "l/", includeDeleted: true })).map((r) => r.key)).toEqual(["l/a", "l/b", "l/c", "l/é", "l/\u{1F600}"]);
         expect((await store.list({ prefix: "l/", after: "l/b", limit: 1 })).map((r) => r.key)).toEqual(["l/é"]);
+        await store.close();
+      });
+    });
+
+    describe("snapshot reads (docs/snapshots.md)", () => {
+      it("readMany answers the keys in the order asked, a missing key as read does, at the seq of the last event", async () => {
+        const store = await open();
+        await store.txn([
+          { key: "snap/a", op: op.set(1) },
+          { key: "snap/b", op: op.set({ n: 2 }) },
+        ]);
+        await store.commit({ key: "snap/gone", op: op.set("x") });
+        await store.commit({ key: "snap/gone", op: op.delete() });
+        await store.claim({ key: "snap/c", owner: "w", ttlMs: 60_000 });
+        const snap = await store.readMany(["snap/b", "snap/missing", "snap/a", "snap/gone", "snap/a"]);
+        expect(snap.seq).toBe(await store.lastSeq());
+        expect(snap.records).toEqual([
+          await store.read("snap/b"),
+          { key: "snap/missing", exists: false, version: 0, epoch: 0 },
+          await store.read("snap/a"),
+          await store.read("snap/gone"),
+          await store.read("snap/a"),
+        ]);
+        expect(snap.records[3]).toMatchObject({ exists: false, version: 2 });
+        expect(await store.readMany([])).toEqual({ seq: snap.seq, records: [] });
+        await store.close();
+      });
+
+      it("listSnapshot answers list's page with its seq, and a fresh store reads seq 0", async () => {
+        const store = await open();
+        expect(await store.readMany(["snap/a"])).toEqual({ seq: 0, records: [{ key: "snap/a", exists: false, version: 0, epoch: 0 }] });
+        expect(await store.listSnapshot("snap/")).toEqual({ seq: 0, records: [] });
+        for (const k of ["snap/b", "snap/a", "snap/c", "snapz"]) await store.commit({ key: k, op: op.set(k) });
+        await store.commit({ key: "snap/c", op: op.delete() });
+        const page = await store.listSnapshot({ prefix: "snap/", limit: 1, after: "snap/a" });
+        expect(page).toEqual({ seq: await store.lastSeq(), records: await store.list({ prefix: "snap/", limit: 1, after: "snap/a" }) });
+        expect((await store.listSnapshot({ prefix: "snap/", includeDeleted: true })).records.map((r) => r.key)).toEqual(["snap/a", "snap/b", "snap/c"]);
+        expect((await store.listSnapshot("snap/")).records.map((r) => r.key)).toEqual(["snap/a", "snap/b"]);
+        await store.close();
+      });
+
+      it("never shows a txn in part: snapshots taken while txns move value between two keys see the sum unchanged", async () => {
+        const store = await open();
+        await store.txn([
+          { key: "snap/x", op: op.set(50) },
+          { key: "snap/y", op: op.set(50) },
+        ]);
+        let moving = true;
+        const moves = Promise.all(
+          Array.from({ length: 30 }, (_, i) =>
+            store.txn([
+              { key: "snap/x", op: op.increment(i + 1) },
+              { key: "snap/y", op: op.increment(-(i + 1)) },
+            ]),
+          ),
+        ).finally(() => (moving = false));
+        // Two readers, snapshot after snapshot while the txns land.
+        const snaps: Snapshot[] = [];
+        const reader = async (list: boolean) => {
+          while (moving) snaps.push(list ? await store.listSnapshot("snap/") : await store.readMany(["snap/x", "snap/y"]));
+        };
+        await Promise.all([moves, reader(false), reader(true)]);
+        expect(snaps.length).toBeGreaterThan(0);
+        for (const { records, seq } of snaps) {
+          expect(records.reduce((sum, r) => sum + (r.value as number), 0), `at seq ${seq}`).toBe(100);
+          // Both keys move in every txn, so they are at the same version in every consistent state.
+          expect(records[0]!.version, `at seq ${seq}`).toBe(records[1]!.version);
+        }
+        await store.close();
+      });
+
+      it("a snapshot held open keeps its state, and holds back neither writers nor reads issued after a commit", async () => {
+        const store = await open();
+        await store.commit({ key: "snap/k", op: op.set("before") });
+        let release!: () => void;
+        const held = new Promise<void>((resolve) => (release = resolve));
+        let opened!: () => void;
+        const isOpen = new Promise<void>((resolve) => (opened = resolve));
+        const snapshot = store.backend.snapshot(async (r) => {
+          const first = await r.getRecords(["snap/k"]);
+          opened();
+          await held;
+          return { seq: await r.lastSeq(), first: first[0]?.valueText, second: (await r.getRecords(["snap/k"]))[0]?.valueText };
+        });
+        await isOpen;
+        const committed = await store.commit({ key: "snap/k", op: op.set("after") });
+        // Read-your-writes: a plain read after the commit sees it, whatever snapshot is open meanwhile.
+        expect(await store.read("snap/k")).toMatchObject({ value: "after", version: 2 });
+        expect((await store.readMany(["snap/k"])).seq).toBe(committed.seq);
+        release();
+        const seen = await snapshot;
+        expect(seen).toEqual({ seq: committed.seq - 1, first: '"before"', second: '"before"' });
+        await store.close();
+      });
+
+      const badKeys: [string, unknown, (string | number)[]][] = [
+        ["no array", undefined, ["keys"]],
+        ["a string for the array", "snap/a", ["keys"]],
+        ["null", null, ["keys"]],
+        ["an empty key", ["snap/a", ""], ["keys", 1]],
+        ["a key with an empty segment", ["a//b"], ["keys", 0]],
+        ["a key with a control character", ["a\u0001b"], ["keys", 0]],
+        ["a number for a key", [7], ["keys", 0]],
+        ["more than 1,000 keys", Array.from({ length: 1001 }, (_, i) => `k${i}`), ["keys"]],
+        ["a key over the store's configured length", ["k".repeat(17)], ["keys", 0]],
+      ];
+      for (const [what, keys, path] of badKeys) {
+        it(`readMany rejects ${what} with INVALID_INPUT naming ${path.join(".")}`, async () => {
+          const store = await open({ maxKeyLength: 16 });
+          const err = await store.readMany(keys as string[]).catch((e: unknown) => e);
+          expect(err).toBeInstanceOf(InvalidInputError);
+          expect((err as InvalidInputError).details.issues[0]!.path).toEqual(path);
+          await store.close();
+        });
+      }
+
+      it("listSnapshot rejects what list rejects, with the same INVALID_INPUT", async () => {
+        const store = await open();
+        for (const query of [{ limit: 0 }, { prefix: "a\u0000" }, { prefx: "a" }, null]) {
+          const a = await store.listSnapshot(query as never).catch((e: unknown) => e);
+          const b = await store.list(query as never).catch((e: unknown) => e);
+          expect(a).toBeInstanceOf(InvalidInputError);
+          expect((a as InvalidInputError).details).toEqual((b as InvalidInputError).details);
+        }
         await store.close();
       });
     });

@@ -15,6 +15,8 @@ function everyCall(store: StateStore): [string, () => Promise<unknown>][] {
     ["txn", () => store.txn([{ key: "life/a", op: op.set(1) }])],
     ["read", () => store.read("life/a")],
     ["list", () => store.list("life/")],
+    ["readMany", () => store.readMany(["life/a", "life/b"])],
+    ["listSnapshot", () => store.listSnapshot("life/")],
     ["update", () => store.update("life/a", () => 2)],
     ["claim", () => store.claim({ key: "life/c", owner: "b", ttlMs: 1000 })],
     ["renew", () => store.renew(claim, 1000)],
@@ -40,8 +42,9 @@ for (const fixture of backendFixtures()) {
       const increments = Array.from({ length: 5 }, () => store.commit({ key: "life/n", op: op.increment(1) }));
       const update = store.update("life/u", (n) => ((n as number | undefined) ?? 0) + 1);
       const read = store.read("life/n");
+      const snapshot = store.readMany(["life/n", "life/u"]);
       const closed = store.close();
-      const results = await Promise.allSettled([...commits, ...increments, update, read]);
+      const results = await Promise.allSettled([...commits, ...increments, update, read, snapshot]);
       expect(results.filter((r) => r.status === "rejected").map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
       await closed;
       const reopened = fixture.name === "memory" ? undefined : await fixture.openTwin(store);

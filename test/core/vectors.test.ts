@@ -14,6 +14,8 @@ function callStore(store: StateStore, step: VectorStep): Promise<unknown> {
   switch (step.call) {
     case "read":
       return store.read(r.key as never);
+    case "read-many":
+      return store.readMany(r.keys as never);
     case "list":
       return store.list(r as never).then((records) => ({ records }));
     case "commit":

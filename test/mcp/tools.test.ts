@@ -98,6 +98,16 @@ for (const fixture of backendFixtures()) {
       const page2 = (await call(client, "list", { prefix: "p/", limit: 2, after: page1.nextAfter })).structured as typeof page1;
       expect(page2.records.map((r) => r.key)).toEqual(["p/3"]);
       expect(page2.nextAfter).toBeUndefined();
+      expect(page2).toMatchObject({ seq: await store.lastSeq() });
+    });
+
+    it("reads several keys at one snapshot with read_many: in the order asked, with the seq they reflect", async () => {
+      await call(client, "commit", { key: "m/a", op: { type: "set", value: 1 } });
+      const r = await call(client, "read_many", { keys: ["m/b", "m/a"] });
+      expect(r.structured).toEqual({
+        seq: await store.lastSeq(),
+        records: [await store.read("m/b"), await store.read("m/a")],
+      });
     });
 
     it("returns events since a seq, and the seq to poll from next", async () => {
@@ -143,6 +153,9 @@ for (const fixture of backendFixtures()) {
         ["update", { key: "b/k" }],
         ["claim", { key: "b/k", owner: "o", ttlMs: 0 }],
         ["list", { limit: 0 }],
+        ["read_many", {}],
+        ["read_many", { keys: "m/a" }],
+        ["read_many", { keys: ["m/a", "m//b"] }],
         ["events", { sinceSeq: -1 }],
         ["effect_begin", { opId: "" }],
         ["effect_finish", { opId: "nothing", attempt: 1, status: "done" }],

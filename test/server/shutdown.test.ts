@@ -29,6 +29,7 @@ function gatedBackend(): { backend: Backend; open(): void; waiting(): number } {
     getRecord: (k) => inner.getRecord(k),
     getClaim: (k) => inner.getClaim(k),
     listRecords: (q) => inner.listRecords(q),
+    snapshot: (fn) => inner.snapshot(fn),
     readEvents: (q) => inner.readEvents(q),
     lastSeq: () => inner.lastSeq(),
     subscribe: (l) => inner.subscribe(l),

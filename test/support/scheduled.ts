@@ -2,7 +2,7 @@
 import type fc from "fast-check";
 import type { Backend } from "../../src/backend.js";
 
-type Scheduled = "transact" | "getRecord" | "getClaim" | "listRecords" | "readEvents";
+type Scheduled = "transact" | "getRecord" | "getClaim" | "listRecords" | "readEvents" | "lastSeq" | "snapshot";
 
 /**
  * The same backend, with the start of each call in `which` released by the scheduler: the order in which those calls
@@ -25,7 +25,8 @@ export function scheduled(backend: Backend, s: fc.Scheduler, which: readonly Sch
     getClaim: maybe("getClaim", backend.getClaim.bind(backend)),
     listRecords: maybe("listRecords", backend.listRecords.bind(backend)),
     readEvents: maybe("readEvents", backend.readEvents.bind(backend)),
-    lastSeq: backend.lastSeq.bind(backend),
+    snapshot: maybe("snapshot", backend.snapshot.bind(backend)),
+    lastSeq: maybe("lastSeq", backend.lastSeq.bind(backend)),
     subscribe: backend.subscribe.bind(backend),
     purge: backend.purge.bind(backend),
     close: async () => {},

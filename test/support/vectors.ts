@@ -9,7 +9,7 @@ import { FencedStateError } from "../../src/index.js";
 
 export const VECTOR_DIR = fileURLToPath(new URL("../../specs/vectors/", import.meta.url));
 
-export type VectorCall = "read" | "list" | "commit" | "txn" | "claim" | "renew" | "release" | "events";
+export type VectorCall = "read" | "read-many" | "list" | "commit" | "txn" | "claim" | "renew" | "release" | "events";
 
 export interface VectorStep {
   call: VectorCall;

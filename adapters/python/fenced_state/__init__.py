@@ -32,7 +32,7 @@ from .errors import (
 )
 from .files import FileClaim, FileRecord, Files, FileStatus, FileWriteResult
 from .queue import Lease, Queue
-from .records import Claim, CommitResult, EffectResult, Event, Record, TxnResult, UpdateResult
+from .records import Claim, CommitResult, EffectResult, Event, Record, Snapshot, TxnResult, UpdateResult
 from .watch import Watch
 
 __all__ = [
@@ -48,6 +48,7 @@ __all__ = [
     "EffectResult",
     "Event",
     "Record",
+    "Snapshot",
     "TxnResult",
     "UpdateResult",
     "ERROR_CLASSES",

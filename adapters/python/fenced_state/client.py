@@ -21,7 +21,7 @@ from .backoff import with_backoff
 from .errors import FencedStateError, InvalidInputError, UnavailableError, VersionConflictError, error_from_body
 from .files import Files
 from .queue import Queue
-from .records import Claim, CommitResult, EffectResult, Event, Record, TxnResult, UpdateResult
+from .records import Claim, CommitResult, EffectResult, Event, Record, Snapshot, TxnResult, UpdateResult
 from .values import check_json
 from .watch import Watch
 
@@ -62,12 +62,23 @@ class Client:
 
     def list(self, prefix: str = "", *, after: str | None = None, limit: int | None = None, include_deleted: bool = False) -> list[Record]:
         """Existing records under ``prefix``, by key; page with ``after``."""
+        return self.list_snapshot(prefix, after=after, limit=limit, include_deleted=include_deleted).records
+
+    def list_snapshot(self, prefix: str = "", *, after: str | None = None, limit: int | None = None, include_deleted: bool = False) -> Snapshot:
+        """``list``, with ``seq``: the event-log position the page reflects. Each page is its own snapshot
+        (docs/snapshots.md)."""
         body: dict[str, Any] = {"prefix": prefix, "includeDeleted": include_deleted}
         if after is not None:
             body["after"] = after
         if limit is not None:
             body["limit"] = limit
-        return [Record.from_wire(r) for r in self.call("list", body)["records"]]
+        return Snapshot.from_wire(self.call("list", body))
+
+    def read_many(self, keys: Sequence[str]) -> Snapshot:
+        """Up to 1,000 keys at one snapshot (docs/snapshots.md): records in the order asked (a key never written reads
+        ``exists=False, version=0``), and ``seq``, the event-log position they reflect. A txn is in all of them or in
+        none: no torn pair. Bad keys are ``InvalidInputError`` naming ``keys.<i>``, as in TypeScript."""
+        return Snapshot.from_wire(self.call("read-many", {"keys": list(keys) if isinstance(keys, (list, tuple)) else keys}))
 
     def commit(
         self,

@@ -23,6 +23,19 @@ class Record:
 
 
 @dataclass(frozen=True)
+class Snapshot:
+    """Records read at one snapshot (docs/snapshots.md): ``seq`` is its event-log position. Every event with a seq up
+    to it is reflected in ``records``, none after, so a txn is in all of them or in none."""
+
+    seq: int
+    records: list[Record]
+
+    @classmethod
+    def from_wire(cls, w: Mapping[str, Any]) -> Snapshot:
+        return cls(w["seq"], [Record.from_wire(r) for r in w["records"]])
+
+
+@dataclass(frozen=True)
 class CommitResult:
     key: str
     exists: bool

@@ -39,6 +39,19 @@ def test_reads_commits_and_lists(client: Client, ns: str) -> None:
     assert [r.key for r in client.list(f"{ns}/")] == [f"{ns}/k", f"{ns}/log"]
 
 
+def test_read_many_and_list_snapshot_read_at_one_seq(client: Client, ns: str) -> None:
+    client.txn([{"key": f"{ns}/a", "op": op.set(1)}, {"key": f"{ns}/b", "op": op.set(2)}])
+    snap = client.read_many([f"{ns}/b", f"{ns}/none", f"{ns}/a"])
+    assert [(r.key, r.exists, r.version, r.value) for r in snap.records] == [(f"{ns}/b", True, 1, 2), (f"{ns}/none", False, 0, None), (f"{ns}/a", True, 1, 1)]
+    page = client.list_snapshot(f"{ns}/", limit=1)
+    assert page.seq == snap.seq and [r.key for r in page.records] == [f"{ns}/a"]
+    assert client.read_many(()).records == []
+    for bad, path in (("x/a", ["keys"]), ([f"{ns}/a", ""], ["keys", 1]), ([7], ["keys", 0])):
+        with pytest.raises(InvalidInputError) as info:
+            client.read_many(bad)  # type: ignore[arg-type]
+        assert info.value.details["issues"][0]["path"] == path
+
+
 def test_G1_a_stale_expect_version_raises_the_typed_conflict_with_details(client: Client, ns: str) -> None:
     client.commit(f"{ns}/k", op.set(1))
     with pytest.raises(VersionConflictError) as info:

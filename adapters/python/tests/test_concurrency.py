@@ -95,3 +95,34 @@ def test_commutative_appends_from_processes_all_land(coordinator: LocalCoordinat
     with Client(coordinator.url) as c:
         items = c.read(key).value
     assert sorted(items) == sorted(f"p{p}-{i}" for p in range(PROCESSES) for i in range(INCREMENTS))
+
+
+def test_snapshot_reads_never_show_a_txn_in_part(coordinator: LocalCoordinator, ns: str) -> None:
+    """A writer thread moves value between two keys in txns while reader threads take ``read_many`` and
+    ``list_snapshot`` snapshots: each one sums to the total and has both keys at one version (docs/snapshots.md)."""
+    a, b = f"{ns}/a", f"{ns}/b"
+    with Client(coordinator.url) as c:
+        c.txn([{"key": a, "op": op.set(100)}, {"key": b, "op": op.set(0)}])
+    done = threading.Event()
+
+    def write() -> None:
+        with Client(coordinator.url) as c:
+            for i in range(100):
+                c.txn([{"key": a, "op": op.increment(-(i % 7 + 1))}, {"key": b, "op": op.increment(i % 7 + 1)}])
+        done.set()
+
+    def read(list_: bool) -> list[tuple[int, list[int], list[int]]]:
+        seen = []
+        with Client(coordinator.url) as c:
+            while not done.is_set():
+                snap = c.list_snapshot(f"{ns}/") if list_ else c.read_many([a, b])
+                seen.append((snap.seq, [r.value for r in snap.records], [r.version for r in snap.records]))
+        return seen
+
+    with ThreadPoolExecutor(3) as pool:
+        readers = [pool.submit(read, list_) for list_ in (False, True)]
+        pool.submit(write).result()
+        snapshots = [s for r in readers for s in r.result()]
+    assert snapshots, "no snapshot was taken while the txns ran"
+    for seq, values, versions in snapshots:
+        assert sum(values) == 100 and versions[0] == versions[1], f"torn snapshot at seq {seq}: {values} {versions}"

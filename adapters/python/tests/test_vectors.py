@@ -42,6 +42,8 @@ def _typed_call(client: Client, call: str, r: dict[str, Any]) -> Any:
     if call == "read":
         rec = _to_wire(client.read(r["key"]))
         return rec if rec["exists"] else {k: v for k, v in rec.items() if k != "value"}
+    if call == "read-many":
+        return _to_wire(client.read_many(r["keys"]))
     if call == "list":
         records = client.list(r.get("prefix", ""), after=r.get("after"), limit=r.get("limit"), include_deleted=r.get("includeDeleted", False))
         return {"records": _to_wire(records)}

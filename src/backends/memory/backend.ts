@@ -3,13 +3,16 @@
  *
  * Read isolation (G1) holds by construction: a transaction buffers its writes and applies them in one synchronous step
  * when its body resolves, so a read, which may run while a body awaits, sees only applied (committed) state, and a
- * body that throws leaves nothing behind. Event seqs come from a counter that purges never move back.
+ * body that throws leaves nothing behind. Event seqs come from a counter that purges never move back. A snapshot copies
+ * the record map and the seq in one synchronous step, so it is a state between two applied transactions.
  */
 import type {
   Backend,
   BackendTx,
   IdempotencyRecord,
   KeyState,
+  ListQuery,
+  SnapshotReader,
   StoredClaim,
   StoredRecord,
 } from "../../core/backend.js";
@@ -89,17 +92,24 @@ export class MemoryBackend implements Backend {
     });
   }
 
-  listRecords(q: { prefix: string; after?: string; limit: number; includeDeleted: boolean }): Promise<StoredRecord[]> {
-    return this.gate.run(async () => [...this.records.values()]
-      .filter(
-        (r) =>
-          r.key.startsWith(q.prefix) &&
-          (q.after === undefined || compareKeys(r.key, q.after) > 0) &&
-          (q.includeDeleted || r.valueText !== null),
-      )
-      .sort((a, b) => compareKeys(a.key, b.key))
-      .slice(0, q.limit)
-      .map((r) => ({ ...r })));
+  listRecords(q: ListQuery): Promise<StoredRecord[]> {
+    return this.gate.run(async () => listIn(this.records, q));
+  }
+
+  snapshot<T>(fn: (r: SnapshotReader) => Promise<T>): Promise<T> {
+    return this.gate.run(() => {
+      // Transactions apply in one synchronous step, and records are replaced, never mutated: this copy is one state.
+      const records = new Map(this.records);
+      const seq = this.seq;
+      return fn({
+        getRecords: (keys) => keys.map((key) => {
+          const r = records.get(key);
+          return r && { ...r };
+        }),
+        listRecords: (q) => listIn(records, q),
+        lastSeq: () => seq,
+      });
+    });
   }
 
   readEvents(q: { prefix: string; afterSeq: number; limit: number }): Promise<StateEvent[]> {
@@ -142,4 +152,17 @@ export class MemoryBackend implements Backend {
   close(): Promise<void> {
     return this.gate.close(async () => {});
   }
+}
+
+function listIn(records: Map<string, StoredRecord>, q: ListQuery): StoredRecord[] {
+  return [...records.values()]
+    .filter(
+      (r) =>
+        r.key.startsWith(q.prefix) &&
+        (q.after === undefined || compareKeys(r.key, q.after) > 0) &&
+        (q.includeDeleted || r.valueText !== null),
+    )
+    .sort((a, b) => compareKeys(a.key, b.key))
+    .slice(0, q.limit)
+    .map((r) => ({ ...r }));
 }

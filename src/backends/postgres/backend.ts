@@ -2,12 +2,16 @@
  * The PostgreSQL backend: several hosts share one database with the same guarantees as SQLite on one host. It
  * stores; `commit` in the core decides. Transactions run under the server's default READ COMMITTED isolation,
  * made safe by per-key and per-opId advisory locks (see tx.ts); `LISTEN/NOTIFY` wakes watchers on every host.
+ * A snapshot is a REPEATABLE READ, READ ONLY transaction on one pooled connection: every statement in it sees the
+ * state of its first one, which reads the seq (event_seq is written in the transaction that appends, so the seq and
+ * the records are one state).
  */
 import pg from "pg";
-import type { Backend, BackendTx, StoredClaim, StoredRecord } from "../../core/backend.js";
+import type { Backend, BackendTx, ListQuery, SnapshotReader, StoredClaim, StoredRecord } from "../../core/backend.js";
 import type { CheckpointReader } from "../../core/checkpoints.js";
 import { CloseGate, gatedReader } from "../../core/close-gate.js";
-import { FencedStateError, InvalidInputError } from "../../core/errors.js";
+import { FencedStateError, InvalidInputError, UnavailableError } from "../../core/errors.js";
+import { sleep } from "../../core/retry.js";
 import type { Outcome, StateEvent } from "../../core/schemas.js";
 import { prefixEnd } from "../key-order.js";
 import { Listeners } from "../serial.js";
@@ -44,11 +48,15 @@ interface EventRow {
 /** How soon watchers look again when events they could not read yet wait on a transaction in flight (ms). */
 const HELD_RECHECK_MS = { first: 5, max: 100 };
 
+/** A snapshot: every statement after it sees the state its first one saw, and none may write. */
+const SNAPSHOT_BEGIN = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+
 /** Reads outside a transaction: each is one statement, so it sees one consistent snapshot. */
 function readStatements(s: string) {
   const named = (name: string, text: string) => ({ name: `fenced_${name}`, text });
   return {
     getRecord: named("get_record", `SELECT key, value, version, epoch, updated_at FROM ${s}.records WHERE key = $1`),
+    getRecords: named("get_records", `SELECT key, value, version, epoch, updated_at FROM ${s}.records WHERE key = ANY($1::text[])`),
     getClaim: named("get_claim", `SELECT key, owner, epoch, expires_at FROM ${s}.claims WHERE key = $1`),
     // Two statements, so that the key range is an index range either way (see prefixEnd).
     list: named(
@@ -167,14 +175,81 @@ export class PostgresBackend implements Backend {
     return row && { key: row.key, owner: row.owner, epoch: Number(row.epoch), expiresAt: Number(row.expires_at) };
   }
 
-  async listRecords(q: { prefix: string; after?: string; limit: number; includeDeleted: boolean }): Promise<StoredRecord[]> {
+  listRecords(q: ListQuery): Promise<StoredRecord[]> {
+    return this.gate.run(() => this.listOn(this.statement.bind(this), q));
+  }
+
+  snapshot<T>(fn: (r: SnapshotReader) => Promise<T>): Promise<T> {
+    return this.gate.run(() => this.snapshotOpen(fn));
+  }
+
+  private async snapshotOpen<T>(fn: (r: SnapshotReader) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw unavailable(err, "cannot get a connection");
+    }
+    /** Set when the connection failed: it is then destroyed, not returned to the pool. */
+    let lost: Error | undefined;
+    // A connection that drops while checked out emits "error"; unheard, it would crash the process.
+    const onError = (err: Error) => void (lost ??= err);
+    client.on("error", onError);
+    const run: Run = async (statement, values) => {
+      try {
+        const result: pg.QueryResult | pg.QueryResult[] = await client.query({ ...statement, values });
+        return (Array.isArray(result) ? result.at(-1)! : result).rows;
+      } catch (err) {
+        if (isConnectionFailure(err)) lost = err instanceof Error ? err : new Error(String(err));
+        throw storeError(err);
+      }
+    };
+    try {
+      const seq = await this.settledSnapshot(run);
+      const result = await fn({
+        getRecords: async (keys) => {
+          const rows = new Map((await run<RecordRow>(this.sql.getRecords, [keys])).map((row) => [row.key, toRecord(row)]));
+          return keys.map((key) => rows.get(key));
+        },
+        listRecords: (q) => this.listOn(run, q),
+        lastSeq: () => seq,
+      });
+      await run({ text: "COMMIT" }, []);
+      return result;
+    } catch (err) {
+      if (!lost) await client.query("ROLLBACK").catch((e: unknown) => (lost = e instanceof Error ? e : new Error(String(e))));
+      throw err;
+    } finally {
+      client.removeListener("error", onError);
+      client.release(lost);
+    }
+  }
+
+  /**
+   * Begins the snapshot and returns its seq. The snapshot is taken by the first statement after BEGIN, so the seq
+   * names the state read after it; BEGIN and the seq go in one round trip. Seqs are taken in one order and may commit
+   * in another (events.ts), so a snapshot can see seq 8 committed while seq 7 is still in flight: that state is no
+   * prefix of the log. Such a snapshot is dropped and taken again once the store's seq takers have settled: a
+   * snapshot is kept only when no visible event lies beyond its last settled seq.
+   */
+  private async settledSnapshot(run: Run): Promise<number> {
+    for (let attempt = 0; ; attempt++) {
+      const [row] = await run<{ seq: string; newest: string }>({ text: `${SNAPSHOT_BEGIN};\n${this.eventSql.snapshotSeq}` }, []);
+      if (row!.newest === row!.seq) return Number(row!.seq);
+      await run({ text: "ROLLBACK" }, []);
+      if (attempt >= 200) throw new UnavailableError({ cause: "the event log did not settle for a snapshot (writers kept seqs in flight)" });
+      await sleep(Math.random() * Math.min(50, 2 ** attempt));
+    }
+  }
+
+  private async listOn(run: Run, q: ListQuery): Promise<StoredRecord[]> {
     // Keys hold no control characters, so "after" cut at a NUL selects the same keys (and Postgres text has no NUL).
     const after = (q.after ?? "").split("\u0000")[0]!;
     const end = prefixEnd(q.prefix);
     const rows =
       end === null
-        ? await this.query<RecordRow>(this.sql.listFrom, [q.prefix, after, q.includeDeleted, q.limit])
-        : await this.query<RecordRow>(this.sql.list, [q.prefix, end, after, q.includeDeleted, q.limit]);
+        ? await run<RecordRow>(this.sql.listFrom, [q.prefix, after, q.includeDeleted, q.limit])
+        : await run<RecordRow>(this.sql.list, [q.prefix, end, after, q.includeDeleted, q.limit]);
     return rows.map(toRecord);
   }
 
@@ -267,7 +342,7 @@ export class PostgresBackend implements Backend {
     }
   }
 
-  private async statement<R extends pg.QueryResultRow>(statement: { name: string; text: string }, values: unknown[]): Promise<R[]> {
+  private async statement<R extends pg.QueryResultRow>(statement: { name?: string; text: string }, values: unknown[]): Promise<R[]> {
     try {
       return (await this.pool.query<R>({ ...statement, values })).rows;
     } catch (err) {
@@ -275,6 +350,9 @@ export class PostgresBackend implements Backend {
     }
   }
 }
+
+/** Runs one statement (or several, without values) and answers the rows of the last; failures come back typed (`storeError`). */
+type Run = <R extends pg.QueryResultRow>(statement: { name?: string; text: string }, values: unknown[]) => Promise<R[]>;
 
 function toRecord(r: RecordRow): StoredRecord {
   return { key: r.key, valueText: r.value, version: Number(r.version), epoch: Number(r.epoch), updatedAt: Number(r.updated_at) };

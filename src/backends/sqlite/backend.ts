@@ -9,9 +9,14 @@
  * mode sees the last committed state. A group keeps its transaction open across awaits, and what it wrote may still
  * roll back (a member's savepoint, a failed COMMIT); a read on the writer would see it (G1: docs/design.md, "Read
  * isolation").
+ *
+ * A snapshot (`snapshot`) is a read transaction, which WAL pins to the state committed when it first reads. It runs on
+ * a connection of its own, never on the reader: the reader must not join a snapshot's transaction while it is open
+ * across awaits, or a read issued right after a commit would be answered from before it. Snapshot connections are
+ * opened on first use and kept for the next snapshot (a few at most), so concurrent snapshots never wait for each other.
  */
 import type Database from "better-sqlite3";
-import type { Backend, BackendTx, StoredClaim, StoredRecord } from "../../core/backend.js";
+import type { Backend, BackendTx, ListQuery, SnapshotReader, StoredClaim, StoredRecord } from "../../core/backend.js";
 import type { CheckpointReader } from "../../core/checkpoints.js";
 import { CloseGate, gatedReader } from "../../core/close-gate.js";
 import type { Outcome, StateEvent } from "../../core/schemas.js";
@@ -65,11 +70,15 @@ export class SqliteBackend implements Backend {
   private readonly listeners = new Listeners();
   private readonly unsubscribe: () => void;
   private readonly gate = new CloseGate();
-  private readonly stmt;
+  private readonly stmt: ReadStatements;
+  private readonly file: string;
+  /** Idle snapshot connections (see `snapshot`), each with its statements; one per snapshot in flight is taken out. */
+  private readonly idleSnapshots: SnapshotConnection[] = [];
 
   /** Opens (or joins, when this process already has it open) `options.path`. Throws `INVALID_INPUT` for a bad path. */
   constructor(options: SqliteBackendOptions) {
     const file = databaseFile(options.path);
+    this.file = file;
     this.busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
     this.writer = SqliteWriter.acquire(file, { durability: options.durability ?? "normal", busyTimeoutMs: this.busyTimeoutMs });
     try {
@@ -79,26 +88,7 @@ export class SqliteBackend implements Backend {
       throw err;
     }
     const db = this.reader;
-    this.stmt = {
-      getRecord: db.prepare<[string], RecordRow>("SELECT key, value, version, epoch, updated_at FROM records WHERE key = ?"),
-      getClaim: db.prepare<[string], { key: string; owner: string | null; epoch: number; expires_at: number }>(
-        "SELECT key, owner, epoch, expires_at FROM claims WHERE key = ?",
-      ),
-      // Two statements, so that the key range is an index range either way (see prefixEnd).
-      list: db.prepare<[string, string, string, number, number], RecordRow>(
-        `SELECT key, value, version, epoch, updated_at FROM records
-          WHERE key >= ? AND key < ? AND key > ? AND (value IS NOT NULL OR ?) ORDER BY key LIMIT ?`,
-      ),
-      listFrom: db.prepare<[string, string, number, number], RecordRow>(
-        `SELECT key, value, version, epoch, updated_at FROM records
-          WHERE key >= ? AND key > ? AND (value IS NOT NULL OR ?) ORDER BY key LIMIT ?`,
-      ),
-      events: db.prepare<{ afterSeq: number; start: string; end: string | null; limit: number }, EventRow>(
-        "SELECT * FROM events WHERE seq > @afterSeq AND key >= @start AND (@end IS NULL OR key < @end) ORDER BY seq LIMIT @limit",
-      ),
-      // The last seq handed out, kept by AUTOINCREMENT even when its row has been purged.
-      lastSeq: db.prepare<[], { seq: number }>("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0) AS seq"),
-    };
+    this.stmt = readStatements(db);
     this.checkpoints = gatedReader(new SqliteCheckpoints(db, (body) => this.read(body)), this.gate);
     this.unsubscribe = this.writer.subscribe(() => this.listeners.notify());
   }
@@ -126,17 +116,36 @@ export class SqliteBackend implements Backend {
     });
   }
 
-  listRecords(q: { prefix: string; after?: string; limit: number; includeDeleted: boolean }): Promise<StoredRecord[]> {
-    const end = prefixEnd(q.prefix);
-    const after = q.after ?? "";
-    const deleted = q.includeDeleted ? 1 : 0;
-    return this.gate.run(async () =>
-      this.read(() =>
-        end === null
-          ? this.stmt.listFrom.all(q.prefix, after, deleted, q.limit)
-          : this.stmt.list.all(q.prefix, end, after, deleted, q.limit),
-      ).map(toRecord),
-    );
+  listRecords(q: ListQuery): Promise<StoredRecord[]> {
+    return this.gate.run(async () => this.read(() => listOn(this.stmt, q)));
+  }
+
+  /**
+   * Runs `fn` in a read transaction on a snapshot connection of its own. Writers are not blocked: WAL keeps the pinned
+   * state readable, and a checkpoint only waits to reset the WAL until the snapshot ends.
+   */
+  snapshot<T>(fn: (r: SnapshotReader) => Promise<T>): Promise<T> {
+    return this.gate.run(async () => {
+      const connection = this.idleSnapshots.pop() ?? this.openSnapshotConnection();
+      const { db, stmt } = connection;
+      try {
+        db.exec("BEGIN");
+        // A deferred transaction takes its snapshot at its first read: take it here, with the seq it reflects.
+        const seq = this.read(() => stmt.lastSeq.get()!.seq);
+        return await fn({
+          getRecords: (keys) => this.read(() => keys.map((key) => {
+            const row = stmt.getRecord.get(key);
+            return row && toRecord(row);
+          })),
+          listRecords: (q) => this.read(() => listOn(stmt, q)),
+          lastSeq: () => seq,
+        });
+      } finally {
+        if (db.inTransaction) db.exec("COMMIT");
+        if (this.idleSnapshots.length < MAX_IDLE_SNAPSHOT_CONNECTIONS) this.idleSnapshots.push(connection);
+        else db.close();
+      }
+    });
   }
 
   readEvents(q: { prefix: string; afterSeq: number; limit: number }): Promise<StateEvent[]> {
@@ -175,8 +184,14 @@ export class SqliteBackend implements Backend {
     return this.gate.close(async () => {
       this.unsubscribe();
       this.reader.close();
+      for (const { db } of this.idleSnapshots.splice(0)) db.close();
       await this.writer.release();
     });
+  }
+
+  private openSnapshotConnection(): SnapshotConnection {
+    const db = openReaderConnection(this.file);
+    return { db, stmt: readStatements(db) };
   }
 
   /** Runs a read, waiting out a busy database for up to `busyTimeoutMs`; failures become `UNAVAILABLE`. */
@@ -187,6 +202,45 @@ export class SqliteBackend implements Backend {
       throw unavailable(err);
     }
   }
+}
+
+/** The statements a read connection runs, prepared once per connection. */
+function readStatements(db: Database.Database) {
+  return {
+    getRecord: db.prepare<[string], RecordRow>("SELECT key, value, version, epoch, updated_at FROM records WHERE key = ?"),
+    getClaim: db.prepare<[string], { key: string; owner: string | null; epoch: number; expires_at: number }>(
+      "SELECT key, owner, epoch, expires_at FROM claims WHERE key = ?",
+    ),
+    // Two statements, so that the key range is an index range either way (see prefixEnd).
+    list: db.prepare<[string, string, string, number, number], RecordRow>(
+      `SELECT key, value, version, epoch, updated_at FROM records
+        WHERE key >= ? AND key < ? AND key > ? AND (value IS NOT NULL OR ?) ORDER BY key LIMIT ?`,
+    ),
+    listFrom: db.prepare<[string, string, number, number], RecordRow>(
+      `SELECT key, value, version, epoch, updated_at FROM records
+        WHERE key >= ? AND key > ? AND (value IS NOT NULL OR ?) ORDER BY key LIMIT ?`,
+    ),
+    events: db.prepare<{ afterSeq: number; start: string; end: string | null; limit: number }, EventRow>(
+      "SELECT * FROM events WHERE seq > @afterSeq AND key >= @start AND (@end IS NULL OR key < @end) ORDER BY seq LIMIT @limit",
+    ),
+    // The last seq handed out, kept by AUTOINCREMENT even when its row has been purged. sqlite_sequence is written in
+    // the transaction that appends, so a snapshot's seq and its records are one state.
+    lastSeq: db.prepare<[], { seq: number }>("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0) AS seq"),
+  };
+}
+
+type ReadStatements = ReturnType<typeof readStatements>;
+type SnapshotConnection = { db: Database.Database; stmt: ReadStatements };
+
+/** Snapshot connections kept open for reuse; more snapshots at once open more, closed as they end. */
+const MAX_IDLE_SNAPSHOT_CONNECTIONS = 4;
+
+function listOn(stmt: ReadStatements, q: ListQuery): StoredRecord[] {
+  const end = prefixEnd(q.prefix);
+  const after = q.after ?? "";
+  const deleted = q.includeDeleted ? 1 : 0;
+  const rows = end === null ? stmt.listFrom.all(q.prefix, after, deleted, q.limit) : stmt.list.all(q.prefix, end, after, deleted, q.limit);
+  return rows.map(toRecord);
 }
 
 function toRecord(r: RecordRow): StoredRecord {
