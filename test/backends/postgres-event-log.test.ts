@@ -42,6 +42,38 @@ afterEach(async () => {
 });
 
 describe("postgres event log: readers see settled events only", () => {
+  it("a snapshot never holds a commit whose smaller seq is still in flight: it waits and is a prefix state of the log", async () => {
+    const [a, b, reader] = await Promise.all([host(), host(), host()]);
+    let entered!: () => void;
+    const inside = new Promise<void>((r) => (entered = r));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const slow = commitWithin(a, { key: "pair/slow", op: op.set(1) }, async () => {
+      entered();
+      await gate;
+    });
+    await inside; // a holds the smaller seq, uncommitted
+    const fast = await b.commit({ key: "pair/fast", op: op.set(1) });
+    // The snapshot cannot be taken while a's seq is in flight (fast is visible, a is not: no prefix of the log).
+    let answered = false;
+    const snapshot = reader.readMany(["pair/slow", "pair/fast"]).finally(() => (answered = true));
+    await sleep(300);
+    expect(answered).toBe(false);
+    release();
+    const held = await slow;
+    const { seq, records } = await snapshot;
+    expect(held.seq).toBeLessThan(fast.seq!);
+    expect(seq).toBeGreaterThanOrEqual(fast.seq!);
+    expect(records.map((r) => r.exists)).toEqual([true, true]);
+    // Whatever a snapshot shows is exactly the events up to its seq.
+    const again = await reader.readMany(["pair/slow", "pair/fast"]);
+    const events = await reader.events("pair/", { fromSeq: 1 });
+    for (const [i, key] of ["pair/slow", "pair/fast"].entries()) {
+      const upTo = events.filter((e) => e.key === key && e.outcome === "committed" && e.seq <= again.seq);
+      expect(again.records[i]!.version).toBe(upTo.at(-1)?.version ?? 0);
+    }
+  });
+
   it("G6: while a transaction holds a low seq, a later committed seq is neither read nor counted in lastSeq", async () => {
     const [a, b, reader] = await Promise.all([host(), host(), host()]);
     const before = await reader.backend.lastSeq();
