@@ -174,9 +174,10 @@ export function sqliteCheckpointTx(db: Database.Database): CheckpointTx {
  * Statements are prepared once per connection.
  *
  * A checkpoint row never changes once written, and (checkpoint id, head version) names one row for all time (head
- * versions only grow, also across deleteThread), so its decoded form is cached by that name, up to `CACHE_BYTES`. A
- * read first asks the database whether the row exists and has writes (a probe that reads no payload), so a row that
- * was deleted is never served from the cache; its writes, which do change, are always read.
+ * versions only grow, also across deleteThread), so its decoded form is cached, up to `CACHE_BYTES`. A read of a
+ * cached row first asks the database whether the row still exists under that head version and has writes (a probe
+ * that reads no payload), so a deleted row is never served from the cache; its writes, which do change, are always
+ * read. A row that is not cached costs one statement, as without the cache.
  */
 export class SqliteCheckpoints implements CheckpointReader {
   private readonly stmt;
@@ -186,6 +187,8 @@ export class SqliteCheckpoints implements CheckpointReader {
     maxEntrySize: Math.floor(CACHE_BYTES / 10),
     sizeCalculation: (c) => 256 + c.checkpoint.byteLength + c.metadata.byteLength + c.blobs.reduce((n, b) => n + 64 + b.value.byteLength, 0),
   });
+  /** The head each lineage had when last read here: a hint, checked against the head record by every read. */
+  private readonly heads = new LRUCache<string, string>({ max: 10_000 });
   /** `list` statements by query shape (which filters are present), prepared on first use. */
   private readonly listStatements = new Map<string, Database.Statement<unknown[], RowData>>();
 
@@ -203,6 +206,10 @@ export class SqliteCheckpoints implements CheckpointReader {
         `SELECT ${PROBE} FROM checkpoints AS c WHERE c.thread_id = ? AND c.ns = ? AND c.checkpoint_id = ?`,
       ),
       // The checkpoint a lineage's head record names (its value is {"checkpointId": …}), in the same read.
+      headRow: db.prepare<[string, string, string], RowData>(
+        `SELECT ${COLUMNS} FROM checkpoints AS c WHERE c.thread_id = ? AND c.ns = ?
+            AND c.checkpoint_id = (SELECT value ->> '$.${HEAD_CHECKPOINT_FIELD}' FROM records WHERE key = ?)`,
+      ),
       headProbe: db.prepare<[string, string, string], ProbeRow>(
         `SELECT ${PROBE} FROM checkpoints AS c WHERE c.thread_id = ? AND c.ns = ?
             AND c.checkpoint_id = (SELECT value ->> '$.${HEAD_CHECKPOINT_FIELD}' FROM records WHERE key = ?)`,
@@ -232,11 +239,28 @@ export class SqliteCheckpoints implements CheckpointReader {
   }
 
   async getCheckpoint(ref: CheckpointRef): Promise<LoadedCheckpoint | undefined> {
-    return this.read(() => this.loadProbed(ref.threadId, ref.ns, this.stmt.probe.get(ref.threadId, ref.ns, ref.checkpointId)));
+    return this.read(() => {
+      const cached = this.decoded.get(cacheKey(ref.threadId, ref.ns, ref.checkpointId));
+      if (cached) return this.withWrites(cached, this.stmt.probe.get(ref.threadId, ref.ns, ref.checkpointId));
+      const row = this.stmt.row.get(ref.threadId, ref.ns, ref.checkpointId);
+      return row && this.withWrites(this.cached(row), row);
+    });
   }
 
   async getHeadCheckpoint(q: { threadId: string; ns: string; headKey: string }): Promise<LoadedCheckpoint | undefined> {
-    return this.read(() => this.loadProbed(q.threadId, q.ns, this.stmt.headProbe.get(q.threadId, q.ns, q.headKey)));
+    return this.read(() => {
+      const lineage = lineageKey(q.threadId, q.ns);
+      const head = this.heads.get(lineage);
+      const cached = head === undefined ? undefined : this.decoded.get(cacheKey(q.threadId, q.ns, head));
+      if (cached) {
+        const probe = this.stmt.headProbe.get(q.threadId, q.ns, q.headKey);
+        if (!probe || probe.checkpoint_id === cached.checkpointId) return this.withWrites(cached, probe);
+      }
+      const row = this.stmt.headRow.get(q.threadId, q.ns, q.headKey);
+      if (!row) return undefined;
+      this.heads.set(lineage, row.checkpoint_id);
+      return this.withWrites(this.cached(row), row);
+    });
   }
 
   async listCheckpoints(q: CheckpointQuery): Promise<LoadedCheckpoint[]> {
@@ -267,24 +291,30 @@ export class SqliteCheckpoints implements CheckpointReader {
     });
   }
 
-  /** A probed row, from the cache or its full row, with its writes. */
-  private loadProbed(threadId: string, ns: string, probe: ProbeRow | undefined): LoadedCheckpoint | undefined {
-    if (!probe) return undefined;
-    let cached = this.decoded.get(cacheKey(threadId, ns, probe.checkpoint_id, probe.head_version));
-    if (!cached) {
-      const row = this.stmt.row.get(threadId, ns, probe.checkpoint_id);
-      if (!row) return undefined; // deleted since the probe
-      cached = this.cached(row);
+  /**
+   * A cached checkpoint with its writes, if the database still holds it under the same head version (`probe`, read
+   * just now); `undefined` once it is gone. Writes are always read: they are the one part that changes.
+   */
+  private withWrites(cached: CachedCheckpoint, probe: Pick<ProbeRow, "head_version" | "has_writes"> | undefined): LoadedCheckpoint | undefined {
+    if (!probe || probe.head_version !== cached.headVersion) {
+      if (probe) this.decoded.delete(cacheKey(cached.threadId, cached.ns, cached.checkpointId));
+      return probe && this.getCheckpointNow(cached);
     }
-    const writes = probe.has_writes ? this.stmt.writes.all(threadId, ns, probe.checkpoint_id).map(toWrite) : [];
+    const writes = probe.has_writes ? this.stmt.writes.all(cached.threadId, cached.ns, cached.checkpointId).map(toWrite) : [];
     return { ...cached, writes };
+  }
+
+  /** The row of a checkpoint whose cached form went stale (its thread was deleted and the id came back). */
+  private getCheckpointNow(ref: { threadId: string; ns: string; checkpointId: string }): LoadedCheckpoint | undefined {
+    const row = this.stmt.row.get(ref.threadId, ref.ns, ref.checkpointId);
+    return row && this.withWrites(this.cached(row), row);
   }
 
   /** A row's decoded form, from the cache or decoded now (and cached). */
   private cached(row: RowData): CachedCheckpoint {
-    const key = cacheKey(row.thread_id, row.ns, row.checkpoint_id, row.head_version);
+    const key = cacheKey(row.thread_id, row.ns, row.checkpoint_id);
     let cached = this.decoded.get(key);
-    if (!cached) this.decoded.set(key, (cached = this.decode(row)));
+    if (!cached || cached.headVersion !== row.head_version) this.decoded.set(key, (cached = this.decode(row)));
     return cached;
   }
 
@@ -348,8 +378,12 @@ export class SqliteCheckpoints implements CheckpointReader {
   }
 }
 
-function cacheKey(threadId: string, ns: string, checkpointId: string, headVersion: number): string {
-  return `${threadId}\u0000${ns}\u0000${checkpointId}\u0000${headVersion}`;
+function cacheKey(threadId: string, ns: string, checkpointId: string): string {
+  return `${threadId}\u0000${ns}\u0000${checkpointId}`;
+}
+
+function lineageKey(threadId: string, ns: string): string {
+  return `${threadId}\u0000${ns}`;
 }
 
 function writesKey(row: { thread_id: string; ns: string; checkpoint_id: string }): string {
