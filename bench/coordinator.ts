@@ -1,4 +1,7 @@
-/** `fenced serve` as a child process on a free loopback port, for the sections that measure over HTTP. */
+/**
+ * `fenced serve` (and the http section's bare-Fastify peer) as a child process on a free loopback port, for the
+ * sections that measure over HTTP.
+ */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
@@ -10,8 +13,18 @@ export interface RunningCoordinator {
 }
 
 /** Starts `fenced serve --port 0 --db <db>` (the real CLI, in its own process) and waits for its URL. */
-export async function startCoordinator(db: string): Promise<RunningCoordinator> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "serve", "--port", "0", "--db", db], {
+export function startCoordinator(db: string): Promise<RunningCoordinator> {
+  return startServer(["src/cli/main.ts", "serve", "--port", "0", "--db", db]);
+}
+
+/** Starts bench/raw-http-peer.ts (a bare Fastify route doing the raw conditional UPDATE) and waits for its URL. */
+export function startRawPeer(db: string): Promise<RunningCoordinator> {
+  return startServer(["bench/raw-http-peer.ts", "--db", db]);
+}
+
+/** Runs `script args…` under tsx in its own process until it prints "listening on <url>". */
+async function startServer(args: string[]): Promise<RunningCoordinator> {
+  const child = spawn(process.execPath, ["--import", "tsx", ...args], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -25,7 +38,7 @@ export async function startCoordinator(db: string): Promise<RunningCoordinator> 
       const m = /listening on (http:\/\/\S+)/.exec(out);
       if (m) resolve(m[1]!);
     });
-    void exited.then(() => reject(new Error(`fenced serve exited before listening: ${stderr}`)));
+    void exited.then(() => reject(new Error(`${args[0]} exited before listening: ${stderr}`)));
   });
   return {
     url,

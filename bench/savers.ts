@@ -12,6 +12,7 @@ import {
   type CheckpointMetadata,
 } from "@langchain/langgraph-checkpoint";
 import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
+import { Annotation, END, START, StateGraph } from "@langchain/langgraph";
 import { FencedCheckpointSaver } from "../src/langgraph/index.js";
 
 export type SaverName = "FencedCheckpointSaver" | "SqliteSaver" | "MemorySaver";
@@ -86,4 +87,27 @@ export async function putChain(saver: BaseCheckpointSaver, parent: RunnableConfi
     configs.push(config);
   }
   return configs;
+}
+
+/** The state of the `invoke` benchmark's graph: messages appended by each node. */
+const ChatState = Annotation.Root({
+  messages: Annotation<{ role: string; content: string }[]>({ reducer: (a, b) => a.concat(b), default: () => [] }),
+});
+
+/**
+ * A real 3-node StateGraph (draft → review → reply), each node appending one ~200-byte message, compiled on `saver`:
+ * one `invoke` reads the thread's head, and puts a checkpoint and the node's writes per step, as an application does.
+ */
+export function chatGraph(saver: BaseCheckpointSaver) {
+  const text = "x".repeat(200);
+  const say = (role: string) => () => ({ messages: [{ role, content: `${role}: ${text}` }] });
+  return new StateGraph(ChatState)
+    .addNode("draft", say("draft"))
+    .addNode("review", say("review"))
+    .addNode("reply", say("reply"))
+    .addEdge(START, "draft")
+    .addEdge("draft", "review")
+    .addEdge("review", "reply")
+    .addEdge("reply", END)
+    .compile({ checkpointer: saver });
 }

@@ -1,14 +1,14 @@
 /**
  * LangGraph: FencedCheckpointSaver next to the official SqliteSaver and MemorySaver — put, putWrites, getTuple
  * (latest and by id), list — on the same checkpoints (~1 KB and ~100 KB), SQLite savers at the same durability (WAL,
- * synchronous=NORMAL). Each round opens fresh savers and runs every operation in alternating chunks across them, so
- * whatever else the machine does in a round falls on all three alike. Targets (issue 9): put, getTuple and list
- * ≥ 1.0× SqliteSaver.
+ * synchronous=NORMAL), and a real 3-node StateGraph `invoke` on each. Each round opens fresh savers and runs every
+ * operation in alternating chunks across them, so whatever else the machine does in a round falls on all three alike.
+ * Targets (issues 9, 18): put, getTuple, list and invoke ≥ 1.0× SqliteSaver.
  */
 import type { RunnableConfig } from "@langchain/core/runnables";
 import type { PendingWrite } from "@langchain/langgraph-checkpoint";
 import { figure, perSecond, type Figure, type Target } from "../report.js";
-import { checkpointStep, openSaver, putChain, SAVER_NAMES, threadConfig, type OpenSaver, type SaverName } from "../savers.js";
+import { chatGraph, checkpointStep, openSaver, putChain, SAVER_NAMES, threadConfig, type OpenSaver, type SaverName } from "../savers.js";
 import { bySize, type Section, type Size } from "../section.js";
 
 const PAYLOADS = [
@@ -22,9 +22,9 @@ const LIST_LIMIT = 10;
 
 const sizes = (size: Size) =>
   bySize(size, {
-    full: { ops: { "~1 KB": 2000, "~100 KB": 200 }, rounds: 5 },
-    quick: { ops: { "~1 KB": 500, "~100 KB": 50 }, rounds: 3 },
-    tiny: { ops: { "~1 KB": 20, "~100 KB": 4 }, rounds: 1 },
+    full: { ops: { "~1 KB": 2000, "~100 KB": 200 }, invokes: 500, rounds: 5 },
+    quick: { ops: { "~1 KB": 500, "~100 KB": 50 }, invokes: 150, rounds: 3 },
+    tiny: { ops: { "~1 KB": 20, "~100 KB": 4 }, invokes: 5, rounds: 1 },
   });
 
 /** Runs `count` calls of each body in alternating chunks; returns each body's ops/s. */
@@ -97,12 +97,31 @@ async function round(dirs: () => string, bytes: number, count: number): Promise<
   }
 }
 
+/** One round of `invoke`: fresh savers, the same 3-node graph on each, a new thread per invoke; invokes/s per saver. */
+async function invokeRound(dirs: () => string, count: number): Promise<Map<SaverName, number>> {
+  const savers: OpenSaver[] = [];
+  for (const name of SAVER_NAMES) savers.push(await openSaver(name, dirs()));
+  try {
+    const graphs = savers.map((s) => chatGraph(s.saver));
+    const rates = await interleaved(
+      count,
+      graphs.map((graph, k) => async (i: number) => {
+        const out = await graph.invoke({ messages: [{ role: "user", content: "hello" }] }, threadConfig(`invoke-${i}`));
+        if (out.messages.length !== 4) throw new Error(`${savers[k]!.name}: invoke returned ${out.messages.length} messages`);
+      }),
+    );
+    return new Map(savers.map((s, k) => [s.name, rates[k]!]));
+  } finally {
+    for (const s of savers) await s.close();
+  }
+}
+
 export const langgraphSection: Section = {
   name: "langgraph",
   title: "LangGraph: FencedCheckpointSaver vs the official SqliteSaver and MemorySaver",
-  steps: (size) => PAYLOADS.length * sizes(size).rounds,
+  steps: (size) => (PAYLOADS.length + 1) * sizes(size).rounds,
   async run(ctx) {
-    const { ops, rounds } = sizes(ctx.size);
+    const { ops, invokes, rounds } = sizes(ctx.size);
     const figures: Figure[] = [];
     const targets: Target[] = [];
     const synchronous = new Map<SaverName, number | null>();
@@ -137,6 +156,25 @@ export const langgraphSection: Section = {
         }
       }
     }
+    const invoked = new Map<SaverName, number[]>(SAVER_NAMES.map((n) => [n, []]));
+    for (let r = 0; r < rounds; r++) {
+      ctx.progress.status(`langgraph: invoke, round ${r + 1}/${rounds}`);
+      for (const [n, rate] of await invokeRound(() => ctx.tempDir(), invokes)) invoked.get(n)!.push(rate);
+      ctx.progress.step(`langgraph: invoke, round ${r + 1}/${rounds}`);
+    }
+    for (const peer of ["SqliteSaver", "MemorySaver"] as const) {
+      const f = figure(
+        "invoke, 3-node StateGraph, ~200 B messages",
+        "invokes/s",
+        { name: "FencedCheckpointSaver", rounds: invoked.get("FencedCheckpointSaver")! },
+        { name: peer, rounds: invoked.get(peer)! },
+        { details: { ops: invokes } },
+      );
+      figures.push(f);
+      if (peer === "SqliteSaver") {
+        targets.push({ kind: "speed", text: "invoke: ≥ 1.0× SqliteSaver", measured: `${f.ratio!.median.toFixed(2)}×`, met: f.ratio!.median >= 1.0 });
+      }
+    }
     return {
       figures,
       targets,
@@ -144,6 +182,7 @@ export const langgraphSection: Section = {
         `Durability: both SQLite savers on their own file in WAL mode; PRAGMA synchronous read back from each connection: FencedCheckpointSaver ${synchronous.get("FencedCheckpointSaver")}, SqliteSaver ${synchronous.get("SqliteSaver")} (1 = NORMAL). MemorySaver keeps nothing on disk.`,
         "Checkpoints: one thread, each put the child of the previous (as a running graph puts them); `messages` changes every step and fills the size, `profile` is written once (newVersions holds only the changed channels).",
         "putWrites: the node's writes (`messages`, `step`) to each checkpoint; getTuple by id: random earlier checkpoints; list: newest 10 of the thread.",
+        "invoke: a StateGraph draft → review → reply, each node appending a ~200-byte message, compiled on each saver; every invoke starts a new thread (a head read, then a checkpoint and the node's writes per step: 4 puts, 3 putWrites).",
         "FencedCheckpointSaver also commits the thread's head with expectVersion (G7) and its event-log row in the same transaction as every put; the official savers check nothing.",
       ],
     };

@@ -161,7 +161,8 @@ export async function serializeWrites(
  * keeping the caller's array would let a later change to it rewrite a stored checkpoint.
  */
 function owned(bytes: Uint8Array): Uint8Array {
-  return bytes instanceof Uint8Array ? Uint8Array.from(bytes) : bytes;
+  // A memcpy (`Uint8Array.from` copies element by element through the iterator: ~10× slower on a 1 KB value).
+  return bytes instanceof Uint8Array ? new Uint8Array(bytes) : bytes;
 }
 
 /** Rebuilds the tuple LangGraph expects from a loaded row. `parentWrites` feeds the v < 4 pending-sends migration. */

@@ -191,6 +191,34 @@ for (const fixture of saverFixtures()) {
         expect((await saver.getTuple(after))?.checkpoint.channel_values.kept).toBe("new");
       });
 
+      it("serves no checkpoint of a deleted thread from a cache: by id, latest and list find nothing", async () => {
+        const saver = await fixture.saver();
+        const c0 = await saver.put(from("gone"), checkpoint({ a: 1 }), meta(0), { a: 1 });
+        const c1 = await saver.put(c0, checkpoint({ a: 2 }, 2), meta(1), { a: 2 });
+        // Read every way first, so that whatever a backend caches holds them.
+        expect((await saver.getTuple(c0))?.checkpoint.channel_values).toEqual({ a: 1 });
+        expect((await saver.getTuple(from("gone")))?.checkpoint.channel_values).toEqual({ a: 2 });
+        expect(await all(saver, from("gone"))).toHaveLength(2);
+        await saver.deleteThread("gone");
+        expect(await saver.getTuple(c0)).toBeUndefined();
+        expect(await saver.getTuple(c1)).toBeUndefined();
+        expect(await saver.getTuple(from("gone"))).toBeUndefined();
+        expect(await all(saver, from("gone"))).toEqual([]);
+      });
+
+      it("returns pending writes added after a checkpoint was read: by id, latest and list", async () => {
+        const saver = await fixture.saver();
+        const c0 = await saver.put(from("w"), checkpoint({ a: 1 }), meta(0), { a: 1 });
+        expect((await saver.getTuple(c0))?.pendingWrites).toEqual([]);
+        expect((await saver.getTuple(from("w")))?.pendingWrites).toEqual([]);
+        expect((await all(saver, from("w")))[0]?.pendingWrites).toEqual([]);
+        await saver.putWrites(c0, [["a", 5]], "task-1");
+        const expected = [["task-1", "a", 5]];
+        expect((await saver.getTuple(c0))?.pendingWrites).toEqual(expected);
+        expect((await saver.getTuple(from("w")))?.pendingWrites).toEqual(expected);
+        expect((await all(saver, from("w")))[0]?.pendingWrites).toEqual(expected);
+      });
+
       it("G6: inherits a value only while the channel's version is unchanged; a changed one not in newVersions is written", async () => {
         const saver = await fixture.saver();
         const c0 = await saver.put(from("t"), checkpoint({ a: "a0", b: "b0" }), meta(0), { a: 1, b: 1 });

@@ -10,6 +10,7 @@
  * reads a long value from a rowid table about twice as fast as from a WITHOUT ROWID one (measured).
  */
 import type Database from "better-sqlite3";
+import { LRUCache } from "lru-cache";
 import { HEAD_CHECKPOINT_FIELD, type BlobAddress, type WriteKey, type BlobRef, type CheckpointBlob, type CheckpointQuery, type CheckpointReader, type CheckpointRef, type CheckpointRow, type CheckpointTx, type CheckpointWrite, type LoadedCheckpoint } from "../../core/checkpoints.js";
 import { InvalidInputError } from "../../core/errors.js";
 
@@ -69,12 +70,38 @@ interface RowData {
   has_writes: 0 | 1;
 }
 
+/** What a row needs besides its payload, to tell whether the cache holds it and whether it has writes. */
+interface ProbeRow {
+  checkpoint_id: string;
+  head_version: number;
+  has_writes: 0 | 1;
+}
+
+interface WriteRow {
+  task_id: string;
+  idx: number;
+  channel: string;
+  type: string;
+  value: Buffer;
+  task_path: string;
+}
+
+/** A loaded checkpoint without its writes (they are the one part of a checkpoint that changes). */
+type CachedCheckpoint = Omit<LoadedCheckpoint, "writes">;
+
+/** Bytes of decoded checkpoints a read connection keeps; one bigger than a tenth of it is not kept. */
+const CACHE_BYTES = 32 * 1024 * 1024;
+
 /** Where each value a checkpoint wrote sits in its payload; offset -1: in `checkpoint_blobs`. */
 type BlobIndex = Record<string, [type: string, offset: number, length: number]>;
 
-const COLUMNS = `c.thread_id, c.ns, c.checkpoint_id, c.parent_id, c.head_version, c.type, c.payload, c.checkpoint_length,
-  c.metadata_length, c.blob_refs, c.blob_index, EXISTS (SELECT 1 FROM checkpoint_writes AS w
+const HAS_WRITES = `EXISTS (SELECT 1 FROM checkpoint_writes AS w
     WHERE w.thread_id = c.thread_id AND w.ns = c.ns AND w.checkpoint_id = c.checkpoint_id) AS has_writes`;
+const COLUMNS = `c.thread_id, c.ns, c.checkpoint_id, c.parent_id, c.head_version, c.type, c.payload, c.checkpoint_length,
+  c.metadata_length, c.blob_refs, c.blob_index, ${HAS_WRITES}`;
+/** The row's immutable identity and whether it has writes: read first, so that a cached row skips its payload. */
+const PROBE = `c.checkpoint_id, c.head_version, ${HAS_WRITES}`;
+const WRITE_COLUMNS = "task_id, idx, channel, type, value, task_path";
 
 /**
  * Checkpoint-row writes on the writer connection (`SqliteWriter`): they run only inside a commit's transaction. The
@@ -172,10 +199,23 @@ export function sqliteCheckpointTx(db: Database.Database): CheckpointTx {
 /**
  * Checkpoint reads on a backend's read connection: the last committed state, never a group's uncommitted rows.
  * Statements are prepared once per connection.
+ *
+ * A checkpoint row never changes once written, and (checkpoint id, head version) names one row for all time (head
+ * versions only grow, also across deleteThread), so its decoded form is cached, up to `CACHE_BYTES`. A read of a
+ * cached row first asks the database whether the row still exists under that head version and has writes (a probe
+ * that reads no payload), so a deleted row is never served from the cache; its writes, which do change, are always
+ * read. A row that is not cached costs one statement, as without the cache.
  */
 export class SqliteCheckpoints implements CheckpointReader {
   private readonly stmt;
   private readonly inherited = new BlobCache(8 * 1024 * 1024, 256 * 1024);
+  private readonly decoded = new LRUCache<string, CachedCheckpoint>({
+    maxSize: CACHE_BYTES,
+    maxEntrySize: Math.floor(CACHE_BYTES / 10),
+    sizeCalculation: (c) => 256 + c.checkpoint.byteLength + c.metadata.byteLength + c.blobs.reduce((n, b) => n + 64 + b.value.byteLength, 0),
+  });
+  /** The head each lineage had when last read here: a hint, checked against the head record by every read. */
+  private readonly heads = new LRUCache<string, string>({ max: 10_000 });
   /** `list` statements by query shape (which filters are present), prepared on first use. */
   private readonly listStatements = new Map<string, Database.Statement<unknown[], RowData>>();
 
@@ -189,9 +229,16 @@ export class SqliteCheckpoints implements CheckpointReader {
       row: db.prepare<[string, string, string], RowData>(
         `SELECT ${COLUMNS} FROM checkpoints AS c WHERE c.thread_id = ? AND c.ns = ? AND c.checkpoint_id = ?`,
       ),
+      probe: db.prepare<[string, string, string], ProbeRow>(
+        `SELECT ${PROBE} FROM checkpoints AS c WHERE c.thread_id = ? AND c.ns = ? AND c.checkpoint_id = ?`,
+      ),
       // The checkpoint a lineage's head record names (its value is {"checkpointId": …}), in the same read.
       headRow: db.prepare<[string, string, string], RowData>(
         `SELECT ${COLUMNS} FROM checkpoints AS c WHERE c.thread_id = ? AND c.ns = ?
+            AND c.checkpoint_id = (SELECT value ->> '$.${HEAD_CHECKPOINT_FIELD}' FROM records WHERE key = ?)`,
+      ),
+      headProbe: db.prepare<[string, string, string], ProbeRow>(
+        `SELECT ${PROBE} FROM checkpoints AS c WHERE c.thread_id = ? AND c.ns = ?
             AND c.checkpoint_id = (SELECT value ->> '$.${HEAD_CHECKPOINT_FIELD}' FROM records WHERE key = ?)`,
       ),
       // One value another checkpoint wrote: its bytes cut out of that checkpoint's payload, or its own row. The
@@ -209,24 +256,41 @@ export class SqliteCheckpoints implements CheckpointReader {
         "SELECT type, value FROM checkpoint_blobs WHERE thread_id = ? AND ns = ? AND checkpoint_id = ? AND channel = ?",
       ),
       // Byte order of UTF-8 text is code-point order: the writesSortKey order LangGraph replays writes in.
-      writes: db.prepare<[string, string, string], { task_id: string; idx: number; channel: string; type: string; value: Buffer; task_path: string }>(
-        `SELECT task_id, idx, channel, type, value, task_path FROM checkpoint_writes
+      writes: db.prepare<[string, string, string], WriteRow>(
+        `SELECT ${WRITE_COLUMNS} FROM checkpoint_writes
           WHERE thread_id = ? AND ns = ? AND checkpoint_id = ? ORDER BY task_path, task_id, idx`,
+      ),
+      // The writes of several checkpoints of one lineage (a list page) in one read, refs given as a JSON array.
+      writesOf: db.prepare<[string, string, string], WriteRow & { checkpoint_id: string }>(
+        `SELECT checkpoint_id, ${WRITE_COLUMNS} FROM checkpoint_writes
+          WHERE thread_id = ? AND ns = ? AND checkpoint_id IN (SELECT value FROM json_each(?))
+          ORDER BY checkpoint_id, task_path, task_id, idx`,
       ),
     };
   }
 
   async getCheckpoint(ref: CheckpointRef): Promise<LoadedCheckpoint | undefined> {
     return this.read(() => {
+      const cached = this.decoded.get(cacheKey(ref.threadId, ref.ns, ref.checkpointId));
+      if (cached) return this.withWrites(cached, this.stmt.probe.get(ref.threadId, ref.ns, ref.checkpointId));
       const row = this.stmt.row.get(ref.threadId, ref.ns, ref.checkpointId);
-      return row && this.load(row);
+      return row && this.withWrites(this.cached(row), row);
     });
   }
 
   async getHeadCheckpoint(q: { threadId: string; ns: string; headKey: string }): Promise<LoadedCheckpoint | undefined> {
     return this.read(() => {
+      const lineage = lineageKey(q.threadId, q.ns);
+      const head = this.heads.get(lineage);
+      const cached = head === undefined ? undefined : this.decoded.get(cacheKey(q.threadId, q.ns, head));
+      if (cached) {
+        const probe = this.stmt.headProbe.get(q.threadId, q.ns, q.headKey);
+        if (!probe || probe.checkpoint_id === cached.checkpointId) return this.withWrites(cached, probe);
+      }
       const row = this.stmt.headRow.get(q.threadId, q.ns, q.headKey);
-      return row && this.load(row);
+      if (!row) return undefined;
+      this.heads.set(lineage, row.checkpoint_id);
+      return this.withWrites(this.cached(row), row);
     });
   }
 
@@ -252,18 +316,69 @@ export class SqliteCheckpoints implements CheckpointReader {
     return this.read(() => {
       let stmt = this.listStatements.get(sql);
       if (!stmt) this.listStatements.set(sql, (stmt = this.db.prepare<unknown[], RowData>(sql)));
-      return stmt.all(...args, q.limit).map((row) => this.load(row));
+      const rows = stmt.all(...args, q.limit);
+      const writes = this.writesOfPage(rows);
+      return rows.map((row) => ({ ...this.cached(row), writes: writes.get(writesKey(row)) ?? [] }));
     });
   }
 
   /**
-   * A checkpoint row with every value it refers to (its own, and its ancestors') and its writes. An ancestor's value
-   * is immutable under its ref (checkpoint id and head version), so it is read once and then served from a cache.
+   * A cached checkpoint with its writes, if the database still holds it under the same head version (`probe`, read
+   * just now); `undefined` once it is gone. Writes are always read: they are the one part that changes.
    */
-  private load(row: RowData): LoadedCheckpoint {
+  private withWrites(cached: CachedCheckpoint, probe: Pick<ProbeRow, "head_version" | "has_writes"> | undefined): LoadedCheckpoint | undefined {
+    if (!probe || probe.head_version !== cached.headVersion) {
+      if (probe) this.decoded.delete(cacheKey(cached.threadId, cached.ns, cached.checkpointId));
+      return probe && this.getCheckpointNow(cached);
+    }
+    const writes = probe.has_writes ? this.stmt.writes.all(cached.threadId, cached.ns, cached.checkpointId).map(toWrite) : [];
+    return { ...cached, writes };
+  }
+
+  /** The row of a checkpoint whose cached form went stale (its thread was deleted and the id came back). */
+  private getCheckpointNow(ref: { threadId: string; ns: string; checkpointId: string }): LoadedCheckpoint | undefined {
+    const row = this.stmt.row.get(ref.threadId, ref.ns, ref.checkpointId);
+    return row && this.withWrites(this.cached(row), row);
+  }
+
+  /** A row's decoded form, from the cache or decoded now (and cached). */
+  private cached(row: RowData): CachedCheckpoint {
+    const key = cacheKey(row.thread_id, row.ns, row.checkpoint_id);
+    let cached = this.decoded.get(key);
+    if (!cached || cached.headVersion !== row.head_version) this.decoded.set(key, (cached = this.decode(row)));
+    return cached;
+  }
+
+  /** The writes of every row of a list page that has some, by `writesKey`: one read per lineage on the page. */
+  private writesOfPage(rows: RowData[]): Map<string, CheckpointWrite[]> {
+    const byLineage = new Map<string, { threadId: string; ns: string; ids: string[] }>();
+    for (const row of rows) {
+      if (!row.has_writes) continue;
+      const lineage = `${row.thread_id}\u0000${row.ns}`;
+      let group = byLineage.get(lineage);
+      if (!group) byLineage.set(lineage, (group = { threadId: row.thread_id, ns: row.ns, ids: [] }));
+      group.ids.push(row.checkpoint_id);
+    }
+    const out = new Map<string, CheckpointWrite[]>();
+    for (const { threadId, ns, ids } of byLineage.values()) {
+      for (const w of this.stmt.writesOf.all(threadId, ns, JSON.stringify(ids))) {
+        const key = writesKey({ thread_id: threadId, ns, checkpoint_id: w.checkpoint_id });
+        let list = out.get(key);
+        if (!list) out.set(key, (list = []));
+        list.push(toWrite(w));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * A checkpoint row with every value it refers to (its own, and its ancestors'). An ancestor's value is immutable
+   * under its ref (checkpoint id and head version), so it is read once and then served from a cache.
+   */
+  private decode(row: RowData): CachedCheckpoint {
     const blobRefs = decodeRefs(row.blob_refs);
     const own = JSON.parse(row.blob_index) as BlobIndex;
-    const { payload } = row;
+    const { payload } = row; // a buffer of its own per row (better-sqlite3 copies every blob it returns)
     const blobs: CheckpointBlob[] = [];
     for (const [channel, ref] of Object.entries(blobRefs)) {
       const packed = ref.checkpointId === row.checkpoint_id ? own[channel] : undefined;
@@ -281,16 +396,6 @@ export class SqliteCheckpoints implements CheckpointReader {
       }
       if (blob) blobs.push(blob);
     }
-    const writes = row.has_writes
-      ? this.stmt.writes.all(row.thread_id, row.ns, row.checkpoint_id).map((w) => ({
-          taskId: w.task_id,
-          idx: w.idx,
-          channel: w.channel,
-          type: w.type,
-          value: w.value,
-          taskPath: w.task_path,
-        }))
-      : [];
     return {
       threadId: row.thread_id,
       ns: row.ns,
@@ -302,9 +407,24 @@ export class SqliteCheckpoints implements CheckpointReader {
       metadata: payload.subarray(row.checkpoint_length, row.checkpoint_length + row.metadata_length),
       blobRefs,
       blobs,
-      writes,
     };
   }
+}
+
+function cacheKey(threadId: string, ns: string, checkpointId: string): string {
+  return `${threadId}\u0000${ns}\u0000${checkpointId}`;
+}
+
+function lineageKey(threadId: string, ns: string): string {
+  return `${threadId}\u0000${ns}`;
+}
+
+function writesKey(row: { thread_id: string; ns: string; checkpoint_id: string }): string {
+  return `${row.thread_id}\u0000${row.ns}\u0000${row.checkpoint_id}`;
+}
+
+function toWrite(w: WriteRow): CheckpointWrite {
+  return { taskId: w.task_id, idx: w.idx, channel: w.channel, type: w.type, value: w.value, taskPath: w.task_path };
 }
 
 /** Blob refs as stored: {channel: [checkpointId, headVersion]}. */

@@ -35,8 +35,8 @@ export interface GroupCommitOptions {
   maxMs: number;
   /** Turns a driver failure into the error callers get; called with the error a body or a statement threw. */
   mapError(err: unknown): unknown;
-  /** Called after each group lands. */
-  onCommit(): void;
+  /** Called after each group lands, with the number of transactions it held (failed ones included). */
+  onCommit(transactions: number): void;
 }
 
 interface Waiting<Tx> {
@@ -129,7 +129,7 @@ export class GroupCommit<Tx> {
       for (const o of outcomes) o.waiting.reject(o.ok ? error : o.error);
       return;
     }
-    this.options.onCommit();
+    this.options.onCommit(outcomes.length);
     for (const o of outcomes) {
       if (o.ok) o.waiting.resolve(o.value);
       else o.waiting.reject(o.error);

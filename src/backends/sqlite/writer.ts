@@ -21,6 +21,7 @@ import { GroupCommit } from "./group-commit.js";
 import { Listeners } from "../serial.js";
 import { sqliteCheckpointTx } from "./checkpoints.js";
 import { openWriterConnection, unavailable, whileBusy } from "./connection.js";
+import { WalCheckpoints } from "./wal-checkpoints.js";
 
 /** Group commit bounds: other processes wait for the write lock while a group holds it. */
 const GROUP_MAX_SIZE = 64;
@@ -50,6 +51,8 @@ export class SqliteWriter {
   private readonly group: GroupCommit<BackendTx>;
   private readonly listeners = new Listeners();
   private readonly purgeStatements;
+  /** @internal Checkpoints between groups (wal-checkpoints.ts); exposed for the WAL tests. */
+  readonly checkpoints: WalCheckpoints;
   private users = 1;
   private durability: "normal" | "full";
   private busyTimeoutMs: number;
@@ -158,8 +161,12 @@ export class SqliteWriter {
       maxSize: GROUP_MAX_SIZE,
       maxMs: GROUP_MAX_MS,
       mapError: (err) => (err instanceof FencedStateError ? err : unavailable(err)),
-      onCommit: () => this.listeners.notify(),
+      onCommit: (transactions) => {
+        this.checkpoints.landed(transactions);
+        this.listeners.notify();
+      },
     });
+    this.checkpoints = new WalCheckpoints({ file, db, betweenGroups: (body) => this.group.exclusive(body) });
   }
 
   /** Runs `body` in a transaction of this file (possibly grouped with others); resolves once it is committed. */
@@ -189,6 +196,7 @@ export class SqliteWriter {
     return this.group.exclusive(async () => {
       if (this.users > 0) return;
       if (writers.get(this.file) === this) writers.delete(this.file);
+      await this.checkpoints.close();
       this.db.close();
     });
   }

@@ -1,0 +1,221 @@
+/**
+ * WAL checkpoints kept off the commit path, and the WAL kept bounded (docs/sqlite.md, "WAL checkpoints").
+ *
+ * SQLite's automatic checkpoint runs inside the COMMIT that crosses `wal_autocheckpoint`: that commit copies the WAL
+ * back into the database and fsyncs it, and every request queued behind it on the event loop waits. Measured here: a
+ * checkpoint of ~1,000 commits' pages takes 20–40 ms, ~85% of it the database file's fsync (the HTTP p99 at half load
+ * was 30–70 ms of exactly that). So the writer connection turns automatic checkpoints off and:
+ * - a worker thread with its own connection runs PASSIVE checkpoints (copy + fsync, off the event loop) at most every
+ *   `CHECKPOINT_INTERVAL_MS` while commits land. PASSIVE takes no lock a writer waits for.
+ * - The WAL rewinds to its start only when a write begins with every frame checkpointed, which under steady load never
+ *   happens by itself (commits land while the worker copies). So once the WAL holds `REWIND_FRAMES` frames, the writer
+ *   runs one PASSIVE checkpoint itself between groups, right after a worker pass: it copies only what landed during
+ *   that pass, nothing is appended meanwhile, and the next group rewinds the WAL. That short pause (a few ms) is the
+ *   price of the bound, paid once per `REWIND_FRAMES` frames (tested in test/backends/sqlite-wal.test.ts).
+ * Durability is unchanged: it is set by `synchronous`, and a checkpoint fsyncs what it copies under either setting.
+ */
+import { createRequire } from "node:module";
+import { Worker } from "node:worker_threads";
+import type Database from "better-sqlite3";
+
+/** Longest time commits wait in the WAL before the worker copies them into the database. */
+export const CHECKPOINT_INTERVAL_MS = 100;
+/** Frames (~4 KiB each) the WAL may hold before the writer rewinds it: ~32 MiB. */
+export const REWIND_FRAMES = 8192;
+/** A worker pass that copied at most this many frames was short: the writer's own pass after it is shorter still. */
+export const REWIND_REMAINDER = 512;
+/**
+ * Transactions before the first checkpoint: a store that commits less than this never starts the worker (closing the
+ * last connection checkpoints the WAL by itself).
+ */
+export const FIRST_CHECKPOINT_AFTER = 1000;
+
+/** What one checkpoint did, as `PRAGMA wal_checkpoint` reports it. */
+export interface CheckpointReport {
+  /** 1 when another connection held the checkpoint lock and nothing was done. */
+  busy: number;
+  /** Frames in the WAL. */
+  log: number;
+  /** Frames copied into the database so far (equal to `log` when it caught up). */
+  checkpointed: number;
+}
+
+export interface WalCheckpointsOptions {
+  /** The database file (the worker opens its own connection to it). */
+  file: string;
+  /** The writer connection. */
+  db: Database.Database;
+  /** Runs `body` on the writer between groups (`GroupCommit.exclusive`). */
+  betweenGroups(body: () => Promise<void>): Promise<void>;
+  /** Overrides of the thresholds above (tests use small ones). */
+  limits?: Partial<WalLimits>;
+}
+
+export interface WalLimits {
+  intervalMs: number;
+  rewindFrames: number;
+  rewindRemainder: number;
+  firstCheckpointAfter: number;
+}
+
+/** The worker: one connection, one PASSIVE checkpoint per message. CommonJS, so that it runs from source and dist. */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require("node:worker_threads");
+const Database = require(workerData.driver);
+const db = new Database(workerData.file, { timeout: 0, fileMustExist: true });
+parentPort.on("message", (message) => {
+  if (message === "close") {
+    db.close();
+    parentPort.close();
+    return;
+  }
+  try {
+    parentPort.postMessage(db.pragma("wal_checkpoint(PASSIVE)")[0]);
+  } catch (err) {
+    parentPort.postMessage({ error: String(err && err.message || err) });
+  }
+});`;
+
+export class WalCheckpoints {
+  private readonly driver = createRequire(import.meta.url).resolve("better-sqlite3");
+  private commits = 0;
+  /** Transactions since the writer last rewound the WAL, and how many of them the last worker pass saw. */
+  private sinceRewind = 0;
+  private passSaw = 0;
+  /** WAL frames per transaction, from the last worker pass (0 until one reported). */
+  private framesPerTransaction = 0;
+  private started = false;
+  private worker: Worker | undefined;
+  /** The worker failed: checkpoints run on the writer between groups instead. */
+  private fallback = false;
+  private passRunning = false;
+  /** A rewind is due as soon as the worker's pass ends. */
+  private rewindWanted = false;
+  private timer: NodeJS.Timeout | undefined;
+  private rewinding: Promise<void> | undefined;
+  private closed = false;
+  /** The last checkpoint's report (worker or writer), for tests and the benchmarks. */
+  last: CheckpointReport | undefined;
+  /** How many times the writer rewound the WAL itself, for tests and the benchmarks. */
+  rewinds = 0;
+
+  private readonly limits: WalLimits;
+
+  constructor(private readonly options: WalCheckpointsOptions) {
+    this.limits = {
+      intervalMs: CHECKPOINT_INTERVAL_MS,
+      rewindFrames: REWIND_FRAMES,
+      rewindRemainder: REWIND_REMAINDER,
+      firstCheckpointAfter: FIRST_CHECKPOINT_AFTER,
+      ...options.limits,
+    };
+  }
+
+  /** Called after each group lands, with the number of transactions it held. */
+  landed(transactions: number): void {
+    if (this.closed) return;
+    this.commits += transactions;
+    this.sinceRewind += transactions;
+    if (!this.started && this.commits < this.limits.firstCheckpointAfter) return;
+    this.started = true;
+    // The worker lags (a slow disk, a burst): the WAL is past twice its bound by the last pass's rate, so the writer
+    // rewinds it now rather than after the pass.
+    if (this.sinceRewind * this.framesPerTransaction >= 2 * this.limits.rewindFrames) {
+      // Not while the worker checkpoints (SQLite would report the writer's checkpoint busy): right after its pass.
+      if (this.passRunning) this.rewindWanted = true;
+      else void this.rewind();
+    }
+    this.timer ??= setTimeout(() => this.pass(), this.limits.intervalMs).unref();
+  }
+
+  /** Stops checkpointing and ends the worker; the writer closes its connection after this. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const worker = this.worker;
+    this.worker = undefined;
+    if (!worker) return;
+    const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+    worker.postMessage("close");
+    await exited;
+  }
+
+  /** Asks the worker for a checkpoint (or, without one, runs it on the writer). */
+  private pass(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.closed || this.passRunning || this.commits === 0) return;
+    this.commits = 0;
+    const worker = this.fallback ? undefined : this.ensureWorker();
+    if (!worker) {
+      void this.rewind();
+      return;
+    }
+    this.passRunning = true;
+    this.passSaw = this.sinceRewind;
+    worker.postMessage("checkpoint");
+  }
+
+  private ensureWorker(): Worker | undefined {
+    if (this.worker) return this.worker;
+    try {
+      const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file: this.options.file, driver: this.driver } });
+      worker.unref();
+      worker.on("message", (report: CheckpointReport | { error: string }) => this.reported(report));
+      worker.on("error", (err) => this.failed(err));
+      this.worker = worker;
+      return worker;
+    } catch (err) {
+      this.failed(err);
+      return undefined;
+    }
+  }
+
+  private reported(report: CheckpointReport | { error: string }): void {
+    this.passRunning = false;
+    if ("error" in report) return this.failed(report.error);
+    // Frames this pass copied (the WAL restarts its count when it rewinds).
+    const before = this.last && this.last.checkpointed <= report.checkpointed ? this.last.checkpointed : 0;
+    this.last = report;
+    if (this.passSaw > 0) this.framesPerTransaction = report.log / this.passSaw;
+    if (this.closed) return;
+    if (report.log >= this.limits.rewindFrames) {
+      // Rewind once a pass had little to copy (so little landed during it, and the writer's own pass is short);
+      // until then, passes follow each other, each copying what landed during the one before. Passes that never get
+      // short (the disk cannot keep up) do not lift the bound: at twice it the writer rewinds anyway.
+      const short = report.checkpointed - before <= this.limits.rewindRemainder;
+      if (short || this.rewindWanted || report.log >= 2 * this.limits.rewindFrames) void this.rewind();
+      else if (this.commits > 0) return this.pass();
+    }
+    // Commits landed during the pass: the next one is due.
+    if (this.commits > 0) this.timer ??= setTimeout(() => this.pass(), this.limits.intervalMs).unref();
+  }
+
+  private failed(err: unknown): void {
+    if (this.fallback || this.closed) return;
+    this.fallback = true;
+    this.passRunning = false;
+    process.emitWarning(`fenced-state: the WAL checkpoint thread failed (${String(err)}); checkpointing between commits instead`);
+    this.worker?.terminate().catch(() => undefined);
+    this.worker = undefined;
+  }
+
+  /** A PASSIVE checkpoint on the writer between groups: it catches up, and the next group rewinds the WAL. */
+  private rewind(): Promise<void> {
+    this.rewinding ??= this.options
+      .betweenGroups(async () => {
+        if (this.closed) return;
+        const [report] = this.options.db.pragma("wal_checkpoint(PASSIVE)") as CheckpointReport[];
+        // Busy: another process is checkpointing; the next worker report tries again.
+        if (!report || report.busy !== 0) return void (this.rewindWanted = true);
+        this.last = report;
+        this.rewinds++;
+        this.sinceRewind = 0;
+        this.rewindWanted = false;
+      })
+      .catch((err: unknown) => process.emitWarning(`fenced-state: WAL checkpoint failed: ${String(err)}`))
+      .finally(() => (this.rewinding = undefined));
+    return this.rewinding;
+  }
+}
