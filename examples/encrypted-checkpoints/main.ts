@@ -62,10 +62,13 @@ const row = db.prepare("SELECT rowid, payload FROM checkpoints ORDER BY checkpoi
 const original = Buffer.from(row.payload);
 row.payload[20]! ^= 1;
 db.prepare("UPDATE checkpoints SET payload = ? WHERE rowid = ?").run(row.payload, row.rowid);
-const reopened = await openStore({ path });
-line("getState on the tampered thread", await outcome(intake(new FencedCheckpointSaver(reopened, { serde })).getState(thread("patient-7"))));
+// A store opened now reads the row from disk (a store keeps the checkpoints it has read, which never change).
+const tampered = await openStore({ path });
+line("getState on the tampered thread", await outcome(intake(new FencedCheckpointSaver(tampered, { serde })).getState(thread("patient-7"))));
+await tampered.close();
 db.prepare("UPDATE checkpoints SET payload = ? WHERE rowid = ?").run(original, row.rowid);
 db.close();
+const reopened = await openStore({ path });
 
 console.log("rows written before encryption was turned on");
 await intake(new FencedCheckpointSaver(reopened)).invoke({ note: "old plaintext note" }, thread("patient-1"));

@@ -50,7 +50,11 @@ async function tamperHead(store: StateStore, threadId: string): Promise<void> {
     const row = db.prepare("SELECT payload FROM checkpoints WHERE thread_id = ? AND ns = ? AND checkpoint_id = ?").get(...where) as { payload: Buffer };
     row.payload[at] = row.payload[at]! ^ 1; // the checkpoint's bytes open the payload
     db.prepare("UPDATE checkpoints SET payload = ? WHERE thread_id = ? AND ns = ? AND checkpoint_id = ?").run(row.payload, ...where);
+    const stored = db.prepare("SELECT payload FROM checkpoints WHERE thread_id = ? AND ns = ? AND checkpoint_id = ?").get(...where) as { payload: Buffer };
     db.close();
+    // This store keeps the row it wrote in its cache; the database holds the flipped bit.
+    expect(stored.payload.subarray(0, before.byteLength).equals(before)).toBe(false);
+    return;
   } else {
     const schema = (store.backend as unknown as { schema: string }).schema;
     await withPgClient((client) =>
@@ -160,11 +164,14 @@ for (const fixture of saverFixtures()) {
       const graph = approvalGraph(new FencedCheckpointSaver(store, { serde: serdeWith("k1", { k1: KEY_1 }) }));
       await runApprovals(graph, thread("t"));
       await tamperHead(store, "t");
-      // A fresh saver, so that nothing of the checkpoint is cached.
-      const reader = approvalGraph(new FencedCheckpointSaver(store, { serde: serdeWith("k1", { k1: KEY_1 }) }));
+      // A fresh store on the same data reads the row from the database (a store keeps the rows it read or wrote,
+      // which never change under the fenced API: tampering is found where the bytes are read from disk).
+      const twin = await fixture.openTwin(store);
+      const reader = approvalGraph(new FencedCheckpointSaver(twin, { serde: serdeWith("k1", { k1: KEY_1 }) }));
       const read = reader.getState(thread("t"));
       await expect(read).rejects.toBeInstanceOf(IntegrityError);
       await expect(read).rejects.toThrow(/failed authentication/);
+      await twin.close();
     });
 
     it("refuses plaintext rows unless allowPlaintext, which reads them and writes on encrypted", async () => {
