@@ -585,8 +585,45 @@ for (const fixture of backendFixtures()) {
           code: "INVALID_INPUT",
           details: { issues: [{ path: ["op"], message: "increment needs a number as the current value, found a string" }] },
         });
-        await expect(store.commit({ key: "bad/s", op: op.append(1) })).rejects.toBeInstanceOf(InvalidInputError);
+        await expect(store.commit({ key: "bad/s", op: op.append(1) })).rejects.toMatchObject({
+          code: "INVALID_INPUT",
+          details: { issues: [{ path: ["op"], message: "append needs an array as the current value, found a string" }] },
+        });
         expect(await store.read("bad/s")).toMatchObject({ value: "text", version: 1 });
+        await store.close();
+      });
+
+      it("refuses an increment or append on a stored null: only a missing key counts as 0 or []", async () => {
+        const store = await open();
+        await store.commit({ key: "bad/null", op: op.set(null) });
+        await expect(store.commit({ key: "bad/null", op: op.increment(1) })).rejects.toMatchObject({
+          code: "INVALID_INPUT",
+          details: { issues: [{ path: ["op"], message: "increment needs a number as the current value, found null" }] },
+        });
+        await expect(store.commit({ key: "bad/null", op: op.append(1) })).rejects.toMatchObject({
+          code: "INVALID_INPUT",
+          details: { issues: [{ path: ["op"], message: "append needs an array as the current value, found null" }] },
+        });
+        expect(await store.read("bad/null")).toMatchObject({ exists: true, value: null, version: 1 });
+        await store.commit({ key: "bad/null", op: op.delete() });
+        expect(await store.commit({ key: "bad/null", op: op.increment(2) })).toMatchObject({ version: 3 });
+        expect(await store.read("bad/null")).toMatchObject({ value: 2 });
+        await store.close();
+      });
+
+      it("puts the path of an op that does not apply inside a txn under its request's index", async () => {
+        const store = await open();
+        await store.commit({ key: "bad/t", op: op.set(Number.MAX_SAFE_INTEGER) });
+        await expect(
+          store.txn([
+            { key: "bad/u", op: op.set(1) },
+            { key: "bad/t", op: op.increment(1) },
+          ]),
+        ).rejects.toMatchObject({ code: "INVALID_INPUT", details: { issues: [{ path: ["requests", 1, "op", "by"] }] } });
+        await expect(store.commit({ key: "bad/t", op: op.increment(1) })).rejects.toMatchObject({
+          details: { issues: [{ path: ["op", "by"] }] },
+        });
+        expect(await store.read("bad/u")).toMatchObject({ exists: false, version: 0 });
         await store.close();
       });
 
