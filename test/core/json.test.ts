@@ -17,7 +17,10 @@ describe("findNonJson", () => {
   });
 
   it("names what is not JSON and where", () => {
-    expect(findNonJson({ a: [1, Number.NaN] })).toEqual({ path: ["a", 1], message: "not a finite number (NaN and Infinity are not JSON)" });
+    expect(findNonJson({ a: [1, Number.NaN] })).toEqual({
+      path: ["a", 1],
+      message: "not a finite number (NaN and Infinity are not JSON)",
+    });
     expect(findNonJson({ f: () => 1 })).toEqual({ path: ["f"], message: "not JSON (function)" });
     expect(findNonJson([new Date(0)])).toEqual({ path: [0], message: "not plain JSON (a class instance)" });
   });

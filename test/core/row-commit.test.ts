@@ -18,7 +18,11 @@ for (const fixture of backendFixtures()) {
       const run = await store.claim({ key: "runs/t1", owner: "run-1", ttlMs: 60_000 });
       const rows: number[] = [];
       const guards = [{ key: "runs/t1", epoch: run.epoch }];
-      const first = await commitWithRows(store, { requests: [], guards }, (_tx, results) => void rows.push(results.length));
+      const first = await commitWithRows(
+        store,
+        { requests: [], guards },
+        (_tx, results) => void rows.push(results.length),
+      );
       expect(first).toEqual({ results: [], replayed: false });
       expect(rows).toEqual([0]);
       await store.claim({ key: "runs/t1", owner: "run-2", ttlMs: 60_000, steal: true });
@@ -46,7 +50,9 @@ for (const fixture of backendFixtures()) {
         { requests: [], opId: "" },
       ];
       for (const request of bad) {
-        await expect(commitWithRows(store, request, () => void seen.push(-1))).rejects.toMatchObject({ code: "INVALID_INPUT" });
+        await expect(commitWithRows(store, request, () => void seen.push(-1))).rejects.toMatchObject({
+          code: "INVALID_INPUT",
+        });
       }
       expect(seen).toEqual([1]);
       expect(await store.events("", { fromSeq: 1 })).toHaveLength(1);
