@@ -161,6 +161,12 @@ describe("the wire body", () => {
     expect((errorFromJSON(long).details as { cause: string }).cause).toBe(
       `unrecognised error body: ${JSON.stringify(long).slice(0, 200)}`,
     );
-    expect(errorFromJSON({ error: { code: "CLOSED" } })).toMatchObject({ code: "CLOSED", details: {} });
+    expect(errorFromJSON(undefined).details).toEqual({ cause: "unrecognised error body: undefined" });
+    // A body without a message gets the class's own.
+    expect(errorFromJSON({ error: { code: "CLOSED" } })).toMatchObject({
+      code: "CLOSED",
+      details: {},
+      message: "the store is closed: open a new one to go on",
+    });
   });
 });

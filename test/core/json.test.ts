@@ -1,11 +1,11 @@
 /** JSON rules of the core (src/core/json.ts): what is storable, canonical text for hashes, deep equality. */
 import { describe, expect, it } from "vitest";
-import { canonicalJson, findNonJson, jsonEqual } from "../../src/core/json.js";
+import { canonicalJson, findNonJson, isJsonObject, jsonEqual, mergePatch, payloadHash } from "../../src/core/json.js";
 import { headCheckpointId } from "../../src/core/checkpoints.js";
 
-function nested(depth: number): unknown {
+function nested(depth: number, wrap: (v: unknown) => unknown = (v) => [v]): unknown {
   let v: unknown = 1;
-  for (let i = 0; i < depth; i++) v = [v];
+  for (let i = 0; i < depth; i++) v = wrap(v);
   return v;
 }
 
@@ -14,6 +14,15 @@ describe("findNonJson", () => {
     expect(findNonJson(nested(256))).toBeNull();
     const bad = findNonJson(nested(258));
     expect(bad).toEqual({ path: Array(257).fill(0), message: "nested more than 256 levels deep" });
+    expect(findNonJson(nested(256, (v) => ({ a: v })))).toBeNull();
+    expect(findNonJson(nested(258, (v) => ({ a: v })))).toEqual({
+      path: Array(257).fill("a"),
+      message: "nested more than 256 levels deep",
+    });
+  });
+
+  it("looks at every member of an object, not only the first", () => {
+    expect(findNonJson({ a: 1, b: "ok", c: Number.POSITIVE_INFINITY })).toMatchObject({ path: ["c"] });
   });
 
   it("names what is not JSON and where", () => {
@@ -31,6 +40,8 @@ describe("canonicalJson and jsonEqual", () => {
     expect(canonicalJson({ b: 1, a: [{ d: 2, c: null }] })).toBe('{"a":[{"c":null,"d":2}],"b":1}');
     expect(canonicalJson(undefined)).toBe("null");
     expect(canonicalJson({ a: undefined, b: 1 })).toBe('{"b":1}');
+    expect(canonicalJson([1, 2, [3, 4]])).toBe("[1,2,[3,4]]");
+    expect(payloadHash([1, 2])).not.toBe(payloadHash([12]));
   });
 
   it("jsonEqual is deep equality of JSON values", () => {
@@ -47,5 +58,25 @@ describe("headCheckpointId (the lineage head record's shape, src/core/checkpoint
     for (const other of [undefined, null, "c2", 7, ["c2"], { checkpointId: 7 }, { id: "c2" }]) {
       expect(headCheckpointId(other as never)).toBeUndefined();
     }
+  });
+});
+
+describe("isJsonObject and mergePatch", () => {
+  it("a JSON object is a plain object (null prototype too); not null, an array, a string or a class instance", () => {
+    expect(isJsonObject({ a: 1 })).toBe(true);
+    expect(isJsonObject(Object.create(null))).toBe(true);
+    for (const other of [null, [1], "x", 1, new Date(0), new Map()]) expect(isJsonObject(other)).toBe(false);
+  });
+
+  it("merging onto null or a non-object starts from an empty object", () => {
+    expect(mergePatch(null, { a: 1 })).toEqual({ a: 1 });
+    expect(mergePatch("text", { a: { b: null, c: 2 } })).toEqual({ a: { c: 2 } });
+  });
+
+  it("returns ordinary members: the caller may change and delete them", () => {
+    const merged = mergePatch({ a: 1 }, { b: { c: 2 } }) as { [key: string]: unknown };
+    merged.b = 3;
+    delete merged.a;
+    expect(merged).toEqual({ b: 3 });
   });
 });
