@@ -76,7 +76,8 @@ describe("isJsonObject and mergePatch", () => {
   it("returns ordinary members: the caller may change and delete them", () => {
     const merged = mergePatch({ a: 1 }, { b: { c: 2 } }) as { [key: string]: unknown };
     merged.b = 3;
-    delete merged.a;
-    expect(merged).toEqual({ b: 3 });
+    expect(merged).toEqual({ a: 1, b: 3 });
+    delete merged.b;
+    expect(merged).toEqual({ a: 1 });
   });
 });

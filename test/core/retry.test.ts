@@ -3,8 +3,8 @@
  * nothing else, at most 5 times after the first; the last error comes back unchanged (G6); an abort stops the waiting
  * at once with the signal's reason. `retryConflicts` is exercised through `update` in the conformance suite.
  */
-import { describe, expect, it } from "vitest";
-import { retryConflicts, retryUnavailable, sleep } from "../../src/core/retry.js";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { retryConflicts, retryUnavailable, sleep, withBackoff } from "../../src/core/retry.js";
 import { FencedError, UnavailableError, VersionConflictError } from "../../src/index.js";
 
 describe("retryUnavailable", () => {
@@ -106,5 +106,49 @@ describe("sleep", () => {
     const other = new AbortController();
     await sleep(1, other.signal);
     other.abort(new Error("late")); // after the sleep resolved: nothing left listening, nothing thrown
+  });
+});
+
+describe("the backoff schedule (fake timers: no wall-clock timing)", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.restoreAllMocks();
+  });
+
+  it("waits a random share of min(maxMs, baseMs · 2^n) before retry n + 1", async () => {
+    vi.useFakeTimers();
+    vi.spyOn(Math, "random").mockReturnValue(0.5);
+    const waits = vi.spyOn(globalThis, "setTimeout");
+    let calls = 0;
+    const retrying = withBackoff(
+      async () => {
+        if (++calls < 6) throw new Error("again");
+        return calls;
+      },
+      () => true,
+      { baseMs: 2, maxMs: 10 },
+    );
+    await vi.runAllTimersAsync();
+    expect(await retrying).toBe(6);
+    expect(waits.mock.calls.map((c) => c[1])).toEqual([1, 2, 4, 5, 5]);
+  });
+
+  it("an aborted sleep leaves no timer and no listener behind", async () => {
+    vi.useFakeTimers();
+    const stop = new AbortController();
+    const added = vi.spyOn(stop.signal, "addEventListener");
+    const removed = vi.spyOn(stop.signal, "removeEventListener");
+    const waiting = sleep(60_000, stop.signal);
+    stop.abort(new Error("stop"));
+    await expect(waiting).rejects.toThrow("stop");
+    expect(vi.getTimerCount()).toBe(0);
+    const done = new AbortController();
+    const removedOnDone = vi.spyOn(done.signal, "removeEventListener");
+    const finished = sleep(5, done.signal);
+    await vi.runAllTimersAsync();
+    await finished;
+    expect(removedOnDone).toHaveBeenCalledWith("abort", expect.any(Function));
+    expect(added).toHaveBeenCalledTimes(1);
+    expect(removed).not.toHaveBeenCalled();
   });
 });

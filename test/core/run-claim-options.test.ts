@@ -4,7 +4,7 @@
  * reports that error, not the loss signal's.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { FencedError, claimAndRun, op } from "../../src/index.js";
+import { ClaimHeldError, FencedError, claimAndRun, op, openStore } from "../../src/index.js";
 import { backendFixtures } from "../support/backends.js";
 
 for (const fixture of backendFixtures()) {
@@ -79,3 +79,33 @@ for (const fixture of backendFixtures()) {
     });
   });
 }
+
+describe("claimAndRun on the store's clock", () => {
+  it("claims for ttlMs (default 30 s), and an enqueue with waitMs 0 gives up at once", async () => {
+    const now = 1_000_000;
+    const store = await openStore({ memory: true, clock: () => now });
+    const expiries = await claimAndRun(store, { owner: "a", keys: ["t/1"], ttlMs: 5_000 }, async ({ claims }) =>
+      claims.map((c) => c.expiresAt),
+    );
+    expect(expiries).toEqual([now + 5_000]);
+    await claimAndRun(store, { owner: "a", keys: ["t/2"] }, async ({ claims }) =>
+      expect(claims[0]!.expiresAt).toBe(now + 30_000),
+    );
+    await claimAndRun(store, { owner: "a", keys: ["t/3"] }, async () => {
+      const waiting = claimAndRun(store, { owner: "b", keys: ["t/3"], onBusy: "enqueue", waitMs: 0 }, async () => 1);
+      await expect(waiting).rejects.toBeInstanceOf(ClaimHeldError);
+    });
+    await store.close();
+  });
+
+  it("a renewal fenced because the lease expired aborts the run's signal", async () => {
+    let now = 1_000_000;
+    const store = await openStore({ memory: true, clock: () => now });
+    await claimAndRun(store, { owner: "a", keys: ["t/exp"], ttlMs: 1_000, renewEveryMs: 10 }, async ({ signal }) => {
+      now += 5_000; // nobody took the key: only the next renewal can tell
+      await expect.poll(() => signal.aborted, { timeout: 20_000 }).toBe(true);
+      expect(signal.reason).toMatchObject({ code: "FENCED", details: { reason: "expired" } });
+    });
+    await store.close();
+  });
+});

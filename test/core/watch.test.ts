@@ -130,3 +130,16 @@ for (const fixture of backendFixtures()) {
     });
   });
 }
+
+describe("watch without a signal", () => {
+  it("goes on yielding from the page it read", async () => {
+    const store = await backendFixtures()[0]!.open();
+    await store.commit({ key: "n/a", op: op.set(1) });
+    await store.commit({ key: "n/b", op: op.set(1) });
+    const watcher = store.watch("n/", { fromSeq: 1, pollMs: LONG_POLL });
+    expect((await watcher.next()).value).toMatchObject({ key: "n/a" });
+    expect((await watcher.next()).value).toMatchObject({ key: "n/b" });
+    await watcher.return(undefined);
+    await store.close();
+  });
+});
