@@ -111,8 +111,9 @@ describe("sleep", () => {
 
 describe("the backoff schedule (fake timers: no wall-clock timing)", () => {
   afterEach(() => {
-    vi.useRealTimers();
+    // Mocks first: the setTimeout spy wraps the fake timer, which must not be put back after the real one returns.
     vi.restoreAllMocks();
+    vi.useRealTimers();
   });
 
   it("waits a random share of min(maxMs, baseMs · 2^n) before retry n + 1", async () => {
