@@ -36,6 +36,8 @@ export async function* watchEvents(backend: Backend, prefix: string, options: Wa
         if (signal?.aborted) return;
       }
       if (events.length === 500 || pending) continue;
+      // An abort that came while the events were being read found no wake-up to call: do not sleep through it.
+      if (signal?.aborted) return;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, pollMs);
         wake = () => {

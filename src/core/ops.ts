@@ -34,12 +34,12 @@ export function applyOp(current: Json | undefined, o: Op): Applied {
     case "delete":
       return { exists: false };
     case "increment": {
-      const base = current ?? 0;
+      const base = current === undefined ? 0 : current; // only a missing key counts as 0: a stored null is refused
       if (typeof base !== "number") return { issue: typeIssue("increment", "a number", base) };
       return incremented(base, o.by);
     }
     case "append": {
-      const base = current ?? [];
+      const base = current === undefined ? [] : current;
       if (!Array.isArray(base)) return { issue: typeIssue("append", "an array", base) };
       return { exists: true, value: [...base, ...o.items] };
     }
@@ -67,6 +67,12 @@ function incremented(base: number, by: number): Applied {
 }
 
 function typeIssue(opName: string, wanted: string, found: Json): InputIssue {
-  const kind = found === null ? "null" : Array.isArray(found) ? "an array" : `a ${typeof found}`;
-  return { path: ["op"], message: `${opName} needs ${wanted} as the current value, found ${kind}` };
+  return { path: ["op"], message: `${opName} needs ${wanted} as the current value, found ${kindOf(found)}` };
+}
+
+/** "null", "an array", "an object", "a string", ...: what an issue says it found. */
+function kindOf(found: Json): string {
+  if (found === null) return "null";
+  if (Array.isArray(found)) return "an array";
+  return typeof found === "object" ? "an object" : `a ${typeof found}`;
 }

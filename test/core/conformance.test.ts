@@ -24,7 +24,7 @@ for (const fixture of backendFixtures()) {
   describe(`conformance: ${fixture.name}`, () => {
     afterAll(() => fixture.cleanup());
     let clockNow = 1_000_000;
-    const open = (limits?: { maxValueBytes?: number; maxKeyLength?: number }) =>
+    const open = (limits?: { maxValueBytes?: number; maxKeyLength?: number; maxTxnSize?: number }) =>
       fixture.open({ clock: () => clockNow, ...(limits && { limits }) });
 
     describe("G1 single winner", () => {
@@ -172,6 +172,59 @@ for (const fixture of backendFixtures()) {
         await expect(store.commit({ key: "g2/exp", op: op.set(1), epoch: a.epoch })).rejects.toMatchObject({
           details: { reason: "superseded" },
         });
+        await store.close();
+      });
+
+      it("a lease ends at expiresAt: live one millisecond before, expired at that instant", async () => {
+        const store = await open();
+        const a = await store.claim({ key: "g2/edge", owner: "a", ttlMs: 100 });
+        expect(a.expiresAt).toBe(clockNow + 100);
+        clockNow = a.expiresAt - 1;
+        expect(await store.currentClaim("g2/edge")).toMatchObject({ owner: "a", epoch: a.epoch });
+        await expect(store.claim({ key: "g2/edge", owner: "b", ttlMs: 100 })).rejects.toMatchObject({ code: "CLAIM_HELD" });
+        expect((await store.commit({ key: "g2/edge", op: op.set(1), epoch: a.epoch })).version).toBe(1);
+        clockNow = a.expiresAt;
+        expect(await store.currentClaim("g2/edge")).toBeNull();
+        await expect(store.commit({ key: "g2/edge", op: op.set(2), epoch: a.epoch })).rejects.toMatchObject({
+          details: { reason: "expired" },
+        });
+        const b = await store.claim({ key: "g2/edge", owner: "b", ttlMs: 100 });
+        expect(b.epoch).toBeGreaterThan(a.epoch);
+        await store.close();
+      });
+
+      it("renewing as another owner, or a claim that was never taken, is FENCED (superseded)", async () => {
+        const store = await open();
+        const a = await store.claim({ key: "g2/own", owner: "a", ttlMs: 60_000 });
+        await expect(store.renew({ key: "g2/own", owner: "b", epoch: a.epoch }, 100)).rejects.toMatchObject({
+          code: "FENCED",
+          details: { key: "g2/own", heldEpoch: a.epoch, currentEpoch: a.epoch, reason: "superseded" },
+        });
+        expect(await store.currentClaim("g2/own")).toMatchObject({ owner: "a", expiresAt: a.expiresAt });
+        await expect(store.renew({ key: "g2/never", owner: "a", epoch: 0 }, 100)).rejects.toMatchObject({
+          code: "FENCED",
+          details: { key: "g2/never", heldEpoch: 0, currentEpoch: 0, reason: "superseded" },
+        });
+        expect(await store.currentClaim("g2/never")).toBeNull();
+        await store.close();
+      });
+
+      it("logs claimed and released with the key's version: 0 for a key never written", async () => {
+        const store = await open();
+        const fresh = await store.claim({ key: "g2/ev-new", owner: "a", ttlMs: 60_000 });
+        await store.release(fresh);
+        await store.commit({ key: "g2/ev-old", op: op.set(1) });
+        await store.commit({ key: "g2/ev-old", op: op.set(2) });
+        const old = await store.claim({ key: "g2/ev-old", owner: "a", ttlMs: 60_000 });
+        await store.release(old);
+        const events = (await store.events("g2/ev-", { fromSeq: 1 })).filter((e) => e.outcome !== "committed");
+        const seen = events.map((e) => ({ key: e.key, outcome: e.outcome, version: e.version, epoch: e.epoch }));
+        expect(seen).toEqual([
+          { key: "g2/ev-new", outcome: "claimed", version: 0, epoch: fresh.epoch },
+          { key: "g2/ev-new", outcome: "released", version: 0, epoch: fresh.epoch },
+          { key: "g2/ev-old", outcome: "claimed", version: 2, epoch: old.epoch },
+          { key: "g2/ev-old", outcome: "released", version: 2, epoch: old.epoch },
+        ]);
         await store.close();
       });
 
@@ -586,8 +639,45 @@ for (const fixture of backendFixtures()) {
           code: "INVALID_INPUT",
           details: { issues: [{ path: ["op"], message: "increment needs a number as the current value, found a string" }] },
         });
-        await expect(store.commit({ key: "bad/s", op: op.append(1) })).rejects.toBeInstanceOf(InvalidInputError);
+        await expect(store.commit({ key: "bad/s", op: op.append(1) })).rejects.toMatchObject({
+          code: "INVALID_INPUT",
+          details: { issues: [{ path: ["op"], message: "append needs an array as the current value, found a string" }] },
+        });
         expect(await store.read("bad/s")).toMatchObject({ value: "text", version: 1 });
+        await store.close();
+      });
+
+      it("refuses an increment or append on a stored null: only a missing key counts as 0 or []", async () => {
+        const store = await open();
+        await store.commit({ key: "bad/null", op: op.set(null) });
+        await expect(store.commit({ key: "bad/null", op: op.increment(1) })).rejects.toMatchObject({
+          code: "INVALID_INPUT",
+          details: { issues: [{ path: ["op"], message: "increment needs a number as the current value, found null" }] },
+        });
+        await expect(store.commit({ key: "bad/null", op: op.append(1) })).rejects.toMatchObject({
+          code: "INVALID_INPUT",
+          details: { issues: [{ path: ["op"], message: "append needs an array as the current value, found null" }] },
+        });
+        expect(await store.read("bad/null")).toMatchObject({ exists: true, value: null, version: 1 });
+        await store.commit({ key: "bad/null", op: op.delete() });
+        expect(await store.commit({ key: "bad/null", op: op.increment(2) })).toMatchObject({ version: 3 });
+        expect(await store.read("bad/null")).toMatchObject({ value: 2 });
+        await store.close();
+      });
+
+      it("puts the path of an op that does not apply inside a txn under its request's index", async () => {
+        const store = await open();
+        await store.commit({ key: "bad/t", op: op.set(Number.MAX_SAFE_INTEGER) });
+        await expect(
+          store.txn([
+            { key: "bad/u", op: op.set(1) },
+            { key: "bad/t", op: op.increment(1) },
+          ]),
+        ).rejects.toMatchObject({ code: "INVALID_INPUT", details: { issues: [{ path: ["requests", 1, "op", "by"] }] } });
+        await expect(store.commit({ key: "bad/t", op: op.increment(1) })).rejects.toMatchObject({
+          details: { issues: [{ path: ["op", "by"] }] },
+        });
+        expect(await store.read("bad/u")).toMatchObject({ exists: false, version: 0 });
         await store.close();
       });
 
@@ -615,10 +705,49 @@ for (const fixture of backendFixtures()) {
             { key: "dup", op: op.set(2) },
           ]),
         ).rejects.toBeInstanceOf(InvalidInputError);
+        const long = "k".repeat(17);
+        for (const call of [
+          () => store.claim({ key: long, owner: "a", ttlMs: 10 }),
+          () => store.renew({ key: long, owner: "a", epoch: 1 }, 10),
+          () => store.release({ key: long, owner: "a", epoch: 1 }),
+          () => store.currentClaim(long),
+        ]) {
+          await expect(call()).rejects.toMatchObject({
+            code: "INVALID_INPUT",
+            details: { issues: [{ path: ["key"], message: "key longer than 16 characters" }] },
+          });
+        }
+        const txn = store.txn([
+          { key: "ok", op: op.set(1) },
+          { key: long, op: op.set(1) },
+        ]);
+        await expect(txn).rejects.toMatchObject({
+          details: { issues: [{ path: ["requests", 1, "key"], message: "key longer than 16 characters" }] },
+        });
+        const guards = [
+          { key: "g", version: 0 },
+          { key: long, version: 0 },
+        ];
+        await expect(store.commit({ key: "ok", op: op.set(1), guards })).rejects.toMatchObject({
+          details: { issues: [{ path: ["guards", 1, "key"] }] },
+        });
+        expect(await store.events("", { fromSeq: 1 })).toEqual([]);
         await expect(store.claim({ key: "c", owner: "", ttlMs: 10 })).rejects.toBeInstanceOf(InvalidInputError);
         await expect(store.claim({ key: "c", owner: "a", ttlMs: 0 })).rejects.toBeInstanceOf(InvalidInputError);
         expect(await store.list({ prefix: "", includeDeleted: true })).toEqual([]);
         expect(await store.currentClaim("c")).toBeNull();
+        await store.close();
+      });
+
+      it("takes up to maxTxnSize requests in one txn and refuses one more, changing nothing", async () => {
+        const store = await open({ maxTxnSize: 3 });
+        const requests = (n: number) => Array.from({ length: n }, (_, i) => ({ key: `size/${i}`, op: op.set(i) }));
+        await expect(store.txn(requests(4))).rejects.toMatchObject({
+          code: "INVALID_INPUT",
+          details: { issues: [{ path: ["requests"], message: "more than 3 requests" }] },
+        });
+        expect(await store.list("size/")).toEqual([]);
+        expect((await store.txn(requests(3))).results.map((r) => r.version)).toEqual([1, 1, 1]);
         await store.close();
       });
     });

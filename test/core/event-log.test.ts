@@ -50,6 +50,41 @@ for (const fixture of backendFixtures()) {
       await store.close();
     });
 
+    it("events(), watch() and lastSeq() without a prefix cover every key; lastSeq is 0 before the first commit", async () => {
+      const store = await fixture.open();
+      expect(await store.lastSeq()).toBe(0);
+      const a = await store.commit({ key: "all/a", op: op.set(1) });
+      const b = await store.commit({ key: "other/b", op: op.set(2) });
+      expect(await store.lastSeq()).toBe(b.seq);
+      expect((await store.events()).map((e) => e.key)).toEqual(["all/a", "other/b"]);
+      const controller = new AbortController();
+      const bound = setTimeout(() => controller.abort(), 20_000);
+      const seen: string[] = [];
+      for await (const e of store.watch(undefined, { fromSeq: a.seq, signal: controller.signal, pollMs: 10 })) {
+        seen.push(e.key);
+        if (seen.length === 2) controller.abort();
+      }
+      clearTimeout(bound);
+      expect(seen).toEqual(["all/a", "other/b"]);
+      await store.close();
+    });
+
+    it("names the bad retention options in the error: maxEvents a whole number of at least 1, idempotencyMs positive", async () => {
+      const err = await fixture.open({ retention: { maxEvents: 0.5, idempotencyMs: 0 } }).catch((e: unknown) => e);
+      expect(err).toMatchObject({
+        code: "INVALID_INPUT",
+        details: {
+          issues: [
+            { path: ["retention", "maxEvents"], message: "must be a whole number of at least 1, got 0.5" },
+            { path: ["retention", "idempotencyMs"], message: "must be a positive number of milliseconds, got 0" },
+          ],
+        },
+      });
+      const one = await fixture.open({ retention: { maxEvents: 1 } });
+      expect(one.retention).toEqual({ maxEvents: 1, idempotencyMs: 24 * 3600 * 1000 });
+      await one.close();
+    });
+
     it("refuses retention options that are not positive with INVALID_INPUT when the store opens", async () => {
       const bad = [{ maxEvents: 0 }, { maxEvents: -1 }, { maxEvents: 1.5 }, { maxEvents: Number.NaN }, { idempotencyMs: 0 }, { idempotencyMs: -5 }];
       for (const retention of bad) {

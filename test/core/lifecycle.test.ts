@@ -28,6 +28,7 @@ function everyCall(store: StateStore): [string, () => Promise<unknown>][] {
     ["withClaim", () => store.withClaim("life/d", async () => 1, { owner: "a" })],
     ["getCheckpoint", () => store.backend.checkpoints!.getCheckpoint({ threadId: "t", ns: "", checkpointId: "c" })],
     ["listCheckpoints", () => store.backend.checkpoints!.listCheckpoints({ threadId: "t", limit: 1 })],
+    ["getHeadCheckpoint", () => store.backend.checkpoints!.getHeadCheckpoint({ threadId: "t", ns: "", headKey: "life/h" })],
   ];
 }
 
@@ -53,6 +54,18 @@ for (const fixture of backendFixtures()) {
         expect(await reopened.read("life/k19")).toMatchObject({ value: 19 });
         await reopened.close();
       }
+    });
+
+    it("before close() every call answers: a result or a typed error, never a TypeError", async () => {
+      const store = await fixture.open();
+      for (const [name, call] of everyCall(store)) {
+        const outcome = await call().then(
+          () => "answered",
+          (e: unknown) => (e instanceof FencedStateError ? e.code : String(e)),
+        );
+        expect([name, outcome]).toEqual([name, name === "renew" ? "FENCED" : "answered"]);
+      }
+      await store.close();
     });
 
     it("after close() every call gets CLOSED, typed and not retryable; close() again is harmless", async () => {

@@ -74,7 +74,10 @@ export function testSchemaName(): string {
 }
 
 /** Runs `body` on one plain connection to `url` (the test database by default): admin queries in tests. */
-export async function withPgClient<T>(body: (client: import("pg").Client) => Promise<T>, url = postgresUrl()): Promise<T> {
+export async function withPgClient<T>(
+  body: (client: import("pg").Client) => Promise<T>,
+  url = postgresUrl(),
+): Promise<T> {
   const { default: pg } = await import("pg");
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -131,9 +134,34 @@ function postgresFixture(): BackendFixture {
   };
 }
 
-/** Fresh fixtures for every backend. */
+const ALL_BACKENDS = ["memory", "sqlite", "postgres"] as const;
+export type BackendName = (typeof ALL_BACKENDS)[number];
+
+/**
+ * The backends this run covers: all three by default; `FENCED_TEST_BACKENDS=memory` (a comma-separated list) narrows
+ * it, e.g. for the mutation run (docs/mutation.md), which only needs the core's logic and not the storage engines. A
+ * name that is not a backend fails loudly rather than silently testing nothing.
+ */
+export function selectedBackends(): BackendName[] {
+  const raw = process.env.FENCED_TEST_BACKENDS?.trim();
+  if (!raw) return [...ALL_BACKENDS];
+  const names = raw.split(",").map((n) => n.trim());
+  for (const n of names) {
+    if (!(ALL_BACKENDS as readonly string[]).includes(n)) {
+      throw new Error(`FENCED_TEST_BACKENDS: unknown backend "${n}" (expected some of ${ALL_BACKENDS.join(", ")})`);
+    }
+  }
+  return ALL_BACKENDS.filter((n) => names.includes(n));
+}
+
+/** Fresh fixtures for every selected backend (all three unless FENCED_TEST_BACKENDS narrows them). */
 export function backendFixtures(): BackendFixture[] {
-  return [memoryFixture(), sqliteFixture(), postgresFixture()];
+  const make: Record<BackendName, () => BackendFixture> = {
+    memory: memoryFixture,
+    sqlite: sqliteFixture,
+    postgres: postgresFixture,
+  };
+  return selectedBackends().map((name) => make[name]());
 }
 
 /** A fresh temporary directory, removed by the returned function. */
