@@ -41,6 +41,7 @@ describe("the error table", () => {
       FORBIDDEN: { retryable: false, httpStatus: 403 },
       UNAVAILABLE: { retryable: true, httpStatus: 503 },
       CLOSED: { retryable: false, httpStatus: 503 },
+      INTEGRITY: { retryable: false, httpStatus: 500 },
     });
   });
 });
