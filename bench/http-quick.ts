@@ -17,7 +17,11 @@ import autocannon from "autocannon";
 import { op, openStore } from "../src/index.js";
 
 const { values } = parseArgs({
-  options: { seconds: { type: "string", default: "5" }, connections: { type: "string", default: "16,64" }, json: { type: "string" } },
+  options: {
+    seconds: { type: "string", default: "5" },
+    connections: { type: "string", default: "16,64" },
+    json: { type: "string" },
+  },
 });
 const SECONDS = Number(values.seconds);
 const CONNECTIONS = values.connections.split(",").map(Number);
@@ -50,7 +54,10 @@ async function inProcess(dir: string, clients: number): Promise<number> {
 
 /** Starts `fenced serve` on its own SQLite file; resolves to its URL and a stop function. */
 async function startCoordinator(db: string): Promise<{ url: string; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "serve", "--port", "0", "--db", db], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "serve", "--port", "0", "--db", db], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   const url = await new Promise<string>((resolve, reject) => {
     let out = "";
     child.stdout.on("data", (d: Buffer) => {
@@ -70,7 +77,10 @@ async function startCoordinator(db: string): Promise<{ url: string; stop(): Prom
   };
 }
 
-async function overHttp(url: string, connections: number): Promise<{ rate: number; p50: number; p99: number; failed: number }> {
+async function overHttp(
+  url: string,
+  connections: number,
+): Promise<{ rate: number; p50: number; p99: number; failed: number }> {
   const result = await autocannon({
     url: `${url}/v1/commit`,
     connections,
@@ -119,4 +129,5 @@ try {
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
-if (values.json) writeFileSync(values.json, `${JSON.stringify({ date: new Date().toISOString(), results: rows }, null, 2)}\n`);
+if (values.json)
+  writeFileSync(values.json, `${JSON.stringify({ date: new Date().toISOString(), results: rows }, null, 2)}\n`);

@@ -46,7 +46,13 @@ try {
   let written = await store.backend.lastSeq();
   for (let batch = 0; written < EVENTS - CHECKPOINTS * 2; batch++) {
     const n = Math.min(1000, EVENTS - CHECKPOINTS * 2 - written);
-    await store.txn(Array.from({ length: n }, (_, i) => ({ key: `bench/k${(batch * 1000 + i) % 20_000}`, op: op.set(batch), owner: `agent-${i % 8}` })));
+    await store.txn(
+      Array.from({ length: n }, (_, i) => ({
+        key: `bench/k${(batch * 1000 + i) % 20_000}`,
+        op: op.set(batch),
+        owner: `agent-${i % 8}`,
+      })),
+    );
     if (batch % 5 === 0) {
       await store.commit({ key: "bench/k0", op: op.set(-1), expectVersion: 0 }).catch(() => undefined);
       await store.commit({ key: "bench/claimed", op: op.set(-1), epoch: zombie.epoch }).catch(() => undefined);
@@ -58,18 +64,27 @@ try {
   let parent: string | undefined;
   for (let i = 0; i < CHECKPOINTS; i++) {
     const c = numberedCheckpoint(i, { n: i, note: `step ${i}` });
-    await saver.put({ configurable: { thread_id: "long", checkpoint_ns: "", ...(parent && { checkpoint_id: parent }) } }, c, { source: "loop", step: i, parents: {} }, { n: i + 1, note: i + 1 });
+    await saver.put(
+      { configurable: { thread_id: "long", checkpoint_ns: "", ...(parent && { checkpoint_id: parent }) } },
+      c,
+      { source: "loop", step: i, parents: {} },
+      { n: i + 1, note: i + 1 },
+    );
     parent = c.id;
   }
   while ((await store.backend.lastSeq()) < EVENTS) await store.commit({ key: "bench/tail", op: op.increment(1) });
   const lastSeq = await store.backend.lastSeq();
-  console.log(`built: ${lastSeq.toLocaleString()} events, a thread of ${CHECKPOINTS.toLocaleString()} checkpoints, in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  console.log(
+    `built: ${lastSeq.toLocaleString()} events, a thread of ${CHECKPOINTS.toLocaleString()} checkpoints, in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+  );
 
   const inspector = createInspector(store, { port: 0 });
   const url = await inspector.listen();
   const browser = await launchChromium();
   const m = machineInfo();
-  console.log(`machine: ${m.cpuModel}, ${m.cores} cores, load ${m.loadAvgStart.map((l) => l.toFixed(2)).join(" ")}; node ${m.node}; chromium via playwright-core`);
+  console.log(
+    `machine: ${m.cpuModel}, ${m.cores} cores, load ${m.loadAvgStart.map((l) => l.toFixed(2)).join(" ")}; node ${m.node}; chromium via playwright-core`,
+  );
   try {
     const measure = async (hash: string, ready: string) => {
       const harness: number[] = [];
@@ -81,7 +96,8 @@ try {
         await page.goto(`${url}/${hash}`, { waitUntil: "commit" });
         // Polled every animation frame: the page's own clock (from navigation start) when the content is there.
         const shown = await page.waitForFunction(
-          (selector) => (globalThis as unknown as PageGlobals).document.querySelector(selector) !== null && performance.now(),
+          (selector) =>
+            (globalThis as unknown as PageGlobals).document.querySelector(selector) !== null && performance.now(),
           ready,
           { timeout: 60_000, polling: "raf" },
         );
@@ -97,7 +113,9 @@ try {
     const filtered = await measure("#/events?outcome=fenced", "#view-events[data-ready] #events-list tr");
     console.log(`events page filtered to fenced (sparse: 1 in ~5,000), first render in page: ${fmt(filtered.inPage)}`);
     const tree = await measure("#/threads?thread=long", "#view-threads[data-ready] #lineage .node");
-    console.log(`lineage of ${CHECKPOINTS.toLocaleString()} checkpoints, first render (first 200 nodes), in page: ${fmt(tree.inPage)}`);
+    console.log(
+      `lineage of ${CHECKPOINTS.toLocaleString()} checkpoints, first render (first 200 nodes), in page: ${fmt(tree.inPage)}`,
+    );
     for (const [name, route] of [
       ["/api/events?limit=100", "/api/events?limit=100"],
       ["/api/events/counts (10 min)", "/api/events/counts"],

@@ -9,7 +9,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RunnableConfig } from "@langchain/core/runnables";
-import { uuid6, type BaseCheckpointSaver, type Checkpoint, type CheckpointMetadata } from "@langchain/langgraph-checkpoint";
+import {
+  uuid6,
+  type BaseCheckpointSaver,
+  type Checkpoint,
+  type CheckpointMetadata,
+} from "@langchain/langgraph-checkpoint";
 import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
 import Database from "better-sqlite3";
 import { FencedCheckpointSaver } from "../src/langgraph/index.js";
@@ -24,14 +29,23 @@ const SIZES = [
  * One step of a chat-like thread: `messages` (4 messages of `messageBytes`) and `step` change every step, `profile`
  * only at the first; newVersions names the changed channels, as LangGraph does.
  */
-function payload(step: number, messageBytes: number): { checkpoint: Checkpoint; metadata: CheckpointMetadata; newVersions: Record<string, number> } {
+function payload(
+  step: number,
+  messageBytes: number,
+): { checkpoint: Checkpoint; metadata: CheckpointMetadata; newVersions: Record<string, number> } {
   const v = step + 1;
-  const text = "the quick brown fox jumps over the lazy dog while the agents argue about state; ".repeat(Math.ceil(messageBytes / 80));
+  const text = "the quick brown fox jumps over the lazy dog while the agents argue about state; ".repeat(
+    Math.ceil(messageBytes / 80),
+  );
   const messages = Array.from({ length: 4 }, (_, i) => ({
     role: i % 2 ? "assistant" : "user",
     content: `message ${step}-${i}: ${text.slice(0, messageBytes)}`,
   }));
-  const profile = { name: "research-team", goals: ["collect sources", "summarise", "cite"], budget: { tokens: 100000 } };
+  const profile = {
+    name: "research-team",
+    goals: ["collect sources", "summarise", "cite"],
+    budget: { tokens: 100000 },
+  };
   const checkpoint: Checkpoint = {
     v: 4,
     id: uuid6(step),
@@ -40,7 +54,8 @@ function payload(step: number, messageBytes: number): { checkpoint: Checkpoint; 
     channel_versions: { messages: v, step: v, profile: 1 },
     versions_seen: { agent: { messages: v - 1, step: v - 1 }, tools: { messages: v - 1 } },
   };
-  const newVersions: Record<string, number> = step > 0 ? { messages: v, step: v } : { messages: v, step: v, profile: 1 };
+  const newVersions: Record<string, number> =
+    step > 0 ? { messages: v, step: v } : { messages: v, step: v, profile: 1 };
   return { checkpoint, metadata: { source: "loop", step, parents: {} }, newVersions };
 }
 
@@ -83,21 +98,51 @@ async function measure(savers: BaseCheckpointSaver[], messageBytes: number, ops:
   const thread = "bench-thread";
   const configs: RunnableConfig[] = savers.map(() => ({ configurable: { thread_id: thread, checkpoint_ns: "" } }));
   const results: Result[] = savers.map(() => ({ put: 0, getTupleLatest: 0, getTupleById: 0, list: 0 }));
-  const record = (op: Op, rates: number[]) => rates.forEach((r, k) => { results[k]![op] = r; });
+  const record = (op: Op, rates: number[]) =>
+    rates.forEach((r, k) => {
+      results[k]![op] = r;
+    });
 
-  record("put", await interleaved(PUTS, savers.map((saver, k) => async (i: number) => {
-    const p = payloads[i]!;
-    configs[k] = await saver.put(configs[k]!, p.checkpoint, p.metadata, p.newVersions);
-  })));
+  record(
+    "put",
+    await interleaved(
+      PUTS,
+      savers.map((saver, k) => async (i: number) => {
+        const p = payloads[i]!;
+        configs[k] = await saver.put(configs[k]!, p.checkpoint, p.metadata, p.newVersions);
+      }),
+    ),
+  );
   const latest: RunnableConfig = { configurable: { thread_id: thread, checkpoint_ns: "" } };
-  record("getTupleLatest", await interleaved(READS, savers.map((saver) => () => saver.getTuple(latest))));
-  const ids = payloads.map((p) => ({ configurable: { thread_id: thread, checkpoint_ns: "", checkpoint_id: p.checkpoint.id } }));
-  record("getTupleById", await interleaved(READS, savers.map((saver) => (i: number) => saver.getTuple(ids[(i * 7919) % ids.length]!))));
-  record("list", await interleaved(Math.max(1, Math.floor(READS / LIST_LIMIT)), savers.map((saver) => async () => {
-    let n = 0;
-    for await (const _ of saver.list(latest, { limit: LIST_LIMIT })) n++;
-    if (n !== LIST_LIMIT) throw new Error(`list returned ${n}`);
-  }), 5));
+  record(
+    "getTupleLatest",
+    await interleaved(
+      READS,
+      savers.map((saver) => () => saver.getTuple(latest)),
+    ),
+  );
+  const ids = payloads.map((p) => ({
+    configurable: { thread_id: thread, checkpoint_ns: "", checkpoint_id: p.checkpoint.id },
+  }));
+  record(
+    "getTupleById",
+    await interleaved(
+      READS,
+      savers.map((saver) => (i: number) => saver.getTuple(ids[(i * 7919) % ids.length]!)),
+    ),
+  );
+  record(
+    "list",
+    await interleaved(
+      Math.max(1, Math.floor(READS / LIST_LIMIT)),
+      savers.map((saver) => async () => {
+        let n = 0;
+        for await (const _ of saver.list(latest, { limit: LIST_LIMIT })) n++;
+        if (n !== LIST_LIMIT) throw new Error(`list returned ${n}`);
+      }),
+      5,
+    ),
+  );
   for (const saver of savers) {
     const last = await saver.getTuple(latest);
     if (last?.checkpoint.id !== payloads[PUTS - 1]!.checkpoint.id) throw new Error("latest is not the last put");
@@ -113,7 +158,9 @@ try {
     const fenced = await FencedCheckpointSaver.open({ path: join(dir, `fenced-${size.ops}.db`) });
     const [a, b] = await measure([official, fenced], size.messageBytes, size.ops);
     // Read back after the run: SqliteSaver switches its connection to WAL on first use.
-    const sync = [db, (fenced.store.backend as unknown as { db: Database.Database }).db].map((d) => d.pragma("synchronous", { simple: true }));
+    const sync = [db, (fenced.store.backend as unknown as { db: Database.Database }).db].map((d) =>
+      d.pragma("synchronous", { simple: true }),
+    );
     db.close();
     await fenced.store.close();
     const bytes = JSON.stringify(payload(1, size.messageBytes).checkpoint).length;
@@ -124,7 +171,9 @@ try {
     );
     console.log("op                 SqliteSaver ops/s   FencedCheckpointSaver ops/s   ratio");
     for (const k of ["put", "getTupleLatest", "getTupleById", "list"] as const) {
-      console.log(`${k.padEnd(18)} ${a![k].toFixed(0).padStart(17)}   ${b![k].toFixed(0).padStart(27)}   ${(b![k] / a![k]).toFixed(2)}x`);
+      console.log(
+        `${k.padEnd(18)} ${a![k].toFixed(0).padStart(17)}   ${b![k].toFixed(0).padStart(27)}   ${(b![k] / a![k]).toFixed(2)}x`,
+      );
     }
   }
 } finally {

@@ -48,7 +48,10 @@ export function loadAverage(): number[] {
 export function machineInfo(): MachineInfo {
   let gitCommit = "unknown";
   try {
-    gitCommit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    gitCommit = execFileSync("git", ["rev-parse", "--short", "HEAD"], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim();
   } catch {
     // not a git checkout (an npm package): the commit is simply unknown
   }
@@ -79,7 +82,9 @@ export function machineMarkdown(m: MachineInfo): string {
   return [
     `- date: ${m.date}, commit ${m.gitCommit}`,
     `- CPU: ${m.cpuModel}, ${m.cores} cores, ${m.ramGiB} GiB RAM, ${m.os}`,
-    `- Node ${m.node}, SQLite ${m.sqlite}, ${Object.entries(m.packages).map(([k, v]) => `${k} ${v}`).join(", ")}`,
+    `- Node ${m.node}, SQLite ${m.sqlite}, ${Object.entries(m.packages)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ")}`,
     `- load average (1/5/15 min) at start: ${m.loadAvgStart.join(" / ")}${m.loadAvgEnd ? `, at end: ${m.loadAvgEnd.join(" / ")}` : ""}`,
   ].join("\n");
 }

@@ -109,5 +109,11 @@ export async function pacedLoad(
   const seconds = (performance.now() - t0) / 1000;
   for (const c of connections) c.socket.destroy();
   latencies.sort((a, b) => a - b);
-  return { sent: total, failed, rate: latencies.length / seconds, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99) };
+  return {
+    sent: total,
+    failed,
+    rate: latencies.length / seconds,
+    p50: quantile(latencies, 0.5),
+    p99: quantile(latencies, 0.99),
+  };
 }

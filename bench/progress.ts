@@ -48,7 +48,9 @@ export class ProgressBar {
     const filled = Math.round(fraction * width);
     const line = `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}% ${elapsed.toFixed(0).padStart(4)}s ${this.label}`;
     if (this.tty) {
-      process.stderr.write(`\r${line.slice(0, (process.stderr.columns ?? 120) - 1).padEnd((process.stderr.columns ?? 120) - 1)}`);
+      process.stderr.write(
+        `\r${line.slice(0, (process.stderr.columns ?? 120) - 1).padEnd((process.stderr.columns ?? 120) - 1)}`,
+      );
     } else if (force || performance.now() - this.lastPrinted > 1000) {
       this.lastPrinted = performance.now();
       process.stderr.write(`${line}\n`);

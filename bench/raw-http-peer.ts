@@ -18,7 +18,9 @@ const db = new Database(values.db);
 db.pragma("journal_mode = WAL");
 db.pragma("synchronous = NORMAL");
 db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
-db.exec("CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, version INTEGER NOT NULL) WITHOUT ROWID");
+db.exec(
+  "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, version INTEGER NOT NULL) WITHOUT ROWID",
+);
 const read = db.prepare<[string], { value: string; version: number }>("SELECT value, version FROM kv WHERE key = ?");
 const insert = db.prepare("INSERT INTO kv (key, value, version) VALUES (?, ?, 1) ON CONFLICT (key) DO NOTHING");
 const update = db.prepare("UPDATE kv SET value = ?, version = version + 1 WHERE key = ? AND version = ?");
@@ -36,7 +38,10 @@ app.post<{ Body: Body }>(
       body: {
         type: "object",
         required: ["key", "op"],
-        properties: { key: { type: "string" }, op: { type: "object", properties: { type: { const: "increment" }, by: { type: "number" } } } },
+        properties: {
+          key: { type: "string" },
+          op: { type: "object", properties: { type: { const: "increment" }, by: { type: "number" } } },
+        },
       },
     },
   },

@@ -51,7 +51,12 @@ export interface SectionResult {
 export function stats(xs: readonly number[]): Stats {
   if (xs.length === 0) throw new Error("stats of no rounds");
   const sorted = [...xs].sort((a, b) => a - b);
-  return { median: sorted[Math.floor(sorted.length / 2)]!, min: sorted[0]!, max: sorted[sorted.length - 1]!, rounds: xs.length };
+  return {
+    median: sorted[Math.floor(sorted.length / 2)]!,
+    min: sorted[0]!,
+    max: sorted[sorted.length - 1]!,
+    rounds: xs.length,
+  };
 }
 
 /** Per-round ratios `subject[i] / baseline[i]`. */
@@ -118,7 +123,9 @@ export function sectionMarkdown(r: SectionResult): string {
       `${fmt(f.subject.stats.median)} ${f.unit}${range(f.subject.stats)}`,
       f.baseline?.name ?? "",
       f.baseline ? `${fmt(f.baseline.stats.median)} ${f.unit}${range(f.baseline.stats)}` : "",
-      f.ratio ? `**${f.ratio.median.toFixed(2)}×**${f.ratio.rounds > 1 ? ` (${f.ratio.min.toFixed(2)}–${f.ratio.max.toFixed(2)})` : ""}` : "",
+      f.ratio
+        ? `**${f.ratio.median.toFixed(2)}×**${f.ratio.rounds > 1 ? ` (${f.ratio.min.toFixed(2)}–${f.ratio.max.toFixed(2)})` : ""}`
+        : "",
       ...detailKeys.map((k) => {
         const v = f.details?.[k];
         return v === undefined ? "" : typeof v === "number" ? fmt(v) : v;

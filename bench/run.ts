@@ -51,14 +51,20 @@ const chosen: readonly Section[] = values.only ? SECTIONS.filter((s) => values.o
 const outDir = resolve(values.out ?? join(fileURLToPath(new URL(".", import.meta.url)), "results"));
 
 const machine = machineInfo();
-const progress = new ProgressBar(chosen.reduce((n, s) => n + s.steps(size), 0), !values["no-progress"]);
+const progress = new ProgressBar(
+  chosen.reduce((n, s) => n + s.steps(size), 0),
+  !values["no-progress"],
+);
 const result: BenchResult = { size, machine, sections: [], failures: [] };
 for (const section of chosen) {
   progress.status(section.name);
   try {
     result.sections.push(await runSection(section, size, progress));
   } catch (err) {
-    result.failures.push({ section: section.name, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+    result.failures.push({
+      section: section.name,
+      error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+    });
   }
 }
 machine.loadAvgEnd = loadAverage();
@@ -85,7 +91,10 @@ if (values.readme) {
   const from = text.indexOf(start);
   const to = text.indexOf(end);
   if (from < 0 || to < from) throw new Error(`${readme} has no ${start} … ${end} markers`);
-  writeFileSync(readme, `${text.slice(0, from + start.length)}\n${markdown.replace(/^## .*\n/, "")}\n${text.slice(to)}`);
+  writeFileSync(
+    readme,
+    `${text.slice(0, from + start.length)}\n${markdown.replace(/^## .*\n/, "")}\n${text.slice(to)}`,
+  );
 }
 process.stdout.write(values.json ? `${JSON.stringify(result, null, 2)}\n` : `${markdown}\n`);
 

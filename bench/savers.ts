@@ -32,14 +32,24 @@ export async function openSaver(name: SaverName, dir: string): Promise<OpenSaver
     case "FencedCheckpointSaver": {
       const saver = await FencedCheckpointSaver.open({ path: join(dir, "fenced.db"), durability: "normal" });
       const db = (saver.store.backend as { db?: { pragma(s: string, o: { simple: true }): unknown } }).db;
-      return { name, saver, synchronous: () => (db ? Number(db.pragma("synchronous", { simple: true })) : null), close: () => saver.store.close() };
+      return {
+        name,
+        saver,
+        synchronous: () => (db ? Number(db.pragma("synchronous", { simple: true })) : null),
+        close: () => saver.store.close(),
+      };
     }
     case "SqliteSaver": {
       // SqliteSaver sets journal_mode=WAL and leaves synchronous at better-sqlite3's WAL default (NORMAL); the run
       // records the value it found, so a different build of better-sqlite3 cannot skew the comparison unseen.
       const saver = SqliteSaver.fromConnString(join(dir, "official.db"));
       const db = (saver as unknown as { db: { pragma(s: string, o: { simple: true }): unknown; close(): void } }).db;
-      return { name, saver, synchronous: () => Number(db.pragma("synchronous", { simple: true })), close: async () => db.close() };
+      return {
+        name,
+        saver,
+        synchronous: () => Number(db.pragma("synchronous", { simple: true })),
+        close: async () => db.close(),
+      };
     }
     case "MemorySaver":
       return { name, saver: new MemorySaver(), synchronous: () => null, close: async () => undefined };
@@ -61,8 +71,15 @@ export function checkpointStep(step: number, bytes: number): CheckpointStep {
   const v = step + 1;
   const messageText = "the quick brown fox jumps over the lazy dog while the agents argue about shared state. ";
   const count = Math.max(1, Math.round((bytes - 400) / (messageText.length + 40)));
-  const messages = Array.from({ length: count }, (_, i) => ({ role: i % 2 ? "assistant" : "user", content: `${step}-${i} ${messageText}` }));
-  const profile = { name: "research-team", goals: ["collect sources", "summarise", "cite"], budget: { tokens: 100_000 } };
+  const messages = Array.from({ length: count }, (_, i) => ({
+    role: i % 2 ? "assistant" : "user",
+    content: `${step}-${i} ${messageText}`,
+  }));
+  const profile = {
+    name: "research-team",
+    goals: ["collect sources", "summarise", "cite"],
+    budget: { tokens: 100_000 },
+  };
   const checkpoint: Checkpoint = {
     v: 4,
     id: uuid6(step),
@@ -71,15 +88,22 @@ export function checkpointStep(step: number, bytes: number): CheckpointStep {
     channel_versions: { messages: v, step: v, profile: 1 },
     versions_seen: { agent: { messages: v - 1, step: v - 1 } },
   };
-  const newVersions: Record<string, number> = step === 0 ? { messages: v, step: v, profile: 1 } : { messages: v, step: v };
+  const newVersions: Record<string, number> =
+    step === 0 ? { messages: v, step: v, profile: 1 } : { messages: v, step: v };
   return { checkpoint, metadata: { source: "loop", step, parents: {} }, newVersions };
 }
 
 /** The root-namespace config of a thread. */
-export const threadConfig = (threadId: string): RunnableConfig => ({ configurable: { thread_id: threadId, checkpoint_ns: "" } });
+export const threadConfig = (threadId: string): RunnableConfig => ({
+  configurable: { thread_id: threadId, checkpoint_ns: "" },
+});
 
 /** Puts `steps` as a chain, each the child of the previous, starting from `parent`; returns each put's config. */
-export async function putChain(saver: BaseCheckpointSaver, parent: RunnableConfig, steps: readonly CheckpointStep[]): Promise<RunnableConfig[]> {
+export async function putChain(
+  saver: BaseCheckpointSaver,
+  parent: RunnableConfig,
+  steps: readonly CheckpointStep[],
+): Promise<RunnableConfig[]> {
   let config = parent;
   const configs: RunnableConfig[] = [];
   for (const s of steps) {

@@ -7,6 +7,6 @@ if [ "${1:-}" = "--fix" ]; then
   npx biome check --write .
   (cd adapters/python && ../../.venv/bin/ruff format . && ../../.venv/bin/ruff check --fix .)
 else
-  npx biome ci .
-  (cd adapters/python && ../../.venv/bin/ruff format --check . && ../../.venv/bin/ruff check .)
+  npx biome ci --colors=off .
+  (cd adapters/python && ../../.venv/bin/ruff format --check . && ../../.venv/bin/ruff check --no-cache .)
 fi

@@ -16,6 +16,8 @@ add() { passed=$((passed + $1)); failed=$((failed + $2)); printf '== %s: %s pass
 
 # Typecheck (sources, tests, benchmarks, examples), then the published build and each export of package.json.
 if npx tsc -p tsconfig.json --noEmit; then add 1 0 typecheck; else add 0 1 typecheck; fi
+# Format and lint: Biome over the TypeScript, ruff over the Python adapters (scripts/lint.sh).
+if bash scripts/lint.sh; then add 1 0 "format and lint"; else add 0 1 "format and lint"; fi
 if npm run -s build && node scripts/check-exports.mjs; then add 1 0 "build and exports"; else add 0 1 "build and exports"; fi
 
 # vitest: counts from its JSON report (skipped and todo count as failed: CI skips nothing).

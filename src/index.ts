@@ -7,7 +7,13 @@
  * The storage contract (for people who write backends) and the zod schemas are in `fenced-state/backend`.
  */
 export { openStore, DEFAULT_PATH, type OpenStoreOptions } from "./open.js";
-export { StateStore, type StateStoreOptions, type UpdateOptions, type UpdateResult, type WithClaimOptions } from "./core/store.js";
+export {
+  StateStore,
+  type StateStoreOptions,
+  type UpdateOptions,
+  type UpdateResult,
+  type WithClaimOptions,
+} from "./core/store.js";
 export { op } from "./core/ops.js";
 export { claimAndRun, type OnBusy, type ClaimAndRunOptions, type HeldRun } from "./core/run-claim.js";
 export {

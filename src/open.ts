@@ -68,7 +68,9 @@ export type ConnStringStoreOptions = Omit<OpenStoreOptions, "path" | "memory" | 
  */
 export function connStringOptions(pathOrUrl: string): Pick<OpenStoreOptions, "path" | "memory" | "url"> {
   if (typeof pathOrUrl !== "string" || pathOrUrl === "") {
-    throw new InvalidInputError({ issues: [{ path: ["pathOrUrl"], message: "must be a file path, \":memory:\" or a postgres:// URL" }] });
+    throw new InvalidInputError({
+      issues: [{ path: ["pathOrUrl"], message: 'must be a file path, ":memory:" or a postgres:// URL' }],
+    });
   }
   if (/^postgres(ql)?:\/\//.test(pathOrUrl)) return { url: pathOrUrl };
   if (pathOrUrl === ":memory:") return { memory: true };
@@ -76,12 +78,21 @@ export function connStringOptions(pathOrUrl: string): Pick<OpenStoreOptions, "pa
 }
 
 function checkOptions(options: OpenStoreOptions): void {
-  const chosen = [options.path, options.memory, options.url, options.backend].filter((o) => o !== undefined && o !== false);
+  const chosen = [options.path, options.memory, options.url, options.backend].filter(
+    (o) => o !== undefined && o !== false,
+  );
   if (chosen.length > 1) {
     throw new InvalidInputError({ issues: [{ path: [], message: "give at most one of path, memory, url, backend" }] });
   }
   if (options.url === undefined && (options.schema !== undefined || options.pool !== undefined)) {
-    throw new InvalidInputError({ issues: [{ path: [options.schema !== undefined ? "schema" : "pool"], message: "schema and pool apply to postgres: give url too" }] });
+    throw new InvalidInputError({
+      issues: [
+        {
+          path: [options.schema !== undefined ? "schema" : "pool"],
+          message: "schema and pool apply to postgres: give url too",
+        },
+      ],
+    });
   }
   // Checked before a backend opens, so a bad option leaves no connection behind.
   resolveRetention(options.retention);
@@ -92,12 +103,16 @@ async function openBackend(options: OpenStoreOptions): Promise<Backend> {
   if (options.memory) return new MemoryBackend();
   if (options.url !== undefined) {
     if (!/^postgres(ql)?:\/\//.test(options.url)) {
-      throw new InvalidInputError({ issues: [{ path: ["url"], message: "url must start with postgres:// or postgresql://" }] });
+      throw new InvalidInputError({
+        issues: [{ path: ["url"], message: "url must start with postgres:// or postgresql://" }],
+      });
     }
     // Loaded only here, so `pg` stays an optional peer dependency for everyone on SQLite.
     const { PostgresBackend } = await import("./backends/postgres/index.js").catch((err: unknown) => {
       if ((err as { code?: string }).code !== "ERR_MODULE_NOT_FOUND") throw err;
-      throw new InvalidInputError({ issues: [{ path: ["url"], message: "the postgres backend needs the pg package: npm install pg" }] });
+      throw new InvalidInputError({
+        issues: [{ path: ["url"], message: "the postgres backend needs the pg package: npm install pg" }],
+      });
     });
     return PostgresBackend.open({
       url: options.url,

@@ -83,7 +83,11 @@ export interface FencedRun {
  *   ({ context, signal }) => run(agent, "update the plan", { context, signal }));
  * ```
  */
-export function withFencedRun<T>(store: StateStore, options: FencedRunOptions, fn: (run: FencedRun) => Promise<T>): Promise<T> {
+export function withFencedRun<T>(
+  store: StateStore,
+  options: FencedRunOptions,
+  fn: (run: FencedRun) => Promise<T>,
+): Promise<T> {
   const { owner, keys, onBusy, ttlMs, renewEveryMs, waitMs, signal } = options;
   return claimAndRun(
     store,

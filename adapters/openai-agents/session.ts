@@ -8,13 +8,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { AgentInputItem, RunContext, RunContextAwareSession } from "@openai/agents";
-import {
-  InvalidInputError,
-  op,
-  type CommitRequest,
-  type Json,
-  type StateStore,
-} from "../../src/index.js";
+import { InvalidInputError, op, type CommitRequest, type Json, type StateStore } from "../../src/index.js";
 import { retryConflicts } from "../../src/core/retry.js";
 import { epochFor, fenceOf, withFencedRun, type FencedRun, type FencedRunOptions } from "./fence.js";
 
@@ -97,7 +91,10 @@ export class FencedSession implements RunContextAwareSession<unknown> {
    * Claims this session (plus `options.keys`) for one run; see `withFencedRun`. `onBusy: "interrupt"` fences the run
    * that held it, `"reject"` (default) throws `CLAIM_HELD`, `"enqueue"` waits for it.
    */
-  withRun<T>(options: Omit<FencedRunOptions, "keys"> & { keys?: string[] }, fn: (run: FencedRun) => Promise<T>): Promise<T> {
+  withRun<T>(
+    options: Omit<FencedRunOptions, "keys"> & { keys?: string[] },
+    fn: (run: FencedRun) => Promise<T>,
+  ): Promise<T> {
     return withFencedRun(this.store, { ...options, keys: [this.key, ...(options.keys ?? [])] }, fn);
   }
 
@@ -106,12 +103,17 @@ export class FencedSession implements RunContextAwareSession<unknown> {
     if (!record.exists) return { items: [], version: record.version };
     if (!Array.isArray(record.value)) {
       // Someone wrote this key outside the session; reading it as empty would hide (and later overwrite) their value.
-      throw new InvalidInputError({ issues: [{ path: [this.key], message: "session key does not hold an array of items" }] });
+      throw new InvalidInputError({
+        issues: [{ path: [this.key], message: "session key does not hold an array of items" }],
+      });
     }
     return { items: record.value as unknown as AgentInputItem[], version: record.version };
   }
 
-  private request(o: CommitRequest["op"], runContext: RunContext<unknown> | undefined): CommitRequest & { opId: string } {
+  private request(
+    o: CommitRequest["op"],
+    runContext: RunContext<unknown> | undefined,
+  ): CommitRequest & { opId: string } {
     const fence = fenceOf(runContext);
     const epoch = epochFor(fence, this.key);
     const owner = fence?.owner ?? this.owner;

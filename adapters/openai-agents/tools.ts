@@ -88,7 +88,8 @@ export function readStateTool<C = FencedContext>(
 ): StateTool<C, typeof ReadParams> {
   return tool<typeof ReadParams, C, StateToolResult>({
     name: `${options.namePrefix ?? ""}read_state`,
-    description: "Read a shared-state key. Returns its JSON value and version; pass the version as expectVersion when you commit.",
+    description:
+      "Read a shared-state key. Returns its JSON value and version; pass the version as expectVersion when you commit.",
     parameters: ReadParams,
     errorFunction: null,
     execute: ({ key }) =>
@@ -111,7 +112,9 @@ export function commitStateTool<C = FencedContext>(
     parameters: CommitParams,
     errorFunction: null,
     execute: ({ key, value, expectVersion }, runContext) =>
-      answer(store, options, key, () => write(store, options.prefix + key, op.set(parseJson(value, "value")), expectVersion, runContext)),
+      answer(store, options, key, () =>
+        write(store, options.prefix + key, op.set(parseJson(value, "value")), expectVersion, runContext),
+      ),
   });
 }
 
@@ -127,7 +130,9 @@ export function updateStateTool<C = FencedContext>(
     parameters: UpdateParams,
     errorFunction: null,
     execute: ({ key, patch, expectVersion }, runContext) =>
-      answer(store, options, key, () => write(store, options.prefix + key, op.merge(parsePatch(patch)), expectVersion, runContext)),
+      answer(store, options, key, () =>
+        write(store, options.prefix + key, op.merge(parsePatch(patch)), expectVersion, runContext),
+      ),
   });
 }
 
@@ -181,7 +186,12 @@ async function answer(
   } catch (err) {
     if (!(err instanceof FencedStateError)) throw err;
     const { code, retryable, message, details } = (err as FencedStateError).toJSON().error;
-    const failure: StateToolFailure = { ok: false, key, error: { code, retryable, message, details }, hint: HINTS[code] ?? message };
+    const failure: StateToolFailure = {
+      ok: false,
+      key,
+      error: { code, retryable, message, details },
+      hint: HINTS[code] ?? message,
+    };
     if (isErrorCode(err, "VERSION_CONFLICT")) {
       // A courtesy for the model (it saves a read_state call); if the read fails, the conflict itself still stands.
       const r = await store.read(options.prefix + key).catch((e: unknown) => {
@@ -206,6 +216,8 @@ function parseJson(text: string, field: string): Json {
   try {
     return JSON.parse(text) as Json;
   } catch (err) {
-    throw new InvalidInputError({ issues: [{ path: [field], message: `not valid JSON text: ${(err as Error).message}` }] });
+    throw new InvalidInputError({
+      issues: [{ path: [field], message: `not valid JSON text: ${(err as Error).message}` }],
+    });
   }
 }

@@ -37,7 +37,9 @@ const KEY_SETS = [1, 1000] as const;
 async function contend(dir: string, processes: number, keys: number, durationMs: number): Promise<Run> {
   const path = join(dir, `contention-${keys}-${processes}.db`);
   await (await openStore({ path })).close();
-  const workers = Array.from({ length: processes }, () => spawnWorker("bench/workers/updater.ts", [path, String(keys), String(durationMs)]));
+  const workers = Array.from({ length: processes }, () =>
+    spawnWorker("bench/workers/updater.ts", [path, String(keys), String(durationMs)]),
+  );
   try {
     await Promise.all(workers.map((w) => w.nextJson()));
     for (const w of workers) w.child.stdin.write("go\n");
@@ -72,7 +74,9 @@ export const contentionSection: Section = {
       const runs = new Map<number, Run[]>(processes.map((p) => [p, []]));
       for (let r = 0; r < rounds; r++) {
         for (const p of processes) {
-          ctx.progress.status(`contention: ${keys === 1 ? "hot key" : `${keys} keys`}, ${p} processes, round ${r + 1}/${rounds}`);
+          ctx.progress.status(
+            `contention: ${keys === 1 ? "hot key" : `${keys} keys`}, ${p} processes, round ${r + 1}/${rounds}`,
+          );
           runs.get(p)!.push(await contend(ctx.tempDir(), p, keys, durationMs));
           ctx.progress.step(`contention: ${keys} keys, ${p} processes`);
         }
@@ -102,7 +106,12 @@ export const contentionSection: Section = {
     }
     const hot4 = figures.find((f) => f.name === "hot key, 4 processes");
     const targets: Target[] = [
-      { kind: "safety", text: "zero lost updates (every run, every key set)", measured: `${lostTotal} lost`, met: lostTotal === 0 },
+      {
+        kind: "safety",
+        text: "zero lost updates (every run, every key set)",
+        measured: `${lostTotal} lost`,
+        met: lostTotal === 0,
+      },
     ];
     if (hot4) {
       targets.unshift({

@@ -22,7 +22,8 @@ const sizes = (ctx: { size: SectionContext["size"] }) =>
   });
 
 /** fsync on every commit is ~100× slower; fewer commits measure it as well. */
-const commitsFor = (commits: number, durability: Durability) => (durability === "full" ? Math.max(100, commits / 10) : commits);
+const commitsFor = (commits: number, durability: Durability) =>
+  durability === "full" ? Math.max(100, commits / 10) : commits;
 
 async function fencedRound(dir: string, durability: Durability, commits: number): Promise<number> {
   const store = await openStore({ path: join(dir, `fenced-${durability}.db`), durability });

@@ -28,7 +28,11 @@ const sizes = (size: Size) =>
   });
 
 /** An increment of a random key with a fresh opId: what the Python client sends for a commit. */
-const commitBody = () => ({ key: `bench/k${Math.floor(Math.random() * KEYS)}`, op: op.increment(1), opId: randomUUID() });
+const commitBody = () => ({
+  key: `bench/k${Math.floor(Math.random() * KEYS)}`,
+  op: op.increment(1),
+  opId: randomUUID(),
+});
 
 interface HttpRun {
   rate: number;
@@ -81,10 +85,18 @@ async function largestWal<T>(file: string, body: () => Promise<T>): Promise<[T, 
 }
 
 /** The max rate of one server, then its latency at half that rate. */
-async function measure(server: RunningCoordinator, seconds: number, warmup: number): Promise<{ max: HttpRun; half: HttpRun }> {
+async function measure(
+  server: RunningCoordinator,
+  seconds: number,
+  warmup: number,
+): Promise<{ max: HttpRun; half: HttpRun }> {
   await drive(server.url, { amount: warmup });
   const max = await drive(server.url, { seconds });
-  const half = await pacedLoad(`${server.url}/v1/commit`, () => JSON.stringify(commitBody()), { rate: Math.max(1, max.rate / 2), seconds, connections: CONNECTIONS });
+  const half = await pacedLoad(`${server.url}/v1/commit`, () => JSON.stringify(commitBody()), {
+    rate: Math.max(1, max.rate / 2),
+    seconds,
+    connections: CONNECTIONS,
+  });
   return { max, half };
 }
 
@@ -101,7 +113,9 @@ export const httpSection: Section = {
       const dir = ctx.tempDir();
       // Take turns going first, so neither side always gets the cooler machine.
       for (const side of r % 2 === 0 ? (["fenced", "raw"] as const) : (["raw", "fenced"] as const)) {
-        ctx.progress.status(`http: round ${r + 1}/${rounds}, ${side === "fenced" ? "fenced serve" : "bare Fastify peer"}`);
+        ctx.progress.status(
+          `http: round ${r + 1}/${rounds}, ${side === "fenced" ? "fenced serve" : "bare Fastify peer"}`,
+        );
         const db = join(dir, `${side}.db`);
         const server = side === "fenced" ? await startCoordinator(db) : await startRawPeer(db);
         try {
@@ -157,10 +171,25 @@ export const httpSection: Section = {
     const ratio = figures[0]!.ratio!.median;
     const p99 = figures[1]!.subject.stats.median;
     const targets: Target[] = [
-      { kind: "speed", text: "≥ 0.8× the bare Fastify route's commits/s", measured: `${ratio.toFixed(2)}×`, met: ratio >= 0.8 },
+      {
+        kind: "speed",
+        text: "≥ 0.8× the bare Fastify route's commits/s",
+        measured: `${ratio.toFixed(2)}×`,
+        met: ratio >= 0.8,
+      },
       { kind: "speed", text: "p99 < 10 ms at half the max load", measured: `${p99.toFixed(2)} ms`, met: p99 < 10 },
-      { kind: "speed", text: `WAL bounded under sustained load (≤ ${WAL_BOUND_MIB} MiB)`, measured: `${walMiB.toFixed(1)} MiB`, met: walMiB <= WAL_BOUND_MIB },
-      { kind: "safety", text: "zero failed requests (non-2xx, errors, timeouts)", measured: `${failed} failed`, met: failed === 0 },
+      {
+        kind: "speed",
+        text: `WAL bounded under sustained load (≤ ${WAL_BOUND_MIB} MiB)`,
+        measured: `${walMiB.toFixed(1)} MiB`,
+        met: walMiB <= WAL_BOUND_MIB,
+      },
+      {
+        kind: "safety",
+        text: "zero failed requests (non-2xx, errors, timeouts)",
+        measured: `${failed} failed`,
+        met: failed === 0,
+      },
     ];
     return {
       figures,

@@ -8,4 +8,12 @@ import { peerSection } from "./peer.js";
 import { postgresSection } from "./postgres.js";
 import { scaleSection } from "./scale.js";
 
-export const SECTIONS: readonly Section[] = [langgraphSection, coreSection, contentionSection, httpSection, peerSection, scaleSection, postgresSection];
+export const SECTIONS: readonly Section[] = [
+  langgraphSection,
+  coreSection,
+  contentionSection,
+  httpSection,
+  peerSection,
+  scaleSection,
+  postgresSection,
+];

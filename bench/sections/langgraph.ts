@@ -8,7 +8,16 @@
 import type { RunnableConfig } from "@langchain/core/runnables";
 import type { PendingWrite } from "@langchain/langgraph-checkpoint";
 import { figure, perSecond, type Figure, type Target } from "../report.js";
-import { chatGraph, checkpointStep, openSaver, putChain, SAVER_NAMES, threadConfig, type OpenSaver, type SaverName } from "../savers.js";
+import {
+  chatGraph,
+  checkpointStep,
+  openSaver,
+  putChain,
+  SAVER_NAMES,
+  threadConfig,
+  type OpenSaver,
+  type SaverName,
+} from "../savers.js";
 import { bySize, type Section, type Size } from "../section.js";
 
 const PAYLOADS = [
@@ -75,11 +84,29 @@ async function round(dirs: () => string, bytes: number, count: number): Promise<
       ["messages", s.checkpoint.channel_values.messages],
       ["step", s.checkpoint.channel_values.step],
     ]);
-    record("putWrites", await interleaved(count, savers.map((s, k) => (i: number) => s.saver.putWrites(configs[k]![i]!, writes[i]!, `task-${i}`))));
+    record(
+      "putWrites",
+      await interleaved(
+        count,
+        savers.map((s, k) => (i: number) => s.saver.putWrites(configs[k]![i]!, writes[i]!, `task-${i}`)),
+      ),
+    );
     const latest = threadConfig(thread);
-    record("getTuple latest", await interleaved(count, savers.map((s) => () => s.saver.getTuple(latest))));
+    record(
+      "getTuple latest",
+      await interleaved(
+        count,
+        savers.map((s) => () => s.saver.getTuple(latest)),
+      ),
+    );
     const order = Array.from({ length: count }, () => Math.floor(Math.random() * count));
-    record("getTuple by id", await interleaved(count, savers.map((s, k) => (i: number) => s.saver.getTuple(configs[k]![order[i]!]!))));
+    record(
+      "getTuple by id",
+      await interleaved(
+        count,
+        savers.map((s, k) => (i: number) => s.saver.getTuple(configs[k]![order[i]!]!)),
+      ),
+    );
     record(
       "list (limit 10)",
       await interleaved(
@@ -107,7 +134,8 @@ async function invokeRound(dirs: () => string, count: number): Promise<Map<Saver
       count,
       graphs.map((graph, k) => async (i: number) => {
         const out = await graph.invoke({ messages: [{ role: "user", content: "hello" }] }, threadConfig(`invoke-${i}`));
-        if (out.messages.length !== 4) throw new Error(`${savers[k]!.name}: invoke returned ${out.messages.length} messages`);
+        if (out.messages.length !== 4)
+          throw new Error(`${savers[k]!.name}: invoke returned ${out.messages.length} messages`);
       }),
     );
     return new Map(savers.map((s, k) => [s.name, rates[k]!]));
@@ -133,7 +161,9 @@ export const langgraphSection: Section = {
     }
     for (const payload of PAYLOADS) {
       const count = ops[payload.label];
-      const rates = new Map<Op, Map<SaverName, number[]>>(OPS.map((o) => [o, new Map(SAVER_NAMES.map((n) => [n, []]))]));
+      const rates = new Map<Op, Map<SaverName, number[]>>(
+        OPS.map((o) => [o, new Map(SAVER_NAMES.map((n) => [n, []]))]),
+      );
       for (let r = 0; r < rounds; r++) {
         ctx.progress.status(`langgraph: ${payload.label}, round ${r + 1}/${rounds}`);
         const result = await round(() => ctx.tempDir(), payload.bytes, count);
@@ -143,7 +173,13 @@ export const langgraphSection: Section = {
       for (const o of OPS) {
         const fenced = { name: "FencedCheckpointSaver", rounds: rates.get(o)!.get("FencedCheckpointSaver")! };
         for (const peer of ["SqliteSaver", "MemorySaver"] as const) {
-          const f = figure(`${o}, ${payload.label}`, "ops/s", fenced, { name: peer, rounds: rates.get(o)!.get(peer)! }, { details: { ops: count } });
+          const f = figure(
+            `${o}, ${payload.label}`,
+            "ops/s",
+            fenced,
+            { name: peer, rounds: rates.get(o)!.get(peer)! },
+            { details: { ops: count } },
+          );
           figures.push(f);
           if (peer === "SqliteSaver" && o !== "putWrites") {
             targets.push({
@@ -172,7 +208,12 @@ export const langgraphSection: Section = {
       );
       figures.push(f);
       if (peer === "SqliteSaver") {
-        targets.push({ kind: "speed", text: "invoke: ≥ 1.0× SqliteSaver", measured: `${f.ratio!.median.toFixed(2)}×`, met: f.ratio!.median >= 1.0 });
+        targets.push({
+          kind: "speed",
+          text: "invoke: ≥ 1.0× SqliteSaver",
+          measured: `${f.ratio!.median.toFixed(2)}×`,
+          met: f.ratio!.median >= 1.0,
+        });
       }
     }
     return {

@@ -36,16 +36,35 @@ interface PeerRun {
  */
 async function ensurePython(): Promise<void> {
   if (!existsSync(PYTHON)) await run("python3", ["-m", "venv", join(ROOT, ".venv")]);
-  const probe = await run(PYTHON, ["-c", "import ccs, fenced_state"]).then(() => true, () => false);
+  const probe = await run(PYTHON, ["-c", "import ccs, fenced_state"]).then(
+    () => true,
+    () => false,
+  );
   if (probe) return;
-  await run(PYTHON, ["-m", "pip", "install", "-q", "-r", join(ROOT, "bench/peer/requirements.txt"), "-e", join(ROOT, "adapters/python")], {
-    cwd: ROOT,
-    maxBuffer: 16 * 1024 * 1024,
-  });
+  await run(
+    PYTHON,
+    [
+      "-m",
+      "pip",
+      "install",
+      "-q",
+      "-r",
+      join(ROOT, "bench/peer/requirements.txt"),
+      "-e",
+      join(ROOT, "adapters/python"),
+    ],
+    {
+      cwd: ROOT,
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  );
 }
 
 async function python(args: string[]): Promise<PeerRun> {
-  const { stdout } = await run(PYTHON, [join(ROOT, "bench/peer/cas_commits.py"), ...args], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 });
+  const { stdout } = await run(PYTHON, [join(ROOT, "bench/peer/cas_commits.py"), ...args], {
+    cwd: ROOT,
+    maxBuffer: 16 * 1024 * 1024,
+  });
   return JSON.parse(stdout.trim().split("\n").at(-1)!) as PeerRun;
 }
 
@@ -55,7 +74,13 @@ async function inProcess(path: string, commits: number): Promise<PeerRun> {
   const t0 = performance.now();
   for (let i = 0; i < commits; i++) {
     const k = i % KEYS;
-    versions[k] = (await store.commit({ key: `bench/k${k}`, op: op.set({ text: "x".repeat(100), n: i }), expectVersion: versions[k]! })).version;
+    versions[k] = (
+      await store.commit({
+        key: `bench/k${k}`,
+        op: op.set({ text: "x".repeat(100), n: i }),
+        expectVersion: versions[k]!,
+      })
+    ).version;
   }
   const rate = perSecond(commits, performance.now() - t0);
   let final = 0;
@@ -79,11 +104,31 @@ export const peerSection: Section = {
     for (let r = 0; r < rounds; r++) {
       const dir = ctx.tempDir();
       ctx.progress.status(`peer: round ${r + 1}/${rounds}, agent-coherence`);
-      peer.push(await python(["agent-coherence", "--db", join(dir, "agent-coherence.db"), "--commits", String(commits), "--keys", String(KEYS)]));
+      peer.push(
+        await python([
+          "agent-coherence",
+          "--db",
+          join(dir, "agent-coherence.db"),
+          "--commits",
+          String(commits),
+          "--keys",
+          String(KEYS),
+        ]),
+      );
       ctx.progress.status(`peer: round ${r + 1}/${rounds}, fenced-state Python client`);
       const coordinator = await startCoordinator(join(dir, "fenced-http.db"));
       try {
-        client.push(await python(["fenced-client", "--url", coordinator.url, "--commits", String(commits), "--keys", String(KEYS)]));
+        client.push(
+          await python([
+            "fenced-client",
+            "--url",
+            coordinator.url,
+            "--commits",
+            String(commits),
+            "--keys",
+            String(KEYS),
+          ]),
+        );
       } finally {
         await coordinator.stop();
       }
@@ -91,18 +136,38 @@ export const peerSection: Section = {
       local.push(await inProcess(join(dir, "fenced-local.db"), commits));
       ctx.progress.step(`peer: round ${r + 1}/${rounds}`);
     }
-    const baseline = { name: "agent-coherence 0.15.0 (Python, in-process coordinator)", rounds: peer.map((x) => x.rate) };
+    const baseline = {
+      name: "agent-coherence 0.15.0 (Python, in-process coordinator)",
+      rounds: peer.map((x) => x.rate),
+    };
     const lost = [...peer, ...client, ...local].reduce((n, x) => n + Math.abs(x.lost), 0);
     const figures: Figure[] = [
-      figure("CAS commits/s, 1 writer, 100 keys", "commits/s", { name: "fenced-state Python client → fenced serve (HTTP)", rounds: client.map((x) => x.rate) }, baseline, {
-        details: { commits, "lost updates": client.reduce((n, x) => n + x.lost, 0) },
-      }),
-      figure("CAS commits/s, 1 writer, 100 keys", "commits/s", { name: "fenced-state in-process (TypeScript)", rounds: local.map((x) => x.rate) }, baseline, {
-        details: { commits, "lost updates": local.reduce((n, x) => n + x.lost, 0) },
-      }),
+      figure(
+        "CAS commits/s, 1 writer, 100 keys",
+        "commits/s",
+        { name: "fenced-state Python client → fenced serve (HTTP)", rounds: client.map((x) => x.rate) },
+        baseline,
+        {
+          details: { commits, "lost updates": client.reduce((n, x) => n + x.lost, 0) },
+        },
+      ),
+      figure(
+        "CAS commits/s, 1 writer, 100 keys",
+        "commits/s",
+        { name: "fenced-state in-process (TypeScript)", rounds: local.map((x) => x.rate) },
+        baseline,
+        {
+          details: { commits, "lost updates": local.reduce((n, x) => n + x.lost, 0) },
+        },
+      ),
     ];
     const targets: Target[] = [
-      { kind: "safety", text: "zero lost updates (agent-coherence and fenced-state, every round)", measured: `${lost} lost`, met: lost === 0 },
+      {
+        kind: "safety",
+        text: "zero lost updates (agent-coherence and fenced-state, every round)",
+        measured: `${lost} lost`,
+        met: lost === 0,
+      },
     ];
     return {
       figures,

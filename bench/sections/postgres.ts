@@ -39,7 +39,10 @@ type SaverOp = (typeof SAVER_OPS)[number];
 
 const pgUrl = (): string => {
   const url = process.env.FENCED_PG_URL;
-  if (!url) throw new Error("set FENCED_PG_URL (e.g. postgres://fenced:fenced@127.0.0.1:5432/fenced) to run the postgres section");
+  if (!url)
+    throw new Error(
+      "set FENCED_PG_URL (e.g. postgres://fenced:fenced@127.0.0.1:5432/fenced) to run the postgres section",
+    );
   return url;
 };
 const schemaName = (what: string) => `fenced_bench_${what}_${randomBytes(4).toString("hex")}`;
@@ -71,7 +74,9 @@ async function interleaved(count: number, bodies: ((i: number) => Promise<unknow
 
 /** A 3-node graph appending one 200-byte message per node, on `saver`. */
 function threeNodeGraph(saver: BaseCheckpointSaver) {
-  const State = Annotation.Root({ messages: Annotation<string[]>({ reducer: (a, b) => a.concat(b), default: () => [] }) });
+  const State = Annotation.Root({
+    messages: Annotation<string[]>({ reducer: (a, b) => a.concat(b), default: () => [] }),
+  });
   const message = (node: string) => `${node}: ${"m".repeat(196)}`.slice(0, 200);
   return new StateGraph(State)
     .addNode("plan", () => ({ messages: [message("plan")] }))
@@ -141,7 +146,13 @@ async function saverRound(url: string, ops: number, invokes: number): Promise<Ma
       ),
     );
     const latest = threadConfig("bench-thread");
-    out.set("getTuple latest", await interleaved(ops, savers.map((s) => () => s.getTuple(latest))));
+    out.set(
+      "getTuple latest",
+      await interleaved(
+        ops,
+        savers.map((s) => () => s.getTuple(latest)),
+      ),
+    );
     out.set(
       "list (limit 10)",
       await interleaved(
@@ -190,7 +201,11 @@ async function roundTripCounts(url: string): Promise<{ put: number[]; getTuple: 
 }
 
 /** `commits` commits over `writers` lanes, each lane on its own keys; commits/s. */
-async function drive(writers: number, commits: number, commitOne: (key: string, version: number, i: number) => Promise<number>): Promise<number> {
+async function drive(
+  writers: number,
+  commits: number,
+  commitOne: (key: string, version: number, i: number) => Promise<number>,
+): Promise<number> {
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: writers }, async (_, lane) => {
@@ -208,8 +223,11 @@ async function fencedWriters(url: string, writers: number, commits: number): Pro
   const schema = schemaName("writers");
   const store = await openStore({ url, schema, pool: { max: writers } });
   try {
-    return await drive(writers, commits, async (key, version, i) =>
-      (await store.commit({ key, op: op.set({ ...VALUE, n: i }), expectVersion: version })).version,
+    return await drive(
+      writers,
+      commits,
+      async (key, version, i) =>
+        (await store.commit({ key, op: op.set({ ...VALUE, n: i }), expectVersion: version })).version,
     );
   } finally {
     await store.close();
@@ -222,11 +240,16 @@ async function rawWriters(url: string, writers: number, commits: number): Promis
   const pool = new pg.Pool({ connectionString: url, max: writers });
   try {
     await pool.query(`CREATE SCHEMA "${schema}"`);
-    await pool.query(`CREATE TABLE "${schema}".kv (key text COLLATE "C" PRIMARY KEY, value text, version bigint NOT NULL)`);
+    await pool.query(
+      `CREATE TABLE "${schema}".kv (key text COLLATE "C" PRIMARY KEY, value text, version bigint NOT NULL)`,
+    );
     await pool.query(
       `INSERT INTO "${schema}".kv SELECT 'bench/w' || w || '/k' || k, 'null', 0 FROM generate_series(0, ${writers - 1}) w, generate_series(0, 96) k`,
     );
-    const update = { name: "raw_update", text: `UPDATE "${schema}".kv SET value = $1, version = version + 1 WHERE key = $2 AND version = $3` };
+    const update = {
+      name: "raw_update",
+      text: `UPDATE "${schema}".kv SET value = $1, version = version + 1 WHERE key = $2 AND version = $3`,
+    };
     return await drive(writers, commits, async (key, version, i) => {
       const r = await pool.query({ ...update, values: [JSON.stringify({ ...VALUE, n: i }), key, version] });
       if (r.rowCount !== 1) throw new Error("lost update in the raw peer");
@@ -244,14 +267,19 @@ async function hostsRound(url: string, hosts: number, ms: number): Promise<numbe
   const setup = await openStore({ url, schema, pool: { max: 1 } }); // migrate once, before the hosts race
   await setup.close();
   const file = fileURLToPath(new URL("../workers/pg-host.ts", import.meta.url));
-  const workers = Array.from({ length: hosts }, (_, h) => spawnWorker(file, [url, schema, `h${h}`, String(HOST_LANES), String(ms)]));
+  const workers = Array.from({ length: hosts }, (_, h) =>
+    spawnWorker(file, [url, schema, `h${h}`, String(HOST_LANES), String(ms)]),
+  );
   try {
     for (const w of workers) await w.nextJson();
     const t0 = performance.now();
     for (const w of workers) w.child.stdin.write("go\n");
     const done = await Promise.all(workers.map((w) => w.nextJson<{ commits: number }>()));
     const elapsed = performance.now() - t0;
-    return perSecond(done.reduce((n, d) => n + d.commits, 0), Math.max(elapsed, ms));
+    return perSecond(
+      done.reduce((n, d) => n + d.commits, 0),
+      Math.max(elapsed, ms),
+    );
   } finally {
     for (const w of workers) if (w.child.exitCode === null) w.child.kill("SIGKILL");
     await dropSchemas(url, [schema]);
@@ -301,29 +329,74 @@ export const postgresSection: Section = {
 
     for (const o of SAVER_OPS) {
       const [fenced, official] = saverRates.get(o)!;
-      const f = figure(`${o}${o === "invoke (3 nodes)" ? ", 200-byte messages" : ", ~1 KB"}`, "ops/s", { name: "FencedCheckpointSaver", rounds: fenced }, { name: "PostgresSaver", rounds: official }, {
-        details: { calls: o === "invoke (3 nodes)" ? invokes : ops },
-      });
+      const f = figure(
+        `${o}${o === "invoke (3 nodes)" ? ", 200-byte messages" : ", ~1 KB"}`,
+        "ops/s",
+        { name: "FencedCheckpointSaver", rounds: fenced },
+        { name: "PostgresSaver", rounds: official },
+        {
+          details: { calls: o === "invoke (3 nodes)" ? invokes : ops },
+        },
+      );
       figures.push(f);
-      targets.push({ kind: "speed", text: `${o}: ≥ 1.0× PostgresSaver`, measured: `${f.ratio!.median.toFixed(2)}×`, met: f.ratio!.median >= 1.0 });
+      targets.push({
+        kind: "speed",
+        text: `${o}: ≥ 1.0× PostgresSaver`,
+        measured: `${f.ratio!.median.toFixed(2)}×`,
+        met: f.ratio!.median >= 1.0,
+      });
     }
     figures.push(
-      figure("round trips per put (2nd of a chain)", "queries", { name: "FencedCheckpointSaver", rounds: [trips.put[0]!] }, { name: "PostgresSaver", rounds: [trips.put[1]!] }, { higherIsBetter: false }),
-      figure("round trips per getTuple latest", "queries", { name: "FencedCheckpointSaver", rounds: [trips.getTuple[0]!] }, { name: "PostgresSaver", rounds: [trips.getTuple[1]!] }, { higherIsBetter: false }),
+      figure(
+        "round trips per put (2nd of a chain)",
+        "queries",
+        { name: "FencedCheckpointSaver", rounds: [trips.put[0]!] },
+        { name: "PostgresSaver", rounds: [trips.put[1]!] },
+        { higherIsBetter: false },
+      ),
+      figure(
+        "round trips per getTuple latest",
+        "queries",
+        { name: "FencedCheckpointSaver", rounds: [trips.getTuple[0]!] },
+        { name: "PostgresSaver", rounds: [trips.getTuple[1]!] },
+        { higherIsBetter: false },
+      ),
     );
     for (const w of WRITERS) {
       const [fenced, raw] = writerRates.get(w)!;
-      const f = figure(`commits, ${w} writer${w > 1 ? "s" : ""}`, "commits/s", { name: "fenced commit", rounds: fenced }, { name: "raw conditional UPDATE", rounds: raw }, {
-        details: { commits, "fenced ÷ its 1-writer rate": (stats(fenced).median / stats(writerRates.get(1)![0]).median).toFixed(2), "raw ÷ its 1-writer rate": (stats(raw).median / stats(writerRates.get(1)![1]).median).toFixed(2) },
-      });
+      const f = figure(
+        `commits, ${w} writer${w > 1 ? "s" : ""}`,
+        "commits/s",
+        { name: "fenced commit", rounds: fenced },
+        { name: "raw conditional UPDATE", rounds: raw },
+        {
+          details: {
+            commits,
+            "fenced ÷ its 1-writer rate": (stats(fenced).median / stats(writerRates.get(1)![0]).median).toFixed(2),
+            "raw ÷ its 1-writer rate": (stats(raw).median / stats(writerRates.get(1)![1]).median).toFixed(2),
+          },
+        },
+      );
       figures.push(f);
       if (w === 8) {
-        targets.push({ kind: "speed", text: "8 writers: fenced ≥ 0.5× raw UPDATE", measured: `${f.ratio!.median.toFixed(2)}×`, met: f.ratio!.median >= 0.5 });
+        targets.push({
+          kind: "speed",
+          text: "8 writers: fenced ≥ 0.5× raw UPDATE",
+          measured: `${f.ratio!.median.toFixed(2)}×`,
+          met: f.ratio!.median >= 0.5,
+        });
       }
     }
     const one = hostRates.get(1)!;
     for (const h of HOSTS) {
-      figures.push(figure(`total commits, ${h} host${h > 1 ? "s" : ""} × ${HOST_LANES} writers`, "commits/s", { name: `${h} host${h > 1 ? "s" : ""}`, rounds: hostRates.get(h)! }, { name: "1 host", rounds: one }));
+      figures.push(
+        figure(
+          `total commits, ${h} host${h > 1 ? "s" : ""} × ${HOST_LANES} writers`,
+          "commits/s",
+          { name: `${h} host${h > 1 ? "s" : ""}`, rounds: hostRates.get(h)! },
+          { name: "1 host", rounds: one },
+        ),
+      );
     }
     return {
       figures,

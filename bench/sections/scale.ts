@@ -14,9 +14,30 @@ import { bySize, type Section, type SectionContext, type Size } from "../section
 
 const sizes = (size: Size) =>
   bySize(size, {
-    full: { keyLevels: [1e3, 1e4, 1e5, 1e6], checkpointLevels: [1e3, 1e4, 1e5, 1e6], rssCommits: 1e6, rounds: 5, samples: 2000, budgetMs: 300 },
-    quick: { keyLevels: [1e3, 1e4, 1e5], checkpointLevels: [1e3, 1e4], rssCommits: 1e5, rounds: 3, samples: 1000, budgetMs: 100 },
-    tiny: { keyLevels: [100, 1000], checkpointLevels: [100, 300], rssCommits: 2000, rounds: 1, samples: 100, budgetMs: 10 },
+    full: {
+      keyLevels: [1e3, 1e4, 1e5, 1e6],
+      checkpointLevels: [1e3, 1e4, 1e5, 1e6],
+      rssCommits: 1e6,
+      rounds: 5,
+      samples: 2000,
+      budgetMs: 300,
+    },
+    quick: {
+      keyLevels: [1e3, 1e4, 1e5],
+      checkpointLevels: [1e3, 1e4],
+      rssCommits: 1e5,
+      rounds: 3,
+      samples: 1000,
+      budgetMs: 100,
+    },
+    tiny: {
+      keyLevels: [100, 1000],
+      checkpointLevels: [100, 300],
+      rssCommits: 2000,
+      rounds: 1,
+      samples: 100,
+      budgetMs: 10,
+    },
   });
 /** MemorySaver keeps every checkpoint in this process; past this many its latest lookup takes seconds a call. */
 const MEMORY_SAVER_MAX = 1e5;
@@ -28,7 +49,9 @@ const VALUE = { text: "x".repeat(100) };
 async function growKeys(store: StateStore, from: number, to: number): Promise<void> {
   for (let k = from; k < to; k += BATCH) {
     const n = Math.min(BATCH, to - k);
-    await store.txn(Array.from({ length: n }, (_, i) => ({ key: `scale/k${k + i}`, op: op.set(VALUE), expectVersion: 0 })));
+    await store.txn(
+      Array.from({ length: n }, (_, i) => ({ key: `scale/k${k + i}`, op: op.set(VALUE), expectVersion: 0 })),
+    );
   }
 }
 
@@ -67,10 +90,19 @@ async function keyScale(ctx: SectionContext): Promise<Figure[]> {
   }
   await store.close();
   return keyLevels.map((level, li) =>
-    figure(`commit at ${level.toLocaleString("en-US")} keys`, "µs/commit", { name: "StateStore.commit", rounds: costs[li]! }, {
-      name: `at ${keyLevels[0]!.toLocaleString("en-US")} keys`,
-      rounds: costs[0]!,
-    }, { higherIsBetter: false, details: { "log bound": Number((Math.log(level) / Math.log(keyLevels[0]!)).toFixed(2)) } }),
+    figure(
+      `commit at ${level.toLocaleString("en-US")} keys`,
+      "µs/commit",
+      { name: "StateStore.commit", rounds: costs[li]! },
+      {
+        name: `at ${keyLevels[0]!.toLocaleString("en-US")} keys`,
+        rounds: costs[0]!,
+      },
+      {
+        higherIsBetter: false,
+        details: { "log bound": Number((Math.log(level) / Math.log(keyLevels[0]!)).toFixed(2)) },
+      },
+    ),
   );
 }
 
@@ -103,10 +135,19 @@ async function checkpointScale(ctx: SectionContext): Promise<Figure[]> {
     await saver.close();
     levels.forEach((level, li) => {
       figures.push(
-        figure(`getTuple (latest) at ${level.toLocaleString("en-US")} checkpoints`, "µs/call", { name, rounds: costs[li]! }, {
-          name: `at ${levels[0]!.toLocaleString("en-US")} checkpoints`,
-          rounds: costs[0]!,
-        }, { higherIsBetter: false, details: { "log bound": Number((Math.log(level) / Math.log(levels[0]!)).toFixed(2)) } }),
+        figure(
+          `getTuple (latest) at ${level.toLocaleString("en-US")} checkpoints`,
+          "µs/call",
+          { name, rounds: costs[li]! },
+          {
+            name: `at ${levels[0]!.toLocaleString("en-US")} checkpoints`,
+            rounds: costs[0]!,
+          },
+          {
+            higherIsBetter: false,
+            details: { "log bound": Number((Math.log(level) / Math.log(levels[0]!)).toFixed(2)) },
+          },
+        ),
       );
     });
   }
@@ -114,7 +155,11 @@ async function checkpointScale(ctx: SectionContext): Promise<Figure[]> {
 }
 
 /** RSS (MiB) of a fresh process making `commits` sequential commits, sampled every tenth (bench/workers/rss.ts). */
-async function rssAcrossCommits(dir: string, commits: number, progress: ProgressBar): Promise<{ samples: number[]; ms: number }> {
+async function rssAcrossCommits(
+  dir: string,
+  commits: number,
+  progress: ProgressBar,
+): Promise<{ samples: number[]; ms: number }> {
   progress.status(`scale: RSS across ${commits.toLocaleString("en-US")} commits (own process)`);
   const worker = spawnWorker("bench/workers/rss.ts", [join(dir, "rss.db"), String(commits)]);
   try {
@@ -140,7 +185,13 @@ export const scaleSection: Section = {
       "MiB",
       { name: "a committing process", rounds: [rss.samples[rss.samples.length - 1]!] },
       { name: `after ${(rssCommits / 10).toLocaleString("en-US")} commits`, rounds: [rss.samples[0]!] },
-      { higherIsBetter: false, details: { "max MiB": Number(Math.max(...rss.samples).toFixed(1)), "commits/s": Math.round(rssCommits / (rss.ms / 1000)) } },
+      {
+        higherIsBetter: false,
+        details: {
+          "max MiB": Number(Math.max(...rss.samples).toFixed(1)),
+          "commits/s": Math.round(rssCommits / (rss.ms / 1000)),
+        },
+      },
     );
     const targets: Target[] = [];
     const last = (fs: Figure[], subject: string) => fs.filter((f) => f.subject.name === subject).at(-1);

@@ -22,7 +22,11 @@ await Promise.all(
     const versions = new Map<string, number>();
     for (let i = 0; performance.now() < end; i++) {
       const key = `hosts/${hostId}/l${lane}/k${i % 50}`;
-      const r = await store.commit({ key, op: op.set({ text: "x".repeat(100), i }), expectVersion: versions.get(key) ?? 0 });
+      const r = await store.commit({
+        key,
+        op: op.set({ text: "x".repeat(100), i }),
+        expectVersion: versions.get(key) ?? 0,
+      });
       versions.set(key, r.version);
       commits++;
     }

@@ -14,7 +14,9 @@ const every = Math.max(1, Math.floor(commits / 10));
 const t0 = performance.now();
 for (let i = 0; i < commits; i++) {
   const k = i % keys;
-  versions[k] = (await store.commit({ key: `rss/k${k}`, op: op.set({ text: "x".repeat(100), i }), expectVersion: versions[k]! })).version;
+  versions[k] = (
+    await store.commit({ key: `rss/k${k}`, op: op.set({ text: "x".repeat(100), i }), expectVersion: versions[k]! })
+  ).version;
   if ((i + 1) % every === 0) samples.push(Number((process.memoryUsage.rss() / 2 ** 20).toFixed(1)));
 }
 const ms = performance.now() - t0;

@@ -6,7 +6,11 @@
 import { createInterface } from "node:readline";
 import { openStore } from "../../src/index.js";
 
-const [path, keys, durationMs] = process.argv.slice(2).map((a, i) => (i === 0 ? a : Number(a))) as [string, number, number];
+const [path, keys, durationMs] = process.argv.slice(2).map((a, i) => (i === 0 ? a : Number(a))) as [
+  string,
+  number,
+  number,
+];
 const store = await openStore({ path });
 const stdin = createInterface({ input: process.stdin });
 const go = new Promise<void>((resolve) => stdin.once("line", () => resolve()));
@@ -26,4 +30,6 @@ while (performance.now() < end) {
   conflicts += r.attempts - 1;
 }
 await store.close();
-process.stdout.write(`${JSON.stringify({ commits, conflicts, latencies: latencies.map((l) => Number(l.toFixed(4))) })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ commits, conflicts, latencies: latencies.map((l) => Number(l.toFixed(4))) })}\n`,
+);

@@ -19,11 +19,14 @@ console.log("created team/notes at version", created.version);
 try {
   await store.commit({ key: "team/notes", op: op.set(["stale"]), expectVersion: 0 });
 } catch (err) {
-  if (err instanceof VersionConflictError) console.log("stale writer:", err.code, err.details, "retryable:", err.retryable);
+  if (err instanceof VersionConflictError)
+    console.log("stale writer:", err.code, err.details, "retryable:", err.retryable);
 }
 
 // 3. update(): read, apply a pure function, commit; conflicts are retried with jittered backoff.
-await Promise.all(["alice", "bob", "carol"].map((who) => store.update("team/notes", (notes) => [...(notes as string[]), who])));
+await Promise.all(
+  ["alice", "bob", "carol"].map((who) => store.update("team/notes", (notes) => [...(notes as string[]), who])),
+);
 console.log("notes after 3 concurrent updates:", (await store.read("team/notes")).value);
 
 // 4. Commutative ops never conflict with each other.
@@ -36,13 +39,26 @@ await store.claim({ key: "team/report", owner: "worker-2", ttlMs: 30_000, steal:
 try {
   await store.commit({ key: "team/report", op: op.set("late"), epoch: mine.epoch });
 } catch (err) {
-  if (err instanceof FencedError) console.log("zombie write:", err.code, err.details.reason, `(epoch ${err.details.heldEpoch} < ${err.details.currentEpoch})`);
+  if (err instanceof FencedError)
+    console.log(
+      "zombie write:",
+      err.code,
+      err.details.reason,
+      `(epoch ${err.details.heldEpoch} < ${err.details.currentEpoch})`,
+    );
 }
 
 // 6. Idempotency: retrying with the same opId returns the first result and applies nothing twice.
 const first = await store.commit({ key: "team/count", op: op.increment(10), opId: "payment-42" });
 const retry = await store.commit({ key: "team/count", op: op.increment(10), opId: "payment-42" });
-console.log("retry replayed:", retry.replayed, "same version:", retry.version === first.version, "count:", (await store.read("team/count")).value);
+console.log(
+  "retry replayed:",
+  retry.replayed,
+  "same version:",
+  retry.version === first.version,
+  "count:",
+  (await store.read("team/count")).value,
+);
 
 // 7. A txn is all-or-nothing across keys.
 await store.txn([

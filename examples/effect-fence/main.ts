@@ -55,7 +55,9 @@ try {
 } catch (err) {
   if (!(err instanceof FencedError)) throw err;
   zombie = `FENCED ${err.details.reason}`;
-  console.log(`agent-a (zombie): ${err.code} on ${err.details.key} (${err.details.reason}: epoch ${err.details.heldEpoch} < ${err.details.currentEpoch}) — no email`);
+  console.log(
+    `agent-a (zombie): ${err.code} on ${err.details.key} (${err.details.reason}: epoch ${err.details.heldEpoch} < ${err.details.currentEpoch}) — no email`,
+  );
 }
 
 // 4. The lead amends the approval while agent-b works: agent-b's read is stale, so its send is refused too.
@@ -66,20 +68,30 @@ try {
 } catch (err) {
   if (!(err instanceof VersionConflictError)) throw err;
   stale = `VERSION_CONFLICT v${err.details.expectedVersion} → v${err.details.actualVersion}`;
-  console.log(`agent-b (stale read): ${err.code} on ${err.details.key}, v${err.details.expectedVersion} is now v${err.details.actualVersion} — no email`);
+  console.log(
+    `agent-b (stale read): ${err.code} on ${err.details.key}, v${err.details.expectedVersion} is now v${err.details.actualVersion} — no email`,
+  );
 }
 
 // 5. agent-b re-reads, decides again (still approved) and sends: the one email.
 const reread = await store.read(APPROVAL);
 const sent = await notify("agent-b", b, reread.version);
-console.log(`agent-b re-reads v${reread.version} (${(reread.value as { status: string }).status}) and sends: fired=${sent.fired}`, sent.fired ? sent.result : "");
+console.log(
+  `agent-b re-reads v${reread.version} (${(reread.value as { status: string }).status}) and sends: fired=${sent.fired}`,
+  sent.fired ? sent.result : "",
+);
 
 // 6. A retry of the same effect (a network blip, a re-run step) finds the recorded outcome and does not send again.
 const retried = await notify("agent-b", b, reread.version);
 console.log(`agent-b retries ${OP_ID}: fired=${retried.fired}, status=${retried.status}`);
 
 const record = await store.read(`effects/${OP_ID}`);
-const { status, attempt, owner, result } = record.value as { status: string; attempt: number; owner: string; result: Json };
+const { status, attempt, owner, result } = record.value as {
+  status: string;
+  attempt: number;
+  owner: string;
+  result: Json;
+};
 const log = (await store.events("effects/")).map((e) => `${e.opId} ${e.outcome}`).join(", ");
 console.log(`effects/${OP_ID} v${record.version}: ${JSON.stringify({ status, attempt, owner, result })}`);
 console.log(`event log for effects/: ${log}`);

@@ -58,13 +58,19 @@ const types = db.prepare("SELECT DISTINCT type FROM checkpoints").all() as { typ
 line("stored types", types.map((t) => t.type).join(", "));
 
 console.log("flip one bit of the stored checkpoint");
-const row = db.prepare("SELECT rowid, payload FROM checkpoints ORDER BY checkpoint_id DESC LIMIT 1").get() as { rowid: number; payload: Buffer };
+const row = db.prepare("SELECT rowid, payload FROM checkpoints ORDER BY checkpoint_id DESC LIMIT 1").get() as {
+  rowid: number;
+  payload: Buffer;
+};
 const original = Buffer.from(row.payload);
 row.payload[20]! ^= 1;
 db.prepare("UPDATE checkpoints SET payload = ? WHERE rowid = ?").run(row.payload, row.rowid);
 // A store opened now reads the row from disk (a store keeps the checkpoints it has read, which never change).
 const tampered = await openStore({ path });
-line("getState on the tampered thread", await outcome(intake(new FencedCheckpointSaver(tampered, { serde })).getState(thread("patient-7"))));
+line(
+  "getState on the tampered thread",
+  await outcome(intake(new FencedCheckpointSaver(tampered, { serde })).getState(thread("patient-7"))),
+);
 await tampered.close();
 db.prepare("UPDATE checkpoints SET payload = ? WHERE rowid = ?").run(original, row.rowid);
 db.close();
@@ -72,23 +78,41 @@ const reopened = await openStore({ path });
 
 console.log("rows written before encryption was turned on");
 await intake(new FencedCheckpointSaver(reopened)).invoke({ note: "old plaintext note" }, thread("patient-1"));
-line("read with EncryptedSerializer", await outcome(intake(new FencedCheckpointSaver(reopened, { serde })).getState(thread("patient-1"))));
+line(
+  "read with EncryptedSerializer",
+  await outcome(intake(new FencedCheckpointSaver(reopened, { serde })).getState(thread("patient-1"))),
+);
 const migrating = new EncryptedSerializer({ keys: { k2025 }, currentKeyId: "k2025", allowPlaintext: true });
-line("read with allowPlaintext: true", await outcome(intake(new FencedCheckpointSaver(reopened, { serde: migrating })).getState(thread("patient-1"))));
+line(
+  "read with allowPlaintext: true",
+  await outcome(intake(new FencedCheckpointSaver(reopened, { serde: migrating })).getState(thread("patient-1"))),
+);
 
 console.log("rotate: write with k2026, keep k2025 for reading");
-const rotated = intake(new FencedCheckpointSaver(reopened, { serde: new EncryptedSerializer({ keys: { k2025, k2026 }, currentKeyId: "k2026" }) }));
+const rotated = intake(
+  new FencedCheckpointSaver(reopened, {
+    serde: new EncryptedSerializer({ keys: { k2025, k2026 }, currentKeyId: "k2026" }),
+  }),
+);
 await rotated.invoke(new Command({ resume: "dr. Osei" }), thread("patient-7"));
 line("patient-7 after the sign-off", (await rotated.getState(thread("patient-7"))).values.log.join("; "));
-const withoutOld = intake(new FencedCheckpointSaver(reopened, { serde: new EncryptedSerializer({ keys: { k2026 }, currentKeyId: "k2026" }) }));
+const withoutOld = intake(
+  new FencedCheckpointSaver(reopened, { serde: new EncryptedSerializer({ keys: { k2026 }, currentKeyId: "k2026" }) }),
+);
 line("read with k2026 only", await outcome(withoutOld.getState(thread("patient-7"))));
 
 console.log("retire k2025: copy every thread into a new store, re-encrypted under k2026 (importCheckpoints)");
 const rekeyed = await openStore({ path: join(dir, "rekeyed.db") });
 const reading = new EncryptedSerializer({ keys: { k2025, k2026 }, currentKeyId: "k2026", allowPlaintext: true });
 const k2026only = new EncryptedSerializer({ keys: { k2026 }, currentKeyId: "k2026" });
-const copy = await importCheckpoints({ from: new FencedCheckpointSaver(reopened, { serde: reading }), to: new FencedCheckpointSaver(rekeyed, { serde: k2026only }) });
-line("copied", `${copy.copied.checkpoints} checkpoints, ${copy.copied.writes} writes of ${copy.source.threads} threads`);
+const copy = await importCheckpoints({
+  from: new FencedCheckpointSaver(reopened, { serde: reading }),
+  to: new FencedCheckpointSaver(rekeyed, { serde: k2026only }),
+});
+line(
+  "copied",
+  `${copy.copied.checkpoints} checkpoints, ${copy.copied.writes} writes of ${copy.source.threads} threads`,
+);
 const after = intake(new FencedCheckpointSaver(rekeyed, { serde: k2026only }));
 line("patient-7 in the new store, k2026 only", (await after.getState(thread("patient-7"))).values.log.join("; "));
 await rekeyed.close();

@@ -20,7 +20,13 @@ import { FencedFiles } from "../../src/files/index.js";
 const PLAN = "plan.md";
 const ZOMBIE_TTL_MS = 1500;
 const { values } = parseArgs({
-  options: { role: { type: "string" }, name: { type: "string" }, db: { type: "string" }, dir: { type: "string" }, steps: { type: "string", default: "8" } },
+  options: {
+    role: { type: "string" },
+    name: { type: "string" },
+    db: { type: "string" },
+    dir: { type: "string" },
+    steps: { type: "string", default: "8" },
+  },
 });
 const steps = Number(values.steps);
 
@@ -45,7 +51,12 @@ async function writer(name: string, db: string, dir: string): Promise<void> {
       try {
         const plan = await files.read(PLAN);
         const opId = `${name}:${i}:${plan.version}`;
-        await files.write(PLAN, `${plan.content}- ${name} step ${i}\n`, { expectVersion: plan.version, epoch: claim.epoch, owner: name, opId });
+        await files.write(PLAN, `${plan.content}- ${name} step ${i}\n`, {
+          expectVersion: plan.version,
+          epoch: claim.epoch,
+          owner: name,
+          opId,
+        });
         break;
       } catch (err) {
         // An edit made behind our back: keep it (commit it as a version of its own), then write on top of it.
@@ -73,13 +84,24 @@ async function zombie(db: string, dir: string): Promise<void> {
   await new Promise((resolve) => stdin.once("line", resolve));
   stdin.close();
   const outcome = await files
-    .write(PLAN, `${plan.content}- zombie's stale rewrite\n`, { expectVersion: plan.version, epoch: claim.epoch, owner: "zombie" })
-    .then(() => "written", (err: unknown) => (isErrorCode(err, "FENCED") ? "fenced" : String(err)));
+    .write(PLAN, `${plan.content}- zombie's stale rewrite\n`, {
+      expectVersion: plan.version,
+      epoch: claim.epoch,
+      owner: "zombie",
+    })
+    .then(
+      () => "written",
+      (err: unknown) => (isErrorCode(err, "FENCED") ? "fenced" : String(err)),
+    );
   console.log(outcome);
   await store.close();
 }
 
-function child(args: string[]): { proc: ChildProcessWithoutNullStreams; line(): Promise<string>; done: Promise<number | null> } {
+function child(args: string[]): {
+  proc: ChildProcessWithoutNullStreams;
+  line(): Promise<string>;
+  done: Promise<number | null>;
+} {
   const proc = spawn(process.execPath, ["--import", "tsx", import.meta.filename, ...args], { stdio: "pipe" });
   proc.stderr.pipe(process.stderr);
   const lines = createInterface({ input: proc.stdout })[Symbol.asyncIterator]();
@@ -125,11 +147,15 @@ async function main(): Promise<void> {
       const [name, step] = (e.opId ?? "").split(":");
       return e.owner === "main" ? "# plan" : `- ${name} step ${step}`;
     });
-    const lost = expected.filter((l) => !lines.has(l)).length + (plan.content!.split("\n").length - 1 - expected.length);
+    const lost =
+      expected.filter((l) => !lines.has(l)).length + (plan.content!.split("\n").length - 1 - expected.length);
     const fenced = events.filter((e) => e.outcome === "fenced").length;
     const adopted = commits.filter((e) => e.opId?.startsWith("adopt:")).length;
-    if (readFileSync(join(dir, PLAN), "utf8") !== plan.content) throw new Error("the file on disk is not the last committed version");
-    console.log(`files: ${commits.length} writes, ${lost} lost, ${fenced} zombie writes fenced, ${adopted} outside edits detected`);
+    if (readFileSync(join(dir, PLAN), "utf8") !== plan.content)
+      throw new Error("the file on disk is not the last committed version");
+    console.log(
+      `files: ${commits.length} writes, ${lost} lost, ${fenced} zombie writes fenced, ${adopted} outside edits detected`,
+    );
     if (lost !== 0) process.exitCode = 1;
   } finally {
     await store.close();

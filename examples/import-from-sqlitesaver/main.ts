@@ -23,7 +23,11 @@ const State = Annotation.Root({
 const supportBot = (checkpointer: BaseCheckpointSaver) =>
   new StateGraph(State)
     .addNode("answer", (s) => ({ messages: [`bot: re "${s.messages.at(-1)}"`] }))
-    .addNode("refund", (s) => (s.messages.at(-1)?.includes("refund") ? { messages: [`approved by ${String(interrupt("approve refund?"))}`] } : {}))
+    .addNode("refund", (s) =>
+      s.messages.at(-1)?.includes("refund")
+        ? { messages: [`approved by ${String(interrupt("approve refund?"))}`] }
+        : {},
+    )
     .addEdge(START, "answer")
     .addEdge("answer", "refund")
     .addEdge("refund", END)
@@ -50,7 +54,10 @@ line("ben is waiting for", String((await before.getState(thread("ben"))).tasks[0
 console.log("import into a fenced store");
 const fenced = await FencedCheckpointSaver.open({ path: join(dir, "state.db") });
 const first = await importCheckpoints({ from: `sqlite:${officialPath}`, to: fenced });
-const counts = (c: object) => Object.entries(c).map(([k, v]) => `${v} ${k}`).join(", ");
+const counts = (c: object) =>
+  Object.entries(c)
+    .map(([k, v]) => `${v} ${k}`)
+    .join(", ");
 line("source", counts(first.source));
 line("copied", counts(first.copied));
 line("verified", counts(first.verified));

@@ -38,13 +38,25 @@ console.log("(a) two concurrent invokes on one thread; each adds 1 to count, so 
   line("MemorySaver", `count = ${(await official.getState(thread)).values.count}, no error: one update LOST`);
 
   const graph = counterGraph(startTogether(await fenced(), inProcess(2)));
-  const results = await Promise.allSettled([graph.invoke({ log: ["A"] }, thread), graph.invoke({ log: ["B"] }, thread)]);
+  const results = await Promise.allSettled([
+    graph.invoke({ log: ["A"] }, thread),
+    graph.invoke({ log: ["B"] }, thread),
+  ]);
   const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
-  line("FencedCheckpointSaver", `count = ${(await graph.getState(thread)).values.count}, the other invoke raised ${caught(failed?.reason)}`);
+  line(
+    "FencedCheckpointSaver",
+    `count = ${(await graph.getState(thread)).values.count}, the other invoke raised ${caught(failed?.reason)}`,
+  );
 
   const retried = counterGraph(startTogether(await fenced(), inProcess(2)));
-  await Promise.all([invokeWithRetry(retried, { log: ["A"] }, thread), invokeWithRetry(retried, { log: ["B"] }, thread)]);
-  line("FencedCheckpointSaver + invokeWithRetry", `count = ${(await retried.getState(thread)).values.count}: both counted`);
+  await Promise.all([
+    invokeWithRetry(retried, { log: ["A"] }, thread),
+    invokeWithRetry(retried, { log: ["B"] }, thread),
+  ]);
+  line(
+    "FencedCheckpointSaver + invokeWithRetry",
+    `count = ${(await retried.getState(thread)).values.count}: both counted`,
+  );
 }
 
 console.log("\n(b) two OS processes, one invoke each, on one SQLite file; count should be 2");
@@ -55,12 +67,18 @@ console.log("\n(b) two OS processes, one invoke each, on one SQLite file; count 
     mkdirSync(barrier);
     const one = (label: string) =>
       new Promise<string>((resolve, reject) => {
-        const child = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "process.ts"), kind, db, barrier, label], {
-          stdio: ["ignore", "pipe", "inherit"],
-        });
+        const child = spawn(
+          process.execPath,
+          ["--import", "tsx", join(import.meta.dirname, "process.ts"), kind, db, barrier, label],
+          {
+            stdio: ["ignore", "pipe", "inherit"],
+          },
+        );
         let out = "";
         child.stdout.on("data", (d: Buffer) => (out += d));
-        child.on("close", (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`${label} exited with ${code}`))));
+        child.on("close", (code) =>
+          code === 0 ? resolve(out.trim()) : reject(new Error(`${label} exited with ${code}`)),
+        );
       });
     const reports = (await Promise.all([one("P1"), one("P2")])).sort();
     return { db, reports };
@@ -68,11 +86,17 @@ console.log("\n(b) two OS processes, one invoke each, on one SQLite file; count 
   const [official, ours, retried] = await Promise.all([runTwo("official"), runTwo("fenced"), runTwo("fenced-retry")]);
   const count = async (saver: SqliteSaver | FencedCheckpointSaver) =>
     (await saver.getTuple({ configurable: { thread_id: "shared" } }))?.checkpoint.channel_values.count;
-  line("SqliteSaver", `count = ${await count(SqliteSaver.fromConnString(official.db))}, processes said [${official.reports.join(", ")}]: one update LOST`);
+  line(
+    "SqliteSaver",
+    `count = ${await count(SqliteSaver.fromConnString(official.db))}, processes said [${official.reports.join(", ")}]: one update LOST`,
+  );
   const oursSaver = await FencedCheckpointSaver.open({ path: ours.db });
   line("FencedCheckpointSaver", `count = ${await count(oursSaver)}, processes said [${ours.reports.join(", ")}]`);
   const retriedSaver = await FencedCheckpointSaver.open({ path: retried.db });
-  line("FencedCheckpointSaver + invokeWithRetry", `count = ${await count(retriedSaver)}, processes said [${retried.reports.join(", ")}]`);
+  line(
+    "FencedCheckpointSaver + invokeWithRetry",
+    `count = ${await count(retriedSaver)}, processes said [${retried.reports.join(", ")}]`,
+  );
   await Promise.all([oursSaver.store.close(), retriedSaver.store.close()]);
 }
 
@@ -96,28 +120,47 @@ console.log("\n(c) a zombie run stalls in its node; a fresh run completes; then 
     const outcome = z.then(() => "finished", caught);
     await entered.promise;
     // The zombie's input checkpoint lands before its node runs (except with invokeWithRetry's durability "exit").
-    while (zombie !== "retry" && !(await graph.getState(thread)).values.log.includes("zombie")) await new Promise((r) => setTimeout(r, 1));
-    if (zombie === "claims") await invokeWithClaim(graph, { log: ["fresh"] }, thread, { multitaskStrategy: "interrupt" });
+    while (zombie !== "retry" && !(await graph.getState(thread)).values.log.includes("zombie"))
+      await new Promise((r) => setTimeout(r, 1));
+    if (zombie === "claims")
+      await invokeWithClaim(graph, { log: ["fresh"] }, thread, { multitaskStrategy: "interrupt" });
     else await graph.invoke({ log: ["fresh"] }, thread);
     const step = (await graph.getState(thread)).metadata?.step;
     stalled.release();
     const result = await outcome;
     const final = await graph.getState(thread);
-    return { zombie: result, step, final: final.metadata?.step, log: final.values.log.join(", "), count: final.values.count };
+    return {
+      zombie: result,
+      step,
+      final: final.metadata?.step,
+      log: final.values.log.join(", "),
+      count: final.values.count,
+    };
   };
   const official = await scenario(new MemorySaver(), "invoke");
-  line("MemorySaver", `zombie ${official.zombie}; step went ${official.step} -> ${official.final}, log [${official.log}]: the fresh run is LOST`);
+  line(
+    "MemorySaver",
+    `zombie ${official.zombie}; step went ${official.step} -> ${official.final}, log [${official.log}]: the fresh run is LOST`,
+  );
   const ours = await scenario(await fenced(), "invoke");
   line("FencedCheckpointSaver", `zombie raised ${ours.zombie}; step stays ${ours.final}, log [${ours.log}]`);
   const retried = await scenario(await fenced(), "retry");
-  line("FencedCheckpointSaver + invokeWithRetry", `zombie re-ran from the new head and ${retried.zombie}; count = ${retried.count}, log [${retried.log}]`);
+  line(
+    "FencedCheckpointSaver + invokeWithRetry",
+    `zombie re-ran from the new head and ${retried.zombie}; count = ${retried.count}, log [${retried.log}]`,
+  );
   const claims = await scenario(await fenced(), "claims");
-  line("FencedCheckpointSaver + run claims", `fresh run interrupted the zombie, which raised ${claims.zombie}; log [${claims.log}]`);
+  line(
+    "FencedCheckpointSaver + run claims",
+    `fresh run interrupted the zombie, which raised ${claims.zombie}; log [${claims.log}]`,
+  );
 }
 
 console.log("\n(d) two parallel branches set the same field in one step");
 {
-  const Plain = Annotation.Root({ doc: Annotation<Record<string, string>>({ reducer: (a, b) => ({ ...a, ...b }), default: () => ({}) }) });
+  const Plain = Annotation.Root({
+    doc: Annotation<Record<string, string>>({ reducer: (a, b) => ({ ...a, ...b }), default: () => ({}) }),
+  });
   const plain = new StateGraph(Plain)
     .addNode("left", () => ({ doc: { verdict: "approve" } }))
     .addNode("right", () => ({ doc: { verdict: "reject" } }))
@@ -126,10 +169,15 @@ console.log("\n(d) two parallel branches set the same field in one step");
     .addEdge("left", END)
     .addEdge("right", END)
     .compile({ checkpointer: new MemorySaver() });
-  line("merge reducer (any saver)", `verdict = ${JSON.stringify((await plain.invoke({}, thread)).doc.verdict)}, no error: the other branch's verdict is LOST`);
+  line(
+    "merge reducer (any saver)",
+    `verdict = ${JSON.stringify((await plain.invoke({}, thread)).doc.verdict)}, no error: the other branch's verdict is LOST`,
+  );
 
   const fencedGraph = (merge?: (a: unknown, b: unknown) => string) =>
-    new StateGraph(Annotation.Root({ doc: fencedMapAnnotation<{ verdict: string }>(merge ? { merge: { verdict: merge } } : {}) }))
+    new StateGraph(
+      Annotation.Root({ doc: fencedMapAnnotation<{ verdict: string }>(merge ? { merge: { verdict: merge } } : {}) }),
+    )
       .addNode("left", (s) => ({ doc: edit(s.doc).set("verdict", "approve") }))
       .addNode("right", (s) => ({ doc: edit(s.doc).set("verdict", "reject") }))
       .addEdge(START, "left")
@@ -139,9 +187,13 @@ console.log("\n(d) two parallel branches set the same field in one step");
       .compile({ checkpointer: new MemorySaver() });
   const err = await fencedGraph()
     .invoke({}, thread)
-    .then(() => undefined, (e: unknown) => e);
+    .then(
+      () => undefined,
+      (e: unknown) => e,
+    );
   // Task ids differ run to run; the node names do not.
-  const message = err instanceof Error ? `${caught(err)}: ${err.message.replace(/:[0-9a-f-]{36}/g, "")}` : "no error: LOST";
+  const message =
+    err instanceof Error ? `${caught(err)}: ${err.message.replace(/:[0-9a-f-]{36}/g, "")}` : "no error: LOST";
   line("fencedMapAnnotation", `${message.slice(0, 100)}…`);
   const merged = await fencedGraph((a, b) => `${String(a)} / ${String(b)}`).invoke({}, thread);
   line("fencedMapAnnotation + merge function", `verdict = ${JSON.stringify(valuesOf(merged.doc).verdict)}: both kept`);

@@ -23,7 +23,7 @@ let entered = () => {};
 const running = new Promise<void>((r) => (entered = r));
 const graph = new StateGraph(State)
   .addNode("step", async (s) => {
-    if (s.log.at(-1) === "slow") (entered(), await stalled); // a long tool call
+    if (s.log.at(-1) === "slow") entered(), await stalled; // a long tool call
     return { count: (s.count ?? 0) + 1 };
   })
   .addEdge(START, "step")
@@ -47,7 +47,9 @@ const pruned = await checkpointer.prune(["t"]);
 release();
 await slow;
 const after = await graph.getState(t);
-console.log(`prune while a run was running: deleted ${pruned.checkpoints} checkpoints; the run finished: count = ${after.values.count}, log [${after.values.log.join(", ")}]`);
+console.log(
+  `prune while a run was running: deleted ${pruned.checkpoints} checkpoints; the run finished: count = ${after.values.count}, log [${after.values.log.join(", ")}]`,
+);
 
 // 2. copyThread: the copy runs on apart from its source.
 await checkpointer.copyThread("t", "t-copy");
@@ -59,7 +61,9 @@ console.log(`copyThread: t-copy count = ${copy.count} (t stays at ${(await graph
 await invokeWithClaim(graph, { log: ["mistake"] }, t, { runId: "run-mistake" });
 const removed = await checkpointer.deleteForRuns(["run-mistake"]);
 const back = (await graph.getState(t)).values;
-console.log(`deleteForRuns: removed ${removed.checkpoints} checkpoints of run-mistake; t is back at count = ${back.count}, log [${back.log.join(", ")}]`);
+console.log(
+  `deleteForRuns: removed ${removed.checkpoints} checkpoints of run-mistake; t is back at count = ${back.count}, log [${back.log.join(", ")}]`,
+);
 
 await checkpointer.close();
 rmSync(dir, { recursive: true, force: true });

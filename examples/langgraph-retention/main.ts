@@ -53,7 +53,9 @@ const memory = new FencedStore(store, { ttl: { defaultMs: DAY } });
 await memory.put(["users", "u1"], "profile", { name: "Ada" });
 now += 2 * DAY;
 await memory.put(["users", "u2"], "profile", { name: "Grace" });
-console.log(`store: u1's profile ${(await memory.get(["users", "u1"], "profile")) === null ? "expired" : "still there"}; sweepTtl deleted ${await memory.sweepTtl()} item(s)`);
+console.log(
+  `store: u1's profile ${(await memory.get(["users", "u1"], "profile")) === null ? "expired" : "still there"}; sweepTtl deleted ${await memory.sweepTtl()} item(s)`,
+);
 
 const counters = await store.list("fenced-lifecycle/swept/");
 console.log(`event-log counters: ${counters.map((r) => `${r.key.split("/").pop()} = ${String(r.value)}`).join(", ")}`);

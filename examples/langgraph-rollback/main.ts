@@ -10,7 +10,9 @@ import { FencedError } from "../../src/index.js";
 import { FencedCheckpointSaver, invokeWithClaim } from "../../src/langgraph/index.js";
 
 const checkpointer = FencedCheckpointSaver.fromConnString(":memory:");
-const State = Annotation.Root({ messages: Annotation<string[]>({ reducer: (a, b) => a.concat(b), default: () => [] }) });
+const State = Annotation.Root({
+  messages: Annotation<string[]>({ reducer: (a, b) => a.concat(b), default: () => [] }),
+});
 let release = () => {};
 const stalled = new Promise<void>((r) => (release = r));
 let entered = () => {};
@@ -18,7 +20,7 @@ const thinking = new Promise<void>((r) => (entered = r));
 const graph = new StateGraph(State)
   .addNode("reply", async (s) => {
     const last = s.messages.at(-1)!;
-    if (last.startsWith("user: book")) (entered(), await stalled); // a slow model call
+    if (last.startsWith("user: book")) entered(), await stalled; // a slow model call
     return { messages: [`bot: re "${last.slice(6)}"`] };
   })
   .addEdge(START, "reply")
@@ -28,9 +30,10 @@ const t = { configurable: { thread_id: "chat" } };
 
 await invokeWithClaim(graph, { messages: ["user: hi"] }, t);
 console.log(`status: ${JSON.stringify(await checkpointer.threadStatus("chat"))}`);
-const first = invokeWithClaim(graph, { messages: ["user: book a flight to Oslo"] }, t, { owner: "worker-1", runId: "run-oslo" }).catch(
-  (e: unknown) => e,
-);
+const first = invokeWithClaim(graph, { messages: ["user: book a flight to Oslo"] }, t, {
+  owner: "worker-1",
+  runId: "run-oslo",
+}).catch((e: unknown) => e);
 await thinking;
 const busy = await checkpointer.threadStatus("chat");
 console.log(`status: ${busy.status}, owner ${busy.status === "busy" ? `${busy.owner}, run ${busy.runId}` : "-"}`);

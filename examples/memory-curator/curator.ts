@@ -41,7 +41,11 @@ try {
     batchStarted = false;
     const report = await curator.step();
     if (report) say({ curated: report });
-    else if ((await state.read("curator-example/closed")).exists && (await curator.inbox.cursor()) === (await curator.inbox.lastSeq())) break;
+    else if (
+      (await state.read("curator-example/closed")).exists &&
+      (await curator.inbox.cursor()) === (await curator.inbox.lastSeq())
+    )
+      break;
     else await sleep(50);
   }
   await curator.stop();

@@ -12,9 +12,16 @@ const [db, id, count] = process.argv.slice(2) as [string, string, string];
 const store = await openStore({ path: db });
 const inbox = new MemoryInbox(store, "team");
 for (let i = 0; i < Number(count); i++) {
-  await inbox.emit({ namespace: ["memories", id], key: `fact-${i}`, value: { text: `${id} learned fact ${i}` } }, { opId: `${id}/${i}` });
+  await inbox.emit(
+    { namespace: ["memories", id], key: `fact-${i}`, value: { text: `${id} learned fact ${i}` } },
+    { opId: `${id}/${i}` },
+  );
   // Every worker also learns the team's shared facts: the same memory under another opId, which the curator dedupes.
-  if (i % 4 === 0) await inbox.emit({ namespace: ["memories", "team"], key: `shared-${i}`, value: { text: `shared fact ${i}` } }, { opId: `${id}/shared-${i}` });
+  if (i % 4 === 0)
+    await inbox.emit(
+      { namespace: ["memories", "team"], key: `shared-${i}`, value: { text: `shared fact ${i}` } },
+      { opId: `${id}/shared-${i}` },
+    );
   process.stdout.write(`${JSON.stringify({ emitted: i })}\n`);
   await sleep(10);
 }

@@ -27,13 +27,17 @@ const inbox = new MemoryInbox(state, "team");
 
 type Line = Record<string, unknown>;
 function start(file: string, args: string[], onLine: (child: ChildProcessWithoutNullStreams, line: Line) => void) {
-  const child = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, file), db, ...args], { stdio: "pipe" });
+  const child = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, file), db, ...args], {
+    stdio: "pipe",
+  });
   child.stderr.pipe(process.stderr);
   createInterface({ input: child.stdout }).on("line", (text) => onLine(child, JSON.parse(text) as Line));
   return { child, exited: new Promise<void>((resolve) => child.on("exit", () => resolve())) };
 }
 
-console.log(`${EMITTERS} worker processes emit ${FACTS} memories each, plus shared ones; curators fold them into a FencedStore`);
+console.log(
+  `${EMITTERS} worker processes emit ${FACTS} memories each, plus shared ones; curators fold them into a FencedStore`,
+);
 // Emitters: worker-1 is killed after 5 memories and restarted.
 const emitters: Promise<void>[] = [];
 let emitterKilled = false;
@@ -57,7 +61,8 @@ const curator = (id: string, onBatch?: (child: ChildProcessWithoutNullStreams) =
   let seen = false;
   curators.push(
     start("curator.ts", [id], (child, line) => {
-      if (line.fenced) console.log(`  ${id} woke up and committed its batch: FENCED (${String(line.reason)}); nothing of it landed`);
+      if (line.fenced)
+        console.log(`  ${id} woke up and committed its batch: FENCED (${String(line.reason)}); nothing of it landed`);
       if (line.batch !== undefined && !seen && onBatch && (line.batch as number) > 1) {
         seen = true;
         onBatch(child);
@@ -99,13 +104,17 @@ let lost = 0;
 let duplicated = 0;
 for (const { namespace, key } of emitted.values()) {
   const { current, request } = await memory.putRequest(namespace, key, {});
-  const writes = (await state.events(request.key)).filter((e) => e.key === request.key && e.outcome === "committed").length;
+  const writes = (await state.events(request.key)).filter(
+    (e) => e.key === request.key && e.outcome === "committed",
+  ).length;
   if (!current) lost++;
   else if (writes === 1) once++;
   else duplicated++;
 }
 const zombies = (await state.events(inbox.cursorKey)).filter((e) => e.outcome === "fenced").length;
-console.log(`  ${events.length} events in the inbox (each opId once), ${events.length - emitted.size} of them duplicates of another worker's memory`);
+console.log(
+  `  ${events.length} events in the inbox (each opId once), ${events.length - emitted.size} of them duplicates of another worker's memory`,
+);
 console.log(`  cursor at ${await inbox.cursor()} of ${await inbox.lastSeq()}; ${zombies} zombie curator batch fenced`);
 console.log(`memories: ${emitted.size} emitted, ${once} stored once, ${lost} lost, ${duplicated} duplicated`);
 await state.close();

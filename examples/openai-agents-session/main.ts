@@ -10,7 +10,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent, run, setTracingDisabled, type AgentInputItem, type AgentOutputItem } from "@openai/agents";
-import { assistantMessage, functionCall, modelResponder, ScriptedModel, type RecordedModelCall } from "@openai/agents/testing";
+import {
+  assistantMessage,
+  functionCall,
+  modelResponder,
+  ScriptedModel,
+  type RecordedModelCall,
+} from "@openai/agents/testing";
 import { openStore } from "../../src/index.js";
 import { FencedSession, stateTools, type StateToolResult } from "../../adapters/openai-agents/index.js";
 
@@ -20,11 +26,17 @@ const dir = mkdtempSync(join(tmpdir(), "fenced-agents-example-"));
 const store = await openStore({ path: join(dir, "state.db") }); // openStore() alone uses ./.fenced/state.db
 
 /** A fake model whose every turn is decided by `brain` from the last tool result, like an LLM reading it. */
-function offlineModel(brain: (lastResult: StateToolResult | undefined) => AgentOutputItem[] | Promise<AgentOutputItem[]>) {
-  return new ScriptedModel(Array.from({ length: 10 }, () => modelResponder(async (call) => brain(lastToolResult(call)))));
+function offlineModel(
+  brain: (lastResult: StateToolResult | undefined) => AgentOutputItem[] | Promise<AgentOutputItem[]>,
+) {
+  return new ScriptedModel(
+    Array.from({ length: 10 }, () => modelResponder(async (call) => brain(lastToolResult(call)))),
+  );
 }
 let callIds = 0;
-const use = (name: string, args: Record<string, unknown>): AgentOutputItem[] => [functionCall(name, args, { callId: `call_${++callIds}` })];
+const use = (name: string, args: Record<string, unknown>): AgentOutputItem[] => [
+  functionCall(name, args, { callId: `call_${++callIds}` }),
+];
 const say = (text: string): AgentOutputItem[] => [assistantMessage(text)];
 function textOf(item: AgentInputItem): string {
   if (item.type !== "message") return item.type ?? "item";
@@ -35,7 +47,9 @@ function lastToolResult(call: RecordedModelCall): StateToolResult | undefined {
   const items = typeof call.request.input === "string" ? [] : call.request.input;
   const last = items.findLast((i) => i.type === "function_call_result");
   const out = last?.type === "function_call_result" ? last.output : undefined;
-  return out && typeof out === "object" && "text" in out && typeof out.text === "string" ? JSON.parse(out.text) : undefined;
+  return out && typeof out === "object" && "text" in out && typeof out.text === "string"
+    ? JSON.parse(out.text)
+    : undefined;
 }
 
 // 1. Two agents add a step to the shared plan. Both read version 0 before either commits.
@@ -51,16 +65,25 @@ function planner(name: string, step: string) {
       if (++reads.count === 2) bothRead();
       await reads.done;
       phase = "commit";
-      return use("commit_state", { key: "plan", value: JSON.stringify([...((r.value as string[]) ?? []), step]), expectVersion: r.version });
+      return use("commit_state", {
+        key: "plan",
+        value: JSON.stringify([...((r.value as string[]) ?? []), step]),
+        expectVersion: r.version,
+      });
     }
     if (r.ok) return say(`${name}: added "${step}" at version ${r.version}`);
-    console.log(`${name}: ${r.error.code} (retryable: ${r.error.retryable}, current version ${r.current?.version}) -> re-reads and retries`);
+    console.log(
+      `${name}: ${r.error.code} (retryable: ${r.error.retryable}, current version ${r.current?.version}) -> re-reads and retries`,
+    );
     phase = "read";
     return r.error.retryable ? use("read_state", { key: "plan" }) : say(`${name}: gave up`);
   };
   return new Agent({ name, instructions: "Add your step to the plan.", model: offlineModel(brain), tools });
 }
-const racers = await Promise.all([run(planner("researcher", "gather sources"), "go"), run(planner("writer", "draft outline"), "go")]);
+const racers = await Promise.all([
+  run(planner("researcher", "gather sources"), "go"),
+  run(planner("writer", "draft outline"), "go"),
+]);
 for (const r of racers) console.log(r.finalOutput);
 const plan = await store.read("team/plan");
 console.log(`team/plan = ${JSON.stringify(plan.value)} (version ${plan.version})`);
@@ -68,7 +91,8 @@ console.log(`team/plan = ${JSON.stringify(plan.value)} (version ${plan.version})
 // 2. Three runs on one session at once. A read-modify-write session would keep only some of them.
 console.log("== three runs on one session at once");
 const chat = new FencedSession({ store, sessionId: "support-42" });
-const answerer = (n: number) => new Agent({ name: `run${n}`, instructions: "", model: offlineModel(() => say(`answer ${n}`)) });
+const answerer = (n: number) =>
+  new Agent({ name: `run${n}`, instructions: "", model: offlineModel(() => say(`answer ${n}`)) });
 const runs = await Promise.all([1, 2, 3].map((n) => run(answerer(n), `question ${n}`, { session: chat })));
 const written = runs.reduce((sum, r) => sum + 1 + r.output.length, 0); // each run's input plus its output
 console.log(`session support-42 holds ${(await chat.getItems()).length} of the ${written} items the 3 runs wrote`);
@@ -93,7 +117,10 @@ const stalled = session.withRun({ owner: "run-1" }, ({ context }) => run(slow, "
 stalled.catch(() => undefined);
 await started;
 await session.withRun({ owner: "run-2", onBusy: "interrupt" }, ({ context }) =>
-  run(new Agent({ name: "fast", instructions: "", model: offlineModel(() => say("fresh answer")) }), "second message", { session, context }),
+  run(new Agent({ name: "fast", instructions: "", model: offlineModel(() => say("fresh answer")) }), "second message", {
+    session,
+    context,
+  }),
 );
 wake();
 try {
@@ -101,7 +128,9 @@ try {
   console.log("the stalled run wrote its stale history (this should not happen)");
 } catch (err) {
   const e = err as { code?: string; details?: { reason: string; heldEpoch: number; currentEpoch: number } };
-  console.log(`stalled run: ${e.code} (${e.details?.reason}: held epoch ${e.details?.heldEpoch}, current ${e.details?.currentEpoch})`);
+  console.log(
+    `stalled run: ${e.code} (${e.details?.reason}: held epoch ${e.details?.heldEpoch}, current ${e.details?.currentEpoch})`,
+  );
 }
 console.log(`session support-43 holds: ${(await session.getItems()).map(textOf).join(" | ")}`);
 

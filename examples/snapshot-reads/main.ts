@@ -40,13 +40,21 @@ console.log(
 // 2. readMany: both keys at one snapshot, and the seq it reflects (every event up to it, none after).
 const snap = await store.readMany([AVAILABLE, RESERVED]);
 const [av, re] = snap.records;
-console.log(`readMany at seq ${snap.seq}: available=${String(av!.value)} (v${av!.version}), reserved=${String(re!.value)} (v${re!.version}): total ${total(snap)}`);
+console.log(
+  `readMany at seq ${snap.seq}: available=${String(av!.value)} (v${av!.version}), reserved=${String(re!.value)} (v${re!.version}): total ${total(snap)}`,
+);
 const page = await store.listSnapshot("budget/");
-console.log(`listSnapshot("budget/") at seq ${page.seq}: ${page.records.map((r) => `${r.key}=${String(r.value)}`).join(", ")}`);
+console.log(
+  `listSnapshot("budget/") at seq ${page.seq}: ${page.records.map((r) => `${r.key}=${String(r.value)}`).join(", ")}`,
+);
 
 // 3. Decide from the snapshot, and commit the decision only if both inputs are still the versions read.
 const guards = snap.records.map((r) => ({ key: r.key, version: r.version }));
-const plan = await store.commit({ key: "plans/q3", op: op.set({ spend: av!.value as number, fromSeq: snap.seq }), guards });
+const plan = await store.commit({
+  key: "plans/q3",
+  op: op.set({ spend: av!.value as number, fromSeq: snap.seq }),
+  guards,
+});
 console.log(`planner commits plans/q3 from seq ${snap.seq}, guarded by both versions: committed at seq ${plan.seq}`);
 
 // 4. Another move lands; a plan from the old snapshot is refused instead of acting on a state that is gone.
@@ -55,12 +63,16 @@ try {
   await store.commit({ key: "plans/q4", op: op.set({ spend: av!.value as number, fromSeq: snap.seq }), guards });
 } catch (err) {
   if (!(err instanceof VersionConflictError)) throw err;
-  console.log(`a plan from seq ${snap.seq} after another move: VERSION_CONFLICT on ${err.details.key}, v${err.details.expectedVersion} is now v${err.details.actualVersion}`);
+  console.log(
+    `a plan from seq ${snap.seq} after another move: VERSION_CONFLICT on ${err.details.key}, v${err.details.expectedVersion} is now v${err.details.actualVersion}`,
+  );
 }
 
 // 5. Under load: 100 moves and 100 snapshots at once; no snapshot shows a move in part.
 let moving = true;
-const moves = Promise.all(Array.from({ length: 100 }, (_, i) => reserve(i % 2 === 0 ? 1 : -1))).finally(() => (moving = false));
+const moves = Promise.all(Array.from({ length: 100 }, (_, i) => reserve(i % 2 === 0 ? 1 : -1))).finally(
+  () => (moving = false),
+);
 const snapshots: Snapshot[] = [];
 const reader = async () => {
   while (moving || snapshots.length === 0) snapshots.push(await store.readMany([AVAILABLE, RESERVED]));

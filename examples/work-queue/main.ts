@@ -45,7 +45,9 @@ let zombieDone: Promise<void> | undefined;
 
 function startWorker(): void {
   const id = `worker-${++started}`;
-  const child = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "worker.ts"), db, NAME, id], { stdio: "pipe" });
+  const child = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "worker.ts"), db, NAME, id], {
+    stdio: "pipe",
+  });
   child.stderr.pipe(process.stderr);
   const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
   const w = { id, child, exited };
@@ -86,11 +88,16 @@ await zombieDone;
 // The figures, from the store alone.
 const prefix = queue.keys.prefix;
 const events: StateEvent[] = [];
-for (let page: StateEvent[]; (page = await store.events(prefix, { fromSeq: (events.at(-1)?.seq ?? 0) + 1, limit: 10_000 })).length > 0; ) events.push(...page);
+for (
+  let page: StateEvent[];
+  (page = await store.events(prefix, { fromSeq: (events.at(-1)?.seq ?? 0) + 1, limit: 10_000 })).length > 0;
+)
+  events.push(...page);
 const enqueued = (await store.read(queue.keys.next)).version;
 const completions = new Map<string, number>();
 for (const e of events) {
-  if (e.outcome === "committed" && e.key.startsWith(queue.keys.of("done"))) completions.set(e.key, (completions.get(e.key) ?? 0) + 1);
+  if (e.outcome === "committed" && e.key.startsWith(queue.keys.of("done")))
+    completions.set(e.key, (completions.get(e.key) ?? 0) + 1);
 }
 const done = await queue.tasks("done", { limit: 10_000 });
 const dead = await queue.tasks("dead", { limit: 10_000 });
@@ -99,7 +106,11 @@ const twice = [...completions.values()].filter((n) => n > 1).length;
 const lost = enqueued - done.length - dead.length;
 const zombies = events.filter((e) => e.outcome === "fenced" && /\/complete\/\d+$/.test(e.opId ?? "")).length;
 const sum = (await store.read(`${NAME}-results/sum`)).value;
-console.log(`  sum of the completed payloads, written in each completion's txn: ${String(sum)} (expected ${(TASKS * (TASKS + 1)) / 2})`);
-console.log(`tasks: ${enqueued} enqueued, ${once} completed exactly once, ${lost} lost, ${twice} completed twice, ${zombies} zombie completions fenced`);
+console.log(
+  `  sum of the completed payloads, written in each completion's txn: ${String(sum)} (expected ${(TASKS * (TASKS + 1)) / 2})`,
+);
+console.log(
+  `tasks: ${enqueued} enqueued, ${once} completed exactly once, ${lost} lost, ${twice} completed twice, ${zombies} zombie completions fenced`,
+);
 await store.close();
 rmSync(dir, { recursive: true, force: true });

@@ -21,7 +21,10 @@ export class LazyBackend implements Backend {
     this.kind = kind;
     const reader = async () => {
       const checkpoints = (await this.backend()).checkpoints;
-      if (!checkpoints) throw new InvalidInputError({ issues: [{ path: ["backend"], message: `the ${kind} backend keeps no checkpoints` }] });
+      if (!checkpoints)
+        throw new InvalidInputError({
+          issues: [{ path: ["backend"], message: `the ${kind} backend keeps no checkpoints` }],
+        });
       return checkpoints;
     };
     this.checkpoints = {

@@ -43,15 +43,25 @@ export function storeUsage(options: { memory?: boolean } = {}): string {
  * would create an empty store, which a read-only command would only mislead with).
  */
 export function storeChoice(
-  values: { db?: string | undefined; memory?: boolean | undefined; url?: string | undefined; schema?: string | undefined },
+  values: {
+    db?: string | undefined;
+    memory?: boolean | undefined;
+    url?: string | undefined;
+    schema?: string | undefined;
+  },
   options: { mustExist?: boolean } = {},
 ): { open: OpenStoreOptions; where: string } {
   const given = [values.db !== undefined, values.memory === true, values.url !== undefined].filter(Boolean).length;
-  if (given > 1) throw new UsageError(`give at most one of --db, ${values.memory !== undefined ? "--memory, " : ""}--url`);
-  if (values.schema !== undefined && values.url === undefined) throw new UsageError("--schema applies to postgres: give --url too");
+  if (given > 1)
+    throw new UsageError(`give at most one of --db, ${values.memory !== undefined ? "--memory, " : ""}--url`);
+  if (values.schema !== undefined && values.url === undefined)
+    throw new UsageError("--schema applies to postgres: give --url too");
   if (values.memory) return { open: { memory: true }, where: "memory" };
   if (values.url !== undefined) {
-    return { open: { url: values.url, ...(values.schema !== undefined && { schema: values.schema }) }, where: "postgres" };
+    return {
+      open: { url: values.url, ...(values.schema !== undefined && { schema: values.schema }) },
+      where: "postgres",
+    };
   }
   const path = values.db ?? DEFAULT_PATH;
   if (options.mustExist && !existsSync(path)) throw new UsageError(`no store at ${path} (give --db FILE or --url)`);
@@ -61,7 +71,8 @@ export function storeChoice(
 /** A TCP port from `--port`: 0 (any free port) to 65535. */
 export function portOf(text: string): number {
   const port = Number(text);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError("--port must be an integer from 0 to 65535");
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError("--port must be an integer from 0 to 65535");
   return port;
 }
 

@@ -63,18 +63,31 @@ export async function langgraphLostUpdate(
   } finally {
     official.db.close();
   }
-  out(`   official SqliteSaver: count = ${officialCount}, both invokes "succeeded" — one update lost, no error raised.`);
+  out(
+    `   official SqliteSaver: count = ${officialCount}, both invokes "succeeded" — one update lost, no error raised.`,
+  );
 
   const graphB = counterGraph(bothReadFirst(new FencedCheckpointSaver(store)));
   const threadB = { configurable: { thread_id: "demo-fenced" } };
-  const results = await Promise.allSettled([graphB.invoke({ log: ["A"] }, threadB), graphB.invoke({ log: ["B"] }, threadB)]);
+  const results = await Promise.allSettled([
+    graphB.invoke({ log: ["A"] }, threadB),
+    graphB.invoke({ log: ["B"] }, threadB),
+  ]);
   const rejected = results.find((r): r is PromiseRejectedResult => r.status === "rejected")?.reason as unknown;
-  const code = rejected instanceof FencedStateError ? `${rejected.name} (${rejected.code}, retryable: ${rejected.retryable})` : String(rejected);
-  out(`   FencedCheckpointSaver: count = ${(await graphB.getState(threadB)).values.count as number}, the losing invoke raised ${code}.`);
+  const code =
+    rejected instanceof FencedStateError
+      ? `${rejected.name} (${rejected.code}, retryable: ${rejected.retryable})`
+      : String(rejected);
+  out(
+    `   FencedCheckpointSaver: count = ${(await graphB.getState(threadB)).values.count as number}, the losing invoke raised ${code}.`,
+  );
 
   const graphC = counterGraph(bothReadFirst(new FencedCheckpointSaver(store)));
   const threadC = { configurable: { thread_id: "demo-retry" } };
-  await Promise.all([invokeWithRetry(graphC, { log: ["A"] }, threadC), invokeWithRetry(graphC, { log: ["B"] }, threadC)]);
+  await Promise.all([
+    invokeWithRetry(graphC, { log: ["A"] }, threadC),
+    invokeWithRetry(graphC, { log: ["B"] }, threadC),
+  ]);
   const fencedCount = (await graphC.getState(threadC)).values.count as number;
   out(`   FencedCheckpointSaver + invokeWithRetry: the loser re-ran from the new head; count = ${fencedCount}.`);
   return { officialCount, fencedCount };

@@ -39,7 +39,8 @@ Options:
 `;
 
 export const demo: Command = {
-  summary: "show lost updates (core and LangGraph's official saver) and a zombie write, and how fenced-state stops them",
+  summary:
+    "show lost updates (core and LangGraph's official saver) and a zombie write, and how fenced-state stops them",
   usage: USAGE,
   async run(argv) {
     const { values } = parseArgs({
@@ -67,13 +68,21 @@ export const demo: Command = {
       const graph = lg && (await lg.langgraphLostUpdate(store, join(dir, OFFICIAL_FILE), out));
       out();
       if (graph) {
-        out(`Summary: without fencing ${lost.unfencedLost} of ${2 * increments} increments were lost, the zombie's stale write landed,`);
+        out(
+          `Summary: without fencing ${lost.unfencedLost} of ${2 * increments} increments were lost, the zombie's stale write landed,`,
+        );
         out(`         and LangGraph's official SqliteSaver ended at count ${graph.officialCount} instead of 2;`);
-        out(`         with fenced-state 0 were lost (${lost.conflicts} typed conflicts, all retried), the zombie got ${zombie.code},`);
+        out(
+          `         with fenced-state 0 were lost (${lost.conflicts} typed conflicts, all retried), the zombie got ${zombie.code},`,
+        );
         out(`         and FencedCheckpointSaver ended at count ${graph.fencedCount}.`);
       } else {
-        out(`Summary: without fencing ${lost.unfencedLost} of ${2 * increments} increments were lost and the zombie's stale write landed;`);
-        out(`         with fenced-state 0 were lost (${lost.conflicts} typed conflicts, all retried) and the zombie got ${zombie.code}.`);
+        out(
+          `Summary: without fencing ${lost.unfencedLost} of ${2 * increments} increments were lost and the zombie's stale write landed;`,
+        );
+        out(
+          `         with fenced-state 0 were lost (${lost.conflicts} typed conflicts, all retried) and the zombie got ${zombie.code}.`,
+        );
         process.stderr.write(`${LANGGRAPH_MISSING}\n`);
       }
       return lost.fencedTotal === 2 * increments && zombie.code === "FENCED" && graph?.fencedCount === 2 ? 0 : 1;
@@ -111,7 +120,9 @@ async function lostUpdate(store: StateStore, increments: number, out: Out) {
     await store.commit({ key: naive, op: op.set(count(b.value) + 1) });
   }
   const naiveTotal = count((await store.read(naive)).value);
-  out(`   without fencing: expected ${expected}, got ${naiveTotal} — ${expected - naiveTotal} updates lost, no error raised.`);
+  out(
+    `   without fencing: expected ${expected}, got ${naiveTotal} — ${expected - naiveTotal} updates lost, no error raised.`,
+  );
 
   const key = "demo/counter";
   let conflicts = 0;
@@ -125,7 +136,9 @@ async function lostUpdate(store: StateStore, increments: number, out: Out) {
       if (!(err instanceof FencedStateError) || err.code !== "VERSION_CONFLICT") throw err;
       conflicts++;
       if (conflicts === 1) {
-        out("   with fenced-state: each commit names the version its writer read (expectVersion); A's commit moved it,");
+        out(
+          "   with fenced-state: each commit names the version its writer read (expectVersion); A's commit moved it,",
+        );
         out(`   so B gets ${describe(err)}`);
       }
       // What `store.update()` does for you: re-read, re-apply, commit against the new version.
@@ -148,19 +161,25 @@ async function zombieWrite(store: StateStore, out: Out) {
   const seen = await store.read(naive);
   await store.commit({ key: naive, op: op.set("B's final report") });
   await store.commit({ key: naive, op: op.set(`${String(seen.value)} + A's stale edit`) });
-  out(`   without fencing: A wakes and writes; the report is now "${String((await store.read(naive)).value)}" — B's work is gone.`);
+  out(
+    `   without fencing: A wakes and writes; the report is now "${String((await store.read(naive)).value)}" — B's work is gone.`,
+  );
 
   const key = "demo/report";
   out("   with fenced-state:");
   out("   - a claim is a lease on a key: one owner at a time, until it expires, is released or is taken over;");
-  out("   - every claim and takeover bumps the key's epoch, a number that only grows; a commit names the epoch it holds;");
+  out(
+    "   - every claim and takeover bumps the key's epoch, a number that only grows; a commit names the epoch it holds;",
+  );
   out("   - FENCED: the commit's epoch is older than the key's, so its writer lost the key (not retryable).");
   await store.commit({ key, op: op.set("draft") });
   const a = await store.claim({ key, owner: "A", ttlMs: 60_000 });
   const aRead = await store.read(key);
   out(`   A claims the key (epoch ${a.epoch}) and reads version ${aRead.version}; A stalls.`);
   const b = await store.claim({ key, owner: "B", ttlMs: 60_000, steal: true });
-  out(`   B reclaims the key: epoch ${b.epoch}. B has not written yet, so the version is still ${(await store.read(key)).version}.`);
+  out(
+    `   B reclaims the key: epoch ${b.epoch}. B has not written yet, so the version is still ${(await store.read(key)).version}.`,
+  );
   try {
     await store.commit({ key, op: op.set("A's stale edit"), expectVersion: aRead.version, epoch: a.epoch, owner: "A" });
     out("   A's write landed — this must not happen.");
@@ -168,7 +187,13 @@ async function zombieWrite(store: StateStore, out: Out) {
   } catch (err) {
     if (!(err instanceof FencedStateError)) throw err;
     out(`   A wakes and writes with its old epoch: ${describe(err)}`);
-    await store.commit({ key, op: op.set("B's final report"), expectVersion: aRead.version, epoch: b.epoch, owner: "B" });
+    await store.commit({
+      key,
+      op: op.set("B's final report"),
+      expectVersion: aRead.version,
+      epoch: b.epoch,
+      owner: "B",
+    });
     out(`   B commits under epoch ${b.epoch}: the report is "${String((await store.read(key)).value)}".`);
     return { code: err.code };
   }

@@ -64,7 +64,9 @@ const OPTIONS = {
   json: { type: "boolean", default: false },
 } as const;
 
-type Values = ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS; allowPositionals: true }>>["values"];
+type Values = ReturnType<
+  typeof parseArgs<{ args: string[]; options: typeof OPTIONS; allowPositionals: true }>
+>["values"];
 
 export const files: Command = {
   summary: "plain files with versioned, fenced writes: read, write, claim, adopt or discard outside edits",
@@ -102,7 +104,12 @@ export const files: Command = {
   },
 };
 
-async function runAction(fenced: FencedFiles, action: string, path: string | undefined, values: Values): Promise<number> {
+async function runAction(
+  fenced: FencedFiles,
+  action: string,
+  path: string | undefined,
+  values: Values,
+): Promise<number> {
   const needPath = () => {
     if (path === undefined) throw new UsageError(`${action} needs a PATH`);
     return path;
@@ -112,7 +119,9 @@ async function runAction(fenced: FencedFiles, action: string, path: string | und
     return values.owner;
   };
   const preconditions = {
-    ...(values["expect-version"] !== undefined && { expectVersion: integer("--expect-version", values["expect-version"]) }),
+    ...(values["expect-version"] !== undefined && {
+      expectVersion: integer("--expect-version", values["expect-version"]),
+    }),
     ...(values.epoch !== undefined && { epoch: integer("--epoch", values.epoch) }),
     ...(values["op-id"] !== undefined && { opId: values["op-id"] }),
     ...(values.owner !== undefined && { owner: values.owner }),
@@ -126,17 +135,22 @@ async function runAction(fenced: FencedFiles, action: string, path: string | und
       if (values.json) print(record, "");
       else {
         if (record.exists) process.stdout.write(decodeContent(record.content!, record.encoding!));
-        process.stderr.write(`version ${record.version} epoch ${record.epoch}${record.sha256 ? ` sha256 ${record.sha256}` : ""}\n`);
+        process.stderr.write(
+          `version ${record.version} epoch ${record.epoch}${record.sha256 ? ` sha256 ${record.sha256}` : ""}\n`,
+        );
       }
-      if (record.outsideEdit) process.stderr.write(`fenced files: ${record.path} has an outside edit on disk (adopt or discard it)\n`);
+      if (record.outsideEdit)
+        process.stderr.write(`fenced files: ${record.path} has an outside edit on disk (adopt or discard it)\n`);
       return FILES_EXIT.ok;
     }
     case "write": {
-      if (preconditions.expectVersion === undefined) throw new UsageError("write needs --expect-version N (0 for a new file)");
+      if (preconditions.expectVersion === undefined)
+        throw new UsageError("write needs --expect-version N (0 for a new file)");
       const content = await readStdin();
       const r = await fenced.write(needPath(), content, preconditions);
       print(r, `version ${r.version}\n`);
-      if (!r.materialized) process.stderr.write(`fenced files: committed, but the disk was not updated: ${r.materializeError}\n`);
+      if (!r.materialized)
+        process.stderr.write(`fenced files: committed, but the disk was not updated: ${r.materializeError}\n`);
       return FILES_EXIT.ok;
     }
     case "claim": {
@@ -145,12 +159,19 @@ async function runAction(fenced: FencedFiles, action: string, path: string | und
       return FILES_EXIT.ok;
     }
     case "renew": {
-      const c = await fenced.renew({ path: needPath(), owner: owner(), epoch: requireEpoch(preconditions.epoch) }, ttlMs);
+      const c = await fenced.renew(
+        { path: needPath(), owner: owner(), epoch: requireEpoch(preconditions.epoch) },
+        ttlMs,
+      );
       print(c, `${c.epoch}\n`);
       return FILES_EXIT.ok;
     }
     case "release": {
-      const released = await fenced.release({ path: needPath(), owner: owner(), epoch: requireEpoch(preconditions.epoch) });
+      const released = await fenced.release({
+        path: needPath(),
+        owner: owner(),
+        epoch: requireEpoch(preconditions.epoch),
+      });
       print({ released }, `${released ? "released" : "not current"}\n`);
       return FILES_EXIT.ok;
     }
@@ -169,7 +190,9 @@ async function runAction(fenced: FencedFiles, action: string, path: string | und
       if (path !== undefined) throw new UsageError(`${action} takes no PATH`);
       const entries = action === "sync" ? await fenced.sync() : await fenced.status();
       print({ files: entries }, entries.map((e) => `${e.state.padEnd(12)} v${e.version}\t${e.path}\n`).join(""));
-      return entries.some((e) => e.state === "outside-edit" || e.state === "untracked") ? FILES_EXIT.outsideEdit : FILES_EXIT.ok;
+      return entries.some((e) => e.state === "outside-edit" || e.state === "untracked")
+        ? FILES_EXIT.outsideEdit
+        : FILES_EXIT.ok;
     }
     default:
       throw new UsageError(`unknown action "${action}"`);
@@ -177,7 +200,8 @@ async function runAction(fenced: FencedFiles, action: string, path: string | und
 }
 
 function exitCode(err: FencedStateError): number {
-  if (isErrorCode(err, "VERSION_CONFLICT")) return err.details.outsideEdit ? FILES_EXIT.outsideEdit : FILES_EXIT.conflict;
+  if (isErrorCode(err, "VERSION_CONFLICT"))
+    return err.details.outsideEdit ? FILES_EXIT.outsideEdit : FILES_EXIT.conflict;
   if (isErrorCode(err, "FENCED")) return FILES_EXIT.fenced;
   if (isErrorCode(err, "CLAIM_HELD")) return FILES_EXIT.claimHeld;
   if (isErrorCode(err, "NOT_FOUND")) return FILES_EXIT.notFound;
@@ -192,7 +216,8 @@ function usage(message: string): number {
 
 function integer(flag: string, text: string): number {
   const n = Number(text);
-  if (text.trim() === "" || !Number.isSafeInteger(n) || n < 0) throw new UsageError(`${flag} must be a non-negative integer`);
+  if (text.trim() === "" || !Number.isSafeInteger(n) || n < 0)
+    throw new UsageError(`${flag} must be a non-negative integer`);
   return n;
 }
 

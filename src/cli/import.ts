@@ -56,16 +56,30 @@ export const importCommand: Command = {
     // Opened on first use: a source that is refused leaves no new target file behind.
     const store = openStoreLazily(choice.open);
     try {
-      const to = new FencedCheckpointSaver(store, { ...(values["langgraph-prefix"] !== undefined && { keyPrefix: values["langgraph-prefix"] }) });
-      const result = await importCheckpoints({ from: values.from, to, ...(values["from-schema"] !== undefined && { fromSchema: values["from-schema"] }) });
+      const to = new FencedCheckpointSaver(store, {
+        ...(values["langgraph-prefix"] !== undefined && { keyPrefix: values["langgraph-prefix"] }),
+      });
+      const result = await importCheckpoints({
+        from: values.from,
+        to,
+        ...(values["from-schema"] !== undefined && { fromSchema: values["from-schema"] }),
+      });
       const line = (label: string, c: Partial<ImportCounts> & { heads?: number }) =>
-        `fenced import: ${label.padEnd(8)} ${Object.entries(c).map(([k, v]) => `${v} ${k}`).join(", ")}\n`;
-      process.stdout.write(line("source", result.source) + line("copied", result.copied) + line("verified", result.verified));
+        `fenced import: ${label.padEnd(8)} ${Object.entries(c)
+          .map(([k, v]) => `${v} ${k}`)
+          .join(", ")}\n`;
+      process.stdout.write(
+        line("source", result.source) + line("copied", result.copied) + line("verified", result.verified),
+      );
       const { source, verified } = result;
       const complete =
-        verified.threads === source.threads && verified.namespaces === source.namespaces && verified.checkpoints === source.checkpoints &&
-        verified.writes === source.writes && verified.heads === source.namespaces;
-      if (!complete) process.stderr.write("fenced import: the store does not hold everything the source has (see verified)\n");
+        verified.threads === source.threads &&
+        verified.namespaces === source.namespaces &&
+        verified.checkpoints === source.checkpoints &&
+        verified.writes === source.writes &&
+        verified.heads === source.namespaces;
+      if (!complete)
+        process.stderr.write("fenced import: the store does not hold everything the source has (see verified)\n");
       return complete ? 0 : 1;
     } catch (err) {
       if (err instanceof FencedStateError && err.code === "INVALID_INPUT") return fail(err.message);

@@ -6,7 +6,16 @@
 import { parseArgs } from "node:util";
 import { openStore } from "../open.js";
 import { createInspector, DEFAULT_INSPECT_PORT } from "../inspect/server.js";
-import { STORE_ARGS, portOf, stopSignal, storeChoice, storeUsage, tokenOf, withUsage, type Command } from "./command.js";
+import {
+  STORE_ARGS,
+  portOf,
+  stopSignal,
+  storeChoice,
+  storeUsage,
+  tokenOf,
+  withUsage,
+  type Command,
+} from "./command.js";
 
 const USAGE = `Usage: fenced inspect [--db FILE | --url postgres://…] [--host ADDR] [--port N]
 

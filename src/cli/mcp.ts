@@ -5,7 +5,17 @@
  */
 import { parseArgs } from "node:util";
 import { openStore } from "../open.js";
-import { MEMORY_ARG, STORE_ARGS, portOf, stopSignal, storeChoice, storeUsage, tokenOf, withUsage, type Command } from "./command.js";
+import {
+  MEMORY_ARG,
+  STORE_ARGS,
+  portOf,
+  stopSignal,
+  storeChoice,
+  storeUsage,
+  tokenOf,
+  withUsage,
+  type Command,
+} from "./command.js";
 
 const SDK = "@modelcontextprotocol/sdk";
 
@@ -52,7 +62,11 @@ export const mcp: Command = {
       const store = await openStore(open);
       try {
         if (values.http) {
-          const server = modules.http.createMcpHttpServer(store, { host: values.host, port, ...(token !== undefined && { token }) });
+          const server = modules.http.createMcpHttpServer(store, {
+            host: values.host,
+            port,
+            ...(token !== undefined && { token }),
+          });
           const url = await server.listen();
           process.stdout.write(`fenced mcp: listening on ${url} (${where})\n`);
           await stopSignal();

@@ -13,7 +13,18 @@ import {
   DEFAULT_SHUTDOWN_GRACE_MS,
 } from "../server/index.js";
 import { FencedFiles } from "../files/files.js";
-import { MEMORY_ARG, STORE_ARGS, UsageError, portOf, stopSignal, storeChoice, storeUsage, tokenOf, withUsage, type Command } from "./command.js";
+import {
+  MEMORY_ARG,
+  STORE_ARGS,
+  UsageError,
+  portOf,
+  stopSignal,
+  storeChoice,
+  storeUsage,
+  tokenOf,
+  withUsage,
+  type Command,
+} from "./command.js";
 
 const USAGE = `Usage: fenced serve [--host ADDR] [--port N] [--db FILE | --memory | --url postgres://… [--schema NAME]]
 
@@ -64,7 +75,8 @@ export const serve: Command = {
       const requestTimeoutMs = integerOf(values["request-timeout-ms"], "--request-timeout-ms", 1);
       const shutdownGraceMs = integerOf(values["shutdown-grace-ms"], "--shutdown-grace-ms", 0);
       const { open, where } = storeChoice(values);
-      if (values["files-id"] !== undefined && values["files-dir"] === undefined) throw new UsageError("--files-id needs --files-dir");
+      if (values["files-id"] !== undefined && values["files-dir"] === undefined)
+        throw new UsageError("--files-id needs --files-dir");
       const token = tokenOf(values["token-file"]);
 
       const store = await openStore(open);
@@ -78,7 +90,10 @@ export const serve: Command = {
           logger: { level: values["log-level"] },
           ...(token !== undefined && { token }),
           ...(values["files-dir"] !== undefined && {
-            files: new FencedFiles(store, { dir: values["files-dir"], ...(values["files-id"] !== undefined && { id: values["files-id"] }) }),
+            files: new FencedFiles(store, {
+              dir: values["files-dir"],
+              ...(values["files-id"] !== undefined && { id: values["files-id"] }),
+            }),
           }),
         });
         const url = await server.listen();

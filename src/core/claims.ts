@@ -27,7 +27,10 @@ export async function claim(ctx: CommitContext, request: ClaimRequest): Promise<
   const req = parseInput(ClaimRequestSchema, request);
   checkKey(req.key, ctx.limits);
   const outcome = await ctx.backend.transact(async (tx) => {
-    const { now, state: { claim: current, record } } = await holdKey(ctx, tx, req.key);
+    const {
+      now,
+      state: { claim: current, record },
+    } = await holdKey(ctx, tx, req.key);
     const live = current !== undefined && current.owner !== null && current.expiresAt > now;
     if (live && current.owner !== req.owner && !req.steal) {
       return { held: { key: req.key, owner: current.owner!, expiresAt: current.expiresAt } };
@@ -35,7 +38,14 @@ export async function claim(ctx: CommitContext, request: ClaimRequest): Promise<
     const epoch = await tx.nextEpoch(current?.epoch ?? 0);
     const next: Claim = { key: req.key, owner: req.owner, epoch, expiresAt: now + req.ttlMs };
     await tx.putClaim(next);
-    await tx.appendEvent({ ts: now, key: req.key, version: record?.version ?? 0, epoch: next.epoch, owner: req.owner, outcome: "claimed" });
+    await tx.appendEvent({
+      ts: now,
+      key: req.key,
+      version: record?.version ?? 0,
+      epoch: next.epoch,
+      owner: req.owner,
+      outcome: "claimed",
+    });
     return { claim: next };
   });
   if ("held" in outcome) throw new ClaimHeldError(outcome.held!);
@@ -47,7 +57,10 @@ export async function renew(ctx: CommitContext, ref: ClaimRef, ttlMs: number): P
   const req = parseInput(RenewRequestSchema, { ...ref, ttlMs });
   checkKey(req.key, ctx.limits); // like claim, commit and read: a key over the store's limit is INVALID_INPUT everywhere
   const outcome = await ctx.backend.transact(async (tx) => {
-    const { now, state: { claim: current } } = await holdKey(ctx, tx, req.key);
+    const {
+      now,
+      state: { claim: current },
+    } = await holdKey(ctx, tx, req.key);
     const reason = fenceReason(req.epoch, current, now) ?? (current?.owner !== req.owner ? "superseded" : undefined);
     if (reason) return { fenced: { key: req.key, heldEpoch: req.epoch, currentEpoch: current?.epoch ?? 0, reason } };
     const next: Claim = { key: req.key, owner: req.owner, epoch: req.epoch, expiresAt: now + req.ttlMs };
@@ -66,10 +79,20 @@ export async function release(ctx: CommitContext, ref: ClaimRef): Promise<boolea
   const req = parseInput(ClaimRefSchema, ref);
   checkKey(req.key, ctx.limits);
   return ctx.backend.transact(async (tx) => {
-    const { now, state: { claim: current, record } } = await holdKey(ctx, tx, req.key);
+    const {
+      now,
+      state: { claim: current, record },
+    } = await holdKey(ctx, tx, req.key);
     if (!current || current.epoch !== req.epoch || current.owner !== req.owner) return false;
     await tx.putClaim({ key: req.key, owner: null, epoch: current.epoch, expiresAt: 0 });
-    await tx.appendEvent({ ts: now, key: req.key, version: record?.version ?? 0, epoch: current.epoch, owner: req.owner, outcome: "released" });
+    await tx.appendEvent({
+      ts: now,
+      key: req.key,
+      version: record?.version ?? 0,
+      epoch: current.epoch,
+      owner: req.owner,
+      outcome: "released",
+    });
     return true;
   });
 }

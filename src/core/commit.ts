@@ -106,15 +106,25 @@ interface ParsedTxn {
 
 function checkTxnSize(ctx: CommitContext, txn: ParsedTxn): ParsedTxn {
   if (txn.requests.length > ctx.limits.maxTxnSize) {
-    throw new InvalidInputError({ issues: [{ path: ["requests"], message: `more than ${ctx.limits.maxTxnSize} requests` }] });
+    throw new InvalidInputError({
+      issues: [{ path: ["requests"], message: `more than ${ctx.limits.maxTxnSize} requests` }],
+    });
   }
   return txn;
 }
 
 /** The shared body of `commit` and `txn`, on already-parsed requests. */
-async function commitTxn(ctx: CommitContext, { requests, opId, guards }: ParsedTxn, within: WithinCommit | undefined): Promise<TxnResult> {
-  requests.forEach((r, i) => { checkKey(r.key, ctx.limits, requests.length > 1 ? ["requests", i, "key"] : ["key"]); });
-  guards.forEach((g, i) => { checkKey(g.key, ctx.limits, ["guards", i, "key"]); });
+async function commitTxn(
+  ctx: CommitContext,
+  { requests, opId, guards }: ParsedTxn,
+  within: WithinCommit | undefined,
+): Promise<TxnResult> {
+  requests.forEach((r, i) => {
+    checkKey(r.key, ctx.limits, requests.length > 1 ? ["requests", i, "key"] : ["key"]);
+  });
+  guards.forEach((g, i) => {
+    checkKey(g.key, ctx.limits, ["guards", i, "key"]);
+  });
   // A guard-less request hashes as it always has, so opIds recorded before guards existed still replay.
   const hash = opId === undefined ? undefined : payloadHash(guards.length === 0 ? requests : { requests, guards });
   // Guard events name the writer like the written keys' events do.

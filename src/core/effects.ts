@@ -17,7 +17,7 @@ import { z } from "zod";
 import { FencedStateError, InvalidInputError, isErrorCode, VersionConflictError } from "./errors.js";
 import { findNonJson, type Json } from "./json.js";
 import { op } from "./ops.js";
-import { GuardSchema, JsonSchema, KeySchema, } from "./schemas.js";
+import { GuardSchema, JsonSchema, KeySchema } from "./schemas.js";
 import type { StateStore } from "./store.js";
 import { checkKey, parseInput } from "./validate.js";
 
@@ -29,7 +29,11 @@ const EffectOpId = z
   .min(1)
   .max(MAX_EFFECT_OP_ID_LENGTH)
   .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), "opId must not contain control characters");
-const EffectOwner = z.string().min(1).max(256).refine((s) => !s.includes("\u0000"), "owner must not contain NUL (U+0000)");
+const EffectOwner = z
+  .string()
+  .min(1)
+  .max(256)
+  .refine((s) => !s.includes("\u0000"), "owner must not contain NUL (U+0000)");
 const Refire = z.array(z.enum(["unknown", "failed"])).max(2);
 
 /** What `beginEffect` (and `POST /v1/effects/intent`) takes. */
@@ -68,7 +72,10 @@ export const EffectOutcomeRequestSchema = z
     /** `done`: what the effect returned (JSON), kept in the record and returned to later retries. */
     result: JsonSchema.optional(),
     /** `failed`: why. */
-    error: z.object({ message: z.string().max(4096), code: z.string().max(256).optional() }).strict().optional(),
+    error: z
+      .object({ message: z.string().max(4096), code: z.string().max(256).optional() })
+      .strict()
+      .optional(),
   })
   .strict();
 export type EffectOutcomeRequest = z.infer<typeof EffectOutcomeRequestSchema>;
@@ -97,7 +104,13 @@ export type EffectStatus = "done" | "failed" | "unknown";
 
 /** `beginEffect`'s answer: fire now (attempt `attempt`), or do not, because of this earlier record. */
 export const EffectIntentSchema = z.discriminatedUnion("proceed", [
-  z.object({ proceed: z.literal(true), key: z.string(), attempt: z.number().int(), version: z.number().int(), record: EffectRecordSchema }),
+  z.object({
+    proceed: z.literal(true),
+    key: z.string(),
+    attempt: z.number().int(),
+    version: z.number().int(),
+    record: EffectRecordSchema,
+  }),
   z.object({
     proceed: z.literal(false),
     key: z.string(),
@@ -134,7 +147,9 @@ export async function beginEffect(store: StateStore, request: EffectIntentReques
   const refire = new Set(req.refire ?? []);
   const guards = req.guards ?? [];
   // Checked up front as `commit` checks them: a retry answered from the record must refuse what a commit would.
-  guards.forEach((g, i) => { checkKey(g.key, store.limits, ["guards", i, "key"]); });
+  guards.forEach((g, i) => {
+    checkKey(g.key, store.limits, ["guards", i, "key"]);
+  });
   for (;;) {
     const current = await store.read(key);
     let attempt = 1;
@@ -144,12 +159,22 @@ export async function beginEffect(store: StateStore, request: EffectIntentReques
         return { proceed: true, key, attempt: previous.attempt, version: current.version, record: previous };
       }
       const status: EffectStatus = previous.status === "pending" ? "unknown" : previous.status;
-      if (status === "done" || !refire.has(status)) return { proceed: false, key, status, version: current.version, previous };
+      if (status === "done" || !refire.has(status))
+        return { proceed: false, key, status, version: current.version, previous };
       attempt = previous.attempt + 1;
     } else if (current.version > 0) {
-      throw new InvalidInputError({ issues: [{ path: ["key"], message: `effect record ${key} was deleted; use a new opId` }] });
+      throw new InvalidInputError({
+        issues: [{ path: ["key"], message: `effect record ${key} was deleted; use a new opId` }],
+      });
     }
-    const record: EffectRecord = { opId: req.opId, status: "pending", attempt, attemptId: req.attemptId ?? randomUUID(), guards, startedAt: store.now() };
+    const record: EffectRecord = {
+      opId: req.opId,
+      status: "pending",
+      attempt,
+      attemptId: req.attemptId ?? randomUUID(),
+      guards,
+      startedAt: store.now(),
+    };
     if (req.owner !== undefined) record.owner = req.owner;
     try {
       const committed = await store.commitRetryingUnavailable({
@@ -165,7 +190,8 @@ export async function beginEffect(store: StateStore, request: EffectIntentReques
       return { proceed: true, key, attempt, version: committed.version, record };
     } catch (err) {
       // Someone else recorded an intent (or an outcome) first: re-read and report it, never fire.
-      const lostRace = isErrorCode(err, "IDEMPOTENCY_MISMATCH") || (err instanceof VersionConflictError && err.details.key === key);
+      const lostRace =
+        isErrorCode(err, "IDEMPOTENCY_MISMATCH") || (err instanceof VersionConflictError && err.details.key === key);
       if (!lostRace) throw err;
       // A mismatch while the record has not moved is no race: the opId's intent went to another record key. Looping
       // would never end; the caller reused an opId.
@@ -183,11 +209,19 @@ export async function finishEffect(store: StateStore, request: EffectOutcomeRequ
   const key = effectKey(store, req);
   const current = await store.read(key);
   const intent = current.exists ? effectRecord(key, current.value) : undefined;
-  if (!intent) throw new InvalidInputError({ issues: [{ path: ["opId"], message: `no intent is recorded at ${key}` }] });
+  if (!intent)
+    throw new InvalidInputError({ issues: [{ path: ["opId"], message: `no intent is recorded at ${key}` }] });
   if (intent.attempt !== req.attempt || intent.status !== "pending") {
     // The same outcome again (a retried call) answers with what is stored; anything else lost to a later attempt.
-    if (intent.attempt === req.attempt && intent.status === req.status) return { key, version: current.version, record: intent };
-    throw new VersionConflictError({ key, expectedVersion: null, actualVersion: current.version, attempt: intent.attempt, status: intent.status });
+    if (intent.attempt === req.attempt && intent.status === req.status)
+      return { key, version: current.version, record: intent };
+    throw new VersionConflictError({
+      key,
+      expectedVersion: null,
+      actualVersion: current.version,
+      attempt: intent.attempt,
+      status: intent.status,
+    });
   }
   const record: EffectRecord = { ...intent, status: req.status, finishedAt: store.now() };
   if (req.error !== undefined) record.error = req.error;
@@ -216,9 +250,13 @@ export async function finishEffect(store: StateStore, request: EffectOutcomeRequ
  * Fires `run` at most once per opId, and only if `guards` hold when the intent is recorded (see the file comment).
  * Throws `FENCED` or `VERSION_CONFLICT` instead of firing when a precondition no longer holds.
  */
-export async function runEffect<T extends Json>(store: StateStore, request: EffectRequest<T>): Promise<EffectResult<T>> {
+export async function runEffect<T extends Json>(
+  store: StateStore,
+  request: EffectRequest<T>,
+): Promise<EffectResult<T>> {
   const { run, ...intentRequest } = request;
-  if (typeof run !== "function") throw new InvalidInputError({ issues: [{ path: ["run"], message: "run must be a function" }] });
+  if (typeof run !== "function")
+    throw new InvalidInputError({ issues: [{ path: ["run"], message: "run must be a function" }] });
   const intent = await beginEffect(store, intentRequest);
   if (!intent.proceed) return { fired: false, status: intent.status, previous: intent.previous };
   const base = { opId: intentRequest.opId, attempt: intent.attempt, key: intent.key };
@@ -226,12 +264,23 @@ export async function runEffect<T extends Json>(store: StateStore, request: Effe
   try {
     result = await run();
   } catch (err) {
-    const error = { message: err instanceof Error ? err.message : String(err), ...(err instanceof FencedStateError && { code: err.code }) };
-    await finishEffect(store, { ...base, status: "failed", error: { ...error, message: error.message.slice(0, 4096) } });
+    const error = {
+      message: err instanceof Error ? err.message : String(err),
+      ...(err instanceof FencedStateError && { code: err.code }),
+    };
+    await finishEffect(store, {
+      ...base,
+      status: "failed",
+      error: { ...error, message: error.message.slice(0, 4096) },
+    });
     throw err;
   }
   const storable = result === undefined || findNonJson(result) !== null ? undefined : result;
-  const outcome = await finishEffect(store, { ...base, status: "done", ...(storable !== undefined && { result: storable }) });
+  const outcome = await finishEffect(store, {
+    ...base,
+    status: "done",
+    ...(storable !== undefined && { result: storable }),
+  });
   return { fired: true, status: "done", result, record: outcome.record };
 }
 
@@ -239,7 +288,9 @@ export async function runEffect<T extends Json>(store: StateStore, request: Effe
 function effectRecord(key: string, value: unknown): EffectRecord {
   const parsed = EffectRecordSchema.safeParse(value);
   if (parsed.success) return parsed.data;
-  throw new InvalidInputError({ issues: [{ path: ["key"], message: `${key} holds a value that is not an effect record` }] });
+  throw new InvalidInputError({
+    issues: [{ path: ["key"], message: `${key} holds a value that is not an effect record` }],
+  });
 }
 
 /** The record key: the request's, or `effects/<opId>`; either must be a valid key within the store's limit. */

@@ -168,7 +168,8 @@ export class InvalidInputError extends FencedStateError<"INVALID_INPUT"> {
   constructor(details: ErrorDetails["INVALID_INPUT"], message?: string) {
     super(
       "INVALID_INPUT",
-      message ?? `invalid input: ${details.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`,
+      message ??
+        `invalid input: ${details.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`,
       details,
     );
   }
@@ -191,7 +192,11 @@ export class PayloadTooLargeError extends FencedStateError<"PAYLOAD_TOO_LARGE"> 
 /** The HTTP route exists but does not answer this method (HTTP coordinator). */
 export class MethodNotAllowedError extends FencedStateError<"METHOD_NOT_ALLOWED"> {
   constructor(details: ErrorDetails["METHOD_NOT_ALLOWED"]) {
-    super("METHOD_NOT_ALLOWED", `${details.method} is not allowed on ${details.path}; allowed: ${details.allow.join(", ")}`, details);
+    super(
+      "METHOD_NOT_ALLOWED",
+      `${details.method} is not allowed on ${details.path}; allowed: ${details.allow.join(", ")}`,
+      details,
+    );
   }
 }
 
@@ -240,7 +245,11 @@ export class ClosedError extends FencedStateError<"CLOSED"> {
 /** Stored data failed its integrity check (docs/encryption.md): never returned, never silently accepted. */
 export class IntegrityError extends FencedStateError<"INTEGRITY"> {
   constructor(details: ErrorDetails["INTEGRITY"], message?: string) {
-    super("INTEGRITY", message ?? `stored value of type "${details.type}" failed its integrity check (${details.reason})`, details);
+    super(
+      "INTEGRITY",
+      message ?? `stored value of type "${details.type}" failed its integrity check (${details.reason})`,
+      details,
+    );
   }
 }
 

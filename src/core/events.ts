@@ -15,7 +15,11 @@ export interface WatchOptions {
 }
 
 /** Yields every event whose key starts with `prefix`, in seq order, until `signal` aborts. */
-export async function* watchEvents(backend: Backend, prefix: string, options: WatchOptions = {}): AsyncGenerator<StateEvent> {
+export async function* watchEvents(
+  backend: Backend,
+  prefix: string,
+  options: WatchOptions = {},
+): AsyncGenerator<StateEvent> {
   const { signal, pollMs = 100 } = options;
   let after = options.fromSeq === undefined ? await backend.lastSeq() : options.fromSeq - 1;
   let wake: (() => void) | undefined;

@@ -49,7 +49,12 @@ export function retryConflicts<T>(attempt: (n: number) => Promise<T>, options: B
  * most once (G3). Without an opId this would be unsafe; callers always set one.
  */
 export function retryUnavailable<T>(attempt: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-  return withBackoff(attempt, (err) => isErrorCode(err, "UNAVAILABLE"), { retries: 5, baseMs: 10, maxMs: 1000, ...(signal && { signal }) });
+  return withBackoff(attempt, (err) => isErrorCode(err, "UNAVAILABLE"), {
+    retries: 5,
+    baseMs: 10,
+    maxMs: 1000,
+    ...(signal && { signal }),
+  });
 }
 
 /** Resolves after `ms`, or rejects when `signal` aborts. */

@@ -65,7 +65,11 @@ export interface HeldRun {
  * });
  * ```
  */
-export async function claimAndRun<T>(store: StateStore, options: ClaimAndRunOptions, fn: (run: HeldRun) => Promise<T>): Promise<T> {
+export async function claimAndRun<T>(
+  store: StateStore,
+  options: ClaimAndRunOptions,
+  fn: (run: HeldRun) => Promise<T>,
+): Promise<T> {
   parseInput(ClaimAndRunOptionsSchema, options);
   const keys = [...new Set(options.keys)].sort();
   const onBusy = options.onBusy ?? "reject";
@@ -96,12 +100,16 @@ function holdAll<T>(
 ): Promise<T> {
   const key = keys[claims.length];
   if (key === undefined) return fn(claims, lost);
-  return store.withClaim(key, (claim, signal) => holdAll(store, keys, options, [...claims, claim], [...lost, signal], fn), {
-    owner: options.owner,
-    ttlMs: options.ttlMs ?? 30_000,
-    ...(options.renewEveryMs !== undefined && { renewEveryMs: options.renewEveryMs }),
-    ...(options.onBusy === "interrupt" && { steal: true }),
-  });
+  return store.withClaim(
+    key,
+    (claim, signal) => holdAll(store, keys, options, [...claims, claim], [...lost, signal], fn),
+    {
+      owner: options.owner,
+      ttlMs: options.ttlMs ?? 30_000,
+      ...(options.renewEveryMs !== undefined && { renewEveryMs: options.renewEveryMs }),
+      ...(options.onBusy === "interrupt" && { steal: true }),
+    },
+  );
 }
 
 /** Runs `fn` with a signal that aborts as soon as a newer claim on one of the keys shows in the event log. */
@@ -119,7 +127,9 @@ async function runWatched<T>(
   const watching = claims.map(async (held) => {
     for await (const e of store.watch(held.key, { signal: stop.signal, pollMs: options.pollMs ?? 50 })) {
       if (e.key === held.key && e.outcome === "claimed" && e.epoch > held.epoch) {
-        taken.abort(new FencedError({ key: held.key, heldEpoch: held.epoch, currentEpoch: e.epoch, reason: "superseded" }));
+        taken.abort(
+          new FencedError({ key: held.key, heldEpoch: held.epoch, currentEpoch: e.epoch, reason: "superseded" }),
+        );
         return;
       }
     }

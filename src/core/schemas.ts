@@ -82,8 +82,12 @@ export const JsonObjectSchema = z
 const Increment = z.number().finite().min(-Number.MAX_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER);
 
 // NUL cannot be stored in PostgreSQL text; refusing it here keeps every backend accepting the same inputs.
-const OpId = TextSchema.min(1).max(256).refine((s) => !s.includes("\u0000"), "opId must not contain NUL (U+0000)");
-const Owner = TextSchema.min(1).max(256).refine((s) => !s.includes("\u0000"), "owner must not contain NUL (U+0000)");
+const OpId = TextSchema.min(1)
+  .max(256)
+  .refine((s) => !s.includes("\u0000"), "opId must not contain NUL (U+0000)");
+const Owner = TextSchema.min(1)
+  .max(256)
+  .refine((s) => !s.includes("\u0000"), "owner must not contain NUL (U+0000)");
 const Version = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const Epoch = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
@@ -148,7 +152,11 @@ export const ClaimRequestSchema = z
   .object({
     key: KeySchema,
     owner: Owner,
-    ttlMs: z.number().int().min(1).max(7 * 24 * 3600 * 1000),
+    ttlMs: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 3600 * 1000),
     /** Reclaim from another owner whose claim is still live (it will be fenced). */
     steal: z.boolean().optional(),
   })
@@ -160,7 +168,11 @@ export const ClaimRefSchema = z.object({ key: KeySchema, owner: Owner, epoch: Ep
 export type ClaimRef = z.infer<typeof ClaimRefSchema>;
 
 export const RenewRequestSchema = ClaimRefSchema.extend({
-  ttlMs: z.number().int().min(1).max(7 * 24 * 3600 * 1000),
+  ttlMs: z
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 3600 * 1000),
 });
 export type RenewRequest = z.infer<typeof RenewRequestSchema>;
 
@@ -258,17 +270,30 @@ export const EventsOptionsSchema = z
 export type EventsOptions = z.input<typeof EventsOptionsSchema>;
 
 /** One page of the event log as one request (`{ prefix, fromSeq, limit }`), e.g. for the shared vectors. */
-export const EventsRequestSchema = z.object({ prefix: PrefixSchema.default(""), ...EventsOptionsSchema.shape }).strict();
+export const EventsRequestSchema = z
+  .object({ prefix: PrefixSchema.default(""), ...EventsOptionsSchema.shape })
+  .strict();
 
 // Arguments of the TypeScript API that never travel as JSON (functions, signals, timers). Each method parses its
 // arguments as one object, so a null, missing or mistyped argument is INVALID_INPUT naming it, never a TypeError.
 
 /** `setTimeout`'s range: a larger delay fires at once. */
-const TimerMs = z.number().int().min(1).max(2 ** 31 - 1);
-const TtlMs = z.number().int().min(1).max(7 * 24 * 3600 * 1000);
+const TimerMs = z
+  .number()
+  .int()
+  .min(1)
+  .max(2 ** 31 - 1);
+const TtlMs = z
+  .number()
+  .int()
+  .min(1)
+  .max(7 * 24 * 3600 * 1000);
 const Signal = z.instanceof(AbortSignal);
 /** A callback. Its own parameters are typed by the method's signature. */
-export const FunctionSchema = z.custom<(...args: never[]) => unknown>((v) => typeof v === "function", "must be a function");
+export const FunctionSchema = z.custom<(...args: never[]) => unknown>(
+  (v) => typeof v === "function",
+  "must be a function",
+);
 
 /** `BackoffOptions` (retry.ts). */
 export const BackoffOptionsSchema = z
@@ -281,7 +306,10 @@ export const BackoffOptionsSchema = z
   .strict();
 
 /** `store.update(key, fn, options)`'s options: backoff, and the epoch and owner its commits carry. */
-export const UpdateOptionsSchema = BackoffOptionsSchema.extend({ epoch: Epoch.optional(), owner: Owner.optional() }).strict();
+export const UpdateOptionsSchema = BackoffOptionsSchema.extend({
+  epoch: Epoch.optional(),
+  owner: Owner.optional(),
+}).strict();
 
 /** `store.withClaim(key, fn, options)`'s options. */
 export const WithClaimOptionsSchema = z
@@ -304,7 +332,12 @@ export const ClaimAndRunOptionsSchema = z
     onBusy: z.enum(["reject", "enqueue", "interrupt"]).optional(),
     ttlMs: TtlMs.optional(),
     renewEveryMs: TimerMs.optional(),
-    waitMs: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+    waitMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .optional(),
     signal: Signal.optional(),
     pollMs: TimerMs.optional(),
   })

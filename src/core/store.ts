@@ -6,7 +6,7 @@ import { claim, currentClaim, release, renew } from "./claims.js";
 import { CloseGate } from "./close-gate.js";
 import { runEffect, type EffectRequest, type EffectResult } from "./effects.js";
 import { commit, commitWithinTxn, txn, type CommitContext, type TxnItem, type WithinCommit } from "./commit.js";
-import { InvalidInputError, } from "./errors.js";
+import { InvalidInputError } from "./errors.js";
 import { watchEvents, type WatchOptions } from "./events.js";
 import type { Json } from "./json.js";
 import { op } from "./ops.js";
@@ -81,7 +81,10 @@ const PURGE_EVERY = 1024;
 const Args = {
   txn: z.object({ options: TxnOptionsSchema.optional() }),
   update: z.object({ key: KeySchema, fn: FunctionSchema, options: UpdateOptionsSchema.optional() }),
-  commitRetrying: z.object({ request: z.looseObject({ opId: z.string() }), signal: z.instanceof(AbortSignal).optional() }),
+  commitRetrying: z.object({
+    request: z.looseObject({ opId: z.string() }),
+    signal: z.instanceof(AbortSignal).optional(),
+  }),
   withClaim: z.object({ key: KeySchema, fn: FunctionSchema, options: WithClaimOptionsSchema }),
   readMany: ReadManyRequestSchema,
   watch: z.object({ prefix: PrefixSchema, options: WatchOptionsSchema.optional() }),
@@ -178,7 +181,7 @@ export class StateStore {
   readMany(keys: string[]): Promise<Snapshot> {
     return this.gate.run(async () => {
       parseInput(Args.readMany, { keys });
-      keys.forEach((key, i) => checkKey(key, this.limits, ["keys", i]));
+      for (const [i, key] of keys.entries()) checkKey(key, this.limits, ["keys", i]);
       return this.backend.snapshot(async (r) => {
         const seq = await r.lastSeq();
         const rows = await r.getRecords(keys);
@@ -216,19 +219,23 @@ export class StateStore {
     checkKey(key, this.limits);
     const { epoch, owner, ...backoff } = options;
     let attempts = 0;
-    return this.gate.run(() => retryConflicts(
-      async () => {
+    return this.gate.run(() =>
+      retryConflicts(async () => {
         attempts++;
         const record = await this.readOpen(key);
         const value = await fn(record.exists ? record.value : undefined, record);
-        const request: CommitRequest & { opId: string } = { key, op: op.set(value), expectVersion: record.version, opId: randomUUID() };
+        const request: CommitRequest & { opId: string } = {
+          key,
+          op: op.set(value),
+          expectVersion: record.version,
+          opId: randomUUID(),
+        };
         if (epoch !== undefined) request.epoch = epoch;
         if (owner !== undefined) request.owner = owner;
         const result = await retryUnavailable(() => this.commitOpen(request), backoff.signal);
         return { ...result, value, attempts };
-      },
-      backoff,
-    ));
+      }, backoff),
+    );
   }
 
   /**
@@ -236,7 +243,10 @@ export class StateStore {
    * The request must carry an `opId`. Each attempt is a `commit` call: once the store is closed, the next one gets
    * `CLOSED`.
    */
-  async commitRetryingUnavailable(request: CommitRequest & { opId: string }, signal?: AbortSignal): Promise<CommitResult> {
+  async commitRetryingUnavailable(
+    request: CommitRequest & { opId: string },
+    signal?: AbortSignal,
+  ): Promise<CommitResult> {
     parseInput(Args.commitRetrying, { request, signal });
     return retryUnavailable(() => this.commit(request), signal);
   }
@@ -271,22 +281,29 @@ export class StateStore {
    * with `FENCED` regardless. `close()` does not wait for `fn` (it may run for as long as it likes): once the store
    * is closed, a renewal aborts `signal` with the `ClosedError`.
    */
-  async withClaim<T>(key: string, fn: (claim: Claim, signal: AbortSignal) => Promise<T>, options: WithClaimOptions): Promise<T> {
+  async withClaim<T>(
+    key: string,
+    fn: (claim: Claim, signal: AbortSignal) => Promise<T>,
+    options: WithClaimOptions,
+  ): Promise<T> {
     parseInput(Args.withClaim, { key, fn, options });
     const ttlMs = options.ttlMs ?? 10_000;
     const held = await this.claim({ key, owner: options.owner, ttlMs, ...(options.steal && { steal: true }) });
     // renew and release take a ClaimRef; the schema is strict, so a whole Claim (with expiresAt) would be rejected.
     const ref: ClaimRef = { key: held.key, owner: held.owner, epoch: held.epoch };
     const lost = new AbortController();
-    const timer = setInterval(() => {
-      this.renew(ref, ttlMs).then(
-        () => undefined,
-        (err: unknown) => {
-          clearInterval(timer);
-          lost.abort(err);
-        },
-      );
-    }, options.renewEveryMs ?? Math.max(1, Math.floor(ttlMs / 3)));
+    const timer = setInterval(
+      () => {
+        this.renew(ref, ttlMs).then(
+          () => undefined,
+          (err: unknown) => {
+            clearInterval(timer);
+            lost.abort(err);
+          },
+        );
+      },
+      options.renewEveryMs ?? Math.max(1, Math.floor(ttlMs / 3)),
+    );
     try {
       return await fn(held, lost.signal);
     } finally {
@@ -365,7 +382,6 @@ export class StateStore {
     return toStateRecord(key, await this.backend.getRecord(key));
   }
 
-
   private purgeOpen(): Promise<void> {
     return this.backend.purge({
       idempotencyBefore: this.ctx.now() - this.retention.idempotencyMs,
@@ -400,7 +416,6 @@ export function commitWithRows(store: StateStore, request: RowCommit, rows: With
   return rowCommitters.get(store)!(request, rows);
 }
 
-
 /**
  * The retention policy with defaults filled in. Throws `INVALID_INPUT` unless `maxEvents` is a positive whole number
  * and `idempotencyMs` a positive number: 0 would purge every event (a watcher resuming from its last seq would wait
@@ -413,10 +428,16 @@ export function resolveRetention(retention: Partial<Retention> = {}): Retention 
   };
   const issues = [];
   if (!Number.isSafeInteger(resolved.maxEvents) || resolved.maxEvents < 1) {
-    issues.push({ path: ["retention", "maxEvents"], message: `must be a whole number of at least 1, got ${String(resolved.maxEvents)}` });
+    issues.push({
+      path: ["retention", "maxEvents"],
+      message: `must be a whole number of at least 1, got ${String(resolved.maxEvents)}`,
+    });
   }
   if (typeof resolved.idempotencyMs !== "number" || !(resolved.idempotencyMs > 0)) {
-    issues.push({ path: ["retention", "idempotencyMs"], message: `must be a positive number of milliseconds, got ${String(resolved.idempotencyMs)}` });
+    issues.push({
+      path: ["retention", "idempotencyMs"],
+      message: `must be a positive number of milliseconds, got ${String(resolved.idempotencyMs)}`,
+    });
   }
   if (issues.length > 0) throw new InvalidInputError({ issues });
   return resolved;
@@ -430,5 +451,7 @@ function listQuery(query: ListRequest | string) {
 function toStateRecord(key: string, row: StoredRecord | undefined): StateRecord {
   if (!row) return { key, exists: false, version: 0, epoch: 0 };
   const base = { key, version: row.version, epoch: row.epoch, updatedAt: row.updatedAt };
-  return row.valueText === null ? { ...base, exists: false } : { ...base, exists: true, value: JSON.parse(row.valueText) as Json };
+  return row.valueText === null
+    ? { ...base, exists: false }
+    : { ...base, exists: true, value: JSON.parse(row.valueText) as Json };
 }

@@ -59,7 +59,10 @@ export interface BatchReport {
 export class MemoryInbox {
   readonly keys: QueueKeys;
 
-  constructor(readonly store: StateStore, readonly name: string) {
+  constructor(
+    readonly store: StateStore,
+    readonly name: string,
+  ) {
     this.keys = new QueueKeys(CURATOR_ROOT, name);
   }
 
@@ -69,7 +72,12 @@ export class MemoryInbox {
    */
   async emit(event: MemoryEvent, options: { opId: string; owner?: string }): Promise<Appended> {
     const parsed = parseInput(MemoryEventSchema, event);
-    return appendSequenced(this.store, this.keys, EVENTS, { opId: options.opId, identity: parsed, owner: options.owner, value: () => parsed });
+    return appendSequenced(this.store, this.keys, EVENTS, {
+      opId: options.opId,
+      identity: parsed,
+      owner: options.owner,
+      value: () => parsed,
+    });
   }
 
   /** The last seq appended. */
@@ -118,7 +126,12 @@ export class MemoryCurator {
   private readonly leaseMs: number;
   private readonly batchSize: number;
 
-  constructor(readonly store: StateStore, readonly memory: FencedStore, name: string, readonly options: CuratorOptions) {
+  constructor(
+    readonly store: StateStore,
+    readonly memory: FencedStore,
+    name: string,
+    readonly options: CuratorOptions,
+  ) {
     this.inbox = new MemoryInbox(store, name);
     this.leaseMs = options.leaseMs ?? 10_000;
     this.batchSize = parseInput(z.number().int().min(1).max(450), options.batchSize ?? 100);
@@ -126,7 +139,12 @@ export class MemoryCurator {
 
   /** Claims the inbox for this curator. */
   async start(options: { steal?: boolean } = {}): Promise<Claim> {
-    const claim = await this.store.claim({ key: this.inbox.cursorKey, owner: this.options.owner, ttlMs: this.leaseMs, ...options });
+    const claim = await this.store.claim({
+      key: this.inbox.cursorKey,
+      owner: this.options.owner,
+      ttlMs: this.leaseMs,
+      ...options,
+    });
     this.held = { key: claim.key, owner: claim.owner, epoch: claim.epoch };
     return claim;
   }
@@ -154,7 +172,11 @@ export class MemoryCurator {
     const keys = this.inbox.keys;
     const cursorRecord = await this.store.read(this.inbox.cursorKey);
     const from = cursorRecord.exists ? (cursorRecord.value as unknown as Cursor).seq : 0;
-    const events = await this.store.list({ prefix: keys.of(EVENTS), after: keys.task(EVENTS, from), limit: this.batchSize });
+    const events = await this.store.list({
+      prefix: keys.of(EVENTS),
+      after: keys.task(EVENTS, from),
+      limit: this.batchSize,
+    });
     if (events.length === 0) return null;
 
     const writes = new Map<string, { request: CommitRequest; value: Json }>();
@@ -165,10 +187,14 @@ export class MemoryCurator {
       report.to = seq;
       const parsed = MemoryEventSchema.safeParse(record.value);
       const reason = parsed.success
-        ? await this.options.validate?.(parsed.data, seq) ?? null
+        ? ((await this.options.validate?.(parsed.data, seq)) ?? null)
         : `not a memory event: ${parsed.error.issues.map((i) => i.message).join("; ")}`;
       if (!parsed.success || reason !== null) {
-        rejections.push({ key: keys.task(REJECTED, seq), op: op.set({ event: record.value ?? null, reason }), expectVersion: 0 });
+        rejections.push({
+          key: keys.task(REJECTED, seq),
+          op: op.set({ event: record.value ?? null, reason }),
+          expectVersion: 0,
+        });
         report.rejected++;
         continue;
       }
@@ -187,7 +213,13 @@ export class MemoryCurator {
     }
     const owner = { owner: held.owner };
     await this.store.txn([
-      { key: this.inbox.cursorKey, op: op.set({ seq: report.to }), expectVersion: cursorRecord.version, epoch: held.epoch, ...owner },
+      {
+        key: this.inbox.cursorKey,
+        op: op.set({ seq: report.to }),
+        expectVersion: cursorRecord.version,
+        epoch: held.epoch,
+        ...owner,
+      },
       ...[...writes.values()].map(({ request: { opId: _, guards: __, ...item } }) => ({ ...item, ...owner })),
       ...rejections.map((r) => ({ ...r, ...owner })),
     ]);

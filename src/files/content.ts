@@ -59,7 +59,8 @@ export function contentPatch(bytes: Buffer, version: number): { [key: string]: J
 export function asFileValue(value: Json | undefined): FileValue | undefined {
   if (value === null || typeof value !== "object" || Array.isArray(value)) return undefined;
   const { encoding, content, sha256: hash, size, ring } = value;
-  if ((encoding !== "utf8" && encoding !== "base64") || typeof content !== "string" || typeof hash !== "string") return undefined;
+  if ((encoding !== "utf8" && encoding !== "base64") || typeof content !== "string" || typeof hash !== "string")
+    return undefined;
   if (typeof size !== "number" || ring === null || typeof ring !== "object" || Array.isArray(ring)) return undefined;
   return { encoding, content, sha256: hash, size, ring: ring as Record<string, string> };
 }

@@ -46,7 +46,9 @@ async function checkInside(root: string, dir: string): Promise<void> {
 
 function outside(root: string, at: string): InvalidInputError {
   const path = relative(root, at).split(sep).join("/");
-  return new InvalidInputError({ issues: [{ path: ["path"], message: `${path} leads outside the fenced directory through a symbolic link` }] });
+  return new InvalidInputError({
+    issues: [{ path: ["path"], message: `${path} leads outside the fenced directory through a symbolic link` }],
+  });
 }
 
 /**
@@ -54,7 +56,11 @@ function outside(root: string, at: string): InvalidInputError {
  * directory); `abandon()` removes it. Split in two so the caller can look at the disk once more just before the
  * rename.
  */
-export async function stageFile(root: string, file: string, bytes: Uint8Array): Promise<{ commit(): Promise<void>; abandon(): Promise<void> }> {
+export async function stageFile(
+  root: string,
+  file: string,
+  bytes: Uint8Array,
+): Promise<{ commit(): Promise<void>; abandon(): Promise<void> }> {
   const dir = dirname(file);
   await fs.mkdir(dir, { recursive: true });
   await checkInside(root, dir);

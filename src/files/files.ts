@@ -96,7 +96,12 @@ export class FencedFiles {
     const m = await this.materialize(p);
     const record = await this.store.read(this.prefix + p);
     const value = fileValue(record);
-    const base = { path: p, version: record.version, epoch: record.epoch, outsideEdit: m.state === "outside-edit" || m.state === "untracked" };
+    const base = {
+      path: p,
+      version: record.version,
+      epoch: record.epoch,
+      outsideEdit: m.state === "outside-edit" || m.state === "untracked",
+    };
     if (!value) return { ...base, exists: false };
     return {
       ...base,
@@ -137,12 +142,20 @@ export class FencedFiles {
     const r = parseInput(FilePublishRequestSchema, request);
     const planned = [];
     for (const f of r.files) {
-      const opts = { ...(f.expectVersion !== undefined && { expectVersion: f.expectVersion }), ...(f.epoch !== undefined && { epoch: f.epoch }), ...(r.owner !== undefined && { owner: r.owner }) };
+      const opts = {
+        ...(f.expectVersion !== undefined && { expectVersion: f.expectVersion }),
+        ...(f.epoch !== undefined && { epoch: f.epoch }),
+        ...(r.owner !== undefined && { owner: r.owner }),
+      };
       planned.push({ path: f.path, ...(await this.plan(f.path, decodeContent(f.content, f.encoding), opts, true)) });
     }
-    const txn = await this.store.txn(planned.map((x) => x.request), r.opId === undefined ? {} : { opId: r.opId });
+    const txn = await this.store.txn(
+      planned.map((x) => x.request),
+      r.opId === undefined ? {} : { opId: r.opId },
+    );
     const results: FileWriteResult[] = [];
-    for (const [i, x] of planned.entries()) results.push(await this.finish(x.path, x.sha256, { ...txn.results[i]!, replayed: txn.replayed }));
+    for (const [i, x] of planned.entries())
+      results.push(await this.finish(x.path, x.sha256, { ...txn.results[i]!, replayed: txn.replayed }));
     return { results, replayed: txn.replayed };
   }
 
@@ -155,7 +168,9 @@ export class FencedFiles {
     const disk = await readDisk(this.root, diskPath(this.root, p));
     if (!disk) throw new NotFoundError({ key: p });
     const planned = await this.plan(p, disk.bytes, o, false);
-    const derived = createHash("sha256").update(`${planned.request.key}\n${planned.request.expectVersion}\n${disk.sha256}`).digest("hex");
+    const derived = createHash("sha256")
+      .update(`${planned.request.key}\n${planned.request.expectVersion}\n${disk.sha256}`)
+      .digest("hex");
     const result = await this.store.commit({ ...planned.request, opId: opId ?? `adopt:${derived.slice(0, 40)}` });
     return this.finish(p, disk.sha256, result);
   }
@@ -224,7 +239,8 @@ export class FencedFiles {
 
   /** The event log of this directory's files (commits, conflicts, fences, claims) under `pathPrefix`, as they happen. */
   async *watch(pathPrefix = "", options: WatchOptions = {}): AsyncGenerator<FileEvent> {
-    for await (const e of this.store.watch(this.prefix + pathPrefix, options)) yield { ...e, path: e.key.slice(this.prefix.length) };
+    for await (const e of this.store.watch(this.prefix + pathPrefix, options))
+      yield { ...e, path: e.key.slice(this.prefix.length) };
   }
 
   /**
@@ -243,7 +259,9 @@ export class FencedFiles {
     const record = await this.store.read(key);
     const value = fileValue(record);
     if (record.exists && !value) {
-      throw new InvalidInputError({ issues: [{ path: ["path"], message: `${key} holds a value that is not a fenced file` }] });
+      throw new InvalidInputError({
+        issues: [{ path: ["path"], message: `${key} holds a value that is not a fenced file` }],
+      });
     }
     const expect = o.expectVersion ?? record.version;
     if (checkDisk && expect === record.version && disk && !(value && knownHashes(value).has(disk.sha256))) {
@@ -261,7 +279,11 @@ export class FencedFiles {
 
   /** After a commit: bring the disk up to the store, and report whether it got there. The commit stands either way. */
   private async finish(path: string, hash: string, result: CommitResult): Promise<FileWriteResult> {
-    const m = await this.materialize(path).catch((err: unknown) => ({ state: "failed" as const, version: result.version, error: String(err) }));
+    const m = await this.materialize(path).catch((err: unknown) => ({
+      state: "failed" as const,
+      version: result.version,
+      error: String(err),
+    }));
     const out: FileWriteResult = {
       path,
       version: result.version,
@@ -272,7 +294,8 @@ export class FencedFiles {
       materialized: m.state === "current",
     };
     if (m.state === "failed") out.materializeError = m.error;
-    else if (m.state === "outside-edit") out.materializeError = "the file was edited on disk meanwhile; the edit was kept (adopt or discard it)";
+    else if (m.state === "outside-edit")
+      out.materializeError = "the file was edited on disk meanwhile; the edit was kept (adopt or discard it)";
     return out;
   }
 
@@ -343,11 +366,18 @@ function fileValue(record: StateRecord): FileValue | undefined {
 function statusEntry(path: string, version: number, value: FileValue, disk: DiskFile | null): FileStatusEntry {
   const base = { path, version, committedSha256: value.sha256 };
   if (!disk) return { ...base, state: "missing" };
-  const state: FileState = disk.sha256 === value.sha256 ? "current" : knownHashes(value).has(disk.sha256) ? "stale" : "outside-edit";
+  const state: FileState =
+    disk.sha256 === value.sha256 ? "current" : knownHashes(value).has(disk.sha256) ? "stale" : "outside-edit";
   return { ...base, state, diskSha256: disk.sha256 };
 }
 
-function outsideEdit(key: string, path: string, record: StateRecord, value: FileValue | undefined, disk: DiskFile): VersionConflictError {
+function outsideEdit(
+  key: string,
+  path: string,
+  record: StateRecord,
+  value: FileValue | undefined,
+  disk: DiskFile,
+): VersionConflictError {
   return new VersionConflictError(
     {
       key,

@@ -17,7 +17,8 @@ export function pathProblem(path: string): string | undefined {
   const segments = path.split("/").filter((s) => s !== "" && s !== ".");
   if (segments.length === 0) return "path must name a file";
   if (segments.includes("..")) return "path must not contain '..'";
-  if (segments.some((s) => s.startsWith(RESERVED_PREFIX))) return `path segments starting with "${RESERVED_PREFIX}" are reserved`;
+  if (segments.some((s) => s.startsWith(RESERVED_PREFIX)))
+    return `path segments starting with "${RESERVED_PREFIX}" are reserved`;
   if (path.endsWith("/")) return "path must name a file, not a directory";
   return undefined;
 }

@@ -27,21 +27,38 @@ export type FileWriteOptions = z.input<typeof FileWriteOptionsSchema>;
 
 /** One file of a publish: its path, content and preconditions. */
 export const FilePublishEntrySchema = z
-  .object({ path: FilePathSchema, content: z.string(), encoding: FileEncodingSchema.default("utf8"), expectVersion, epoch })
+  .object({
+    path: FilePathSchema,
+    content: z.string(),
+    encoding: FileEncodingSchema.default("utf8"),
+    expectVersion,
+    epoch,
+  })
   .strict();
 
 /** Several files, all or none visible; `opId` covers the whole publish. */
 export const FilePublishRequestSchema = z
   .object({ files: z.array(FilePublishEntrySchema).min(1).max(1000), opId, owner })
   .strict()
-  .refine((r) => new Set(r.files.map((f) => f.path)).size === r.files.length, { message: "each path may appear once", path: ["files"] })
+  .refine((r) => new Set(r.files.map((f) => f.path)).size === r.files.length, {
+    message: "each path may appear once",
+    path: ["files"],
+  })
   .refine((r) => r.opId === undefined || r.files.every((f) => f.expectVersion !== undefined), opIdNeedsExpectVersion);
 export type FilePublishRequest = z.input<typeof FilePublishRequestSchema>;
 
 export const FileReadRequestSchema = z.object({ path: FilePathSchema }).strict();
 
 export const FileWriteRequestSchema = z
-  .object({ path: FilePathSchema, content: z.string(), encoding: FileEncodingSchema.default("utf8"), expectVersion, epoch, opId, owner })
+  .object({
+    path: FilePathSchema,
+    content: z.string(),
+    encoding: FileEncodingSchema.default("utf8"),
+    expectVersion,
+    epoch,
+    opId,
+    owner,
+  })
   .strict()
   .refine((o) => o.opId === undefined || o.expectVersion !== undefined, opIdNeedsExpectVersion);
 
@@ -59,7 +76,12 @@ export type FileClaimRef = z.input<typeof FileClaimRefSchema>;
 export const FileRenewRequestSchema = FileClaimRefSchema.extend({ ttlMs: ClaimRequestSchema.shape.ttlMs });
 
 /** A claim on one file; `epoch` is the fencing token its writes present. */
-export const FileClaimSchema = z.object({ path: z.string(), owner: z.string(), epoch: z.number().int(), expiresAt: z.number().int() });
+export const FileClaimSchema = z.object({
+  path: z.string(),
+  owner: z.string(),
+  epoch: z.number().int(),
+  expiresAt: z.number().int(),
+});
 export type FileClaim = z.infer<typeof FileClaimSchema>;
 
 /** A file's committed state; `content` is in `encoding` (absent when the file was never written). */

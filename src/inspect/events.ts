@@ -40,7 +40,8 @@ export interface EventCounts {
 export function eventFilter(q: Pick<EventsQuery, "prefix" | "key" | "outcome">): (e: StateEvent) => boolean {
   const outcomes = q.outcome.length > 0 ? new Set<string>(q.outcome) : undefined;
   return (e) =>
-    (q.key === undefined ? e.key.startsWith(q.prefix) : e.key === q.key) && (outcomes === undefined || outcomes.has(e.outcome));
+    (q.key === undefined ? e.key.startsWith(q.prefix) : e.key === q.key) &&
+    (outcomes === undefined || outcomes.has(e.outcome));
 }
 
 /** One page of events matching `q`, looking at no more than about `budget` seqs. */
@@ -53,7 +54,13 @@ export async function readEventsPage(backend: Backend, q: EventsQuery, budget = 
 }
 
 /** Events with seq > `after`, oldest first. */
-async function forward(backend: Backend, after: number, limit: number, match: (e: StateEvent) => boolean, budget: number) {
+async function forward(
+  backend: Backend,
+  after: number,
+  limit: number,
+  match: (e: StateEvent) => boolean,
+  budget: number,
+) {
   const events: StateEvent[] = [];
   let cursor = after;
   const window = Math.min(MAX_WINDOW, budget);
@@ -72,7 +79,13 @@ async function forward(backend: Backend, after: number, limit: number, match: (e
 }
 
 /** Events with seq <= `hi`, newest first. */
-async function backward(backend: Backend, hi: number, limit: number, match: (e: StateEvent) => boolean, budget: number) {
+async function backward(
+  backend: Backend,
+  hi: number,
+  limit: number,
+  match: (e: StateEvent) => boolean,
+  budget: number,
+) {
   const events: StateEvent[] = [];
   const floor = await oldestSeq(backend);
   const maxWindow = Math.min(MAX_WINDOW, budget);
@@ -107,7 +120,12 @@ async function oldestSeq(backend: Backend): Promise<number> {
 }
 
 /** Counts per outcome over the last `windowMs` before `now`, scanning newest first. */
-export async function countEvents(backend: Backend, q: CountsQuery, now: number, budget = SCAN_BUDGET * 5): Promise<EventCounts> {
+export async function countEvents(
+  backend: Backend,
+  q: CountsQuery,
+  now: number,
+  budget = SCAN_BUDGET * 5,
+): Promise<EventCounts> {
   const from = now - q.windowMs;
   const bucketMs = q.windowMs / q.buckets;
   const buckets = Array.from({ length: q.buckets }, () => emptyCounts());

@@ -41,11 +41,26 @@ export interface KeyDetail extends Omit<KeyRow, "preview"> {
 
 /** One page of keys under `q.prefix`, deleted ones included (a tombstone keeps its version and its history). */
 export async function listKeys(backend: Backend, q: KeysQuery, now: number): Promise<KeysPage> {
-  const rows = await backend.listRecords({ prefix: q.prefix, limit: q.limit, includeDeleted: true, ...(q.after !== undefined && { after: q.after }) });
+  const rows = await backend.listRecords({
+    prefix: q.prefix,
+    limit: q.limit,
+    includeDeleted: true,
+    ...(q.after !== undefined && { after: q.after }),
+  });
   const claims = await Promise.all(rows.map((r) => backend.getClaim(r.key)));
   const keys = rows.map((r, i): KeyRow => {
-    const preview = r.valueText === null ? null : r.valueText.length > PREVIEW_CHARS ? `${r.valueText.slice(0, PREVIEW_CHARS)}…` : r.valueText;
-    return { ...base(r), preview, bytes: r.valueText === null ? 0 : Buffer.byteLength(r.valueText), claim: claimView(claims[i], now) };
+    const preview =
+      r.valueText === null
+        ? null
+        : r.valueText.length > PREVIEW_CHARS
+          ? `${r.valueText.slice(0, PREVIEW_CHARS)}…`
+          : r.valueText;
+    return {
+      ...base(r),
+      preview,
+      bytes: r.valueText === null ? 0 : Buffer.byteLength(r.valueText),
+      claim: claimView(claims[i], now),
+    };
   });
   return { keys, next: rows.length === q.limit ? rows[rows.length - 1]!.key : null };
 }
@@ -55,7 +70,11 @@ export async function readKey(backend: Backend, key: string, now: number): Promi
   const [record, claim] = await Promise.all([backend.getRecord(key), backend.getClaim(key)]);
   if (!record && !claim) return undefined;
   const detail: KeyDetail = record
-    ? { ...base(record), bytes: record.valueText === null ? 0 : Buffer.byteLength(record.valueText), claim: claimView(claim, now) }
+    ? {
+        ...base(record),
+        bytes: record.valueText === null ? 0 : Buffer.byteLength(record.valueText),
+        claim: claimView(claim, now),
+      }
     : { key, exists: false, version: 0, epoch: claim!.epoch, updatedAt: 0, bytes: 0, claim: claimView(claim, now) };
   if (record?.valueText != null) detail.value = JSON.parse(record.valueText) as Json;
   return detail;
@@ -64,7 +83,12 @@ export async function readKey(backend: Backend, key: string, now: number): Promi
 /** A stored claim as shown; a released claim row (owner `null`) still tells the epoch. */
 export function claimView(claim: StoredClaim | undefined, now: number): ClaimView | null {
   if (!claim) return null;
-  return { owner: claim.owner, epoch: claim.epoch, expiresAt: claim.expiresAt, live: claim.owner !== null && claim.expiresAt > now };
+  return {
+    owner: claim.owner,
+    epoch: claim.epoch,
+    expiresAt: claim.expiresAt,
+    live: claim.owner !== null && claim.expiresAt > now,
+  };
 }
 
 function base(r: StoredRecord): Pick<KeyRow, "key" | "exists" | "version" | "epoch" | "updatedAt"> {

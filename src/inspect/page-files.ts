@@ -28,6 +28,7 @@ export function loadPageFiles(dir = PAGE_DIR): Map<string, PageFile> {
     const type = TYPES[extname(name)];
     if (type) files.set(name, { type, body: readFileSync(join(dir, name)) });
   }
-  if (!files.has("index.html")) throw new Error(`fenced inspect: the page is missing from ${dir} (was the package built with npm run build?)`);
+  if (!files.has("index.html"))
+    throw new Error(`fenced inspect: the page is missing from ${dir} (was the package built with npm run build?)`);
   return files;
 }

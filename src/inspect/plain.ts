@@ -32,9 +32,11 @@ function plain(value: unknown, seen: Set<object>, depth: number): Json {
   if (seen.has(obj)) return "[cycle]";
   seen.add(obj);
   try {
-    if (obj instanceof Uint8Array) return { bytes: Buffer.from(obj.buffer, obj.byteOffset, obj.byteLength).toString("base64") };
+    if (obj instanceof Uint8Array)
+      return { bytes: Buffer.from(obj.buffer, obj.byteOffset, obj.byteLength).toString("base64") };
     if (obj instanceof Date) return Number.isNaN(obj.getTime()) ? "Invalid Date" : obj.toISOString();
-    if (obj instanceof Map) return { map: [...obj].map(([k, v]) => [plain(k, seen, depth + 1), plain(v, seen, depth + 1)]) };
+    if (obj instanceof Map)
+      return { map: [...obj].map(([k, v]) => [plain(k, seen, depth + 1), plain(v, seen, depth + 1)]) };
     if (obj instanceof Set) return { set: [...obj].map((v) => plain(v, seen, depth + 1)) };
     if (Array.isArray(obj)) return obj.map((v) => plain(v, seen, depth + 1));
     const toJSON = (obj as { toJSON?: unknown }).toJSON;

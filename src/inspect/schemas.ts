@@ -50,7 +50,12 @@ export type EventsQuery = z.output<typeof EventsQuerySchema>;
 export const CountsQuerySchema = z
   .object({
     prefix: PrefixSchema.default(""),
-    windowMs: z.number().int().min(1000).max(366 * 24 * 3600 * 1000).default(10 * 60 * 1000),
+    windowMs: z
+      .number()
+      .int()
+      .min(1000)
+      .max(366 * 24 * 3600 * 1000)
+      .default(10 * 60 * 1000),
     buckets: z.number().int().min(1).max(500).default(60),
   })
   .strict();

@@ -117,11 +117,16 @@ export function createInspector(store: StateStore, options: InspectorOptions = {
     // Without a token the socket address alone says "loopback"; a page elsewhere whose name was rebound to 127.0.0.1
     // would pass that check, so the Host it asked for must be a loopback name as well (DNS rebinding).
     app.addHook("onRequest", async (request) => {
-      if (!isLoopbackHost(request.headers.host)) throw new ForbiddenError("the inspector serves loopback host names only");
+      if (!isLoopbackHost(request.headers.host))
+        throw new ForbiddenError("the inspector serves loopback host names only");
     });
   }
 
-  app.get("/", async (_request, reply) => reply.headers({ ...PAGE_HEADERS, "content-type": files.get("index.html")!.type }).send(files.get("index.html")!.body));
+  app.get("/", async (_request, reply) =>
+    reply
+      .headers({ ...PAGE_HEADERS, "content-type": files.get("index.html")!.type })
+      .send(files.get("index.html")!.body),
+  );
   app.get("/page/:name", async (request, reply) => {
     const file = files.get((request.params as { name: string }).name);
     if (!file) return reply.code(404).send(routeNotFound(request).toJSON());
@@ -134,7 +139,11 @@ export function createInspector(store: StateStore, options: InspectorOptions = {
     api.get("/api/summary", async () => {
       const sections: SectionInfo[] = [];
       if (backend.checkpoints && (await threads.present())) {
-        sections.push({ id: "threads", title: "LangGraph threads", prefix: `${options.langgraphPrefix ?? DEFAULT_LANGGRAPH_PREFIX}/` });
+        sections.push({
+          id: "threads",
+          title: "LangGraph threads",
+          prefix: `${options.langgraphPrefix ?? DEFAULT_LANGGRAPH_PREFIX}/`,
+        });
       }
       // Work queues and fenced files (issue 20) have no key convention yet; their sections join this list when they do.
       return { backend: backend.kind, lastSeq: await backend.lastSeq(), now: store.now(), sections };
@@ -167,7 +176,13 @@ export function createInspector(store: StateStore, options: InspectorOptions = {
       threads.checkpoint(request.query as CheckpointQuery),
     );
     // The live stream is the coordinator's own watch route (SSE, resumable with Last-Event-ID).
-    registerWatchRoute(api, { store, metrics: new ServerMetrics(), streams, heartbeatMs: options.heartbeatMs ?? 15_000, bodyLimit: 0 });
+    registerWatchRoute(api, {
+      store,
+      metrics: new ServerMetrics(),
+      streams,
+      heartbeatMs: options.heartbeatMs ?? 15_000,
+      bodyLimit: 0,
+    });
   });
 
   return {
@@ -180,4 +195,3 @@ export function createInspector(store: StateStore, options: InspectorOptions = {
     close: () => app.close(),
   };
 }
-

@@ -85,7 +85,9 @@ export class ThreadInspector {
 
   /** True when the store holds any LangGraph thread (so the page shows the section). */
   async present(): Promise<boolean> {
-    return (await this.backend.listRecords({ prefix: `${this.keyPrefix}/`, limit: 1, includeDeleted: true })).length > 0;
+    return (
+      (await this.backend.listRecords({ prefix: `${this.keyPrefix}/`, limit: 1, includeDeleted: true })).length > 0
+    );
   }
 
   /** Threads by id (in key order of their encoded ids). `next` is the last key scanned. */
@@ -93,7 +95,12 @@ export class ThreadInspector {
     const threads: ThreadRow[] = [];
     let after = q.after;
     for (let scanned = 0; scanned < THREAD_SCAN_BUDGET && threads.length < q.limit; ) {
-      const page = await this.backend.listRecords({ prefix: `${this.keyPrefix}/`, limit: 1000, includeDeleted: true, ...(after !== undefined && { after }) });
+      const page = await this.backend.listRecords({
+        prefix: `${this.keyPrefix}/`,
+        limit: 1000,
+        includeDeleted: true,
+        ...(after !== undefined && { after }),
+      });
       for (const r of page) {
         after = r.key;
         const threadId = this.rootHeadThread(r.key);
@@ -114,13 +121,25 @@ export class ThreadInspector {
     const headsPrefix = keys.head("").slice(0, -1); // "<prefix>/<thread>/head/"
     const namespaces: ThreadDetail["namespaces"] = [];
     for (let after: string | undefined; ; ) {
-      const page = await this.backend.listRecords({ prefix: headsPrefix, limit: 1000, includeDeleted: true, ...(after !== undefined && { after }) });
-      for (const r of page) namespaces.push({ ns: decodeSegment(r.key.slice(headsPrefix.length)), head: headView(r.valueText, r.version, r.updatedAt) });
+      const page = await this.backend.listRecords({
+        prefix: headsPrefix,
+        limit: 1000,
+        includeDeleted: true,
+        ...(after !== undefined && { after }),
+      });
+      for (const r of page)
+        namespaces.push({
+          ns: decodeSegment(r.key.slice(headsPrefix.length)),
+          head: headView(r.valueText, r.version, r.updatedAt),
+        });
       if (page.length < 1000) break;
       after = page[page.length - 1]!.key;
     }
     const root = namespaces.find((n) => n.ns === "");
-    if (!root) throw new FencedStateError("NOT_FOUND", `no thread "${threadId}" under ${this.keyPrefix}/`, { key: keys.claimKey });
+    if (!root)
+      throw new FencedStateError("NOT_FOUND", `no thread "${threadId}" under ${this.keyPrefix}/`, {
+        key: keys.claimKey,
+      });
     const claim = await this.backend.getClaim(keys.claimKey);
     return { threadId, head: root.head, run: claimView(claim, now), namespaces };
   }
@@ -147,7 +166,8 @@ export class ThreadInspector {
   async checkpoint(q: CheckpointQuery): Promise<CheckpointState> {
     const reader = this.reader();
     const loaded = await reader.getCheckpoint({ threadId: q.thread, ns: q.ns, checkpointId: q.id });
-    if (!loaded) throw new FencedStateError("NOT_FOUND", `no checkpoint ${q.id} in thread "${q.thread}"`, { key: q.id });
+    if (!loaded)
+      throw new FencedStateError("NOT_FOUND", `no checkpoint ${q.id} in thread "${q.thread}"`, { key: q.id });
     const [{ toTuple }, serde] = await Promise.all([import("../langgraph/rows.js"), this.serializer()]);
     const tuple = await toTuple(serde, loaded, async () => {
       const parent = await reader.getCheckpoint({ threadId: q.thread, ns: q.ns, checkpointId: loaded.parentId! });
@@ -158,7 +178,11 @@ export class ThreadInspector {
       parentId: loaded.parentId,
       metadata: toPlainJson(tuple.metadata),
       values: toPlainJson(tuple.checkpoint.channel_values),
-      pendingWrites: (tuple.pendingWrites ?? []).map(([taskId, channel, value]) => ({ taskId, channel, value: toPlainJson(value) })),
+      pendingWrites: (tuple.pendingWrites ?? []).map(([taskId, channel, value]) => ({
+        taskId,
+        channel,
+        value: toPlainJson(value),
+      })),
     };
   }
 
@@ -171,7 +195,10 @@ export class ThreadInspector {
   }
 
   private async node(row: LoadedCheckpoint): Promise<LineageNode> {
-    const [metadata, checkpoint] = await Promise.all([this.decode(row.type, row.metadata), this.decode(row.type, row.checkpoint)]);
+    const [metadata, checkpoint] = await Promise.all([
+      this.decode(row.type, row.metadata),
+      this.decode(row.type, row.checkpoint),
+    ]);
     const meta = (metadata ?? {}) as { step?: unknown; source?: unknown };
     const ts = (checkpoint as { ts?: unknown } | undefined)?.ts;
     return {
@@ -187,13 +214,17 @@ export class ThreadInspector {
 
   /** Metadata and the checkpoint body are plain JSON under the default serializer; anything else goes through it. */
   private async decode(type: string, bytes: Uint8Array): Promise<unknown> {
-    if (type === "json") return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8")) as unknown;
+    if (type === "json")
+      return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8")) as unknown;
     return (await this.serializer()).loadsTyped(type, bytes);
   }
 
   private reader(): CheckpointReader {
     const reader = this.backend.checkpoints;
-    if (!reader) throw new InvalidInputError({ issues: [{ path: ["store"], message: `the ${this.backend.kind} backend keeps no checkpoints` }] });
+    if (!reader)
+      throw new InvalidInputError({
+        issues: [{ path: ["store"], message: `the ${this.backend.kind} backend keeps no checkpoints` }],
+      });
     return reader;
   }
 
@@ -202,7 +233,13 @@ export class ThreadInspector {
       ({ JsonPlusSerializer }) => new JsonPlusSerializer(),
       () => {
         throw new InvalidInputError({
-          issues: [{ path: [], message: "decoding checkpoint values needs @langchain/langgraph-checkpoint: npm install @langchain/langgraph-checkpoint" }],
+          issues: [
+            {
+              path: [],
+              message:
+                "decoding checkpoint values needs @langchain/langgraph-checkpoint: npm install @langchain/langgraph-checkpoint",
+            },
+          ],
         });
       },
     );

@@ -36,7 +36,8 @@ export function readFencedConfig(configurable: Record<string, unknown> | undefin
   if (!configurable) return out;
   const epoch = configurable[FENCED_CONFIG_KEYS.epoch];
   if (epoch !== undefined) {
-    if (!Number.isSafeInteger(epoch) || (epoch as number) < 0) throw invalid(FENCED_CONFIG_KEYS.epoch, "a non-negative integer");
+    if (!Number.isSafeInteger(epoch) || (epoch as number) < 0)
+      throw invalid(FENCED_CONFIG_KEYS.epoch, "a non-negative integer");
     out.epoch = epoch as number;
   }
   for (const field of ["owner", "attempt"] as const) {
@@ -48,7 +49,8 @@ export function readFencedConfig(configurable: Record<string, unknown> | undefin
   const forkFrom = configurable[FENCED_CONFIG_KEYS.forkFrom];
   if (forkFrom !== undefined) {
     const ids = Array.isArray(forkFrom) ? (forkFrom as unknown[]) : [forkFrom];
-    if (ids.length === 0 || !ids.every(isId)) throw invalid(FENCED_CONFIG_KEYS.forkFrom, "a non-empty string or array of them");
+    if (ids.length === 0 || !ids.every(isId))
+      throw invalid(FENCED_CONFIG_KEYS.forkFrom, "a non-empty string or array of them");
     out.forkFrom = ids;
   }
   return out;

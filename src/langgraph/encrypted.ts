@@ -66,7 +66,10 @@ export class EncryptedSerializer implements SerializerProtocol {
     for (const [id, key] of Object.entries(options?.keys ?? {})) {
       if (!KEY_ID.test(id)) throw invalid(["keys", id], "a key id is 1 to 64 of [A-Za-z0-9_.-]");
       if (!(key instanceof Uint8Array) || key.byteLength !== KEY_BYTES) {
-        throw invalid(["keys", id], `an AES-256 key is ${KEY_BYTES} bytes, got ${key instanceof Uint8Array ? key.byteLength : typeof key}`);
+        throw invalid(
+          ["keys", id],
+          `an AES-256 key is ${KEY_BYTES} bytes, got ${key instanceof Uint8Array ? key.byteLength : typeof key}`,
+        );
       }
       keys.set(id, Buffer.from(key)); // a copy: the caller may wipe or reuse its buffer
     }
@@ -100,13 +103,23 @@ export class EncryptedSerializer implements SerializerProtocol {
     const at = type.lastIndexOf(MARK);
     if (at < 0) {
       if (this.allowPlaintext) return [type, data];
-      throw new IntegrityError({ reason: "plaintext", type }, `a value stored as "${type}" is not encrypted; it was refused (allowPlaintext reads such values while migrating)`);
+      throw new IntegrityError(
+        { reason: "plaintext", type },
+        `a value stored as "${type}" is not encrypted; it was refused (allowPlaintext reads such values while migrating)`,
+      );
     }
     const keyId = type.slice(at + MARK.length);
     const key = this.keys.get(keyId);
-    if (!key) throw new IntegrityError({ reason: "unknown-key", type, keyId }, `a value is encrypted under key id "${keyId}", which this serializer does not hold`);
+    if (!key)
+      throw new IntegrityError(
+        { reason: "unknown-key", type, keyId },
+        `a value is encrypted under key id "${keyId}", which this serializer does not hold`,
+      );
     if (typeof data === "string" || data.byteLength < NONCE_BYTES + TAG_BYTES) {
-      throw new IntegrityError({ reason: "tampered", type, keyId }, `a value stored as "${type}" is too short to be encrypted: it was tampered with`);
+      throw new IntegrityError(
+        { reason: "tampered", type, keyId },
+        `a value stored as "${type}" is too short to be encrypted: it was tampered with`,
+      );
     }
     const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     const decipher = createDecipheriv(CIPHER, key, bytes.subarray(0, NONCE_BYTES));

@@ -9,7 +9,15 @@ import { InvalidInputError, UnavailableError } from "../core/errors.js";
 
 /** The columns each official SqliteSaver table has (@langchain/langgraph-checkpoint-sqlite 1.x). */
 const SQLITE_TABLES: Record<string, string[]> = {
-  checkpoints: ["thread_id", "checkpoint_ns", "checkpoint_id", "parent_checkpoint_id", "type", "checkpoint", "metadata"],
+  checkpoints: [
+    "thread_id",
+    "checkpoint_ns",
+    "checkpoint_id",
+    "parent_checkpoint_id",
+    "type",
+    "checkpoint",
+    "metadata",
+  ],
   writes: ["thread_id", "checkpoint_ns", "checkpoint_id", "task_id", "idx", "channel", "type", "value"],
 };
 /** The tables of an official PostgresSaver schema (@langchain/langgraph-checkpoint-postgres 1.x). */
@@ -22,8 +30,10 @@ interface OpenedSource {
 
 /** An official SqliteSaver file, read-only. */
 export async function openSqliteSaver(path: string): Promise<OpenedSource> {
-  const expected = "an official SqliteSaver database (tables checkpoints and writes, as @langchain/langgraph-checkpoint-sqlite creates them)";
-  if (path === "" || !existsSync(path)) throw notASource(`sqlite:${path}`, `no file at "${path}"; expected ${expected}`);
+  const expected =
+    "an official SqliteSaver database (tables checkpoints and writes, as @langchain/langgraph-checkpoint-sqlite creates them)";
+  if (path === "" || !existsSync(path))
+    throw notASource(`sqlite:${path}`, `no file at "${path}"; expected ${expected}`);
   const { default: Database } = await import("better-sqlite3");
   let db: import("better-sqlite3").Database;
   try {
@@ -31,13 +41,17 @@ export async function openSqliteSaver(path: string): Promise<OpenedSource> {
     for (const [table, columns] of Object.entries(SQLITE_TABLES)) {
       const have = new Set((db.pragma(`table_info(${table})`) as { name: string }[]).map((c) => c.name));
       const missing = columns.filter((c) => !have.has(c));
-      if (missing.length > 0) throw notASource(`sqlite:${path}`, `table ${table} lacks ${missing.join(", ")}; expected ${expected}`);
+      if (missing.length > 0)
+        throw notASource(`sqlite:${path}`, `table ${table} lacks ${missing.join(", ")}; expected ${expected}`);
     }
   } catch (err) {
     if (err instanceof InvalidInputError) throw err;
     throw notASource(`sqlite:${path}`, `${err instanceof Error ? err.message : String(err)}; expected ${expected}`);
   }
-  const { SqliteSaver } = await officialPackage(() => import("@langchain/langgraph-checkpoint-sqlite"), "@langchain/langgraph-checkpoint-sqlite");
+  const { SqliteSaver } = await officialPackage(
+    () => import("@langchain/langgraph-checkpoint-sqlite"),
+    "@langchain/langgraph-checkpoint-sqlite",
+  );
   return { saver: new SqliteSaver(db), close: async () => void db.close() };
 }
 
@@ -61,11 +75,17 @@ export async function openPostgresSaver(url: string, schema: string): Promise<Op
     }
   } catch (err) {
     if (err instanceof InvalidInputError) throw err;
-    throw new UnavailableError({ cause: `postgres source: ${err instanceof Error ? err.message : String(err)}` }, { cause: err });
+    throw new UnavailableError(
+      { cause: `postgres source: ${err instanceof Error ? err.message : String(err)}` },
+      { cause: err },
+    );
   } finally {
     await client.end().catch(() => undefined);
   }
-  const { PostgresSaver } = await officialPackage(() => import("@langchain/langgraph-checkpoint-postgres"), "@langchain/langgraph-checkpoint-postgres");
+  const { PostgresSaver } = await officialPackage(
+    () => import("@langchain/langgraph-checkpoint-postgres"),
+    "@langchain/langgraph-checkpoint-postgres",
+  );
   const saver = PostgresSaver.fromConnString(url, { schema });
   return { saver, close: () => saver.end() };
 }

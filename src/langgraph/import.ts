@@ -5,7 +5,13 @@
  * The source is read only through its public API (`list`, `getTuple`).
  */
 import type { RunnableConfig } from "@langchain/core/runnables";
-import type { BaseCheckpointSaver, CheckpointMetadata, CheckpointPendingWrite, CheckpointTuple, PendingWrite } from "@langchain/langgraph-checkpoint";
+import type {
+  BaseCheckpointSaver,
+  CheckpointMetadata,
+  CheckpointPendingWrite,
+  CheckpointTuple,
+  PendingWrite,
+} from "@langchain/langgraph-checkpoint";
 import { WRITES_IDX_MAP } from "@langchain/langgraph-checkpoint";
 import { InvalidInputError } from "../core/errors.js";
 import { FENCED_CONFIG_KEYS } from "./config.js";
@@ -80,8 +86,17 @@ async function copyAll(source: BaseCheckpointSaver, to: FencedCheckpointSaver): 
   const lineages = await sourceLineages(source);
   // Puts go through a saver on the same store that takes a lineage's second root as a fork, as the source did; every
   // other put names its parent as an explicit fork point, so the source's branches land as they are.
-  const target = new FencedCheckpointSaver(to.store, { keyPrefix: to.keyPrefix, serde: to.serde, parentlessPut: "fork" });
-  const counts: ImportCounts = { threads: new Set([...lineages].map((l) => l.threadId)).size, namespaces: lineages.length, checkpoints: 0, writes: 0 };
+  const target = new FencedCheckpointSaver(to.store, {
+    keyPrefix: to.keyPrefix,
+    serde: to.serde,
+    parentlessPut: "fork",
+  });
+  const counts: ImportCounts = {
+    threads: new Set([...lineages].map((l) => l.threadId)).size,
+    namespaces: lineages.length,
+    checkpoints: 0,
+    writes: 0,
+  };
   const copied = { checkpoints: 0, writes: 0 };
   for (const lineage of lineages) {
     for (const checkpointId of lineageOrder(lineage)) {
@@ -93,7 +108,12 @@ async function copyAll(source: BaseCheckpointSaver, to: FencedCheckpointSaver): 
       const existing = await target.getTuple(config);
       if (!existing) {
         const parentId = lineage.parents.get(checkpointId) ?? null;
-        await target.put(putConfig(lineage, parentId), tuple.checkpoint, tuple.metadata ?? ({} as CheckpointMetadata), parentId === null ? { ...tuple.checkpoint.channel_versions } : {});
+        await target.put(
+          putConfig(lineage, parentId),
+          tuple.checkpoint,
+          tuple.metadata ?? ({} as CheckpointMetadata),
+          parentId === null ? { ...tuple.checkpoint.channel_versions } : {},
+        );
         copied.checkpoints++;
       }
       copied.writes += await copyWrites(target, config, tuple, existing);
@@ -131,7 +151,8 @@ function lineageOrder(lineage: Lineage): string[] {
     const inChain = new Set<string>();
     for (let at: string | null = id; at !== null && !placed.has(at); at = lineage.parents.get(at) ?? null) {
       const child = chain[chain.length - 1] ?? at;
-      if (!lineage.parents.has(at)) throw inconsistent(lineage, child, `names parent ${at}, which the source does not have`);
+      if (!lineage.parents.has(at))
+        throw inconsistent(lineage, child, `names parent ${at}, which the source does not have`);
       if (inChain.has(at)) throw inconsistent(lineage, child, `is its own ancestor (the parent links form a cycle)`);
       chain.push(at);
       inChain.add(at);
@@ -145,15 +166,28 @@ function lineageOrder(lineage: Lineage): string[] {
 }
 
 function inconsistent(lineage: Lineage, checkpointId: string, what: string): InvalidInputError {
-  const where = lineage.ns === "" ? `thread "${lineage.threadId}"` : `thread "${lineage.threadId}" namespace "${lineage.ns}"`;
-  return new InvalidInputError({ issues: [{ path: ["from", lineage.threadId, lineage.ns, checkpointId], message: `${where}: checkpoint ${checkpointId} ${what}` }] });
+  const where =
+    lineage.ns === "" ? `thread "${lineage.threadId}"` : `thread "${lineage.threadId}" namespace "${lineage.ns}"`;
+  return new InvalidInputError({
+    issues: [
+      {
+        path: ["from", lineage.threadId, lineage.ns, checkpointId],
+        message: `${where}: checkpoint ${checkpointId} ${what}`,
+      },
+    ],
+  });
 }
 
 /**
  * Copies the pending writes of one checkpoint that the target lacks, task by task: regular writes in one call (so
  * their indexes are the source's), special writes (interrupt, resume, error…) in another. Returns how many it wrote.
  */
-async function copyWrites(target: FencedCheckpointSaver, config: RunnableConfig, tuple: CheckpointTuple, existing: CheckpointTuple | undefined) {
+async function copyWrites(
+  target: FencedCheckpointSaver,
+  config: RunnableConfig,
+  tuple: CheckpointTuple,
+  existing: CheckpointTuple | undefined,
+) {
   const have = countByTask(existing?.pendingWrites ?? []);
   let written = 0;
   for (const [taskId, writes] of groupByTask(tuple.pendingWrites ?? [])) {
@@ -168,13 +202,20 @@ async function copyWrites(target: FencedCheckpointSaver, config: RunnableConfig,
 }
 
 /** Reads back what the target holds of the source's checkpoints, and whether each lineage's head is the latest. */
-async function verify(source: BaseCheckpointSaver, target: FencedCheckpointSaver, lineages: Lineage[]): Promise<ImportResult["verified"]> {
+async function verify(
+  source: BaseCheckpointSaver,
+  target: FencedCheckpointSaver,
+  lineages: Lineage[],
+): Promise<ImportResult["verified"]> {
   const verified = { threads: 0, namespaces: 0, checkpoints: 0, writes: 0, heads: 0 };
   const threads = new Set<string>();
   for (const lineage of lineages) {
     let complete = true;
     for (const checkpointId of lineage.parents.keys()) {
-      const [theirs, ours] = await Promise.all([source.getTuple(refConfig(lineage, checkpointId)), target.getTuple(refConfig(lineage, checkpointId))]);
+      const [theirs, ours] = await Promise.all([
+        source.getTuple(refConfig(lineage, checkpointId)),
+        target.getTuple(refConfig(lineage, checkpointId)),
+      ]);
       if (!theirs) continue;
       if (!ours) {
         complete = false;
@@ -182,7 +223,8 @@ async function verify(source: BaseCheckpointSaver, target: FencedCheckpointSaver
       }
       verified.checkpoints++;
       const have = countByTask(ours.pendingWrites ?? []);
-      for (const [taskId, writes] of groupByTask(theirs.pendingWrites ?? [])) verified.writes += Math.min(writes.length, have.get(taskId) ?? 0);
+      for (const [taskId, writes] of groupByTask(theirs.pendingWrites ?? []))
+        verified.writes += Math.min(writes.length, have.get(taskId) ?? 0);
     }
     if (complete) {
       verified.namespaces++;
@@ -202,7 +244,8 @@ function refConfig(lineage: Lineage, checkpointId: string): RunnableConfig {
 
 function putConfig(lineage: Lineage, parentId: string | null): RunnableConfig {
   const configurable: Record<string, unknown> = { thread_id: lineage.threadId, checkpoint_ns: lineage.ns };
-  if (parentId !== null) Object.assign(configurable, { checkpoint_id: parentId, [FENCED_CONFIG_KEYS.forkFrom]: [parentId] });
+  if (parentId !== null)
+    Object.assign(configurable, { checkpoint_id: parentId, [FENCED_CONFIG_KEYS.forkFrom]: [parentId] });
   return { configurable };
 }
 
@@ -223,7 +266,10 @@ function countByTask(writes: CheckpointPendingWrite[]): Map<string, number> {
 }
 
 /** The source saver a `from` names, and how to close what was opened for it. */
-async function openSource(from: BaseCheckpointSaver | string, schema = "public"): Promise<{ saver: BaseCheckpointSaver; close(): Promise<void> }> {
+async function openSource(
+  from: BaseCheckpointSaver | string,
+  schema = "public",
+): Promise<{ saver: BaseCheckpointSaver; close(): Promise<void> }> {
   if (typeof from !== "string") return { saver: from, close: async () => {} };
   if (from.startsWith("sqlite:")) {
     const { openSqliteSaver } = await import("./import-sources.js");
@@ -235,6 +281,11 @@ async function openSource(from: BaseCheckpointSaver | string, schema = "public")
     return openPostgresSaver(url, schema);
   }
   throw new InvalidInputError({
-    issues: [{ path: ["from"], message: `expected "sqlite:PATH" (an official SqliteSaver file) or "postgres:URL" (an official PostgresSaver schema), got "${from}"` }],
+    issues: [
+      {
+        path: ["from"],
+        message: `expected "sqlite:PATH" (an official SqliteSaver file) or "postgres:URL" (an official PostgresSaver schema), got "${from}"`,
+      },
+    ],
   });
 }

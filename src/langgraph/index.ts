@@ -39,5 +39,5 @@ export {
 } from "./reducers.js";
 export { FencedStore, type FencedStoreOptions, type FencedItem, type StoreTtl } from "./store.js";
 export { SWEPT_KEYS, type LifecycleCounts, type PruneStrategy, type ThreadTtl } from "./lifecycle.js";
-export { type SweepCounts } from "./retention.js";
-export { type ThreadStatus, type ThreadRunRecord } from "./status.js";
+export type { SweepCounts } from "./retention.js";
+export type { ThreadStatus, ThreadRunRecord } from "./status.js";

@@ -29,7 +29,10 @@ export class ThreadKeys {
   /** The head of the root namespace; run claims are taken on it, so it is also the thread's fencing key. */
   readonly claimKey: string;
 
-  constructor(keyPrefix: string, readonly threadId: string) {
+  constructor(
+    keyPrefix: string,
+    readonly threadId: string,
+  ) {
     this.prefix = `${keyPrefix}/${encodeSegment(threadId)}/`;
     this.claimKey = this.head("");
   }
@@ -69,7 +72,12 @@ export class ThreadKeys {
 export function threadIdOf(value: unknown, operation: string): string {
   if (typeof value === "number" && Number.isFinite(value)) return String(value);
   if (typeof value === "string" && value !== "") return value;
-  throw new InvalidInputError(
-    { issues: [{ path: ["configurable", "thread_id"], message: `${operation} needs configurable.thread_id (a non-empty string)` }] },
-  );
+  throw new InvalidInputError({
+    issues: [
+      {
+        path: ["configurable", "thread_id"],
+        message: `${operation} needs configurable.thread_id (a non-empty string)`,
+      },
+    ],
+  });
 }

@@ -9,7 +9,13 @@
  * Checkpoint rows and values ride in the commit's extra rows (`commitWithRows`); a value a deleted checkpoint wrote
  * stays while a kept checkpoint refers to it, so a run that inherits it from the head never loses it.
  */
-import type { BlobAddress, CheckpointReader, CheckpointRef, HeadRecord, LoadedCheckpoint } from "../core/checkpoints.js";
+import type {
+  BlobAddress,
+  CheckpointReader,
+  CheckpointRef,
+  HeadRecord,
+  LoadedCheckpoint,
+} from "../core/checkpoints.js";
 import { InvalidInputError, isErrorCode } from "../core/errors.js";
 import { op } from "../core/ops.js";
 import { withBackoff } from "../core/retry.js";
@@ -106,7 +112,12 @@ export async function threadRows(checkpoints: CheckpointReader, threadId: string
 export async function threadRecords(store: StateStore, keys: ThreadKeys): Promise<StateRecord[]> {
   const out: StateRecord[] = [];
   for (let after: string | undefined; ; ) {
-    const page = await store.list({ prefix: keys.prefix, limit: 1000, includeDeleted: true, ...(after !== undefined && { after }) });
+    const page = await store.list({
+      prefix: keys.prefix,
+      limit: 1000,
+      includeDeleted: true,
+      ...(after !== undefined && { after }),
+    });
     out.push(...page);
     if (page.length < 1000) return out;
     after = page[page.length - 1]!.key;
@@ -165,7 +176,11 @@ async function removeOnce(
     while (back !== null && goneIds.has(back)) back = lineage.get(back)?.parentId ?? null;
     const ancestor = back === null ? undefined : lineage.get(back);
     const request: CommitRequest = ancestor
-      ? { key: record.key, op: op.set({ checkpointId: ancestor.checkpointId, parentCheckpointId: ancestor.parentId }), expectVersion: record.version }
+      ? {
+          key: record.key,
+          op: op.set({ checkpointId: ancestor.checkpointId, parentCheckpointId: ancestor.parentId }),
+          expectVersion: record.version,
+        }
       : { key: record.key, op: op.delete(), expectVersion: record.version };
     if (ns === "" && options.epoch !== undefined) request.epoch = options.epoch;
     if (options.owner !== undefined) request.owner = options.owner;
@@ -177,15 +192,23 @@ async function removeOnce(
   const added = start ? start.writes.filter((w) => !options.startWrites!.keep.has(writeKey(w))) : [];
   if (deleted.length === 0 && added.length === 0) return { checkpoints: 0, restored: new Map() };
   // A head move is fenced by the run claim as a put is; a sweep also leaves a thread alone while a run holds it.
-  if (headMoves || options.idleBefore !== undefined || options.epoch !== undefined) guards.push({ key: keys.claimKey, epoch: options.epoch ?? null });
-  requests.push({ key: keys.history, op: op.increment(1), ...(options.owner !== undefined && { owner: options.owner }) }, ...extra(deleted.length));
+  if (headMoves || options.idleBefore !== undefined || options.epoch !== undefined)
+    guards.push({ key: keys.claimKey, epoch: options.epoch ?? null });
+  requests.push(
+    { key: keys.history, op: op.increment(1), ...(options.owner !== undefined && { owner: options.owner }) },
+    ...extra(deleted.length),
+  );
   const refs: CheckpointRef[] = deleted.map(({ threadId: t, ns, checkpointId }) => ({ threadId: t, ns, checkpointId }));
   const blobs = unreferenced(deleted, kept);
   const { results } = await commitWithRows(ctx.store, { requests, guards }, async (tx, committed) => {
     await tx.checkpoints!.deleteCheckpoints(refs, blobs);
-    if (start && added.length > 0) await tx.checkpoints!.deleteWrites({ threadId, ns: "", checkpointId: start.checkpointId }, added);
+    if (start && added.length > 0)
+      await tx.checkpoints!.deleteWrites({ threadId, ns: "", checkpointId: start.checkpointId }, added);
     for (const r of restores) {
-      await tx.checkpoints!.setHeadVersion({ threadId, ns: r.ns, checkpointId: r.row.checkpointId }, committed[r.request]!.version);
+      await tx.checkpoints!.setHeadVersion(
+        { threadId, ns: r.ns, checkpointId: r.row.checkpointId },
+        committed[r.request]!.version,
+      );
     }
   });
   const restored = new Map<string, LoadedCheckpoint>();
@@ -206,7 +229,8 @@ export function writeKey(w: { taskId: string; idx: number }): string {
 function unreferenced(deleted: LoadedCheckpoint[], kept: LoadedCheckpoint[]): BlobAddress[] {
   const id = (ns: string, checkpointId: string, channel: string) => `${ns}\u0000${checkpointId}\u0000${channel}`;
   const live = new Set<string>();
-  for (const row of kept) for (const [channel, ref] of Object.entries(row.blobRefs)) live.add(id(row.ns, ref.checkpointId, channel));
+  for (const row of kept)
+    for (const [channel, ref] of Object.entries(row.blobRefs)) live.add(id(row.ns, ref.checkpointId, channel));
   const out = new Map<string, BlobAddress>();
   for (const row of deleted) {
     for (const [channel, ref] of Object.entries(row.blobRefs)) {
@@ -235,7 +259,10 @@ export function removeCheckpoints(
 export const notHead: Doomed = (row, headId) => headId !== undefined && row.checkpointId !== headId;
 
 /** The checkpoints of `runIds` (by their `metadata.run_id`), by thread. */
-export async function checkpointsOfRuns(checkpoints: CheckpointReader, runIds: readonly string[]): Promise<Map<string, Set<string>>> {
+export async function checkpointsOfRuns(
+  checkpoints: CheckpointReader,
+  runIds: readonly string[],
+): Promise<Map<string, Set<string>>> {
   const byThread = new Map<string, Set<string>>();
   for (const runId of new Set(runIds)) {
     for (let after: LoadedCheckpoint | undefined; ; ) {
@@ -280,12 +307,18 @@ export function dropThread(
     const records = await threadRecords(ctx.store, keys);
     const rows = await threadRows(ctx.checkpoints, threadId);
     if (options.idleBefore !== undefined) {
-      for (const r of records) if (r.key !== keys.history && r.updatedAt !== undefined && r.updatedAt > options.idleBefore) return undefined;
+      for (const r of records)
+        if (r.key !== keys.history && r.updatedAt !== undefined && r.updatedAt > options.idleBefore) return undefined;
     }
     const live = records.filter((r) => r.exists);
     if (live.length === 0 && rows.length === 0) return 0;
     const owner = options.owner !== undefined ? { owner: options.owner } : {};
-    const deletes: CommitRequest[] = live.map((r) => ({ key: r.key, op: op.delete(), expectVersion: r.version, ...owner }));
+    const deletes: CommitRequest[] = live.map((r) => ({
+      key: r.key,
+      op: op.delete(),
+      expectVersion: r.version,
+      ...owner,
+    }));
     const guards: Guard[] = [
       { key: keys.claimKey, epoch: options.epoch ?? null },
       ...records.filter((r) => !r.exists).map((r) => ({ key: r.key, version: r.version })),
@@ -316,7 +349,9 @@ export function copyThread(ctx: LifecycleContext, sourceThreadId: string, target
     const rows = await threadRows(ctx.checkpoints, sourceThreadId);
     const targetRecords = new Map((await threadRecords(ctx.store, target)).map((r) => [r.key, r]));
     if ([...targetRecords.values()].some((r) => r.exists && r.key !== target.history)) {
-      throw new InvalidInputError({ issues: [{ path: ["targetThreadId"], message: `thread "${targetThreadId}" already has checkpoints` }] });
+      throw new InvalidInputError({
+        issues: [{ path: ["targetThreadId"], message: `thread "${targetThreadId}" already has checkpoints` }],
+      });
     }
     const byKey = new Map(sourceRecords.map((r) => [r.key, r]));
     const heads = new Map<string, string>();
@@ -347,7 +382,11 @@ export function copyThread(ctx: LifecycleContext, sourceThreadId: string, target
         const head = heads.get(row.ns) === row.checkpointId ? headRequest.get(row.ns) : undefined;
         const copied = copiedRow(row, targetThreadId, rows, head === undefined ? 0 : results[head]!.version);
         await tx.checkpoints!.insertCheckpoint(copied.row, copied.blobs);
-        if (row.writes.length > 0) await tx.checkpoints!.putWrites({ threadId: targetThreadId, ns: row.ns, checkpointId: row.checkpointId }, row.writes);
+        if (row.writes.length > 0)
+          await tx.checkpoints!.putWrites(
+            { threadId: targetThreadId, ns: row.ns, checkpointId: row.checkpointId },
+            row.writes,
+          );
       }
     });
     return rows.length;
@@ -393,8 +432,17 @@ export function runIdOf(row: LoadedCheckpoint): string | undefined {
 /** The thread TTL, checked: `INVALID_INPUT` unless the periods are positive and the strategy is known. */
 export function checkTtl(ttl: ThreadTtl): ThreadTtl {
   const positive = (v: unknown) => typeof v === "number" && Number.isFinite(v) && v > 0;
-  if (ttl === null || typeof ttl !== "object" || !positive(ttl.idleMs) || (ttl.sweepEveryMs !== undefined && !positive(ttl.sweepEveryMs))) {
-    throw new InvalidInputError({ issues: [{ path: ["ttl"], message: "idleMs (and sweepEveryMs, if given) must be positive numbers of milliseconds" }] });
+  if (
+    ttl === null ||
+    typeof ttl !== "object" ||
+    !positive(ttl.idleMs) ||
+    (ttl.sweepEveryMs !== undefined && !positive(ttl.sweepEveryMs))
+  ) {
+    throw new InvalidInputError({
+      issues: [
+        { path: ["ttl"], message: "idleMs (and sweepEveryMs, if given) must be positive numbers of milliseconds" },
+      ],
+    });
   }
   return { ...ttl, strategy: checkStrategy(ttl.strategy) };
 }

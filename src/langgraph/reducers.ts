@@ -60,7 +60,11 @@ export interface FencedMapUpdate {
 }
 
 /** How a field resolves two writers that set it from the same base, instead of a `VersionConflictError`. */
-export type FieldMerge = (current: Json | undefined, proposed: Json | undefined, conflict: FieldConflict) => Json | undefined;
+export type FieldMerge = (
+  current: Json | undefined,
+  proposed: Json | undefined,
+  conflict: FieldConflict,
+) => Json | undefined;
 
 export interface FieldConflict {
   field: string;
@@ -152,7 +156,9 @@ export function valuesOf<T extends FieldValues>(map: FencedMap<T> | undefined): 
 export function fencedMapReducer<T extends FieldValues>(options: FencedMapOptions<T> = {}) {
   return (current: FencedMap<T>, update: FencedMapUpdate): FencedMap<T> => {
     if (!isUpdate(update)) {
-      throw new InvalidInputError({ issues: [{ path: [], message: "a fenced map is updated with edit(state.field)…, not a plain value" }] });
+      throw new InvalidInputError({
+        issues: [{ path: [], message: "a fenced map is updated with edit(state.field)…, not a plain value" }],
+      });
     }
     const next: FencedMap = { ...current };
     const before = new Map<string, FencedField | DeletedField | undefined>();
@@ -180,7 +186,10 @@ export function fencedMapReducer<T extends FieldValues>(options: FencedMapOption
         result = applied.exists ? applied.value : undefined;
       }
       // Every change bumps the version, a delete too: the tombstone keeps numbering going (no ABA).
-      next[o.field] = result === undefined ? { deleted: true, version: version + 1, by: update.by } : { value: result, version: version + 1, by: update.by };
+      next[o.field] =
+        result === undefined
+          ? { deleted: true, version: version + 1, by: update.by }
+          : { value: result, version: version + 1, by: update.by };
     }
     return next as FencedMap<T>;
   };
@@ -202,10 +211,13 @@ export function fencedMapAnnotation<T extends FieldValues>(options: FencedMapOpt
  * A fenced map field for zod state schemas (`new StateGraph(z.object({ doc: fencedMapSchema<Doc>() }))`).
  */
 export function fencedMapSchema<T extends FieldValues>(options: FencedMapOptions<T> = {}) {
-  return withLangGraph(z.custom<FencedMap<T>>((v) => typeof v === "object" && v !== null), {
-    reducer: { fn: fencedMapReducer(options), schema: FencedMapUpdateSchema },
-    default: () => ({}),
-  });
+  return withLangGraph(
+    z.custom<FencedMap<T>>((v) => typeof v === "object" && v !== null),
+    {
+      reducer: { fn: fencedMapReducer(options), schema: FencedMapUpdateSchema },
+      default: () => ({}),
+    },
+  );
 }
 
 const FieldName = z.string();
@@ -214,7 +226,12 @@ export const FencedMapUpdateSchema = z.object({
   by: z.string(),
   ops: z.array(
     z.discriminatedUnion("type", [
-      z.object({ field: FieldName, type: z.literal("set"), value: z.custom<Json>(), expectVersion: z.number().int().min(0) }),
+      z.object({
+        field: FieldName,
+        type: z.literal("set"),
+        value: z.custom<Json>(),
+        expectVersion: z.number().int().min(0),
+      }),
       z.object({ field: FieldName, type: z.literal("delete"), expectVersion: z.number().int().min(0) }),
       z.object({ field: FieldName, type: z.literal("increment"), by: z.number() }),
       z.object({ field: FieldName, type: z.literal("append"), items: z.array(z.custom<Json>()) }),
@@ -240,7 +257,12 @@ function toCoreOp(o: FieldOp): Op {
 
 function fieldConflict(c: FieldConflict): VersionConflictError {
   return new VersionConflictError(
-    { key: c.field, expectedVersion: c.expectedVersion, actualVersion: c.actualVersion, tasks: [c.currentBy, c.proposedBy] },
+    {
+      key: c.field,
+      expectedVersion: c.expectedVersion,
+      actualVersion: c.actualVersion,
+      tasks: [c.currentBy, c.proposedBy],
+    },
     `field "${c.field}": ${c.proposedBy} set it from version ${c.expectedVersion}, but ${c.currentBy} changed it ` +
       `first (now version ${c.actualVersion}); one change would be lost. Use a commutative op (increment, append, ` +
       "merge) or give the field a merge function.",
@@ -252,7 +274,12 @@ function isDeleted(f: FencedField | DeletedField): f is DeletedField {
 }
 
 function isUpdate(u: unknown): u is FencedMapUpdate {
-  return typeof u === "object" && u !== null && typeof (u as FencedMapUpdate).by === "string" && Array.isArray((u as FencedMapUpdate).ops);
+  return (
+    typeof u === "object" &&
+    u !== null &&
+    typeof (u as FencedMapUpdate).by === "string" &&
+    Array.isArray((u as FencedMapUpdate).ops)
+  );
 }
 
 function currentTask(): string {

@@ -43,7 +43,9 @@ export function inputKind(input: unknown): InvokeInputKind {
   if (input === null || input === undefined) return "continue";
   if (!isCommand(input)) return "input";
   const command = input as Command;
-  const routes = Array.isArray(command.goto) ? command.goto.length > 0 : command.goto !== undefined && command.goto !== null;
+  const routes = Array.isArray(command.goto)
+    ? command.goto.length > 0
+    : command.goto !== undefined && command.goto !== null;
   if ((command.update !== undefined && command.update !== null) || routes) return "command";
   return command.resume !== undefined && command.resume !== null ? "resume" : "command";
 }
@@ -94,17 +96,32 @@ export function defaultVerdict(
     case "input":
       return { rerun: true, reason: "new input starts a new run from whatever head there is" };
     case "continue":
-      return { rerun: false, reason: "a null input continues what the thread waited for, and another run already advanced it" };
+      return {
+        rerun: false,
+        reason: "a null input continues what the thread waited for, and another run already advanced it",
+      };
     case "command":
-      return { rerun: false, reason: "Command({ update }) / Command({ goto }) was computed from the state the caller read, and the thread moved on" };
+      return {
+        rerun: false,
+        reason:
+          "Command({ update }) / Command({ goto }) was computed from the state the caller read, and the thread moved on",
+      };
     case "resume": {
-      if (!knownStart) return { rerun: false, reason: "the thread moved before the attempt loaded it, so which interrupt it answered is unknown" };
+      if (!knownStart)
+        return {
+          rerun: false,
+          reason: "the thread moved before the attempt loaded it, so which interrupt it answered is unknown",
+        };
       if (answers.length === 0) return { rerun: false, reason: "the resume answered no pending interrupt" };
       const waiting = new Set(pending.map((i) => i.id));
       const gone = answers.filter((id) => !waiting.has(id));
-      if (gone.length === 0) return { rerun: true, reason: `interrupt ${answers.join(", ")} is still pending at the thread's head` };
+      if (gone.length === 0)
+        return { rerun: true, reason: `interrupt ${answers.join(", ")} is still pending at the thread's head` };
       const now = pending.length === 0 ? "none" : pending.map((i) => `${i.id} (${JSON.stringify(i.value)})`).join(", ");
-      return { rerun: false, reason: `interrupt ${gone.join(", ")} that the resume answers is no longer pending at the thread's head (pending now: ${now})` };
+      return {
+        rerun: false,
+        reason: `interrupt ${gone.join(", ")} that the resume answers is no longer pending at the thread's head (pending now: ${now})`,
+      };
     }
   }
 }

@@ -48,7 +48,7 @@ export async function sweepThreads(ctx: LifecycleContext, ttl: ThreadTtl): Promi
           ? await dropThread(ctx, threadId, options, extra)
           : (await removeCheckpoints(ctx, threadId, notHead, options, extra))?.checkpoints;
       if (removed === undefined) continue;
-      if (removed > 0 || ttl.strategy === "delete") (counts.threads++, (counts.checkpoints += removed));
+      if (removed > 0 || ttl.strategy === "delete") counts.threads++, (counts.checkpoints += removed);
     } catch (err) {
       if (!isErrorCode(err, "FENCED")) throw err;
       counts.busy++;

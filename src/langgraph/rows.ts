@@ -67,7 +67,9 @@ export async function serializePut(
     serde.dumpsTyped(metadata),
   ]);
   if (type !== metadataType) {
-    throw new InvalidInputError({ issues: [{ path: ["metadata"], message: `serialized as ${metadataType}, checkpoint as ${type}` }] });
+    throw new InvalidInputError({
+      issues: [{ path: ["metadata"], message: `serialized as ${metadataType}, checkpoint as ${type}` }],
+    });
   }
   const blobRefs: Record<string, BlobRef> = {};
   const written = new Set(Object.keys(newVersions));
@@ -77,7 +79,8 @@ export async function serializePut(
     if (inherited !== undefined && parent!.channelVersions[channel] === version) blobRefs[channel] = inherited;
     else if ((parent !== undefined || copy) && Object.hasOwn(values, channel)) written.add(channel);
   }
-  for (const channel of Object.keys(values)) if (!Object.hasOwn(checkpoint.channel_versions, channel)) written.add(channel);
+  for (const channel of Object.keys(values))
+    if (!Object.hasOwn(checkpoint.channel_versions, channel)) written.add(channel);
   const blobs = await Promise.all(
     [...written].map(async (channel): Promise<CheckpointBlob> => {
       if (!Object.hasOwn(values, channel)) return { channel, type: EMPTY, value: NO_BYTES };
@@ -96,15 +99,24 @@ export async function serializePut(
  * apart from its `ts` (a re-put stamps a new one), and the same value for every channel either stores. Compared as
  * serialized (JSON with its keys sorted), so that what the serializer tells apart (a Map, bytes) stays apart.
  */
-export async function samePut(serde: SerializerProtocol, stored: LoadedCheckpoint, put: SerializedPut, checkpoint: Checkpoint): Promise<boolean> {
+export async function samePut(
+  serde: SerializerProtocol,
+  stored: LoadedCheckpoint,
+  put: SerializedPut,
+  checkpoint: Checkpoint,
+): Promise<boolean> {
   const storedCheckpoint = (await decode(serde, [{ type: stored.type, value: stored.checkpoint }]))[0] as Checkpoint;
   const canonical = (type: string, bytes: Uint8Array) => canonicalOf(serde, type, bytes);
   const [type, restamped] = await serde.dumpsTyped({ ...storedCheckpoint, ts: checkpoint.ts });
   if (canonical(type, restamped) !== canonical(put.row.type, put.row.checkpoint)) return false;
   if (canonical(stored.type, stored.metadata) !== canonical(put.row.type, put.row.metadata)) return false;
-  const storedValues = new Map(stored.blobs.filter((b) => b.type !== EMPTY).map((b) => [b.channel, canonical(b.type, b.value)]));
+  const storedValues = new Map(
+    stored.blobs.filter((b) => b.type !== EMPTY).map((b) => [b.channel, canonical(b.type, b.value)]),
+  );
   const values = checkpoint.channel_values as Record<string, unknown>;
-  const channels = new Set([...put.blobs.map((b) => b.channel), ...Object.keys(put.row.blobRefs)].filter((c) => Object.hasOwn(values, c)));
+  const channels = new Set(
+    [...put.blobs.map((b) => b.channel), ...Object.keys(put.row.blobRefs)].filter((c) => Object.hasOwn(values, c)),
+  );
   if (channels.size !== storedValues.size) return false;
   for (const channel of channels) {
     const [valueType, value] = await serde.dumpsTyped(values[channel]);
@@ -114,7 +126,10 @@ export async function samePut(serde: SerializerProtocol, stored: LoadedCheckpoin
 }
 
 /** The channel versions of a stored checkpoint (its row holds them; values are elsewhere). */
-export async function storedChannelVersions(serde: SerializerProtocol, loaded: LoadedCheckpoint): Promise<ChannelVersions> {
+export async function storedChannelVersions(
+  serde: SerializerProtocol,
+  loaded: LoadedCheckpoint,
+): Promise<ChannelVersions> {
   const [checkpoint] = (await decode(serde, [{ type: loaded.type, value: loaded.checkpoint }])) as [Checkpoint];
   return checkpoint.channel_versions;
 }
@@ -124,13 +139,18 @@ export async function storedChannelVersions(serde: SerializerProtocol, loaded: L
  * An encrypted piece is compared by what it encrypts: the same value never encrypts to the same bytes twice.
  */
 function canonicalOf(serde: SerializerProtocol, storedType: string, storedBytes: Uint8Array): string {
-  const [type, plain] = serde instanceof EncryptedSerializer ? serde.decrypt(storedType, storedBytes) : [storedType, storedBytes];
+  const [type, plain] =
+    serde instanceof EncryptedSerializer ? serde.decrypt(storedType, storedBytes) : [storedType, storedBytes];
   const bytes = typeof plain === "string" ? Buffer.from(plain, "utf8") : plain;
   if (type !== "json") return `${type}:${Buffer.from(bytes).toString("base64")}`;
   const sorted = (value: unknown): unknown => {
     if (Array.isArray(value)) return value.map(sorted);
     if (value === null || typeof value !== "object") return value;
-    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sorted((value as Record<string, unknown>)[k])]));
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, sorted((value as Record<string, unknown>)[k])]),
+    );
   };
   return `json:${JSON.stringify(sorted(JSON.parse(utf8(bytes))))}`;
 }
@@ -178,12 +198,21 @@ export async function toTuple(
     ...present,
     ...loaded.writes,
   ];
-  const [checkpoint, metadata, ...rest] = (await decode(serde, pieces)) as [Checkpoint, CheckpointMetadata, ...unknown[]];
+  const [checkpoint, metadata, ...rest] = (await decode(serde, pieces)) as [
+    Checkpoint,
+    CheckpointMetadata,
+    ...unknown[],
+  ];
   const values: Record<string, unknown> = {};
-  present.forEach((b, i) => { values[b.channel] = rest[i]; });
+  present.forEach((b, i) => {
+    values[b.channel] = rest[i];
+  });
   checkpoint.channel_values = values;
-  const pendingWrites = loaded.writes.map((w, i): CheckpointPendingWrite => [w.taskId, w.channel, rest[present.length + i]]);
-  if (checkpoint.v < 4 && loaded.parentId !== null) await migratePendingSends(serde, checkpoint, await loadParentWrites());
+  const pendingWrites = loaded.writes.map(
+    (w, i): CheckpointPendingWrite => [w.taskId, w.channel, rest[present.length + i]],
+  );
+  if (checkpoint.v < 4 && loaded.parentId !== null)
+    await migratePendingSends(serde, checkpoint, await loadParentWrites());
   const configurable = { thread_id: loaded.threadId, checkpoint_ns: loaded.ns };
   const tuple: CheckpointTuple = {
     config: { configurable: { ...configurable, checkpoint_id: loaded.checkpointId } },
@@ -191,7 +220,8 @@ export async function toTuple(
     metadata,
     pendingWrites,
   };
-  if (loaded.parentId !== null) tuple.parentConfig = { configurable: { ...configurable, checkpoint_id: loaded.parentId } };
+  if (loaded.parentId !== null)
+    tuple.parentConfig = { configurable: { ...configurable, checkpoint_id: loaded.parentId } };
   return tuple;
 }
 
@@ -211,7 +241,9 @@ function decode(serde: SerializerProtocol, pieces: { type: string; value: Uint8A
     return serde.loadsTyped("json", `[${pieces.map((p) => utf8(p.value)).join(",")}]`) as Promise<unknown[]>;
   }
   // Non-JSON bytes are copied into a plain Uint8Array: what the caller stored, not a view of a storage buffer.
-  return Promise.all(pieces.map((p) => serde.loadsTyped(p.type, p.type === "json" ? utf8(p.value) : new Uint8Array(p.value))));
+  return Promise.all(
+    pieces.map((p) => serde.loadsTyped(p.type, p.type === "json" ? utf8(p.value) : new Uint8Array(p.value))),
+  );
 }
 
 /**
@@ -224,7 +256,9 @@ function utf8(bytes: Uint8Array): string {
 
 /** Checkpoints before format v4 kept pending `Send`s as the parent's TASKS writes; v4 keeps them in TASKS. */
 async function migratePendingSends(serde: SerializerProtocol, checkpoint: Checkpoint, parentWrites: CheckpointWrite[]) {
-  const sends = await Promise.all(parentWrites.filter((w) => w.channel === TASKS).map((w) => serde.loadsTyped(w.type, w.value)));
+  const sends = await Promise.all(
+    parentWrites.filter((w) => w.channel === TASKS).map((w) => serde.loadsTyped(w.type, w.value)),
+  );
   checkpoint.channel_values[TASKS] = sends;
   const versions = Object.values(checkpoint.channel_versions);
   checkpoint.channel_versions[TASKS] = versions.length > 0 ? maxChannelVersion(...versions) : 1;

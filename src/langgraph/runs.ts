@@ -112,7 +112,12 @@ export async function withThreadClaim<T, C extends RunnableConfig>(
         run_id: runId,
       };
       try {
-        return await fn({ claim, runId, signal: held.signal, config: { ...config, signal: held.signal, configurable } });
+        return await fn({
+          claim,
+          runId,
+          signal: held.signal,
+          config: { ...config, signal: held.signal, configurable },
+        });
       } finally {
         await forgetRun(saver, keys, claim, record);
       }
@@ -122,7 +127,11 @@ export async function withThreadClaim<T, C extends RunnableConfig>(
 
 /** Records the run on its thread (`ThreadRunRecord`: `threadStatus`, `rollback`), under its claim; returns the record's version. */
 async function recordRun(saver: FencedCheckpointSaver, keys: ThreadKeys, claim: Claim, runId: string): Promise<number> {
-  const start = await saver.lifecycle.checkpoints.getHeadCheckpoint({ threadId: keys.threadId, ns: "", headKey: keys.head("") });
+  const start = await saver.lifecycle.checkpoints.getHeadCheckpoint({
+    threadId: keys.threadId,
+    ns: "",
+    headKey: keys.head(""),
+  });
   const record: ThreadRunRecord = {
     runId,
     owner: claim.owner,
@@ -146,7 +155,13 @@ async function recordRun(saver: FencedCheckpointSaver, keys: ThreadKeys, claim: 
  */
 async function forgetRun(saver: FencedCheckpointSaver, keys: ThreadKeys, claim: Claim, version: number): Promise<void> {
   await saver.store
-    .commit({ key: keys.run, op: op.delete(), expectVersion: version, owner: claim.owner, guards: [{ key: keys.claimKey, epoch: claim.epoch }] })
+    .commit({
+      key: keys.run,
+      op: op.delete(),
+      expectVersion: version,
+      owner: claim.owner,
+      guards: [{ key: keys.claimKey, epoch: claim.epoch }],
+    })
     .catch((err: unknown) => {
       if (isErrorCode(err, "FENCED") || isErrorCode(err, "VERSION_CONFLICT") || isErrorCode(err, "CLOSED")) return;
       process.emitWarning(`fenced-state: could not clear the run record of thread "${keys.threadId}": ${String(err)}`);
@@ -158,14 +173,21 @@ async function forgetRun(saver: FencedCheckpointSaver, keys: ThreadKeys, claim: 
  * every namespace, and the writes it added to the checkpoint it started from; the head goes back to that checkpoint.
  * One commit under the new claim (`claim`), so the old run, already fenced by the steal, cannot land anything after.
  */
-async function rollbackRun(saver: FencedCheckpointSaver, keys: ThreadKeys, claim: Claim, previousEpoch: number): Promise<void> {
+async function rollbackRun(
+  saver: FencedCheckpointSaver,
+  keys: ThreadKeys,
+  claim: Claim,
+  previousEpoch: number,
+): Promise<void> {
   const run = await saver.store.read(keys.run);
   const record = run.exists ? (run.value as unknown as ThreadRunRecord) : undefined;
   if (record?.epoch !== previousEpoch) return; // that run had not started yet: it landed nothing
   await removeCheckpoints(saver.lifecycle, keys.threadId, (row) => runIdOf(row) === record.runId, {
     epoch: claim.epoch,
     owner: claim.owner,
-    ...(record.startCheckpointId !== null && { startWrites: { checkpointId: record.startCheckpointId, keep: new Set(record.startWrites) } }),
+    ...(record.startCheckpointId !== null && {
+      startWrites: { checkpointId: record.startCheckpointId, keep: new Set(record.startWrites) },
+    }),
   });
 }
 
@@ -223,7 +245,12 @@ export async function invokeWithRetry<I, C extends RunnableConfig, O>(
   const saver = fencedSaverOf(graph);
   if (config.configurable?.checkpoint_id !== undefined) {
     throw new InvalidInputError({
-      issues: [{ path: ["configurable", "checkpoint_id"], message: "invokeWithRetry runs from the head; fork with forkConfig instead" }],
+      issues: [
+        {
+          path: ["configurable", "checkpoint_id"],
+          message: "invokeWithRetry runs from the head; fork with forkConfig instead",
+        },
+      ],
     });
   }
   const { durability = "exit", mayRerun, ...backoff } = options;
@@ -233,7 +260,12 @@ export async function invokeWithRetry<I, C extends RunnableConfig, O>(
   const firstHead = kind === "resume" ? await head() : undefined;
   const addressed = kind === "resume" && isResumeMap((input as Command).resume);
   if (addressed) {
-    const verdict = defaultVerdict("resume", Object.keys((input as Command).resume as object), true, pendingInterrupts(firstHead));
+    const verdict = defaultVerdict(
+      "resume",
+      Object.keys((input as Command).resume as object),
+      true,
+      pendingInterrupts(firstHead),
+    );
     if (!verdict.rerun) throw await unansweredConflict(saver, config.configurable?.thread_id, verdict.reason);
   }
   return withBackoff(
@@ -251,7 +283,8 @@ export async function invokeWithRetry<I, C extends RunnableConfig, O>(
         };
         return await graph.invoke(input, { ...config, durability, configurable } as C);
       } catch (err) {
-        if (isUnknownInterruptError(err)) throw await unansweredConflict(saver, config.configurable?.thread_id, err.message);
+        if (isUnknownInterruptError(err))
+          throw await unansweredConflict(saver, config.configurable?.thread_id, err.message);
         if (!isErrorCode(err, "VERSION_CONFLICT") || err.details.partial === true) throw err;
         const now = await head();
         const pending = pendingInterrupts(now);
@@ -259,7 +292,9 @@ export async function invokeWithRetry<I, C extends RunnableConfig, O>(
         const knownStart = start !== undefined && err.details.parentCheckpointId === start.checkpoint.id;
         const verdict = defaultVerdict(kind, answers, knownStart, pending);
         const rerun = mayRerun ? mayRerun({ input, kind, conflict: err, answers, pending, ...verdict }) : verdict.rerun;
-        throw rerun ? err : notRerun(err, mayRerun && verdict.rerun ? "the mayRerun predicate refused it" : verdict.reason);
+        throw rerun
+          ? err
+          : notRerun(err, mayRerun && verdict.rerun ? "the mayRerun predicate refused it" : verdict.reason);
       } finally {
         saver.untrackAttempt(attempt);
       }
@@ -272,24 +307,41 @@ export async function invokeWithRetry<I, C extends RunnableConfig, O>(
 /** The saver a graph was compiled with, which must be a `FencedCheckpointSaver`. */
 export function fencedSaverOf(graph: { checkpointer?: unknown }): FencedCheckpointSaver {
   if (graph.checkpointer instanceof FencedCheckpointSaver) return graph.checkpointer;
-  throw new InvalidInputError({ issues: [{ path: ["graph", "checkpointer"], message: "compile the graph with a FencedCheckpointSaver" }] });
+  throw new InvalidInputError({
+    issues: [{ path: ["graph", "checkpointer"], message: "compile the graph with a FencedCheckpointSaver" }],
+  });
 }
 
 /** The conflict of an attempt invokeWithRetry does not re-run, saying why. */
 function notRerun(err: VersionConflictError, reason: string): VersionConflictError {
-  return new VersionConflictError({ ...err.details, notRetried: reason }, `${err.message} invokeWithRetry did not re-run it: ${reason}.`);
+  return new VersionConflictError(
+    { ...err.details, notRetried: reason },
+    `${err.message} invokeWithRetry did not re-run it: ${reason}.`,
+  );
 }
 
 /**
  * The conflict for a resume map naming an interrupt that is not pending (another run answered it, or it never
  * existed): LangGraph would ignore the answer, so nothing is run and the caller is told.
  */
-async function unansweredConflict(saver: FencedCheckpointSaver, thread: unknown, reason: string): Promise<VersionConflictError> {
+async function unansweredConflict(
+  saver: FencedCheckpointSaver,
+  thread: unknown,
+  reason: string,
+): Promise<VersionConflictError> {
   const threadId = threadIdOf(thread, "invokeWithRetry");
   const record = await saver.store.read(new ThreadKeys(saver.keyPrefix, threadId).head(""));
-  const head = (await saver.getTuple({ configurable: { thread_id: threadId, checkpoint_ns: "" } }))?.checkpoint.id ?? null;
+  const head =
+    (await saver.getTuple({ configurable: { thread_id: threadId, checkpoint_ns: "" } }))?.checkpoint.id ?? null;
   return new VersionConflictError(
-    { key: record.key, expectedVersion: null, actualVersion: record.version, threadId, headCheckpointId: head, notRetried: reason },
+    {
+      key: record.key,
+      expectedVersion: null,
+      actualVersion: record.version,
+      threadId,
+      headCheckpointId: head,
+      notRetried: reason,
+    },
     `thread "${threadId}": ${reason}; nothing was run.`,
   );
 }

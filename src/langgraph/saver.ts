@@ -23,7 +23,13 @@ import type { Json } from "../core/json.js";
 import { op } from "../core/ops.js";
 import { isWellFormed, TextSchema, type CommitRequest, type Guard, type StateRecord } from "../core/schemas.js";
 import { commitWithRows, type StateStore } from "../core/store.js";
-import { connStringOptions, openStore, openStoreLazily, type ConnStringStoreOptions, type OpenStoreOptions } from "../open.js";
+import {
+  connStringOptions,
+  openStore,
+  openStoreLazily,
+  type ConnStringStoreOptions,
+  type OpenStoreOptions,
+} from "../open.js";
 import { z } from "zod";
 import { parseInput } from "../core/validate.js";
 import { FENCED_CONFIG_KEYS, readFencedConfig, type FencedConfig } from "./config.js";
@@ -76,7 +82,6 @@ export interface FencedCheckpointSaverOptions {
    */
   ttl?: ThreadTtl;
 }
-
 
 /** What a put needs to know about its parent; every fact is immutable once the parent is stored. */
 interface ParentFacts extends PutParent {
@@ -135,7 +140,9 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
     super(options.serde);
     const checkpoints = store.backend.checkpoints;
     if (!checkpoints) {
-      throw new InvalidInputError({ issues: [{ path: ["store"], message: `the ${store.backend.kind} backend keeps no checkpoints` }] });
+      throw new InvalidInputError({
+        issues: [{ path: ["store"], message: `the ${store.backend.kind} backend keeps no checkpoints` }],
+      });
     }
     this.store = store;
     this.checkpoints = checkpoints;
@@ -177,7 +184,10 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
    * const graph = builder.compile({ checkpointer });
    * ```
    */
-  static fromConnString(pathOrUrl: string, options: FencedCheckpointSaverOptions & ConnStringStoreOptions = {}): FencedCheckpointSaver {
+  static fromConnString(
+    pathOrUrl: string,
+    options: FencedCheckpointSaverOptions & ConnStringStoreOptions = {},
+  ): FencedCheckpointSaver {
     const [saver, store] = splitOptions({ ...options, ...connStringOptions(pathOrUrl) });
     return new FencedCheckpointSaver(openStoreLazily(store), saver).owning();
   }
@@ -210,7 +220,9 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
     const ns = nsOf(c.checkpoint_ns);
     const checkpointId: unknown = getCheckpointId(config);
     if (checkpointId !== undefined && typeof checkpointId !== "string") {
-      throw new InvalidInputError({ issues: [{ path: ["configurable", "checkpoint_id"], message: "must be a string" }] });
+      throw new InvalidInputError({
+        issues: [{ path: ["configurable", "checkpoint_id"], message: "must be a string" }],
+      });
     }
     const { forkFrom } = readFencedConfig(c);
     let loaded: LoadedCheckpoint | undefined;
@@ -223,13 +235,22 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
       }
       if (loaded) this.rememberOldRead(threadId, ns, loaded.parentId);
     } else {
-      loaded = await this.checkpoints.getHeadCheckpoint({ threadId, ns, headKey: new ThreadKeys(this.keyPrefix, threadId).head(ns) });
+      loaded = await this.checkpoints.getHeadCheckpoint({
+        threadId,
+        ns,
+        headKey: new ThreadKeys(this.keyPrefix, threadId).head(ns),
+      });
     }
     if (!loaded) return undefined;
     const tuple = await this.tuple(loaded);
     if (forkFrom === undefined) return tuple;
-    const mark = (cfg: RunnableConfig | undefined) => cfg && { configurable: { ...cfg.configurable, [FENCED_CONFIG_KEYS.forkFrom]: [...forkFrom] } };
-    return { ...tuple, config: mark(tuple.config)!, ...(tuple.parentConfig && { parentConfig: mark(tuple.parentConfig) }) };
+    const mark = (cfg: RunnableConfig | undefined) =>
+      cfg && { configurable: { ...cfg.configurable, [FENCED_CONFIG_KEYS.forkFrom]: [...forkFrom] } };
+    return {
+      ...tuple,
+      config: mark(tuple.config)!,
+      ...(tuple.parentConfig && { parentConfig: mark(tuple.parentConfig) }),
+    };
   }
 
   /** Checkpoints newest first (by id), filtered by thread, namespace, `before`, metadata `filter`, up to `limit`. */
@@ -242,7 +263,9 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
     const base = {
       ...(c.thread_id !== undefined && c.thread_id !== null && { threadId: threadIdOf(c.thread_id, "list") }),
       ...(typeof c.checkpoint_ns === "string" && { ns: c.checkpoint_ns }),
-      ...(options.before?.configurable?.checkpoint_id !== undefined && { beforeId: String(options.before.configurable.checkpoint_id) }),
+      ...(options.before?.configurable?.checkpoint_id !== undefined && {
+        beforeId: String(options.before.configurable.checkpoint_id),
+      }),
       ...(Object.keys(filter).length > 0 && !filterHere && { metadata: filter }),
     };
     const only = getCheckpointId(config);
@@ -271,7 +294,12 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
    * the run started from: it must be the head (or an explicit fork point, `forkConfig`), else `VersionConflictError`.
    * A re-put of a stored checkpoint is a no-op when it carries the same checkpoint, else `INVALID_INPUT`.
    */
-  async put(config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata, newVersions: ChannelVersions): Promise<RunnableConfig> {
+  async put(
+    config: RunnableConfig,
+    checkpoint: Checkpoint,
+    metadata: CheckpointMetadata,
+    newVersions: ChannelVersions,
+  ): Promise<RunnableConfig> {
     const c = configurableOf(config);
     parseInput(PutInputSchema, { checkpoint, metadata, newVersions });
     // A run's checkpoints carry its run id, as in Python (deleteForRuns, rollback find them by it).
@@ -286,7 +314,15 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
     const parent = parentId === null ? undefined : await this.parentFacts(threadId, ns, parentId);
     if (parentId !== null && parent === undefined) {
       // The parent is not in this lineage (never was, or the thread was deleted under the run).
-      throw lineageConflict(threadId, ns, parentId, await this.store.read(keys.head(ns)), null, false, this.landedBy(config, threadId, fenced.attempt));
+      throw lineageConflict(
+        threadId,
+        ns,
+        parentId,
+        await this.store.read(keys.head(ns)),
+        null,
+        false,
+        this.landedBy(config, threadId, fenced.attempt),
+      );
     }
     const fork = await this.isExplicitFork(threadId, ns, parentId, fenced);
     // A fork builds on a checkpoint that is not the head: the put pins the thread's history, so a prune or
@@ -295,12 +331,28 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
     if (fork && parentId !== null) {
       const record = await this.store.read(keys.history);
       if (!(await this.checkpoints.getCheckpoint({ threadId, ns, checkpointId: parentId }))) {
-        throw lineageConflict(threadId, ns, parentId, await this.store.read(keys.head(ns)), null, true, this.landedBy(config, threadId, fenced.attempt));
+        throw lineageConflict(
+          threadId,
+          ns,
+          parentId,
+          await this.store.read(keys.head(ns)),
+          null,
+          true,
+          this.landedBy(config, threadId, fenced.attempt),
+        );
       }
       history = { key: keys.history, version: record.version };
     }
     const copy = metadata?.source === "fork";
-    const serialized = await serializePut(this.serde, { threadId, ns, parentId }, checkpoint, metadata, newVersions, parent, copy);
+    const serialized = await serializePut(
+      this.serde,
+      { threadId, ns, parentId },
+      checkpoint,
+      metadata,
+      newVersions,
+      parent,
+      copy,
+    );
 
     const head: HeadRecord = { checkpointId: checkpoint.id, parentCheckpointId: parentId };
     const request: CommitRequest = {
@@ -320,7 +372,9 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
         row = withOwnRefs(serialized, committed!.version);
         if (!(await tx.checkpoints!.insertCheckpoint(row, serialized.blobs))) {
           stored = true; // rolls the head back; decided below, outside the transaction
-          throw new InvalidInputError({ issues: [{ path: ["checkpoint", "id"], message: `checkpoint ${checkpoint.id} already exists` }] });
+          throw new InvalidInputError({
+            issues: [{ path: ["checkpoint", "id"], message: `checkpoint ${checkpoint.id} already exists` }],
+          });
         }
       });
       const result = results[0]!;
@@ -366,7 +420,9 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
     const threadId = threadIdOf(c?.thread_id, "putWrites");
     const checkpointId = c?.checkpoint_id;
     if (typeof checkpointId !== "string" || checkpointId === "") {
-      throw new InvalidInputError({ issues: [{ path: ["configurable", "checkpoint_id"], message: "putWrites needs configurable.checkpoint_id" }] });
+      throw new InvalidInputError({
+        issues: [{ path: ["configurable", "checkpoint_id"], message: "putWrites needs configurable.checkpoint_id" }],
+      });
     }
     if (writes.length === 0) return;
     const ref = { threadId, ns: nsOf(c?.checkpoint_ns), checkpointId };
@@ -416,8 +472,11 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
     const strategy = checkStrategy(options?.strategy ?? "keep_latest");
     const counts: LifecycleCounts = { threads: 0, checkpoints: 0 };
     for (const threadId of new Set(ids)) {
-      const removed = strategy === "delete" ? await dropThread(this.lifecycle, threadId) : (await removeCheckpoints(this.lifecycle, threadId, notHead))?.checkpoints;
-      if (removed) (counts.threads++, (counts.checkpoints += removed));
+      const removed =
+        strategy === "delete"
+          ? await dropThread(this.lifecycle, threadId)
+          : (await removeCheckpoints(this.lifecycle, threadId, notHead))?.checkpoints;
+      if (removed) counts.threads++, (counts.checkpoints += removed);
     }
     return counts;
   }
@@ -428,7 +487,11 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
    * on the source meanwhile makes it read again. The target's heads name the source's heads; it runs on from there.
    */
   async copyThread(sourceThreadId: string, targetThreadId: string): Promise<LifecycleCounts> {
-    const checkpoints = await copyThread(this.lifecycle, threadIdOf(sourceThreadId, "copyThread"), threadIdOf(targetThreadId, "copyThread"));
+    const checkpoints = await copyThread(
+      this.lifecycle,
+      threadIdOf(sourceThreadId, "copyThread"),
+      threadIdOf(targetThreadId, "copyThread"),
+    );
     return { threads: checkpoints > 0 ? 1 : 0, checkpoints };
   }
 
@@ -443,7 +506,7 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
     const counts: LifecycleCounts = { threads: 0, checkpoints: 0 };
     for (const threadId of (await checkpointsOfRuns(this.checkpoints, [...runs])).keys()) {
       const removed = await removeCheckpoints(this.lifecycle, threadId, (row) => runs.has(runIdOf(row) ?? ""));
-      if (removed?.checkpoints) (counts.threads++, (counts.checkpoints += removed.checkpoints));
+      if (removed?.checkpoints) counts.threads++, (counts.checkpoints += removed.checkpoints);
     }
     return counts;
   }
@@ -455,7 +518,8 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
    * Counts land in the event log (`fenced-lifecycle/swept/*`) and the coordinator's `/metrics`.
    */
   sweep(): Promise<SweepCounts> {
-    if (!this.ttl) throw new InvalidInputError({ issues: [{ path: ["ttl"], message: "sweep() needs the ttl option" }] });
+    if (!this.ttl)
+      throw new InvalidInputError({ issues: [{ path: ["ttl"], message: "sweep() needs the ttl option" }] });
     return sweepThreads(this.lifecycle, this.ttl);
   }
 
@@ -509,7 +573,12 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
    * Whether `forkConfig` asked for this put: its parent is a fork point, or the parent of one (nothing, for a root):
    * LangGraph's `"__copy__"` puts the copy of a checkpoint where that checkpoint was put.
    */
-  private async isExplicitFork(threadId: string, ns: string, parentId: string | null, fenced: FencedConfig): Promise<boolean> {
+  private async isExplicitFork(
+    threadId: string,
+    ns: string,
+    parentId: string | null,
+    fenced: FencedConfig,
+  ): Promise<boolean> {
     const forkFrom = fenced.forkFrom ?? [];
     if (parentId !== null && forkFrom.includes(parentId)) return true;
     for (const id of forkFrom) {
@@ -520,12 +589,20 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
   }
 
   /** A put whose checkpoint id is stored already: a no-op when it carries the same checkpoint, else `INVALID_INPUT`. */
-  private async rePut(threadId: string, ns: string, checkpoint: Checkpoint, put: SerializedPut, cause: unknown): Promise<RunnableConfig> {
+  private async rePut(
+    threadId: string,
+    ns: string,
+    checkpoint: Checkpoint,
+    put: SerializedPut,
+    cause: unknown,
+  ): Promise<RunnableConfig> {
     const stored = await this.checkpoints.getCheckpoint({ threadId, ns, checkpointId: checkpoint.id });
     if (!stored) throw cause; // deleted in between: the put's own error stands
     if (await samePut(this.serde, stored, put, checkpoint)) return checkpointConfig(threadId, ns, checkpoint.id);
     throw new InvalidInputError({
-      issues: [{ path: ["checkpoint", "id"], message: `checkpoint ${checkpoint.id} already exists with different content` }],
+      issues: [
+        { path: ["checkpoint", "id"], message: `checkpoint ${checkpoint.id} already exists with different content` },
+      ],
     });
   }
 
@@ -560,7 +637,11 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
 
   private async tuple(loaded: LoadedCheckpoint): Promise<CheckpointTuple> {
     const tuple = await toTuple(this.serde, loaded, async () => {
-      const parent = await this.checkpoints.getCheckpoint({ threadId: loaded.threadId, ns: loaded.ns, checkpointId: loaded.parentId! });
+      const parent = await this.checkpoints.getCheckpoint({
+        threadId: loaded.threadId,
+        ns: loaded.ns,
+        checkpointId: loaded.parentId!,
+      });
       return parent?.writes ?? [];
     });
     this.remember(loaded.threadId, loaded.ns, loaded.checkpointId, {
@@ -582,7 +663,9 @@ function runFence(keys: ThreadKeys, epoch: number | undefined): Guard {
 }
 
 /** Splits `open`/`fromConnString` options into the saver's and the store's. */
-function splitOptions<O extends FencedCheckpointSaverOptions>(options: O): [FencedCheckpointSaverOptions, Omit<O, keyof FencedCheckpointSaverOptions>] {
+function splitOptions<O extends FencedCheckpointSaverOptions>(
+  options: O,
+): [FencedCheckpointSaverOptions, Omit<O, keyof FencedCheckpointSaverOptions>] {
   const { keyPrefix, parentlessPut, serde, ttl, ...store } = options;
   const saver: FencedCheckpointSaverOptions = {};
   if (ttl !== undefined) saver.ttl = ttl;
@@ -667,7 +750,9 @@ function configurableOf(config: RunnableConfig): RunnableConfig["configurable"] 
   for (const field of ["thread_id", "checkpoint_ns", "checkpoint_id"]) {
     const value: unknown = c?.[field];
     if (typeof value === "string" && !isWellFormed(value)) {
-      throw new InvalidInputError({ issues: [{ path: ["configurable", field], message: "must be well-formed Unicode (no lone UTF-16 surrogates)" }] });
+      throw new InvalidInputError({
+        issues: [{ path: ["configurable", field], message: "must be well-formed Unicode (no lone UTF-16 surrogates)" }],
+      });
     }
   }
   return c;

@@ -43,8 +43,16 @@ export async function threadStatus(saver: FencedCheckpointSaver, threadId: strin
     const run = await saver.store.read(keys.run);
     const record = run.exists ? (run.value as unknown as ThreadRunRecord) : undefined;
     const current = record?.epoch === claim.epoch ? record : undefined;
-    return { status: "busy", owner: claim.owner, runId: current?.runId ?? null, since: current?.since ?? null, expiresAt: claim.expiresAt };
+    return {
+      status: "busy",
+      owner: claim.owner,
+      runId: current?.runId ?? null,
+      since: current?.since ?? null,
+      expiresAt: claim.expiresAt,
+    };
   }
-  const interrupts = pendingInterrupts(await saver.getTuple({ configurable: { thread_id: keys.threadId, checkpoint_ns: "" } }));
+  const interrupts = pendingInterrupts(
+    await saver.getTuple({ configurable: { thread_id: keys.threadId, checkpoint_ns: "" } }),
+  );
   return interrupts.length > 0 ? { status: "interrupted", interrupts } : { status: "idle" };
 }

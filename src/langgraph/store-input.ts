@@ -57,7 +57,12 @@ export const StoreArgs = {
     value: ItemValue,
     expectVersion: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   }),
-  update: z.object({ namespace: Namespace, key: ItemKey, fn: FunctionSchema, options: BackoffOptionsSchema.optional() }),
+  update: z.object({
+    namespace: Namespace,
+    key: ItemKey,
+    fn: FunctionSchema,
+    options: BackoffOptionsSchema.optional(),
+  }),
   batch: z.array(z.record(z.string(), z.unknown())),
 };
 
@@ -76,7 +81,8 @@ export function checkNamespace(namespace: string[], path: (string | number)[], s
 
 /** Checks one operation of `batch` (already known to be an object) by the shape `batch` will read it as. */
 export function checkOperation(o: Record<string, unknown>, i: number): Operation {
-  const at = (schema: z.ZodType) => parseInput(z.object({ operations: z.object({ [i]: schema }) }), { operations: { [i]: o } });
+  const at = (schema: z.ZodType) =>
+    parseInput(z.object({ operations: z.object({ [i]: schema }) }), { operations: { [i]: o } });
   if ("key" in o && "namespace" in o && !("value" in o)) {
     at(z.looseObject({ namespace: Namespace, key: ItemKey }));
     checkNamespace(o.namespace as string[], ["operations", i, "namespace"], false);
@@ -93,7 +99,14 @@ export function checkOperation(o: Record<string, unknown>, i: number): Operation
     return o as unknown as PutOperation;
   }
   if ("matchConditions" in o) {
-    at(z.looseObject({ matchConditions: z.array(MatchCondition).optional(), maxDepth: Count.optional(), limit: Count.optional(), offset: Count.optional() }));
+    at(
+      z.looseObject({
+        matchConditions: z.array(MatchCondition).optional(),
+        maxDepth: Count.optional(),
+        limit: Count.optional(),
+        offset: Count.optional(),
+      }),
+    );
     return o as unknown as ListNamespacesOperation;
   }
   throw new InvalidInputError({ issues: [{ path: ["operations", i], message: "unknown store operation" }] });

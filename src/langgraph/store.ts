@@ -24,7 +24,13 @@ import { op } from "../core/ops.js";
 import { retryConflicts, retryUnavailable, type BackoffOptions } from "../core/retry.js";
 import type { CommitRequest, StateRecord } from "../core/schemas.js";
 import type { StateStore } from "../core/store.js";
-import { connStringOptions, openStore, openStoreLazily, type ConnStringStoreOptions, type OpenStoreOptions } from "../open.js";
+import {
+  connStringOptions,
+  openStore,
+  openStoreLazily,
+  type ConnStringStoreOptions,
+  type OpenStoreOptions,
+} from "../open.js";
 import { parseInput } from "../core/validate.js";
 import { decodeSegment, encodeSegment } from "./keys.js";
 import { StoreArgs, checkNamespace, checkOperation } from "./store-input.js";
@@ -89,7 +95,9 @@ export class FencedStore extends BaseStore {
     this.ttl = options.ttl === undefined ? undefined : checkStoreTtl(options.ttl);
     if (this.ttl?.sweepEveryMs !== undefined) {
       this.sweeper = setInterval(() => {
-        this.sweepTtl().catch((err: unknown) => process.emitWarning(`fenced-state: store TTL sweep failed: ${String(err)}`));
+        this.sweepTtl().catch((err: unknown) =>
+          process.emitWarning(`fenced-state: store TTL sweep failed: ${String(err)}`),
+        );
       }, this.ttl.sweepEveryMs);
       this.sweeper.unref();
     }
@@ -101,12 +109,16 @@ export class FencedStore extends BaseStore {
    * in the event log (`fenced-lifecycle/swept/items`, incremented in the same commit) and the coordinator's `/metrics`.
    */
   async sweepTtl(): Promise<number> {
-    if (!this.ttl) throw new InvalidInputError({ issues: [{ path: ["ttl"], message: "sweepTtl() needs the ttl option" }] });
+    if (!this.ttl)
+      throw new InvalidInputError({ issues: [{ path: ["ttl"], message: "sweepTtl() needs the ttl option" }] });
     let swept = 0;
     for await (const r of this.records([])) {
       if (!r.exists || !this.expired(r)) continue;
       try {
-        await this.state.txn([{ key: r.key, op: op.delete(), expectVersion: r.version, owner: SWEEP_OWNER }, ...sweptCounters("items", 1)]);
+        await this.state.txn([
+          { key: r.key, op: op.delete(), expectVersion: r.version, owner: SWEEP_OWNER },
+          ...sweptCounters("items", 1),
+        ]);
         swept++;
       } catch (err) {
         if (!isErrorCode(err, "VERSION_CONFLICT")) throw err; // written (or swept) since it was read: not expired now
@@ -117,7 +129,11 @@ export class FencedStore extends BaseStore {
 
   /** Whether an existing record's item has outlived the TTL, by the store's clock. */
   private expired(record: StateRecord): boolean {
-    return this.ttl !== undefined && record.updatedAt !== undefined && record.updatedAt + this.ttl.defaultMs <= this.state.now();
+    return (
+      this.ttl !== undefined &&
+      record.updatedAt !== undefined &&
+      record.updatedAt + this.ttl.defaultMs <= this.state.now()
+    );
   }
 
   /** The item a record holds, or `null` for a deleted or expired one. */
@@ -134,7 +150,9 @@ export class FencedStore extends BaseStore {
     const batched = store as unknown as { lg_name?: string; store?: BaseStore } | undefined;
     const inner = batched?.lg_name === "AsyncBatchedStore" ? batched.store : store;
     if (inner instanceof FencedStore) return inner;
-    throw new InvalidInputError({ issues: [{ path: ["store"], message: "compile the graph with a FencedStore ({ store })" }] });
+    throw new InvalidInputError({
+      issues: [{ path: ["store"], message: "compile the graph with a FencedStore ({ store })" }],
+    });
   }
 
   /** Opens a state store (`openStore` options) and a `FencedStore` on it. */
@@ -155,7 +173,10 @@ export class FencedStore extends BaseStore {
    */
   static fromConnString(pathOrUrl: string, options: FencedStoreOptions & ConnStringStoreOptions = {}): FencedStore {
     const { keyPrefix, ttl, ...storeOptions } = options;
-    return new FencedStore(openStoreLazily({ ...storeOptions, ...connStringOptions(pathOrUrl) }), storeOwnOptions(keyPrefix, ttl)).owning();
+    return new FencedStore(
+      openStoreLazily({ ...storeOptions, ...connStringOptions(pathOrUrl) }),
+      storeOwnOptions(keyPrefix, ttl),
+    ).owning();
   }
 
   /**
@@ -207,7 +228,10 @@ export class FencedStore extends BaseStore {
   // BaseStore's search, put, delete and listNamespaces read their arguments before `batch` sees them (a null throws
   // a TypeError there, a bad namespace LangGraph's InvalidNamespaceError): each is checked here first.
 
-  override async search(namespacePrefix: string[], options: Parameters<BaseStore["search"]>[1] = {}): Promise<SearchItem[]> {
+  override async search(
+    namespacePrefix: string[],
+    options: Parameters<BaseStore["search"]>[1] = {},
+  ): Promise<SearchItem[]> {
     parseInput(StoreArgs.search, { namespacePrefix, options });
     checkNamespace(namespacePrefix, ["namespacePrefix"], false);
     return super.search(namespacePrefix, options);
@@ -238,7 +262,12 @@ export class FencedStore extends BaseStore {
    * Replaces (or, with `null`, deletes) an item only if it is still at `expectVersion` (0: must not exist).
    * Throws `VersionConflictError` otherwise; nothing is written.
    */
-  async putIfVersion(namespace: string[], key: string, value: ItemValue | null, expectVersion: number): Promise<FencedItem | null> {
+  async putIfVersion(
+    namespace: string[],
+    key: string,
+    value: ItemValue | null,
+    expectVersion: number,
+  ): Promise<FencedItem | null> {
     parseInput(StoreArgs.putIfVersion, { namespace, key, value, expectVersion });
     checkNamespace(namespace, ["namespace"], value !== null);
     const recordKey = this.keyOf(namespace, key);
@@ -265,7 +294,10 @@ export class FencedStore extends BaseStore {
       const record = await this.state.read(recordKey);
       const item = this.itemOf(namespace, key, record);
       const value = await fn(item?.value, item);
-      const request = { ...this.writeRequest(recordKey, value, item ? record : undefined, record.version), opId: randomUUID() };
+      const request = {
+        ...this.writeRequest(recordKey, value, item ? record : undefined, record.version),
+        opId: randomUUID(),
+      };
       const result = await this.state.commitRetryingUnavailable(request, options.signal);
       return value === null ? null : toItem(namespace, key, storedOf(request), result.version, this.state.now());
     }, options);
@@ -276,7 +308,11 @@ export class FencedStore extends BaseStore {
    * that replaces it at its current version (`value: null` deletes). For callers that must land item writes in a txn
    * of their own, such as the memory curator (src/curator), which advances its cursor in the same txn.
    */
-  async putRequest(namespace: string[], key: string, value: ItemValue | null): Promise<{ current: FencedItem | null; request: CommitRequest }> {
+  async putRequest(
+    namespace: string[],
+    key: string,
+    value: ItemValue | null,
+  ): Promise<{ current: FencedItem | null; request: CommitRequest }> {
     parseInput(StoreArgs.putIfVersion, { namespace, key, value, expectVersion: 0 });
     checkNamespace(namespace, ["namespace"], value !== null);
     const recordKey = this.keyOf(namespace, key);
@@ -333,7 +369,12 @@ export class FencedStore extends BaseStore {
     });
   }
 
-  private writeRequest(key: string, value: ItemValue | null, current: StateRecord | undefined, expectVersion: number): CommitRequest {
+  private writeRequest(
+    key: string,
+    value: ItemValue | null,
+    current: StateRecord | undefined,
+    expectVersion: number,
+  ): CommitRequest {
     if (value === null) return { key, op: op.delete(), expectVersion };
     if (typeof value !== "object" || Array.isArray(value)) {
       throw new InvalidInputError({ issues: [{ path: ["value"], message: "a store item value must be an object" }] });
@@ -371,8 +412,17 @@ function storeOwnOptions(keyPrefix: string | undefined, ttl: StoreTtl | undefine
 /** The item TTL, checked: `INVALID_INPUT` unless its periods are positive numbers of milliseconds. */
 function checkStoreTtl(ttl: StoreTtl): StoreTtl {
   const positive = (v: unknown) => typeof v === "number" && Number.isFinite(v) && v > 0;
-  if (ttl === null || typeof ttl !== "object" || !positive(ttl.defaultMs) || (ttl.sweepEveryMs !== undefined && !positive(ttl.sweepEveryMs))) {
-    throw new InvalidInputError({ issues: [{ path: ["ttl"], message: "defaultMs (and sweepEveryMs, if given) must be positive numbers of milliseconds" }] });
+  if (
+    ttl === null ||
+    typeof ttl !== "object" ||
+    !positive(ttl.defaultMs) ||
+    (ttl.sweepEveryMs !== undefined && !positive(ttl.sweepEveryMs))
+  ) {
+    throw new InvalidInputError({
+      issues: [
+        { path: ["ttl"], message: "defaultMs (and sweepEveryMs, if given) must be positive numbers of milliseconds" },
+      ],
+    });
   }
   return { ...ttl };
 }
@@ -382,7 +432,14 @@ function storedOf(request: CommitRequest): StoredItem {
 }
 
 function toItem(namespace: string[], key: string, stored: StoredItem, version: number, updatedAt: number): FencedItem {
-  return { namespace, key, value: stored.value, createdAt: new Date(stored.createdAt), updatedAt: new Date(updatedAt), version };
+  return {
+    namespace,
+    key,
+    value: stored.value,
+    createdAt: new Date(stored.createdAt),
+    updatedAt: new Date(updatedAt),
+    version,
+  };
 }
 
 /** `BaseStore` filter semantics: a plain value is equality (deep, for JSON), or an operator object. */

@@ -38,8 +38,13 @@ export function createMcpHttpServer(store: StateStore, options: McpHttpOptions =
   app.setErrorHandler((err, _request, reply) => {
     const status = (err as { statusCode?: number }).statusCode ?? 500;
     const fenced = err as { toJSON?: () => unknown; httpStatus?: number };
-    if (typeof fenced.toJSON === "function" && fenced.httpStatus) return reply.code(fenced.httpStatus).send(fenced.toJSON());
-    return reply.code(status).send({ jsonrpc: "2.0", error: { code: -32600, message: err instanceof Error ? err.message : "bad request" }, id: null });
+    if (typeof fenced.toJSON === "function" && fenced.httpStatus)
+      return reply.code(fenced.httpStatus).send(fenced.toJSON());
+    return reply.code(status).send({
+      jsonrpc: "2.0",
+      error: { code: -32600, message: err instanceof Error ? err.message : "bad request" },
+      id: null,
+    });
   });
   app.register(bearerAuth, options.token === undefined ? {} : { token: options.token });
   app.post("/mcp", async (request, reply) => {
@@ -54,8 +59,18 @@ export function createMcpHttpServer(store: StateStore, options: McpHttpOptions =
     await transport.handleRequest(request.raw, reply.raw, request.body);
   });
   // Stateless: there is no session to stream notifications on or to end.
-  const notAllowed = async (_request: unknown, reply: { code(n: number): { header(k: string, v: string): { send(b: unknown): unknown } } }) =>
-    reply.code(405).header("allow", "POST").send({ jsonrpc: "2.0", error: { code: -32000, message: "method not allowed: this server is stateless; POST /mcp" }, id: null });
+  const notAllowed = async (
+    _request: unknown,
+    reply: { code(n: number): { header(k: string, v: string): { send(b: unknown): unknown } } },
+  ) =>
+    reply
+      .code(405)
+      .header("allow", "POST")
+      .send({
+        jsonrpc: "2.0",
+        error: { code: -32000, message: "method not allowed: this server is stateless; POST /mcp" },
+        id: null,
+      });
   app.get("/mcp", notAllowed);
   app.delete("/mcp", notAllowed);
   return {

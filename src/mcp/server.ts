@@ -8,7 +8,13 @@
  * answers a failure with a bare text message, where a model needs the typed `INVALID_INPUT` every other door returns.
  */
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { CallToolRequestSchema, ListToolsRequestSchema, McpError, ErrorCode, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import {
+  CallToolRequestSchema,
+  ListToolsRequestSchema,
+  McpError,
+  ErrorCode,
+  type CallToolResult,
+} from "@modelcontextprotocol/sdk/types.js";
 import { FencedStateError, UnavailableError } from "../core/errors.js";
 import type { Json } from "../core/json.js";
 import type { StateStore } from "../core/store.js";
@@ -31,16 +37,13 @@ export interface ToolError {
 
 /** Builds an MCP server over `store`; connect it to a transport (stdio, streamable HTTP, in-memory). */
 export function createMcpServer(store: StateStore): Server {
-  const server = new Server(
-    MCP_SERVER_INFO,
-    {
-      capabilities: { tools: {} },
-      instructions:
-        "Shared, versioned state with fencing. Read a key, then commit with expectVersion set to the version you read; " +
-        "on VERSION_CONFLICT re-read and redo your change. Hold a claim (its epoch) while you work on a key and pass it. " +
-        "Before an external side effect call effect_begin with guards on what you read, and fire only if proceed is true.",
-    },
-  );
+  const server = new Server(MCP_SERVER_INFO, {
+    capabilities: { tools: {} },
+    instructions:
+      "Shared, versioned state with fencing. Read a key, then commit with expectVersion set to the version you read; " +
+      "on VERSION_CONFLICT re-read and redo your change. Hold a claim (its epoch) while you work on a key and pass it. " +
+      "Before an external side effect call effect_begin with guards on what you read, and fire only if proceed is true.",
+  });
   const tools = new Map(MCP_TOOLS.map((t) => [t.name, t]));
   const listed = MCP_TOOLS.map((t) => ({
     name: t.name,
@@ -62,11 +65,23 @@ export async function callTool(store: StateStore, t: McpTool, args: unknown): Pr
     const result = (await t.handle(store, parseInput(t.input, args))) as Record<string, unknown>;
     return { content: [{ type: "text", text: JSON.stringify(result) }], structuredContent: result };
   } catch (err) {
-    const error = err instanceof FencedStateError ? err : new UnavailableError({ cause: err instanceof Error ? err.message : String(err) });
-    const body: ToolError = { code: error.code, retryable: error.retryable, message: error.message, details: error.details };
+    const error =
+      err instanceof FencedStateError
+        ? err
+        : new UnavailableError({ cause: err instanceof Error ? err.message : String(err) });
+    const body: ToolError = {
+      code: error.code,
+      retryable: error.retryable,
+      message: error.message,
+      details: error.details,
+    };
     const current = await currentOf(store, error);
     if (current) body.current = current;
-    return { isError: true, content: [{ type: "text", text: `${error.code}: ${error.message}\n${JSON.stringify(body)}` }], structuredContent: { ...body } };
+    return {
+      isError: true,
+      content: [{ type: "text", text: `${error.code}: ${error.message}\n${JSON.stringify(body)}` }],
+      structuredContent: { ...body },
+    };
   }
 }
 

@@ -4,12 +4,7 @@
  * core's, so a tool accepts exactly what the core does; the JSON Schema a client lists is generated from them.
  */
 import { z } from "zod";
-import {
-  beginEffect,
-  EffectIntentRequestSchema,
-  EffectOutcomeRequestSchema,
-  finishEffect,
-} from "../core/effects.js";
+import { beginEffect, EffectIntentRequestSchema, EffectOutcomeRequestSchema, finishEffect } from "../core/effects.js";
 import { mergePatch } from "../core/json.js";
 import {
   ClaimRefSchema,
@@ -49,10 +44,18 @@ const ReadInput = z.object({ key: KeySchema }).strict();
 export const UpdateInputSchema = z
   .object({
     key: KeySchema,
-    patch: JsonSchema.meta({ description: "JSON Merge Patch (RFC 7386): objects merge, null deletes a member, anything else replaces" }),
+    patch: JsonSchema.meta({
+      description: "JSON Merge Patch (RFC 7386): objects merge, null deletes a member, anything else replaces",
+    }),
     epoch: z.number().int().min(0).optional().meta({ description: "Fencing token, when you hold a claim on the key" }),
     owner: z.string().min(1).max(256).optional(),
-    maxAttempts: z.number().int().min(1).max(50).default(10).meta({ description: "Conflicts retried before VERSION_CONFLICT is returned" }),
+    maxAttempts: z
+      .number()
+      .int()
+      .min(1)
+      .max(50)
+      .default(10)
+      .meta({ description: "Conflicts retried before VERSION_CONFLICT is returned" }),
   })
   .strict();
 
@@ -68,7 +71,8 @@ export const EventsInputSchema = z
 export const MCP_TOOLS: readonly McpTool[] = [
   tool({
     name: "read",
-    description: "Read a key: its value, version and epoch. A key never written reads { exists: false, version: 0 }. Pass the version as expectVersion when you commit what you derived from it.",
+    description:
+      "Read a key: its value, version and epoch. A key never written reads { exists: false, version: 0 }. Pass the version as expectVersion when you commit what you derived from it.",
     input: ReadInput,
     handle: (store, { key }) => store.read(key),
   }),
@@ -96,13 +100,15 @@ export const MCP_TOOLS: readonly McpTool[] = [
   }),
   tool({
     name: "claim",
-    description: "Claim a key for ttlMs milliseconds. The returned epoch is your fencing token: pass it as epoch on commits, or in a guard. CLAIM_HELD while another owner holds it, unless steal.",
+    description:
+      "Claim a key for ttlMs milliseconds. The returned epoch is your fencing token: pass it as epoch on commits, or in a guard. CLAIM_HELD while another owner holds it, unless steal.",
     input: ClaimRequestSchema,
     handle: (store, request) => store.claim(request),
   }),
   tool({
     name: "renew",
-    description: "Extend your live claim by ttlMs. FENCED when it was superseded, expired or released: stop the work it covered.",
+    description:
+      "Extend your live claim by ttlMs. FENCED when it was superseded, expired or released: stop the work it covered.",
     input: RenewRequestSchema,
     handle: (store, { ttlMs, ...ref }) => store.renew(ref, ttlMs),
   }),
@@ -114,7 +120,8 @@ export const MCP_TOOLS: readonly McpTool[] = [
   }),
   tool({
     name: "list",
-    description: "List records under a prefix, by key, at one snapshot (seq: its event-log position). Page with after: pass the returned nextAfter until it is absent; each page is its own snapshot.",
+    description:
+      "List records under a prefix, by key, at one snapshot (seq: its event-log position). Page with after: pass the returned nextAfter until it is absent; each page is its own snapshot.",
     input: ListRequestSchema,
     handle: async (store, query) => {
       const { seq, records } = await store.listSnapshot(query);
@@ -124,7 +131,8 @@ export const MCP_TOOLS: readonly McpTool[] = [
   }),
   tool({
     name: "events",
-    description: "Recent commit outcomes (committed, conflict, fenced, replayed, claimed, released) under a prefix, after sinceSeq. Poll with the returned nextSinceSeq to watch.",
+    description:
+      "Recent commit outcomes (committed, conflict, fenced, replayed, claimed, released) under a prefix, after sinceSeq. Poll with the returned nextSinceSeq to watch.",
     input: EventsInputSchema,
     handle: async (store, { prefix, sinceSeq, limit }) => {
       const events = await store.events(prefix, { fromSeq: sinceSeq + 1, limit });
@@ -140,7 +148,8 @@ export const MCP_TOOLS: readonly McpTool[] = [
   }),
   tool({
     name: "effect_finish",
-    description: "After firing the side effect effect_begin allowed: record its outcome (done with a result, or failed with an error) for the attempt effect_begin returned.",
+    description:
+      "After firing the side effect effect_begin allowed: record its outcome (done with a result, or failed with an error) for the attempt effect_begin returned.",
     input: EffectOutcomeRequestSchema,
     handle: (store, request) => finishEffect(store, request),
   }),

@@ -21,7 +21,10 @@ export class QueueKeys {
   readonly prefix: string;
   readonly next: string;
 
-  constructor(root: string, readonly name: string) {
+  constructor(
+    root: string,
+    readonly name: string,
+  ) {
     this.prefix = `${root}/${encodeSegment(name)}/`;
     this.next = `${this.prefix}next`;
   }
@@ -46,4 +49,3 @@ export class QueueKeys {
     return Number(key.slice(key.lastIndexOf("/") + 1));
   }
 }
-

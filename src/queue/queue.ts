@@ -84,7 +84,10 @@ export interface CompleteOptions {
 export class WorkQueue {
   readonly keys: QueueKeys;
 
-  constructor(readonly store: StateStore, readonly name: string) {
+  constructor(
+    readonly store: StateStore,
+    readonly name: string,
+  ) {
     parseInput(QueueNameSchema, name);
     this.keys = new QueueKeys(QUEUE_ROOT, name);
   }
@@ -106,7 +109,16 @@ export class WorkQueue {
       identity: { payload: req.payload, maxAttempts: req.maxAttempts, retry },
       owner: req.owner,
       value: (): Json => {
-        const task: TaskValue = { payload: req.payload, opId, enqueuedAt: now, attempts: 0, maxAttempts: req.maxAttempts, retry, visibleAt: 0, leasedUntil: 0 };
+        const task: TaskValue = {
+          payload: req.payload,
+          opId,
+          enqueuedAt: now,
+          attempts: 0,
+          maxAttempts: req.maxAttempts,
+          retry,
+          visibleAt: 0,
+          leasedUntil: 0,
+        };
         return task as unknown as Json;
       },
     });
@@ -121,7 +133,11 @@ export class WorkQueue {
   async lease(request: { owner: string; visibilityMs: number }): Promise<Lease | null> {
     const { owner, visibilityMs } = parseInput(LeaseRequestSchema, { queue: this.name, ...request });
     for (let after: string | undefined; ; ) {
-      const page = await this.store.list({ prefix: this.keys.of("ready"), limit: PAGE, ...(after !== undefined && { after }) });
+      const page = await this.store.list({
+        prefix: this.keys.of("ready"),
+        limit: PAGE,
+        ...(after !== undefined && { after }),
+      });
       for (const record of page) {
         const task = record.value as unknown as TaskValue;
         const now = this.store.now();
@@ -138,7 +154,12 @@ export class WorkQueue {
             await this.bury({ queue: this.name, seq, owner, epoch: claim.epoch, version: record.version }, task);
             continue;
           }
-          const next: TaskValue = { ...task, attempts: task.attempts + 1, leasedUntil: claim.expiresAt, leasedBy: owner };
+          const next: TaskValue = {
+            ...task,
+            attempts: task.attempts + 1,
+            leasedUntil: claim.expiresAt,
+            leasedBy: owner,
+          };
           // expectVersion: the task must still be what the scan read (not completed, failed or re-leased since).
           const written = await this.store.commit({
             key: record.key,
@@ -172,7 +193,10 @@ export class WorkQueue {
   /** Extends the lease by `visibilityMs` from now. `FENCED` when it expired or was taken over: stop working on it. */
   async heartbeat(lease: LeaseRef, visibilityMs: number): Promise<Lease["expiresAt"]> {
     const ref = this.ref(lease);
-    const claim = await this.store.renew({ key: this.keys.task("ready", ref.seq), owner: ref.owner, epoch: ref.epoch }, visibilityMs);
+    const claim = await this.store.renew(
+      { key: this.keys.task("ready", ref.seq), owner: ref.owner, epoch: ref.epoch },
+      visibilityMs,
+    );
     return claim.expiresAt;
   }
 
@@ -182,13 +206,35 @@ export class WorkQueue {
    * nothing of the txn lands.
    */
   async complete(lease: LeaseRef, result: Json | null = null, options: CompleteOptions = {}): Promise<TxnResult> {
-    const req = parseInput(CompleteRequestSchema, { lease: this.ref(lease), ...(result !== null && { result }), ...options });
+    const req = parseInput(CompleteRequestSchema, {
+      lease: this.ref(lease),
+      ...(result !== null && { result }),
+      ...options,
+    });
     const { seq, owner, epoch, version } = req.lease;
     const key = this.keys.task("ready", seq);
     const task = await this.pendingTask(key, version);
     const done: DoneTask = task
-      ? { seq, payload: task.payload, result: req.result ?? null, attempts: task.attempts, owner, epoch, completedAt: this.store.now() }
-      : { ...((await this.doneBy(seq, owner, epoch)) ?? { seq, payload: null, attempts: 0, owner, epoch, completedAt: 0 }), result: req.result ?? null };
+      ? {
+          seq,
+          payload: task.payload,
+          result: req.result ?? null,
+          attempts: task.attempts,
+          owner,
+          epoch,
+          completedAt: this.store.now(),
+        }
+      : {
+          ...((await this.doneBy(seq, owner, epoch)) ?? {
+            seq,
+            payload: null,
+            attempts: 0,
+            owner,
+            epoch,
+            completedAt: 0,
+          }),
+          result: req.result ?? null,
+        };
     // The lease's fence: the task key's claim must still be this lease's (live, same epoch).
     const fence = { key, epoch };
     const committed = await this.store.txn(
@@ -217,11 +263,14 @@ export class WorkQueue {
       await this.bury(req.lease, withError);
       return { status: "dead" };
     }
-    const delay = req.retryAfterMs ?? Math.min(task.retry.maxMs, task.retry.baseMs * 2 ** Math.max(0, task.attempts - 1));
+    const delay =
+      req.retryAfterMs ?? Math.min(task.retry.maxMs, task.retry.baseMs * 2 ** Math.max(0, task.attempts - 1));
     const visibleAt = this.store.now() + delay;
     const next: TaskValue = { ...withError, visibleAt, leasedUntil: 0 };
     // No opId: a fail retried after it landed finds its lease released and is FENCED, which is what it is.
-    await this.store.txn([{ key, op: op.set(next as unknown as Json), expectVersion: version, epoch, owner }], { guards: [{ key, epoch }] });
+    await this.store.txn([{ key, op: op.set(next as unknown as Json), expectVersion: version, epoch, owner }], {
+      guards: [{ key, epoch }],
+    });
     await this.store.release({ key, owner, epoch });
     return { status: "retry", visibleAt };
   }
@@ -238,7 +287,10 @@ export class WorkQueue {
   }
 
   /** The tasks in one state, oldest first; page with `after` (a seq). */
-  async tasks(state: TaskState, options: { after?: number; limit?: number } = {}): Promise<{ seq: number; key: string; value: Json }[]> {
+  async tasks(
+    state: TaskState,
+    options: { after?: number; limit?: number } = {},
+  ): Promise<{ seq: number; key: string; value: Json }[]> {
     const page = await this.store.list({
       prefix: this.keys.of(state),
       limit: options.limit ?? PAGE,
@@ -250,11 +302,22 @@ export class WorkQueue {
   /** Moves a pending task to the dead letters under the lease's fence. */
   private async bury(lease: LeaseRef, task: TaskValue): Promise<void> {
     const key = this.keys.task("ready", lease.seq);
-    const dead: DeadTask = { seq: lease.seq, payload: task.payload, attempts: task.attempts, lastError: task.lastError ?? null, diedAt: this.store.now() };
+    const dead: DeadTask = {
+      seq: lease.seq,
+      payload: task.payload,
+      attempts: task.attempts,
+      lastError: task.lastError ?? null,
+      diedAt: this.store.now(),
+    };
     await this.store.txn(
       [
         { key, op: op.delete(), expectVersion: lease.version, epoch: lease.epoch, owner: lease.owner },
-        { key: this.keys.task("dead", lease.seq), op: op.set(dead as unknown as Json), expectVersion: 0, owner: lease.owner },
+        {
+          key: this.keys.task("dead", lease.seq),
+          op: op.set(dead as unknown as Json),
+          expectVersion: 0,
+          owner: lease.owner,
+        },
       ],
       { guards: [{ key, epoch: lease.epoch }] },
     );
@@ -288,14 +351,21 @@ export class WorkQueue {
       epoch: lease.epoch,
       version: lease.version,
     });
-    if (queue !== this.name) throw new InvalidInputError({ issues: [{ path: ["lease", "queue"], message: `a lease of queue ${queue}, not ${this.name}` }] });
+    if (queue !== this.name)
+      throw new InvalidInputError({
+        issues: [{ path: ["lease", "queue"], message: `a lease of queue ${queue}, not ${this.name}` }],
+      });
     return { queue, seq, owner, epoch, version };
   }
 
   private async count(state: TaskState): Promise<number> {
     let n = 0;
     for (let after: string | undefined; ; ) {
-      const page = await this.store.list({ prefix: this.keys.of(state), limit: 1000, ...(after !== undefined && { after }) });
+      const page = await this.store.list({
+        prefix: this.keys.of(state),
+        limit: 1000,
+        ...(after !== undefined && { after }),
+      });
       n += page.length;
       if (page.length < 1000) return n;
       after = page[page.length - 1]!.key;
@@ -305,7 +375,16 @@ export class WorkQueue {
 
 /** A stand-in for a task record this lease no longer sees: the txn it feeds is rejected by the core before use. */
 function placeholderTask(): TaskValue {
-  return { payload: null, opId: "", enqueuedAt: 0, attempts: 0, maxAttempts: 1, retry: { baseMs: 1, maxMs: 1 }, visibleAt: 0, leasedUntil: 0 };
+  return {
+    payload: null,
+    opId: "",
+    enqueuedAt: 0,
+    attempts: 0,
+    maxAttempts: 1,
+    retry: { baseMs: 1, maxMs: 1 },
+    visibleAt: 0,
+    leasedUntil: 0,
+  };
 }
 
 /** The queue `name` of `store` (a cheap handle: a queue keeps no state outside the store). */

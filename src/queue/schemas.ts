@@ -4,24 +4,25 @@
  */
 import { z } from "zod";
 import type { Json } from "../core/json.js";
-import {
-  CommitRequestSchema,
-  GuardSchema,
-  JsonSchema,
-  TxnResultSchema,
-} from "../core/schemas.js";
+import { CommitRequestSchema, GuardSchema, JsonSchema, TxnResultSchema } from "../core/schemas.js";
 
 const Int = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const Ms = z.number().int().min(1).max(7 * 24 * 3600 * 1000);
-const Text = z.string().min(1).max(256).refine((s) => !s.includes("\u0000"), "must not contain NUL (U+0000)");
+const Ms = z
+  .number()
+  .int()
+  .min(1)
+  .max(7 * 24 * 3600 * 1000);
+const Text = z
+  .string()
+  .min(1)
+  .max(256)
+  .refine((s) => !s.includes("\u0000"), "must not contain NUL (U+0000)");
 
 /** A queue's name: any string of 1–200 characters (it is encoded into one key segment). */
 export const QueueNameSchema = z.string().min(1).max(200).meta({ description: "The queue's name", example: "emails" });
 
 /** Retry backoff of a task: attempt `n` (1-based) that fails waits `min(maxMs, baseMs · 2^(n-1))`. */
-export const RetryPolicySchema = z
-  .object({ baseMs: Ms.default(1000), maxMs: Ms.default(60_000) })
-  .strict();
+export const RetryPolicySchema = z.object({ baseMs: Ms.default(1000), maxMs: Ms.default(60_000) }).strict();
 export type RetryPolicy = z.output<typeof RetryPolicySchema>;
 
 export const EnqueueRequestSchema = z
@@ -110,7 +111,12 @@ export const FailRequestSchema = z
     lease: LeaseRefSchema,
     error: z.string().max(4096).default(""),
     /** Wait this long before the task is visible again, instead of the task's backoff. */
-    retryAfterMs: z.number().int().min(0).max(7 * 24 * 3600 * 1000).optional(),
+    retryAfterMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 24 * 3600 * 1000)
+      .optional(),
   })
   .strict();
 export type FailRequest = z.input<typeof FailRequestSchema>;

@@ -42,7 +42,9 @@ export function isLoopbackHost(header: string | undefined): boolean {
   if (!m) return false;
   const name = m[1]!;
   // A bare IPv6 address must be bracketed in Host; isLoopback accepts both forms, so insist on the brackets here.
-  return name.startsWith("[") ? isIP(name.slice(1, -1)) === 6 && isLoopback(name) : isLoopback(name) && !name.includes(":");
+  return name.startsWith("[")
+    ? isIP(name.slice(1, -1)) === 6 && isLoopback(name)
+    : isLoopback(name) && !name.includes(":");
 }
 
 /** True when an `Origin` header names a loopback origin (`http(s)://` and a loopback host). `null` is not one. */
@@ -58,7 +60,12 @@ export function assertBindable(host: string, token: string | undefined): void {
   }
   if (token === undefined && !isLoopback(host)) {
     throw new InvalidInputError({
-      issues: [{ path: ["host"], message: `refusing to bind ${host} without a token: only loopback addresses may go unauthenticated` }],
+      issues: [
+        {
+          path: ["host"],
+          message: `refusing to bind ${host} without a token: only loopback addresses may go unauthenticated`,
+        },
+      ],
     });
   }
 }
@@ -77,7 +84,9 @@ const authPlugin: FastifyPluginAsync<AuthOptions> = async (app, { token }) => {
         throw new ForbiddenError("this coordinator has no token and serves loopback clients only");
       }
       if (!isLoopbackHost(request.headers.host)) {
-        throw new ForbiddenError("this coordinator has no token and serves requests for a loopback Host only (localhost, 127.0.0.0/8, [::1])");
+        throw new ForbiddenError(
+          "this coordinator has no token and serves requests for a loopback Host only (localhost, 127.0.0.0/8, [::1])",
+        );
       }
       const origin = request.headers.origin;
       if (origin !== undefined && !isLoopbackOrigin(origin)) {

@@ -44,7 +44,8 @@ export function parseJsonBody(contentType: string | undefined, bytes: Buffer): u
   if (charset !== undefined && charset !== "utf-8" && charset !== "utf8") {
     throw new UnsupportedMediaTypeError({ contentType: contentType ?? null, accepted: [JSON_MEDIA_TYPE] });
   }
-  const fail = (message: string, path: (string | number)[] = []) => new InvalidInputError({ issues: [{ path, message }] });
+  const fail = (message: string, path: (string | number)[] = []) =>
+    new InvalidInputError({ issues: [{ path, message }] });
   let text: string;
   try {
     text = UTF8.decode(bytes);
@@ -86,7 +87,8 @@ function firstInexactNumber(text: string): { at: number; message: string } | nul
       let plain = true;
       for (; j < text.length; j++) {
         const d = text.charCodeAt(j);
-        if (d === 0x65 || d === 0x45) plain = false; // e, E
+        if (d === 0x65 || d === 0x45)
+          plain = false; // e, E
         else if (!(d === 0x2e || d === 0x2b || d === 0x2d || (d >= 0x30 && d <= 0x39))) break;
       }
       if (!plain || j - i > 15) {
@@ -94,7 +96,10 @@ function firstInexactNumber(text: string): { at: number; message: string } | nul
         const n = Number(literal);
         if (!Number.isFinite(n)) return { at: i, message: `the number ${literal} is beyond the range of a double` };
         if (Number.isInteger(n) && !Number.isSafeInteger(n)) {
-          return { at: i, message: `the integer ${literal} is outside ±(2^53−1) and would be rounded; send it as a string` };
+          return {
+            at: i,
+            message: `the integer ${literal} is outside ±(2^53−1) and would be rounded; send it as a string`,
+          };
         }
       }
       i = j;

@@ -63,7 +63,10 @@ export function routeNotFound(request: Pick<FailedRequest, "method" | "url">): F
 }
 
 /** `METHOD_NOT_ALLOWED` for a path served under other methods (`allow`, which the `Allow` header repeats). */
-export function methodNotAllowed(request: Pick<FailedRequest, "method" | "url">, allow: string[]): MethodNotAllowedError {
+export function methodNotAllowed(
+  request: Pick<FailedRequest, "method" | "url">,
+  allow: string[],
+): MethodNotAllowedError {
   return new MethodNotAllowedError({ method: request.method, path: pathOf(request.url), allow });
 }
 

@@ -33,7 +33,17 @@ import { registerWatchRoute } from "./watch.js";
 
 export { isLoopback, isLoopbackHost, isLoopbackOrigin, assertBindable } from "./auth.js";
 export { ServerMetrics } from "./metrics.js";
-export { JSON_ROUTES, GET_ROUTES, fileRoutes, ReadRequestSchema, ListResultSchema, ReleaseResultSchema, ThreadStatusSchema, type JsonRoute, type GetRoute } from "./routes.js";
+export {
+  JSON_ROUTES,
+  GET_ROUTES,
+  fileRoutes,
+  ReadRequestSchema,
+  ListResultSchema,
+  ReleaseResultSchema,
+  ThreadStatusSchema,
+  type JsonRoute,
+  type GetRoute,
+} from "./routes.js";
 export { ErrorBodySchema, KEY_PATTERN, PREFIX_PATTERN } from "./openapi.js";
 
 /** The default port of `fenced serve`. */
@@ -100,7 +110,8 @@ export function createServer(store: StateStore, options: ServerOptions = {}): Fe
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   assertBindable(host, options.token);
 
-  const logger = options.logger === true ? { redact: REDACT } : options.logger ? { ...options.logger, redact: REDACT } : false;
+  const logger =
+    options.logger === true ? { redact: REDACT } : options.logger ? { ...options.logger, redact: REDACT } : false;
   const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   // Fastify's requestTimeout is 0 (none) by default: a client that stalls mid-body would hold its connection, and
   // with it close(), for ever. (An idle kept-alive connection is closed after Fastify's keepAliveTimeout, 72 s, and
@@ -119,7 +130,10 @@ export function createServer(store: StateStore, options: ServerOptions = {}): Fe
   });
   const metrics = new ServerMetrics(
     () => store.lastSeq(),
-    async () => Object.fromEntries((await store.list(SWEPT_PREFIX)).map((r) => [r.key.slice(SWEPT_PREFIX.length), Number(r.exists ? r.value : 0)])),
+    async () =>
+      Object.fromEntries(
+        (await store.list(SWEPT_PREFIX)).map((r) => [r.key.slice(SWEPT_PREFIX.length), Number(r.exists ? r.value : 0)]),
+      ),
   );
   const streams = new Set<AbortController>();
   /** Store calls under way: close() waits for them even after cutting connections, so the store closes after. */
@@ -138,8 +152,10 @@ export function createServer(store: StateStore, options: ServerOptions = {}): Fe
     if (unexpected) request.log.error({ err }, "unexpected error; answered UNAVAILABLE");
     // Fastify closes the connection after a body it would not read. A client still sending (most do not read the
     // answer before they finish) would then see a reset instead of the 413: read and discard a bounded overrun.
-    if (error.code === "PAYLOAD_TOO_LARGE" && (contentLength || Infinity) <= DRAIN_LIMIT) reply.removeHeader("connection");
-    if (error.code === "METHOD_NOT_ALLOWED") reply.header("allow", (error.details as { allow: string[] }).allow.join(", "));
+    if (error.code === "PAYLOAD_TOO_LARGE" && (contentLength || Infinity) <= DRAIN_LIMIT)
+      reply.removeHeader("connection");
+    if (error.code === "METHOD_NOT_ALLOWED")
+      reply.header("allow", (error.details as { allow: string[] }).allow.join(", "));
     return reply.code(error.httpStatus).send(error.toJSON());
   });
   app.setNotFoundHandler(async (request) => {
@@ -184,11 +200,17 @@ export function createServer(store: StateStore, options: ServerOptions = {}): Fe
     });
   }
   for (const r of GET_ROUTES) {
-    app.get(r.url, { schema: { params: r.params, querystring: r.query } }, (request) => r.handle(store, { params: request.params, query: request.query }));
+    app.get(r.url, { schema: { params: r.params, querystring: r.query } }, (request) =>
+      r.handle(store, { params: request.params, query: request.query }),
+    );
   }
   registerWatchRoute(app, { store, metrics, streams, heartbeatMs: options.watchHeartbeatMs ?? 15_000, bodyLimit });
 
-  const openapi = openApiDocument(routes, { version: "1", limits: store.limits, tokenRequired: options.token !== undefined }, GET_ROUTES);
+  const openapi = openApiDocument(
+    routes,
+    { version: "1", limits: store.limits, tokenRequired: options.token !== undefined },
+    GET_ROUTES,
+  );
   app.get("/openapi.json", async () => openapi);
   app.get("/healthz", async () => ({ status: "ok", backend: store.backend.kind, lastSeq: await store.lastSeq() }));
   app.get("/metrics", async (_request, reply) =>
@@ -228,11 +250,21 @@ function answerClientError(err: Error & { code?: string }, socket: Duplex): void
             "400 Bad Request",
             JSON.stringify(
               new InvalidInputError({
-                issues: [{ path: [], message: err.code === "HPE_HEADER_OVERFLOW" ? "the request line and headers are too large" : "the request could not be parsed" }],
+                issues: [
+                  {
+                    path: [],
+                    message:
+                      err.code === "HPE_HEADER_OVERFLOW"
+                        ? "the request line and headers are too large"
+                        : "the request could not be parsed",
+                  },
+                ],
               }).toJSON(),
             ),
           ];
-    socket.write(`HTTP/1.1 ${status}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+    socket.write(
+      `HTTP/1.1 ${status}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`,
+    );
   }
   socket.destroy(err);
 }

@@ -39,7 +39,10 @@ export class ServerMetrics {
    * `lastSeq` is read at every scrape: the store's newest event-log sequence number; `swept` too: what the lifecycle
    * sweeps removed, by kind (threads, checkpoints, items), from their counters in the store.
    */
-  constructor(lastSeq: () => Promise<number> = async () => 0, swept: () => Promise<Record<string, number>> = async () => ({})) {
+  constructor(
+    lastSeq: () => Promise<number> = async () => 0,
+    swept: () => Promise<Record<string, number>> = async () => ({}),
+  ) {
     const gauge = (name: string, help: string, read: () => number | Promise<number>) =>
       new Gauge({
         name,
@@ -78,5 +81,4 @@ export class ServerMetrics {
   async render(): Promise<{ contentType: string; text: string }> {
     return { contentType: this.registry.contentType, text: await this.registry.metrics() };
   }
-
 }

@@ -4,7 +4,14 @@
  */
 import { z } from "zod";
 import { ERROR_TABLE, type ErrorCode } from "../core/errors.js";
-import { DEFAULT_LIMITS, KeySchema, PrefixSchema, StateEventSchema, WatchRequestSchema, type Limits } from "../core/schemas.js";
+import {
+  DEFAULT_LIMITS,
+  KeySchema,
+  PrefixSchema,
+  StateEventSchema,
+  WatchRequestSchema,
+  type Limits,
+} from "../core/schemas.js";
 import type { GetRoute, JsonRoute } from "./routes.js";
 
 const CODES = Object.keys(ERROR_TABLE) as [ErrorCode, ...ErrorCode[]];
@@ -57,7 +64,11 @@ function watchEventSchema(): JsonSchema {
       {
         type: "object",
         required: ["event", "id", "data"],
-        properties: { event: { const: "state" }, id: { type: "string", pattern: "^[0-9]+$" }, data: data(jsonSchema(StateEventSchema, "output")) },
+        properties: {
+          event: { const: "state" },
+          id: { type: "string", pattern: "^[0-9]+$" },
+          data: data(jsonSchema(StateEventSchema, "output")),
+        },
       },
       {
         type: "object",
@@ -100,18 +111,23 @@ export function openApiDocument(
   const paths: Record<string, unknown> = {};
   for (const r of getRoutes) {
     const fields = (schema: z.ZodType, where: "path" | "query") =>
-      Object.entries((jsonSchema(schema, "input") as { properties: Record<string, JsonSchema> }).properties).map(([name, s]) => ({
-        name,
-        in: where,
-        required: where === "path",
-        schema: s,
-      }));
+      Object.entries((jsonSchema(schema, "input") as { properties: Record<string, JsonSchema> }).properties).map(
+        ([name, s]) => ({
+          name,
+          in: where,
+          required: where === "path",
+          schema: s,
+        }),
+      );
     paths[r.url.replace(/:(\w+)/g, "{$1}")] = {
       get: {
         operationId: r.operationId,
         summary: r.summary,
         parameters: [...fields(r.params, "path"), ...fields(r.query, "query")],
-        responses: { "200": { description: "OK", content: { "application/json": { schema: jsonSchema(r.response, "output") } } }, ...errors },
+        responses: {
+          "200": { description: "OK", content: { "application/json": { schema: jsonSchema(r.response, "output") } } },
+          ...errors,
+        },
       },
     };
   }
@@ -120,7 +136,10 @@ export function openApiDocument(
       post: {
         operationId: r.operationId,
         summary: r.summary,
-        requestBody: { required: true, content: { "application/json": { schema: jsonSchema(r.body, "input", info.limits) } } },
+        requestBody: {
+          required: true,
+          content: { "application/json": { schema: jsonSchema(r.body, "input", info.limits) } },
+        },
         responses: {
           "200": { description: "OK", content: { "application/json": { schema: jsonSchema(r.response, "output") } } },
           ...errors,
@@ -134,10 +153,16 @@ export function openApiDocument(
       operationId: "watch",
       summary:
         "Server-sent events: one `state` event per event-log entry under the prefix (id = seq). Resume with Last-Event-ID.",
-      parameters: Object.entries(watchQuery.properties).map(([name, schema]) => ({ name, in: "query", required: false, schema })),
+      parameters: Object.entries(watchQuery.properties).map(([name, schema]) => ({
+        name,
+        in: "query",
+        required: false,
+        schema,
+      })),
       responses: {
         "200": {
-          description: "text/event-stream; each `state` event's data is a StateEvent, an `error` event's the error body",
+          description:
+            "text/event-stream; each `state` event's data is a StateEvent, an `error` event's the error body",
           content: { "text/event-stream": { schema: watchEventSchema() } },
         },
         ...errors,
@@ -145,9 +170,20 @@ export function openApiDocument(
     },
   };
   paths["/healthz"] = {
-    get: { operationId: "healthz", summary: "Liveness and store reachability (no auth).", security: [], responses: { "200": { description: "OK" }, ...errors } },
+    get: {
+      operationId: "healthz",
+      summary: "Liveness and store reachability (no auth).",
+      security: [],
+      responses: { "200": { description: "OK" }, ...errors },
+    },
   };
-  paths["/metrics"] = { get: { operationId: "metrics", summary: "Prometheus text exposition.", responses: { "200": { description: "text/plain" }, ...errors } } };
+  paths["/metrics"] = {
+    get: {
+      operationId: "metrics",
+      summary: "Prometheus text exposition.",
+      responses: { "200": { description: "text/plain" }, ...errors },
+    },
+  };
   return {
     openapi: "3.1.0",
     info: { title: "fenced-state coordinator", version: info.version },

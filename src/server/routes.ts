@@ -99,7 +99,8 @@ export const GET_ROUTES: readonly GetRoute[] = [
   {
     url: "/v1/threads/:threadId/status",
     operationId: "threadStatus",
-    summary: "A LangGraph thread's status: idle, busy (owner, runId, since, expiresAt) or interrupted (the pending interrupts).",
+    summary:
+      "A LangGraph thread's status: idle, busy (owner, runId, since, expiresAt) or interrupted (the pending interrupts).",
     params: ThreadStatusParamsSchema,
     query: ThreadStatusQuerySchema,
     response: ThreadStatusSchema,
@@ -108,7 +109,9 @@ export const GET_ROUTES: readonly GetRoute[] = [
       const query = ThreadStatusQuerySchema.parse(input.query);
       // LangGraph is an optional peer: the saver is loaded only when a thread is asked about.
       const { FencedCheckpointSaver } = await import("../langgraph/saver.js").catch(() => {
-        throw new InvalidInputError({ issues: [{ path: [], message: "thread status needs @langchain/langgraph: npm install @langchain/langgraph" }] });
+        throw new InvalidInputError({
+          issues: [{ path: [], message: "thread status needs @langchain/langgraph: npm install @langchain/langgraph" }],
+        });
       });
       return new FencedCheckpointSaver(store, { keyPrefix: query.keyPrefix }).threadStatus(params.threadId);
     },
@@ -159,7 +162,8 @@ export const JSON_ROUTES: readonly JsonRoute[] = [
   route({
     url: "/v1/list",
     operationId: "list",
-    summary: "Records under a prefix, by key (UTF-8 byte order), at one snapshot whose event-log position is seq; page with `after`.",
+    summary:
+      "Records under a prefix, by key (UTF-8 byte order), at one snapshot whose event-log position is seq; page with `after`.",
     body: ListRequestSchema,
     response: ListResultSchema,
     handle: (store, body) => store.listSnapshot(body),
@@ -167,7 +171,8 @@ export const JSON_ROUTES: readonly JsonRoute[] = [
   route({
     url: "/v1/read-many",
     operationId: "readMany",
-    summary: "Up to 1,000 keys at one snapshot, in the order asked, with seq: the event-log position they reflect (a txn is in all of them or none).",
+    summary:
+      "Up to 1,000 keys at one snapshot, in the order asked, with seq: the event-log position they reflect (a txn is in all of them or none).",
     body: ReadManyRequestSchema,
     response: SnapshotSchema,
     handle: (store, body) => store.readMany(body.keys),
@@ -224,7 +229,8 @@ export const JSON_ROUTES: readonly JsonRoute[] = [
   route({
     url: "/v1/queue/lease",
     operationId: "queueLease",
-    summary: "Leases the oldest visible task nobody holds (a claim for visibilityMs); lease is null when there is none.",
+    summary:
+      "Leases the oldest visible task nobody holds (a claim for visibilityMs); lease is null when there is none.",
     body: LeaseRequestSchema,
     response: LeaseResultSchema,
     handle: async (store, { queue, ...request }) => ({ lease: await workQueue(store, queue).lease(request) }),
@@ -235,20 +241,25 @@ export const JSON_ROUTES: readonly JsonRoute[] = [
     summary: "Extends a lease by visibilityMs; FENCED when it expired or was taken over.",
     body: HeartbeatRequestSchema,
     response: QueueHeartbeatResultSchema,
-    handle: async (store, { lease, visibilityMs }) => ({ expiresAt: await workQueue(store, lease.queue).heartbeat(lease, visibilityMs) }),
+    handle: async (store, { lease, visibilityMs }) => ({
+      expiresAt: await workQueue(store, lease.queue).heartbeat(lease, visibilityMs),
+    }),
   }),
   route({
     url: "/v1/queue/complete",
     operationId: "queueComplete",
-    summary: "Completes a leased task with its result and state writes in one txn; FENCED (nothing lands) for a lost lease.",
+    summary:
+      "Completes a leased task with its result and state writes in one txn; FENCED (nothing lands) for a lost lease.",
     body: CompleteRequestSchema,
     response: CompleteResultSchema,
-    handle: (store, { lease, result, ...options }) => workQueue(store, lease.queue).complete(lease, result ?? null, options),
+    handle: (store, { lease, result, ...options }) =>
+      workQueue(store, lease.queue).complete(lease, result ?? null, options),
   }),
   route({
     url: "/v1/queue/fail",
     operationId: "queueFail",
-    summary: "Gives a leased task back: visible again after its backoff, or dead-lettered after maxAttempts; FENCED for a lost lease.",
+    summary:
+      "Gives a leased task back: visible again after its backoff, or dead-lettered after maxAttempts; FENCED for a lost lease.",
     body: FailRequestSchema,
     response: FailResultSchema,
     handle: (store, { lease, error, ...options }) => workQueue(store, lease.queue).fail(lease, error, options),
@@ -264,7 +275,8 @@ export const JSON_ROUTES: readonly JsonRoute[] = [
   route({
     url: "/v1/events",
     operationId: "events",
-    summary: "One page of the event log under a prefix, oldest first, from fromSeq (inclusive); live updates: GET /v1/watch.",
+    summary:
+      "One page of the event log under a prefix, oldest first, from fromSeq (inclusive); live updates: GET /v1/watch.",
     body: EventsRequestSchema,
     response: EventsResultSchema,
     handle: async (store, { prefix, ...options }) => ({ events: await store.events(prefix, options) }),
@@ -273,7 +285,8 @@ export const JSON_ROUTES: readonly JsonRoute[] = [
   route({
     url: "/v1/effects/intent",
     operationId: "beginEffect",
-    summary: "Records the intent to fire an effect under its guards: proceed, or the earlier attempt (done, failed, unknown). FENCED / VERSION_CONFLICT when a guard fails.",
+    summary:
+      "Records the intent to fire an effect under its guards: proceed, or the earlier attempt (done, failed, unknown). FENCED / VERSION_CONFLICT when a guard fails.",
     body: EffectIntentRequestSchema,
     response: EffectIntentSchema,
     handle: (store, body) => beginEffect(store, body),
@@ -299,7 +312,8 @@ export function fileRoutes(files: FencedFiles): JsonRoute[] {
     route({
       url: "/v1/files/read",
       operationId: "filesRead",
-      summary: "A file's committed content and version; outsideEdit says the disk holds bytes that are no committed version.",
+      summary:
+        "A file's committed content and version; outsideEdit says the disk holds bytes that are no committed version.",
       body: FileReadRequestSchema,
       response: FileRecordSchema,
       handle: (_store, body) => files.read(body.path),
@@ -307,10 +321,12 @@ export function fileRoutes(files: FencedFiles): JsonRoute[] {
     route({
       url: "/v1/files/write",
       operationId: "filesWrite",
-      summary: "Commits a file's next version, then replaces it on disk: VERSION_CONFLICT (details.outsideEdit for an outside edit), FENCED.",
+      summary:
+        "Commits a file's next version, then replaces it on disk: VERSION_CONFLICT (details.outsideEdit for an outside edit), FENCED.",
       body: FileWriteRequestSchema,
       response: FileWriteResultSchema,
-      handle: (_store, { path, content, encoding, ...options }) => files.write(path, decodeContent(content, encoding), options),
+      handle: (_store, { path, content, encoding, ...options }) =>
+        files.write(path, decodeContent(content, encoding), options),
     }),
     route({
       url: "/v1/files/publish",
@@ -347,7 +363,8 @@ export function fileRoutes(files: FencedFiles): JsonRoute[] {
     route({
       url: "/v1/files/adopt",
       operationId: "filesAdopt",
-      summary: "Commits the bytes on disk (an outside edit) as the file's next version, fenced and versioned like a write.",
+      summary:
+        "Commits the bytes on disk (an outside edit) as the file's next version, fenced and versioned like a write.",
       body: FileAdoptRequestSchema,
       response: FileWriteResultSchema,
       handle: (_store, { path, ...options }) => files.adopt(path, options),
@@ -363,7 +380,8 @@ export function fileRoutes(files: FencedFiles): JsonRoute[] {
     route({
       url: "/v1/files/status",
       operationId: "filesStatus",
-      summary: "Every file's disk state against its committed version: current, stale, missing, outside-edit, untracked.",
+      summary:
+        "Every file's disk state against its committed version: current, stale, missing, outside-edit, untracked.",
       body: FileStatusRequestSchema,
       response: FileStatusSchema,
       handle: async () => ({ files: await files.status() }),

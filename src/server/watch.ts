@@ -67,7 +67,11 @@ export function parseLastEventId(header: string | string[] | undefined): number 
   if (text === undefined || text === "") return undefined;
   const seq = Number(text);
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(seq)) {
-    throw new InvalidInputError({ issues: [{ path: ["Last-Event-ID"], message: "Last-Event-ID must be the seq of an event (a non-negative integer)" }] });
+    throw new InvalidInputError({
+      issues: [
+        { path: ["Last-Event-ID"], message: "Last-Event-ID must be the seq of an event (a non-negative integer)" },
+      ],
+    });
   }
   return seq;
 }

@@ -43,7 +43,9 @@ describe("the epoch counter's migration", () => {
     expect(counter).toBeGreaterThan(0);
     await withPgClient(async (c) => {
       await c.query(`CREATE SCHEMA "${schema}"`);
-      await c.query(`CREATE TABLE "${schema}".schema_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
+      await c.query(
+        `CREATE TABLE "${schema}".schema_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
+      );
       for (const [i, migration] of POSTGRES_MIGRATIONS.slice(0, counter).entries()) {
         await c.query(migration.replaceAll("$S", `"${schema}"`));
         await c.query(`INSERT INTO "${schema}".schema_migrations (version) VALUES ($1)`, [i + 1]);

@@ -108,7 +108,9 @@ describe("postgres event log: readers see settled events only", () => {
       await c.query("SELECT pg_current_xact_id()"); // an open write transaction older than everything below
       try {
         const committed = await store.commit({ key: "foreign/k", op: op.set(1) });
-        expect((await reader.backend.readEvents({ prefix: "foreign/", afterSeq: 0, limit: 10 })).map((e) => e.seq)).toEqual([committed.seq]);
+        expect(
+          (await reader.backend.readEvents({ prefix: "foreign/", afterSeq: 0, limit: 10 })).map((e) => e.seq),
+        ).toEqual([committed.seq]);
         expect(await reader.backend.lastSeq()).toBe(committed.seq);
       } finally {
         await c.query("ROLLBACK");
@@ -184,14 +186,19 @@ describe("postgres event log: upgrade from the event_seq counter", () => {
     const s = `"${schema}"`;
     await admin(async (c) => {
       await c.query(`CREATE SCHEMA ${s}`);
-      await c.query(`CREATE TABLE ${s}.schema_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
+      await c.query(
+        `CREATE TABLE ${s}.schema_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
+      );
       for (let v = 1; v <= 3; v++) {
         await c.query(POSTGRES_MIGRATIONS[v - 1]!.replaceAll("$S", s));
         await c.query(`INSERT INTO ${s}.schema_migrations (version) VALUES ($1)`, [v]);
       }
       // Seven events were handed out before the upgrade; retention kept the newest two.
       for (const seq of [6, 7]) {
-        await c.query(`INSERT INTO ${s}.events (seq, ts, key, version, epoch, outcome) VALUES ($1, 0, 'old/k', $1, 0, 'committed')`, [seq]);
+        await c.query(
+          `INSERT INTO ${s}.events (seq, ts, key, version, epoch, outcome) VALUES ($1, 0, 'old/k', $1, 0, 'committed')`,
+          [seq],
+        );
       }
       await c.query(`UPDATE ${s}.event_seq SET seq = 7`);
     });
@@ -201,7 +208,10 @@ describe("postgres event log: upgrade from the event_seq counter", () => {
     const next = await store.commit({ key: "new/k", op: op.set(1) });
     expect(next.seq).toBe(8);
     const tables = await admin((c) =>
-      c.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1 AND tablename = 'event_seq'`, [schema]),
+      c.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1 AND tablename = 'event_seq'`,
+        [schema],
+      ),
     );
     expect(tables.rows[0]!.n).toBe(0);
   });

@@ -9,7 +9,14 @@ import pg from "pg";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { storeError } from "../../src/backends/postgres/errors.js";
 import { lockId } from "../../src/backends/postgres/locks.js";
-import { PayloadTooLargeError, UnavailableError, openStore, op, type CommitRequest, type StateStore } from "../../src/index.js";
+import {
+  PayloadTooLargeError,
+  UnavailableError,
+  openStore,
+  op,
+  type CommitRequest,
+  type StateStore,
+} from "../../src/index.js";
 import { dropTestSchemas, postgresUrl, testSchemaName, withPgClient as admin } from "../support/backends.js";
 import { commitWithin } from "../support/within.js";
 
@@ -22,7 +29,6 @@ async function host(options: Parameters<typeof openStore>[0] = {}, via = url): P
   opened.push(store);
   return store;
 }
-
 
 /** Terminates the server connections of one application name; returns how many. */
 function terminate(applicationName: string, state?: string): Promise<number> {
@@ -164,7 +170,11 @@ describe("postgres: a lost connection mid-commit", () => {
       const store = await host({ pool: { max: 1, applicationName: app } }, proxied);
       const observer = await host();
       await store.commit({ key: "count", op: op.increment(10) });
-      const request: CommitRequest & { opId: string } = { key: "count", op: op.increment(1), opId: "terminated-after-commit" };
+      const request: CommitRequest & { opId: string } = {
+        key: "count",
+        op: op.increment(1),
+        opId: "terminated-after-commit",
+      };
 
       const held = proxy.holdNextCommitAck();
       const attempt = store.commit(request).catch((e: unknown) => e);
@@ -269,7 +279,15 @@ describe("postgres: stalled hosts and dropped connections", () => {
     for (const code of ["22021", "22P05", "22003", "54000"]) {
       expect(storeError(dbError(code)), code).toMatchObject({ code: "INVALID_INPUT", retryable: false });
     }
-    const failures = [dbError("57P01"), dbError("40P01"), dbError("53300"), dbError("XX000"), new Error("Connection terminated unexpectedly"), new Error("Release called on client which has already been released to the pool."), "a string"];
+    const failures = [
+      dbError("57P01"),
+      dbError("40P01"),
+      dbError("53300"),
+      dbError("XX000"),
+      new Error("Connection terminated unexpectedly"),
+      new Error("Release called on client which has already been released to the pool."),
+      "a string",
+    ];
     for (const failure of failures) expect(storeError(failure)).toMatchObject({ code: "UNAVAILABLE", retryable: true });
   });
 
@@ -282,8 +300,19 @@ describe("postgres: stalled hosts and dropped connections", () => {
       await Promise.all(["w/1", "w/2", "w/3"].map((key) => store.commit({ key, op: op.set(0) })));
       const dropped = proxy.dropAtNext("BEGIN", 3);
       proxy.refuseNext(4);
-      const requests = Array.from({ length: 6 }, (_, i): CommitRequest & { opId: string } => ({ key: "count", op: op.increment(1), opId: `concurrent-${i}` }));
-      const firstTries = await Promise.all(requests.map((r) => store.commit(r).then(() => "ok", (e: unknown) => e)));
+      const requests = Array.from({ length: 6 }, (_, i): CommitRequest & { opId: string } => ({
+        key: "count",
+        op: op.increment(1),
+        opId: `concurrent-${i}`,
+      }));
+      const firstTries = await Promise.all(
+        requests.map((r) =>
+          store.commit(r).then(
+            () => "ok",
+            (e: unknown) => e,
+          ),
+        ),
+      );
       await dropped;
       for (const outcome of firstTries) {
         if (outcome !== "ok") expect(outcome).toMatchObject({ code: "UNAVAILABLE", retryable: true });
@@ -293,7 +322,9 @@ describe("postgres: stalled hosts and dropped connections", () => {
       expect(retried.every((r) => r.version >= 1)).toBe(true);
       expect((await store.read("count")).value).toBe(6);
       for (const r of requests) expect(await outcomesOf(store, r.opId), r.opId).toContain("committed");
-      const committed = (await store.events("")).filter((e) => e.opId?.startsWith("concurrent-") && e.outcome === "committed");
+      const committed = (await store.events("")).filter(
+        (e) => e.opId?.startsWith("concurrent-") && e.outcome === "committed",
+      );
       expect(committed).toHaveLength(6);
       await expect(store.commit({ key: "count", op: op.increment(1) })).resolves.toMatchObject({ version: 7 });
     } finally {
@@ -355,7 +386,11 @@ describe("postgres: stalled hosts and dropped connections", () => {
         return rows.map((r) => r.pid);
       });
     const stop = new AbortController();
-    const iterator = watcherHost.watch("w/", { fromSeq: (await watcherHost.backend.lastSeq()) + 1, signal: stop.signal, pollMs: 60_000 });
+    const iterator = watcherHost.watch("w/", {
+      fromSeq: (await watcherHost.backend.lastSeq()) + 1,
+      signal: stop.signal,
+      pollMs: 60_000,
+    });
     const first = iterator.next();
     await expect.poll(listening, { timeout: 5000 }).toHaveLength(1);
     const [oldPid] = await listening();

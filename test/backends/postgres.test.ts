@@ -24,7 +24,6 @@ async function host(options: Parameters<typeof openStore>[0] = {}): Promise<Stat
   return store;
 }
 
-
 function codeOf(err: unknown): string {
   return err instanceof FencedStateError ? err.code : `untyped: ${String(err)}`;
 }
@@ -40,11 +39,15 @@ afterEach(async () => {
 
 describe("postgres schema", () => {
   it("applies each migration exactly once when many hosts start at the same moment", async () => {
-    const backends = await Promise.all(Array.from({ length: 6 }, () => PostgresBackend.open({ url, schema, pool: { max: 1 } })));
+    const backends = await Promise.all(
+      Array.from({ length: 6 }, () => PostgresBackend.open({ url, schema, pool: { max: 1 } })),
+    );
     await Promise.all(backends.map((b) => b.close()));
     const again = await PostgresBackend.open({ url, schema, pool: { max: 1 } });
     await again.close();
-    const rows = await admin((c) => c.query<{ version: number }>(`SELECT version FROM "${schema}".schema_migrations ORDER BY version`));
+    const rows = await admin((c) =>
+      c.query<{ version: number }>(`SELECT version FROM "${schema}".schema_migrations ORDER BY version`),
+    );
     expect(rows.rows.map((r) => r.version)).toEqual(POSTGRES_MIGRATIONS.map((_, i) => i + 1));
   });
 
@@ -56,24 +59,34 @@ describe("postgres schema", () => {
 
   it("answers text PostgreSQL cannot hold (NUL in an opId or owner) with INVALID_INPUT and writes nothing", async () => {
     const store = await host();
-    await expect(store.commit({ key: "k", op: op.set(1), opId: "a\u0000b" })).rejects.toMatchObject({ code: "INVALID_INPUT" });
-    await expect(store.commit({ key: "k", op: op.set(1), owner: "a\u0000b" })).rejects.toMatchObject({ code: "INVALID_INPUT" });
-    await expect(store.claim({ key: "k", owner: "\u0000", ttlMs: 1000 })).rejects.toMatchObject({ code: "INVALID_INPUT" });
+    await expect(store.commit({ key: "k", op: op.set(1), opId: "a\u0000b" })).rejects.toMatchObject({
+      code: "INVALID_INPUT",
+    });
+    await expect(store.commit({ key: "k", op: op.set(1), owner: "a\u0000b" })).rejects.toMatchObject({
+      code: "INVALID_INPUT",
+    });
+    await expect(store.claim({ key: "k", owner: "\u0000", ttlMs: 1000 })).rejects.toMatchObject({
+      code: "INVALID_INPUT",
+    });
     expect(await store.read("k")).toMatchObject({ exists: false, version: 0 });
     expect(await store.events("")).toEqual([]);
   });
 
   it("maps an unreachable server to UNAVAILABLE", async () => {
-    const err = await openStore({ url: "postgres://fenced:fenced@127.0.0.1:1/fenced", schema, pool: { connectTimeoutMs: 2000 } }).catch(
-      (e: unknown) => e,
-    );
+    const err = await openStore({
+      url: "postgres://fenced:fenced@127.0.0.1:1/fenced",
+      schema,
+      pool: { connectTimeoutMs: 2000 },
+    }).catch((e: unknown) => e);
     expect(codeOf(err)).toBe("UNAVAILABLE");
   });
 
   it("lists keys in UTF-8 byte order even in a database whose collation is not C", async () => {
     const database = `fenced_test_db_${schema.slice("fenced_test_".length)}`; // swept by dropTestSchemas if left behind
     await admin((c) =>
-      c.query(`CREATE DATABASE ${database} TEMPLATE template0 ENCODING 'UTF8' LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'`),
+      c.query(
+        `CREATE DATABASE ${database} TEMPLATE template0 ENCODING 'UTF8' LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'`,
+      ),
     );
     const dbUrl = new URL(url);
     dbUrl.pathname = `/${database}`;
@@ -124,7 +137,9 @@ describe("postgres under READ COMMITTED, several pools at once", () => {
 
   it("G1: increments from several pools are never lost", async () => {
     const hosts = await Promise.all([host(), host(), host()]);
-    await Promise.all(hosts.flatMap((h) => Array.from({ length: 30 }, () => h.commit({ key: "count", op: op.increment(1) }))));
+    await Promise.all(
+      hosts.flatMap((h) => Array.from({ length: 30 }, () => h.commit({ key: "count", op: op.increment(1) }))),
+    );
     const r = await hosts[0]!.read("count");
     expect(r).toMatchObject({ value: 90, version: 90 });
   });
@@ -261,16 +276,16 @@ describe("postgres event log", () => {
     const next = iterator.next();
     await expect
       .poll(
-        () => admin((c) => c.query("SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%'", [app])),
+        () =>
+          admin((c) =>
+            c.query("SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%'", [app]),
+          ),
         { timeout: 5000 },
       )
       .toMatchObject({ rowCount: 1 });
     await new Promise((r) => setTimeout(r, 200)); // let the watcher's catch-up read finish and park
     const committed = await writer.commit({ key: "notified/x", op: op.set(1) });
-    const first = await Promise.race([
-      next,
-      new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 5000)),
-    ]);
+    const first = await Promise.race([next, new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 5000))]);
     stop.abort();
     await iterator.return(undefined);
     expect(first).toMatchObject({ value: { key: "notified/x", seq: committed.seq, outcome: "committed" } });

@@ -32,13 +32,19 @@ describe("SQLite event seqs", () => {
     old.pragma("journal_mode = WAL");
     for (const migration of SQLITE_MIGRATIONS.slice(0, 2)) old.exec(migration);
     old.pragma("user_version = 2");
-    const insert = old.prepare("INSERT INTO events (ts, key, version, epoch, outcome) VALUES (1, 'm/a', ?, 0, 'committed')");
+    const insert = old.prepare(
+      "INSERT INTO events (ts, key, version, epoch, outcome) VALUES (1, 'm/a', ?, 0, 'committed')",
+    );
     for (let v = 1; v <= 3; v++) insert.run(v);
     old.exec("INSERT INTO records (key, value, version, epoch, updated_at) VALUES ('m/a', '3', 3, 0, 1)");
     old.close();
 
     const store = await openStore({ path });
-    expect((await store.events("m/")).map((e) => [e.seq, e.version])).toEqual([[1, 1], [2, 2], [3, 3]]);
+    expect((await store.events("m/")).map((e) => [e.seq, e.version])).toEqual([
+      [1, 1],
+      [2, 2],
+      [3, 3],
+    ]);
     expect((await store.commit({ key: "m/a", op: op.increment(1) })).seq).toBe(4);
     await store.close();
   });

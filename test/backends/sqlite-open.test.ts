@@ -15,7 +15,10 @@ const tmp = tempDir();
 afterAll(() => tmp.remove());
 
 async function openError(path: string): Promise<FencedStateError> {
-  const err = await openStore({ path }).then(async (s) => (await s.close(), undefined), (e: unknown) => e);
+  const err = await openStore({ path }).then(
+    async (s) => (await s.close(), undefined),
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(FencedStateError);
   return err as FencedStateError;
 }

@@ -30,13 +30,19 @@ describe("several stores on one SQLite file in one process", () => {
     );
     const counter = stores.map((store) => store.commit({ key: "shared/total", op: op.increment(1) }));
     // Runs on one thread conflict with each other (G7); each lands once it wins.
-    const runs = Array.from({ length: 5 }, () => invokeWithRetry(graph, { log: ["run"] }, { configurable: { thread_id: "t" } }));
+    const runs = Array.from({ length: 5 }, () =>
+      invokeWithRetry(graph, { log: ["run"] }, { configurable: { thread_id: "t" } }),
+    );
     const items = Array.from({ length: 50 }, (_, i) => memory.put(["users", `u${i % 5}`], `item${i}`, { i }));
     const settled = await Promise.allSettled([...commits, ...counter, ...runs, ...items]);
     delay.disable();
-    expect(settled.filter((r) => r.status === "rejected").map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
+    expect(
+      settled.filter((r) => r.status === "rejected").map((r) => String((r as PromiseRejectedResult).reason)),
+    ).toEqual([]);
     // A correctness bound, not a speed target: the bug this guards against froze the loop for busyTimeoutMs (5 s).
-    console.log(`one file, 3 stores + saver + FencedStore: ${settled.length} calls, max event-loop delay ${(delay.max / 1e6).toFixed(1)} ms`);
+    console.log(
+      `one file, 3 stores + saver + FencedStore: ${settled.length} calls, max event-loop delay ${(delay.max / 1e6).toFixed(1)} ms`,
+    );
     expect(delay.max / 1e6).toBeLessThan(1000);
 
     const reader = stores[0]!;

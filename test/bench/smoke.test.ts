@@ -19,10 +19,14 @@ afterAll(() => tmp.remove());
 
 async function bench(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ["--import", "tsx", "bench/run.ts", ...args], {
-      cwd: ROOT,
-      maxBuffer: 64 * 1024 * 1024,
-    });
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      ["--import", "tsx", "bench/run.ts", ...args],
+      {
+        cwd: ROOT,
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    );
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -50,29 +54,42 @@ function expectFigure(f: Figure): void {
 }
 
 describe("npm run bench --tiny", () => {
-  it.each(SECTIONS.map((s) => s.name))("section %s runs and reports well-formed figures, targets and zero lost updates", async (name) => {
-    const out = join(tmp.dir, name);
-    const { code, stdout, stderr } = await bench(["--tiny", "--json", "--no-progress", "--only", name, "--out", out]);
-    const result = JSON.parse(stdout) as BenchResult;
-    expect(result.failures, stderr).toEqual([]);
-    expect(code).toBe(0);
-    expect(result.size).toBe("tiny");
-    expect(result.machine).toMatchObject({ cpuModel: expect.any(String), node: process.version, sqlite: expect.stringMatching(/^3\./) });
-    expect(result.machine.cores).toBeGreaterThan(0);
-    expect(result.machine.loadAvgStart).toHaveLength(3);
-    expect(result.sections.map((s) => s.name)).toEqual([name]);
-    const [section] = result.sections;
-    expect(section!.figures.length).toBeGreaterThan(0);
-    section!.figures.forEach(expectFigure);
-    for (const t of section!.targets) {
-      expect(t).toMatchObject({ kind: expect.stringMatching(/^(speed|safety)$/), text: expect.any(String), measured: expect.any(String), met: expect.any(Boolean) });
-      if (t.kind === "safety") expect(t, t.text).toMatchObject({ met: true });
-    }
-    for (const f of section!.figures) if (f.details && "lost updates" in f.details) expect(f.details["lost updates"], f.name).toBe(0);
-    // The files a run leaves: the same JSON, and the markdown table.
-    expect(JSON.parse(readFileSync(join(out, "latest.json"), "utf8"))).toEqual(result);
-    expect(readFileSync(join(out, "latest.md"), "utf8")).toContain(`### ${section!.title}`);
-  });
+  it.each(SECTIONS.map((s) => s.name))(
+    "section %s runs and reports well-formed figures, targets and zero lost updates",
+    async (name) => {
+      const out = join(tmp.dir, name);
+      const { code, stdout, stderr } = await bench(["--tiny", "--json", "--no-progress", "--only", name, "--out", out]);
+      const result = JSON.parse(stdout) as BenchResult;
+      expect(result.failures, stderr).toEqual([]);
+      expect(code).toBe(0);
+      expect(result.size).toBe("tiny");
+      expect(result.machine).toMatchObject({
+        cpuModel: expect.any(String),
+        node: process.version,
+        sqlite: expect.stringMatching(/^3\./),
+      });
+      expect(result.machine.cores).toBeGreaterThan(0);
+      expect(result.machine.loadAvgStart).toHaveLength(3);
+      expect(result.sections.map((s) => s.name)).toEqual([name]);
+      const [section] = result.sections;
+      expect(section!.figures.length).toBeGreaterThan(0);
+      section!.figures.forEach(expectFigure);
+      for (const t of section!.targets) {
+        expect(t).toMatchObject({
+          kind: expect.stringMatching(/^(speed|safety)$/),
+          text: expect.any(String),
+          measured: expect.any(String),
+          met: expect.any(Boolean),
+        });
+        if (t.kind === "safety") expect(t, t.text).toMatchObject({ met: true });
+      }
+      for (const f of section!.figures)
+        if (f.details && "lost updates" in f.details) expect(f.details["lost updates"], f.name).toBe(0);
+      // The files a run leaves: the same JSON, and the markdown table.
+      expect(JSON.parse(readFileSync(join(out, "latest.json"), "utf8"))).toEqual(result);
+      expect(readFileSync(join(out, "latest.md"), "utf8")).toContain(`### ${section!.title}`);
+    },
+  );
 
   it("rejects an unknown section with exit code 2 and writes nothing", async () => {
     const out = join(tmp.dir, "unknown");

@@ -40,7 +40,11 @@ for (const fixture of backendFixtures()) {
         expect(lost).toHaveLength(11);
         for (const l of lost) {
           expect(l.reason).toBeInstanceOf(VersionConflictError);
-          expect(l.reason).toMatchObject({ code: "VERSION_CONFLICT", retryable: true, details: { key: "g1/k", expectedVersion: 1, actualVersion: 2 } });
+          expect(l.reason).toMatchObject({
+            code: "VERSION_CONFLICT",
+            retryable: true,
+            details: { key: "g1/k", expectedVersion: 1, actualVersion: 2 },
+          });
         }
         const winnerValue = settled.findIndex((s) => s.status === "fulfilled") + 1;
         expect(await store.read("g1/k")).toMatchObject({ exists: true, version: 2, value: winnerValue });
@@ -52,7 +56,9 @@ for (const fixture of backendFixtures()) {
         expect(await store.read("g1/new")).toEqual({ key: "g1/new", exists: false, version: 0, epoch: 0 });
         const first = await store.commit({ key: "g1/new", op: op.set("a"), expectVersion: 0 });
         expect(first).toMatchObject({ version: 1, replayed: false, exists: true });
-        await expect(store.commit({ key: "g1/new", op: op.set("b"), expectVersion: 0 })).rejects.toBeInstanceOf(VersionConflictError);
+        await expect(store.commit({ key: "g1/new", op: op.set("b"), expectVersion: 0 })).rejects.toBeInstanceOf(
+          VersionConflictError,
+        );
         expect((await store.commit({ key: "g1/new", op: op.set("c") })).version).toBe(2);
         expect((await store.commit({ key: "g1/new", op: op.set("d"), expectVersion: 2 })).version).toBe(3);
         expect(await store.read("g1/new")).toMatchObject({ version: 3, value: "d" });
@@ -85,18 +91,25 @@ for (const fixture of backendFixtures()) {
         expect(del).toMatchObject({ exists: false, version: 2 });
         expect(await store.read("g1/del")).toMatchObject({ exists: false, version: 2 });
         expect((await store.read("g1/del")).value).toBeUndefined();
-        await expect(store.commit({ key: "g1/del", op: op.set("zombie"), expectVersion: stale.version })).rejects.toBeInstanceOf(
+        await expect(
+          store.commit({ key: "g1/del", op: op.set("zombie"), expectVersion: stale.version }),
+        ).rejects.toBeInstanceOf(VersionConflictError);
+        await expect(store.commit({ key: "g1/del", op: op.set("fresh"), expectVersion: 0 })).rejects.toBeInstanceOf(
           VersionConflictError,
         );
-        await expect(store.commit({ key: "g1/del", op: op.set("fresh"), expectVersion: 0 })).rejects.toBeInstanceOf(VersionConflictError);
-        expect(await store.commit({ key: "g1/del", op: op.set("fresh"), expectVersion: 2 })).toMatchObject({ version: 3, exists: true });
+        expect(await store.commit({ key: "g1/del", op: op.set("fresh"), expectVersion: 2 })).toMatchObject({
+          version: 3,
+          exists: true,
+        });
         await store.close();
       });
 
       it("update() retries conflicts until every concurrent increment lands", async () => {
         const store = await open();
         const results = await Promise.all(
-          Array.from({ length: 20 }, () => store.update("g1/count", (n) => ((n as number | undefined) ?? 0) + 1, { baseMs: 0, maxMs: 2 })),
+          Array.from({ length: 20 }, () =>
+            store.update("g1/count", (n) => ((n as number | undefined) ?? 0) + 1, { baseMs: 0, maxMs: 2 }),
+          ),
         );
         expect(await store.read("g1/count")).toMatchObject({ value: 20, version: 20 });
         expect(new Set(results.map((r) => r.version)).size).toBe(20);
@@ -112,7 +125,11 @@ for (const fixture of backendFixtures()) {
         expect(a).toEqual({ key: "g2/k", owner: "a", epoch: 1, expiresAt: clockNow + 1000 });
         const err = await store.claim({ key: "g2/k", owner: "b", ttlMs: 1000 }).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(ClaimHeldError);
-        expect(err).toMatchObject({ code: "CLAIM_HELD", retryable: true, details: { key: "g2/k", owner: "a", expiresAt: clockNow + 1000 } });
+        expect(err).toMatchObject({
+          code: "CLAIM_HELD",
+          retryable: true,
+          details: { key: "g2/k", owner: "a", expiresAt: clockNow + 1000 },
+        });
         expect((await store.claim({ key: "g2/k", owner: "a", ttlMs: 1000 })).epoch).toBe(2);
         expect(await store.currentClaim("g2/k")).toMatchObject({ owner: "a", epoch: 2 });
         await store.close();
@@ -136,7 +153,9 @@ for (const fixture of backendFixtures()) {
           details: { key: "g2/z", heldEpoch: zombie.epoch, currentEpoch: fresh.epoch, reason: "superseded" },
         });
         expect(await store.read("g2/z")).toMatchObject({ value: "draft", version: seen.version });
-        expect(await store.commit({ key: "g2/z", op: op.set("final"), expectVersion: seen.version, epoch: fresh.epoch })).toMatchObject({
+        expect(
+          await store.commit({ key: "g2/z", op: op.set("final"), expectVersion: seen.version, epoch: fresh.epoch }),
+        ).toMatchObject({
           epoch: fresh.epoch,
         });
         await store.close();
@@ -149,7 +168,12 @@ for (const fixture of backendFixtures()) {
           const err = await store.commit({ key: "g2/nb", op: o }).catch((e: unknown) => e);
           expect(err).toMatchObject({ code: "FENCED", details: { heldEpoch: null, reason: "no-epoch" } });
         }
-        const txnErr = await store.txn([{ key: "g2/free", op: op.set(1) }, { key: "g2/nb", op: op.set(1) }]).catch((e: unknown) => e);
+        const txnErr = await store
+          .txn([
+            { key: "g2/free", op: op.set(1) },
+            { key: "g2/nb", op: op.set(1) },
+          ])
+          .catch((e: unknown) => e);
         expect(txnErr).toBeInstanceOf(FencedError);
         expect(await store.read("g2/nb")).toMatchObject({ exists: false, version: 0 });
         expect(await store.read("g2/free")).toMatchObject({ exists: false, version: 0 });
@@ -181,7 +205,9 @@ for (const fixture of backendFixtures()) {
         expect(a.expiresAt).toBe(clockNow + 100);
         clockNow = a.expiresAt - 1;
         expect(await store.currentClaim("g2/edge")).toMatchObject({ owner: "a", epoch: a.epoch });
-        await expect(store.claim({ key: "g2/edge", owner: "b", ttlMs: 100 })).rejects.toMatchObject({ code: "CLAIM_HELD" });
+        await expect(store.claim({ key: "g2/edge", owner: "b", ttlMs: 100 })).rejects.toMatchObject({
+          code: "CLAIM_HELD",
+        });
         expect((await store.commit({ key: "g2/edge", op: op.set(1), epoch: a.epoch })).version).toBe(1);
         clockNow = a.expiresAt;
         expect(await store.currentClaim("g2/edge")).toBeNull();
@@ -273,7 +299,10 @@ for (const fixture of backendFixtures()) {
           async (c, signal) => {
             await store.claim({ key: "g2/wc", owner: "thief", ttlMs: 60_000, steal: true });
             await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
-            return { reason: signal.reason as unknown, write: await store.commit({ key: "g2/wc", op: op.set("late"), epoch: c.epoch }).catch((e: unknown) => e) };
+            return {
+              reason: signal.reason as unknown,
+              write: await store.commit({ key: "g2/wc", op: op.set("late"), epoch: c.epoch }).catch((e: unknown) => e),
+            };
           },
           { owner: "a", ttlMs: 60_000, renewEveryMs: 5 },
         );
@@ -290,13 +319,20 @@ for (const fixture of backendFixtures()) {
         const alice = await store.claim({ key: "jobs/a", owner: "alice", ttlMs: 60_000 });
         const bob = await store.claim({ key: "jobs/b", owner: "bob", ttlMs: 60_000 });
         expect(bob.epoch).not.toBe(alice.epoch);
-        const err = await store.commit({ key: "jobs/b", op: op.set("alice was here"), epoch: alice.epoch, owner: "alice" }).catch((e: unknown) => e);
+        const err = await store
+          .commit({ key: "jobs/b", op: op.set("alice was here"), epoch: alice.epoch, owner: "alice" })
+          .catch((e: unknown) => e);
         expect(err).toBeInstanceOf(FencedError);
         expect(err).toMatchObject({ details: { key: "jobs/b", heldEpoch: alice.epoch, currentEpoch: bob.epoch } });
-        await expect(store.commit({ key: "jobs/a", op: op.set("bob"), epoch: bob.epoch })).rejects.toBeInstanceOf(FencedError);
+        await expect(store.commit({ key: "jobs/a", op: op.set("bob"), epoch: bob.epoch })).rejects.toBeInstanceOf(
+          FencedError,
+        );
         expect(await store.read("jobs/b")).toMatchObject({ exists: false, version: 0 });
         expect(await store.read("jobs/a")).toMatchObject({ exists: false, version: 0 });
-        expect(await store.commit({ key: "jobs/b", op: op.set("bob"), epoch: bob.epoch })).toMatchObject({ version: 1, epoch: bob.epoch });
+        expect(await store.commit({ key: "jobs/b", op: op.set("bob"), epoch: bob.epoch })).toMatchObject({
+          version: 1,
+          epoch: bob.epoch,
+        });
         await store.close();
       });
 
@@ -309,7 +345,9 @@ for (const fixture of backendFixtures()) {
           if (granted.length === 3) await store.release(c);
         }
         // Concurrent claims on distinct keys take distinct epochs too.
-        const parallel = await Promise.all(["p/a", "p/b", "p/c", "p/d"].map((key) => store.claim({ key, owner: "x", ttlMs: 60_000 })));
+        const parallel = await Promise.all(
+          ["p/a", "p/b", "p/c", "p/d"].map((key) => store.claim({ key, owner: "x", ttlMs: 60_000 })),
+        );
         const all = [...granted, ...parallel.map((c) => c.epoch)];
         expect(new Set(all).size).toBe(all.length);
         expect(granted).toEqual([...granted].sort((x, y) => x - y));
@@ -352,7 +390,9 @@ for (const fixture of backendFixtures()) {
         expect(await store.currentClaim("lw/r")).toBeNull();
         // Nobody holds the key now: a plain writer may commit, and the old holder stays fenced.
         expect(await store.commit({ key: "lw/r", op: op.set("other") })).toMatchObject({ version: 1 });
-        await expect(store.commit({ key: "lw/r", op: op.set("late"), epoch: a.epoch })).rejects.toMatchObject({ details: { reason: "expired" } });
+        await expect(store.commit({ key: "lw/r", op: op.set("late"), epoch: a.epoch })).rejects.toMatchObject({
+          details: { reason: "expired" },
+        });
         await store.close();
       });
 
@@ -381,9 +421,13 @@ for (const fixture of backendFixtures()) {
         expect(await store.commit({ key: "gd/out", op: op.set(1), guards })).toMatchObject({ version: 1 });
         const thief = await store.claim({ key: "gd/job", owner: "t", ttlMs: 60_000, steal: true });
         const before = await store.backend.lastSeq();
-        const err = await store.commit({ key: "gd/out", op: op.set(2), expectVersion: 1, guards, owner: "w" }).catch((e: unknown) => e);
+        const err = await store
+          .commit({ key: "gd/out", op: op.set(2), expectVersion: 1, guards, owner: "w" })
+          .catch((e: unknown) => e);
         expect(err).toBeInstanceOf(FencedError);
-        expect(err).toMatchObject({ details: { key: "gd/job", heldEpoch: job.epoch, currentEpoch: thief.epoch, reason: "superseded" } });
+        expect(err).toMatchObject({
+          details: { key: "gd/job", heldEpoch: job.epoch, currentEpoch: thief.epoch, reason: "superseded" },
+        });
         expect(await store.read("gd/out")).toMatchObject({ value: 1, version: 1 });
         // The failed guard is the one event: fenced, on the guard key; nothing else was written.
         const events = (await store.events("gd/", { fromSeq: before + 1 })).map((e) => [e.key, e.outcome, e.owner]);
@@ -394,8 +438,12 @@ for (const fixture of backendFixtures()) {
       it("judges an epoch guard as a commit's own epoch: expired, released, and epoch null while a claim is live", async () => {
         const store = await open();
         const job = await store.claim({ key: "gd/e", owner: "w", ttlMs: 100 });
-        const write = (epoch: number | null) => store.commit({ key: "gd/o", op: op.increment(1), guards: [{ key: "gd/e", epoch }] });
-        await expect(write(null)).rejects.toMatchObject({ code: "FENCED", details: { key: "gd/e", heldEpoch: null, reason: "no-epoch" } });
+        const write = (epoch: number | null) =>
+          store.commit({ key: "gd/o", op: op.increment(1), guards: [{ key: "gd/e", epoch }] });
+        await expect(write(null)).rejects.toMatchObject({
+          code: "FENCED",
+          details: { key: "gd/e", heldEpoch: null, reason: "no-epoch" },
+        });
         await expect(write(job.epoch + 1000)).rejects.toMatchObject({ details: { reason: "unknown-epoch" } });
         clockNow += 101;
         await expect(write(job.epoch)).rejects.toMatchObject({ details: { reason: "expired" } });
@@ -410,16 +458,24 @@ for (const fixture of backendFixtures()) {
       it("a version guard is VERSION_CONFLICT naming the guard key, with a conflict event there, and writes nothing", async () => {
         const store = await open();
         await store.commit({ key: "gd/config", op: op.set("v1") });
-        expect(await store.commit({ key: "gd/plan", op: op.set("p1"), guards: [{ key: "gd/config", version: 1 }] })).toMatchObject({ version: 1 });
+        expect(
+          await store.commit({ key: "gd/plan", op: op.set("p1"), guards: [{ key: "gd/config", version: 1 }] }),
+        ).toMatchObject({ version: 1 });
         await store.commit({ key: "gd/config", op: op.set("v2") });
         const before = await store.backend.lastSeq();
-        const err = await store.commit({ key: "gd/plan", op: op.set("p2"), guards: [{ key: "gd/config", version: 1 }] }).catch((e: unknown) => e);
+        const err = await store
+          .commit({ key: "gd/plan", op: op.set("p2"), guards: [{ key: "gd/config", version: 1 }] })
+          .catch((e: unknown) => e);
         expect(err).toBeInstanceOf(VersionConflictError);
         expect(err).toMatchObject({ details: { key: "gd/config", expectedVersion: 1, actualVersion: 2 } });
         expect(await store.read("gd/plan")).toMatchObject({ value: "p1", version: 1 });
-        expect((await store.events("gd/", { fromSeq: before + 1 })).map((e) => [e.key, e.outcome])).toEqual([["gd/config", "conflict"]]);
+        expect((await store.events("gd/", { fromSeq: before + 1 })).map((e) => [e.key, e.outcome])).toEqual([
+          ["gd/config", "conflict"],
+        ]);
         // A guard on a key that must not exist yet: version 0.
-        await expect(store.commit({ key: "gd/x", op: op.set(1), guards: [{ key: "gd/missing", version: 0 }] })).resolves.toMatchObject({ version: 1 });
+        await expect(
+          store.commit({ key: "gd/x", op: op.set(1), guards: [{ key: "gd/missing", version: 0 }] }),
+        ).resolves.toMatchObject({ version: 1 });
         await store.close();
       });
 
@@ -432,15 +488,32 @@ for (const fixture of backendFixtures()) {
         // A retry of an applied opId replays its first result, although its guard no longer holds.
         expect(await store.commit(request)).toMatchObject({ replayed: true, seq: first.seq });
         // The same opId with other guards is another payload.
-        await expect(store.commit({ ...request, guards: [{ key: "gd/ord", version: 0 }] })).rejects.toMatchObject({ code: "IDEMPOTENCY_MISMATCH" });
+        await expect(store.commit({ ...request, guards: [{ key: "gd/ord", version: 0 }] })).rejects.toMatchObject({
+          code: "IDEMPOTENCY_MISMATCH",
+        });
         // Guard and own version both fail: the guard is answered.
-        await expect(store.commit({ key: "gd/res", op: op.set(2), expectVersion: 7, guards: [{ key: "gd/ord", epoch: job.epoch }] })).rejects.toMatchObject({
+        await expect(
+          store.commit({
+            key: "gd/res",
+            op: op.set(2),
+            expectVersion: 7,
+            guards: [{ key: "gd/ord", epoch: job.epoch }],
+          }),
+        ).rejects.toMatchObject({
           code: "FENCED",
           details: { key: "gd/ord" },
         });
         // Guards in order: the first failing one is answered.
         await expect(
-          store.commit({ key: "gd/res", op: op.set(2), guards: [{ key: "gd/res", version: 1 }, { key: "gd/ord", version: 9 }, { key: "gd/ord", epoch: job.epoch }] }),
+          store.commit({
+            key: "gd/res",
+            op: op.set(2),
+            guards: [
+              { key: "gd/res", version: 1 },
+              { key: "gd/ord", version: 9 },
+              { key: "gd/ord", epoch: job.epoch },
+            ],
+          }),
         ).rejects.toMatchObject({ code: "VERSION_CONFLICT", details: { key: "gd/ord", expectedVersion: 9 } });
         await store.close();
       });
@@ -448,11 +521,28 @@ for (const fixture of backendFixtures()) {
       it("guards a txn all-or-nothing, and a guard may name a key the txn writes", async () => {
         const store = await open();
         const lease = await store.claim({ key: "gd/lease", owner: "w", ttlMs: 60_000 });
-        const writes = [{ key: "gd/t1", op: op.set(1) }, { key: "gd/t2", op: op.set(2) }];
-        expect((await store.txn(writes, { guards: [{ key: "gd/lease", epoch: lease.epoch }, { key: "gd/t1", version: 0 }] })).results).toHaveLength(2);
-        await expect(store.txn(writes, { guards: [{ key: "gd/t1", version: 0 }] })).rejects.toMatchObject({ code: "VERSION_CONFLICT", details: { key: "gd/t1" } });
+        const writes = [
+          { key: "gd/t1", op: op.set(1) },
+          { key: "gd/t2", op: op.set(2) },
+        ];
+        expect(
+          (
+            await store.txn(writes, {
+              guards: [
+                { key: "gd/lease", epoch: lease.epoch },
+                { key: "gd/t1", version: 0 },
+              ],
+            })
+          ).results,
+        ).toHaveLength(2);
+        await expect(store.txn(writes, { guards: [{ key: "gd/t1", version: 0 }] })).rejects.toMatchObject({
+          code: "VERSION_CONFLICT",
+          details: { key: "gd/t1" },
+        });
         await store.release(lease);
-        await expect(store.txn(writes, { guards: [{ key: "gd/lease", epoch: lease.epoch }] })).rejects.toMatchObject({ details: { reason: "released" } });
+        await expect(store.txn(writes, { guards: [{ key: "gd/lease", epoch: lease.epoch }] })).rejects.toMatchObject({
+          details: { reason: "released" },
+        });
         expect((await store.read("gd/t2")).version).toBe(1);
         await store.close();
       });
@@ -469,10 +559,16 @@ for (const fixture of backendFixtures()) {
           { key: "gd/k", epoch: 1 },
         ];
         for (const guards of bad) {
-          await expect(store.commit({ key: "gd/w", op: op.set(1), guards } as never)).rejects.toBeInstanceOf(InvalidInputError);
-          await expect(store.txn([{ key: "gd/w", op: op.set(1) }], { guards } as never)).rejects.toBeInstanceOf(InvalidInputError);
+          await expect(store.commit({ key: "gd/w", op: op.set(1), guards } as never)).rejects.toBeInstanceOf(
+            InvalidInputError,
+          );
+          await expect(store.txn([{ key: "gd/w", op: op.set(1) }], { guards } as never)).rejects.toBeInstanceOf(
+            InvalidInputError,
+          );
         }
-        await expect(store.txn([{ key: "gd/w", op: op.set(1), guards: [] } as never])).rejects.toBeInstanceOf(InvalidInputError);
+        await expect(store.txn([{ key: "gd/w", op: op.set(1), guards: [] } as never])).rejects.toBeInstanceOf(
+          InvalidInputError,
+        );
         expect(await store.read("gd/w")).toMatchObject({ exists: false, version: 0 });
         expect(await store.events("gd/")).toEqual([]);
         await store.close();
@@ -549,7 +645,10 @@ for (const fixture of backendFixtures()) {
             { key: "g4/b", op: op.increment(5), expectVersion: 0 },
           ])
           .catch((e: unknown) => e);
-        expect(err).toMatchObject({ code: "VERSION_CONFLICT", details: { key: "g4/b", expectedVersion: 0, actualVersion: 1 } });
+        expect(err).toMatchObject({
+          code: "VERSION_CONFLICT",
+          details: { key: "g4/b", expectedVersion: 0, actualVersion: 1 },
+        });
         expect(await store.read("g4/a")).toMatchObject({ value: 10, version: 1 });
         expect(await store.read("g4/b")).toMatchObject({ value: 10, version: 1 });
         await store.close();
@@ -590,7 +689,9 @@ for (const fixture of backendFixtures()) {
           }
         };
         await Promise.all(
-          Array.from({ length: 20 }, (_, i) => (i % 2 ? transfer("g4/acct/x", "g4/acct/y", i) : transfer("g4/acct/y", "g4/acct/x", i))),
+          Array.from({ length: 20 }, (_, i) =>
+            i % 2 ? transfer("g4/acct/x", "g4/acct/y", i) : transfer("g4/acct/y", "g4/acct/x", i),
+          ),
         );
         const [x, y] = [await store.read("g4/acct/x"), await store.read("g4/acct/y")];
         expect((x.value as number) + (y.value as number)).toBe(200);
@@ -637,11 +738,15 @@ for (const fixture of backendFixtures()) {
         await store.commit({ key: "bad/s", op: op.set("text") });
         await expect(store.commit({ key: "bad/s", op: op.increment(1) })).rejects.toMatchObject({
           code: "INVALID_INPUT",
-          details: { issues: [{ path: ["op"], message: "increment needs a number as the current value, found a string" }] },
+          details: {
+            issues: [{ path: ["op"], message: "increment needs a number as the current value, found a string" }],
+          },
         });
         await expect(store.commit({ key: "bad/s", op: op.append(1) })).rejects.toMatchObject({
           code: "INVALID_INPUT",
-          details: { issues: [{ path: ["op"], message: "append needs an array as the current value, found a string" }] },
+          details: {
+            issues: [{ path: ["op"], message: "append needs an array as the current value, found a string" }],
+          },
         });
         expect(await store.read("bad/s")).toMatchObject({ value: "text", version: 1 });
         await store.close();
@@ -673,7 +778,10 @@ for (const fixture of backendFixtures()) {
             { key: "bad/u", op: op.set(1) },
             { key: "bad/t", op: op.increment(1) },
           ]),
-        ).rejects.toMatchObject({ code: "INVALID_INPUT", details: { issues: [{ path: ["requests", 1, "op", "by"] }] } });
+        ).rejects.toMatchObject({
+          code: "INVALID_INPUT",
+          details: { issues: [{ path: ["requests", 1, "op", "by"] }] },
+        });
         await expect(store.commit({ key: "bad/t", op: op.increment(1) })).rejects.toMatchObject({
           details: { issues: [{ path: ["op", "by"] }] },
         });
@@ -689,7 +797,9 @@ for (const fixture of backendFixtures()) {
         await store.commit({ key: "bad/grow", op: op.set("y".repeat(600)) });
         await expect(store.commit({ key: "bad/grow", op: op.append("z") })).rejects.toBeInstanceOf(InvalidInputError);
         await store.commit({ key: "bad/list", op: op.set(["y".repeat(600)]) });
-        await expect(store.commit({ key: "bad/list", op: op.append("z".repeat(600)) })).rejects.toBeInstanceOf(PayloadTooLargeError);
+        await expect(store.commit({ key: "bad/list", op: op.append("z".repeat(600)) })).rejects.toBeInstanceOf(
+          PayloadTooLargeError,
+        );
         expect(await store.read("bad/big")).toMatchObject({ exists: false, version: 0 });
         expect(await store.read("bad/list")).toMatchObject({ version: 1 });
         await store.close();
@@ -762,7 +872,14 @@ for (const fixture of backendFixtures()) {
         await store.commit({ key: "ev/k", op: op.set(1), opId: "e1", owner: "w" });
         await store.release(c);
         const events = await store.events("ev/", { fromSeq: 1 });
-        expect(events.map((e) => e.outcome)).toEqual(["committed", "conflict", "claimed", "fenced", "replayed", "released"]);
+        expect(events.map((e) => e.outcome)).toEqual([
+          "committed",
+          "conflict",
+          "claimed",
+          "fenced",
+          "replayed",
+          "released",
+        ]);
         expect(events[0]).toMatchObject({ key: "ev/k", version: 1, epoch: 0, owner: "w", opId: "e1" });
         expect(events.map((e) => e.seq)).toEqual([...events.map((e) => e.seq)].sort((a, b) => a - b));
         expect(new Set(events.map((e) => e.seq)).size).toBe(events.length);
@@ -791,10 +908,17 @@ for (const fixture of backendFixtures()) {
 
       it("lists existing keys under a prefix in key order, pages with after, and shows tombstones on request", async () => {
         const store = await open();
-        for (const k of ["l/b", "l/a", "l/c", "lz", "l/é", "l/\u{1F600}"]) await store.commit({ key: k, op: op.set(k) });
+        for (const k of ["l/b", "l/a", "l/c", "lz", "l/é", "l/\u{1F600}"])
+          await store.commit({ key: k, op: op.set(k) });
         await store.commit({ key: "l/c", op: op.delete() });
         expect((await store.list("l/")).map((r) => r.key)).toEqual(["l/a", "l/b", "l/é", "l/\u{1F600}"]);
-        expect((await store.list({ prefix: "l/", includeDeleted: true })).map((r) => r.key)).toEqual(["l/a", "l/b", "l/c", "l/é", "l/\u{1F600}"]);
+        expect((await store.list({ prefix: "l/", includeDeleted: true })).map((r) => r.key)).toEqual([
+          "l/a",
+          "l/b",
+          "l/c",
+          "l/é",
+          "l/\u{1F600}",
+        ]);
         expect((await store.list({ prefix: "l/", after: "l/b", limit: 1 })).map((r) => r.key)).toEqual(["l/é"]);
         await store.close();
       });
@@ -826,13 +950,21 @@ for (const fixture of backendFixtures()) {
 
       it("listSnapshot answers list's page with its seq, and a fresh store reads seq 0", async () => {
         const store = await open();
-        expect(await store.readMany(["snap/a"])).toEqual({ seq: 0, records: [{ key: "snap/a", exists: false, version: 0, epoch: 0 }] });
+        expect(await store.readMany(["snap/a"])).toEqual({
+          seq: 0,
+          records: [{ key: "snap/a", exists: false, version: 0, epoch: 0 }],
+        });
         expect(await store.listSnapshot("snap/")).toEqual({ seq: 0, records: [] });
         for (const k of ["snap/b", "snap/a", "snap/c", "snapz"]) await store.commit({ key: k, op: op.set(k) });
         await store.commit({ key: "snap/c", op: op.delete() });
         const page = await store.listSnapshot({ prefix: "snap/", limit: 1, after: "snap/a" });
-        expect(page).toEqual({ seq: await store.lastSeq(), records: await store.list({ prefix: "snap/", limit: 1, after: "snap/a" }) });
-        expect((await store.listSnapshot({ prefix: "snap/", includeDeleted: true })).records.map((r) => r.key)).toEqual(["snap/a", "snap/b", "snap/c"]);
+        expect(page).toEqual({
+          seq: await store.lastSeq(),
+          records: await store.list({ prefix: "snap/", limit: 1, after: "snap/a" }),
+        });
+        expect((await store.listSnapshot({ prefix: "snap/", includeDeleted: true })).records.map((r) => r.key)).toEqual(
+          ["snap/a", "snap/b", "snap/c"],
+        );
         expect((await store.listSnapshot("snap/")).records.map((r) => r.key)).toEqual(["snap/a", "snap/b"]);
         await store.close();
       });
@@ -855,12 +987,16 @@ for (const fixture of backendFixtures()) {
         // Two readers, snapshot after snapshot while the txns land.
         const snaps: Snapshot[] = [];
         const reader = async (list: boolean) => {
-          while (moving) snaps.push(list ? await store.listSnapshot("snap/") : await store.readMany(["snap/x", "snap/y"]));
+          while (moving)
+            snaps.push(list ? await store.listSnapshot("snap/") : await store.readMany(["snap/x", "snap/y"]));
         };
         await Promise.all([moves, reader(false), reader(true)]);
         expect(snaps.length).toBeGreaterThan(0);
         for (const { records, seq } of snaps) {
-          expect(records.reduce((sum, r) => sum + (r.value as number), 0), `at seq ${seq}`).toBe(100);
+          expect(
+            records.reduce((sum, r) => sum + (r.value as number), 0),
+            `at seq ${seq}`,
+          ).toBe(100);
           // Both keys move in every txn, so they are at the same version in every consistent state.
           expect(records[0]!.version, `at seq ${seq}`).toBe(records[1]!.version);
         }
@@ -878,7 +1014,11 @@ for (const fixture of backendFixtures()) {
           const first = await r.getRecords(["snap/k"]);
           opened();
           await held;
-          return { seq: await r.lastSeq(), first: first[0]?.valueText, second: (await r.getRecords(["snap/k"]))[0]?.valueText };
+          return {
+            seq: await r.lastSeq(),
+            first: first[0]?.valueText,
+            second: (await r.getRecords(["snap/k"]))[0]?.valueText,
+          };
         });
         await isOpen;
         const committed = await store.commit({ key: "snap/k", op: op.set("after") });
@@ -929,7 +1069,12 @@ for (const fixture of backendFixtures()) {
       const err = await store.commit({ key: "e/k", op: op.set(1), expectVersion: 3 }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(FencedStateError);
       expect(JSON.parse(JSON.stringify(err))).toEqual({
-        error: { code: "VERSION_CONFLICT", message: (err as Error).message, retryable: true, details: { key: "e/k", expectedVersion: 3, actualVersion: 0 } },
+        error: {
+          code: "VERSION_CONFLICT",
+          message: (err as Error).message,
+          retryable: true,
+          details: { key: "e/k", expectedVersion: 3, actualVersion: 0 },
+        },
       });
       await store.close();
     });

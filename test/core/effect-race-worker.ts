@@ -9,7 +9,13 @@ import { openStore } from "../../src/index.js";
 import { sleep } from "../../src/core/retry.js";
 
 const { values } = parseArgs({
-  options: { db: { type: "string" }, url: { type: "string" }, schema: { type: "string" }, "op-id": { type: "string" }, log: { type: "string" } },
+  options: {
+    db: { type: "string" },
+    url: { type: "string" },
+    schema: { type: "string" },
+    "op-id": { type: "string" },
+    log: { type: "string" },
+  },
 });
 const opId = values["op-id"]!;
 const store = await openStore(values.url ? { url: values.url, schema: values.schema! } : { path: values.db! });

@@ -42,7 +42,12 @@ for (const fixture of backendFixtures()) {
       const effect = counter();
       const request = { opId: "email/1", guards: [{ key: "approvals/1", version: read.version }], run: effect.run };
       const first = await store.effect(request);
-      expect(first).toMatchObject({ fired: true, status: "done", result: { sent: 1 }, record: { status: "done", attempt: 1 } });
+      expect(first).toMatchObject({
+        fired: true,
+        status: "done",
+        result: { sent: 1 },
+        record: { status: "done", attempt: 1 },
+      });
       const again = await store.effect(request);
       expect(again).toMatchObject({ fired: false, status: "done", previous: { status: "done", result: { sent: 1 } } });
       expect(effect.calls).toBe(1);
@@ -72,7 +77,10 @@ for (const fixture of backendFixtures()) {
       const effect = counter();
       await expect(
         store.effect({ opId: "email/3", guards: [{ key: "approvals/3", version: read.version }], run: effect.run }),
-      ).rejects.toMatchObject({ code: "VERSION_CONFLICT", details: { key: "approvals/3", expectedVersion: 1, actualVersion: 2 } });
+      ).rejects.toMatchObject({
+        code: "VERSION_CONFLICT",
+        details: { key: "approvals/3", expectedVersion: 1, actualVersion: 2 },
+      });
       expect(effect.calls).toBe(0);
       expect(await store.read("effects/email/3")).toMatchObject({ exists: false, version: 0 });
       const events = await store.events("approvals/3");
@@ -85,7 +93,12 @@ for (const fixture of backendFixtures()) {
       await store.claim({ key: "jobs/4", owner: "thief", ttlMs: 60_000, steal: true });
       const effect = counter();
       await expect(
-        store.effect({ opId: "pay/4", guards: [{ key: "jobs/4", epoch: zombie.epoch }], owner: "zombie", run: effect.run }),
+        store.effect({
+          opId: "pay/4",
+          guards: [{ key: "jobs/4", epoch: zombie.epoch }],
+          owner: "zombie",
+          run: effect.run,
+        }),
       ).rejects.toMatchObject({ code: "FENCED", details: { key: "jobs/4", reason: "superseded" } });
       expect(effect.calls).toBe(0);
       expect(await store.read("effects/pay/4")).toMatchObject({ exists: false, version: 0 });
@@ -107,8 +120,13 @@ for (const fixture of backendFixtures()) {
       expect(refired).toMatchObject({ fired: true, record: { attempt: 2, status: "done" } });
       expect(effect.calls).toBe(1);
       // The crashed attempt's late outcome lost to attempt 2: it cannot overwrite it.
-      await expect(finishEffect(store, { opId: "sms/5", attempt: 1, status: "done" })).rejects.toMatchObject({ code: "VERSION_CONFLICT" });
-      await expect(store.effect({ opId: "sms/5", refire: ["unknown"], run: effect.run })).resolves.toMatchObject({ fired: false, status: "done" });
+      await expect(finishEffect(store, { opId: "sms/5", attempt: 1, status: "done" })).rejects.toMatchObject({
+        code: "VERSION_CONFLICT",
+      });
+      await expect(store.effect({ opId: "sms/5", refire: ["unknown"], run: effect.run })).resolves.toMatchObject({
+        fired: false,
+        status: "done",
+      });
     });
 
     it("records failed and rethrows when the effect throws; a retry reports failed unless refire names it", async () => {
@@ -120,13 +138,18 @@ for (const fixture of backendFixtures()) {
         status: "failed",
         previous: { status: "failed", error: { message: "smtp down" } },
       });
-      await expect(store.effect({ opId: "mail/6", refire: ["failed"], run: () => 1 })).resolves.toMatchObject({ fired: true, result: 1 });
+      await expect(store.effect({ opId: "mail/6", refire: ["failed"], run: () => 1 })).resolves.toMatchObject({
+        fired: true,
+        result: 1,
+      });
     });
 
     it("fires exactly once when many callers race the same opId", async () => {
       const store = await open();
       const effect = counter();
-      const results = await Promise.all(Array.from({ length: 8 }, () => store.effect({ opId: "race/7", run: effect.run })));
+      const results = await Promise.all(
+        Array.from({ length: 8 }, () => store.effect({ opId: "race/7", run: effect.run })),
+      );
       expect(effect.calls).toBe(1);
       expect(results.filter((r) => r.fired)).toHaveLength(1);
       for (const r of results.filter((x) => !x.fired)) expect(["unknown", "done"]).toContain(r.status);
@@ -142,9 +165,15 @@ for (const fixture of backendFixtures()) {
       // The racer's read happened before the intent above: it saw no record.
       const read = store.read.bind(store);
       let stale = true;
-      store.read = async (key) => (stale && key === "effects/late/10" ? ((stale = false), { key, exists: false, version: 0, epoch: 0 }) : read(key));
+      store.read = async (key) =>
+        stale && key === "effects/late/10"
+          ? ((stale = false), { key, exists: false, version: 0, epoch: 0 })
+          : read(key);
       const effect = counter();
-      await expect(store.effect({ opId: "late/10", run: effect.run })).resolves.toMatchObject({ fired: false, status: "unknown" });
+      await expect(store.effect({ opId: "late/10", run: effect.run })).resolves.toMatchObject({
+        fired: false,
+        status: "unknown",
+      });
       expect(effect.calls).toBe(0);
     });
 
@@ -152,14 +181,24 @@ for (const fixture of backendFixtures()) {
       const store = await open();
       const first = await beginEffect(store, { opId: "resend/11", attemptId: "a-1" });
       await expect(beginEffect(store, { opId: "resend/11", attemptId: "a-1" })).resolves.toEqual(first);
-      await expect(beginEffect(store, { opId: "resend/11", attemptId: "a-2" })).resolves.toMatchObject({ proceed: false, status: "unknown" });
-      await expect(beginEffect(store, { opId: "resend/11" })).resolves.toMatchObject({ proceed: false, status: "unknown" });
+      await expect(beginEffect(store, { opId: "resend/11", attemptId: "a-2" })).resolves.toMatchObject({
+        proceed: false,
+        status: "unknown",
+      });
+      await expect(beginEffect(store, { opId: "resend/11" })).resolves.toMatchObject({
+        proceed: false,
+        status: "unknown",
+      });
     });
 
-    it("the same opId under another record key is IDEMPOTENCY_MISMATCH, not a retry loop", { timeout: 10_000 }, async () => {
+    it("the same opId under another record key is IDEMPOTENCY_MISMATCH, not a retry loop", {
+      timeout: 10_000,
+    }, async () => {
       const store = await open();
       await beginEffect(store, { opId: "dup/12", key: "mine/12" });
-      await expect(beginEffect(store, { opId: "dup/12", key: "other/12" })).rejects.toMatchObject({ code: "IDEMPOTENCY_MISMATCH" });
+      await expect(beginEffect(store, { opId: "dup/12", key: "other/12" })).rejects.toMatchObject({
+        code: "IDEMPOTENCY_MISMATCH",
+      });
       expect(await store.read("other/12")).toMatchObject({ exists: false, version: 0 });
     });
 
@@ -176,7 +215,10 @@ for (const fixture of backendFixtures()) {
       const store = await fixture.open({ limits: { maxValueBytes: 2048 } });
       const r = await store.effect({ opId: "big/9", run: () => "x".repeat(4096) });
       expect(r).toMatchObject({ fired: true, record: { status: "done" } });
-      expect((await store.read("effects/big/9")).value).toMatchObject({ status: "done", resultOmitted: expect.stringContaining("exceeds") });
+      expect((await store.read("effects/big/9")).value).toMatchObject({
+        status: "done",
+        resultOmitted: expect.stringContaining("exceeds"),
+      });
     });
 
     it("records the outcome without a result that is not JSON, and returns the result to the caller", async () => {
@@ -214,12 +256,19 @@ for (const fixture of backendFixtures()) {
           details: { issues: [{ path: ["guards", 0, "key"] }] },
         });
       }
-      await expect(finishEffect(store, { opId: "never", attempt: 1, status: "done" })).rejects.toMatchObject({ code: "INVALID_INPUT" });
+      await expect(finishEffect(store, { opId: "never", attempt: 1, status: "done" })).rejects.toMatchObject({
+        code: "INVALID_INPUT",
+      });
       expect((await store.events("")).map((e) => e.key)).toEqual(["effects/done-already"]);
       // A record key written by hand is not an effect record: refused, and left as it is.
       await store.commit({ key: "notes/1", op: op.set("hello") });
-      await expect(store.effect({ opId: "n1", key: "notes/1", run })).rejects.toMatchObject({ code: "INVALID_INPUT", details: { issues: [{ path: ["key"] }] } });
-      await expect(finishEffect(store, { opId: "n1", key: "notes/1", attempt: 1, status: "done" })).rejects.toMatchObject({ code: "INVALID_INPUT" });
+      await expect(store.effect({ opId: "n1", key: "notes/1", run })).rejects.toMatchObject({
+        code: "INVALID_INPUT",
+        details: { issues: [{ path: ["key"] }] },
+      });
+      await expect(
+        finishEffect(store, { opId: "n1", key: "notes/1", attempt: 1, status: "done" }),
+      ).rejects.toMatchObject({ code: "INVALID_INPUT" });
       expect(await store.read("notes/1")).toMatchObject({ version: 1, value: "hello" });
     });
   });
@@ -252,11 +301,20 @@ if (racers.length > 0) {
         writeFileSync(fired, "");
         for (let round = 0; round < 3; round++) {
           const workers = [0, 1].map(() =>
-            spawnWorker("test/core/effect-race-worker.ts", [...target.args, "--op-id", `race/${round}`, "--log", fired]),
+            spawnWorker("test/core/effect-race-worker.ts", [
+              ...target.args,
+              "--op-id",
+              `race/${round}`,
+              "--log",
+              fired,
+            ]),
           );
           const lines = await Promise.all(workers.map((w) => w.nextJson<{ fired: boolean; status?: string }>()));
           const exits = await Promise.all(workers.map((w) => w.exited));
-          expect(exits.map((e) => e.code), exits.map((e) => e.stderr).join("\n")).toEqual([0, 0]);
+          expect(
+            exits.map((e) => e.code),
+            exits.map((e) => e.stderr).join("\n"),
+          ).toEqual([0, 0]);
           expect(lines.filter((l) => l.fired)).toHaveLength(1);
         }
         const log = readFileSync(fired, "utf8").trim().split("\n");

@@ -35,7 +35,11 @@ for (const fixture of backendFixtures()) {
       const bound = setTimeout(() => controller.abort(), 20_000);
       const seen: StateEvent[] = [];
       const watching = (async () => {
-        for await (const e of store.watch("watch/", { fromSeq: before.seq! + 1, signal: controller.signal, pollMs: 10 })) {
+        for await (const e of store.watch("watch/", {
+          fromSeq: before.seq! + 1,
+          signal: controller.signal,
+          pollMs: 10,
+        })) {
           seen.push(e);
           if (seen.length === 4) controller.abort();
         }
@@ -46,7 +50,12 @@ for (const fixture of backendFixtures()) {
       await store.commit({ key: "watch/b", op: op.set(5) });
       await watching;
       clearTimeout(bound);
-      expect(seen.map((e) => [e.key, e.version])).toEqual([["watch/a", 2], ["watch/a", 3], ["watch/a", 4], ["watch/b", 1]]);
+      expect(seen.map((e) => [e.key, e.version])).toEqual([
+        ["watch/a", 2],
+        ["watch/a", 3],
+        ["watch/a", 4],
+        ["watch/b", 1],
+      ]);
       await store.close();
     });
 
@@ -86,9 +95,19 @@ for (const fixture of backendFixtures()) {
     });
 
     it("refuses retention options that are not positive with INVALID_INPUT when the store opens", async () => {
-      const bad = [{ maxEvents: 0 }, { maxEvents: -1 }, { maxEvents: 1.5 }, { maxEvents: Number.NaN }, { idempotencyMs: 0 }, { idempotencyMs: -5 }];
+      const bad = [
+        { maxEvents: 0 },
+        { maxEvents: -1 },
+        { maxEvents: 1.5 },
+        { maxEvents: Number.NaN },
+        { idempotencyMs: 0 },
+        { idempotencyMs: -5 },
+      ];
       for (const retention of bad) {
-        const err = await fixture.open({ retention }).then(async (s) => (await s.close(), undefined), (e: unknown) => e);
+        const err = await fixture.open({ retention }).then(
+          async (s) => (await s.close(), undefined),
+          (e: unknown) => e,
+        );
         expect(err, JSON.stringify(retention)).toBeInstanceOf(FencedStateError);
         expect((err as FencedStateError).code).toBe("INVALID_INPUT");
       }

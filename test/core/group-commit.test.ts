@@ -49,7 +49,11 @@ const body = (log: string[], name: string, fail?: string) => async () => {
 describe("group commit (G4, G5, G6)", () => {
   it("runs the transactions that wait together in one database transaction, in call order", async () => {
     const { log, group } = fakeConnection();
-    const results = await Promise.all([group.run(body(log, "a")), group.run(body(log, "b")), group.run(body(log, "c"))]);
+    const results = await Promise.all([
+      group.run(body(log, "a")),
+      group.run(body(log, "b")),
+      group.run(body(log, "c")),
+    ]);
     expect(results).toEqual(["a", "b", "c"]);
     expect(log).toEqual(["begin", "a", "savepoint", "b", "release", "savepoint", "c", "release", "commit", "notify"]);
   });
@@ -60,21 +64,52 @@ describe("group commit (G4, G5, G6)", () => {
     const settled = await Promise.allSettled(runs);
     expect(settled.map((s) => s.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
     expect((settled[1] as PromiseRejectedResult).reason).toEqual(new Error("mapped: boom"));
-    expect(log).toEqual(["begin", "a", "savepoint", "b", "rollback to savepoint", "release", "savepoint", "c", "release", "commit", "notify"]);
+    expect(log).toEqual([
+      "begin",
+      "a",
+      "savepoint",
+      "b",
+      "rollback to savepoint",
+      "release",
+      "savepoint",
+      "c",
+      "release",
+      "commit",
+      "notify",
+    ]);
   });
 
   it("rolls back a failing first transaction whole, and the ones after it form the next group", async () => {
     const { log, group } = fakeConnection();
-    const settled = await Promise.allSettled([group.run(body(log, "a", "boom")), group.run(body(log, "b")), group.run(body(log, "c"))]);
+    const settled = await Promise.allSettled([
+      group.run(body(log, "a", "boom")),
+      group.run(body(log, "b")),
+      group.run(body(log, "c")),
+    ]);
     expect(settled.map((s) => s.status)).toEqual(["rejected", "fulfilled", "fulfilled"]);
     expect(log).toEqual(["begin", "a", "rollback", "begin", "b", "savepoint", "c", "release", "commit", "notify"]);
   });
 
   it("answers no member before its group's COMMIT, and fails every member when that COMMIT fails (G5, G6)", async () => {
     const { log, group } = fakeConnection({ failCommit: true });
-    const runs = ["a", "b"].map((n) => group.run(body(log, n)).then(() => log.push(`${n} acknowledged`), (e: Error) => log.push(`${n}: ${e.message}`)));
+    const runs = ["a", "b"].map((n) =>
+      group.run(body(log, n)).then(
+        () => log.push(`${n} acknowledged`),
+        (e: Error) => log.push(`${n}: ${e.message}`),
+      ),
+    );
     await Promise.all(runs);
-    expect(log).toEqual(["begin", "a", "savepoint", "b", "release", "commit", "rollback", "a: mapped: disk I/O error", "b: mapped: disk I/O error"]);
+    expect(log).toEqual([
+      "begin",
+      "a",
+      "savepoint",
+      "b",
+      "release",
+      "commit",
+      "rollback",
+      "a: mapped: disk I/O error",
+      "b: mapped: disk I/O error",
+    ]);
   });
 
   it("fails every member when the database rolled the whole group back by itself (disk full, I/O error)", async () => {
@@ -84,7 +119,11 @@ describe("group commit (G4, G5, G6)", () => {
       abort(); // what SQLite does on SQLITE_FULL: the transaction is gone
       throw new Error("database or disk is full");
     };
-    const settled = await Promise.allSettled([group.run(body(log, "a")), group.run(failing), group.run(body(log, "c"))]);
+    const settled = await Promise.allSettled([
+      group.run(body(log, "a")),
+      group.run(failing),
+      group.run(body(log, "c")),
+    ]);
     expect(settled.map((s) => s.status)).toEqual(["rejected", "rejected", "fulfilled"]);
     expect((settled[0] as PromiseRejectedResult).reason).toEqual(new Error("mapped: database or disk is full"));
     expect(log).toEqual(["begin", "a", "savepoint", "b", "begin", "c", "commit", "notify"]);
@@ -93,8 +132,17 @@ describe("group commit (G4, G5, G6)", () => {
   it("keeps a group within its size bound", async () => {
     const log: string[] = [];
     const { sql } = fakeConnection();
-    const wrapped: GroupStatements = { ...sql, begin: () => (log.push("begin"), sql.begin()), commit: () => (log.push("commit"), sql.commit()) };
-    const group = new GroupCommit("tx", wrapped, { maxSize: 2, maxMs: 1000, mapError: (e) => e, onCommit: () => undefined });
+    const wrapped: GroupStatements = {
+      ...sql,
+      begin: () => (log.push("begin"), sql.begin()),
+      commit: () => (log.push("commit"), sql.commit()),
+    };
+    const group = new GroupCommit("tx", wrapped, {
+      maxSize: 2,
+      maxMs: 1000,
+      mapError: (e) => e,
+      onCommit: () => undefined,
+    });
     await Promise.all(["a", "b", "c", "d", "e"].map((n) => group.run(body(log, n))));
     expect(log).toEqual(["begin", "a", "b", "commit", "begin", "c", "d", "commit", "begin", "e", "commit"]);
   });
@@ -106,7 +154,9 @@ describe("group commit (G4, G5, G6)", () => {
     const settled = await Promise.allSettled(
       keys.map((key, i) =>
         i === 3
-          ? commitWithin(store, { key, op: op.set(i), expectVersion: 0 }, () => Promise.reject(new Error("boom after the writes")))
+          ? commitWithin(store, { key, op: op.set(i), expectVersion: 0 }, () =>
+              Promise.reject(new Error("boom after the writes")),
+            )
           : store.commit({ key, op: op.set(i), expectVersion: 0 }),
       ),
     );
@@ -114,7 +164,9 @@ describe("group commit (G4, G5, G6)", () => {
     await store.close();
     const reopened = await openStore({ path });
     for (const [i, key] of keys.entries()) {
-      expect(await reopened.read(key)).toMatchObject(i === 3 ? { exists: false, version: 0 } : { exists: true, value: i, version: 1 });
+      expect(await reopened.read(key)).toMatchObject(
+        i === 3 ? { exists: false, version: 0 } : { exists: true, value: i, version: 1 },
+      );
     }
     expect((await reopened.events("group/")).filter((e) => e.key === "group/k3")).toEqual([]);
     await reopened.close();

@@ -23,12 +23,28 @@ async function expectRefused(store: StateStore, call: () => Promise<unknown>): P
 }
 
 async function snapshot(store: StateStore) {
-  return { records: await store.list({ includeDeleted: true, limit: 10_000 }), events: await store.events("", { limit: 100_000 }) };
+  return {
+    records: await store.list({ includeDeleted: true, limit: 10_000 }),
+    events: await store.events("", { limit: 100_000 }),
+  };
 }
 
 describe("prefixEnd: the upper bound of a prefix's key range (issue 13 item 9)", () => {
   it("bounds exactly the keys that start with the prefix, in UTF-8 byte order, whatever the characters", () => {
-    const char = fc.constantFrom("a", "/", "~", "\u007e", "\u0080", "\uD7FF", "\uE000", "\uFFFF", "\u{10000}", "\u{10FFFE}", "\u{10FFFF}", "é");
+    const char = fc.constantFrom(
+      "a",
+      "/",
+      "~",
+      "\u007e",
+      "\u0080",
+      "\uD7FF",
+      "\uE000",
+      "\uFFFF",
+      "\u{10000}",
+      "\u{10FFFE}",
+      "\u{10FFFF}",
+      "é",
+    );
     const text = fc.array(char, { maxLength: 5 }).map((cs) => cs.join(""));
     fc.assert(
       fc.property(text, text, (prefix, key) => {
@@ -82,7 +98,12 @@ for (const fixture of backendFixtures()) {
           await expectRefused(store, () => store.commit({ key: "n/v", op: op.set({ deep: [big] }) }));
           await expectRefused(store, () => store.commit({ key: "n/v", op: op.append(big) }));
           await expectRefused(store, () => store.commit({ key: "n/v", op: op.merge({ a: { b: big } }) }));
-          await expectRefused(store, () => store.txn([{ key: "n/t", op: op.set(1) }, { key: "n/v", op: op.set(big) }]));
+          await expectRefused(store, () =>
+            store.txn([
+              { key: "n/t", op: op.set(1) },
+              { key: "n/v", op: op.set(big) },
+            ]),
+          );
         }
         await store.commit({ key: "n/v", op: op.set([MAX, -MAX, 0.1, 1e-300]) });
         expect((await store.read("n/v")).value).toEqual([MAX, -MAX, 0.1, 1e-300]);
@@ -96,11 +117,27 @@ for (const fixture of backendFixtures()) {
         const keys = ["p/a", "p/\u{10FFFF}", "p/\u{10FFFF}x", "p/\u{10FFFF}\u{10FFFF}", "p0", "q"];
         for (const key of keys) await store.commit({ key, op: op.set(key) });
         // UTF-8 byte order: "x" (0x78) sorts before U+10FFFF (0xF4 0x8F 0xBF 0xBF).
-        expect((await store.list("p/")).map((r) => r.key)).toEqual(["p/a", "p/\u{10FFFF}", "p/\u{10FFFF}x", "p/\u{10FFFF}\u{10FFFF}"]);
-        expect((await store.list("p/\u{10FFFF}")).map((r) => r.key)).toEqual(["p/\u{10FFFF}", "p/\u{10FFFF}x", "p/\u{10FFFF}\u{10FFFF}"]);
+        expect((await store.list("p/")).map((r) => r.key)).toEqual([
+          "p/a",
+          "p/\u{10FFFF}",
+          "p/\u{10FFFF}x",
+          "p/\u{10FFFF}\u{10FFFF}",
+        ]);
+        expect((await store.list("p/\u{10FFFF}")).map((r) => r.key)).toEqual([
+          "p/\u{10FFFF}",
+          "p/\u{10FFFF}x",
+          "p/\u{10FFFF}\u{10FFFF}",
+        ]);
         expect((await store.list("p/\u{10FFFF}\u{10FFFF}")).map((r) => r.key)).toEqual(["p/\u{10FFFF}\u{10FFFF}"]);
-        expect((await store.list({ prefix: "p/", after: "p/\u{10FFFF}" })).map((r) => r.key)).toEqual(["p/\u{10FFFF}x", "p/\u{10FFFF}\u{10FFFF}"]);
-        expect((await store.events("p/\u{10FFFF}")).map((e) => e.key)).toEqual(["p/\u{10FFFF}", "p/\u{10FFFF}x", "p/\u{10FFFF}\u{10FFFF}"]);
+        expect((await store.list({ prefix: "p/", after: "p/\u{10FFFF}" })).map((r) => r.key)).toEqual([
+          "p/\u{10FFFF}x",
+          "p/\u{10FFFF}\u{10FFFF}",
+        ]);
+        expect((await store.events("p/\u{10FFFF}")).map((e) => e.key)).toEqual([
+          "p/\u{10FFFF}",
+          "p/\u{10FFFF}x",
+          "p/\u{10FFFF}\u{10FFFF}",
+        ]);
         const watched: string[] = [];
         const stop = new AbortController();
         for await (const e of store.watch("p/\u{10FFFF}", { fromSeq: 1, signal: stop.signal })) {
@@ -118,7 +155,12 @@ for (const fixture of backendFixtures()) {
         for (const bad of ["k/\uD800", "k/\uDC00", "k/\uDC00\uD800", "\uDBFF"]) {
           await expectRefused(store, () => store.read(bad));
           await expectRefused(store, () => store.commit({ key: bad, op: op.set(1) }));
-          await expectRefused(store, () => store.txn([{ key: "k/ok", op: op.set(1) }, { key: bad, op: op.set(1) }]));
+          await expectRefused(store, () =>
+            store.txn([
+              { key: "k/ok", op: op.set(1) },
+              { key: bad, op: op.set(1) },
+            ]),
+          );
           await expectRefused(store, () => store.claim({ key: bad, owner: "a", ttlMs: 1000 }));
           await expectRefused(store, () => store.currentClaim(bad));
           await expectRefused(store, () => store.list(bad));
@@ -154,8 +196,12 @@ for (const fixture of backendFixtures()) {
         const read = (await store.read("pr/m")).value as object;
         expect(Object.hasOwn(read, "__proto__")).toBe(true);
         expect(stableJson(read)).toBe('{"__proto__":{"polluted":true},"b":2}');
-        await store.commit(JSON.parse('{"key": "pr/m", "op": {"type": "merge", "patch": {"__proto__": {"more": 1}, "constructor": 3}}}'));
-        expect(stableJson((await store.read("pr/m")).value)).toBe('{"__proto__":{"more":1,"polluted":true},"b":2,"constructor":3}');
+        await store.commit(
+          JSON.parse('{"key": "pr/m", "op": {"type": "merge", "patch": {"__proto__": {"more": 1}, "constructor": 3}}}'),
+        );
+        expect(stableJson((await store.read("pr/m")).value)).toBe(
+          '{"__proto__":{"more":1,"polluted":true},"b":2,"constructor":3}',
+        );
         await store.commit({ key: "pr/m", op: op.merge(JSON.parse('{"__proto__": null, "toString": {"x": 1}}')) });
         expect(stableJson((await store.read("pr/m")).value)).toBe('{"b":2,"constructor":3,"toString":{"x":1}}');
         expect(({} as { polluted?: boolean }).polluted).toBeUndefined();
@@ -174,7 +220,9 @@ for (const fixture of backendFixtures()) {
       it("tells a __proto__ member apart from its absence in idempotency hashes", async () => {
         const store = await open();
         await store.commit({ key: "pr/i", op: op.set(withProto()), opId: "proto-op" });
-        await expect(store.commit({ key: "pr/i", op: op.set({ b: 2 }), opId: "proto-op" })).rejects.toMatchObject({ code: "IDEMPOTENCY_MISMATCH" });
+        await expect(store.commit({ key: "pr/i", op: op.set({ b: 2 }), opId: "proto-op" })).rejects.toMatchObject({
+          code: "IDEMPOTENCY_MISMATCH",
+        });
         expect((await store.commit({ key: "pr/i", op: op.set(withProto()), opId: "proto-op" })).replayed).toBe(true);
         await store.close();
       });
@@ -184,7 +232,19 @@ for (const fixture of backendFixtures()) {
       it("refuses events options that are not a page (limit 2.5, -1, 0; fromSeq -1; unknown fields; null)", async () => {
         const store = await open();
         await store.commit({ key: "e/k", op: op.set(1) });
-        for (const options of [{ limit: 2.5 }, { limit: -1 }, { limit: 0 }, { limit: 100_001 }, { limit: "5" }, { fromSeq: -1 }, { fromSeq: 1.5 }, { form: 1 }, null, 5, "x"]) {
+        for (const options of [
+          { limit: 2.5 },
+          { limit: -1 },
+          { limit: 0 },
+          { limit: 100_001 },
+          { limit: "5" },
+          { fromSeq: -1 },
+          { fromSeq: 1.5 },
+          { form: 1 },
+          null,
+          5,
+          "x",
+        ]) {
           await expectRefused(store, () => store.events("", options as never));
         }
         expect(await store.events("", { limit: 1 })).toHaveLength(1);

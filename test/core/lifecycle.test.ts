@@ -28,7 +28,10 @@ function everyCall(store: StateStore): [string, () => Promise<unknown>][] {
     ["withClaim", () => store.withClaim("life/d", async () => 1, { owner: "a" })],
     ["getCheckpoint", () => store.backend.checkpoints!.getCheckpoint({ threadId: "t", ns: "", checkpointId: "c" })],
     ["listCheckpoints", () => store.backend.checkpoints!.listCheckpoints({ threadId: "t", limit: 1 })],
-    ["getHeadCheckpoint", () => store.backend.checkpoints!.getHeadCheckpoint({ threadId: "t", ns: "", headKey: "life/h" })],
+    [
+      "getHeadCheckpoint",
+      () => store.backend.checkpoints!.getHeadCheckpoint({ threadId: "t", ns: "", headKey: "life/h" }),
+    ],
   ];
 }
 
@@ -46,7 +49,9 @@ for (const fixture of backendFixtures()) {
       const snapshot = store.readMany(["life/n", "life/u"]);
       const closed = store.close();
       const results = await Promise.allSettled([...commits, ...increments, update, read, snapshot]);
-      expect(results.filter((r) => r.status === "rejected").map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
+      expect(
+        results.filter((r) => r.status === "rejected").map((r) => String((r as PromiseRejectedResult).reason)),
+      ).toEqual([]);
       await closed;
       const reopened = fixture.name === "memory" ? undefined : await fixture.openTwin(store);
       if (reopened) {
@@ -73,7 +78,10 @@ for (const fixture of backendFixtures()) {
       await store.commit({ key: "life/a", op: op.set(0) });
       await store.close();
       for (const [name, call] of everyCall(store)) {
-        const err = await call().then(() => undefined, (e: unknown) => e);
+        const err = await call().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         expect(err, name).toBeInstanceOf(FencedStateError);
         expect({ name, code: (err as FencedStateError).code, retryable: (err as FencedStateError).retryable }).toEqual({
           name,

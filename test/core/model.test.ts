@@ -113,11 +113,21 @@ function fenced(m: Model, k: number, epoch: number | undefined): boolean {
 }
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  fc.oneof(fc.integer({ min: -5, max: 5 }), fc.constant("s"), fc.constant([1]), fc.constant({ x: 1 })).map((value): Op => ({ type: "set", value: value as Json })),
+  fc
+    .oneof(fc.integer({ min: -5, max: 5 }), fc.constant("s"), fc.constant([1]), fc.constant({ x: 1 }))
+    .map((value): Op => ({ type: "set", value: value as Json })),
   fc.constant({ type: "delete" as const }),
   fc.record({ type: fc.constant("increment" as const), by: fc.integer({ min: -3, max: 3 }) }),
-  fc.record({ type: fc.constant("append" as const), items: fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 1, maxLength: 2 }) }),
-  fc.record({ type: fc.constant("merge" as const), patch: fc.dictionary(fc.constantFrom("x", "y"), fc.oneof(fc.constant(null), fc.integer({ min: 0, max: 3 })), { maxKeys: 2 }) }),
+  fc.record({
+    type: fc.constant("append" as const),
+    items: fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 1, maxLength: 2 }),
+  }),
+  fc.record({
+    type: fc.constant("merge" as const),
+    patch: fc.dictionary(fc.constantFrom("x", "y"), fc.oneof(fc.constant(null), fc.integer({ min: 0, max: 3 })), {
+      maxKeys: 2,
+    }),
+  }),
 );
 
 class CommitCommand implements fc.AsyncCommand<Model, Real> {
@@ -129,7 +139,13 @@ class CommitCommand implements fc.AsyncCommand<Model, Real> {
     readonly epochMode: "none" | "current" | "stale" | "other-key",
     readonly opIdMode: "none" | "fresh" | "replay" | "reuse",
     /** A guard on the other key: its claim (current, stale or none) or its version (current or stale). */
-    readonly guardMode: "none" | "epoch-current" | "epoch-stale" | "epoch-none" | "version-current" | "version-stale" = "none",
+    readonly guardMode:
+      | "none"
+      | "epoch-current"
+      | "epoch-stale"
+      | "epoch-none"
+      | "version-current"
+      | "version-stale" = "none",
   ) {}
   check = () => true;
   async run(m: Model, r: Real) {
@@ -168,9 +184,20 @@ class CommitCommand implements fc.AsyncCommand<Model, Real> {
     }
     const k = Number((req.key as string).split("/k").pop());
     const reqText = canonicalJson([{ ...req, opId: undefined }]);
-    const guards = req.guards as ({ key: string; epoch: number | null } | { key: string; version: number })[] | undefined;
+    const guards = req.guards as
+      | ({ key: string; epoch: number | null } | { key: string; version: number })[]
+      | undefined;
     const guard = guards?.map(({ key, ...rest }) => ({ k: Number(key.split("/k").pop()), ...rest }) as ModelGuard)[0];
-    const expected = modelCommit(m, k, req.op as Op, req.expectVersion as number | undefined, req.epoch as number | undefined, guard, opId, reqText);
+    const expected = modelCommit(
+      m,
+      k,
+      req.op as Op,
+      req.expectVersion as number | undefined,
+      req.epoch as number | undefined,
+      guard,
+      opId,
+      reqText,
+    );
     const request = { ...req, ...(opId !== undefined && { opId }) } as Parameters<StateStore["commit"]>[0];
     const actual: Outcome = await r.stores[this.at].commit(request).then(
       (res) => {
@@ -187,23 +214,32 @@ class CommitCommand implements fc.AsyncCommand<Model, Real> {
       },
     );
     expect(actual).toEqual(expected);
-    if (opId && "ok" in actual && !actual.ok.replayed) m.opIds.set(opId, [reqText, { version: actual.ok.version, epoch: actual.ok.epoch, exists: actual.ok.exists }]);
+    if (opId && "ok" in actual && !actual.ok.replayed)
+      m.opIds.set(opId, [reqText, { version: actual.ok.version, epoch: actual.ok.epoch, exists: actual.ok.exists }]);
   }
   toString = () =>
     `commit@${this.at}(k${this.k}, ${JSON.stringify(this.o)}, v:${this.versionMode}, e:${this.epochMode}, id:${this.opIdMode}, g:${this.guardMode})`;
 }
 
 class ClaimCommand implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly at: 0 | 1, readonly k: number, readonly owner: string, readonly steal: boolean, readonly ttlMs: number) {}
+  constructor(
+    readonly at: 0 | 1,
+    readonly k: number,
+    readonly owner: string,
+    readonly steal: boolean,
+    readonly ttlMs: number,
+  ) {}
   check = () => true;
   async run(m: Model, r: Real) {
     const c = m.claims[this.k];
     const live = !!c && c.owner !== null && c.expiresAt > m.now;
     const held = live && c.owner !== this.owner && !this.steal;
-    const outcome = await r.stores[this.at].claim({ key: `${r.prefix}/k${this.k}`, owner: this.owner, ttlMs: this.ttlMs, steal: this.steal }).then(
-      (claim) => ({ epoch: claim.epoch }),
-      (err: unknown) => ({ code: (err as FencedStateError).code }),
-    );
+    const outcome = await r.stores[this.at]
+      .claim({ key: `${r.prefix}/k${this.k}`, owner: this.owner, ttlMs: this.ttlMs, steal: this.steal })
+      .then(
+        (claim) => ({ epoch: claim.epoch }),
+        (err: unknown) => ({ code: (err as FencedStateError).code }),
+      );
     if (held) return void expect(outcome).toEqual({ code: "CLAIM_HELD" });
     expect(outcome).toEqual({ epoch: expect.any(Number) });
     // Every grant takes a new store-wide epoch: above the key's own and above every epoch handed out on any key, so
@@ -217,7 +253,11 @@ class ClaimCommand implements fc.AsyncCommand<Model, Real> {
 }
 
 class ReleaseCommand implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly at: 0 | 1, readonly k: number, readonly stale: boolean) {}
+  constructor(
+    readonly at: 0 | 1,
+    readonly k: number,
+    readonly stale: boolean,
+  ) {}
   check = (m: Readonly<Model>) => m.claims[this.k] !== undefined;
   async run(m: Model, r: Real) {
     const c = m.claims[this.k]!;
@@ -241,12 +281,19 @@ class TickCommand implements fc.AsyncCommand<Model, Real> {
 }
 
 class ReadCommand implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly at: 0 | 1, readonly k: number) {}
+  constructor(
+    readonly at: 0 | 1,
+    readonly k: number,
+  ) {}
   check = () => true;
   async run(m: Model, r: Real) {
     const rec = await r.stores[this.at].read(`${r.prefix}/k${this.k}`);
     const key = m.keys[this.k]!;
-    expect({ exists: rec.exists, value: rec.value, version: rec.version }).toEqual({ exists: key.exists, value: key.exists ? key.value : undefined, version: key.version });
+    expect({ exists: rec.exists, value: rec.value, version: rec.version }).toEqual({
+      exists: key.exists,
+      value: key.exists ? key.value : undefined,
+      version: key.version,
+    });
   }
   toString = () => `read@${this.at}(k${this.k})`;
 }
@@ -261,7 +308,16 @@ const commands = [
       fc.constantFrom("none", "current", "stale", "zero"),
       fc.constantFrom("none", "current", "current", "stale", "other-key"),
       fc.constantFrom("none", "fresh", "replay", "reuse"),
-      fc.constantFrom("none", "none", "none", "epoch-current", "epoch-stale", "epoch-none", "version-current", "version-stale"),
+      fc.constantFrom(
+        "none",
+        "none",
+        "none",
+        "epoch-current",
+        "epoch-stale",
+        "epoch-none",
+        "version-current",
+        "version-stale",
+      ),
     )
     .map(([at, k, o, v, e, id, g]) => new CommitCommand(at, k, o, v as never, e as never, id as never, g as never)),
   fc

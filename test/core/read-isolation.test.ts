@@ -33,16 +33,20 @@ for (const fixture of backendFixtures()) {
       await new Promise((resolve) => setTimeout(resolve, 20));
 
       const seen: (Json | undefined)[] = [];
-      const updated = await store.update(key, async (current) => {
-        seen.push(current);
-        if (seen.length === 1) {
-          // While this update computes, the phantom rolls back and a real commit reaches version 2 and is acknowledged.
-          release();
-          await expect(phantom).rejects.toThrow();
-          expect((await store.commit({ key, op: op.set(5) })).version).toBe(2);
-        }
-        return (current as number) + 1;
-      }, { baseMs: 0, maxMs: 0 });
+      const updated = await store.update(
+        key,
+        async (current) => {
+          seen.push(current);
+          if (seen.length === 1) {
+            // While this update computes, the phantom rolls back and a real commit reaches version 2 and is acknowledged.
+            release();
+            await expect(phantom).rejects.toThrow();
+            expect((await store.commit({ key, op: op.set(5) })).version).toBe(2);
+          }
+          return (current as number) + 1;
+        },
+        { baseMs: 0, maxMs: 0 },
+      );
 
       expect(seen).not.toContain(100);
       expect(updated.value).toBe(6);
@@ -61,7 +65,9 @@ for (const fixture of backendFixtures()) {
           async (s, commits, reads) => {
             const prefix = `r${run++}`;
             const key = `${prefix}/k`;
-            const store = new StateStore(scheduled(base.backend, s, ["getRecord", "getClaim", "listRecords", "readEvents"]));
+            const store = new StateStore(
+              scheduled(base.backend, s, ["getRecord", "getClaim", "listRecords", "readEvents"]),
+            );
             // Each commit writes a value of its own, then waits for the scheduler inside its open transaction, and
             // then either lands or throws (rolls back its savepoint, or the whole group when it is the first).
             const attempts = commits.map((fails, i) => {
@@ -71,10 +77,18 @@ for (const fixture of backendFixtures()) {
                 await s.schedule(Promise.resolve(), `within ${i}${fails ? " (rolls back)" : ""}`);
                 if (fails) throw new RolledBack(value);
               });
-              return { fails, value, opId, done: done.then(() => true, (err: unknown) => {
-                if (!(err instanceof RolledBack) && !(err instanceof FencedStateError)) throw err;
-                return false;
-              }) };
+              return {
+                fails,
+                value,
+                opId,
+                done: done.then(
+                  () => true,
+                  (err: unknown) => {
+                    if (!(err instanceof RolledBack) && !(err instanceof FencedStateError)) throw err;
+                    return false;
+                  },
+                ),
+              };
             });
             const observed = Array.from({ length: reads }, async () => ({
               record: await store.read(key),
@@ -89,7 +103,8 @@ for (const fixture of backendFixtures()) {
             expect(landed).toEqual(commits.map((fails) => !fails));
             for (const { record, listed, events } of seen) {
               for (const r of [record, ...listed]) {
-                for (const v of (r.exists ? (r.value as string[]) : [])) expect(committedValues, `read ${v}`).toContain(v);
+                for (const v of r.exists ? (r.value as string[]) : [])
+                  expect(committedValues, `read ${v}`).toContain(v);
                 expect(r.version).toBeLessThanOrEqual(committedValues.length);
               }
               for (const e of events) {

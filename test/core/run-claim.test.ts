@@ -4,7 +4,15 @@
  * claims (test/langgraph/runs.test.ts) and the OpenAI Agents adapter (test/openai-agents) are this function.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { ClaimHeldError, FencedError, claimAndRun, isErrorCode, op, type HeldRun, type StateStore } from "../../src/index.js";
+import {
+  ClaimHeldError,
+  FencedError,
+  claimAndRun,
+  isErrorCode,
+  op,
+  type HeldRun,
+  type StateStore,
+} from "../../src/index.js";
 import { backendFixtures } from "../support/backends.js";
 
 /** A promise and its resolver, to hold a run open until the test lets it go. */
@@ -15,7 +23,12 @@ function gate(): { opened: Promise<void>; open: () => void } {
 }
 
 /** Starts a run that holds `keys` until released; resolves `started` with the run once it holds them. */
-function holder(store: StateStore, keys: string[], owner: string, onBusy: "reject" | "enqueue" | "interrupt" = "reject") {
+function holder(
+  store: StateStore,
+  keys: string[],
+  owner: string,
+  onBusy: "reject" | "enqueue" | "interrupt" = "reject",
+) {
   const release = gate();
   let started!: (run: HeldRun) => void;
   const running = new Promise<HeldRun>((resolve) => (started = resolve));
@@ -36,7 +49,9 @@ for (const fixture of backendFixtures()) {
       const first = holder(store, ["job"], "a");
       await first.running;
       let ran = false;
-      await expect(claimAndRun(store, { owner: "b", keys: ["job"] }, async () => (ran = true))).rejects.toBeInstanceOf(ClaimHeldError);
+      await expect(claimAndRun(store, { owner: "b", keys: ["job"] }, async () => (ran = true))).rejects.toBeInstanceOf(
+        ClaimHeldError,
+      );
       expect(ran).toBe(false);
       first.release();
       await first.done;
@@ -49,10 +64,14 @@ for (const fixture of backendFixtures()) {
       const first = holder(store, ["job"], "a");
       const firstRun = await first.running;
       const order: string[] = [];
-      const second = claimAndRun(store, { owner: "b", keys: ["job"], onBusy: "enqueue", waitMs: 10_000 }, async (run) => {
-        order.push("b");
-        return run.epochs.job;
-      });
+      const second = claimAndRun(
+        store,
+        { owner: "b", keys: ["job"], onBusy: "enqueue", waitMs: 10_000 },
+        async (run) => {
+          order.push("b");
+          return run.epochs.job;
+        },
+      );
       await new Promise((r) => setTimeout(r, 50));
       order.push("a done");
       first.release();
@@ -66,9 +85,9 @@ for (const fixture of backendFixtures()) {
       const store = await fixture.open();
       const first = holder(store, ["job"], "a");
       await first.running;
-      await expect(claimAndRun(store, { owner: "b", keys: ["job"], onBusy: "enqueue", waitMs: 60 }, async () => 1)).rejects.toBeInstanceOf(
-        ClaimHeldError,
-      );
+      await expect(
+        claimAndRun(store, { owner: "b", keys: ["job"], onBusy: "enqueue", waitMs: 60 }, async () => 1),
+      ).rejects.toBeInstanceOf(ClaimHeldError);
       first.release();
       await first.done;
       let calls = 0;

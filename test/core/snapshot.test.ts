@@ -13,12 +13,23 @@ import { scheduled } from "../support/scheduled.js";
 const RUNS = Number(process.env.FENCED_SCHEDULER_RUNS ?? 100);
 
 /** The state the event log describes after every event with seq <= `seq`: each key at its last committed version. */
-function prefixState(keys: string[], events: StateEvent[], values: Map<string, Json>, seq: number): Map<string, StateRecord> {
+function prefixState(
+  keys: string[],
+  events: StateEvent[],
+  values: Map<string, Json>,
+  seq: number,
+): Map<string, StateRecord> {
   const state = new Map<string, StateRecord>();
   for (const key of keys) state.set(key, { key, exists: false, version: 0, epoch: 0 });
   for (const e of events) {
     if (e.seq > seq || e.outcome !== "committed") continue;
-    state.set(e.key, { key: e.key, exists: true, version: e.version, epoch: e.epoch, value: values.get(`${e.key}@${e.version}`)! });
+    state.set(e.key, {
+      key: e.key,
+      exists: true,
+      version: e.version,
+      epoch: e.epoch,
+      value: values.get(`${e.key}@${e.version}`)!,
+    });
   }
   return state;
 }
@@ -29,7 +40,12 @@ const comparable = (r: StateRecord): StateRecord => {
   return rest;
 };
 
-const Move = fc.record({ from: fc.integer({ min: 0, max: 2 }), step: fc.integer({ min: 1, max: 2 }), amount: fc.integer({ min: 1, max: 9 }), third: fc.boolean() });
+const Move = fc.record({
+  from: fc.integer({ min: 0, max: 2 }),
+  step: fc.integer({ min: 1, max: 2 }),
+  amount: fc.integer({ min: 1, max: 9 }),
+  third: fc.boolean(),
+});
 
 for (const fixture of backendFixtures()) {
   describe(`snapshot reads: ${fixture.name}`, () => {
@@ -48,23 +64,34 @@ for (const fixture of backendFixtures()) {
             const prefix = `p${run++}/`;
             const keys = [0, 1, 2].map((i) => `${prefix}k${i}`);
             const init = await base.txn(keys.map((key) => ({ key, op: op.set(10) })));
-            const store = new StateStore(scheduled(base.backend, s, ["transact", "snapshot", "getRecord", "listRecords", "lastSeq"]));
+            const store = new StateStore(
+              scheduled(base.backend, s, ["transact", "snapshot", "getRecord", "listRecords", "lastSeq"]),
+            );
             // Each txn moves `amount` from one key to another, and with `third` writes the remaining key too (+0), so
             // every key's version moves with the txns that touch it.
             const deltas = moves.map(({ from, step, amount, third }) => {
               const to = (from + step) % 3;
-              return new Map([[keys[from]!, -amount], [keys[to]!, amount], ...(third ? [[keys[3 - from - to]!, 0] as const] : [])]);
+              return new Map([
+                [keys[from]!, -amount],
+                [keys[to]!, amount],
+                ...(third ? [[keys[3 - from - to]!, 0] as const] : []),
+              ]);
             });
-            const txns = deltas.map((delta) => store.txn([...delta].map(([key, by]) => ({ key, op: op.increment(by) }))));
-            const snaps = lists.map((list, i): Promise<Snapshot> =>
-              list ? store.listSnapshot(prefix) : store.readMany(i % 2 === 0 ? keys : [...keys].reverse()),
+            const txns = deltas.map((delta) =>
+              store.txn([...delta].map(([key, by]) => ({ key, op: op.increment(by) }))),
+            );
+            const snaps = lists.map(
+              (list, i): Promise<Snapshot> =>
+                list ? store.listSnapshot(prefix) : store.readMany(i % 2 === 0 ? keys : [...keys].reverse()),
             );
             const [results, seen] = await s.waitFor(Promise.all([Promise.all(txns), Promise.all(snaps)]));
 
             // The value each commit wrote, by replaying the txns in the order they committed (their seqs).
             const values = new Map<string, Json>(keys.map((key) => [`${key}@1`, 10]));
             const current = new Map(keys.map((key) => [key, 10]));
-            const order = results.map((t, i) => ({ t, delta: deltas[i]! })).sort((a, b) => a.t.results[0]!.seq - b.t.results[0]!.seq);
+            const order = results
+              .map((t, i) => ({ t, delta: deltas[i]! }))
+              .sort((a, b) => a.t.results[0]!.seq - b.t.results[0]!.seq);
             for (const { t, delta } of order) {
               for (const r of t.results) {
                 current.set(r.key, current.get(r.key)! + delta.get(r.key)!);

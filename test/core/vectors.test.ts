@@ -5,7 +5,14 @@
 import { afterAll, describe, expect, it } from "vitest";
 import type { StateStore } from "../../src/index.js";
 import { backendFixtures } from "../support/backends.js";
-import { CaseEpochs, loadVectors, outcomeOf, stepMismatches, withNamespace, type VectorStep } from "../support/vectors.js";
+import {
+  CaseEpochs,
+  loadVectors,
+  outcomeOf,
+  stepMismatches,
+  withNamespace,
+  type VectorStep,
+} from "../support/vectors.js";
 
 /** Each call as the core API takes it; the request is the wire body, passed on unvalidated. */
 function callStore(store: StateStore, step: VectorStep): Promise<unknown> {
@@ -46,7 +53,17 @@ for (const fixture of backendFixtures()) {
     afterAll(() => fixture.cleanup());
     it("finds the vector files", () => {
       expect(files.map((f) => f.file)).toEqual(
-        expect.arrayContaining(["commit.json", "events.json", "fencing.json", "idempotency.json", "invalid-input.json", "numbers.json", "proto.json", "txn.json", "unicode-keys.json"]),
+        expect.arrayContaining([
+          "commit.json",
+          "events.json",
+          "fencing.json",
+          "idempotency.json",
+          "invalid-input.json",
+          "numbers.json",
+          "proto.json",
+          "txn.json",
+          "unicode-keys.json",
+        ]),
       );
     });
     for (const file of files) {
@@ -60,7 +77,10 @@ for (const fixture of backendFixtures()) {
                 const outcome = await outcomeOf(() => callStore(store, epochs.resolve(local)));
                 epochs.observe(local, outcome);
                 const step = epochs.resolve(local);
-                expect(stepMismatches(step, outcome), `step ${i} (${step.call} ${JSON.stringify(step.request)})`).toEqual([]);
+                expect(
+                  stepMismatches(step, outcome),
+                  `step ${i} (${step.call} ${JSON.stringify(step.request)})`,
+                ).toEqual([]);
               }
             } finally {
               await store.close();

@@ -11,7 +11,11 @@ import { MemoryCurator, MemoryInbox, type MemoryEvent } from "../../src/curator/
 import { FencedStore } from "../../src/langgraph/index.js";
 import { backendFixtures } from "../support/backends.js";
 
-const fact = (user: string, key: string, text: string): MemoryEvent => ({ namespace: ["memories", user], key, value: { text } });
+const fact = (user: string, key: string, text: string): MemoryEvent => ({
+  namespace: ["memories", user],
+  key,
+  value: { text },
+});
 
 /** How many commits wrote the item's record: 1 means stored once. */
 async function writesOf(state: StateStore, memory: FencedStore, e: MemoryEvent): Promise<number> {
@@ -32,9 +36,15 @@ for (const fixture of backendFixtures()) {
       const { inbox } = await open();
       const a = await inbox.emit(fact("u1", "likes", "tea"), { opId: "w1-1" });
       expect(await inbox.emit(fact("u1", "likes", "tea"), { opId: "w1-1" })).toEqual({ ...a, created: false });
-      await expect(inbox.emit(fact("u1", "likes", "coffee"), { opId: "w1-1" })).rejects.toMatchObject({ code: "IDEMPOTENCY_MISMATCH" });
-      await expect(inbox.emit({ namespace: [], key: "k", value: { a: 1 } }, { opId: "bad" })).rejects.toMatchObject({ code: "INVALID_INPUT" });
-      await expect(inbox.emit({ namespace: ["n"], key: "k", value: [1] as never }, { opId: "bad" })).rejects.toMatchObject({ code: "INVALID_INPUT" });
+      await expect(inbox.emit(fact("u1", "likes", "coffee"), { opId: "w1-1" })).rejects.toMatchObject({
+        code: "IDEMPOTENCY_MISMATCH",
+      });
+      await expect(inbox.emit({ namespace: [], key: "k", value: { a: 1 } }, { opId: "bad" })).rejects.toMatchObject({
+        code: "INVALID_INPUT",
+      });
+      await expect(
+        inbox.emit({ namespace: ["n"], key: "k", value: [1] as never }, { opId: "bad" }),
+      ).rejects.toMatchObject({ code: "INVALID_INPUT" });
       expect(await inbox.lastSeq()).toBe(1);
     });
 
@@ -59,7 +69,9 @@ for (const fixture of backendFixtures()) {
       expect(await writesOf(state, memory, fact("u1", "likes", "tea"))).toBe(1);
       expect(await writesOf(state, memory, fact("u2", "city", "Paris"))).toBe(1);
       const rejected = await state.list(inbox.keys.of("rejected"));
-      expect(rejected.map((r) => r.value)).toEqual([{ event: fact("u2", "pin", "1234"), reason: "looks like a secret" }]);
+      expect(rejected.map((r) => r.value)).toEqual([
+        { event: fact("u2", "pin", "1234"), reason: "looks like a secret" },
+      ]);
       // A memory already stored is a duplicate in a later batch too.
       await inbox.emit(fact("u1", "likes", "tea"), { opId: "f" });
       expect(await curator.step()).toMatchObject({ from: 6, to: 6, accepted: 0, duplicates: 1 });
@@ -113,7 +125,9 @@ for (const fixture of backendFixtures()) {
       expect(await inbox.cursor()).toBe(3);
       for (let i = 0; i < 3; i++) expect(await writesOf(state, memory, fact("u", `k${i}`, `v${i}`))).toBe(1);
       await expect(zombie.step()).rejects.toMatchObject({ code: "FENCED" });
-      await expect(new MemoryCurator(state, memory, "team", { owner: "c3" }).start()).rejects.toMatchObject({ code: "CLAIM_HELD" });
+      await expect(new MemoryCurator(state, memory, "team", { owner: "c3" }).start()).rejects.toMatchObject({
+        code: "CLAIM_HELD",
+      });
     });
 
     it("stores every memory of many concurrent emitters once while the curator runs", async () => {
@@ -126,11 +140,16 @@ for (const fixture of backendFixtures()) {
           if (!(await curator.step())) await sleep(1); // idle: let the emitters' timers run
         }
       })();
-      const events = Array.from({ length: 4 }, (_, w) => Array.from({ length: 6 }, (_, i) => fact(`w${w}`, `k${i}`, `v${i}`)));
+      const events = Array.from({ length: 4 }, (_, w) =>
+        Array.from({ length: 6 }, (_, i) => fact(`w${w}`, `k${i}`, `v${i}`)),
+      );
       // Each emitter sends its events twice (a retry with the same opIds).
-      await Promise.all(events.map(async (mine, w) => {
-        for (let round = 0; round < 2; round++) for (const [i, e] of mine.entries()) await inbox.emit(e, { opId: `w${w}-${i}` });
-      }));
+      await Promise.all(
+        events.map(async (mine, w) => {
+          for (let round = 0; round < 2; round++)
+            for (const [i, e] of mine.entries()) await inbox.emit(e, { opId: `w${w}-${i}` });
+        }),
+      );
       emitting = false;
       await curating;
       expect(await inbox.lastSeq()).toBe(24);
@@ -149,7 +168,10 @@ describe("memory curator: LangGraph Send branches as emitters", () => {
     const graph = new StateGraph(S)
       .addNode("learn", async (s) => {
         // The opId names the run and the branch: a retried run (or a replayed task) emits nothing new.
-        await inbox.emit({ namespace: ["research"], key: s.area, value: { text: `notes on ${s.area}` } }, { opId: `${s.runId}/${s.area}` });
+        await inbox.emit(
+          { namespace: ["research"], key: s.area, value: { text: `notes on ${s.area}` } },
+          { opId: `${s.runId}/${s.area}` },
+        );
         return {};
       })
       .addConditionalEdges(START, (s) => AREAS.map((area) => new Send("learn", { runId: s.runId, area })))
@@ -162,7 +184,8 @@ describe("memory curator: LangGraph Send branches as emitters", () => {
     const curator = new MemoryCurator(state, memory, "graph", { owner: "c" });
     await curator.start();
     expect(await curator.step()).toMatchObject({ accepted: 3, duplicates: 0 });
-    for (const area of AREAS) expect(await writesOf(state, memory, { namespace: ["research"], key: area, value: {} })).toBe(1);
+    for (const area of AREAS)
+      expect(await writesOf(state, memory, { namespace: ["research"], key: area, value: {} })).toBe(1);
     await fixture.cleanup();
   });
 });

@@ -35,7 +35,8 @@ export function codeBlocks(root: string, file: string): CodeBlock[] {
     const body: string[] = [];
     let j = i + 1;
     const closes = (l: string) => l.trim().startsWith(fence) && l.trim().replace(/[`~]/g, "") === "";
-    for (; j < lines.length && !closes(lines[j]!); j++) body.push(lines[j]!.startsWith(indent) ? lines[j]!.slice(indent.length) : lines[j]!);
+    for (; j < lines.length && !closes(lines[j]!); j++)
+      body.push(lines[j]!.startsWith(indent) ? lines[j]!.slice(indent.length) : lines[j]!);
     if (j === lines.length) throw new Error(`${file}:${i + 1}: a code block opened here is never closed`);
     blocks.push({ file, line: i + 2, info: info.trim(), code: body.join("\n") });
     i = j;
@@ -55,7 +56,8 @@ export function isFragment(block: CodeBlock): boolean {
 /** Relative link targets (`[text](target)`) outside code blocks, with their line numbers. */
 export function relativeLinks(root: string, file: string): { line: number; target: string }[] {
   const inCode = new Set<number>();
-  for (const b of codeBlocks(root, file)) for (let l = b.line - 1; l <= b.line + b.code.split("\n").length; l++) inCode.add(l);
+  for (const b of codeBlocks(root, file))
+    for (let l = b.line - 1; l <= b.line + b.code.split("\n").length; l++) inCode.add(l);
   const links: { line: number; target: string }[] = [];
   readFileSync(join(root, file), "utf8")
     .split("\n")

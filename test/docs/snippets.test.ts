@@ -25,7 +25,10 @@ let diagnostics = new Map<string, string[]>();
 
 /** "fenced-state/x" → the source file whose build package.json exports as that subpath. */
 function sourcePaths(): Record<string, string[]> {
-  const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { name: string; exports: Record<string, { types: string }> };
+  const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
+    name: string;
+    exports: Record<string, { types: string }>;
+  };
   return Object.fromEntries(
     Object.entries(pkg.exports).map(([sub, target]) => [
       sub === "." ? pkg.name : `${pkg.name}/${sub.slice(2)}`,
@@ -40,7 +43,12 @@ beforeAll(() => {
   const config = ts.readConfigFile(join(ROOT, "tsconfig.json"), (p) => ts.sys.readFile(p));
   const { options } = ts.parseJsonConfigFileContent(config.config, ts.sys, ROOT);
   const context = join(ROOT, "test", "docs", "context", "globals.ts");
-  const program = ts.createProgram([context, ...compiled.map(fileOf)], { ...options, noEmit: true, baseUrl: ROOT, paths: sourcePaths() });
+  const program = ts.createProgram([context, ...compiled.map(fileOf)], {
+    ...options,
+    noEmit: true,
+    baseUrl: ROOT,
+    paths: sourcePaths(),
+  });
   const all = ts.getPreEmitDiagnostics(program);
   diagnostics = new Map(compiled.map((b) => [fileOf(b), [] as string[]]));
   for (const d of all) {
@@ -52,7 +60,11 @@ beforeAll(() => {
   }
   // Errors outside the snippets (a broken src/ file) would hide behind them: report them too.
   const outside = all.filter((d) => !d.file || !diagnostics.has(d.file.fileName));
-  if (outside.length) diagnostics.set("(outside the snippets)", outside.map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n")));
+  if (outside.length)
+    diagnostics.set(
+      "(outside the snippets)",
+      outside.map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n")),
+    );
 }, 300_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -67,8 +79,14 @@ describe("TypeScript blocks in README.md and docs/", () => {
   });
 
   it.each(blocks.filter(isFragment).map((b) => [`${b.file}:${b.line}`, b] as const))("%s (fragment) parses", (_, b) => {
-    const parsed = ts.transpileModule(b.code, { reportDiagnostics: true, compilerOptions: { module: ts.ModuleKind.ESNext } });
-    const errors = (parsed.diagnostics ?? []).map((d) => `${b.file}:${b.line + (d.file?.getLineAndCharacterOfPosition(d.start ?? 0).line ?? 0)}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`);
+    const parsed = ts.transpileModule(b.code, {
+      reportDiagnostics: true,
+      compilerOptions: { module: ts.ModuleKind.ESNext },
+    });
+    const errors = (parsed.diagnostics ?? []).map(
+      (d) =>
+        `${b.file}:${b.line + (d.file?.getLineAndCharacterOfPosition(d.start ?? 0).line ?? 0)}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`,
+    );
     expect(errors).toEqual([]);
   });
 

@@ -8,7 +8,12 @@ import { describe, expect, it } from "vitest";
 import { ROOT } from "../support/processes.js";
 
 const tsx = (args: string[]) =>
-  execFileSync(process.execPath, ["--import", "tsx", ...args], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 170_000 });
+  execFileSync(process.execPath, ["--import", "tsx", ...args], {
+    cwd: ROOT,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+    timeout: 170_000,
+  });
 const lastLine = (out: string) => out.trim().split("\n").at(-1)!;
 
 describe("examples/work-queue", () => {
@@ -17,7 +22,10 @@ describe("examples/work-queue", () => {
     expect(out).toMatch(/SIGKILL worker-\d+ while it works on task \d+/);
     expect(out).toMatch(/worker-\d+ woke up and tried to complete task \d+: FENCED/);
     expect(out).toContain("sum of the completed payloads, written in each completion's txn: 465 (expected 465)");
-    const m = /^tasks: (\d+) enqueued, (\d+) completed exactly once, (\d+) lost, (\d+) completed twice, (\d+) zombie completions fenced$/.exec(lastLine(out));
+    const m =
+      /^tasks: (\d+) enqueued, (\d+) completed exactly once, (\d+) lost, (\d+) completed twice, (\d+) zombie completions fenced$/.exec(
+        lastLine(out),
+      );
     expect(m, out).not.toBeNull();
     const [, enqueued, once, lost, twice, fenced] = m!.map(Number);
     expect({ enqueued, once, lost, twice }).toEqual({ enqueued: 30, once: 30, lost: 0, twice: 0 });

@@ -5,7 +5,10 @@ import { ROOT } from "../support/processes.js";
 
 describe("examples/snapshot-reads", () => {
   it("reads two keys at one snapshot, commits from it under guards, and refuses a plan from a snapshot that moved", () => {
-    const out = execFileSync(process.execPath, ["--import", "tsx", "examples/snapshot-reads/main.ts"], { cwd: ROOT, encoding: "utf8" });
+    const out = execFileSync(process.execPath, ["--import", "tsx", "examples/snapshot-reads/main.ts"], {
+      cwd: ROOT,
+      encoding: "utf8",
+    });
     expect(out).toContain("one key at a time: available=100 (v1), reserved=30 (v2): total 130 — a torn pair");
     expect(out).toContain("readMany at seq 4: available=70 (v2), reserved=30 (v2): total 100");
     expect(out).toContain('listSnapshot("budget/") at seq 4: budget/available=70, budget/reserved=30');

@@ -11,21 +11,42 @@ const tmp = tempDir();
 afterAll(() => tmp.remove());
 
 function cli(args: string[], input?: string): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "files", "--dir", join(tmp.dir, "d"), "--db", join(tmp.dir, "state.db"), ...args], {
-    cwd: ROOT,
-    encoding: "utf8",
-    input: input ?? "",
-  });
+  const r = spawnSync(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      "src/cli/main.ts",
+      "files",
+      "--dir",
+      join(tmp.dir, "d"),
+      "--db",
+      join(tmp.dir, "state.db"),
+      ...args,
+    ],
+    {
+      cwd: ROOT,
+      encoding: "utf8",
+      input: input ?? "",
+    },
+  );
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 describe("fenced files CLI", { timeout: 180_000 }, () => {
   it("writes with --expect-version, reads content on stdout and the version on stderr, and exits 3 on a stale version", () => {
-    expect(cli(["write", "plan.md", "--expect-version", "0"], "# plan\n")).toMatchObject({ status: 0, stdout: "version 1\n" });
+    expect(cli(["write", "plan.md", "--expect-version", "0"], "# plan\n")).toMatchObject({
+      status: 0,
+      stdout: "version 1\n",
+    });
     const read = cli(["read", "plan.md"]);
     expect(read).toMatchObject({ status: 0, stdout: "# plan\n" });
     expect(read.stderr).toMatch(/^version 1 epoch 0 sha256 [0-9a-f]{64}\n$/);
-    expect(JSON.parse(cli(["read", "plan.md", "--json"]).stdout)).toMatchObject({ path: "plan.md", version: 1, content: "# plan\n" });
+    expect(JSON.parse(cli(["read", "plan.md", "--json"]).stdout)).toMatchObject({
+      path: "plan.md",
+      version: 1,
+      content: "# plan\n",
+    });
     const stale = cli(["write", "plan.md", "--expect-version", "0"], "late\n");
     expect(stale.status).toBe(FILES_EXIT.conflict);
     expect(stale.stderr).toContain('"code":"VERSION_CONFLICT"');
@@ -37,9 +58,16 @@ describe("fenced files CLI", { timeout: 180_000 }, () => {
     expect(Number(epoch)).toBeGreaterThan(0);
     expect(cli(["write", "plan.md", "--expect-version", "1"], "x\n").status).toBe(FILES_EXIT.fenced);
     expect(cli(["claim", "plan.md", "--owner", "b"]).status).toBe(FILES_EXIT.claimHeld);
-    expect(cli(["write", "plan.md", "--expect-version", "1", "--epoch", epoch, "--owner", "a"], "by a\n")).toMatchObject({ status: 0, stdout: "version 2\n" });
-    expect(cli(["release", "plan.md", "--owner", "a", "--epoch", epoch])).toMatchObject({ status: 0, stdout: "released\n" });
-    expect(cli(["write", "plan.md", "--expect-version", "2", "--epoch", epoch], "zombie\n").status).toBe(FILES_EXIT.fenced);
+    expect(
+      cli(["write", "plan.md", "--expect-version", "1", "--epoch", epoch, "--owner", "a"], "by a\n"),
+    ).toMatchObject({ status: 0, stdout: "version 2\n" });
+    expect(cli(["release", "plan.md", "--owner", "a", "--epoch", epoch])).toMatchObject({
+      status: 0,
+      stdout: "released\n",
+    });
+    expect(cli(["write", "plan.md", "--expect-version", "2", "--epoch", epoch], "zombie\n").status).toBe(
+      FILES_EXIT.fenced,
+    );
   });
 
   it("reports an outside edit (exit 6) in write and status, and settles it with adopt or discard", () => {

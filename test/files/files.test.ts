@@ -1,5 +1,13 @@
 /** Fenced files on every backend: versioned writes, fencing, outside edits, atomic publish, materialization. */
-import { existsSync, mkdirSync, promises as fsPromises, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  promises as fsPromises,
+  readFileSync,
+  readdirSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { FencedError, isErrorCode, VersionConflictError, type StateStore } from "../../src/index.js";
@@ -35,7 +43,14 @@ describe.each(backendFixtures())("fenced files on $name", (fixture) => {
     expect(w).toMatchObject({ path: "plans/plan.md", version: 1, replayed: false, materialized: true });
     expect(readFileSync(join(dir, "plans/plan.md"), "utf8")).toBe("# plan\n");
     const r = await files.read("./plans//plan.md");
-    expect(r).toMatchObject({ exists: true, version: 1, content: "# plan\n", encoding: "utf8", sha256: w.sha256, outsideEdit: false });
+    expect(r).toMatchObject({
+      exists: true,
+      version: 1,
+      content: "# plan\n",
+      encoding: "utf8",
+      sha256: w.sha256,
+      outsideEdit: false,
+    });
   });
 
   it("gives a stale writer a VERSION_CONFLICT and leaves file and record as the winner wrote them (G1)", async () => {
@@ -57,7 +72,11 @@ describe.each(backendFixtures())("fenced files on $name", (fixture) => {
     const taker = await files.claim({ path: "plan.md", owner: "b", ttlMs: 60_000, steal: true });
     const err = await rejection(files.write("plan.md", "zombie\n", { expectVersion: 1, epoch: zombie.epoch }));
     expect(err).toBeInstanceOf(FencedError);
-    expect((err as FencedError).details).toMatchObject({ reason: "superseded", heldEpoch: zombie.epoch, currentEpoch: taker.epoch });
+    expect((err as FencedError).details).toMatchObject({
+      reason: "superseded",
+      heldEpoch: zombie.epoch,
+      currentEpoch: taker.epoch,
+    });
     // Without an epoch while a claim is live: fenced too — there is no bypass.
     expect(isErrorCode(await rejection(files.write("plan.md", "x\n", { expectVersion: 1 })), "FENCED")).toBe(true);
     expect(readFileSync(join(dir, "plan.md"), "utf8")).toBe("v1\n");
@@ -72,19 +91,30 @@ describe.each(backendFixtures())("fenced files on $name", (fixture) => {
     writeFileSync(join(dir, "plan.md"), "edited by hand\n");
     const err = await rejection(files.write("plan.md", "v2\n", { expectVersion: 1 }));
     expect(err).toBeInstanceOf(VersionConflictError);
-    expect((err as VersionConflictError).details).toMatchObject({ outsideEdit: true, path: "plan.md", expectedVersion: 1, actualVersion: 1 });
+    expect((err as VersionConflictError).details).toMatchObject({
+      outsideEdit: true,
+      path: "plan.md",
+      expectedVersion: 1,
+      actualVersion: 1,
+    });
     expect((err as VersionConflictError).toJSON().error.details.outsideEdit).toBe(true);
     expect(readFileSync(join(dir, "plan.md"), "utf8")).toBe("edited by hand\n");
     expect(await files.read("plan.md")).toMatchObject({ version: 1, content: "v1\n", outsideEdit: true });
     expect(readFileSync(join(dir, "plan.md"), "utf8")).toBe("edited by hand\n"); // a read does not overwrite it either
-    expect(await files.status()).toEqual([expect.objectContaining({ path: "plan.md", state: "outside-edit", version: 1 })]);
+    expect(await files.status()).toEqual([
+      expect.objectContaining({ path: "plan.md", state: "outside-edit", version: 1 }),
+    ]);
   });
 
   it("treats a file created behind the library's back as an outside edit of version 0", async () => {
     const { files, dir } = await open();
     writeFileSync(join(dir, "new.md"), "mine\n");
     const err = await rejection(files.write("new.md", "theirs\n", { expectVersion: 0 }));
-    expect((err as VersionConflictError).details).toMatchObject({ outsideEdit: true, path: "new.md", committedSha256: null });
+    expect((err as VersionConflictError).details).toMatchObject({
+      outsideEdit: true,
+      path: "new.md",
+      committedSha256: null,
+    });
     expect(await files.status()).toEqual([expect.objectContaining({ path: "new.md", state: "untracked" })]);
   });
 
@@ -94,7 +124,12 @@ describe.each(backendFixtures())("fenced files on $name", (fixture) => {
     const claim = await files.claim({ path: "plan.md", owner: "a", ttlMs: 60_000 });
     writeFileSync(join(dir, "plan.md"), "edited by hand\n");
     expect(isErrorCode(await rejection(files.adopt("plan.md")), "FENCED")).toBe(true);
-    expect(isErrorCode(await rejection(files.adopt("plan.md", { expectVersion: 0, epoch: claim.epoch })), "VERSION_CONFLICT")).toBe(true);
+    expect(
+      isErrorCode(
+        await rejection(files.adopt("plan.md", { expectVersion: 0, epoch: claim.epoch })),
+        "VERSION_CONFLICT",
+      ),
+    ).toBe(true);
     const a = await files.adopt("plan.md", { epoch: claim.epoch });
     expect(a).toMatchObject({ version: 2, materialized: true, replayed: false });
     expect(await files.read("plan.md")).toMatchObject({ version: 2, content: "edited by hand\n", outsideEdit: false });
@@ -131,7 +166,10 @@ describe.each(backendFixtures())("fenced files on $name", (fixture) => {
     const again = await files.write("plan.md", "v1\n", { expectVersion: 0, opId: "op-1" });
     expect(again).toMatchObject({ version: 1, seq: first.seq, replayed: true });
     await files.write("plan.md", "v2\n", { expectVersion: 1 });
-    expect(await files.write("plan.md", "v1\n", { expectVersion: 0, opId: "op-1" })).toMatchObject({ version: 1, replayed: true });
+    expect(await files.write("plan.md", "v1\n", { expectVersion: 0, opId: "op-1" })).toMatchObject({
+      version: 1,
+      replayed: true,
+    });
     expect(isErrorCode(await rejection(files.write("plan.md", "x", { opId: "op-2" })), "INVALID_INPUT")).toBe(true);
     expect((await files.read("plan.md")).content).toBe("v2\n");
   });
@@ -140,14 +178,24 @@ describe.each(backendFixtures())("fenced files on $name", (fixture) => {
     const { files, dir } = await open();
     await files.write("a.md", "a1\n", { expectVersion: 0 });
     const stale = await rejection(
-      files.publish({ files: [{ path: "b.md", content: "b1\n", expectVersion: 0 }, { path: "a.md", content: "a2\n", expectVersion: 0 }] }),
+      files.publish({
+        files: [
+          { path: "b.md", content: "b1\n", expectVersion: 0 },
+          { path: "a.md", content: "a2\n", expectVersion: 0 },
+        ],
+      }),
     );
     expect(isErrorCode(stale, "VERSION_CONFLICT")).toBe(true);
     expect(existsSync(join(dir, "b.md"))).toBe(false);
     expect((await files.read("b.md")).exists).toBe(false);
     writeFileSync(join(dir, "a.md"), "hand\n");
     const edited = await rejection(
-      files.publish({ files: [{ path: "b.md", content: "b1\n", expectVersion: 0 }, { path: "a.md", content: "a2\n", expectVersion: 1 }] }),
+      files.publish({
+        files: [
+          { path: "b.md", content: "b1\n", expectVersion: 0 },
+          { path: "a.md", content: "a2\n", expectVersion: 1 },
+        ],
+      }),
     );
     expect((edited as VersionConflictError).details).toMatchObject({ outsideEdit: true, path: "a.md" });
     expect((await files.read("b.md")).exists).toBe(false);
@@ -159,7 +207,10 @@ describe.each(backendFixtures())("fenced files on $name", (fixture) => {
       ],
       opId: "pub-1",
     });
-    expect(ok.results.map((r) => [r.path, r.version, r.materialized])).toEqual([["b.md", 1, true], ["a.md", 2, true]]);
+    expect(ok.results.map((r) => [r.path, r.version, r.materialized])).toEqual([
+      ["b.md", 1, true],
+      ["a.md", 2, true],
+    ]);
     expect(new Set(ok.results.map((r) => r.seq)).size).toBe(2);
     expect(readFileSync(join(dir, "a.md"), "utf8")).toBe("a2\n");
     expect(readFileSync(join(dir, "b.md"), "utf8")).toBe("b1\n");
@@ -177,11 +228,24 @@ describe.each(backendFixtures())("fenced files on $name", (fixture) => {
 
   it("rejects bad paths with INVALID_INPUT and writes nothing", async () => {
     const { store, files, dir } = await open();
-    for (const bad of ["", "/etc/passwd", "../escape", "a/../../b", "a\u0000b", "dir/", "a\\b", ".fenced/state.db", "C:/x", "a/\u0007"]) {
+    for (const bad of [
+      "",
+      "/etc/passwd",
+      "../escape",
+      "a/../../b",
+      "a\u0000b",
+      "dir/",
+      "a\\b",
+      ".fenced/state.db",
+      "C:/x",
+      "a/\u0007",
+    ]) {
       const err = await rejection(files.write(bad, "x", { expectVersion: 0 }));
       expect(isErrorCode(err, "INVALID_INPUT"), JSON.stringify(bad)).toBe(true);
       expect(isErrorCode(await rejection(files.read(bad)), "INVALID_INPUT")).toBe(true);
-      expect(isErrorCode(await rejection(files.claim({ path: bad, owner: "a", ttlMs: 1000 })), "INVALID_INPUT")).toBe(true);
+      expect(isErrorCode(await rejection(files.claim({ path: bad, owner: "a", ttlMs: 1000 })), "INVALID_INPUT")).toBe(
+        true,
+      );
     }
     expect(await store.list(files.prefix)).toEqual([]);
     expect(readdirSync(dir)).toEqual([]);
@@ -218,7 +282,9 @@ describe.each(backendFixtures())("fenced files on $name", (fixture) => {
     const { files, dir } = await open();
     await files.write("plans/plan.md", "v1\n", { expectVersion: 0 });
     // The rename after the commit fails (a full disk, a read-only mount): the commit stands, the disk keeps v1.
-    const rename = vi.spyOn(fsPromises, "rename").mockRejectedValueOnce(Object.assign(new Error("ENOSPC: no space left on device"), { code: "ENOSPC" }));
+    const rename = vi
+      .spyOn(fsPromises, "rename")
+      .mockRejectedValueOnce(Object.assign(new Error("ENOSPC: no space left on device"), { code: "ENOSPC" }));
     try {
       const w = await files.write("plans/plan.md", "v2\n", { expectVersion: 1 });
       expect(w).toMatchObject({ version: 2, materialized: false });
@@ -228,7 +294,9 @@ describe.each(backendFixtures())("fenced files on $name", (fixture) => {
     }
     expect(readFileSync(join(dir, "plans/plan.md"), "utf8")).toBe("v1\n");
     expect(readdirSync(join(dir, "plans"))).toEqual(["plan.md"]); // no temp file left behind
-    expect(await files.status()).toEqual([expect.objectContaining({ path: "plans/plan.md", state: "stale", version: 2 })]);
+    expect(await files.status()).toEqual([
+      expect.objectContaining({ path: "plans/plan.md", state: "stale", version: 2 }),
+    ]);
     // v1 on disk is a committed version, not an outside edit: the next read restores v2 and the next write goes through.
     expect(await files.read("plans/plan.md")).toMatchObject({ version: 2, outsideEdit: false });
     expect(readFileSync(join(dir, "plans/plan.md"), "utf8")).toBe("v2\n");
@@ -243,8 +311,14 @@ describe.each(backendFixtures())("fenced files on $name", (fixture) => {
     const other = new FencedFiles(store, { dir: freshDir(), id: files.id }); // another host's copy of the same dir
     await other.write("a.md", "a2\n", { expectVersion: 1 });
     writeFileSync(join(dir, "b.md"), "hand\n");
-    expect((await files.status()).map((s) => [s.path, s.state])).toEqual([["a.md", "stale"], ["b.md", "outside-edit"]]);
-    expect((await files.sync()).map((s) => [s.path, s.state])).toEqual([["a.md", "current"], ["b.md", "outside-edit"]]);
+    expect((await files.status()).map((s) => [s.path, s.state])).toEqual([
+      ["a.md", "stale"],
+      ["b.md", "outside-edit"],
+    ]);
+    expect((await files.sync()).map((s) => [s.path, s.state])).toEqual([
+      ["a.md", "current"],
+      ["b.md", "outside-edit"],
+    ]);
     expect(readFileSync(join(dir, "a.md"), "utf8")).toBe("a2\n");
     expect(readFileSync(join(dir, "b.md"), "utf8")).toBe("hand\n");
   });
@@ -273,7 +347,9 @@ describe.each(backendFixtures())("fenced files on $name", (fixture) => {
     const final = await writers[0]!.read("plan.md");
     expect(final.version).toBe(20);
     expect(final.content!.trim().split("\n").sort()).toEqual(
-      Array.from({ length: 4 }, (_, w) => Array.from({ length: 5 }, (_, i) => `w${w}-${i}`)).flat().sort(),
+      Array.from({ length: 4 }, (_, w) => Array.from({ length: 5 }, (_, i) => `w${w}-${i}`))
+        .flat()
+        .sort(),
     );
     expect(readFileSync(join(dir, "plan.md"), "utf8")).toBe(final.content);
   });

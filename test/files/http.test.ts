@@ -32,20 +32,40 @@ describe.each(backendFixtures())("files routes on $name", (fixture) => {
 
   it("writes, reads, conflicts and fences like the library, with typed wire errors", async () => {
     const { post, dir } = await serve();
-    expect(await post("/v1/files/write", { path: "plan.md", content: "v1\n", expectVersion: 0 })).toMatchObject({ status: 200, body: { version: 1, materialized: true } });
+    expect(await post("/v1/files/write", { path: "plan.md", content: "v1\n", expectVersion: 0 })).toMatchObject({
+      status: 200,
+      body: { version: 1, materialized: true },
+    });
     expect(readFileSync(join(dir, "plan.md"), "utf8")).toBe("v1\n");
-    expect((await post("/v1/files/read", { path: "plan.md" })).body).toMatchObject({ version: 1, content: "v1\n", encoding: "utf8", outsideEdit: false });
+    expect((await post("/v1/files/read", { path: "plan.md" })).body).toMatchObject({
+      version: 1,
+      content: "v1\n",
+      encoding: "utf8",
+      outsideEdit: false,
+    });
     const stale = await post("/v1/files/write", { path: "plan.md", content: "late\n", expectVersion: 0 });
     expect(stale).toMatchObject({ status: 409, body: { error: { code: "VERSION_CONFLICT", retryable: true } } });
     const claim = (await post("/v1/files/claim", { path: "plan.md", owner: "a", ttlMs: 60_000 })).body;
     expect(claim).toMatchObject({ path: "plan.md", owner: "a", epoch: 1 });
-    expect((await post("/v1/files/claim", { path: "plan.md", owner: "b", ttlMs: 60_000 })).body.error.code).toBe("CLAIM_HELD");
+    expect((await post("/v1/files/claim", { path: "plan.md", owner: "b", ttlMs: 60_000 })).body.error.code).toBe(
+      "CLAIM_HELD",
+    );
     const fenced = await post("/v1/files/write", { path: "plan.md", content: "x\n", expectVersion: 1 });
     expect(fenced).toMatchObject({ status: 409, body: { error: { code: "FENCED", details: { reason: "no-epoch" } } } });
-    expect((await post("/v1/files/renew", { path: "plan.md", owner: "a", epoch: 1, ttlMs: 60_000 })).body.epoch).toBe(1);
-    expect((await post("/v1/files/write", { path: "plan.md", content: "by a\n", expectVersion: 1, epoch: 1, opId: "w-1" })).body.version).toBe(2);
-    expect((await post("/v1/files/write", { path: "plan.md", content: "by a\n", expectVersion: 1, epoch: 1, opId: "w-1" })).body).toMatchObject({ version: 2, replayed: true });
-    expect((await post("/v1/files/release", { path: "plan.md", owner: "a", epoch: 1 })).body).toEqual({ released: true });
+    expect((await post("/v1/files/renew", { path: "plan.md", owner: "a", epoch: 1, ttlMs: 60_000 })).body.epoch).toBe(
+      1,
+    );
+    expect(
+      (await post("/v1/files/write", { path: "plan.md", content: "by a\n", expectVersion: 1, epoch: 1, opId: "w-1" }))
+        .body.version,
+    ).toBe(2);
+    expect(
+      (await post("/v1/files/write", { path: "plan.md", content: "by a\n", expectVersion: 1, epoch: 1, opId: "w-1" }))
+        .body,
+    ).toMatchObject({ version: 2, replayed: true });
+    expect((await post("/v1/files/release", { path: "plan.md", owner: "a", epoch: 1 })).body).toEqual({
+      released: true,
+    });
   });
 
   it("reports an outside edit as VERSION_CONFLICT with details.outsideEdit, and adopts or discards it", async () => {
@@ -53,11 +73,21 @@ describe.each(backendFixtures())("files routes on $name", (fixture) => {
     await post("/v1/files/write", { path: "notes/d.md", content: "v1\n", expectVersion: 0 });
     writeFileSync(join(dir, "notes/d.md"), "hand\n");
     const blocked = await post("/v1/files/write", { path: "notes/d.md", content: "v2\n", expectVersion: 1 });
-    expect(blocked).toMatchObject({ status: 409, body: { error: { code: "VERSION_CONFLICT", details: { outsideEdit: true, path: "notes/d.md" } } } });
-    expect((await post("/v1/files/status", {})).body.files).toEqual([expect.objectContaining({ path: "notes/d.md", state: "outside-edit" })]);
-    expect((await post("/v1/files/adopt", { path: "notes/d.md", expectVersion: 1 })).body).toMatchObject({ version: 2 });
+    expect(blocked).toMatchObject({
+      status: 409,
+      body: { error: { code: "VERSION_CONFLICT", details: { outsideEdit: true, path: "notes/d.md" } } },
+    });
+    expect((await post("/v1/files/status", {})).body.files).toEqual([
+      expect.objectContaining({ path: "notes/d.md", state: "outside-edit" }),
+    ]);
+    expect((await post("/v1/files/adopt", { path: "notes/d.md", expectVersion: 1 })).body).toMatchObject({
+      version: 2,
+    });
     writeFileSync(join(dir, "notes/d.md"), "again\n");
-    expect((await post("/v1/files/discard", { path: "notes/d.md" })).body).toMatchObject({ version: 2, state: "current" });
+    expect((await post("/v1/files/discard", { path: "notes/d.md" })).body).toMatchObject({
+      version: 2,
+      state: "current",
+    });
     expect(readFileSync(join(dir, "notes/d.md"), "utf8")).toBe("hand\n");
   });
 
@@ -72,16 +102,33 @@ describe.each(backendFixtures())("files routes on $name", (fixture) => {
     });
     expect(ok.body.results.map((r: { version: number }) => r.version)).toEqual([1, 1]);
     expect(readFileSync(join(dir, "b.bin")).equals(bytes)).toBe(true);
-    expect((await post("/v1/files/read", { path: "b.bin" })).body).toMatchObject({ encoding: "base64", content: bytes.toString("base64") });
-    const bad = await post("/v1/files/publish", { files: [{ path: "c.md", content: "c\n", expectVersion: 0 }, { path: "a.md", content: "a2\n", expectVersion: 0 }] });
+    expect((await post("/v1/files/read", { path: "b.bin" })).body).toMatchObject({
+      encoding: "base64",
+      content: bytes.toString("base64"),
+    });
+    const bad = await post("/v1/files/publish", {
+      files: [
+        { path: "c.md", content: "c\n", expectVersion: 0 },
+        { path: "a.md", content: "a2\n", expectVersion: 0 },
+      ],
+    });
     expect(bad.body.error.code).toBe("VERSION_CONFLICT");
     expect((await post("/v1/files/read", { path: "c.md" })).body).toMatchObject({ exists: false, version: 0 });
   });
 
   it("answers a bad path or body with INVALID_INPUT (400) and writes nothing", async () => {
     const { post, dir } = await serve();
-    for (const body of [{ path: "../x", content: "" }, { path: "/abs", content: "" }, { path: "a\u0000b", content: "" }, { path: "a.md", content: "", opId: "o" }, { path: "a.md" }]) {
-      expect(await post("/v1/files/write", body), JSON.stringify(body)).toMatchObject({ status: 400, body: { error: { code: "INVALID_INPUT" } } });
+    for (const body of [
+      { path: "../x", content: "" },
+      { path: "/abs", content: "" },
+      { path: "a\u0000b", content: "" },
+      { path: "a.md", content: "", opId: "o" },
+      { path: "a.md" },
+    ]) {
+      expect(await post("/v1/files/write", body), JSON.stringify(body)).toMatchObject({
+        status: 400,
+        body: { error: { code: "INVALID_INPUT" } },
+      });
     }
     expect((await post("/v1/files/status", {})).body.files).toEqual([]);
     expect(readdirSync(dir)).toEqual([]);
@@ -92,13 +139,23 @@ describe("a coordinator without --files-dir", () => {
   it("has no /v1/files routes, and lists them in /openapi.json only when it serves a directory", async () => {
     const store = await openStore({ memory: true });
     const plain = createServer(store, { port: 0 });
-    const withFiles = createServer(store, { port: 0, files: new FencedFiles(store, { dir: join(tmp.dir, "openapi") }) });
+    const withFiles = createServer(store, {
+      port: 0,
+      files: new FencedFiles(store, { dir: join(tmp.dir, "openapi") }),
+    });
     try {
-      expect((await plain.app.inject({ method: "POST", url: "/v1/files/read", payload: { path: "a" } })).statusCode).toBe(404);
-      const paths = (server: FencedServer) => server.app.inject({ method: "GET", url: "/openapi.json" }).then((r) => Object.keys((r.json() as { paths: object }).paths));
+      expect(
+        (await plain.app.inject({ method: "POST", url: "/v1/files/read", payload: { path: "a" } })).statusCode,
+      ).toBe(404);
+      const paths = (server: FencedServer) =>
+        server.app
+          .inject({ method: "GET", url: "/openapi.json" })
+          .then((r) => Object.keys((r.json() as { paths: object }).paths));
       expect((await paths(plain)).filter((p) => p.startsWith("/v1/files/"))).toEqual([]);
       expect((await paths(withFiles)).filter((p) => p.startsWith("/v1/files/")).sort()).toEqual(
-        ["adopt", "claim", "discard", "publish", "read", "release", "renew", "status", "write"].map((a) => `/v1/files/${a}`),
+        ["adopt", "claim", "discard", "publish", "read", "release", "renew", "status", "write"].map(
+          (a) => `/v1/files/${a}`,
+        ),
       );
     } finally {
       await plain.close();

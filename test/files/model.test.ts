@@ -28,8 +28,23 @@ type Action =
   | { kind: "sync" };
 
 const action: fc.Arbitrary<Action> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant("write" as const), p: fc.nat(1), content: fc.constantFrom(...CONTENTS), stale: fc.boolean() }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant("edit" as const), p: fc.nat(1), content: fc.constantFrom(...CONTENTS, "hand\n") }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant("write" as const),
+      p: fc.nat(1),
+      content: fc.constantFrom(...CONTENTS),
+      stale: fc.boolean(),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("edit" as const),
+      p: fc.nat(1),
+      content: fc.constantFrom(...CONTENTS, "hand\n"),
+    }),
+  },
   fc.record({ kind: fc.constant("delete-on-disk" as const), p: fc.nat(1) }),
   fc.record({ kind: fc.constant("adopt" as const), p: fc.nat(1) }),
   fc.record({ kind: fc.constant("discard" as const), p: fc.nat(1) }),
@@ -65,7 +80,8 @@ function modelStep(files: ModelFile[], a: Action): Outcome {
     case "write":
       if (a.stale && version > 0) return { code: "VERSION_CONFLICT", outsideEdit: false };
       if (a.stale) return { code: "VERSION_CONFLICT", outsideEdit: false }; // expects version 1 of a new file
-      if (isOutsideEdit(f) || (version === 0 && f.disk !== null)) return { code: "VERSION_CONFLICT", outsideEdit: true };
+      if (isOutsideEdit(f) || (version === 0 && f.disk !== null))
+        return { code: "VERSION_CONFLICT", outsideEdit: true };
       f.versions.push(a.content);
       f.disk = a.content;
       return { ok: true, version: version + 1 };
@@ -101,7 +117,9 @@ async function realStep(files: FencedFiles, dir: string, a: Action): Promise<Out
     switch (a.kind) {
       case "write": {
         const current = (await files.store.read(files.key(path))).version;
-        const r = await files.write(path, a.content, { expectVersion: a.stale ? (current === 0 ? 1 : current - 1) : current });
+        const r = await files.write(path, a.content, {
+          expectVersion: a.stale ? (current === 0 ? 1 : current - 1) : current,
+        });
         return { ok: true, version: r.version };
       }
       case "edit":

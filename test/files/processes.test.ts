@@ -40,7 +40,9 @@ describe.each(stores)("fenced files across processes on $name", (backend) => {
     const lines = 15;
     // The store's tables exist before the writers race to use them.
     await (await openStore(options)).close();
-    const workers = ["a", "b"].map((name) => spawnWorker("test/files/writer.ts", [...args, "--dir", dir, "--name", name, "--lines", String(lines)]));
+    const workers = ["a", "b"].map((name) =>
+      spawnWorker("test/files/writer.ts", [...args, "--dir", dir, "--name", name, "--lines", String(lines)]),
+    );
     const reports = await Promise.all(workers.map((w) => w.nextJson<{ name: string; conflicts: number }>()));
     for (const w of workers) expect((await w.exited).code).toBe(0);
     expect(reports.map((r) => r.name).sort()).toEqual(["a", "b"]);
@@ -51,7 +53,9 @@ describe.each(stores)("fenced files across processes on $name", (backend) => {
       const plan = await files.read("plan.md");
       expect(plan.version).toBe(2 * lines);
       const written = plan.content!.trim().split("\n");
-      expect(written.sort()).toEqual(["a", "b"].flatMap((n) => Array.from({ length: lines }, (_, i) => `${n}-${i}`)).sort());
+      expect(written.sort()).toEqual(
+        ["a", "b"].flatMap((n) => Array.from({ length: lines }, (_, i) => `${n}-${i}`)).sort(),
+      );
       expect(readFileSync(join(dir, "plan.md"), "utf8")).toBe(plan.content);
       // Every acknowledged write is one committed event; every retry was a conflict the log recorded too.
       const events = await store.events(files.prefix);

@@ -7,7 +7,14 @@ import { isErrorCode, openStore } from "../../src/index.js";
 import { FencedFiles } from "../../src/files/index.js";
 
 const { values } = parseArgs({
-  options: { db: { type: "string" }, url: { type: "string" }, schema: { type: "string" }, dir: { type: "string" }, name: { type: "string" }, lines: { type: "string" } },
+  options: {
+    db: { type: "string" },
+    url: { type: "string" },
+    schema: { type: "string" },
+    dir: { type: "string" },
+    name: { type: "string" },
+    lines: { type: "string" },
+  },
 });
 const store = await openStore(values.url ? { url: values.url, schema: values.schema! } : { path: values.db! });
 const files = new FencedFiles(store, { dir: values.dir! });
@@ -16,7 +23,10 @@ for (let i = 0; i < Number(values.lines); i++) {
   for (;;) {
     const plan = await files.read("plan.md");
     try {
-      await files.write("plan.md", `${plan.content ?? ""}${values.name}-${i}\n`, { expectVersion: plan.version, owner: values.name! });
+      await files.write("plan.md", `${plan.content ?? ""}${values.name}-${i}\n`, {
+        expectVersion: plan.version,
+        owner: values.name!,
+      });
       break;
     } catch (err) {
       if (!isErrorCode(err, "VERSION_CONFLICT") || err.details.outsideEdit) throw err;

@@ -23,16 +23,21 @@ for (const fixture of backendFixtures()) {
       const store = await fixture.open();
       await commitMany(store, 2_345);
       const { app } = createInspector(store, { port: 0 });
-      const newestFirst = (await walkPages<EventsPage, number>(app, (before) => `/api/events?limit=97${before === undefined ? "" : `&before=${before}`}`))
-        .flatMap((p) => p.events.map((e) => e.seq));
+      const newestFirst = (
+        await walkPages<EventsPage, number>(
+          app,
+          (before) => `/api/events?limit=97${before === undefined ? "" : `&before=${before}`}`,
+        )
+      ).flatMap((p) => p.events.map((e) => e.seq));
       const lastSeq = await store.backend.lastSeq();
       const all = (await store.events("", { fromSeq: 1, limit: 10_000 })).map((e) => e.seq);
       expect(all).toHaveLength(2_345);
       expect(newestFirst).toEqual([...all].reverse());
       expect(newestFirst[0]).toBe(lastSeq);
 
-      const oldestFirst = (await walkPages<EventsPage, number>(app, (after) => `/api/events?limit=250&after=${after ?? 0}`))
-        .flatMap((p) => p.events.map((e) => e.seq));
+      const oldestFirst = (
+        await walkPages<EventsPage, number>(app, (after) => `/api/events?limit=250&after=${after ?? 0}`)
+      ).flatMap((p) => p.events.map((e) => e.seq));
       expect(oldestFirst).toEqual(all);
       await app.close();
     });
@@ -41,7 +46,9 @@ for (const fixture of backendFixtures()) {
       const store = await fixture.open();
       const conflict = async () => {
         const r = await store.commit({ key: "hot/x", op: op.set(1) });
-        await expect(store.commit({ key: "hot/x", op: op.set(2), expectVersion: r.version - 1 })).rejects.toBeInstanceOf(VersionConflictError);
+        await expect(
+          store.commit({ key: "hot/x", op: op.set(2), expectVersion: r.version - 1 }),
+        ).rejects.toBeInstanceOf(VersionConflictError);
         return (await store.events("hot/", { fromSeq: r.seq + 1, limit: 1 }))[0]!.seq;
       };
       const conflicts = [await conflict()];
@@ -52,14 +59,18 @@ for (const fixture of backendFixtures()) {
       conflicts.push(await conflict());
       const { app } = createInspector(store, { port: 0, scanBudget: budget });
 
-      const pages = await walkPages<EventsPage, number>(app, (before) => `/api/events?outcome=conflict&limit=10${before === undefined ? "" : `&before=${before}`}`);
+      const pages = await walkPages<EventsPage, number>(
+        app,
+        (before) => `/api/events?outcome=conflict&limit=10${before === undefined ? "" : `&before=${before}`}`,
+      );
       expect(pages.every((p) => p.events.every((e) => e.outcome === "conflict"))).toBe(true);
       expect(pages.flatMap((p) => p.events.map((e) => e.seq))).toEqual([...conflicts].reverse());
       // The budget ran out between the first conflict and the second: a short page that still has a cursor.
       expect(pages.some((p) => p.events.length < 10 && p.next !== null)).toBe(true);
 
-      const ascending = (await walkPages<EventsPage, number>(app, (after) => `/api/events?outcome=conflict&limit=10&after=${after ?? 0}`))
-        .flatMap((p) => p.events.map((e) => e.seq));
+      const ascending = (
+        await walkPages<EventsPage, number>(app, (after) => `/api/events?outcome=conflict&limit=10&after=${after ?? 0}`)
+      ).flatMap((p) => p.events.map((e) => e.seq));
       expect(ascending).toEqual(conflicts);
       await app.close();
     });
@@ -68,10 +79,14 @@ for (const fixture of backendFixtures()) {
       const store = await fixture.open();
       await store.commit({ key: "team/plan", op: op.set("v1"), owner: "alice" });
       await store.commit({ key: "team/planner", op: op.set("other") });
-      await expect(store.commit({ key: "team/plan", op: op.set("lost"), expectVersion: 0, owner: "bob" })).rejects.toBeInstanceOf(VersionConflictError);
+      await expect(
+        store.commit({ key: "team/plan", op: op.set("lost"), expectVersion: 0, owner: "bob" }),
+      ).rejects.toBeInstanceOf(VersionConflictError);
       const held = await store.claim({ key: "team/plan", owner: "w1", ttlMs: 60_000 });
       await store.claim({ key: "team/plan", owner: "w2", ttlMs: 60_000, steal: true });
-      await expect(store.commit({ key: "team/plan", op: op.set("zombie"), epoch: held.epoch, owner: "w1" })).rejects.toBeInstanceOf(FencedError);
+      await expect(
+        store.commit({ key: "team/plan", op: op.set("zombie"), epoch: held.epoch, owner: "w1" }),
+      ).rejects.toBeInstanceOf(FencedError);
       const { app } = createInspector(store, { port: 0 });
       const { body } = await getJson<EventsPage>(app, "/api/events?key=team%2Fplan");
       expect(body.events.map((e) => [e.outcome, e.owner])).toEqual([
@@ -93,8 +108,13 @@ for (const fixture of backendFixtures()) {
       await store.claim({ key: "q/zz", owner: "worker-7", ttlMs: 60_000 });
       await store.commit({ key: "other/k", op: op.set(1) });
       const { app } = createInspector(store, { port: 0 });
-      const keys = (await walkPages<KeysPage, string>(app, (after) => `/api/keys?prefix=q%2F&limit=40${after === undefined ? "" : `&after=${encodeURIComponent(after)}`}`))
-        .flatMap((p) => p.keys);
+      const keys = (
+        await walkPages<KeysPage, string>(
+          app,
+          (after) =>
+            `/api/keys?prefix=q%2F&limit=40${after === undefined ? "" : `&after=${encodeURIComponent(after)}`}`,
+        )
+      ).flatMap((p) => p.keys);
       expect(keys).toHaveLength(251);
       expect(new Set(keys.map((k) => k.key)).size).toBe(251);
       expect(keys.every((k) => k.key.startsWith("q/"))).toBe(true);
@@ -103,7 +123,11 @@ for (const fixture of backendFixtures()) {
       expect(zz.preview!.length).toBeLessThan(200);
       expect(zz.claim!.expiresAt).toBeGreaterThan(Date.now());
       const detail = await getJson(app, "/api/key?key=q%2Fzz");
-      expect(detail.body).toMatchObject({ key: "q/zz", value: { text: "x".repeat(500) }, claim: { owner: "worker-7", epoch: 1 } });
+      expect(detail.body).toMatchObject({
+        key: "q/zz",
+        value: { text: "x".repeat(500) },
+        claim: { owner: "worker-7", epoch: 1 },
+      });
       expect((await getJson(app, "/api/key?key=q%2Fmissing")).body).toMatchObject({ error: { code: "NOT_FOUND" } });
       await app.close();
     });
@@ -111,7 +135,9 @@ for (const fixture of backendFixtures()) {
     it("pages a thread's lineage newest first, every checkpoint once with its parent, and names the head", async () => {
       const store = await fixture.open();
       const saver = new FencedCheckpointSaver(store);
-      const cfg = (parent?: string) => ({ configurable: { thread_id: "long", checkpoint_ns: "", ...(parent && { checkpoint_id: parent }) } });
+      const cfg = (parent?: string) => ({
+        configurable: { thread_id: "long", checkpoint_ns: "", ...(parent && { checkpoint_id: parent }) },
+      });
       let parent: string | undefined;
       const ids: string[] = [];
       for (let i = 0; i < 430; i++) {
@@ -125,7 +151,10 @@ for (const fixture of backendFixtures()) {
       await saver.put(forkConfig(cfg(ids[100])), fork, meta(101, "fork"), { n: 1 });
       const { app } = createInspector(store, { port: 0 });
 
-      const pages = await walkPages<LineagePage, string>(app, (after) => `/api/thread/lineage?thread=long&limit=64${after === undefined ? "" : `&after=${after}`}`);
+      const pages = await walkPages<LineagePage, string>(
+        app,
+        (after) => `/api/thread/lineage?thread=long&limit=64${after === undefined ? "" : `&after=${after}`}`,
+      );
       const nodes = pages.flatMap((p) => p.nodes);
       expect(pages.length).toBe(Math.ceil(431 / 64));
       expect(pages.every((p) => p.headId === fork.id)).toBe(true);
@@ -134,7 +163,11 @@ for (const fixture of backendFixtures()) {
       expect(nodes.filter((n) => n.parentId === ids[100])).toHaveLength(2);
 
       const thread = await getJson<ThreadDetail>(app, "/api/thread?thread=long");
-      expect(thread.body).toMatchObject({ threadId: "long", head: { checkpointId: fork.id }, namespaces: [{ ns: "" }] });
+      expect(thread.body).toMatchObject({
+        threadId: "long",
+        head: { checkpointId: fork.id },
+        namespaces: [{ ns: "" }],
+      });
       const state = await getJson(app, `/api/thread/checkpoint?thread=long&id=${ids[7]}`);
       expect(state.body).toMatchObject({ id: ids[7], parentId: ids[6], values: { n: 7 }, metadata: { step: 7 } });
       await app.close();
@@ -151,21 +184,36 @@ for (const fixture of backendFixtures()) {
       expect(summary.body.sections.map((s) => s.id)).toEqual(["threads"]);
       const { body } = await getJson<{ threads: ThreadDetail[]; next: string | null }>(app, "/api/threads?limit=1");
       expect(body.threads).toHaveLength(1);
-      const rest = await getJson<{ threads: ThreadDetail[]; next: string | null }>(app, `/api/threads?limit=10&after=${encodeURIComponent(body.next!)}`);
+      const rest = await getJson<{ threads: ThreadDetail[]; next: string | null }>(
+        app,
+        `/api/threads?limit=10&after=${encodeURIComponent(body.next!)}`,
+      );
       const all = [...body.threads, ...rest.body.threads];
       expect(all.map((t) => t.threadId).sort()).toEqual(["second", "t/with slash"]);
       expect(all.find((t) => t.threadId === "second")!.run).toMatchObject({ owner: "run-42", live: true });
-      expect(all.find((t) => t.threadId === "t/with slash")).toMatchObject({ head: { checkpointId: headId }, run: null });
-      const state = await getJson(app, `/api/thread/checkpoint?thread=${encodeURIComponent("t/with slash")}&id=${headId}`);
+      expect(all.find((t) => t.threadId === "t/with slash")).toMatchObject({
+        head: { checkpointId: headId },
+        run: null,
+      });
+      const state = await getJson(
+        app,
+        `/api/thread/checkpoint?thread=${encodeURIComponent("t/with slash")}&id=${headId}`,
+      );
       expect(state.body).toMatchObject({ id: headId, values: { count: 2, log: ["one", "replay"] } });
 
       await interruptedThread(saver, "approval");
       const lineage = await getJson<LineagePage>(app, "/api/thread/lineage?thread=approval");
       const head = lineage.body.nodes.find((n) => n.id === lineage.body.headId)!;
       expect(head.interrupts).toBe(1);
-      const paused = await getJson<{ pendingWrites: { channel: string; value: unknown }[] }>(app, `/api/thread/checkpoint?thread=approval&id=${head.id}`);
+      const paused = await getJson<{ pendingWrites: { channel: string; value: unknown }[] }>(
+        app,
+        `/api/thread/checkpoint?thread=approval&id=${head.id}`,
+      );
       expect(paused.body.pendingWrites).toContainEqual(
-        expect.objectContaining({ channel: "__interrupt__", value: [expect.objectContaining({ value: { question: "Send this refund?" } })] }),
+        expect.objectContaining({
+          channel: "__interrupt__",
+          value: [expect.objectContaining({ value: { question: "Send this refund?" } })],
+        }),
       );
       await app.close();
     });
@@ -178,8 +226,16 @@ for (const fixture of backendFixtures()) {
       const before = { seq: await store.backend.lastSeq(), keys: await store.list({ limit: 10_000 }) };
       const { app } = createInspector(store, { port: 0 });
       for (const url of [
-        "/api/summary", "/api/keys", "/api/key?key=c%2Fk", "/api/events", "/api/events?after=0", "/api/events/counts",
-        "/api/threads", "/api/thread?thread=t", "/api/thread/lineage?thread=t", `/api/thread/checkpoint?thread=t&id=${headId}`,
+        "/api/summary",
+        "/api/keys",
+        "/api/key?key=c%2Fk",
+        "/api/events",
+        "/api/events?after=0",
+        "/api/events/counts",
+        "/api/threads",
+        "/api/thread?thread=t",
+        "/api/thread/lineage?thread=t",
+        `/api/thread/checkpoint?thread=t&id=${headId}`,
       ]) {
         expect((await app.inject({ method: "GET", url })).statusCode, url).toBe(200);
       }
@@ -195,7 +251,14 @@ describe("inspect API: input, errors and counts", () => {
   it("rejects bad queries with INVALID_INPUT (400), unknown threads and checkpoints with NOT_FOUND (404)", async () => {
     const store = await memory!.open();
     const { app } = createInspector(store, { port: 0 });
-    for (const url of ["/api/events?outcome=won", "/api/events?limit=0", "/api/events?before=1&after=2", "/api/keys?limit=x", "/api/key", "/api/thread/lineage"]) {
+    for (const url of [
+      "/api/events?outcome=won",
+      "/api/events?limit=0",
+      "/api/events?before=1&after=2",
+      "/api/keys?limit=x",
+      "/api/key",
+      "/api/thread/lineage",
+    ]) {
       const { status, body } = await getJson(app, url);
       expect([url, status, body]).toMatchObject([url, 400, { error: { code: "INVALID_INPUT" } }]);
     }
@@ -209,13 +272,21 @@ describe("inspect API: input, errors and counts", () => {
     const store = await memory!.open({ clock: () => now });
     await store.commit({ key: "a/1", op: op.set(1) });
     now += 30_000;
-    await expect(store.commit({ key: "a/1", op: op.set(2), expectVersion: 0 })).rejects.toBeInstanceOf(VersionConflictError);
+    await expect(store.commit({ key: "a/1", op: op.set(2), expectVersion: 0 })).rejects.toBeInstanceOf(
+      VersionConflictError,
+    );
     await store.commit({ key: "b/1", op: op.set(1) });
     now += 30_000;
     const { app } = createInspector(store, { port: 0 });
-    const { body } = await getJson<{ buckets: Record<string, number>[]; bucketMs: number }>(app, "/api/events/counts?prefix=a%2F&windowMs=60000&buckets=2");
+    const { body } = await getJson<{ buckets: Record<string, number>[]; bucketMs: number }>(
+      app,
+      "/api/events/counts?prefix=a%2F&windowMs=60000&buckets=2",
+    );
     expect(body.bucketMs).toBe(30_000);
-    expect(body.buckets.map((b) => [b.committed, b.conflict])).toEqual([[1, 0], [0, 1]]);
+    expect(body.buckets.map((b) => [b.committed, b.conflict])).toEqual([
+      [1, 0],
+      [0, 1],
+    ]);
     await app.close();
   });
 });

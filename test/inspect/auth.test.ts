@@ -8,8 +8,16 @@ import { op, openStore, type StateStore } from "../../src/index.js";
 import { createInspector } from "../../src/inspect/server.js";
 
 const DATA_ROUTES = [
-  "/api/summary", "/api/keys", "/api/key?key=a%2F1", "/api/events", "/api/events/counts", "/api/threads",
-  "/api/thread?thread=t", "/api/thread/lineage?thread=t", "/api/thread/checkpoint?thread=t&id=x", "/v1/watch",
+  "/api/summary",
+  "/api/keys",
+  "/api/key?key=a%2F1",
+  "/api/events",
+  "/api/events/counts",
+  "/api/threads",
+  "/api/thread?thread=t",
+  "/api/thread/lineage?thread=t",
+  "/api/thread/checkpoint?thread=t&id=x",
+  "/v1/watch",
 ];
 
 let store: StateStore;
@@ -31,7 +39,8 @@ describe("inspect auth", () => {
     const ok = await app.inject({ method: "GET", url: "/api/keys", headers: { authorization: "Bearer tok-123" } });
     expect(ok.statusCode).toBe(200);
     expect(ok.json()).toMatchObject({ keys: [{ key: "a/1" }] });
-    for (const url of ["/", "/page/app.js", "/page/style.css"]) expect((await app.inject({ method: "GET", url })).statusCode).toBe(200);
+    for (const url of ["/", "/page/app.js", "/page/style.css"])
+      expect((await app.inject({ method: "GET", url })).statusCode).toBe(200);
     expect((await app.inject({ method: "GET", url: "/page/../server.ts" })).statusCode).toBe(404);
     await app.close();
   });
@@ -39,10 +48,20 @@ describe("inspect auth", () => {
   it("without a token: loopback only, and only for a loopback Host (no DNS rebinding)", async () => {
     store = await openStore({ memory: true });
     const { app } = createInspector(store, { port: 0 });
-    expect((await app.inject({ method: "GET", url: "/api/summary", headers: { host: "127.0.0.1:7374" } })).statusCode).toBe(200);
-    expect((await app.inject({ method: "GET", url: "/api/summary", headers: { host: "localhost:7374" } })).statusCode).toBe(200);
-    expect((await app.inject({ method: "GET", url: "/api/summary", headers: { host: "[::1]:7374" } })).statusCode).toBe(200);
-    const rebound = await app.inject({ method: "GET", url: "/api/summary", headers: { host: "attacker.example:7374" } });
+    expect(
+      (await app.inject({ method: "GET", url: "/api/summary", headers: { host: "127.0.0.1:7374" } })).statusCode,
+    ).toBe(200);
+    expect(
+      (await app.inject({ method: "GET", url: "/api/summary", headers: { host: "localhost:7374" } })).statusCode,
+    ).toBe(200);
+    expect((await app.inject({ method: "GET", url: "/api/summary", headers: { host: "[::1]:7374" } })).statusCode).toBe(
+      200,
+    );
+    const rebound = await app.inject({
+      method: "GET",
+      url: "/api/summary",
+      headers: { host: "attacker.example:7374" },
+    });
     expect([rebound.statusCode, rebound.json()]).toMatchObject([403, { error: { code: "FORBIDDEN" } }]);
     const remote = await app.inject({ method: "GET", url: "/api/summary", remoteAddress: "10.1.2.3" });
     expect([remote.statusCode, remote.json()]).toMatchObject([403, { error: { code: "FORBIDDEN" } }]);

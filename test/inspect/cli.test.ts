@@ -10,7 +10,10 @@ const tmp = tempDir();
 afterAll(() => tmp.remove());
 
 function inspect(args: string[]) {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "inspect", ...args], { cwd: ROOT, stdio: "pipe" });
+  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "inspect", ...args], {
+    cwd: ROOT,
+    stdio: "pipe",
+  });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));

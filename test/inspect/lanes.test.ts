@@ -55,7 +55,8 @@ describe("lineage lanes", () => {
     const whole = layout(list);
     const l = new LaneLayout();
     const paged = new Map<string, LanePlacement>();
-    for (const page of [list.slice(0, 2), list.slice(2, 5), list.slice(5)]) for (const n of page) paged.set(n.id, l.place(n));
+    for (const page of [list.slice(0, 2), list.slice(2, 5), list.slice(5)])
+      for (const n of page) paged.set(n.id, l.place(n));
     expect(paged).toEqual(whole);
   });
 });

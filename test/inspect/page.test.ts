@@ -54,7 +54,9 @@ async function open(options: { token?: string; seed?: (store: StateStore) => Pro
 }
 
 async function rows(page: Page, selector = "#events-list tr"): Promise<{ outcome: string; key: string }[]> {
-  return page.$$eval(selector, (trs) => trs.map((tr) => ({ outcome: tr.getAttribute("data-outcome")!, key: tr.getAttribute("data-key")! })));
+  return page.$$eval(selector, (trs) =>
+    trs.map((tr) => ({ outcome: tr.getAttribute("data-outcome")!, key: tr.getAttribute("data-key")! })),
+  );
 }
 
 describe("fenced inspect page", () => {
@@ -76,12 +78,16 @@ describe("fenced inspect page", () => {
     const committed = await writer.commit({ key: "team/notes", op: op.set(["draft"]), owner: "alice" });
     await seen("committed", `#events-list tr[data-seq="${committed.seq}"][data-outcome="committed"]`, Date.now());
 
-    await expect(writer.commit({ key: "team/notes", op: op.set(["lost"]), expectVersion: 0, owner: "bob" })).rejects.toBeInstanceOf(VersionConflictError);
+    await expect(
+      writer.commit({ key: "team/notes", op: op.set(["lost"]), expectVersion: 0, owner: "bob" }),
+    ).rejects.toBeInstanceOf(VersionConflictError);
     await seen("conflict", '#events-list tr[data-outcome="conflict"][data-key="team/notes"]', Date.now());
 
     const zombie = await writer.claim({ key: "team/plan", owner: "worker-1", ttlMs: 60_000 });
     await writer.claim({ key: "team/plan", owner: "worker-2", ttlMs: 60_000, steal: true });
-    await expect(writer.commit({ key: "team/plan", op: op.set("late"), epoch: zombie.epoch, owner: "worker-1" })).rejects.toBeInstanceOf(FencedError);
+    await expect(
+      writer.commit({ key: "team/plan", op: op.set("late"), epoch: zombie.epoch, owner: "worker-1" }),
+    ).rejects.toBeInstanceOf(FencedError);
     await seen("fenced", '#events-list tr[data-outcome="fenced"][data-key="team/plan"]', Date.now());
 
     // Told apart at a glance: each outcome has its own badge (glyph and label), not only a colour.
@@ -120,7 +126,10 @@ describe("fenced inspect page", () => {
     await store.claim({ key: "a/3", owner: "w4", ttlMs: 60_000, steal: true });
     await store.commit({ key: "a/3", op: op.set(2), epoch: again.epoch }).catch(() => undefined);
     await page.waitForSelector('#events-list tr[data-key="a/3"]', WAIT);
-    expect(await rows(page)).toEqual([{ outcome: "fenced", key: "a/3" }, { outcome: "fenced", key: "a/2" }]);
+    expect(await rows(page)).toEqual([
+      { outcome: "fenced", key: "a/3" },
+      { outcome: "fenced", key: "a/2" },
+    ]);
 
     await page.goto(`${url}/#/events`);
     await page.waitForSelector("#view-events[data-ready]", WAIT);
@@ -145,8 +154,12 @@ describe("fenced inspect page", () => {
     await page.waitForSelector("#view-threads[data-ready] #lineage .node", WAIT);
 
     expect(await page.$$eval("#lineage .node.tip", (n) => n.length)).toBe(2);
-    expect(await page.$$eval("#lineage .node.fork", (n) => n.map((e) => e.getAttribute("data-id")))).toEqual([fork.forkPointId]);
-    expect(await page.$$eval("#lineage .node.head", (n) => n.map((e) => e.getAttribute("data-id")))).toEqual([fork.headId]);
+    expect(await page.$$eval("#lineage .node.fork", (n) => n.map((e) => e.getAttribute("data-id")))).toEqual([
+      fork.forkPointId,
+    ]);
+    expect(await page.$$eval("#lineage .node.head", (n) => n.map((e) => e.getAttribute("data-id")))).toEqual([
+      fork.headId,
+    ]);
     expect(await page.textContent("#lineage-stats")).toContain("2 branches");
     // The two branches run in different lanes and meet at the fork point.
     const lanes = await page.$$eval("#lineage .node.tip", (n) => n.map((e) => e.getAttribute("data-lane")));
@@ -166,7 +179,12 @@ describe("fenced inspect page", () => {
         let parent: string | undefined;
         for (let i = 0; i < 450; i++) {
           const c = numberedCheckpoint(i, { n: i });
-          await saver.put({ configurable: { thread_id: "long", checkpoint_ns: "", ...(parent && { checkpoint_id: parent }) } }, c, meta(i), { n: i + 1 });
+          await saver.put(
+            { configurable: { thread_id: "long", checkpoint_ns: "", ...(parent && { checkpoint_id: parent }) } },
+            c,
+            meta(i),
+            { n: i + 1 },
+          );
           parent = c.id;
         }
       },
@@ -187,10 +205,14 @@ describe("fenced inspect page", () => {
     const { url, page } = await open({
       seed: async (s) => {
         await s.commit({ key: "team/plan", op: op.set({ steps: ["a"] }), owner: "alice" });
-        await s.commit({ key: "team/plan", op: op.set({ steps: ["b"] }), expectVersion: 0, owner: "bob" }).catch(() => undefined);
+        await s
+          .commit({ key: "team/plan", op: op.set({ steps: ["b"] }), expectVersion: 0, owner: "bob" })
+          .catch(() => undefined);
         const held = await s.claim({ key: "team/plan", owner: "worker-1", ttlMs: 60_000 });
         await s.claim({ key: "team/plan", owner: "worker-2", ttlMs: 600_000, steal: true });
-        await s.commit({ key: "team/plan", op: op.set({}), epoch: held.epoch, owner: "worker-1" }).catch(() => undefined);
+        await s
+          .commit({ key: "team/plan", op: op.set({}), epoch: held.epoch, owner: "worker-1" })
+          .catch(() => undefined);
       },
     });
     await page.goto(`${url}/#/keys?prefix=team%2F`);
@@ -201,7 +223,9 @@ describe("fenced inspect page", () => {
     expect(row).toMatch(/expires in \d+(\.\d)? (s|min)/);
     await page.click('#keys-list a:text("team/plan")');
     await page.waitForSelector("#key-history tr", WAIT);
-    const history = await page.$$eval("#key-history tr", (trs) => trs.map((tr) => [tr.getAttribute("data-outcome"), tr.children[5]!.textContent]));
+    const history = await page.$$eval("#key-history tr", (trs) =>
+      trs.map((tr) => [tr.getAttribute("data-outcome"), tr.children[5]!.textContent]),
+    );
     expect(history).toEqual([
       ["fenced", "worker-1"],
       ["claimed", "worker-2"],
@@ -212,7 +236,10 @@ describe("fenced inspect page", () => {
   });
 
   it("with a token, the page asks for it before showing any data, and takes it from #token=", async () => {
-    const { url, page } = await open({ token: "s3cret-token", seed: async (s) => void (await s.commit({ key: "k/1", op: op.set(1) })) });
+    const { url, page } = await open({
+      token: "s3cret-token",
+      seed: async (s) => void (await s.commit({ key: "k/1", op: op.set(1) })),
+    });
     await page.goto(`${url}/#/events`);
     await page.waitForSelector("form.token", WAIT);
     expect(await page.$$eval("#events-list tr", (n) => n.length)).toBe(0);

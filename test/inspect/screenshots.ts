@@ -28,18 +28,37 @@ async function seed(path: string): Promise<void> {
     tick(6_000 + (i % 7) * 700);
     const agent = agents[i % 3]!;
     const notes = await store.read("team/research/notes");
-    await store.commit({ key: "team/research/notes", op: op.set({ lines: i + 1, last: agent }), expectVersion: notes.version, owner: agent });
+    await store.commit({
+      key: "team/research/notes",
+      op: op.set({ lines: i + 1, last: agent }),
+      expectVersion: notes.version,
+      owner: agent,
+    });
     if (i % 4 === 1) {
       // A second agent read the same version: its write loses, typed, and it retries.
-      await store.commit({ key: "team/research/notes", op: op.set({ lost: true }), expectVersion: notes.version, owner: agents[(i + 1) % 3]! }).catch(() => undefined);
+      await store
+        .commit({
+          key: "team/research/notes",
+          op: op.set({ lost: true }),
+          expectVersion: notes.version,
+          owner: agents[(i + 1) % 3]!,
+        })
+        .catch(() => undefined);
     }
-    if (i % 3 === 0) await store.commit({ key: `team/tasks/${i / 3}`, op: op.set({ title: `task ${i / 3}`, done: i % 2 === 0 }), owner: agent });
+    if (i % 3 === 0)
+      await store.commit({
+        key: `team/tasks/${i / 3}`,
+        op: op.set({ title: `task ${i / 3}`, done: i % 2 === 0 }),
+        owner: agent,
+      });
     if (i % 9 === 4) {
       // A worker stalls, its claim is taken over, it wakes and writes: fenced.
       const zombie = await store.claim({ key: "team/plan", owner: "worker-1", ttlMs: 30_000 });
       tick(500);
       await store.claim({ key: "team/plan", owner: "worker-2", ttlMs: 30_000, steal: true });
-      await store.commit({ key: "team/plan", op: op.set({ step: i, by: "worker-1" }), epoch: zombie.epoch, owner: "worker-1" }).catch(() => undefined);
+      await store
+        .commit({ key: "team/plan", op: op.set({ step: i, by: "worker-1" }), epoch: zombie.epoch, owner: "worker-1" })
+        .catch(() => undefined);
     }
     if (i % 10 === 6) {
       // A retry after a timeout carries the same opId: the first result comes back, nothing applies twice.
@@ -50,7 +69,12 @@ async function seed(path: string): Promise<void> {
   }
   now = Date.now();
   const plan = await store.claim({ key: "team/plan", owner: "worker-2", ttlMs: 600_000, steal: true });
-  await store.commit({ key: "team/plan", op: op.set({ steps: ["collect sources", "draft", "review"], owner: "worker-2" }), epoch: plan.epoch, owner: "worker-2" });
+  await store.commit({
+    key: "team/plan",
+    op: op.set({ steps: ["collect sources", "draft", "review"], owner: "worker-2" }),
+    epoch: plan.epoch,
+    owner: "worker-2",
+  });
   await store.close();
 }
 

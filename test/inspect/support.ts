@@ -19,7 +19,9 @@ export async function getJson<T = Record<string, unknown>>(
 export async function commitMany(store: StateStore, n: number, prefix = "bulk"): Promise<void> {
   for (let start = 0; start < n; start += 1000) {
     const count = Math.min(1000, n - start);
-    await store.txn(Array.from({ length: count }, (_, i) => ({ key: `${prefix}/${start + i}`, op: op.set(start + i) })));
+    await store.txn(
+      Array.from({ length: count }, (_, i) => ({ key: `${prefix}/${start + i}`, op: op.set(start + i) })),
+    );
   }
 }
 
@@ -36,7 +38,10 @@ export function numberedCheckpoint(n: number, values: Record<string, unknown>): 
  * A LangGraph thread with two branches from one checkpoint: runs "one" and "two", then a run forked from the
  * checkpoint after "one" (forkConfig), which becomes the head. Returns the fork point and the head.
  */
-export async function forkedThread(saver: FencedCheckpointSaver, threadId: string): Promise<{ forkPointId: string; headId: string }> {
+export async function forkedThread(
+  saver: FencedCheckpointSaver,
+  threadId: string,
+): Promise<{ forkPointId: string; headId: string }> {
   const graph = counterGraph(saver);
   const config = { configurable: { thread_id: threadId } };
   await graph.invoke({ log: ["one"] }, config);
@@ -44,7 +49,10 @@ export async function forkedThread(saver: FencedCheckpointSaver, threadId: strin
   await graph.invoke({ log: ["two"] }, config);
   await graph.invoke({ log: ["replay"] }, forkConfig(afterOne));
   const head = await saver.getTuple(config);
-  return { forkPointId: afterOne.configurable!.checkpoint_id as string, headId: head!.config.configurable!.checkpoint_id as string };
+  return {
+    forkPointId: afterOne.configurable!.checkpoint_id as string,
+    headId: head!.config.configurable!.checkpoint_id as string,
+  };
 }
 
 /** Follows a listing's `next` cursor from the first page to the last; returns every page. */

@@ -72,7 +72,9 @@ describe("FencedCheckpointSaver.fromConnString", () => {
 
   it("bad input is INVALID_INPUT at once, not at first use", () => {
     expect(() => FencedCheckpointSaver.fromConnString("")).toThrow(expect.objectContaining({ code: "INVALID_INPUT" }));
-    expect(() => FencedCheckpointSaver.fromConnString("./x.db", { schema: "s" })).toThrow(expect.objectContaining({ code: "INVALID_INPUT" }));
+    expect(() => FencedCheckpointSaver.fromConnString("./x.db", { schema: "s" })).toThrow(
+      expect.objectContaining({ code: "INVALID_INPUT" }),
+    );
   });
 
   it("close() before first use opens nothing; a store passed to the constructor stays the caller's", async () => {

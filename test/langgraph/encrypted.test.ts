@@ -47,10 +47,17 @@ async function tamperHead(store: StateStore, threadId: string): Promise<void> {
     // The backend keeps its file's path to itself; its read connection knows it.
     const file = (store.backend as unknown as { reader: Database.Database }).reader.name;
     const db = new Database(file);
-    const row = db.prepare("SELECT payload FROM checkpoints WHERE thread_id = ? AND ns = ? AND checkpoint_id = ?").get(...where) as { payload: Buffer };
+    const row = db
+      .prepare("SELECT payload FROM checkpoints WHERE thread_id = ? AND ns = ? AND checkpoint_id = ?")
+      .get(...where) as { payload: Buffer };
     row.payload[at] = row.payload[at]! ^ 1; // the checkpoint's bytes open the payload
-    db.prepare("UPDATE checkpoints SET payload = ? WHERE thread_id = ? AND ns = ? AND checkpoint_id = ?").run(row.payload, ...where);
-    const stored = db.prepare("SELECT payload FROM checkpoints WHERE thread_id = ? AND ns = ? AND checkpoint_id = ?").get(...where) as { payload: Buffer };
+    db.prepare("UPDATE checkpoints SET payload = ? WHERE thread_id = ? AND ns = ? AND checkpoint_id = ?").run(
+      row.payload,
+      ...where,
+    );
+    const stored = db
+      .prepare("SELECT payload FROM checkpoints WHERE thread_id = ? AND ns = ? AND checkpoint_id = ?")
+      .get(...where) as { payload: Buffer };
     db.close();
     // This store keeps the row it wrote in its cache; the database holds the flipped bit.
     expect(stored.payload.subarray(0, before.byteLength).equals(before)).toBe(false);
@@ -87,7 +94,17 @@ describe("EncryptedSerializer: any value, any single-bit flip (property)", () =>
 
   it("reads back every value exactly as the serializer it wraps does (JSON, bytes, nested, unicode)", async () => {
     const inner = new JsonPlusSerializer();
-    const anyValue = fc.oneof(fc.jsonValue(), fc.uint8Array(), fc.dictionary(fc.string(), fc.uint8Array()), fc.string({ unit: "grapheme" }));
+    const anyValue = fc.oneof(
+      fc.jsonValue(),
+      fc.uint8Array(),
+      // Not "__proto__" as a key: LangGraph's own JsonPlusSerializer cannot round-trip it (its reviver assigns it, which
+      // sets the prototype), so there is no inner reading to compare with.
+      fc.dictionary(
+        fc.string().filter((k) => k !== "__proto__"),
+        fc.uint8Array(),
+      ),
+      fc.string({ unit: "grapheme" }),
+    );
     await fc.assert(
       fc.asyncProperty(anyValue, async (value) => {
         const [type, bytes] = await serde.dumpsTyped(value);
@@ -97,7 +114,9 @@ describe("EncryptedSerializer: any value, any single-bit flip (property)", () =>
         // What it decrypts is, byte for byte, what the wrapped serializer wrote; so it reads back the same value.
         expect(serde.decrypt(type, bytes)).toEqual([innerType, Uint8Array.from(innerBytes)]);
         const read = await serde.loadsTyped(type, bytes);
-        expect(await inner.dumpsTyped(read)).toEqual(await inner.dumpsTyped(await inner.loadsTyped(innerType, innerBytes)));
+        expect(await inner.dumpsTyped(read)).toEqual(
+          await inner.dumpsTyped(await inner.loadsTyped(innerType, innerBytes)),
+        );
       }),
       { numRuns: 300 },
     );
@@ -140,7 +159,9 @@ for (const fixture of saverFixtures()) {
         tasks: s.tasks.map((t) => ({ name: t.name, interrupts: t.interrupts.map((i) => i.value), result: t.result })),
         step: s.metadata?.step,
       });
-      expect(seen(await ours.getState(thread("t"), { subgraphs: true }))).toEqual(seen(await theirs.getState(thread("t"), { subgraphs: true })));
+      expect(seen(await ours.getState(thread("t"), { subgraphs: true }))).toEqual(
+        seen(await theirs.getState(thread("t"), { subgraphs: true })),
+      );
       expect((await historyOf(ours, thread("t"))).map(seen)).toEqual((await historyOf(theirs, thread("t"))).map(seen));
       expect((await historyOf(ours, thread("t"))).length).toBeGreaterThan(5);
 
@@ -181,30 +202,53 @@ for (const fixture of saverFixtures()) {
       await expect(strict.getState(thread("t"))).rejects.toThrow(/is not encrypted; it was refused/);
       await expect(strict.invoke(new Command({ resume: "yes" }), thread("t"))).rejects.toBeInstanceOf(IntegrityError);
 
-      const migrating = approvalGraph(new FencedCheckpointSaver(store, { serde: serdeWith("k1", { k1: KEY_1 }, true) }));
+      const migrating = approvalGraph(
+        new FencedCheckpointSaver(store, { serde: serdeWith("k1", { k1: KEY_1 }, true) }),
+      );
       expect((await migrating.getState(thread("t"))).values.log).toContain(SECRET);
       await migrating.invoke(new Command({ resume: "yes" }), thread("t"));
       const [head] = await store.backend.checkpoints!.listCheckpoints({ threadId: "t", ns: "", limit: 1 });
       expect(head!.type).toBe("json+aes256gcm:k1");
-      expect((await migrating.getState(thread("t"))).values.log).toEqual([SECRET, "answer yes", "side saw 11", "second", "answer yes", "side saw 22"]);
+      expect((await migrating.getState(thread("t"))).values.log).toEqual([
+        SECRET,
+        "answer yes",
+        "side saw 11",
+        "second",
+        "answer yes",
+        "side saw 22",
+      ]);
     });
 
     it("rotates keys: rows under k1 still read after writing with k2; a serializer without k1 refuses them", async () => {
       const store = await fixture.open();
-      await runApprovals(approvalGraph(new FencedCheckpointSaver(store, { serde: serdeWith("k1", { k1: KEY_1 }) })), thread("t"));
-      const rotated = approvalGraph(new FencedCheckpointSaver(store, { serde: serdeWith("k2", { k1: KEY_1, k2: KEY_2 }) }));
+      await runApprovals(
+        approvalGraph(new FencedCheckpointSaver(store, { serde: serdeWith("k1", { k1: KEY_1 }) })),
+        thread("t"),
+      );
+      const rotated = approvalGraph(
+        new FencedCheckpointSaver(store, { serde: serdeWith("k2", { k1: KEY_1, k2: KEY_2 }) }),
+      );
       await rotated.invoke(new Command({ resume: "yes" }), thread("t"));
       const types = new Set((await storedPieces(store)).map((p) => p.type.replace(/^.*:/, "")));
       expect(types).toEqual(new Set(["k1", "k2"]));
       const history = await historyOf(rotated, thread("t"));
-      expect(history[0]!.values.log).toEqual(["first", "answer yes", "side saw 11", "second", "answer yes", "side saw 22"]);
+      expect(history[0]!.values.log).toEqual([
+        "first",
+        "answer yes",
+        "side saw 11",
+        "second",
+        "answer yes",
+        "side saw 22",
+      ]);
 
       // k1 cannot be dropped yet: the head shares the values it did not change with its ancestors, stored under k1.
       const k2Only = approvalGraph(new FencedCheckpointSaver(store, { serde: serdeWith("k2", { k2: KEY_2 }) }));
       await expect(k2Only.getState(thread("t"))).rejects.toThrow(/key id "k1", which this serializer does not hold/);
       await expect(historyOf(k2Only, thread("t"))).rejects.toBeInstanceOf(IntegrityError);
       // Same id, other key: authentication fails rather than reading garbage.
-      const wrongKey = approvalGraph(new FencedCheckpointSaver(store, { serde: serdeWith("k1", { k1: KEY_2, k2: KEY_2 }) }));
+      const wrongKey = approvalGraph(
+        new FencedCheckpointSaver(store, { serde: serdeWith("k1", { k1: KEY_2, k2: KEY_2 }) }),
+      );
       await expect(historyOf(wrongKey, thread("t"))).rejects.toThrow(/failed authentication/);
     });
 
@@ -214,7 +258,10 @@ for (const fixture of saverFixtures()) {
       await runApprovals(graph, thread("t"));
       const fresh = await fixture.open();
       const k2Only = new FencedCheckpointSaver(fresh, { serde: serdeWith("k2", { k2: KEY_2 }) });
-      const result = await importCheckpoints({ from: new FencedCheckpointSaver(old, { serde: serdeWith("k2", { k1: KEY_1, k2: KEY_2 }) }), to: k2Only });
+      const result = await importCheckpoints({
+        from: new FencedCheckpointSaver(old, { serde: serdeWith("k2", { k1: KEY_1, k2: KEY_2 }) }),
+        to: k2Only,
+      });
       expect(result.verified).toEqual({ ...result.source, heads: result.source.namespaces });
       expect(new Set((await storedPieces(fresh)).map((p) => p.type.replace(/^.*:/, "")))).toEqual(new Set(["k2"]));
       expect(await historyOf(approvalGraph(k2Only), thread("t"))).toEqual(await historyOf(graph, thread("t")));
@@ -230,7 +277,14 @@ describe("EncryptedSerializer: re-putting a stored checkpoint", () => {
     const head = (await saver.getTuple(thread("t")))!;
     const again = await saver.put(head.parentConfig!, head.checkpoint, head.metadata!, {});
     expect(again.configurable?.checkpoint_id).toBe(head.checkpoint.id);
-    await expect(saver.put(head.parentConfig!, { ...head.checkpoint, channel_values: { ...head.checkpoint.channel_values, count: 99 } }, head.metadata!, {})).rejects.toThrow(/already exists with different content/);
+    await expect(
+      saver.put(
+        head.parentConfig!,
+        { ...head.checkpoint, channel_values: { ...head.checkpoint.channel_values, count: 99 } },
+        head.metadata!,
+        {},
+      ),
+    ).rejects.toThrow(/already exists with different content/);
     await saver.close();
   });
 });

@@ -6,29 +6,46 @@ import { describe, expect, it } from "vitest";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const run = async (example: string) =>
-  (await promisify(execFile)(process.execPath, ["--import", "tsx", join("examples", example, "main.ts")], { cwd: ROOT, timeout: 90_000 })).stdout;
+  (
+    await promisify(execFile)(process.execPath, ["--import", "tsx", join("examples", example, "main.ts")], {
+      cwd: ROOT,
+      timeout: 90_000,
+    })
+  ).stdout;
 
 describe("examples", () => {
   it("langgraph-lost-update: the official savers lose each update; FencedCheckpointSaver raises or counts it", async () => {
     const out = await run("langgraph-lost-update");
     expect(out).toMatch(/MemorySaver\s+count = 1, no error: one update LOST/);
-    expect(out).toMatch(/FencedCheckpointSaver\s+count = 1, the other invoke raised VersionConflictError \(VERSION_CONFLICT\)/);
+    expect(out).toMatch(
+      /FencedCheckpointSaver\s+count = 1, the other invoke raised VersionConflictError \(VERSION_CONFLICT\)/,
+    );
     expect(out).toMatch(/\+ invokeWithRetry\s+count = 2: both counted/);
     expect(out).toMatch(/SqliteSaver\s+count = 1, processes said \[ok, ok\]: one update LOST/);
-    expect(out).toMatch(/FencedCheckpointSaver\s+count = 1, processes said \[VersionConflictError VERSION_CONFLICT, ok\]/);
+    expect(out).toMatch(
+      /FencedCheckpointSaver\s+count = 1, processes said \[VersionConflictError VERSION_CONFLICT, ok\]/,
+    );
     expect(out).toMatch(/\+ invokeWithRetry\s+count = 2, processes said \[ok, ok\]/);
-    expect(out).toMatch(/MemorySaver\s+zombie finished; step went 6 -> 4, log \[first, zombie\]: the fresh run is LOST/);
+    expect(out).toMatch(
+      /MemorySaver\s+zombie finished; step went 6 -> 4, log \[first, zombie\]: the fresh run is LOST/,
+    );
     expect(out).toMatch(/zombie raised VersionConflictError \(VERSION_CONFLICT\); step stays 6/);
     expect(out).toMatch(/zombie re-ran from the new head and finished; count = 3, log \[first, fresh, zombie\]/);
     expect(out).toMatch(/interrupted the zombie, which raised FencedError \(FENCED\)/);
-    expect(out).toMatch(/merge reducer \(any saver\)\s+verdict = "reject", no error: the other branch's verdict is LOST/);
-    expect(out).toMatch(/VersionConflictError \(VERSION_CONFLICT\): field "verdict": right set it from version 0, but left/);
+    expect(out).toMatch(
+      /merge reducer \(any saver\)\s+verdict = "reject", no error: the other branch's verdict is LOST/,
+    );
+    expect(out).toMatch(
+      /VersionConflictError \(VERSION_CONFLICT\): field "verdict": right set it from version 0, but left/,
+    );
     expect(out).toMatch(/\+ merge function\s+verdict = "approve \/ reject": both kept/);
   });
 
   it("parallel-branches: Send workers all land, the clash is typed, and a merge policy resolves it on resume", async () => {
     const out = await run("parallel-branches");
-    expect(out).toContain("the workers' updates all landed: 4 findings, 8 sources, owners of latency, pricing, security, support");
+    expect(out).toContain(
+      "the workers' updates all landed: 4 findings, 8 sources, owners of latency, pricing, security, support",
+    );
     expect(out).toContain('VersionConflictError on field "verdict" between optimist and skeptic');
     expect(out).toContain("verdict: ship it; needs another pass (reviewers disagree)");
     expect(out).toContain("field versions: findings@4, owners@4, sources@4, verdict@2");
@@ -60,9 +77,13 @@ describe("examples", () => {
 
   it("langgraph-prune: prune while a run runs, copyThread, deleteForRuns; the graph keeps working", async () => {
     const out = await run("langgraph-prune");
-    expect(out).toMatch(/prune while a run was running: deleted \d+ checkpoints; the run finished: count = 4, log \[a, b, c, slow\]/);
+    expect(out).toMatch(
+      /prune while a run was running: deleted \d+ checkpoints; the run finished: count = 4, log \[a, b, c, slow\]/,
+    );
     expect(out).toContain("copyThread: t-copy count = 5 (t stays at 4)");
-    expect(out).toMatch(/deleteForRuns: removed \d+ checkpoints of run-mistake; t is back at count = 4, log \[a, b, c, slow\]/);
+    expect(out).toMatch(
+      /deleteForRuns: removed \d+ checkpoints of run-mistake; t is back at count = 4, log \[a, b, c, slow\]/,
+    );
   });
 
   it("langgraph-retention: thread TTL sweeps (keep_latest keeps interrupts answerable, delete) and FencedStore item TTL", async () => {
@@ -78,7 +99,9 @@ describe("examples", () => {
     const out = await run("langgraph-rollback");
     expect(out).toContain("status: busy, owner worker-1, run run-oslo");
     expect(out).toContain("the rolled-back run raised FencedError (FENCED)");
-    expect(out).toContain('messages: ["user: hi","bot: re \\"hi\\"","user: actually, Bergen","bot: re \\"actually, Bergen\\""]');
+    expect(out).toContain(
+      'messages: ["user: hi","bot: re \\"hi\\"","user: actually, Bergen","bot: re \\"actually, Bergen\\""]',
+    );
     expect(out).toMatch(/status: \{"status":"idle"\}\s*$/);
   });
 });

@@ -4,7 +4,17 @@
  * only when asked for with `forkConfig`, and then the thread must read back exactly what MemorySaver reads back (G6:
  * nothing silently wrong).
  */
-import { Annotation, Command, END, INTERRUPT, interrupt, MemorySaver, START, StateGraph, type StateSnapshot } from "@langchain/langgraph";
+import {
+  Annotation,
+  Command,
+  END,
+  INTERRUPT,
+  interrupt,
+  MemorySaver,
+  START,
+  StateGraph,
+  type StateSnapshot,
+} from "@langchain/langgraph";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import type { BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
 import { afterEach, describe, expect, it } from "vitest";
@@ -39,7 +49,13 @@ async function history(graph: ReturnType<typeof twoStepGraph>, config: RunnableC
 
 /** What a reader sees of a snapshot, without ids and timestamps (they differ between two savers by design). */
 function seen(s: StateSnapshot) {
-  return { values: s.values, next: s.next, step: s.metadata?.step, source: s.metadata?.source, tasks: s.tasks.map((t) => t.name) };
+  return {
+    values: s.values,
+    next: s.next,
+    step: s.metadata?.step,
+    source: s.metadata?.source,
+    tasks: s.tasks.map((t) => t.name),
+  };
 }
 
 for (const fixture of saverFixtures()) {
@@ -79,7 +95,9 @@ for (const fixture of saverFixtures()) {
       const err = await graph.updateState(head!.config, null, "__copy__").catch((e: unknown) => e);
       expect(err).toBeInstanceOf(VersionConflictError);
       expect((err as VersionConflictError).message).toContain("forkConfig(");
-      expect((await graph.getState(thread("nc"))).config.configurable?.checkpoint_id).toBe(head!.config.configurable?.checkpoint_id);
+      expect((await graph.getState(thread("nc"))).config.configurable?.checkpoint_id).toBe(
+        head!.config.configurable?.checkpoint_id,
+      );
     });
 
     it("G7: time travel and updateState on an old checkpoint without forkConfig name both checkpoints and how to fork", async () => {
@@ -87,7 +105,10 @@ for (const fixture of saverFixtures()) {
       await graph.invoke({ log: ["one"] }, thread("tt"));
       await graph.invoke({ log: ["two"] }, thread("tt"));
       const [head, , old] = await history(graph, thread("tt"));
-      for (const attempt of [() => graph.invoke({ log: ["again"] }, old!.config), () => graph.updateState(old!.config, { count: 9 })]) {
+      for (const attempt of [
+        () => graph.invoke({ log: ["again"] }, old!.config),
+        () => graph.updateState(old!.config, { count: 9 }),
+      ]) {
         const err = (await attempt().catch((e: unknown) => e)) as VersionConflictError;
         expect(err).toBeInstanceOf(VersionConflictError);
         expect(err.details).toMatchObject({
@@ -105,7 +126,9 @@ for (const fixture of saverFixtures()) {
     it("G7: a real concurrent advance keeps its message: another run advanced the thread", async () => {
       const saver = gateLatestReads(await fixture.saver(), barrier(2));
       const graph = twoStepGraph(saver);
-      const outcomes = await Promise.allSettled([1, 2].map((n) => graph.invoke({ log: [`run ${n}`] }, { ...thread("race"), durability: "sync" })));
+      const outcomes = await Promise.allSettled(
+        [1, 2].map((n) => graph.invoke({ log: [`run ${n}`] }, { ...thread("race"), durability: "sync" })),
+      );
       const rejected = outcomes.filter((o): o is PromiseRejectedResult => o.status === "rejected");
       expect(rejected).toHaveLength(1);
       const err = rejected[0]!.reason as VersionConflictError;

@@ -25,7 +25,9 @@ for (const fixture of saverFixtures()) {
         .addEdge("review", END)
         .compile({ checkpointer: await fixture.saver() });
       const paused = await graph.invoke({ draft: "v1" }, thread("h"));
-      expect((paused as unknown as Record<string, { value: unknown }[]>)[INTERRUPT]?.[0]?.value).toEqual({ question: "approve v1?" });
+      expect((paused as unknown as Record<string, { value: unknown }[]>)[INTERRUPT]?.[0]?.value).toEqual({
+        question: "approve v1?",
+      });
       expect((await graph.getState(thread("h"))).next).toEqual(["review"]);
       expect(await graph.invoke(new Command({ resume: "yes" }), thread("h"))).toEqual({ draft: "v1", approved: true });
     });
@@ -60,11 +62,17 @@ for (const fixture of saverFixtures()) {
       const afterOne = history.find((s) => s.values.count === 1 && s.next.length === 0)!;
 
       await expect(graph.invoke({ log: ["replay"] }, afterOne.config)).rejects.toBeInstanceOf(VersionConflictError);
-      await expect(graph.invoke({ log: ["replay"] }, forkConfig(afterOne.config))).resolves.toMatchObject({ count: 2, log: ["one", "replay"] });
+      await expect(graph.invoke({ log: ["replay"] }, forkConfig(afterOne.config))).resolves.toMatchObject({
+        count: 2,
+        log: ["one", "replay"],
+      });
       const head = await graph.getState(thread("f"));
       expect(head.values).toEqual({ count: 2, log: ["one", "replay"] });
       // The fork is the head now: a plain run continues from it.
-      expect(await graph.invoke({ log: ["three"] }, thread("f"))).toEqual({ count: 3, log: ["one", "replay", "three"] });
+      expect(await graph.invoke({ log: ["three"] }, thread("f"))).toEqual({
+        count: 3,
+        log: ["one", "replay", "three"],
+      });
     });
 
     it("G7: updateState on an old checkpoint is a conflict unless asked for with forkConfig", async () => {
@@ -93,7 +101,13 @@ for (const fixture of saverFixtures()) {
         bytes: new Uint8Array([1, 2, 3]),
         text: "ünïcode ✓",
       };
-      const c0 = await saver.put(from("s"), checkpoint(values), meta(0), { messages: 1, set: 1, map: 1, bytes: 1, text: 1 });
+      const c0 = await saver.put(from("s"), checkpoint(values), meta(0), {
+        messages: 1,
+        set: 1,
+        map: 1,
+        bytes: 1,
+        text: 1,
+      });
       await saver.putWrites(c0, [["messages", [new HumanMessage("pending")]]], "task");
       const tuple = await saver.getTuple(c0);
       expect(tuple?.checkpoint.channel_values).toEqual(values);

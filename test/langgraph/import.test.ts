@@ -10,7 +10,12 @@ import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { Command, MemorySaver } from "@langchain/langgraph";
-import { emptyCheckpoint, uuid6, type BaseCheckpointSaver, type CheckpointTuple } from "@langchain/langgraph-checkpoint";
+import {
+  emptyCheckpoint,
+  uuid6,
+  type BaseCheckpointSaver,
+  type CheckpointTuple,
+} from "@langchain/langgraph-checkpoint";
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
@@ -69,7 +74,9 @@ async function allTuples(saver: BaseCheckpointSaver): Promise<Map<string, Checkp
   const out = new Map<string, CheckpointTuple>();
   for await (const t of saver.list({})) {
     const c = t.config.configurable!;
-    const sorted = [...(t.pendingWrites ?? [])].sort((a, b) => (a[0] + a[1] < b[0] + b[1] ? -1 : a[0] + a[1] > b[0] + b[1] ? 1 : 0));
+    const sorted = [...(t.pendingWrites ?? [])].sort((a, b) =>
+      a[0] + a[1] < b[0] + b[1] ? -1 : a[0] + a[1] > b[0] + b[1] ? 1 : 0,
+    );
     out.set(`${c.thread_id}|${c.checkpoint_ns}|${c.checkpoint_id}`, {
       checkpoint: t.checkpoint,
       metadata: t.metadata,
@@ -122,12 +129,15 @@ for (const [sourceName, openSource] of Object.entries(sources)) {
           // The graph reads the same thread: state with subgraphs, history, the pending interrupt, the fork.
           const imported = approvalGraph(to);
           for (const id of ["t", "u", "v"]) {
-            const state = async (graph: ApprovalGraph) => withoutSaver(await graph.getState(thread(id), { subgraphs: true }));
+            const state = async (graph: ApprovalGraph) =>
+              withoutSaver(await graph.getState(thread(id), { subgraphs: true }));
             expect(await state(imported)).toEqual(await state(original));
             expect(await historyOf(imported, thread(id))).toEqual(await historyOf(original, thread(id)));
           }
           expect((await imported.getState(thread("u"))).values.count).toBe(100);
-          expect((await imported.getState(thread("t"))).tasks.flatMap((t) => t.interrupts.map((i) => i.value))).toEqual(["approve 22?"]);
+          expect((await imported.getState(thread("t"))).tasks.flatMap((t) => t.interrupts.map((i) => i.value))).toEqual(
+            ["approve 22?"],
+          );
 
           // Idempotent: nothing copied, nothing written.
           const events = await eventCount(store);
@@ -209,29 +219,45 @@ describe("importCheckpoints: sources that are no official saver's", () => {
     await refused(`sqlite:${text}`, /expected an official SqliteSaver database/);
     const fenced = join(tmp.dir, "fenced.db");
     await (await openStore({ path: fenced })).close();
-    await refused(`sqlite:${fenced}`, /table checkpoints lacks checkpoint_ns.*expected an official SqliteSaver database/);
+    await refused(
+      `sqlite:${fenced}`,
+      /table checkpoints lacks checkpoint_ns.*expected an official SqliteSaver database/,
+    );
   });
 
   it("refuses a source whose checkpoint names a parent it does not have, before writing anything", async () => {
     const memory = new MemorySaver();
     const orphan = { ...emptyCheckpoint(), id: uuid6(1) };
-    await memory.put({ configurable: { thread_id: "t", checkpoint_ns: "", checkpoint_id: "gone" } }, orphan, { source: "loop", step: 1, parents: {} });
+    await memory.put({ configurable: { thread_id: "t", checkpoint_ns: "", checkpoint_id: "gone" } }, orphan, {
+      source: "loop",
+      step: 1,
+      parents: {},
+    });
     const store = await fixture.open();
     const read = importCheckpoints({ from: memory, to: new FencedCheckpointSaver(store) });
     await expect(read).rejects.toBeInstanceOf(InvalidInputError);
-    await expect(read).rejects.toThrow(`thread "t": checkpoint ${orphan.id} names parent gone, which the source does not have`);
+    await expect(read).rejects.toThrow(
+      `thread "t": checkpoint ${orphan.id} names parent gone, which the source does not have`,
+    );
     expect(await eventCount(store)).toBe(0);
   });
 
   it("refuses a PostgreSQL schema without PostgresSaver's tables, and a source string it does not know", async () => {
-    await refused(`postgres:${postgresUrl()}`, /schema "no_such_schema" lacks checkpoints.*official PostgresSaver schema/, "no_such_schema");
+    await refused(
+      `postgres:${postgresUrl()}`,
+      /schema "no_such_schema" lacks checkpoints.*official PostgresSaver schema/,
+      "no_such_schema",
+    );
     await refused("mysql://localhost/checkpoints", /expected "sqlite:PATH".*or "postgres:URL"/);
   });
 });
 
 describe("fenced import (CLI)", () => {
   const cli = (args: string[]) =>
-    promisify(execFile)(process.execPath, ["--import", "tsx", "src/cli/main.ts", "import", ...args], { cwd: ROOT, timeout: 60_000 });
+    promisify(execFile)(process.execPath, ["--import", "tsx", "src/cli/main.ts", "import", ...args], {
+      cwd: ROOT,
+      timeout: 60_000,
+    });
 
   it("imports a SqliteSaver file into a fenced SQLite file, prints the counts, and copies 0 the second time", async () => {
     const path = join(tmp.dir, "cli-official.db");
@@ -240,17 +266,23 @@ describe("fenced import (CLI)", () => {
     official.db.close();
     const target = join(tmp.dir, "cli-fenced.db");
     const first = await cli(["--from", `sqlite:${path}`, "--db", target]);
-    const source = /fenced import: source\s+3 threads, (\d+) namespaces, (\d+) checkpoints, (\d+) writes/.exec(first.stdout);
+    const source = /fenced import: source\s+3 threads, (\d+) namespaces, (\d+) checkpoints, (\d+) writes/.exec(
+      first.stdout,
+    );
     expect(source, first.stdout).not.toBeNull();
     const [, namespaces, checkpoints, writes] = source!;
     expect(first.stdout).toContain(`fenced import: copied   ${checkpoints} checkpoints, ${writes} writes`);
-    expect(first.stdout).toContain(`fenced import: verified 3 threads, ${namespaces} namespaces, ${checkpoints} checkpoints, ${writes} writes, ${namespaces} heads`);
+    expect(first.stdout).toContain(
+      `fenced import: verified 3 threads, ${namespaces} namespaces, ${checkpoints} checkpoints, ${writes} writes, ${namespaces} heads`,
+    );
     const second = await cli(["--from", `sqlite:${path}`, "--db", target]);
     expect(second.stdout).toContain("fenced import: copied   0 checkpoints, 0 writes");
 
     const to = await FencedCheckpointSaver.open({ path: target });
     const reopened = SqliteSaver.fromConnString(path);
-    expect(await historyOf(approvalGraph(to), thread("t"))).toEqual(await historyOf(approvalGraph(reopened), thread("t")));
+    expect(await historyOf(approvalGraph(to), thread("t"))).toEqual(
+      await historyOf(approvalGraph(reopened), thread("t")),
+    );
     reopened.db.close();
     await to.close();
   });
@@ -258,7 +290,10 @@ describe("fenced import (CLI)", () => {
   it("exits 2 with the expected source named when --from is no official saver's", async () => {
     const target = join(tmp.dir, "cli-2.db");
     const run = cli(["--from", `sqlite:${join(tmp.dir, "nothing.db")}`, "--db", target]);
-    await expect(run).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/expected an official SqliteSaver database/) });
+    await expect(run).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/expected an official SqliteSaver database/),
+    });
     expect(existsSync(target)).toBe(false);
   });
 });

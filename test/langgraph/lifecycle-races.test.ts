@@ -16,7 +16,10 @@ import { reviewGraph } from "./fixtures/review.js";
 
 const thread = (id: string): RunnableConfig => ({ configurable: { thread_id: id } });
 
-async function history(graph: { getStateHistory(config: RunnableConfig): AsyncIterableIterator<unknown> }, config: RunnableConfig) {
+async function history(
+  graph: { getStateHistory(config: RunnableConfig): AsyncIterableIterator<unknown> },
+  config: RunnableConfig,
+) {
   const out: unknown[] = [];
   for await (const s of graph.getStateHistory(config)) out.push(s);
   return out;
@@ -63,7 +66,10 @@ for (const fixture of saverFixtures()) {
       const saver = await fixture.saver();
       const graph = reviewGraph(saver);
       await graph.invoke({ count: 0 }, thread("t"));
-      expect(await saver.threadStatus("t")).toMatchObject({ status: "interrupted", interrupts: [{ value: "approve?" }] });
+      expect(await saver.threadStatus("t")).toMatchObject({
+        status: "interrupted",
+        interrupts: [{ value: "approve?" }],
+      });
       await saver.prune(["t"]);
       await graph.invoke(new Command({ resume: "yes" }), thread("t"));
       expect((await graph.getState(thread("t"))).values).toEqual({ count: 1, answer: "yes" });
@@ -150,7 +156,10 @@ for (const fixture of saverFixtures()) {
           "fenced-lifecycle/swept/threads": 1,
           "fenced-lifecycle/swept/checkpoints": swept.checkpoints,
         });
-        expect((await saver.store.events("fenced-lifecycle/")).map((e) => e.owner)).toEqual(["fenced-sweep", "fenced-sweep"]);
+        expect((await saver.store.events("fenced-lifecycle/")).map((e) => e.owner)).toEqual([
+          "fenced-sweep",
+          "fenced-sweep",
+        ]);
         // A swept thread starts again from nothing.
         await graph.invoke({ log: ["again"] }, thread("old"));
         expect((await graph.getState(thread("old"))).values).toEqual({ count: 1, log: ["again"] });
@@ -182,7 +191,10 @@ for (const fixture of saverFixtures()) {
         const saver = new FencedCheckpointSaver(store, { ttl: { idleMs: 1, strategy: "delete", sweepEveryMs: 20 } });
         const graph = counterGraph(saver);
         await graph.invoke({ log: ["a"] }, thread("t"));
-        for (const deadline = Date.now() + 20_000; (await saver.threadStatus("t")).status !== "idle" || (await saver.getTuple(thread("t"))); ) {
+        for (
+          const deadline = Date.now() + 20_000;
+          (await saver.threadStatus("t")).status !== "idle" || (await saver.getTuple(thread("t")));
+        ) {
           if (Date.now() > deadline) throw new Error("the background sweep never ran");
           await new Promise((r) => setTimeout(r, 20));
         }
@@ -197,7 +209,9 @@ for (const fixture of saverFixtures()) {
         const graph = reviewGraph(saver);
         await graph.invoke({ count: 0 }, thread("t"));
         // A run took the thread and has been thinking for two hours: nothing moved, but the thread is not idle.
-        const swept = await withThreadClaim(saver, thread("t"), () => (later(2 * HOUR), saver.sweep()), { ttlMs: 10 * HOUR });
+        const swept = await withThreadClaim(saver, thread("t"), () => (later(2 * HOUR), saver.sweep()), {
+          ttlMs: 10 * HOUR,
+        });
         expect(swept).toEqual({ threads: 0, checkpoints: 0, busy: 1 });
         expect(await saver.threadStatus("t")).toMatchObject({ status: "interrupted" });
       });
@@ -212,13 +226,18 @@ for (const fixture of saverFixtures()) {
         await entered;
         const busy = await saver.threadStatus("t");
         expect(busy).toMatchObject({ status: "busy", owner: "worker-1", runId: "run-1" });
-        expect(busy.status === "busy" && busy.since! <= saver.store.now() && busy.expiresAt > saver.store.now()).toBe(true);
+        expect(busy.status === "busy" && busy.since! <= saver.store.now() && busy.expiresAt > saver.store.now()).toBe(
+          true,
+        );
         release();
         await run;
         expect(await saver.threadStatus("t")).toEqual({ status: "idle" });
         const review = reviewGraph(saver);
         await review.invoke({ count: 0 }, thread("r"));
-        expect(await saver.threadStatus("r")).toMatchObject({ status: "interrupted", interrupts: [{ value: "approve?" }] });
+        expect(await saver.threadStatus("r")).toMatchObject({
+          status: "interrupted",
+          interrupts: [{ value: "approve?" }],
+        });
       });
     });
 
@@ -228,9 +247,14 @@ for (const fixture of saverFixtures()) {
         const { graph, entered, release } = stalledCounter(saver);
         await invokeWithClaim(graph, { log: ["a"] }, thread("t"));
         const before = (await graph.getState(thread("t"))).config.configurable?.checkpoint_id;
-        const slow = withThreadClaim(saver, thread("t"), (run) => graph.invoke({ log: ["slow"] }, { ...run.config, durability: "sync" }), {
-          runId: "slow-run",
-        }).catch((e: unknown) => e);
+        const slow = withThreadClaim(
+          saver,
+          thread("t"),
+          (run) => graph.invoke({ log: ["slow"] }, { ...run.config, durability: "sync" }),
+          {
+            runId: "slow-run",
+          },
+        ).catch((e: unknown) => e);
         await entered;
         // The slow run has landed its input checkpoint: the thread shows "slow" in its log now.
         expect((await graph.getState(thread("t"))).values.log).toEqual(["a", "slow"]);
@@ -240,7 +264,8 @@ for (const fixture of saverFixtures()) {
         expect((await graph.getState(thread("t"))).values).toEqual({ count: 2, log: ["a", "b"] });
         const runs = [];
         const ids = [];
-        for await (const t of saver.list(thread("t"))) (runs.push((t.metadata as Record<string, unknown>).run_id), ids.push(t.checkpoint.id));
+        for await (const t of saver.list(thread("t")))
+          runs.push((t.metadata as Record<string, unknown>).run_id), ids.push(t.checkpoint.id);
         expect(runs).not.toContain("slow-run");
         expect(ids).toContain(before);
         await graph.invoke({ log: ["c"] }, thread("t"));
@@ -252,7 +277,10 @@ for (const fixture of saverFixtures()) {
         const other = new FencedCheckpointSaver(await fixture.openTwin(saver.store));
         const { graph, entered, release } = stalledCounter(saver);
         await invokeWithClaim(graph, { log: ["a"] }, thread("t"));
-        const slow = invokeWithClaim(graph, { log: ["slow"] }, { ...thread("t"), durability: "sync" } as RunnableConfig).catch((e: unknown) => e);
+        const slow = invokeWithClaim(graph, { log: ["slow"] }, {
+          ...thread("t"),
+          durability: "sync",
+        } as RunnableConfig).catch((e: unknown) => e);
         await entered;
         await invokeWithClaim(counterGraph(other), { log: ["b"] }, thread("t"), { multitaskStrategy: "rollback" });
         release();
@@ -271,15 +299,18 @@ for (const fixture of saverFixtures()) {
           await stalled.promise;
         });
         await graph.invoke({ count: 0 }, thread("t"));
-        const resumed = withThreadClaim(saver, thread("t"), (run) => graph.invoke(new Command({ resume: "first answer" }), run.config)).catch(
-          (e: unknown) => e,
-        );
+        const resumed = withThreadClaim(saver, thread("t"), (run) =>
+          graph.invoke(new Command({ resume: "first answer" }), run.config),
+        ).catch((e: unknown) => e);
         await entered.promise;
         holding = false;
         await withThreadClaim(saver, thread("t"), async () => undefined, { multitaskStrategy: "rollback" });
         stalled.release();
         expect(await resumed).toBeInstanceOf(FencedError);
-        expect(await saver.threadStatus("t")).toMatchObject({ status: "interrupted", interrupts: [{ value: "approve?" }] });
+        expect(await saver.threadStatus("t")).toMatchObject({
+          status: "interrupted",
+          interrupts: [{ value: "approve?" }],
+        });
         // The rolled-back answer is gone from the checkpoint it was written to: continuing asks again.
         const head = await saver.getTuple(thread("t"));
         expect(head!.pendingWrites!.map(([, , value]) => value)).not.toContain("first answer");

@@ -23,10 +23,16 @@ function next(head: CheckpointTuple, step: number) {
   return [head.config, cp, meta(step), { step: 100 + step }] as const;
 }
 
-const ids = async (saver: FencedCheckpointSaver, config: RunnableConfig) => (await all(saver, config)).map((t) => t.checkpoint.id);
+const ids = async (saver: FencedCheckpointSaver, config: RunnableConfig) =>
+  (await all(saver, config)).map((t) => t.checkpoint.id);
 
 /** `n` checkpoints on `thread` (namespace `ns`), each a child of the last, carrying `run_id` when given; returns their configs. */
-async function chain(saver: FencedCheckpointSaver, thread: string, n: number, options: { ns?: string; runIds?: string[]; start?: number } = {}) {
+async function chain(
+  saver: FencedCheckpointSaver,
+  thread: string,
+  n: number,
+  options: { ns?: string; runIds?: string[]; start?: number } = {},
+) {
   const configs: RunnableConfig[] = [];
   let parent: string | undefined;
   for (let i = 0; i < n; i++) {
@@ -39,7 +45,10 @@ async function chain(saver: FencedCheckpointSaver, thread: string, n: number, op
       cp.channel_versions[`c${j}`] = j + 1;
     }
     cp.channel_versions.step = step + 1;
-    const c = await saver.put(from(thread, parent, {}, options.ns ?? ""), cp, metadata, { step: step + 1, [`c${step}`]: step + 1 });
+    const c = await saver.put(from(thread, parent, {}, options.ns ?? ""), cp, metadata, {
+      step: step + 1,
+      [`c${step}`]: step + 1,
+    });
     configs.push(c);
     parent = c.configurable!.checkpoint_id as string;
   }
@@ -96,7 +105,12 @@ for (const fixture of saverFixtures()) {
         const head = await saver.getTuple(landed);
         expect(head?.checkpoint.channel_values).toEqual({ step: 9, c0: "v0", c1: "v1", c2: "v2" });
         await saver.prune(["t"]);
-        expect((await saver.getTuple(from("t")))?.checkpoint.channel_values).toEqual({ step: 9, c0: "v0", c1: "v1", c2: "v2" });
+        expect((await saver.getTuple(from("t")))?.checkpoint.channel_values).toEqual({
+          step: 9,
+          c0: "v0",
+          c1: "v1",
+          c2: "v2",
+        });
       });
 
       it("a fork from a checkpoint the prune deleted is a typed conflict, never a head missing values (G7)", async () => {
@@ -106,7 +120,7 @@ for (const fixture of saverFixtures()) {
         const other = new FencedCheckpointSaver(await fixture.openTwin(saver.store));
         const old = (await other.getTuple(configs[0]!))!;
         await saver.prune(["t"]);
-        const [, cp, , ] = next(old, 5);
+        const [, cp, ,] = next(old, 5);
         cp.channel_values = { ...old.checkpoint.channel_values, extra: "x" };
         cp.channel_versions = { ...old.checkpoint.channel_versions, extra: 1 };
         const err = await other.put(forkConfig(old.config), cp, meta(1, "fork"), { extra: 1 }).catch((e: unknown) => e);
@@ -156,7 +170,12 @@ for (const fixture of saverFixtures()) {
         await chain(saver, "src", 3);
         await saver.prune(["src"]);
         await saver.copyThread("src", "dst");
-        expect((await saver.getTuple(from("dst")))?.checkpoint.channel_values).toEqual({ step: 2, c0: "v0", c1: "v1", c2: "v2" });
+        expect((await saver.getTuple(from("dst")))?.checkpoint.channel_values).toEqual({
+          step: 2,
+          c0: "v0",
+          c1: "v1",
+          c2: "v2",
+        });
       });
 
       it("an unknown source copies nothing; a target with checkpoints, or the source itself, is INVALID_INPUT", async () => {

@@ -34,7 +34,10 @@ for (const fixture of saverFixtures()) {
       expect((await official.getState(thread("a"))).values.count).toBe(1); // MemorySaver: one increment lost, no error
 
       const fenced = counterGraph(gateLatestReads(await fixture.saver(), barrier(2)));
-      const outcomes = await Promise.allSettled([fenced.invoke({ log: ["A"] }, thread("a")), fenced.invoke({ log: ["B"] }, thread("a"))]);
+      const outcomes = await Promise.allSettled([
+        fenced.invoke({ log: ["A"] }, thread("a")),
+        fenced.invoke({ log: ["B"] }, thread("a")),
+      ]);
       const rejected = outcomes.filter((o): o is PromiseRejectedResult => o.status === "rejected");
       expect(rejected).toHaveLength(1);
       expect(rejected[0]!.reason).toBeInstanceOf(VersionConflictError);
@@ -98,7 +101,11 @@ for (const fixture of saverFixtures()) {
       expect(fenced.final.metadata?.step).toBe(fenced.afterFresh.metadata?.step);
       expect(fenced.final.values).toEqual(fenced.afterFresh.values);
 
-      const retried = await run(await fixture.saver(), (g) => invokeWithRetry(g, { log: ["zombie"] }, thread("z")), false);
+      const retried = await run(
+        await fixture.saver(),
+        (g) => invokeWithRetry(g, { log: ["zombie"] }, thread("z")),
+        false,
+      );
       expect(retried.error).toBeUndefined();
       expect(retried.final.values.count).toBe(3);
       expect(retried.final.values.log).toEqual(["first", "fresh", "zombie"]);
@@ -136,7 +143,11 @@ for (const fixture of saverFixtures()) {
 
 describe("lost updates across OS processes", () => {
   const dirs: { remove(): void }[] = [];
-  afterEach(() => dirs.splice(0).forEach((d) => { d.remove(); }));
+  afterEach(() =>
+    dirs.splice(0).forEach((d) => {
+      d.remove();
+    }),
+  );
 
   /** Runs two processes that each invoke once on one SQLite file; returns their reports. */
   async function twoProcesses(kind: string, dir: string, db: string) {
@@ -145,7 +156,9 @@ describe("lost updates across OS processes", () => {
     const script = join(import.meta.dirname, "fixtures", "counter-process.ts");
     const one = (label: string) =>
       new Promise<{ label: string; ok: boolean; code?: string; versionConflict?: boolean }>((resolve, reject) => {
-        const child = spawn(process.execPath, ["--import", "tsx", script, kind, db, barrierDir, label, "2"], { stdio: ["ignore", "pipe", "pipe"] });
+        const child = spawn(process.execPath, ["--import", "tsx", script, kind, db, barrierDir, label, "2"], {
+          stdio: ["ignore", "pipe", "pipe"],
+        });
         let out = "";
         let err = "";
         child.stdout.on("data", (d: Buffer) => (out += d));
@@ -163,7 +176,11 @@ describe("lost updates across OS processes", () => {
   it("(b) two processes on one SQLite file: SqliteSaver loses one; ours rejects one; invokeWithRetry counts both (G7)", async () => {
     const tmp = tempDir();
     dirs.push(tmp);
-    const files = { official: join(tmp.dir, "official.db"), fenced: join(tmp.dir, "fenced.db"), retry: join(tmp.dir, "retry.db") };
+    const files = {
+      official: join(tmp.dir, "official.db"),
+      fenced: join(tmp.dir, "fenced.db"),
+      retry: join(tmp.dir, "retry.db"),
+    };
     const [official, fenced, retried] = await Promise.all([
       twoProcesses("official", tmp.dir, files.official),
       twoProcesses("fenced", tmp.dir, files.fenced),
@@ -175,7 +192,9 @@ describe("lost updates across OS processes", () => {
     expect((await officialSaver.getTuple(thread("shared-thread")))?.checkpoint.channel_values.count).toBe(1); // …and one increment lost
 
     expect(fenced.filter((r) => r.ok)).toHaveLength(1);
-    expect(fenced.filter((r) => !r.ok)).toEqual([expect.objectContaining({ code: "VERSION_CONFLICT", versionConflict: true })]);
+    expect(fenced.filter((r) => !r.ok)).toEqual([
+      expect.objectContaining({ code: "VERSION_CONFLICT", versionConflict: true }),
+    ]);
     const fencedSaver = await FencedCheckpointSaver.open({ path: files.fenced });
     expect((await fencedSaver.getTuple(thread("shared-thread")))?.checkpoint.channel_values.count).toBe(1);
     await fencedSaver.store.close();
@@ -193,7 +212,9 @@ describe("(d) two parallel branches writing one field", () => {
   type Doc = { k: string; tags: string[]; notes: { [who: string]: string } };
 
   it("a merge reducer silently drops one branch's value (LangGraph today)", async () => {
-    const State = Annotation.Root({ dict: Annotation<Record<string, string>>({ reducer: (a, b) => ({ ...a, ...b }), default: () => ({}) }) });
+    const State = Annotation.Root({
+      dict: Annotation<Record<string, string>>({ reducer: (a, b) => ({ ...a, ...b }), default: () => ({}) }),
+    });
     const graph = new StateGraph(State)
       .addNode("left", () => ({ dict: { k: "from left" } }))
       .addNode("right", () => ({ dict: { k: "from right" } }))
@@ -225,11 +246,17 @@ describe("(d) two parallel branches writing one field", () => {
 
   it("ends with both values through a merge function, and commutative ops from both branches all land", async () => {
     const State = Annotation.Root({
-      doc: fencedMapAnnotation<Doc>({ merge: { k: (current, proposed) => `${String(current)} + ${String(proposed)}` } }),
+      doc: fencedMapAnnotation<Doc>({
+        merge: { k: (current, proposed) => `${String(current)} + ${String(proposed)}` },
+      }),
     });
     const graph = new StateGraph(State)
-      .addNode("left", (s) => ({ doc: edit(s.doc).set("k", "from left").append("tags", "L").merge("notes", { left: "done" }) }))
-      .addNode("right", (s) => ({ doc: edit(s.doc).set("k", "from right").append("tags", "R").merge("notes", { right: "done" }) }))
+      .addNode("left", (s) => ({
+        doc: edit(s.doc).set("k", "from left").append("tags", "L").merge("notes", { left: "done" }),
+      }))
+      .addNode("right", (s) => ({
+        doc: edit(s.doc).set("k", "from right").append("tags", "R").merge("notes", { right: "done" }),
+      }))
       .addEdge(START, "left")
       .addEdge(START, "right")
       .addEdge("left", END)

@@ -40,12 +40,20 @@ describe("fencedMapReducer", () => {
       }
     })();
     expect(err).toBeInstanceOf(VersionConflictError);
-    expect((err as VersionConflictError).details).toMatchObject({ key: "status", expectedVersion: 1, actualVersion: 2, tasks: ["b:2", "c:3"] });
+    expect((err as VersionConflictError).details).toMatchObject({
+      key: "status",
+      expectedVersion: 1,
+      actualVersion: 2,
+      tasks: ["b:2", "c:3"],
+    });
   });
 
   it("applies increment, append and merge-patch to the current value, whoever wrote it", () => {
     const base = reduce({}, edit<Board>({}, "a").set("score", 1).set("findings", []).set("owners", {}));
-    const both = [edit(base, "x").increment("score", 2).append("findings", "x").merge("owners", { ui: "x" }), edit(base, "y").increment("score", 3).append("findings", "y").merge("owners", { db: "y" })].reduce(reduce, base);
+    const both = [
+      edit(base, "x").increment("score", 2).append("findings", "x").merge("owners", { ui: "x" }),
+      edit(base, "y").increment("score", 3).append("findings", "y").merge("owners", { db: "y" }),
+    ].reduce(reduce, base);
     expect(valuesOf(both)).toEqual({ score: 6, findings: ["x", "y"], owners: { ui: "x", db: "y" } });
   });
 
@@ -75,7 +83,13 @@ describe("fencedMapReducer", () => {
       ["set + increment", (e) => e.set("score", 10).increment("score", 2), { status: "draft", score: 12 }, "score", 3],
       ["set + delete", (e) => e.set("status", "one").delete("status"), { score: 5 }, "status", 3],
       ["delete + set", (e) => e.delete("status").set("status", "back"), { status: "back", score: 5 }, "status", 3],
-      ["delete + increment + set", (e) => e.delete("score").increment("score").set("score", 7), { status: "draft", score: 7 }, "score", 4],
+      [
+        "delete + increment + set",
+        (e) => e.delete("score").increment("score").set("score", 7),
+        { status: "draft", score: 7 },
+        "score",
+        4,
+      ],
     ];
     for (const [name, ops, values, field, version] of cases) {
       it(name, () => {
@@ -108,22 +122,34 @@ describe("fencedMapReducer", () => {
 
   it("an update is plain data: it survives a JSON round trip (LangGraph checkpoints it as a pending write)", () => {
     const update = edit<Board>({ score: { value: 1, version: 4, by: "a" } }, "b").set("score", 2);
-    expect(JSON.parse(JSON.stringify(update))).toEqual({ by: "b", ops: [{ field: "score", type: "set", value: 2, expectVersion: 4 }] });
+    expect(JSON.parse(JSON.stringify(update))).toEqual({
+      by: "b",
+      ops: [{ field: "score", type: "set", value: 2, expectVersion: 4 }],
+    });
   });
 });
 
 describe("fenced maps in graphs", () => {
   const dirs: { remove(): void }[] = [];
-  afterEach(() => dirs.splice(0).forEach((d) => { d.remove(); }));
+  afterEach(() =>
+    dirs.splice(0).forEach((d) => {
+      d.remove();
+    }),
+  );
 
   it("Send workers all land their commutative updates; a later node sets from what it read (Annotation.Root)", async () => {
     const State = Annotation.Root({ board: fencedMapAnnotation<Board>(), areas: Annotation<string[]>() });
     const graph = new StateGraph(State)
       .addNode("plan", (s) => ({ board: edit(s.board).set("status", "researching") }))
       .addNode("research", (arg: { board: FencedMap<Board>; area: string }) => ({
-        board: edit(arg.board).append("findings", `found in ${arg.area}`).increment("score").merge("owners", { [arg.area]: "worker" }),
+        board: edit(arg.board)
+          .append("findings", `found in ${arg.area}`)
+          .increment("score")
+          .merge("owners", { [arg.area]: "worker" }),
       }))
-      .addNode("review", (s) => ({ board: edit(s.board).set("status", `reviewed ${s.board.findings?.value?.length} findings`) }))
+      .addNode("review", (s) => ({
+        board: edit(s.board).set("status", `reviewed ${s.board.findings?.value?.length} findings`),
+      }))
       .addEdge(START, "plan")
       .addConditionalEdges("plan", (s) => s.areas.map((area) => new Send("research", { board: s.board, area })))
       .addEdge("research", "review")
@@ -159,7 +185,10 @@ describe("fenced maps in graphs", () => {
     const clash = build((s) => ({ board: edit(s.board).set("status", "right wins") }));
     const err = await clash.invoke({ round: 1 }, thread("z2")).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(VersionConflictError);
-    expect(((err as VersionConflictError).details.tasks as string[]).map((t) => t.split(":")[0]).sort()).toEqual(["left", "right"]);
+    expect(((err as VersionConflictError).details.tasks as string[]).map((t) => t.split(":")[0]).sort()).toEqual([
+      "left",
+      "right",
+    ]);
     await saver.store.close();
   });
 });
@@ -194,9 +223,14 @@ for (const fixture of saverFixtures()) {
         .compile({ checkpointer: saver });
       const err = await graph.invoke({}, { configurable: { thread_id: "aba" } }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(VersionConflictError);
-      expect((err as VersionConflictError).details).toMatchObject({ key: "status", expectedVersion: 1, actualVersion: 3 });
+      expect((err as VersionConflictError).details).toMatchObject({
+        key: "status",
+        expectedVersion: 1,
+        actualVersion: 3,
+      });
       // The failed step's writes stay pending (getState would re-raise the conflict); the checkpoint keeps the re-created value.
-      const saved = (await saver.getTuple({ configurable: { thread_id: "aba" } }))!.checkpoint.channel_values.doc as FencedMap<Doc>;
+      const saved = (await saver.getTuple({ configurable: { thread_id: "aba" } }))!.checkpoint.channel_values
+        .doc as FencedMap<Doc>;
       expect(valuesOf(saved)).toEqual({ status: "re-created" });
     });
 
@@ -227,7 +261,10 @@ describe("fenced map reducer against a reference model (13.6, property)", () => 
   const FIELDS = ["f0", "f1", "f2"] as const;
   type Field = (typeof FIELDS)[number];
   type Nums = { f0: number; f1: number; f2: number };
-  type ModelOp = { field: Field; type: "set"; value: number } | { field: Field; type: "delete" } | { field: Field; type: "increment"; by: number };
+  type ModelOp =
+    | { field: Field; type: "set"; value: number }
+    | { field: Field; type: "delete" }
+    | { field: Field; type: "increment"; by: number };
   const field = fc.constantFrom(...FIELDS);
   const modelOp: fc.Arbitrary<ModelOp> = fc.oneof(
     fc.record({ field, type: fc.constant("set" as const), value: fc.integer({ min: -50, max: 50 }) }),
@@ -235,7 +272,10 @@ describe("fenced map reducer against a reference model (13.6, property)", () => 
     fc.record({ field, type: fc.constant("increment" as const), by: fc.integer({ min: -5, max: 5 }) }),
   );
   /** Steps; each step's tasks all read the state at the step's start, as LangGraph's parallel tasks do. */
-  const history = fc.array(fc.array(fc.array(modelOp, { maxLength: 4 }), { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 8 });
+  const history = fc.array(fc.array(fc.array(modelOp, { maxLength: 4 }), { minLength: 1, maxLength: 4 }), {
+    minLength: 1,
+    maxLength: 8,
+  });
   const reduce = fencedMapReducer<Nums>();
 
   it("own ops compose in order; a set/delete after another task's change conflicts; commutative ops all land; no ABA", () => {
@@ -259,7 +299,10 @@ describe("fenced map reducer against a reference model (13.6, property)", () => 
           });
           // The model: a task's set/delete conflicts iff an earlier task of the step changed that field.
           const conflicts = tasks.some((ops, j) =>
-            ops.some((o) => o.type !== "increment" && tasks.slice(0, j).some((earlier) => earlier.some((e) => e.field === o.field))),
+            ops.some(
+              (o) =>
+                o.type !== "increment" && tasks.slice(0, j).some((earlier) => earlier.some((e) => e.field === o.field)),
+            ),
           );
           let out: FencedMap<Nums> | undefined;
           try {
@@ -272,7 +315,8 @@ describe("fenced map reducer against a reference model (13.6, property)", () => 
           for (const f of FIELDS) {
             const ops = tasks.flat().filter((o) => o.field === f);
             let value: number | undefined = valuesOf(base)[f];
-            for (const o of ops) value = o.type === "set" ? o.value : o.type === "delete" ? undefined : (value ?? 0) + o.by;
+            for (const o of ops)
+              value = o.type === "set" ? o.value : o.type === "delete" ? undefined : (value ?? 0) + o.by;
             expect(valuesOf(out)[f]).toBe(value);
             expect(out[f]?.version ?? 0).toBe((base[f]?.version ?? 0) + ops.length);
             changes[f] += ops.length;
@@ -292,4 +336,3 @@ describe("fenced map reducer against a reference model (13.6, property)", () => 
     );
   });
 });
-

@@ -45,7 +45,13 @@ for (const fixture of saverFixtures()) {
   describe(`invokeWithRetry and interrupts on ${fixture.name} (13.4)`, () => {
     afterEach(() => fixture.cleanup());
 
-    for (const [durability, addressed] of [["exit", false], ["sync", false], ["async", false], ["exit", true], ["sync", true]] as const) {
+    for (const [durability, addressed] of [
+      ["exit", false],
+      ["sync", false],
+      ["async", false],
+      ["exit", true],
+      ["sync", true],
+    ] as const) {
       const how = addressed ? "by interrupt id" : "as a plain value";
       it(`two answers to "approve step 1?" race (${how}): the loser gets the conflict, its answer never approves the payment (durability ${durability})`, async () => {
         const graph = approvalGraph(await fixture.saver());
@@ -55,7 +61,9 @@ for (const fixture of saverFixtures()) {
 
         const resume = (answer: string) => (addressed ? { [step1!.id]: answer } : answer);
         const outcomes = await Promise.allSettled(
-          ["yes", "no"].map((answer) => invokeWithRetry(graph, new Command({ resume: resume(answer) }), thread("t"), { durability })),
+          ["yes", "no"].map((answer) =>
+            invokeWithRetry(graph, new Command({ resume: resume(answer) }), thread("t"), { durability }),
+          ),
         );
         const rejected = outcomes.filter((o): o is PromiseRejectedResult => o.status === "rejected");
         expect(rejected).toHaveLength(1);
@@ -77,7 +85,9 @@ for (const fixture of saverFixtures()) {
       const [step1] = await interruptsAt(graph, "t");
       await invokeWithRetry(graph, new Command({ resume: { [step1!.id]: "yes" } }), thread("t"));
       const before = await graph.getState(thread("t"));
-      const err = await invokeWithRetry(graph, new Command({ resume: { [step1!.id]: "late yes" } }), thread("t")).catch((e: unknown) => e);
+      const err = await invokeWithRetry(graph, new Command({ resume: { [step1!.id]: "late yes" } }), thread("t")).catch(
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(VersionConflictError);
       expect((err as VersionConflictError).details.notRetried).toMatch(/no longer pending/);
       const after = await graph.getState(thread("t"));
@@ -100,7 +110,9 @@ for (const fixture of saverFixtures()) {
         }
         return getTuple(config);
       };
-      const err = await invokeWithRetry(graph, new Command({ resume: { [step1!.id]: "no" } }), thread("t")).catch((e: unknown) => e);
+      const err = await invokeWithRetry(graph, new Command({ resume: { [step1!.id]: "no" } }), thread("t")).catch(
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(VersionConflictError);
       expect((err as VersionConflictError).details.notRetried).toBeDefined();
       expect((await graph.getState(thread("t"))).values.log).toEqual(["order 42", "step 1: yes"]);
@@ -113,7 +125,11 @@ for (const fixture of saverFixtures()) {
         .addEdge(START, "ask")
         .addEdge("ask", END)
         .compile();
-      const graph = new StateGraph(State).addNode("inner", inner).addEdge(START, "inner").addEdge("inner", END).compile({ checkpointer: await fixture.saver() });
+      const graph = new StateGraph(State)
+        .addNode("inner", inner)
+        .addEdge(START, "inner")
+        .addEdge("inner", END)
+        .compile({ checkpointer: await fixture.saver() });
       await graph.invoke({ log: ["go"] }, thread("t"));
       const state = await graph.getState(thread("t"), { subgraphs: true });
       const id = state.tasks.flatMap((t) => t.interrupts)[0]!.id!;
@@ -133,8 +149,12 @@ for (const fixture of saverFixtures()) {
         .compile({ checkpointer: saver, interruptBefore: ["work"] });
       await graph.invoke({ log: ["start"] }, thread("t")); // waits before "work"
       gateLatestReads(saver, barrier(2)); // both racers start from that head
-      const outcomes = await Promise.allSettled(inputs.map((input) => invokeWithRetry(graph, input, thread("t"), options)));
-      const rejected = outcomes.filter((o): o is PromiseRejectedResult => o.status === "rejected").map((o) => o.reason as VersionConflictError);
+      const outcomes = await Promise.allSettled(
+        inputs.map((input) => invokeWithRetry(graph, input, thread("t"), options)),
+      );
+      const rejected = outcomes
+        .filter((o): o is PromiseRejectedResult => o.status === "rejected")
+        .map((o) => o.reason as VersionConflictError);
       return { rejected, log: (await graph.getState(thread("t"))).values.log as string[] };
     }
 
@@ -147,19 +167,25 @@ for (const fixture of saverFixtures()) {
     });
 
     it("two Command({ update }) race: the loser was computed from a state that is gone, so it is not re-run", async () => {
-      const { rejected, log } = await raceInputs([new Command({ update: { log: ["a"] } }), new Command({ update: { log: ["b"] } })]);
+      const { rejected, log } = await raceInputs([
+        new Command({ update: { log: ["a"] } }),
+        new Command({ update: { log: ["b"] } }),
+      ]);
       expect(rejected).toHaveLength(1);
       expect(rejected[0]!.details.notRetried).toMatch(/Command/);
       expect(log.filter((l) => l === "a" || l === "b")).toHaveLength(1);
     });
 
     it("mayRerun may re-run what the helper would not (an append-only update) and refuse what it would", async () => {
-      const allowed = await raceInputs([new Command({ update: { log: ["a"] } }), new Command({ update: { log: ["b"] } })], {
-        mayRerun: (check) => check.kind === "command" || check.rerun,
-        // LangGraph 1.7.3 itself applies a Command({ update }) twice on a thread with nothing next under "exit"
-        // (its update is stored both in the checkpoint and as a pending write of it; MemorySaver does the same).
-        durability: "sync",
-      });
+      const allowed = await raceInputs(
+        [new Command({ update: { log: ["a"] } }), new Command({ update: { log: ["b"] } })],
+        {
+          mayRerun: (check) => check.kind === "command" || check.rerun,
+          // LangGraph 1.7.3 itself applies a Command({ update }) twice on a thread with nothing next under "exit"
+          // (its update is stored both in the checkpoint and as a pending write of it; MemorySaver does the same).
+          durability: "sync",
+        },
+      );
       expect(allowed.rejected).toHaveLength(0);
       expect(allowed.log.filter((l) => l === "a" || l === "b").sort()).toEqual(["a", "b"]);
       const refused = await raceInputs([{ log: ["x"] }, { log: ["y"] }], { mayRerun: () => false });

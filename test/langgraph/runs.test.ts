@@ -4,14 +4,19 @@
  */
 import { Annotation, END, START, StateGraph } from "@langchain/langgraph";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { ClaimHeldError, FencedError, InvalidInputError, VersionConflictError, errorFromJSON } from "../../src/index.js";
+import {
+  ClaimHeldError,
+  FencedError,
+  InvalidInputError,
+  VersionConflictError,
+  errorFromJSON,
+} from "../../src/index.js";
 import { FencedCheckpointSaver, invokeWithClaim, invokeWithRetry, withThreadClaim } from "../../src/langgraph/index.js";
 import { barrier, counterGraph, gateLatestReads, latch } from "./fixtures/counter.js";
 import { checkpoint, from, meta, saverFixtures } from "./fixtures/checkpoints.js";
 import { ThreadKeys } from "../../src/langgraph/keys.js";
 
 const thread = (id: string) => ({ configurable: { thread_id: id } });
-
 
 for (const fixture of saverFixtures()) {
   describe(`run claims on ${fixture.name} (G2)`, () => {
@@ -34,7 +39,9 @@ for (const fixture of saverFixtures()) {
       const { graph, entered, release } = await busyThread();
       const first = invokeWithClaim(graph, { log: ["first"] }, thread("t"), { owner: "first" });
       await entered.promise;
-      const err = await invokeWithClaim(graph, { log: ["second"] }, thread("t"), { owner: "second" }).catch((e: unknown) => e);
+      const err = await invokeWithClaim(graph, { log: ["second"] }, thread("t"), { owner: "second" }).catch(
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(ClaimHeldError);
       expect((err as ClaimHeldError).details.owner).toBe("first");
       release.release();
@@ -47,9 +54,10 @@ for (const fixture of saverFixtures()) {
       const first = invokeWithClaim(graph, { log: ["first"] }, thread("t"), { owner: "first" });
       await entered.promise;
       let secondDone = false;
-      const second = invokeWithClaim(graph, { log: ["second"] }, thread("t"), { owner: "second", multitaskStrategy: "enqueue" }).then(
-        () => (secondDone = true),
-      );
+      const second = invokeWithClaim(graph, { log: ["second"] }, thread("t"), {
+        owner: "second",
+        multitaskStrategy: "enqueue",
+      }).then(() => (secondDone = true));
       await new Promise((r) => setTimeout(r, 50));
       expect(secondDone).toBe(false);
       release.release();
@@ -88,7 +96,9 @@ for (const fixture of saverFixtures()) {
       const { graph, entered, release } = await busyThread();
       const first = invokeWithClaim(graph, { log: ["first"] }, thread("t"));
       await entered.promise;
-      await expect(graph.invoke({ log: ["rogue"] }, { ...thread("t"), durability: "sync" })).rejects.toBeInstanceOf(FencedError);
+      await expect(graph.invoke({ log: ["rogue"] }, { ...thread("t"), durability: "sync" })).rejects.toBeInstanceOf(
+        FencedError,
+      );
       release.release();
       await first;
       expect((await graph.getState(thread("t"))).values.log).toEqual(["first"]);
@@ -100,7 +110,10 @@ for (const fixture of saverFixtures()) {
       const root = await saver.put(from("t"), checkpoint({ x: 1 }), meta(0), { x: 1 });
       const zombie = await saver.store.claim({ key: claimKey, owner: "zombie", ttlMs: 60_000 });
       const fresh = await saver.store.claim({ key: claimKey, owner: "fresh", ttlMs: 60_000, steal: true });
-      const run = (claim: { epoch: number; owner: string }) => ({ fenced_epoch: claim.epoch, fenced_owner: claim.owner });
+      const run = (claim: { epoch: number; owner: string }) => ({
+        fenced_epoch: claim.epoch,
+        fenced_owner: claim.owner,
+      });
       const before = await saver.store.backend.lastSeq();
 
       const writes = saver.putWrites({ configurable: { ...root.configurable, ...run(zombie) } }, [["x", 2]], "task-z");
@@ -111,7 +124,10 @@ for (const fixture of saverFixtures()) {
       const sub = saver.put(from("t", undefined, run(zombie), "child"), checkpoint({ y: 1 }), meta(0), { y: 1 });
       await expect(sub).rejects.toBeInstanceOf(FencedError);
       // Without a token the thread is just as closed while a run holds it (no bypass).
-      await expect(saver.putWrites(root, [["x", 3]], "task-rogue")).rejects.toMatchObject({ code: "FENCED", details: { reason: "no-epoch" } });
+      await expect(saver.putWrites(root, [["x", 3]], "task-rogue")).rejects.toMatchObject({
+        code: "FENCED",
+        details: { reason: "no-epoch" },
+      });
 
       const events = await saver.store.events("langgraph/t/", { fromSeq: before + 1 });
       expect(events.map((e) => [e.key, e.outcome])).toEqual([
@@ -125,7 +141,9 @@ for (const fixture of saverFixtures()) {
       // The run that holds the thread writes as before, and its pending writes commit no record.
       await saver.putWrites({ configurable: { ...root.configurable, ...run(fresh) } }, [["x", 4]], "task-f");
       expect((await saver.getTuple(root))?.pendingWrites).toEqual([["task-f", "x", 4]]);
-      expect((await saver.store.events("langgraph/t/", { fromSeq: before + 1 })).map((e) => e.outcome)).not.toContain("committed");
+      expect((await saver.store.events("langgraph/t/", { fromSeq: before + 1 })).map((e) => e.outcome)).not.toContain(
+        "committed",
+      );
     });
 
     it("releases the thread when the run ends, also when it fails", async () => {
@@ -146,7 +164,10 @@ for (const fixture of saverFixtures()) {
     afterEach(() => fixture.cleanup());
 
     /** "slow" lands its input checkpoint, stalls in its node, and meanwhile another run builds on that checkpoint. */
-    async function overtaken(durability: "sync" | "async" | "exit", run = (graph: ReturnType<typeof counterGraph>) => graph.invoke({ log: ["slow"] }, { ...thread("t"), durability })) {
+    async function overtaken(
+      durability: "sync" | "async" | "exit",
+      run = (graph: ReturnType<typeof counterGraph>) => graph.invoke({ log: ["slow"] }, { ...thread("t"), durability }),
+    ) {
       const entered = latch();
       const release = latch();
       const graph = counterGraph(await fixture.saver(), async (label) => {
@@ -164,7 +185,8 @@ for (const fixture of saverFixtures()) {
           ? []
           : await vi.waitFor(async () => {
               const ids: string[] = [];
-              for await (const s of graph.getStateHistory(thread("t"))) ids.unshift(s.config.configurable?.checkpoint_id as string);
+              for await (const s of graph.getStateHistory(thread("t")))
+                ids.unshift(s.config.configurable?.checkpoint_id as string);
               const since = ids.slice(ids.indexOf(before) + 1);
               expect(since).toHaveLength(2);
               return since;
@@ -187,7 +209,9 @@ for (const fixture of saverFixtures()) {
       });
 
       it(`durability ${durability}: invokeWithRetry does not re-run a partly applied input and passes the same details on`, async () => {
-        const { err, landed, graph } = await overtaken(durability, (g) => invokeWithRetry(g, { log: ["slow"] }, thread("t"), { durability }));
+        const { err, landed, graph } = await overtaken(durability, (g) =>
+          invokeWithRetry(g, { log: ["slow"] }, thread("t"), { durability }),
+        );
         expect(err).toBeInstanceOf(VersionConflictError);
         expect(err.details).toMatchObject({ landed, partial: true });
         expect(err.retryable).toBe(false);
@@ -224,7 +248,9 @@ for (const fixture of saverFixtures()) {
         await release.promise;
       });
       // "slow" lands its input checkpoint, stalls, and meanwhile another run builds on that checkpoint.
-      const slow = invokeWithRetry(graph, { log: ["slow"] }, thread("t"), { durability: "async" }).catch((e: unknown) => e);
+      const slow = invokeWithRetry(graph, { log: ["slow"] }, thread("t"), { durability: "async" }).catch(
+        (e: unknown) => e,
+      );
       await entered.promise;
       // Wait for its last background checkpoint (next: the stalled node), not just its input: "other" must build on it.
       await vi.waitFor(async () => expect((await graph.getState(thread("t"))).next).toEqual(["increment"]));
@@ -287,10 +313,16 @@ describe("the durability pitfall (documented in docs/langgraph.md)", () => {
       .addEdge("c", END)
       .compile({ checkpointer: saver });
     const config = { configurable: { thread_id: "t" }, durability };
-    const outcomes = await Promise.allSettled([graph.invoke({ log: ["A"] }, config), graph.invoke({ log: ["B"] }, config)]);
+    const outcomes = await Promise.allSettled([
+      graph.invoke({ log: ["A"] }, config),
+      graph.invoke({ log: ["B"] }, config),
+    ]);
     const lost = outcomes.findIndex((o) => o.status === "rejected");
     const loser = lost === 0 ? "A" : "B";
-    return { error: (outcomes[lost] as PromiseRejectedResult).reason, loserRan: ran.filter((r) => r.startsWith(`${loser}:`)) };
+    return {
+      error: (outcomes[lost] as PromiseRejectedResult).reason,
+      loserRan: ran.filter((r) => r.startsWith(`${loser}:`)),
+    };
   }
 
   it("with durability 'async' (LangGraph's default) the rejected run's nodes keep running; the error comes at the end", async () => {

@@ -57,7 +57,9 @@ for (const fixture of saverFixtures()) {
         const c0 = await saver.put(from("t"), checkpoint({ n: 0 }), meta(0), { n: 1 });
         const started = await saver.getTuple(from("t"));
         await saver.put(c0, checkpoint({ n: 1 }, 2), meta(1), { n: 2 });
-        const err = await saver.put(started!.config, checkpoint({ n: 1 }, 2), meta(1), { n: 2 }).catch((e: unknown) => e);
+        const err = await saver
+          .put(started!.config, checkpoint({ n: 1 }, 2), meta(1), { n: 2 })
+          .catch((e: unknown) => e);
         expect(err).toBeInstanceOf(VersionConflictError);
         expect((err as VersionConflictError).message).toMatch(/another run advanced the thread/i);
         expect((err as VersionConflictError).details.reason).toBe("head-moved");
@@ -76,7 +78,11 @@ for (const fixture of saverFixtures()) {
         expect(message).toContain(c0.configurable!.checkpoint_id);
         expect(message).toContain(head.id);
         expect(message).toContain("forkConfig(config)");
-        expect(details).toMatchObject({ reason: "old-checkpoint", parentCheckpointId: c0.configurable!.checkpoint_id, headCheckpointId: head.id });
+        expect(details).toMatchObject({
+          reason: "old-checkpoint",
+          parentCheckpointId: c0.configurable!.checkpoint_id,
+          headCheckpointId: head.id,
+        });
       });
 
       it("rejects a parentless put onto a thread that has a head (two first runs)", async () => {
@@ -99,7 +105,8 @@ for (const fixture of saverFixtures()) {
         const saver = await fixture.saver();
         let config = await saver.put(from("t"), checkpoint(), meta(0), {});
         const zombieParent = config;
-        for (let step = 1; step <= 5; step++) config = await saver.put(config, checkpoint({ step }, step), meta(step), { step });
+        for (let step = 1; step <= 5; step++)
+          config = await saver.put(config, checkpoint({ step }, step), meta(step), { step });
         await expect(saver.put(zombieParent, checkpoint({ step: 1 }, 1), meta(1), { step: 1 })).rejects.toBeInstanceOf(
           VersionConflictError,
         );
@@ -137,16 +144,20 @@ for (const fixture of saverFixtures()) {
         const c0 = await saver.put(from("t"), checkpoint({ n: 0 }), meta(0), { n: 1 });
         const c1 = await saver.put(c0, checkpoint({ n: 1 }, 2), meta(1), { n: 2 });
         await saver.put(c1, checkpoint({ n: 2 }, 3), meta(2), { n: 3 });
-        await expect(saver.put(c0, checkpoint({ n: 10 }, 2), meta(1), { n: 2 })).rejects.toBeInstanceOf(VersionConflictError);
+        await expect(saver.put(c0, checkpoint({ n: 10 }, 2), meta(1), { n: 2 })).rejects.toBeInstanceOf(
+          VersionConflictError,
+        );
         const fork = checkpoint({ n: 10 }, 2);
         const forked = await saver.put(forkConfig(c0), fork, meta(1, "fork"), { n: 2 });
         expect((await saver.getTuple(from("t")))?.checkpoint.id).toBe(fork.id);
         // The flag stays in the run's config but covers only the fork point: other stale parents are still fenced.
         const flag = { fenced_fork_from: c0.configurable!.checkpoint_id };
-        await expect(saver.put({ configurable: { ...c1.configurable, ...flag } }, checkpoint(), meta(2), {})).rejects.toBeInstanceOf(
-          VersionConflictError,
-        );
-        await saver.put({ configurable: { ...forked.configurable, ...flag } }, checkpoint({ n: 11 }, 3), meta(2), { n: 3 });
+        await expect(
+          saver.put({ configurable: { ...c1.configurable, ...flag } }, checkpoint(), meta(2), {}),
+        ).rejects.toBeInstanceOf(VersionConflictError);
+        await saver.put({ configurable: { ...forked.configurable, ...flag } }, checkpoint({ n: 11 }, 3), meta(2), {
+          n: 3,
+        });
       });
 
       it("keeps each branch's values: a fork's new version of a channel never replaces the other branch's", async () => {
@@ -251,7 +262,9 @@ for (const fixture of saverFixtures()) {
         const again = { ...c1cp, ts: new Date(Date.now() + 1000).toISOString() };
         await expect(saver.put(c1, again, meta(1), {})).resolves.toEqual(from("t", c1cp.id));
         await expect(saver.put(c0, c1cp, meta(1), { a: 2 })).resolves.toEqual(from("t", c1cp.id));
-        await expect(saver.put(c1, { ...c1cp, channel_values: { a: 3 } }, meta(1), { a: 2 })).rejects.toBeInstanceOf(InvalidInputError);
+        await expect(saver.put(c1, { ...c1cp, channel_values: { a: 3 } }, meta(1), { a: 2 })).rejects.toBeInstanceOf(
+          InvalidInputError,
+        );
         await expect(saver.put(c1, c1cp, { ...meta(1), step: 7 }, {})).rejects.toBeInstanceOf(InvalidInputError);
         expect(await saver.store.read("langgraph/t/head/~")).toEqual(head);
         expect((await saver.getTuple(from("t")))?.checkpoint.channel_values).toEqual({ a: 2 });
@@ -269,8 +282,12 @@ for (const fixture of saverFixtures()) {
 
       it("rejects bad input with INVALID_INPUT and writes nothing", async () => {
         const saver = await fixture.saver();
-        await expect(saver.put({ configurable: {} }, checkpoint(), meta(0), {})).rejects.toBeInstanceOf(InvalidInputError);
-        await expect(saver.put(from("t", undefined, { fenced_epoch: "7" }), checkpoint(), meta(0), {})).rejects.toBeInstanceOf(InvalidInputError);
+        await expect(saver.put({ configurable: {} }, checkpoint(), meta(0), {})).rejects.toBeInstanceOf(
+          InvalidInputError,
+        );
+        await expect(
+          saver.put(from("t", undefined, { fenced_epoch: "7" }), checkpoint(), meta(0), {}),
+        ).rejects.toBeInstanceOf(InvalidInputError);
         await expect(saver.putWrites(from("t"), [["a", 1]], "task")).rejects.toBeInstanceOf(InvalidInputError);
         expect(await saver.getTuple(from("t"))).toBeUndefined();
       });
@@ -280,7 +297,15 @@ for (const fixture of saverFixtures()) {
       it("keeps the first regular write per (task, idx), replaces special writes, and orders by (taskPath, taskId, idx)", async () => {
         const saver = await fixture.saver();
         const c0 = await saver.put(from("t"), checkpoint(), meta(0), {});
-        await saver.putWrites(c0, [["x", "first"], ["y", "y0"]], "task-b", "~path-b");
+        await saver.putWrites(
+          c0,
+          [
+            ["x", "first"],
+            ["y", "y0"],
+          ],
+          "task-b",
+          "~path-b",
+        );
         await saver.putWrites(c0, [["x", "second"]], "task-b", "~path-b");
         await saver.putWrites(c0, [["__error__", "boom"]], "task-a", "~path-z");
         await saver.putWrites(c0, [["__error__", "boom again"]], "task-a", "~path-z");
@@ -321,7 +346,12 @@ for (const fixture of saverFixtures()) {
         const c0 = await saver.put(from("t"), checkpoint(), meta(0), {});
         const key = "langgraph/t/head/~";
         const old = await saver.store.claim({ key, owner: "old-run", ttlMs: 60_000 });
-        const c1 = await saver.put({ configurable: { ...c0.configurable, fenced_epoch: old.epoch } }, checkpoint(), meta(1), {});
+        const c1 = await saver.put(
+          { configurable: { ...c0.configurable, fenced_epoch: old.epoch } },
+          checkpoint(),
+          meta(1),
+          {},
+        );
         await expect(saver.put(c1, checkpoint(), meta(2), {})).rejects.toBeInstanceOf(FencedError);
         const fresh = await saver.store.claim({ key, owner: "new-run", ttlMs: 60_000, steal: true });
         const stale = { configurable: { ...c1.configurable, fenced_epoch: old.epoch } };
@@ -393,7 +423,9 @@ for (const fixture of saverFixtures()) {
         await saver.put(from(thread, undefined, {}, "p|n:1/x"), checkpoint({ thread }), meta(0), { thread: 1 });
       }
       for (const thread of ["a/b", "~", "%2F", "ünï cödé", "..", "a\u0001b"]) {
-        expect((await saver.getTuple(from(thread, undefined, {}, "p|n:1/x")))?.checkpoint.channel_values).toEqual({ thread });
+        expect((await saver.getTuple(from(thread, undefined, {}, "p|n:1/x")))?.checkpoint.channel_values).toEqual({
+          thread,
+        });
       }
     });
   });

@@ -16,7 +16,11 @@ for (const fixture of backendFixtures()) {
     async function ttlStore() {
       let now = Date.now();
       const state = await fixture.open({ clock: () => now });
-      return { state, store: new FencedStore(state, { ttl: { defaultMs: 10 * MINUTE } }), later: (ms: number) => (now += ms) };
+      return {
+        state,
+        store: new FencedStore(state, { ttl: { defaultMs: 10 * MINUTE } }),
+        later: (ms: number) => (now += ms),
+      };
     }
 
     it("an expired item is gone from get, search and listNamespaces; sweepTtl deletes it and counts it", async () => {
@@ -27,7 +31,9 @@ for (const fixture of backendFixtures()) {
       expect(await store.get(["users", "old"], "profile")).toBeNull();
       expect((await store.search(["users"])).map((i) => i.namespace)).toEqual([["users", "new"]]);
       expect(await store.listNamespaces()).toEqual([["users", "new"]]);
-      expect(await store.update(["users", "old"], "profile", (current) => ({ seen: current === undefined }))).toMatchObject({ value: { seen: true } });
+      expect(
+        await store.update(["users", "old"], "profile", (current) => ({ seen: current === undefined })),
+      ).toMatchObject({ value: { seen: true } });
       later(11 * MINUTE);
       expect(await store.sweepTtl()).toBe(2);
       expect(await store.sweepTtl()).toBe(0);

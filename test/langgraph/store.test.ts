@@ -50,11 +50,32 @@ for (const fixture of backendFixtures()) {
 
     it("lists namespaces with prefix/suffix conditions (wildcards), maxDepth, limit and offset", async () => {
       const store = await open();
-      for (const ns of [["a", "b", "c"], ["a", "b", "d"], ["a", "x"], ["z", "b", "c"]]) await store.put(ns, "k", { v: 1 });
-      expect(await store.listNamespaces()).toEqual([["a", "b", "c"], ["a", "b", "d"], ["a", "x"], ["z", "b", "c"]]);
-      expect(await store.listNamespaces({ prefix: ["a", "b"] })).toEqual([["a", "b", "c"], ["a", "b", "d"]]);
-      expect(await store.listNamespaces({ suffix: ["b", "c"] })).toEqual([["a", "b", "c"], ["z", "b", "c"]]);
-      expect(await store.listNamespaces({ prefix: ["*", "b"] })).toEqual([["a", "b", "c"], ["a", "b", "d"], ["z", "b", "c"]]);
+      for (const ns of [
+        ["a", "b", "c"],
+        ["a", "b", "d"],
+        ["a", "x"],
+        ["z", "b", "c"],
+      ])
+        await store.put(ns, "k", { v: 1 });
+      expect(await store.listNamespaces()).toEqual([
+        ["a", "b", "c"],
+        ["a", "b", "d"],
+        ["a", "x"],
+        ["z", "b", "c"],
+      ]);
+      expect(await store.listNamespaces({ prefix: ["a", "b"] })).toEqual([
+        ["a", "b", "c"],
+        ["a", "b", "d"],
+      ]);
+      expect(await store.listNamespaces({ suffix: ["b", "c"] })).toEqual([
+        ["a", "b", "c"],
+        ["z", "b", "c"],
+      ]);
+      expect(await store.listNamespaces({ prefix: ["*", "b"] })).toEqual([
+        ["a", "b", "c"],
+        ["a", "b", "d"],
+        ["z", "b", "c"],
+      ]);
       expect(await store.listNamespaces({ maxDepth: 1 })).toEqual([["a"], ["z"]]);
       expect(await store.listNamespaces({ limit: 1, offset: 1 })).toEqual([["a", "b", "d"]]);
     });
@@ -88,7 +109,9 @@ for (const fixture of backendFixtures()) {
     it("update(fn) loses none of many concurrent read-modify-writes; InMemoryStore's get+put loses them", async () => {
       const store = await open();
       await Promise.all(
-        Array.from({ length: 20 }, () => store.update(["c"], "counter", (cur) => ({ n: ((cur?.n as number) ?? 0) + 1 }))),
+        Array.from({ length: 20 }, () =>
+          store.update(["c"], "counter", (cur) => ({ n: ((cur?.n as number) ?? 0) + 1 })),
+        ),
       );
       expect((await store.get(["c"], "counter"))?.value).toEqual({ n: 20 });
 
@@ -105,7 +128,10 @@ for (const fixture of backendFixtures()) {
 
     it("rejects bad input with a typed error and writes nothing", async () => {
       const store = await open();
-      await expect(store.put(["a.b"], "k", { v: 1 })).rejects.toMatchObject({ code: "INVALID_INPUT", details: { issues: [{ path: ["namespace"] }] } });
+      await expect(store.put(["a.b"], "k", { v: 1 })).rejects.toMatchObject({
+        code: "INVALID_INPUT",
+        details: { issues: [{ path: ["namespace"] }] },
+      });
       await expect(store.put(["n"], "k", [1, 2] as never)).rejects.toBeInstanceOf(InvalidInputError);
       await expect(store.put(["n"], "k", { when: new Date() })).rejects.toBeInstanceOf(InvalidInputError);
       expect(await store.search([])).toEqual([]);
@@ -170,13 +196,17 @@ for (const fixture of backendFixtures()) {
       const store = new FencedStore(state);
       const graph = new StateGraph(Annotation.Root({ user: Annotation<string>() }))
         .addNode("remember", async (s) => {
-          await FencedStore.from(getStore()).update(["visits"], s.user, (cur) => ({ count: ((cur?.count as number) ?? 0) + 1 }));
+          await FencedStore.from(getStore()).update(["visits"], s.user, (cur) => ({
+            count: ((cur?.count as number) ?? 0) + 1,
+          }));
           return {};
         })
         .addEdge(START, "remember")
         .addEdge("remember", END)
         .compile({ checkpointer: new FencedCheckpointSaver(state), store });
-      await Promise.all(["t1", "t2", "t3"].map((t) => graph.invoke({ user: "ada" }, { configurable: { thread_id: t } })));
+      await Promise.all(
+        ["t1", "t2", "t3"].map((t) => graph.invoke({ user: "ada" }, { configurable: { thread_id: t } })),
+      );
       expect((await store.get(["visits"], "ada"))?.value).toEqual({ count: 3 });
     });
   });

@@ -16,7 +16,11 @@ import { join } from "node:path";
 import { validate } from "@langchain/langgraph-checkpoint-validation";
 import { afterAll, expect, it } from "vitest";
 import { VersionConflictError } from "../../src/index.js";
-import { EncryptedSerializer, FencedCheckpointSaver, type FencedCheckpointSaverOptions } from "../../src/langgraph/index.js";
+import {
+  EncryptedSerializer,
+  FencedCheckpointSaver,
+  type FencedCheckpointSaverOptions,
+} from "../../src/langgraph/index.js";
 
 /** Suite paths (describe names below the checkpointer's, then the test name) of the tests that need a parentless put. */
 const PARENTLESS_PUT_TESTS: readonly (readonly string[])[] = [
@@ -77,7 +81,9 @@ function withExpectedConflicts(suiteName: string, register: () => void): void {
       prop === "each"
         ? (cases: unknown[]) => (name: string, body: (arg: unknown) => void) => {
             const parent = path;
-            return target.each(cases)(name, (arg: unknown) => nested(name.replace("%s", String(arg)), body, parent)(arg));
+            return target.each(cases)(name, (arg: unknown) =>
+              nested(name.replace("%s", String(arg)), body, parent)(arg),
+            );
           }
         : Reflect.get(target, prop),
   });
@@ -104,7 +110,9 @@ function withExpectedConflicts(suiteName: string, register: () => void): void {
   });
 }
 
-type SuiteFn = ((name: string, body: () => void) => void) & { each(cases: unknown[]): (name: string, body: (arg: unknown) => void) => void };
+type SuiteFn = ((name: string, body: () => void) => void) & {
+  each(cases: unknown[]): (name: string, body: (arg: unknown) => void) => void;
+};
 type TestFn = (name: string, body: () => Promise<void>) => void;
 
 run("FencedCheckpointSaver (strict G7)", {}, true);

@@ -4,11 +4,15 @@ import { describe, expect, it } from "vitest";
 import { ROOT } from "../support/processes.js";
 
 const fenced = (args: string[], preload: string[] = []) =>
-  spawnSync(process.execPath, ["--import", "tsx", ...preload.flatMap((p) => ["--import", p]), "src/cli/main.ts", ...args], {
-    cwd: ROOT,
-    encoding: "utf8",
-    input: "",
-  });
+  spawnSync(
+    process.execPath,
+    ["--import", "tsx", ...preload.flatMap((p) => ["--import", p]), "src/cli/main.ts", ...args],
+    {
+      cwd: ROOT,
+      encoding: "utf8",
+      input: "",
+    },
+  );
 
 describe("fenced mcp (CLI)", () => {
   it("is listed in fenced --help and has its own --help", () => {
@@ -24,7 +28,10 @@ describe("fenced mcp (CLI)", () => {
   });
 
   it("rejects conflicting or malformed options with exit code 2", () => {
-    expect(fenced(["mcp", "--memory", "--db", "x.db"])).toMatchObject({ status: 2, stderr: expect.stringContaining("at most one of") });
+    expect(fenced(["mcp", "--memory", "--db", "x.db"])).toMatchObject({
+      status: 2,
+      stderr: expect.stringContaining("at most one of"),
+    });
     expect(fenced(["mcp", "--http", "--port", "nope"])).toMatchObject({ status: 2 });
     expect(fenced(["mcp", "--schema", "s"])).toMatchObject({ status: 2, stderr: expect.stringContaining("--url") });
   });

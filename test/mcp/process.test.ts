@@ -20,13 +20,22 @@ afterAll(() => tmp.remove());
 
 function stdioClient(db: string) {
   return connect(
-    new StdioClientTransport({ command: process.execPath, args: ["--import", "tsx", "src/cli/main.ts", "mcp", "--db", db], cwd: ROOT, stderr: "pipe" }),
+    new StdioClientTransport({
+      command: process.execPath,
+      args: ["--import", "tsx", "src/cli/main.ts", "mcp", "--db", db],
+      cwd: ROOT,
+      stderr: "pipe",
+    }),
   );
 }
 
 /** Starts `fenced mcp --http …` and resolves with its URL once it prints it. */
 function startHttp(args: string[]) {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "mcp", "--http", "--port", "0", ...args], { cwd: ROOT, stdio: "pipe" });
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", "src/cli/main.ts", "mcp", "--http", "--port", "0", ...args],
+    { cwd: ROOT, stdio: "pipe" },
+  );
   let stderr = "";
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
@@ -40,10 +49,17 @@ function startHttp(args: string[]) {
 /** POSTs `tools/list` with extra headers through node:http, which, unlike fetch, sends the Host it is given. */
 function postStatus(url: string, headers: Record<string, string>): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: "POST", headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...headers } }, (res) => {
-      res.resume();
-      resolve(res.statusCode!);
-    });
+    const req = request(
+      url,
+      {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...headers },
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      },
+    );
     req.on("error", reject);
     req.end(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }));
   });
@@ -55,14 +71,32 @@ describe("fenced mcp over stdio", () => {
     const client = await stdioClient(db);
     try {
       expect((await client.listTools()).tools.map((t) => t.name)).toContain("effect_begin");
-      expect((await call(client, "commit", { key: "s/doc", op: { type: "set", value: "v1" }, expectVersion: 0 })).structured).toMatchObject({ version: 1 });
-      const conflict = await call(client, "commit", { key: "s/doc", op: { type: "set", value: "v2" }, expectVersion: 0 });
-      expect(conflict.structured).toMatchObject({ code: "VERSION_CONFLICT", retryable: true, current: { version: 1, value: "v1" } });
-      const claim = (await call(client, "claim", { key: "s/job", owner: "a", ttlMs: 60_000 })).structured as { epoch: number };
+      expect(
+        (await call(client, "commit", { key: "s/doc", op: { type: "set", value: "v1" }, expectVersion: 0 })).structured,
+      ).toMatchObject({ version: 1 });
+      const conflict = await call(client, "commit", {
+        key: "s/doc",
+        op: { type: "set", value: "v2" },
+        expectVersion: 0,
+      });
+      expect(conflict.structured).toMatchObject({
+        code: "VERSION_CONFLICT",
+        retryable: true,
+        current: { version: 1, value: "v1" },
+      });
+      const claim = (await call(client, "claim", { key: "s/job", owner: "a", ttlMs: 60_000 })).structured as {
+        epoch: number;
+      };
       await call(client, "claim", { key: "s/job", owner: "b", ttlMs: 60_000, steal: true });
-      const fenced = await call(client, "commit", { key: "s/out", op: { type: "set", value: 1 }, guards: [{ key: "s/job", epoch: claim.epoch }] });
+      const fenced = await call(client, "commit", {
+        key: "s/out",
+        op: { type: "set", value: 1 },
+        guards: [{ key: "s/job", epoch: claim.epoch }],
+      });
       expect(fenced.structured).toMatchObject({ code: "FENCED", retryable: false, details: { reason: "superseded" } });
-      expect((await call(client, "commit", { key: "", op: { type: "set", value: 1 } })).structured).toMatchObject({ code: "INVALID_INPUT" });
+      expect((await call(client, "commit", { key: "", op: { type: "set", value: 1 } })).structured).toMatchObject({
+        code: "INVALID_INPUT",
+      });
     } finally {
       await client.close();
     }
@@ -77,8 +111,15 @@ describe("fenced mcp over stdio", () => {
     try {
       const read = (await call(a, "read", { key: "shared/plan" })).structured as { version: number };
       expect((await call(b, "read", { key: "shared/plan" })).structured).toMatchObject({ version: read.version });
-      expect((await call(a, "commit", { key: "shared/plan", op: { type: "set", value: "A" }, expectVersion: read.version })).isError).toBe(false);
-      const stale = await call(b, "commit", { key: "shared/plan", op: { type: "set", value: "B" }, expectVersion: read.version });
+      expect(
+        (await call(a, "commit", { key: "shared/plan", op: { type: "set", value: "A" }, expectVersion: read.version }))
+          .isError,
+      ).toBe(false);
+      const stale = await call(b, "commit", {
+        key: "shared/plan",
+        op: { type: "set", value: "B" },
+        expectVersion: read.version,
+      });
       expect(stale.structured).toMatchObject({ code: "VERSION_CONFLICT", current: { value: "A" } });
     } finally {
       await Promise.all([a.close(), b.close()]);
@@ -93,8 +134,12 @@ describe("fenced mcp --http", () => {
       const url = await server.url;
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
       const client = await connect(new StreamableHTTPClientTransport(new URL(url)));
-      expect((await call(client, "commit", { key: "h/k", op: { type: "set", value: 1 }, expectVersion: 0 })).structured).toMatchObject({ version: 1 });
-      expect((await call(client, "commit", { key: "h/k", op: { type: "set", value: 2 }, expectVersion: 0 })).structured).toMatchObject({ code: "VERSION_CONFLICT" });
+      expect(
+        (await call(client, "commit", { key: "h/k", op: { type: "set", value: 1 }, expectVersion: 0 })).structured,
+      ).toMatchObject({ version: 1 });
+      expect(
+        (await call(client, "commit", { key: "h/k", op: { type: "set", value: 2 }, expectVersion: 0 })).structured,
+      ).toMatchObject({ code: "VERSION_CONFLICT" });
       await client.close();
       // DNS rebinding: a page whose name points at 127.0.0.1 still sends its own Host (fetch would not let us set it).
       expect(await postStatus(url, { host: "evil.example" })).toBe(403);
@@ -125,7 +170,11 @@ describe("fenced mcp --http", () => {
         body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
       });
       expect(anonymous.status).toBe(401);
-      const client = await connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: "Bearer s3cret" } } }));
+      const client = await connect(
+        new StreamableHTTPClientTransport(new URL(url), {
+          requestInit: { headers: { authorization: "Bearer s3cret" } },
+        }),
+      );
       expect((await call(client, "read", { key: "t/k" })).structured).toMatchObject({ exists: false, version: 0 });
       await client.close();
     } finally {

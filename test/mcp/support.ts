@@ -15,7 +15,11 @@ export interface ToolAnswer {
 export async function call(client: Client, name: string, args: Record<string, unknown>): Promise<ToolAnswer> {
   const r = await client.callTool({ name, arguments: args });
   const content = r.content as { type: string; text: string }[];
-  return { isError: r.isError === true, structured: (r.structuredContent ?? {}) as Record<string, unknown>, text: content[0]?.text ?? "" };
+  return {
+    isError: r.isError === true,
+    structured: (r.structuredContent ?? {}) as Record<string, unknown>,
+    text: content[0]?.text ?? "",
+  };
 }
 
 /** A client connected to a fresh in-process server over `store`. */

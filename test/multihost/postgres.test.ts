@@ -54,48 +54,54 @@ afterEach(async () => {
 });
 
 describe("multi-host on one PostgreSQL", () => {
-  it("G1/G2/G4: three processes incrementing, transacting and stealing claims end with exact totals", async () => {
-    const workers = Array.from({ length: HOSTS }, (_, i) => startWorker({ role: "load", id: `host-${i}`, lanes: LANES, ...PER_LANE }));
-    for (const w of workers) expect(await w.next()).toHaveProperty("ready");
-    for (const w of workers) w.go();
-    const reports: LoadReport[] = [];
-    for (const w of workers) reports.push(((await w.next()) as { done: LoadReport }).done);
-    for (const w of workers) expect(await w.exited).toBe(0);
+  it(
+    "G1/G2/G4: three processes incrementing, transacting and stealing claims end with exact totals",
+    async () => {
+      const workers = Array.from({ length: HOSTS }, (_, i) =>
+        startWorker({ role: "load", id: `host-${i}`, lanes: LANES, ...PER_LANE }),
+      );
+      for (const w of workers) expect(await w.next()).toHaveProperty("ready");
+      for (const w of workers) w.go();
+      const reports: LoadReport[] = [];
+      for (const w of workers) reports.push(((await w.next()) as { done: LoadReport }).done);
+      for (const w of workers) expect(await w.exited).toBe(0);
 
-    expect(reports.flatMap((r) => r.errors)).toEqual([]);
-    const lanes = HOSTS * LANES;
-    // G1: every update() increment is in the counter, and every version is one commit.
-    const counter = await store.read("mh/counter");
-    expect(reports.reduce((n, r) => n + r.increments, 0)).toBe(lanes * PER_LANE.increments);
-    expect(counter).toMatchObject({ value: lanes * PER_LANE.increments, version: lanes * PER_LANE.increments });
-    const counterEvents = await store.events("mh/counter", { limit: 10_000 });
-    expect(counterEvents.filter((e) => e.outcome === "committed")).toHaveLength(lanes * PER_LANE.increments);
-    // G4: both keys of every two-key txn moved together.
-    expect((await store.read("mh/a")).value).toBe(lanes * PER_LANE.txns);
-    expect((await store.read("mh/b")).value).toBe(lanes * PER_LANE.txns);
+      expect(reports.flatMap((r) => r.errors)).toEqual([]);
+      const lanes = HOSTS * LANES;
+      // G1: every update() increment is in the counter, and every version is one commit.
+      const counter = await store.read("mh/counter");
+      expect(reports.reduce((n, r) => n + r.increments, 0)).toBe(lanes * PER_LANE.increments);
+      expect(counter).toMatchObject({ value: lanes * PER_LANE.increments, version: lanes * PER_LANE.increments });
+      const counterEvents = await store.events("mh/counter", { limit: 10_000 });
+      expect(counterEvents.filter((e) => e.outcome === "committed")).toHaveLength(lanes * PER_LANE.increments);
+      // G4: both keys of every two-key txn moved together.
+      expect((await store.read("mh/a")).value).toBe(lanes * PER_LANE.txns);
+      expect((await store.read("mh/b")).value).toBe(lanes * PER_LANE.txns);
 
-    // G2: the job log holds exactly the acknowledged appends — no fenced one — in non-decreasing epoch order.
-    const log = ((await store.read("mh/job")).value ?? []) as unknown as JobEntry[];
-    const acked = reports.flatMap((r) => r.acked);
-    const fenced = reports.reduce((n, r) => n + r.fenced, 0);
-    const id = (e: JobEntry) => `${e.worker}/${e.round}/${e.epoch}`;
-    expect(log.map(id).sort()).toEqual(acked.map(id).sort());
-    expect(acked.length + fenced).toBe(lanes * PER_LANE.claims);
-    for (let i = 1; i < log.length; i++) expect(log[i]!.epoch).toBeGreaterThanOrEqual(log[i - 1]!.epoch);
-    const jobEvents = await store.events("mh/job", { limit: 10_000 });
-    // Every grant took a new store-wide epoch (a sequence may skip numbers, never repeat one); the last grant holds.
-    const grants = jobEvents.filter((e) => e.outcome === "claimed").map((e) => e.epoch);
-    expect(grants).toHaveLength(lanes * PER_LANE.claims);
-    expect(new Set(grants).size).toBe(grants.length);
-    expect((await store.currentClaim("mh/job"))?.epoch).toBe(Math.max(...grants));
-    expect(jobEvents.filter((e) => e.outcome === "fenced")).toHaveLength(fenced);
-    console.log(
-      `multi-host totals: ${HOSTS} processes × ${LANES} lanes — counter ${String(counter.value)} (expected ${lanes * PER_LANE.increments}), ` +
-        `txn keys ${String((await store.read("mh/a")).value)}/${String((await store.read("mh/b")).value)} (expected ${lanes * PER_LANE.txns} each), ` +
-        `job appends ${acked.length} acknowledged = ${log.length} in the log, ${fenced} fenced, ${lanes * PER_LANE.claims} claims; ` +
-        `${reports.reduce((n, r) => n + r.unavailableRetries, 0)} UNAVAILABLE retried with the same opId`,
-    );
-  }, MULTI_PROCESS_TIMEOUT_MS);
+      // G2: the job log holds exactly the acknowledged appends — no fenced one — in non-decreasing epoch order.
+      const log = ((await store.read("mh/job")).value ?? []) as unknown as JobEntry[];
+      const acked = reports.flatMap((r) => r.acked);
+      const fenced = reports.reduce((n, r) => n + r.fenced, 0);
+      const id = (e: JobEntry) => `${e.worker}/${e.round}/${e.epoch}`;
+      expect(log.map(id).sort()).toEqual(acked.map(id).sort());
+      expect(acked.length + fenced).toBe(lanes * PER_LANE.claims);
+      for (let i = 1; i < log.length; i++) expect(log[i]!.epoch).toBeGreaterThanOrEqual(log[i - 1]!.epoch);
+      const jobEvents = await store.events("mh/job", { limit: 10_000 });
+      // Every grant took a new store-wide epoch (a sequence may skip numbers, never repeat one); the last grant holds.
+      const grants = jobEvents.filter((e) => e.outcome === "claimed").map((e) => e.epoch);
+      expect(grants).toHaveLength(lanes * PER_LANE.claims);
+      expect(new Set(grants).size).toBe(grants.length);
+      expect((await store.currentClaim("mh/job"))?.epoch).toBe(Math.max(...grants));
+      expect(jobEvents.filter((e) => e.outcome === "fenced")).toHaveLength(fenced);
+      console.log(
+        `multi-host totals: ${HOSTS} processes × ${LANES} lanes — counter ${String(counter.value)} (expected ${lanes * PER_LANE.increments}), ` +
+          `txn keys ${String((await store.read("mh/a")).value)}/${String((await store.read("mh/b")).value)} (expected ${lanes * PER_LANE.txns} each), ` +
+          `job appends ${acked.length} acknowledged = ${log.length} in the log, ${fenced} fenced, ${lanes * PER_LANE.claims} claims; ` +
+          `${reports.reduce((n, r) => n + r.unavailableRetries, 0)} UNAVAILABLE retried with the same opId`,
+      );
+    },
+    MULTI_PROCESS_TIMEOUT_MS,
+  );
 
   it("G2: a zombie host whose claim another host stole is FENCED, and its write never lands", async () => {
     const zombie = startWorker({ role: "zombie", id: "zombie-host" });

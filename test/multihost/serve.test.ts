@@ -27,10 +27,14 @@ let store: StateStore;
 
 /** `fenced serve --url` as a real process; resolves with its base URL once it listens. */
 function serve(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "serve", "--port", "0", "--url", dbUrl], {
-    cwd: ROOT,
-    stdio: "pipe",
-  });
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", "src/cli/main.ts", "serve", "--port", "0", "--url", dbUrl],
+    {
+      cwd: ROOT,
+      stdio: "pipe",
+    },
+  );
   let stdout = "";
   let stderr = "";
   child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
@@ -50,7 +54,11 @@ interface Answer {
 }
 
 async function call(base: string, path: string, body: object): Promise<Answer> {
-  const res = await fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const res = await fetch(`${base}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, body: (await res.json()) as Answer["body"] };
 }
 
@@ -71,9 +79,18 @@ function expectOk(answer: Answer): Answer["body"] {
 /** `update()` over HTTP: read, commit with expectVersion, re-read on VERSION_CONFLICT. Returns the attempts. */
 async function incrementOver(base: string, key: string): Promise<number> {
   for (let attempt = 1; attempt <= 500; attempt++) {
-    const read = expectOk(await call(base, "/v1/read", { key })) as { exists: boolean; value?: number; version: number };
+    const read = expectOk(await call(base, "/v1/read", { key })) as {
+      exists: boolean;
+      value?: number;
+      version: number;
+    };
     const next = (read.exists ? read.value! : 0) + 1;
-    const answer = await callRetrying(base, "/v1/commit", { key, op: { type: "set", value: next }, expectVersion: read.version, opId: randomUUID() });
+    const answer = await callRetrying(base, "/v1/commit", {
+      key,
+      op: { type: "set", value: next },
+      expectVersion: read.version,
+      opId: randomUUID(),
+    });
     if (answer.status === 200) return attempt;
     if (answer.body.error?.code !== "VERSION_CONFLICT") expectOk(answer);
     await sleep(Math.random() * Math.min(50, 2 * 2 ** attempt));
@@ -101,58 +118,80 @@ afterAll(async () => {
 });
 
 describe("fenced serve --url: three coordinators on one PostgreSQL", () => {
-  it("G1/G2/G4: clients spread over the coordinators end with exact totals, and no fenced write lands", async () => {
-    const lanes = servers.flatMap((s, i) => Array.from({ length: LANES_PER_SERVER }, (_, l) => ({ base: s.url, owner: `client-${i}-${l}` })));
-    const acked: { owner: string; round: number; epoch: number }[] = [];
-    let fenced = 0;
-    let conflicts = 0;
-    await Promise.all(
-      lanes.map(async ({ base, owner }) => {
-        for (let i = 0; i < PER_LANE.increments; i++) conflicts += (await incrementOver(base, "mh/counter")) - 1;
-        for (let i = 0; i < PER_LANE.txns; i++) {
-          const keys = Math.random() < 0.5 ? ["mh/a", "mh/b"] : ["mh/b", "mh/a"];
-          const requests = keys.map((key) => ({ key, op: { type: "increment", by: 1 } }));
-          expectOk(await callRetrying(base, "/v1/txn", { requests, opId: randomUUID() }));
-        }
-        for (let round = 0; round < PER_LANE.claims; round++) {
-          const claim = expectOk(await call(base, "/v1/claim", { key: "mh/job", owner, ttlMs: 10_000, steal: true })) as { epoch: number };
-          await sleep(Math.random() * 3); // another client, through another coordinator, may steal the job meanwhile
-          const entry = { owner, round, epoch: claim.epoch };
-          const answer = await callRetrying(base, "/v1/commit", {
-            key: "mh/job", op: { type: "append", items: [entry] }, epoch: claim.epoch, owner, opId: randomUUID(),
-          });
-          if (answer.status === 200) acked.push(entry);
-          else if (answer.body.error?.code === "FENCED") fenced++;
-          else expectOk(answer);
-        }
-      }),
-    );
+  it(
+    "G1/G2/G4: clients spread over the coordinators end with exact totals, and no fenced write lands",
+    async () => {
+      const lanes = servers.flatMap((s, i) =>
+        Array.from({ length: LANES_PER_SERVER }, (_, l) => ({ base: s.url, owner: `client-${i}-${l}` })),
+      );
+      const acked: { owner: string; round: number; epoch: number }[] = [];
+      let fenced = 0;
+      let conflicts = 0;
+      await Promise.all(
+        lanes.map(async ({ base, owner }) => {
+          for (let i = 0; i < PER_LANE.increments; i++) conflicts += (await incrementOver(base, "mh/counter")) - 1;
+          for (let i = 0; i < PER_LANE.txns; i++) {
+            const keys = Math.random() < 0.5 ? ["mh/a", "mh/b"] : ["mh/b", "mh/a"];
+            const requests = keys.map((key) => ({ key, op: { type: "increment", by: 1 } }));
+            expectOk(await callRetrying(base, "/v1/txn", { requests, opId: randomUUID() }));
+          }
+          for (let round = 0; round < PER_LANE.claims; round++) {
+            const claim = expectOk(
+              await call(base, "/v1/claim", { key: "mh/job", owner, ttlMs: 10_000, steal: true }),
+            ) as { epoch: number };
+            await sleep(Math.random() * 3); // another client, through another coordinator, may steal the job meanwhile
+            const entry = { owner, round, epoch: claim.epoch };
+            const answer = await callRetrying(base, "/v1/commit", {
+              key: "mh/job",
+              op: { type: "append", items: [entry] },
+              epoch: claim.epoch,
+              owner,
+              opId: randomUUID(),
+            });
+            if (answer.status === 200) acked.push(entry);
+            else if (answer.body.error?.code === "FENCED") fenced++;
+            else expectOk(answer);
+          }
+        }),
+      );
 
-    const total = lanes.length;
-    const counter = await store.read("mh/counter");
-    expect(counter).toMatchObject({ value: total * PER_LANE.increments, version: total * PER_LANE.increments });
-    expect((await store.read("mh/a")).value).toBe(total * PER_LANE.txns);
-    expect((await store.read("mh/b")).value).toBe(total * PER_LANE.txns);
-    const log = ((await store.read("mh/job")).value ?? []) as typeof acked;
-    const id = (e: (typeof acked)[number]) => `${e.owner}/${e.round}/${e.epoch}`;
-    expect(log.map(id).sort()).toEqual(acked.map(id).sort());
-    expect(acked.length + fenced).toBe(total * PER_LANE.claims);
-    for (let i = 1; i < log.length; i++) expect(log[i]!.epoch).toBeGreaterThanOrEqual(log[i - 1]!.epoch);
-    const jobEvents = await store.events("mh/job", { limit: 10_000 });
-    expect(jobEvents.filter((e) => e.outcome === "fenced")).toHaveLength(fenced);
-    console.log(
-      `fenced serve ×${SERVERS} on one postgres, ${total} clients: counter ${String(counter.value)} (expected ${total * PER_LANE.increments}, ` +
-        `${conflicts} VERSION_CONFLICT retries), txn keys ${String((await store.read("mh/a")).value)}/${String((await store.read("mh/b")).value)} ` +
-        `(expected ${total * PER_LANE.txns} each), job appends ${acked.length} acknowledged = ${log.length} in the log, ${fenced} fenced`,
-    );
-  }, MULTI_PROCESS_TIMEOUT_MS);
+      const total = lanes.length;
+      const counter = await store.read("mh/counter");
+      expect(counter).toMatchObject({ value: total * PER_LANE.increments, version: total * PER_LANE.increments });
+      expect((await store.read("mh/a")).value).toBe(total * PER_LANE.txns);
+      expect((await store.read("mh/b")).value).toBe(total * PER_LANE.txns);
+      const log = ((await store.read("mh/job")).value ?? []) as typeof acked;
+      const id = (e: (typeof acked)[number]) => `${e.owner}/${e.round}/${e.epoch}`;
+      expect(log.map(id).sort()).toEqual(acked.map(id).sort());
+      expect(acked.length + fenced).toBe(total * PER_LANE.claims);
+      for (let i = 1; i < log.length; i++) expect(log[i]!.epoch).toBeGreaterThanOrEqual(log[i - 1]!.epoch);
+      const jobEvents = await store.events("mh/job", { limit: 10_000 });
+      expect(jobEvents.filter((e) => e.outcome === "fenced")).toHaveLength(fenced);
+      console.log(
+        `fenced serve ×${SERVERS} on one postgres, ${total} clients: counter ${String(counter.value)} (expected ${total * PER_LANE.increments}, ` +
+          `${conflicts} VERSION_CONFLICT retries), txn keys ${String((await store.read("mh/a")).value)}/${String((await store.read("mh/b")).value)} ` +
+          `(expected ${total * PER_LANE.txns} each), job appends ${acked.length} acknowledged = ${log.length} in the log, ${fenced} fenced`,
+      );
+    },
+    MULTI_PROCESS_TIMEOUT_MS,
+  );
 
   it("G2: a zombie that claimed through one coordinator is FENCED through another after a third stole the claim", async () => {
     const [a, b, c] = servers.map((s) => s.url) as [string, string, string];
-    const zombie = expectOk(await call(a, "/v1/claim", { key: "mh/zombie", owner: "zombie", ttlMs: 60_000 })) as { epoch: number };
-    const thief = expectOk(await call(b, "/v1/claim", { key: "mh/zombie", owner: "thief", ttlMs: 60_000, steal: true })) as { epoch: number };
-    expectOk(await call(b, "/v1/commit", { key: "mh/zombie", op: { type: "set", value: "thief" }, epoch: thief.epoch }));
-    const late = await call(c, "/v1/commit", { key: "mh/zombie", op: { type: "set", value: "zombie" }, epoch: zombie.epoch });
+    const zombie = expectOk(await call(a, "/v1/claim", { key: "mh/zombie", owner: "zombie", ttlMs: 60_000 })) as {
+      epoch: number;
+    };
+    const thief = expectOk(
+      await call(b, "/v1/claim", { key: "mh/zombie", owner: "thief", ttlMs: 60_000, steal: true }),
+    ) as { epoch: number };
+    expectOk(
+      await call(b, "/v1/commit", { key: "mh/zombie", op: { type: "set", value: "thief" }, epoch: thief.epoch }),
+    );
+    const late = await call(c, "/v1/commit", {
+      key: "mh/zombie",
+      op: { type: "set", value: "zombie" },
+      epoch: zombie.epoch,
+    });
     expect(late.status).toBe(409);
     expect(late.body.error).toMatchObject({
       code: "FENCED",

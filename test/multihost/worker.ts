@@ -54,7 +54,10 @@ const waitForGo = async () => {
 async function load(store: StateStore): Promise<LoadReport> {
   const report: LoadReport = { increments: 0, txns: 0, acked: [], fenced: 0, unavailableRetries: 0, errors: [] };
   const retryingUnavailable = <T>(attempt: () => Promise<T>) =>
-    withBackoff(attempt, (err) => isErrorCode(err, "UNAVAILABLE") && ++report.unavailableRetries > 0, { retries: 5, maxMs: 500 });
+    withBackoff(attempt, (err) => isErrorCode(err, "UNAVAILABLE") && ++report.unavailableRetries > 0, {
+      retries: 5,
+      maxMs: 500,
+    });
   const lane = async (laneId: number) => {
     for (let i = 0; i < (config.increments ?? 0); i++) {
       await store.update("mh/counter", (n) => ((n as number | undefined) ?? 0) + 1, { retries: 500, maxMs: 50 });
@@ -63,7 +66,12 @@ async function load(store: StateStore): Promise<LoadReport> {
     for (let i = 0; i < (config.txns ?? 0); i++) {
       const keys = Math.random() < 0.5 ? ["mh/a", "mh/b"] : ["mh/b", "mh/a"];
       const opId = randomUUID();
-      await retryingUnavailable(() => store.txn(keys.map((key) => ({ key, op: op.increment(1) })), { opId }));
+      await retryingUnavailable(() =>
+        store.txn(
+          keys.map((key) => ({ key, op: op.increment(1) })),
+          { opId },
+        ),
+      );
       report.txns++;
     }
     for (let i = 0; i < (config.claims ?? 0); i++) {
@@ -72,7 +80,13 @@ async function load(store: StateStore): Promise<LoadReport> {
       await sleep(Math.random() * 3); // a window in which another host may steal the job
       try {
         const entry: JobEntry = { worker: config.id, round, epoch: claim.epoch };
-        const request = { key: "mh/job", op: op.append(entry), epoch: claim.epoch, owner: config.id, opId: randomUUID() };
+        const request = {
+          key: "mh/job",
+          op: op.append(entry),
+          epoch: claim.epoch,
+          owner: config.id,
+          opId: randomUUID(),
+        };
         await retryingUnavailable(() => store.commit(request));
         report.acked.push(entry);
       } catch (err) {
@@ -91,7 +105,9 @@ async function zombie(store: StateStore): Promise<unknown> {
   say({ claimed: claim });
   await waitForGo();
   try {
-    return { committed: await store.commit({ key: "mh/zombie", op: op.set(config.id), epoch: claim.epoch, owner: config.id }) };
+    return {
+      committed: await store.commit({ key: "mh/zombie", op: op.set(config.id), epoch: claim.epoch, owner: config.id }),
+    };
   } catch (err) {
     return { error: err instanceof FencedStateError ? err.toJSON().error : String(err) };
   }

@@ -39,7 +39,7 @@ const MUTANTS: Mutant[] = [
     id: "epoch check dropped",
     guarantee: "G2",
     find: "const reason = fenceReason(req.epoch, state.claim, now);",
-    replace: "const reason = undefined as ErrorDetails[\"FENCED\"][\"reason\"] | undefined;",
+    replace: 'const reason = undefined as ErrorDetails["FENCED"]["reason"] | undefined;',
     tests: ["test/process/zombie.test.ts", "test/core/model.test.ts", "test/core/scheduler.test.ts"],
   },
   {
@@ -53,7 +53,7 @@ const MUTANTS: Mutant[] = [
     id: "epoch guard ignored",
     guarantee: "G2",
     find: "const reason = fenceReason(guard.epoch ?? undefined, claim, now);",
-    replace: "const reason = undefined as ErrorDetails[\"FENCED\"][\"reason\"] | undefined;",
+    replace: 'const reason = undefined as ErrorDetails["FENCED"]["reason"] | undefined;',
     tests: ["test/core/model.test.ts", "test/core/conformance.test.ts"],
   },
   {
@@ -72,12 +72,12 @@ const MUTANTS: Mutant[] = [
       "    const now = ctx.now();\n" +
       "    for (const guard of guards) {\n" +
       "      const { claim } = await tx.getKeyState(guard.key);\n" +
-      "      const reason = \"epoch\" in guard ? fenceReason(guard.epoch ?? undefined, claim, now) : undefined;\n" +
-      "      if (reason) return { kind: \"fenced\", details: { key: guard.key, heldEpoch: guard.epoch, currentEpoch: claim?.epoch ?? 0, reason } };\n" +
+      '      const reason = "epoch" in guard ? fenceReason(guard.epoch ?? undefined, claim, now) : undefined;\n' +
+      '      if (reason) return { kind: "fenced", details: { key: guard.key, heldEpoch: guard.epoch, currentEpoch: claim?.epoch ?? 0, reason } };\n' +
       "    }\n" +
       "    return undefined;\n" +
       "  });\n" +
-      "  if (early?.kind === \"fenced\") throw new FencedError(early.details);\n" +
+      '  if (early?.kind === "fenced") throw new FencedError(early.details);\n' +
       "  guards = [];\n" +
       "  const decision = await ctx.backend.transact<Decision>(async (tx) => {",
     tests: ["test/core/scheduler.test.ts"],
@@ -173,7 +173,11 @@ const MUTANTS: Mutant[] = [
 ];
 
 const scratch: string[] = [];
-afterAll(() => scratch.forEach((d) => { rmSync(d, { recursive: true, force: true }); }));
+afterAll(() =>
+  scratch.forEach((d) => {
+    rmSync(d, { recursive: true, force: true });
+  }),
+);
 
 interface Report {
   numTotalTests: number;
@@ -193,16 +197,21 @@ function runInCopy(tests: string[], mutate: Record<string, (source: string) => s
     const file = join(dir, path);
     writeFileSync(file, change(readFileSync(file, "utf8")));
   }
-  const run = spawnSync(process.execPath, [join(ROOT, "node_modules/vitest/vitest.mjs"), "run", "--reporter=json", ...tests], {
-    cwd: dir,
-    env: { ...process.env, FENCED_MODEL_RUNS: "400", CI: "true" },
-    encoding: "utf8",
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const run = spawnSync(
+    process.execPath,
+    [join(ROOT, "node_modules/vitest/vitest.mjs"), "run", "--reporter=json", ...tests],
+    {
+      cwd: dir,
+      env: { ...process.env, FENCED_MODEL_RUNS: "400", CI: "true" },
+      encoding: "utf8",
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
   return JSON.parse(run.stdout.slice(run.stdout.indexOf("{"))) as Report;
 }
 
-const failedFiles = (r: Report) => r.testResults.filter((t) => t.status === "failed").map((t) => t.name.slice(t.name.indexOf("test/")));
+const failedFiles = (r: Report) =>
+  r.testResults.filter((t) => t.status === "failed").map((t) => t.name.slice(t.name.indexOf("test/")));
 
 /** Replaces `find` by `replace` in a file, failing the test if the text is gone (the mutant no longer follows the code). */
 const edit = (id: string, path: string, find: string, replace: string) => (source: string) => {
@@ -216,12 +225,15 @@ function edits(m: Mutant): Record<string, (source: string) => string> {
   const main = edit(m.id, file, m.find, m.replace);
   const out: Record<string, (source: string) => string> = {
     // commit.ts mutants may need the IdempotencyRecord type imported.
-    [file]: file !== COMMIT
-      ? main
-      : (source) => {
-          const mutated = main(source);
-          return mutated.includes("IdempotencyRecord,") ? mutated : mutated.replace("BackendTx, KeyState", "BackendTx, IdempotencyRecord, KeyState");
-        },
+    [file]:
+      file !== COMMIT
+        ? main
+        : (source) => {
+            const mutated = main(source);
+            return mutated.includes("IdempotencyRecord,")
+              ? mutated
+              : mutated.replace("BackendTx, KeyState", "BackendTx, IdempotencyRecord, KeyState");
+          },
   };
   for (const a of m.also ?? []) out[a.file] = edit(m.id, a.file, a.find, a.replace);
   return out;
@@ -240,7 +252,9 @@ describe("mutants are killed by the tests that guard them", () => {
     it(`${m.guarantee}: "${m.id}" makes each of ${m.tests.join(", ")} fail`, () => {
       const report = runInCopy(m.tests, edits(m));
       expect(report.numTotalTests).toBeGreaterThan(0);
-      expect(failedFiles(report).sort(), `mutant "${m.id}" survived in some of its guarding tests`).toEqual([...m.tests].sort());
+      expect(failedFiles(report).sort(), `mutant "${m.id}" survived in some of its guarding tests`).toEqual(
+        [...m.tests].sort(),
+      );
     }, 300_000);
   }
 });

@@ -43,7 +43,11 @@ export function run(command: string, args: string[], options: { cwd: string; env
 }
 
 /** Throws with the command's output unless it exited 0. */
-export async function ok(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<Ran> {
+export async function ok(
+  command: string,
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv },
+): Promise<Ran> {
   const r = await run(command, args, options);
   if (r.code !== 0) throw new Error(`${command} ${args.join(" ")} exited ${r.code}\n${r.stdout}\n${r.stderr}`);
   return r;
@@ -84,7 +88,10 @@ export async function localPrebuild(root: string, dir: string): Promise<string |
   const { version } = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8")) as { version: string };
   mkdirSync(dir, { recursive: true });
   const name = `better-sqlite3-v${version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`;
-  await ok("tar", ["-czf", join(dir, name), "-C", pkgDir, "build/Release/better_sqlite3.node"], { cwd: dir, env: process.env });
+  await ok("tar", ["-czf", join(dir, name), "-C", pkgDir, "build/Release/better_sqlite3.node"], {
+    cwd: dir,
+    env: process.env,
+  });
   return dir;
 }
 
@@ -94,14 +101,17 @@ export async function localPrebuild(root: string, dir: string): Promise<string |
  */
 export async function gitSnapshot(root: string, dest: string): Promise<void> {
   const env = cleanEnv(undefined);
-  const files = (await ok("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: root, env })).stdout
+  const files = (
+    await ok("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: root, env })
+  ).stdout
     .split("\0")
     .filter((f) => f && existsSync(join(root, f)));
   for (const f of files) {
     mkdirSync(dirname(join(dest, f)), { recursive: true });
     cpSync(join(root, f), join(dest, f));
   }
-  const git = (...args: string[]) => ok("git", ["-c", "user.name=test", "-c", "user.email=test@example.invalid", ...args], { cwd: dest, env });
+  const git = (...args: string[]) =>
+    ok("git", ["-c", "user.name=test", "-c", "user.email=test@example.invalid", ...args], { cwd: dest, env });
   await git("init", "-q");
   await git("add", "-A");
   await git("commit", "-qm", "snapshot");

@@ -84,10 +84,14 @@ class CoordinatorProcess {
   }
 
   private spawnOnce(): Promise<string> {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "serve", "--db", this.path, "--port", String(this.port)], {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", "src/cli/main.ts", "serve", "--db", this.path, "--port", String(this.port)],
+      {
+        cwd: ROOT,
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
     const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
@@ -129,7 +133,11 @@ class CoordinatorProcess {
 function startWriter(kind: WriterKind, url: string, key: string, first: number) {
   const [command, args, env] =
     kind === "ts"
-      ? [process.execPath, ["--import", "tsx", "test/process/workers/http-acker.ts", url, key, String(first)], process.env]
+      ? [
+          process.execPath,
+          ["--import", "tsx", "test/process/workers/http-acker.ts", url, key, String(first)],
+          process.env,
+        ]
       : [
           process.env.FENCED_PYTHON ?? "python3",
           ["test/process/workers/http_acker.py", url, key, String(first)],
@@ -151,15 +159,26 @@ function startWriter(kind: WriterKind, url: string, key: string, first: number) 
   const exited = new Promise<string | undefined>((resolve) =>
     child.on("close", (code, signal) => {
       markReady(); // a writer that died before it was ready must not hang the cycle
-      resolve(signal === "SIGKILL" ? undefined : `${key} (${kind}) ended with ${signal ?? `code ${code}`} instead of SIGKILL: ${stderr}`);
+      resolve(
+        signal === "SIGKILL"
+          ? undefined
+          : `${key} (${kind}) ended with ${signal ?? `code ${code}`} instead of SIGKILL: ${stderr}`,
+      );
     }),
   );
   return { kind, key, acks, ready, exited, kill: () => child.kill("SIGKILL") };
 }
 
 /** Runs `cycles` fault cycles with `writers` HTTP writers (TypeScript and Python, alternating). */
-export async function runCoordinatorCrashLoop(options: { cycles: number; writers?: number; dir?: string }): Promise<CoordinatorCrashReport> {
-  const writers = Array.from({ length: options.writers ?? 2 }, (_, i) => ({ key: `crash/w${i}`, kind: (i % 2 === 0 ? "ts" : "python") as WriterKind }));
+export async function runCoordinatorCrashLoop(options: {
+  cycles: number;
+  writers?: number;
+  dir?: string;
+}): Promise<CoordinatorCrashReport> {
+  const writers = Array.from({ length: options.writers ?? 2 }, (_, i) => ({
+    key: `crash/w${i}`,
+    kind: (i % 2 === 0 ? "ts" : "python") as WriterKind,
+  }));
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), "fenced-crash-http-"));
   const path = join(dir, "crash.db");
   const report: CoordinatorCrashReport = {
@@ -234,7 +253,8 @@ export async function runCoordinatorCrashLoop(options: { cycles: number; writers
     // A replay answers a commit whose first answer was lost: at most one per writer killed, plus one per writer
     // per coordinator kill (its in-flight request). More means the ledger missed acknowledgements.
     const bound = report.writerKills + report.coordinatorKills * report.writers;
-    if (report.replayedAfterKill > bound) report.problems.push(`${report.replayedAfterKill} replays; at most ${bound} possible`);
+    if (report.replayedAfterKill > bound)
+      report.problems.push(`${report.replayedAfterKill} replays; at most ${bound} possible`);
     const code = await coordinator.stop();
     if (code !== 0) report.problems.push(`fenced serve exited ${String(code)} on SIGTERM`);
   } finally {

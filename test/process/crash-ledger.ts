@@ -68,7 +68,9 @@ export class LedgerChecker {
       const record = await store.read(key);
       const last = this.lastVersion.get(key)!;
       if (record.version !== last || (record.value ?? 0) !== last) {
-        problem(`${key} reads version ${record.version}, value ${JSON.stringify(record.value)}; ${last} commits were logged`);
+        problem(
+          `${key} reads version ${record.version}, value ${JSON.stringify(record.value)}; ${last} commits were logged`,
+        );
       }
     }
   }

@@ -39,10 +39,14 @@ export interface CrashReport {
 /** Runs one writer from `first` until it is SIGKILLed after `killAfterMs`; resolves with its acknowledgements. */
 function writerCycle(path: string, writer: string, first: number, killAfterMs: number, durability: string) {
   return new Promise<{ acks: LedgerAck[]; replayed: number }>((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "test/process/workers/acker.ts", path, writer, String(first), durability], {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", "test/process/workers/acker.ts", path, writer, String(first), durability],
+      {
+        cwd: ROOT,
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     const acks: LedgerAck[] = [];
     let replayed = 0;
     let stderr = "";
@@ -56,11 +60,20 @@ function writerCycle(path: string, writer: string, first: number, killAfterMs: n
       }
     });
     // "close", not "exit": only then has every acknowledgement the writer wrote before it died been read.
-    child.on("close", (_code, signal) => (signal === "SIGKILL" ? resolve({ acks, replayed }) : reject(new Error(`writer ${writer} ended without SIGKILL: ${stderr}`))));
+    child.on("close", (_code, signal) =>
+      signal === "SIGKILL"
+        ? resolve({ acks, replayed })
+        : reject(new Error(`writer ${writer} ended without SIGKILL: ${stderr}`)),
+    );
   });
 }
 
-export async function runCrashLoop(options: { cycles: number; writers?: number; durability?: "normal" | "full"; dir?: string }): Promise<CrashReport> {
+export async function runCrashLoop(options: {
+  cycles: number;
+  writers?: number;
+  durability?: "normal" | "full";
+  dir?: string;
+}): Promise<CrashReport> {
   const writers = Array.from({ length: options.writers ?? 2 }, (_, i) => `crash/w${i}`);
   const durability = options.durability ?? "normal";
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), "fenced-crash-"));
@@ -68,10 +81,20 @@ export async function runCrashLoop(options: { cycles: number; writers?: number; 
   (await openStore({ path })).close();
   const next = new Map(writers.map((w) => [w, 0]));
   const checker = new LedgerChecker(writers);
-  const report: CrashReport = { cycles: options.cycles, writers: writers.length, acknowledged: 0, lost: 0, doubleApplied: 0, replayedAfterKill: 0, problems: [] };
+  const report: CrashReport = {
+    cycles: options.cycles,
+    writers: writers.length,
+    acknowledged: 0,
+    lost: 0,
+    doubleApplied: 0,
+    replayedAfterKill: 0,
+    problems: [],
+  };
   try {
     for (let cycle = 0; cycle < options.cycles; cycle++) {
-      const results = await Promise.all(writers.map((w) => writerCycle(path, w, next.get(w)!, 5 + Math.floor(Math.random() * 80), durability)));
+      const results = await Promise.all(
+        writers.map((w) => writerCycle(path, w, next.get(w)!, 5 + Math.floor(Math.random() * 80), durability)),
+      );
       results.forEach(({ acks, replayed }, i) => {
         const w = writers[i]!;
         report.acknowledged += acks.length;
@@ -97,7 +120,8 @@ export async function runCrashLoop(options: { cycles: number; writers?: number; 
   // A resumed writer replays at most the one commit it had in flight when it was killed; more means the ledger
   // missed acknowledgements.
   const kills = report.cycles * report.writers;
-  if (report.replayedAfterKill > kills) report.problems.push(`${report.replayedAfterKill} replays after ${kills} kills`);
+  if (report.replayedAfterKill > kills)
+    report.problems.push(`${report.replayedAfterKill} replays after ${kills} kills`);
   return report;
 }
 

@@ -15,10 +15,15 @@ const CYCLES = Number(process.env.FENCED_CRASH_CYCLES ?? 50);
 const HTTP_CYCLES = Number(process.env.FENCED_CRASH_HTTP_CYCLES ?? 51);
 
 describe("G5 durability and G3 idempotency under kill -9", () => {
-  for (const [durability, cycles] of [["normal", CYCLES], ["full", Math.ceil(CYCLES / 2)]] as const) {
+  for (const [durability, cycles] of [
+    ["normal", CYCLES],
+    ["full", Math.ceil(CYCLES / 2)],
+  ] as const) {
     it(`loses no acknowledged commit and applies no opId twice over ${cycles} SIGKILL cycles × 2 writers (durability ${durability})`, async () => {
       const report = await runCrashLoop({ cycles, writers: 2, durability });
-      console.log(`crash loop (durability ${durability}): ${cycles} cycles, ${report.acknowledged} acknowledged commits checked, lost ${report.lost}`);
+      console.log(
+        `crash loop (durability ${durability}): ${cycles} cycles, ${report.acknowledged} acknowledged commits checked, lost ${report.lost}`,
+      );
       expect(report.problems).toEqual([]);
       expect(report.lost).toBe(0);
       expect(report.doubleApplied).toBe(0);
@@ -37,7 +42,11 @@ describe("G5 durability and G3 idempotency under kill -9 of HTTP clients and of 
     expect(report.lost).toBe(0);
     expect(report.doubleApplied).toBe(0);
     const third = HTTP_CYCLES / 3;
-    expect(report.modes).toEqual({ writers: Math.ceil(third), coordinator: Math.round(third), both: Math.floor(third) });
+    expect(report.modes).toEqual({
+      writers: Math.ceil(third),
+      coordinator: Math.round(third),
+      both: Math.floor(third),
+    });
     expect(report.coordinatorKills).toBe(report.modes.coordinator + report.modes.both);
     // Both clients wrote, and the resend path was taken: requests were cut by a coordinator kill and acknowledged later.
     expect(report.ackedBy.ts).toBeGreaterThan(0);

@@ -15,7 +15,9 @@ describe("G1 across OS processes on one SQLite file", () => {
   it("4 processes x 250 update() increments end at exactly 1000, every one acknowledged", async () => {
     const path = join(tmp.dir, "multi.db");
     (await openStore({ path })).close();
-    const workers = Array.from({ length: 4 }, () => spawnWorker("test/process/workers/incrementer.ts", [path, "hot/counter", "250"]));
+    const workers = Array.from({ length: 4 }, () =>
+      spawnWorker("test/process/workers/incrementer.ts", [path, "hot/counter", "250"]),
+    );
     const reports = await Promise.all(workers.map((w) => w.nextJson<{ done: number; retries: number }>()));
     const exits = await Promise.all(workers.map((w) => w.exited));
     for (const e of exits) expect(e, e.stderr).toMatchObject({ code: 0 });
@@ -25,9 +27,13 @@ describe("G1 across OS processes on one SQLite file", () => {
     const counter = await store.read("hot/counter");
     expect(counter).toMatchObject({ value: 1000, version: 1000 });
     // Every acknowledged commit is in the log exactly once, and the versions form one chain 1..1000.
-    const committed = (await store.events("hot/", { fromSeq: 1, limit: 100_000 })).filter((e) => e.outcome === "committed");
+    const committed = (await store.events("hot/", { fromSeq: 1, limit: 100_000 })).filter(
+      (e) => e.outcome === "committed",
+    );
     expect(committed.map((e) => e.version)).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
-    const conflicts = (await store.events("hot/", { fromSeq: 1, limit: 100_000 })).filter((e) => e.outcome === "conflict").length;
+    const conflicts = (await store.events("hot/", { fromSeq: 1, limit: 100_000 })).filter(
+      (e) => e.outcome === "conflict",
+    ).length;
     expect(conflicts).toBe(reports.reduce((n, r) => n + r.retries, 0));
     await store.close();
   });

@@ -35,7 +35,9 @@ const stores: [string, () => SnapshotWorkerConfig["store"]][] = [
 
 for (const [where, storeConfig] of stores) {
   describe(`snapshot reads across OS processes on ${where}`, () => {
-    it(`a writer process's ${TXNS} two-key txns are never seen in part by reader processes' readMany and listSnapshot`, { timeout: 120_000 }, async () => {
+    it(`a writer process's ${TXNS} two-key txns are never seen in part by reader processes' readMany and listSnapshot`, {
+      timeout: 120_000,
+    }, async () => {
       const store = storeConfig();
       const keys: [string, string] = ["bank/a", "bank/b"];
       const setup = await openStore(store);
@@ -46,7 +48,9 @@ for (const [where, storeConfig] of stores) {
       await setup.close();
 
       const base = { store, keys, total: TOTAL, txns: TXNS };
-      const readers = [false, true].map((list) => spawnWorker(WORKER, [JSON.stringify({ ...base, role: "reader", list })]));
+      const readers = [false, true].map((list) =>
+        spawnWorker(WORKER, [JSON.stringify({ ...base, role: "reader", list })]),
+      );
       const writer = spawnWorker(WORKER, [JSON.stringify({ ...base, role: "writer" })]);
       for (const w of [...readers, writer]) expect(await w.nextJson()).toEqual({ ready: true });
       writer.child.stdin.end("go\n");

@@ -23,7 +23,10 @@ export interface TrialReport {
   modes: Record<string, number>;
 }
 
-export async function runZombieTrials(trials: number, options: { load?: number; dir?: string } = {}): Promise<TrialReport> {
+export async function runZombieTrials(
+  trials: number,
+  options: { load?: number; dir?: string } = {},
+): Promise<TrialReport> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), "fenced-zombies-"));
   const path = join(dir, "zombies.db");
   const store = await openStore({ path });
@@ -47,10 +50,18 @@ export async function runZombieTrials(trials: number, options: { load?: number; 
       if (mode.endsWith("write")) await store.commit({ key, op: op.set("rescued"), epoch: rescue.epoch });
       zombie.child.kill("SIGCONT");
       zombie.child.stdin.write("write\n");
-      const outcome = await zombie.nextJson<{ outcome: string; details?: { heldEpoch: number; currentEpoch: number } }>();
+      const outcome = await zombie.nextJson<{
+        outcome: string;
+        details?: { heldEpoch: number; currentEpoch: number };
+      }>();
       const after = await store.read(key);
       const intact = after.value === (mode.endsWith("write") ? "rescued" : "draft");
-      if (outcome.outcome === "FENCED" && outcome.details?.heldEpoch === claimed.claimed && outcome.details.currentEpoch === rescue.epoch && intact) {
+      if (
+        outcome.outcome === "FENCED" &&
+        outcome.details?.heldEpoch === claimed.claimed &&
+        outcome.details.currentEpoch === rescue.epoch &&
+        intact
+      ) {
         report.fenced++;
       } else {
         report.failures.push({ trial: t, mode, outcome });
@@ -69,9 +80,13 @@ export async function runZombieTrials(trials: number, options: { load?: number; 
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { trials: { type: "string", default: "100" }, load: { type: "string", default: "0" } } });
+  const { values } = parseArgs({
+    options: { trials: { type: "string", default: "100" }, load: { type: "string", default: "0" } },
+  });
   const report = await runZombieTrials(Number(values.trials), { load: Number(values.load) });
-  console.log(`zombie trials: ${report.fenced}/${report.trials} fenced (modes ${JSON.stringify(report.modes)}, load ${values.load} writer processes)`);
+  console.log(
+    `zombie trials: ${report.fenced}/${report.trials} fenced (modes ${JSON.stringify(report.modes)}, load ${values.load} writer processes)`,
+  );
   for (const f of report.failures) console.log("FAILED", JSON.stringify(f));
   process.exitCode = report.failures.length === 0 ? 0 : 1;
 }

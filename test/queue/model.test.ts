@@ -63,7 +63,10 @@ const holds = (m: Model, leaseId: number) => {
 };
 
 class EnqueueCommand implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly op: number, readonly mismatch: boolean) {}
+  constructor(
+    readonly op: number,
+    readonly mismatch: boolean,
+  ) {}
   check = () => true;
   async run(m: Model, r: Real): Promise<void> {
     const opId = `op${this.op}`;
@@ -71,9 +74,11 @@ class EnqueueCommand implements fc.AsyncCommand<Model, Real> {
     let expected: Outcome;
     const known = m.ops.get(opId);
     if (known !== undefined) {
-      expected = m.tasks[known - 1]!.payload === payload ? { ok: { seq: known, created: false } } : { code: "IDEMPOTENCY_MISMATCH" };
-    }
-    else {
+      expected =
+        m.tasks[known - 1]!.payload === payload
+          ? { ok: { seq: known, created: false } }
+          : { code: "IDEMPOTENCY_MISMATCH" };
+    } else {
       m.tasks.push({ payload, state: "ready", attempts: 0, visibleAt: 0, leasedUntil: 0, holder: null });
       m.ops.set(opId, m.tasks.length);
       expected = { ok: { seq: m.tasks.length, created: true } };
@@ -88,7 +93,10 @@ class EnqueueCommand implements fc.AsyncCommand<Model, Real> {
 }
 
 class LeaseCommand implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly worker: string, readonly visibilityMs: number) {}
+  constructor(
+    readonly worker: string,
+    readonly visibilityMs: number,
+  ) {}
   check = () => true;
   async run(m: Model, r: Real): Promise<void> {
     let expected: { seq: number; payload: number; attempt: number } | null = null;
@@ -122,7 +130,10 @@ function pick(m: Model, worker: string, older: boolean): number | undefined {
 }
 
 class HeartbeatCommand implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly worker: string, readonly older: boolean) {}
+  constructor(
+    readonly worker: string,
+    readonly older: boolean,
+  ) {}
   check = (m: Readonly<Model>) => pick(m as Model, this.worker, this.older) !== undefined;
   async run(m: Model, r: Real): Promise<void> {
     const id = pick(m, this.worker, this.older)!;
@@ -138,7 +149,10 @@ class HeartbeatCommand implements fc.AsyncCommand<Model, Real> {
 }
 
 class CompleteCommand implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly worker: string, readonly older: boolean) {}
+  constructor(
+    readonly worker: string,
+    readonly older: boolean,
+  ) {}
   check = (m: Readonly<Model>) => pick(m as Model, this.worker, this.older) !== undefined;
   async run(m: Model, r: Real): Promise<void> {
     const id = pick(m, this.worker, this.older)!;
@@ -224,7 +238,12 @@ for (const fixture of backendFixtures()) {
 /** The stored outcome agrees with the model, and the event log shows each completion once, under the holding epoch. */
 async function checkHistory(store: StateStore, queue: WorkQueue, model: Model): Promise<void> {
   const count = (s: ModelTask["state"]) => model.tasks.filter((t) => t.state === s).length;
-  expect(await queue.stats()).toEqual({ enqueued: model.tasks.length, pending: count("ready"), done: count("done"), dead: count("dead") });
+  expect(await queue.stats()).toEqual({
+    enqueued: model.tasks.length,
+    pending: count("ready"),
+    done: count("done"),
+    dead: count("dead"),
+  });
   const events = await store.events(queue.keys.prefix, { limit: 100_000 });
   for (const [i, t] of model.tasks.entries()) {
     const seq = i + 1;

@@ -76,7 +76,11 @@ for (const fixture of backendFixtures()) {
         expect(result.results.map((r) => r.key)).toEqual([lease.key, q.keys.task("done", 1), "results/2"]);
         expect((await store.read("results/2")).value).toBe(4);
         expect(await q.tasks("done")).toEqual([
-          { seq: 1, key: q.keys.task("done", 1), value: expect.objectContaining({ result: { square: 4 }, payload: { n: 2 }, owner: "w1", attempts: 1 }) },
+          {
+            seq: 1,
+            key: q.keys.task("done", 1),
+            value: expect.objectContaining({ result: { square: 4 }, payload: { n: 2 }, owner: "w1", attempts: 1 }),
+          },
         ]);
         expect(await q.stats()).toEqual({ enqueued: 1, pending: 0, done: 1, dead: 0 });
         expect(await q.lease({ owner: "w2", visibilityMs: 1000 })).toBeNull();
@@ -88,7 +92,9 @@ for (const fixture of backendFixtures()) {
         await q.enqueue("x");
         const lease = (await q.lease({ owner: "zombie", visibilityMs: 100 }))!;
         clockNow += 101;
-        await expect(q.complete(lease, "late", { writes: [{ key: "out/x", op: op.set("late") }] })).rejects.toMatchObject({
+        await expect(
+          q.complete(lease, "late", { writes: [{ key: "out/x", op: op.set("late") }] }),
+        ).rejects.toMatchObject({
           code: "FENCED",
           details: { key: lease.key, heldEpoch: lease.epoch, reason: "expired" },
         });
@@ -107,7 +113,10 @@ for (const fixture of backendFixtures()) {
         expect(holder).toMatchObject({ seq: zombie.seq, attempt: 2 });
         expect(holder.epoch).toBeGreaterThan(zombie.epoch);
         await expect(q.heartbeat(zombie, 1000)).rejects.toMatchObject({ code: "FENCED" });
-        await expect(q.complete(zombie, "zombie's")).rejects.toMatchObject({ code: "FENCED", details: { reason: "superseded" } });
+        await expect(q.complete(zombie, "zombie's")).rejects.toMatchObject({
+          code: "FENCED",
+          details: { reason: "superseded" },
+        });
         await q.complete(holder, "holder's");
         await expect(q.complete(zombie, "zombie's")).rejects.toMatchObject({ code: "FENCED" });
         expect((await q.tasks("done")).map((t) => (t.value as { result: string }).result)).toEqual(["holder's"]);
@@ -121,7 +130,10 @@ for (const fixture of backendFixtures()) {
         const lease = (await q.lease({ owner: "w", visibilityMs: 1000 }))!;
         const first = await q.complete(lease, 1, { writes: [{ key: "out", op: op.increment(1) }] });
         clockNow += 5;
-        expect(await q.complete(lease, 1, { writes: [{ key: "out", op: op.increment(1) }] })).toEqual({ ...first, replayed: true });
+        expect(await q.complete(lease, 1, { writes: [{ key: "out", op: op.increment(1) }] })).toEqual({
+          ...first,
+          replayed: true,
+        });
         expect((await store.read("out")).value).toBe(1);
         await expect(q.complete(lease, 2)).rejects.toMatchObject({ code: "IDEMPOTENCY_MISMATCH" });
       });
@@ -144,7 +156,9 @@ for (const fixture of backendFixtures()) {
         const q = workQueue(store, "jobs");
         await q.enqueue("x");
         const lease = (await q.lease({ owner: "w", visibilityMs: 1000 }))!;
-        await expect(q.complete(lease, 1, { writes: [{ key: "s", op: op.set(1), expectVersion: 7 }], opId: "c1" })).rejects.toMatchObject({
+        await expect(
+          q.complete(lease, 1, { writes: [{ key: "s", op: op.set(1), expectVersion: 7 }], opId: "c1" }),
+        ).rejects.toMatchObject({
           code: "VERSION_CONFLICT",
         });
         expect(await q.stats()).toMatchObject({ pending: 1, done: 0 });
@@ -175,7 +189,13 @@ for (const fixture of backendFixtures()) {
         await q.fail((await q.lease({ owner: "w", visibilityMs: 1000 }))!, "1");
         clockNow += 1;
         expect(await q.fail((await q.lease({ owner: "w", visibilityMs: 1000 }))!, "2")).toEqual({ status: "dead" });
-        expect(await q.tasks("dead")).toEqual([{ seq: 1, key: q.keys.task("dead", 1), value: expect.objectContaining({ payload: "poison", attempts: 2, lastError: "2" }) }]);
+        expect(await q.tasks("dead")).toEqual([
+          {
+            seq: 1,
+            key: q.keys.task("dead", 1),
+            value: expect.objectContaining({ payload: "poison", attempts: 2, lastError: "2" }),
+          },
+        ]);
         expect(await q.stats()).toEqual({ enqueued: 1, pending: 0, done: 0, dead: 1 });
       });
 
@@ -212,7 +232,9 @@ for (const fixture of backendFixtures()) {
       await Promise.all(
         Array.from({ length: 6 }, async (_, w) => {
           for (let lease: Lease | null; (lease = await q.lease({ owner: `w${w}`, visibilityMs: 60_000 })); ) {
-            await q.complete(lease, w, { writes: [{ key: `out/${String(lease.payload)}`, op: op.set(w), expectVersion: 0 }] });
+            await q.complete(lease, w, {
+              writes: [{ key: `out/${String(lease.payload)}`, op: op.set(w), expectVersion: 0 }],
+            });
             done.push(lease.payload as number);
           }
         }),
@@ -226,5 +248,9 @@ for (const fixture of backendFixtures()) {
 /** The core logged each rejected completion: a `fenced` event on the task key, with the completion's opId. */
 async function expectFencedEvents(store: StateStore, lease: Lease, n: number): Promise<void> {
   const events = await store.events(lease.key);
-  expect(events.filter((e) => e.outcome === "fenced" && e.opId === `queue/${lease.queue}/${lease.seq}/complete/${lease.epoch}`)).toHaveLength(n);
+  expect(
+    events.filter(
+      (e) => e.outcome === "fenced" && e.opId === `queue/${lease.queue}/${lease.seq}/complete/${lease.epoch}`,
+    ),
+  ).toHaveLength(n);
 }

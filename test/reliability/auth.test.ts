@@ -27,6 +27,7 @@ afterAll(() => {
 const VALID_BODIES: Record<string, object> = {
   "/v1/read": { key: "auth/a" },
   "/v1/list": { prefix: "auth/" },
+  "/v1/read-many": { keys: ["auth/a"] },
   "/v1/commit": { key: "auth/a", op: { type: "set", value: "intruder" } },
   "/v1/txn": { requests: [{ key: "auth/a", op: { type: "set", value: "intruder" } }] },
   "/v1/claim": { key: "auth/a", owner: "intruder", ttlMs: 60_000, steal: true },
@@ -37,7 +38,10 @@ const VALID_BODIES: Record<string, object> = {
   "/v1/effects/outcome": { opId: "auth-effect", attempt: 1, status: "done" },
   "/v1/queue/enqueue": { queue: "auth", payload: "intruder" },
   "/v1/queue/lease": { queue: "auth", owner: "intruder", visibilityMs: 60_000 },
-  "/v1/queue/heartbeat": { lease: { queue: "auth", seq: 1, owner: "intruder", epoch: 1, version: 1 }, visibilityMs: 60_000 },
+  "/v1/queue/heartbeat": {
+    lease: { queue: "auth", seq: 1, owner: "intruder", epoch: 1, version: 1 },
+    visibilityMs: 60_000,
+  },
   "/v1/queue/complete": { lease: { queue: "auth", seq: 1, owner: "intruder", epoch: 1, version: 1 } },
   "/v1/queue/fail": { lease: { queue: "auth", seq: 1, owner: "intruder", epoch: 1, version: 1 } },
   "/v1/queue/stats": { queue: "auth" },
@@ -62,9 +66,15 @@ describe("a token-protected coordinator", () => {
   it("refuses a missing, wrong or malformed token on every documented operation but /healthz, with 401 and no write", async () => {
     const store = await openStore({ memory: true });
     await store.claim({ key: "auth/a", owner: "owner", ttlMs: 60_000 });
-    const before = { seq: await store.backend.lastSeq(), record: await store.read("auth/a"), claim: await store.currentClaim("auth/a") };
+    const before = {
+      seq: await store.backend.lastSeq(),
+      record: await store.read("auth/a"),
+      claim: await store.currentClaim("auth/a"),
+    };
     const server = createServer(store, { token: TOKEN, port: 0 });
-    const doc = (await server.app.inject({ method: "GET", url: "/openapi.json", headers: { authorization: `Bearer ${TOKEN}` } })).json() as Doc;
+    const doc = (
+      await server.app.inject({ method: "GET", url: "/openapi.json", headers: { authorization: `Bearer ${TOKEN}` } })
+    ).json() as Doc;
 
     let refused = 0;
     for (const [url, methods] of Object.entries(doc.paths)) {
@@ -75,7 +85,12 @@ describe("a token-protected coordinator", () => {
         if (method === "post") expect(payload, `a valid body for ${url}`).toBeDefined();
         for (const authorization of BAD_AUTHORIZATION) {
           const headers = authorization === undefined ? {} : { authorization };
-          const res = await server.app.inject({ method: method.toUpperCase() as "GET" | "POST", url, headers, ...(payload && { payload }) });
+          const res = await server.app.inject({
+            method: method.toUpperCase() as "GET" | "POST",
+            url,
+            headers,
+            ...(payload && { payload }),
+          });
           expect([url, authorization, res.statusCode]).toEqual([url, authorization, 401]);
           expect(res.json()).toMatchObject({ error: { code: "UNAUTHORIZED", retryable: false } });
           expect(res.body).not.toContain(TOKEN);
@@ -86,10 +101,19 @@ describe("a token-protected coordinator", () => {
     // Every operation but /healthz was tried with every bad header.
     const operations = Object.values(doc.paths).flatMap((m) => Object.values(m)).length;
     expect(refused).toBe((operations - 1) * BAD_AUTHORIZATION.length);
-    expect({ seq: await store.backend.lastSeq(), record: await store.read("auth/a"), claim: await store.currentClaim("auth/a") }).toEqual(before);
+    expect({
+      seq: await store.backend.lastSeq(),
+      record: await store.read("auth/a"),
+      claim: await store.currentClaim("auth/a"),
+    }).toEqual(before);
 
     // The right token passes on the same routes.
-    const ok = await server.app.inject({ method: "POST", url: "/v1/commit", payload: VALID_BODIES["/v1/commit"], headers: { authorization: `Bearer ${TOKEN}` } });
+    const ok = await server.app.inject({
+      method: "POST",
+      url: "/v1/commit",
+      payload: VALID_BODIES["/v1/commit"],
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
     expect(ok.statusCode).toBe(409); // FENCED: the key is claimed and the request has no epoch — auth let it through
     await server.close();
     await store.close();
@@ -99,7 +123,9 @@ describe("a token-protected coordinator", () => {
     const store = await openStore({ memory: true });
     const withToken = createServer(store, { token: TOKEN, port: 0 });
     const loopbackOnly = createServer(store, { port: 0 });
-    const doc = (await withToken.app.inject({ method: "GET", url: "/openapi.json", headers: { authorization: `Bearer ${TOKEN}` } })).json() as Doc;
+    const doc = (
+      await withToken.app.inject({ method: "GET", url: "/openapi.json", headers: { authorization: `Bearer ${TOKEN}` } })
+    ).json() as Doc;
     expect(doc.security).toEqual([{ bearer: [] }]);
     expect(doc.paths["/healthz"]!.get!.security).toEqual([]);
     const open = (await loopbackOnly.app.inject({ method: "GET", url: "/openapi.json" })).json() as Doc;
@@ -112,7 +138,11 @@ describe("a token-protected coordinator", () => {
 
 /** `fenced serve` as a real process; resolves its URL once it listens (or its exit code if it does not). */
 function serve(args: string[]) {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "serve", "--port", "0", "--memory", ...args], { cwd: ROOT, stdio: "pipe" });
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", "src/cli/main.ts", "serve", "--port", "0", "--memory", ...args],
+    { cwd: ROOT, stdio: "pipe" },
+  );
   started.push(child);
   let output = "";
   child.stdout.on("data", (d: Buffer) => (output += d.toString()));

@@ -16,7 +16,15 @@ const RUNS = Number(process.env.FENCED_FUZZ_RUNS ?? 300);
 const idish = fc.oneof(fc.anything(), nastyString);
 const configish = fc.oneof(
   fc.anything(),
-  fc.record({ configurable: fc.oneof(fc.anything(), fc.record({ thread_id: idish, checkpoint_ns: idish, checkpoint_id: idish }, { requiredKeys: [] })) }, { requiredKeys: [] }),
+  fc.record(
+    {
+      configurable: fc.oneof(
+        fc.anything(),
+        fc.record({ thread_id: idish, checkpoint_ns: idish, checkpoint_id: idish }, { requiredKeys: [] }),
+      ),
+    },
+    { requiredKeys: [] },
+  ),
 );
 
 for (const fixture of backendFixtures()) {
@@ -28,21 +36,28 @@ for (const fixture of backendFixtures()) {
       const saver = new FencedCheckpointSaver(store);
       const codes = new Map<string, number>();
       await fc.assert(
-        fc.asyncProperty(fc.nat(3), configish, fc.anything(), fc.anything(), fc.anything(), async (which, config, a, b, c) => {
-          const before = await store.events("", { fromSeq: 1, limit: 100_000 });
-          let code = "ok";
-          try {
-            if (which === 0) await saver.put(config as never, a as never, b as never, c as never);
-            else if (which === 1) await saver.putWrites(config as never, a as never, b as never);
-            else if (which === 2) await saver.getTuple(config as never);
-            else for await (const _ of saver.list(config as never, { limit: 2 })) void _;
-          } catch (err) {
-            if (!(err instanceof FencedStateError)) throw err;
-            code = err.code;
-            expect(await store.events("", { fromSeq: 1, limit: 100_000 })).toEqual(before);
-          }
-          codes.set(code, (codes.get(code) ?? 0) + 1);
-        }),
+        fc.asyncProperty(
+          fc.nat(3),
+          configish,
+          fc.anything(),
+          fc.anything(),
+          fc.anything(),
+          async (which, config, a, b, c) => {
+            const before = await store.events("", { fromSeq: 1, limit: 100_000 });
+            let code = "ok";
+            try {
+              if (which === 0) await saver.put(config as never, a as never, b as never, c as never);
+              else if (which === 1) await saver.putWrites(config as never, a as never, b as never);
+              else if (which === 2) await saver.getTuple(config as never);
+              else for await (const _ of saver.list(config as never, { limit: 2 })) void _;
+            } catch (err) {
+              if (!(err instanceof FencedStateError)) throw err;
+              code = err.code;
+              expect(await store.events("", { fromSeq: 1, limit: 100_000 })).toEqual(before);
+            }
+            codes.set(code, (codes.get(code) ?? 0) + 1);
+          },
+        ),
         { numRuns: RUNS },
       );
       expect(codes.get("INVALID_INPUT") ?? 0).toBeGreaterThan(RUNS / 4);
@@ -54,16 +69,24 @@ for (const fixture of backendFixtures()) {
       const saver = new FencedCheckpointSaver(store);
       const refused = [
         () => saver.put(from("t\uD800"), checkpoint({ n: 1 }), meta(0), { n: 1 }),
-        () => saver.put({ configurable: { thread_id: "t", checkpoint_ns: "\uDC00" } }, checkpoint({ n: 1 }), meta(0), { n: 1 }),
+        () =>
+          saver.put({ configurable: { thread_id: "t", checkpoint_ns: "\uDC00" } }, checkpoint({ n: 1 }), meta(0), {
+            n: 1,
+          }),
         () => saver.put(from("t"), { ...checkpoint({ n: 1 }), id: "c\uD800" }, meta(0), { n: 1 }),
-        () => saver.put({ configurable: { thread_id: "t", checkpoint_id: "\uD800" } }, checkpoint({ n: 1 }), meta(0), { n: 1 }),
+        () =>
+          saver.put({ configurable: { thread_id: "t", checkpoint_id: "\uD800" } }, checkpoint({ n: 1 }), meta(0), {
+            n: 1,
+          }),
         () => saver.getTuple({ configurable: { thread_id: "t", checkpoint_id: "\uD800" } }),
       ];
       for (const call of refused) await expect(call()).rejects.toMatchObject({ code: "INVALID_INPUT" });
       const head = await saver.put(from("t"), checkpoint({ n: 1 }), meta(0), { n: 1 });
       await expect(saver.putWrites(head, [["n", 2]], "task\uD800")).rejects.toMatchObject({ code: "INVALID_INPUT" });
       await expect(saver.putWrites(head, [["n\uDC00", 2]], "task")).rejects.toMatchObject({ code: "INVALID_INPUT" });
-      await expect(saver.putWrites({ configurable: { ...head.configurable, fenced_owner: "\uD800" } }, [["n", 2]], "task")).rejects.toMatchObject({ code: "INVALID_INPUT" });
+      await expect(
+        saver.putWrites({ configurable: { ...head.configurable, fenced_owner: "\uD800" } }, [["n", 2]], "task"),
+      ).rejects.toMatchObject({ code: "INVALID_INPUT" });
       expect((await saver.getTuple(from("t")))?.pendingWrites).toEqual([]);
       await store.close();
     });

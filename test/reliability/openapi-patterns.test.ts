@@ -13,7 +13,12 @@ const RUNS = Number(process.env.FENCED_FUZZ_RUNS ?? 400) * 5;
 
 /** Strings made mostly of the characters the rules are about: `/`, control characters, and a few ordinary ones. */
 const edgy = fc.oneof(
-  fc.array(fc.constantFrom("a", "Z", "/", "//", "\u0000", "\u001f", "\u0020", "\u007f", "\u0080", "é", "😀", "\ud800"), { maxLength: 12 }).map((cs) => cs.join("")),
+  fc
+    .array(
+      fc.constantFrom("a", "Z", "/", "//", "\u0000", "\u001f", "\u0020", "\u007f", "\u0080", "é", "😀", "\ud800"),
+      { maxLength: 12 },
+    )
+    .map((cs) => cs.join("")),
   fc.string({ unit: "binary", maxLength: 20 }),
   fc.string({ maxLength: 20 }),
 );
@@ -28,7 +33,16 @@ describe("OpenAPI patterns agree with the zod refinements", () => {
       }),
       { numRuns: RUNS },
     );
-    for (const [key, ok] of [["team/notes", true], ["a", true], ["/a", false], ["a/", false], ["a//b", false], ["a\tb", false], ["a\u007fb", false], ["", false]] as const) {
+    for (const [key, ok] of [
+      ["team/notes", true],
+      ["a", true],
+      ["/a", false],
+      ["a/", false],
+      ["a//b", false],
+      ["a\tb", false],
+      ["a\u007fb", false],
+      ["", false],
+    ] as const) {
       expect([key, pattern.test(key)]).toEqual([key, ok]);
     }
   });
@@ -37,7 +51,9 @@ describe("OpenAPI patterns agree with the zod refinements", () => {
     const pattern = new RegExp(PREFIX_PATTERN, "u");
     fc.assert(
       fc.property(edgy, (s) => {
-        expect(pattern.test(s) && s.length <= MAX_KEY_LENGTH, JSON.stringify(s)).toBe(PrefixSchema.safeParse(s).success);
+        expect(pattern.test(s) && s.length <= MAX_KEY_LENGTH, JSON.stringify(s)).toBe(
+          PrefixSchema.safeParse(s).success,
+        );
       }),
       { numRuns: RUNS },
     );

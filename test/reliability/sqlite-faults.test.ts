@@ -26,17 +26,41 @@ describe("SQLite resource faults", () => {
     const pages = backend.db.pragma("page_count", { simple: true }) as number;
     backend.db.pragma(`max_page_count = ${pages + 2}`);
     const big = "x".repeat(64 * 1024);
-    const err = await store.txn([{ key: "f/a", op: op.set(big) }, { key: "f/b", op: op.set(big) }], { opId: "big-1" }).catch((e: unknown) => e);
+    const err = await store
+      .txn(
+        [
+          { key: "f/a", op: op.set(big) },
+          { key: "f/b", op: op.set(big) },
+        ],
+        { opId: "big-1" },
+      )
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnavailableError);
     expect((err as UnavailableError).details.cause).toMatch(/^disk full/);
     expect(await store.read("f/a")).toMatchObject({ value: "small", version: 1 });
     expect(await store.read("f/b")).toMatchObject({ exists: false, version: 0 });
 
     backend.db.pragma("max_page_count = 1073741823");
-    const retried = await store.txn([{ key: "f/a", op: op.set(big) }, { key: "f/b", op: op.set(big) }], { opId: "big-1" });
+    const retried = await store.txn(
+      [
+        { key: "f/a", op: op.set(big) },
+        { key: "f/b", op: op.set(big) },
+      ],
+      { opId: "big-1" },
+    );
     expect(retried.replayed).toBe(false);
     expect(await store.read("f/a")).toMatchObject({ version: 2 });
-    expect((await store.txn([{ key: "f/a", op: op.set(big) }, { key: "f/b", op: op.set(big) }], { opId: "big-1" })).replayed).toBe(true);
+    expect(
+      (
+        await store.txn(
+          [
+            { key: "f/a", op: op.set(big) },
+            { key: "f/b", op: op.set(big) },
+          ],
+          { opId: "big-1" },
+        )
+      ).replayed,
+    ).toBe(true);
     expect(backend.db.pragma("integrity_check", { simple: true })).toBe("ok");
     await store.close();
   });

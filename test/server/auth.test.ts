@@ -35,14 +35,22 @@ describe("without a token", () => {
     for (const host of ["0.0.0.0", "::", "192.168.1.10", "example.com"]) {
       expect(() => createServer(store, { host })).toThrow(expect.objectContaining({ code: "INVALID_INPUT" }));
     }
-    for (const host of ["127.0.0.1", "127.0.0.2", "::1", "localhost"]) expect(() => assertBindable(host, undefined)).not.toThrow();
-    expect(() => createServer(store, { host: "0.0.0.0", token: "" })).toThrow(expect.objectContaining({ code: "INVALID_INPUT" }));
+    for (const host of ["127.0.0.1", "127.0.0.2", "::1", "localhost"])
+      expect(() => assertBindable(host, undefined)).not.toThrow();
+    expect(() => createServer(store, { host: "0.0.0.0", token: "" })).toThrow(
+      expect.objectContaining({ code: "INVALID_INPUT" }),
+    );
     await store.close();
   });
 
   it("answers loopback clients and refuses others with 403 FORBIDDEN", async () => {
     const server = await start();
-    const local = await server.app.inject({ method: "POST", url: "/v1/commit", payload: commit, remoteAddress: "127.0.0.1" });
+    const local = await server.app.inject({
+      method: "POST",
+      url: "/v1/commit",
+      payload: commit,
+      remoteAddress: "127.0.0.1",
+    });
     expect(local.statusCode).toBe(200);
     for (const remoteAddress of ["10.1.2.3", "::ffff:192.168.0.4", "2001:db8::1"]) {
       const far = await server.app.inject({ method: "POST", url: "/v1/commit", payload: commit, remoteAddress });
@@ -58,31 +66,79 @@ describe("without a token", () => {
 });
 
 describe("without a token: DNS rebinding", () => {
-  const FOREIGN_HOSTS = ["evil.example", "evil.example:7373", "127.0.0.1.nip.io:7373", "localhost.evil.example", "192.168.1.2:7373", "[::2]:7373", "[::1]x", "localhost:80:80", "localhost:port", "127.0.0.1:7373@evil.example"];
-  const FOREIGN_ORIGINS = ["http://evil.example", "http://evil.example:7373", "https://localhost.evil.example", "null", "file://", "not a url"];
-  const LOCAL_HOSTS = ["localhost", "localhost:7373", "LocalHost:1", "127.0.0.1:7373", "127.1.2.3", "[::1]:7373", "[::1]", "[::ffff:127.0.0.1]:80"];
+  const FOREIGN_HOSTS = [
+    "evil.example",
+    "evil.example:7373",
+    "127.0.0.1.nip.io:7373",
+    "localhost.evil.example",
+    "192.168.1.2:7373",
+    "[::2]:7373",
+    "[::1]x",
+    "localhost:80:80",
+    "localhost:port",
+    "127.0.0.1:7373@evil.example",
+  ];
+  const FOREIGN_ORIGINS = [
+    "http://evil.example",
+    "http://evil.example:7373",
+    "https://localhost.evil.example",
+    "null",
+    "file://",
+    "not a url",
+  ];
+  const LOCAL_HOSTS = [
+    "localhost",
+    "localhost:7373",
+    "LocalHost:1",
+    "127.0.0.1:7373",
+    "127.1.2.3",
+    "[::1]:7373",
+    "[::1]",
+    "[::ffff:127.0.0.1]:80",
+  ];
   const LOCAL_ORIGINS = ["http://localhost:3000", "http://127.0.0.1:7373", "https://[::1]:8443", "http://localhost"];
 
   it("refuses a request whose Host is not a loopback name or address with 403 FORBIDDEN, on every route, writing nothing", async () => {
     const server = await start();
     for (const host of FOREIGN_HOSTS) {
-      for (const [method, url] of [["POST", "/v1/commit"], ["POST", "/v1/read"], ["GET", "/v1/watch"], ["GET", "/openapi.json"], ["GET", "/metrics"], ["GET", "/healthz"]] as const) {
-        const res = await server.app.inject({ method, url, headers: { host }, ...(method === "POST" && { payload: commit }) });
+      for (const [method, url] of [
+        ["POST", "/v1/commit"],
+        ["POST", "/v1/read"],
+        ["GET", "/v1/watch"],
+        ["GET", "/openapi.json"],
+        ["GET", "/metrics"],
+        ["GET", "/healthz"],
+      ] as const) {
+        const res = await server.app.inject({
+          method,
+          url,
+          headers: { host },
+          ...(method === "POST" && { payload: commit }),
+        });
         expect(res.statusCode, `${method} ${url} with Host: ${host}`).toBe(403);
         expect(res.json()).toMatchObject({ error: { code: "FORBIDDEN", retryable: false } });
       }
     }
-    expect(await server.app.inject({ method: "POST", url: "/v1/read", payload: { key: "a" } }).then((r) => r.json())).toMatchObject({ exists: false, version: 0 });
+    expect(
+      await server.app.inject({ method: "POST", url: "/v1/read", payload: { key: "a" } }).then((r) => r.json()),
+    ).toMatchObject({ exists: false, version: 0 });
   });
 
   it("refuses a request with a foreign Origin, even from a loopback Host", async () => {
     const server = await start();
     for (const origin of FOREIGN_ORIGINS) {
-      const res = await server.app.inject({ method: "POST", url: "/v1/commit", payload: commit, headers: { host: "127.0.0.1:7373", origin } });
+      const res = await server.app.inject({
+        method: "POST",
+        url: "/v1/commit",
+        payload: commit,
+        headers: { host: "127.0.0.1:7373", origin },
+      });
       expect(res.statusCode, `Origin: ${origin}`).toBe(403);
       expect(res.json()).toMatchObject({ error: { code: "FORBIDDEN" } });
     }
-    expect(await server.app.inject({ method: "POST", url: "/v1/read", payload: { key: "a" } }).then((r) => r.json())).toMatchObject({ exists: false });
+    expect(
+      await server.app.inject({ method: "POST", url: "/v1/read", payload: { key: "a" } }).then((r) => r.json()),
+    ).toMatchObject({ exists: false });
   });
 
   it("serves loopback Hosts with any port, with no Origin or a loopback one", async () => {
@@ -104,18 +160,29 @@ describe("without a token: DNS rebinding", () => {
         const socket = connect(Number(url.port), url.hostname);
         let out = "";
         socket.setEncoding("utf8");
-        socket.on("data", (c: string) => (out += c)).on("end", () => resolve(out)).on("error", reject);
+        socket
+          .on("data", (c: string) => (out += c))
+          .on("end", () => resolve(out))
+          .on("error", reject);
         socket.write(request);
       });
     const body = JSON.stringify(commit);
-    const forged = await raw(`POST /v1/commit HTTP/1.1\r\nHost: rebound.evil.example:${url.port}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+    const forged = await raw(
+      `POST /v1/commit HTTP/1.1\r\nHost: rebound.evil.example:${url.port}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+    );
     expect(forged).toMatch(/^HTTP\/1.1 403 /);
     expect(forged).toContain('"code":"FORBIDDEN"');
-    const hostless = await raw(`POST /v1/commit HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    const hostless = await raw(
+      `POST /v1/commit HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    );
     expect(hostless).toMatch(/^HTTP\/1.[01] 403 /);
-    const local = await raw(`POST /v1/read HTTP/1.1\r\nHost: localhost:${url.port}\r\nContent-Type: application/json\r\nContent-Length: 11\r\nConnection: close\r\n\r\n{"key":"a"}`);
+    const local = await raw(
+      `POST /v1/read HTTP/1.1\r\nHost: localhost:${url.port}\r\nContent-Type: application/json\r\nContent-Length: 11\r\nConnection: close\r\n\r\n{"key":"a"}`,
+    );
     expect(local).toMatch(/^HTTP\/1.1 200 /);
-    expect(await server.app.inject({ method: "POST", url: "/v1/read", payload: { key: "a" } }).then((r) => r.json())).toMatchObject({ exists: false });
+    expect(
+      await server.app.inject({ method: "POST", url: "/v1/read", payload: { key: "a" } }).then((r) => r.json()),
+    ).toMatchObject({ exists: false });
   });
 
   it("sends no CORS headers: a browser page of another origin can neither preflight nor read an answer", async () => {
@@ -123,10 +190,19 @@ describe("without a token: DNS rebinding", () => {
     const preflight = await server.app.inject({
       method: "OPTIONS",
       url: "/v1/commit",
-      headers: { origin: "http://localhost:3000", "access-control-request-method": "POST", "access-control-request-headers": "content-type" },
+      headers: {
+        origin: "http://localhost:3000",
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "content-type",
+      },
     });
     expect(preflight.statusCode).toBeGreaterThanOrEqual(400);
-    const answer = await server.app.inject({ method: "POST", url: "/v1/read", payload: { key: "a" }, headers: { origin: "http://localhost:3000" } });
+    const answer = await server.app.inject({
+      method: "POST",
+      url: "/v1/read",
+      payload: { key: "a" },
+      headers: { origin: "http://localhost:3000" },
+    });
     for (const res of [preflight, answer]) {
       expect(Object.keys(res.headers).filter((h) => h.startsWith("access-control-"))).toEqual([]);
     }
@@ -143,7 +219,12 @@ describe("with a token", () => {
       headers: { host: "coordinator.internal:7373", origin: "https://app.internal", authorization: `Bearer ${TOKEN}` },
     });
     expect(res.statusCode).toBe(200);
-    const without = await server.app.inject({ method: "POST", url: "/v1/commit", payload: commit, headers: { host: "coordinator.internal:7373" } });
+    const without = await server.app.inject({
+      method: "POST",
+      url: "/v1/commit",
+      payload: commit,
+      headers: { host: "coordinator.internal:7373" },
+    });
     expect(without.statusCode).toBe(401);
   });
 
@@ -153,18 +234,41 @@ describe("with a token", () => {
 
   it("needs Authorization: Bearer <token> on every route but /healthz; a wrong or missing one is 401 and writes nothing", async () => {
     const server = await start({ token: TOKEN });
-    for (const authorization of [undefined, "Bearer wrong", `Bearer ${TOKEN}x`, `Bearer ${TOKEN.slice(0, -1)}`, TOKEN, `Basic ${TOKEN}`]) {
+    for (const authorization of [
+      undefined,
+      "Bearer wrong",
+      `Bearer ${TOKEN}x`,
+      `Bearer ${TOKEN.slice(0, -1)}`,
+      TOKEN,
+      `Basic ${TOKEN}`,
+    ]) {
       const headers = authorization === undefined ? {} : { authorization };
-      for (const [method, url] of [["POST", "/v1/commit"], ["POST", "/v1/read"], ["GET", "/metrics"], ["GET", "/openapi.json"], ["GET", "/v1/watch"]] as const) {
+      for (const [method, url] of [
+        ["POST", "/v1/commit"],
+        ["POST", "/v1/read"],
+        ["GET", "/metrics"],
+        ["GET", "/openapi.json"],
+        ["GET", "/v1/watch"],
+      ] as const) {
         const res = await server.app.inject({ method, url, headers, ...(method === "POST" && { payload: commit }) });
         expect(res.statusCode, `${method} ${url} with ${authorization}`).toBe(401);
         expect(res.json()).toMatchObject({ error: { code: "UNAUTHORIZED", retryable: false } });
         expect(res.body).not.toContain(TOKEN);
       }
     }
-    const read = await server.app.inject({ method: "POST", url: "/v1/read", payload: { key: "a" }, headers: { authorization: `Bearer ${TOKEN}` } });
+    const read = await server.app.inject({
+      method: "POST",
+      url: "/v1/read",
+      payload: { key: "a" },
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
     expect(read.json()).toMatchObject({ exists: false, version: 0 });
-    const ok = await server.app.inject({ method: "POST", url: "/v1/commit", payload: commit, headers: { authorization: `bearer ${TOKEN}` } });
+    const ok = await server.app.inject({
+      method: "POST",
+      url: "/v1/commit",
+      payload: commit,
+      headers: { authorization: `bearer ${TOKEN}` },
+    });
     expect(ok.statusCode).toBe(200);
     const health = await server.app.inject({ method: "GET", url: "/healthz" });
     expect(health.json()).toMatchObject({ status: "ok", backend: "memory" });
@@ -172,7 +276,13 @@ describe("with a token", () => {
 
   it("serves non-loopback clients that present the token", async () => {
     const server = await start({ token: TOKEN });
-    const res = await server.app.inject({ method: "POST", url: "/v1/commit", payload: commit, remoteAddress: "10.1.2.3", headers: { authorization: `Bearer ${TOKEN}` } });
+    const res = await server.app.inject({
+      method: "POST",
+      url: "/v1/commit",
+      payload: commit,
+      remoteAddress: "10.1.2.3",
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
     expect(res.statusCode).toBe(200);
   });
 
@@ -189,12 +299,33 @@ describe("with a token", () => {
       logger: {
         level: "trace",
         stream,
-        serializers: { req: (req: { method: string; url: string; headers: object }) => ({ method: req.method, url: req.url, headers: req.headers }) },
+        serializers: {
+          req: (req: { method: string; url: string; headers: object }) => ({
+            method: req.method,
+            url: req.url,
+            headers: req.headers,
+          }),
+        },
       },
     });
-    await server.app.inject({ method: "POST", url: "/v1/commit", payload: commit, headers: { authorization: `Bearer ${TOKEN}` } });
-    await server.app.inject({ method: "POST", url: "/v1/commit", payload: commit, headers: { authorization: `Bearer ${TOKEN}-wrong` } });
-    await server.app.inject({ method: "POST", url: "/v1/commit", payload: "{bad", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" } });
+    await server.app.inject({
+      method: "POST",
+      url: "/v1/commit",
+      payload: commit,
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    await server.app.inject({
+      method: "POST",
+      url: "/v1/commit",
+      payload: commit,
+      headers: { authorization: `Bearer ${TOKEN}-wrong` },
+    });
+    await server.app.inject({
+      method: "POST",
+      url: "/v1/commit",
+      payload: "{bad",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+    });
     expect(log).toContain("incoming request");
     expect(log).toContain("[redacted]");
     expect(log).not.toContain(TOKEN);

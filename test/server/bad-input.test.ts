@@ -30,14 +30,26 @@ interface Reply {
 }
 
 /** Sends raw bytes; `chunked` omits Content-Length so the server cannot know the size up front. */
-function send(path: string, body: string | undefined, headers: Record<string, string>, chunked = false, method?: string): Promise<Reply> {
+function send(
+  path: string,
+  body: string | undefined,
+  headers: Record<string, string>,
+  chunked = false,
+  method?: string,
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(`${url}${path}`, { method: method ?? (body === undefined && !chunked ? "GET" : "POST"), headers }, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => (text += c));
-      res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: JSON.parse(text) as Reply["body"] }));
-    });
+    const req = httpRequest(
+      `${url}${path}`,
+      { method: method ?? (body === undefined && !chunked ? "GET" : "POST"), headers },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (text += c));
+        res.on("end", () =>
+          resolve({ status: res.statusCode!, headers: res.headers, body: JSON.parse(text) as Reply["body"] }),
+        );
+      },
+    );
     req.on("error", reject);
     if (chunked && body !== undefined) {
       // Several writes without a Content-Length: Node sends Transfer-Encoding: chunked.
@@ -54,24 +66,78 @@ const JSON_TYPE = { "content-type": "application/json" };
 const deep = `${"[".repeat(5000)}1${"]".repeat(5000)}`;
 
 /** Bodies that no route accepts, with the code each must get. */
-const BAD_BODIES: { name: string; body: string; headers: Record<string, string>; code: string; chunked?: boolean; validFor?: string[] }[] = [
+const BAD_BODIES: {
+  name: string;
+  body: string;
+  headers: Record<string, string>;
+  code: string;
+  chunked?: boolean;
+  validFor?: string[];
+}[] = [
   { name: "malformed JSON", body: "{bad", headers: JSON_TYPE, code: "INVALID_INPUT" },
   { name: "an empty JSON body", body: "", headers: JSON_TYPE, code: "INVALID_INPUT" },
   { name: "a JSON array", body: "[1,2]", headers: JSON_TYPE, code: "INVALID_INPUT" },
   { name: "a JSON string", body: '"x"', headers: JSON_TYPE, code: "INVALID_INPUT" },
   { name: "JSON null", body: "null", headers: JSON_TYPE, code: "INVALID_INPUT" },
-  { name: "an empty object", body: "{}", headers: JSON_TYPE, code: "INVALID_INPUT", validFor: ["/v1/list", "/v1/events"] },
-  { name: "a __proto__ key", body: '{"__proto__":{"x":1},"key":"a","op":{"type":"delete"}}', headers: JSON_TYPE, code: "INVALID_INPUT" },
+  {
+    name: "an empty object",
+    body: "{}",
+    headers: JSON_TYPE,
+    code: "INVALID_INPUT",
+    validFor: ["/v1/list", "/v1/events"],
+  },
+  {
+    name: "a __proto__ key",
+    body: '{"__proto__":{"x":1},"key":"a","op":{"type":"delete"}}',
+    headers: JSON_TYPE,
+    code: "INVALID_INPUT",
+  },
   { name: "text/plain", body: "hello", headers: { "content-type": "text/plain" }, code: "UNSUPPORTED_MEDIA_TYPE" },
-  { name: "JSON sent as text/plain", body: '{"key":"a","op":{"type":"delete"}}', headers: { "content-type": "text/plain" }, code: "UNSUPPORTED_MEDIA_TYPE" },
-  { name: "a form body", body: "key=a", headers: { "content-type": "application/x-www-form-urlencoded" }, code: "UNSUPPORTED_MEDIA_TYPE" },
-  { name: "a multipart body", body: "--x--", headers: { "content-type": "multipart/form-data; boundary=x" }, code: "UNSUPPORTED_MEDIA_TYPE" },
+  {
+    name: "JSON sent as text/plain",
+    body: '{"key":"a","op":{"type":"delete"}}',
+    headers: { "content-type": "text/plain" },
+    code: "UNSUPPORTED_MEDIA_TYPE",
+  },
+  {
+    name: "a form body",
+    body: "key=a",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    code: "UNSUPPORTED_MEDIA_TYPE",
+  },
+  {
+    name: "a multipart body",
+    body: "--x--",
+    headers: { "content-type": "multipart/form-data; boundary=x" },
+    code: "UNSUPPORTED_MEDIA_TYPE",
+  },
   { name: "no content type", body: '{"key":"a","op":{"type":"delete"}}', headers: {}, code: "UNSUPPORTED_MEDIA_TYPE" },
   { name: "no content type and no body", body: "", headers: {}, code: "UNSUPPORTED_MEDIA_TYPE" },
-  { name: "a malformed content type", body: '{"key":"a"}', headers: { "content-type": "application/" }, code: "UNSUPPORTED_MEDIA_TYPE" },
-  { name: "5,000 levels of nesting", body: `{"key":${deep},"prefix":${deep}}`, headers: JSON_TYPE, code: "INVALID_INPUT" },
-  { name: "a body over the limit", body: JSON.stringify({ key: "a", op: { type: "set", value: "x".repeat(BODY_LIMIT) } }), headers: JSON_TYPE, code: "PAYLOAD_TOO_LARGE" },
-  { name: "a chunked body over the limit", body: JSON.stringify({ key: "a", op: { type: "set", value: "x".repeat(BODY_LIMIT) } }), headers: JSON_TYPE, code: "PAYLOAD_TOO_LARGE", chunked: true },
+  {
+    name: "a malformed content type",
+    body: '{"key":"a"}',
+    headers: { "content-type": "application/" },
+    code: "UNSUPPORTED_MEDIA_TYPE",
+  },
+  {
+    name: "5,000 levels of nesting",
+    body: `{"key":${deep},"prefix":${deep}}`,
+    headers: JSON_TYPE,
+    code: "INVALID_INPUT",
+  },
+  {
+    name: "a body over the limit",
+    body: JSON.stringify({ key: "a", op: { type: "set", value: "x".repeat(BODY_LIMIT) } }),
+    headers: JSON_TYPE,
+    code: "PAYLOAD_TOO_LARGE",
+  },
+  {
+    name: "a chunked body over the limit",
+    body: JSON.stringify({ key: "a", op: { type: "set", value: "x".repeat(BODY_LIMIT) } }),
+    headers: JSON_TYPE,
+    code: "PAYLOAD_TOO_LARGE",
+    chunked: true,
+  },
 ];
 
 async function expectNothingWritten(): Promise<void> {
@@ -121,12 +187,20 @@ describe("bad input on every route", () => {
     const body = JSON.stringify({ key: "a", op: { type: "set", value: "x".repeat(4 << 20) } });
     const reply = await send("/v1/commit", body, JSON_TYPE);
     expect(reply.status).toBe(413);
-    expect(reply.body.error).toMatchObject({ code: "PAYLOAD_TOO_LARGE", details: { limit: BODY_LIMIT, size: Buffer.byteLength(body) } });
+    expect(reply.body.error).toMatchObject({
+      code: "PAYLOAD_TOO_LARGE",
+      details: { limit: BODY_LIMIT, size: Buffer.byteLength(body) },
+    });
     await expectNothingWritten();
   });
 
   it("an unknown route → 404 NOT_FOUND, typed", async () => {
-    for (const [path, method] of [["/v1/nope", "POST"], ["/v1/nope", "GET"], ["/v1/commit/x", "POST"], ["/", "GET"]] as const) {
+    for (const [path, method] of [
+      ["/v1/nope", "POST"],
+      ["/v1/nope", "GET"],
+      ["/v1/commit/x", "POST"],
+      ["/", "GET"],
+    ] as const) {
       const reply = await send(path, method === "POST" ? "{}" : undefined, JSON_TYPE, false, method);
       expect(reply.status, `${method} ${path}`).toBe(404);
       expect(reply.body.error).toMatchObject({ code: "NOT_FOUND", retryable: false });
@@ -136,18 +210,27 @@ describe("bad input on every route", () => {
 
   it("a wrong method on a known route → 405 METHOD_NOT_ALLOWED with an Allow header, typed, nothing written", async () => {
     const cases: [string, string, string][] = [
-      ...JSON_ROUTES.flatMap((r) => ["GET", "PUT", "DELETE", "PATCH", "OPTIONS"].map((m): [string, string, string] => [m, r.url, "POST"])),
+      ...JSON_ROUTES.flatMap((r) =>
+        ["GET", "PUT", "DELETE", "PATCH", "OPTIONS"].map((m): [string, string, string] => [m, r.url, "POST"]),
+      ),
       ["POST", "/v1/watch", "GET, HEAD"],
       ["DELETE", "/healthz", "GET, HEAD"],
       ["PUT", "/metrics", "GET, HEAD"],
       ["POST", "/openapi.json", "GET, HEAD"],
     ];
     for (const [method, path, allow] of cases) {
-      const body = method === "GET" || method === "DELETE" || method === "OPTIONS" ? undefined : '{"key":"a","op":{"type":"delete"}}';
+      const body =
+        method === "GET" || method === "DELETE" || method === "OPTIONS"
+          ? undefined
+          : '{"key":"a","op":{"type":"delete"}}';
       const reply = await send(path, body, JSON_TYPE, false, method);
       expect(reply.status, `${method} ${path}`).toBe(405);
       expect(reply.headers.allow, `${method} ${path}`).toBe(allow);
-      expect(reply.body.error).toMatchObject({ code: "METHOD_NOT_ALLOWED", retryable: false, details: { method, allow: allow.split(", ") } });
+      expect(reply.body.error).toMatchObject({
+        code: "METHOD_NOT_ALLOWED",
+        retryable: false,
+        details: { method, allow: allow.split(", ") },
+      });
     }
     await expectNothingWritten();
   });
@@ -155,7 +238,11 @@ describe("bad input on every route", () => {
   it("a value over the store's value limit (inside the body limit) → 413 PAYLOAD_TOO_LARGE from the core", async () => {
     const small = await openStore({ memory: true, limits: { maxValueBytes: 1000 } });
     const s = createServer(small, { port: 0 });
-    const res = await s.app.inject({ method: "POST", url: "/v1/commit", payload: { key: "a", op: { type: "set", value: "x".repeat(2000) } } });
+    const res = await s.app.inject({
+      method: "POST",
+      url: "/v1/commit",
+      payload: { key: "a", op: { type: "set", value: "x".repeat(2000) } },
+    });
     expect(res.statusCode).toBe(413);
     expect(res.json()).toMatchObject({ error: { code: "PAYLOAD_TOO_LARGE", details: { limit: 1000 } } });
     expect(await small.read("a")).toMatchObject({ exists: false, version: 0 });

@@ -30,11 +30,20 @@ interface Reply {
 function post(path: string, body: Buffer | string, contentType = "application/json"): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const bytes = typeof body === "string" ? Buffer.from(body, "utf8") : body;
-    const req = httpRequest(`${url}${path}`, { method: "POST", headers: { "content-type": contentType, "content-length": bytes.length } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode!, body: JSON.parse(Buffer.concat(chunks).toString("utf8")) as Reply["body"] }));
-    });
+    const req = httpRequest(
+      `${url}${path}`,
+      { method: "POST", headers: { "content-type": contentType, "content-length": bytes.length } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () =>
+          resolve({
+            status: res.statusCode!,
+            body: JSON.parse(Buffer.concat(chunks).toString("utf8")) as Reply["body"],
+          }),
+        );
+      },
+    );
     req.on("error", reject);
     req.end(bytes);
   });
@@ -70,7 +79,11 @@ describe("G6: bodies that are not UTF-8 are refused, never stored altered", () =
 
   it("a body declared in another charset → 415 UNSUPPORTED_MEDIA_TYPE, nothing written", async () => {
     for (const charset of ["iso-8859-1", "latin1", "utf-16", "windows-1252"]) {
-      const reply = await post("/v1/commit", commitBytes("charset/k", Buffer.from([0x22, 0x63, 0x61, 0x66, 0xe9, 0x22])), `application/json; charset=${charset}`);
+      const reply = await post(
+        "/v1/commit",
+        commitBytes("charset/k", Buffer.from([0x22, 0x63, 0x61, 0x66, 0xe9, 0x22])),
+        `application/json; charset=${charset}`,
+      );
       expect(reply.status, charset).toBe(415);
       expect(reply.body.error, charset).toMatchObject({ code: "UNSUPPORTED_MEDIA_TYPE", retryable: false });
     }
@@ -79,8 +92,17 @@ describe("G6: bodies that are not UTF-8 are refused, never stored altered", () =
 
   it("valid UTF-8, with or without charset=utf-8, is stored byte for byte", async () => {
     const value = "café — 日本語 — 🦊 — \u{10FFFF}";
-    for (const [i, contentType] of ["application/json", "application/json; charset=utf-8", "application/json;charset=UTF-8", 'application/json; charset="utf-8"'].entries()) {
-      const reply = await post("/v1/commit", JSON.stringify({ key: `ok/${i}`, op: { type: "set", value } }), contentType);
+    for (const [i, contentType] of [
+      "application/json",
+      "application/json; charset=utf-8",
+      "application/json;charset=UTF-8",
+      'application/json; charset="utf-8"',
+    ].entries()) {
+      const reply = await post(
+        "/v1/commit",
+        JSON.stringify({ key: `ok/${i}`, op: { type: "set", value } }),
+        contentType,
+      );
       expect(reply.status, contentType).toBe(200);
       expect((await store.read(`ok/${i}`)).value).toBe(value);
     }
@@ -88,7 +110,18 @@ describe("G6: bodies that are not UTF-8 are refused, never stored altered", () =
 });
 
 describe("G6: numbers are never rounded: integers beyond ±(2^53−1) are refused", () => {
-  const UNSAFE = ["9007199254740993", "-9007199254740993", "9007199254740992", "18446744073709551616", "1e16", "9007199254740993.0", "9.007199254740993e15", "1e400", "-1e400", "1.7976931348623157e308"];
+  const UNSAFE = [
+    "9007199254740993",
+    "-9007199254740993",
+    "9007199254740992",
+    "18446744073709551616",
+    "1e16",
+    "9007199254740993.0",
+    "9.007199254740993e15",
+    "1e400",
+    "-1e400",
+    "1.7976931348623157e308",
+  ];
   for (const literal of UNSAFE) {
     it(`${literal} in a value → 400 INVALID_INPUT, nothing written`, async () => {
       const key = `num/${UNSAFE.indexOf(literal)}`;
@@ -106,7 +139,9 @@ describe("G6: numbers are never rounded: integers beyond ±(2^53−1) are refuse
     expect(() => JSON.parse(value) as unknown).not.toThrow();
     const reply = await post("/v1/commit", commitBytes("num/path", Buffer.from(value)));
     expect(reply.status).toBe(400);
-    expect(reply.body.error!.details.issues).toEqual([{ path: ["op", "value", "list", 2, "n\\", 2], message: expect.stringContaining("9007199254740993") }]);
+    expect(reply.body.error!.details.issues).toEqual([
+      { path: ["op", "value", "list", 2, "n\\", 2], message: expect.stringContaining("9007199254740993") },
+    ]);
     await expectUnwritten("num/path");
   });
 
@@ -129,7 +164,8 @@ describe("G6: numbers are never rounded: integers beyond ±(2^53−1) are refuse
   });
 
   it("the largest safe integers, fractions, and digits inside strings pass unchanged (an integral float beyond 2^53 is refused too: it may have been rounded)", async () => {
-    const value = '{"max":9007199254740991,"min":-9007199254740991,"f":0.1,"tiny":1.5e-300,"s":"9007199254740993","e":"1e400"}';
+    const value =
+      '{"max":9007199254740991,"min":-9007199254740991,"f":0.1,"tiny":1.5e-300,"s":"9007199254740993","e":"1e400"}';
     const reply = await post("/v1/commit", commitBytes("num/ok", Buffer.from(value)));
     expect(reply.status).toBe(200);
     expect((await store.read("num/ok")).value).toEqual(JSON.parse(value));
@@ -138,7 +174,10 @@ describe("G6: numbers are never rounded: integers beyond ±(2^53−1) are refuse
 
 describe("a __proto__ member is data, as in the core (issue 15.8)", () => {
   it("a value with a __proto__ member is stored as sent; the request object itself admits no such field", async () => {
-    const stored = await post("/v1/commit", '{"key":"proto/set","op":{"type":"set","value":{"__proto__":{"x":1},"b":2}}}');
+    const stored = await post(
+      "/v1/commit",
+      '{"key":"proto/set","op":{"type":"set","value":{"__proto__":{"x":1},"b":2}}}',
+    );
     expect(stored.status).toBe(200);
     const value = (await store.read("proto/set")).value as object;
     expect(Object.hasOwn(value, "__proto__")).toBe(true);

@@ -24,26 +24,44 @@ describe("/openapi.json", () => {
   it("documents every route with the core schemas and every error code", async () => {
     const doc = (await server.app.inject({ method: "GET", url: "/openapi.json" })).json() as {
       openapi: string;
-      paths: Record<string, Record<string, { requestBody?: { content: { "application/json": { schema: unknown } } }; responses: Record<string, unknown> }>>;
+      paths: Record<
+        string,
+        Record<
+          string,
+          { requestBody?: { content: { "application/json": { schema: unknown } } }; responses: Record<string, unknown> }
+        >
+      >;
       components: { schemas: { Error: { properties: { error: { properties: { code: { enum: string[] } } } } } } };
     };
     expect(doc.openapi).toBe("3.1.0");
-    expect(Object.keys(doc.paths).sort()).toEqual([...JSON_ROUTES.map((r) => r.url), "/v1/threads/{threadId}/status", "/v1/watch", "/healthz", "/metrics"].sort());
-    const { $schema: _, ...commitSchema } = z.toJSONSchema(CommitRequestSchema, { io: "input", unrepresentable: "any" }) as {
+    expect(Object.keys(doc.paths).sort()).toEqual(
+      [...JSON_ROUTES.map((r) => r.url), "/v1/threads/{threadId}/status", "/v1/watch", "/healthz", "/metrics"].sort(),
+    );
+    const { $schema: _, ...commitSchema } = z.toJSONSchema(CommitRequestSchema, {
+      io: "input",
+      unrepresentable: "any",
+    }) as {
       $schema?: string;
       properties: Record<string, object>;
     };
     // The key's refinements and the store's key limit are restated in JSON Schema (test/reliability/openapi-patterns.test.ts),
     // wherever a key appears (the request's key and its guards' keys).
     const key = { ...commitSchema.properties.key, pattern: KEY_PATTERN, maxLength: store.limits.maxKeyLength };
-    const withKeys = JSON.parse(JSON.stringify(commitSchema).replaceAll(JSON.stringify(commitSchema.properties.key), JSON.stringify(key))) as object;
+    const withKeys = JSON.parse(
+      JSON.stringify(commitSchema).replaceAll(JSON.stringify(commitSchema.properties.key), JSON.stringify(key)),
+    ) as object;
     expect(doc.paths["/v1/commit"]!.post!.requestBody!.content["application/json"].schema).toEqual(withKeys);
-    expect(doc.components.schemas.Error.properties.error.properties.code.enum.sort()).toEqual(Object.keys(ERROR_TABLE).sort());
+    expect(doc.components.schemas.Error.properties.error.properties.code.enum.sort()).toEqual(
+      Object.keys(ERROR_TABLE).sort(),
+    );
     expect(Object.keys(doc.paths["/v1/commit"]!.post!.responses).sort()).toEqual(
       ["200", ...new Set(Object.values(ERROR_TABLE).map((e) => String(e.httpStatus)))].sort(),
     );
     // A wrong method is 405 with Allow; a body that is not JSON in UTF-8 is 415 (issue 16.7).
-    expect(doc.paths["/v1/commit"]!.post!.responses["405"]).toMatchObject({ description: "METHOD_NOT_ALLOWED", headers: { Allow: { schema: { type: "string" } } } });
+    expect(doc.paths["/v1/commit"]!.post!.responses["405"]).toMatchObject({
+      description: "METHOD_NOT_ALLOWED",
+      headers: { Allow: { schema: { type: "string" } } },
+    });
     expect(doc.paths["/v1/commit"]!.post!.responses["415"]).toMatchObject({ description: "UNSUPPORTED_MEDIA_TYPE" });
   });
 });

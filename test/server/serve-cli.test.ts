@@ -36,7 +36,11 @@ function serve(args: string[], env: Record<string, string> = {}) {
 }
 
 const commit = (url: string, body: object, headers: Record<string, string> = {}) =>
-  fetch(`${url}/v1/commit`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+  fetch(`${url}/v1/commit`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
 
 describe("fenced serve", () => {
   it("serves a SQLite file and exits 0 on SIGTERM with every acknowledged commit on disk", async () => {
@@ -44,7 +48,8 @@ describe("fenced serve", () => {
     const proc = serve(["--port", "0", "--db", db]);
     const url = await proc.url;
     expect(proc.output().stdout).toContain(`(sqlite ${db})`);
-    for (let i = 0; i < 5; i++) expect((await commit(url, { key: "cli/n", op: { type: "increment", by: 1 } })).status).toBe(200);
+    for (let i = 0; i < 5; i++)
+      expect((await commit(url, { key: "cli/n", op: { type: "increment", by: 1 } })).status).toBe(200);
     proc.child.kill("SIGTERM");
     expect(await proc.exited).toBe(0);
     expect(proc.output().stdout).toContain("SIGTERM: finishing in-flight requests");
@@ -65,7 +70,9 @@ describe("fenced serve", () => {
     const proc = serve(["--port", "0", "--memory"], { FENCED_TOKEN: token });
     const url = await proc.url;
     expect((await commit(url, { key: "a", op: { type: "delete" } })).status).toBe(401);
-    expect((await commit(url, { key: "a", op: { type: "delete" } }, { authorization: `Bearer ${token}` })).status).toBe(200);
+    expect((await commit(url, { key: "a", op: { type: "delete" } }, { authorization: `Bearer ${token}` })).status).toBe(
+      200,
+    );
     proc.child.kill("SIGINT");
     expect(await proc.exited).toBe(0);
     expect(proc.output().stdout + proc.output().stderr).not.toContain(token);

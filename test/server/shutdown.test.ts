@@ -127,7 +127,11 @@ describe("shutdown cannot be held open by a client", () => {
   });
 
   it("`fenced serve` exits 0 after SIGTERM although a client keeps its request body half-sent", async () => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "serve", "--memory", "--port", "0", "--shutdown-grace-ms", "1000"], { cwd: ROOT, stdio: "pipe" });
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", "src/cli/main.ts", "serve", "--memory", "--port", "0", "--shutdown-grace-ms", "1000"],
+      { cwd: ROOT, stdio: "pipe" },
+    );
     let stdout = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
@@ -137,13 +141,18 @@ describe("shutdown cannot be held open by a client", () => {
       // One client sends its headers and half of the body it announced, another only half of its headers.
       const body = JSON.stringify({ key: "half", op: { type: "set", value: "x".repeat(100) } });
       const halfBody = connect(Number(url.port), url.hostname);
-      halfBody.write(`POST /v1/commit HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 40)}`);
+      halfBody.write(
+        `POST /v1/commit HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 40)}`,
+      );
       const halfHeaders = connect(Number(url.port), url.hostname);
       halfHeaders.write(`POST /v1/commit HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: appl`);
-      const closedByServer = [halfBody, halfHeaders].map((s) => new Promise<void>((r) => s.on("close", () => r()).on("error", () => undefined)));
+      const closedByServer = [halfBody, halfHeaders].map(
+        (s) => new Promise<void>((r) => s.on("close", () => r()).on("error", () => undefined)),
+      );
       // The half-sent request is in flight (its headers were read) before the signal arrives: the gauge counts it
       // and the /metrics request asking.
-      const inFlight = async () => /^fenced_http_requests_in_flight (\d+)$/m.exec(await fetch(`${url.origin}/metrics`).then((r) => r.text()))?.[1];
+      const inFlight = async () =>
+        /^fenced_http_requests_in_flight (\d+)$/m.exec(await fetch(`${url.origin}/metrics`).then((r) => r.text()))?.[1];
       await expect.poll(inFlight, { timeout: 10_000 }).toBe("2");
       child.kill("SIGTERM");
       expect(await exited).toBe(0);

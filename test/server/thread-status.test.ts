@@ -20,14 +20,22 @@ for (const fixture of backendFixtures()) {
       const server = createServer(store, { port: 0 });
       try {
         const status = async (thread: string) => {
-          const res = await server.app.inject({ method: "GET", url: `/v1/threads/${encodeURIComponent(thread)}/status` });
+          const res = await server.app.inject({
+            method: "GET",
+            url: `/v1/threads/${encodeURIComponent(thread)}/status`,
+          });
           expect(res.statusCode).toBe(200);
           return ThreadStatusSchema.parse(res.json());
         };
         const saver = new FencedCheckpointSaver(store);
         expect(await status("t 1")).toEqual({ status: "idle" });
         const { graph, entered, release } = stalledCounter(saver);
-        const run = invokeWithClaim(graph, { log: ["slow"] }, { configurable: { thread_id: "t 1" } }, { owner: "w1", runId: "r1" });
+        const run = invokeWithClaim(
+          graph,
+          { log: ["slow"] },
+          { configurable: { thread_id: "t 1" } },
+          { owner: "w1", runId: "r1" },
+        );
         await entered;
         expect(await status("t 1")).toMatchObject({ status: "busy", owner: "w1", runId: "r1" });
         expect(await status("t 1")).toEqual(await saver.threadStatus("t 1"));

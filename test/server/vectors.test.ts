@@ -34,7 +34,11 @@ for (const fixture of backendFixtures()) {
             const epochs = new CaseEpochs();
             for (const [i, local] of steps.entries()) {
               const route = JSON_ROUTES.find((r) => r.url === `/v1/${local.call}`)!;
-              const res = await server.app.inject({ method: "POST", url: route.url, payload: epochs.resolve(local).request as object });
+              const res = await server.app.inject({
+                method: "POST",
+                url: route.url,
+                payload: epochs.resolve(local).request as object,
+              });
               const body = res.json() as { error?: { code: string; retryable: boolean; details: unknown } };
               const outcome: Outcome = body.error ? { error: body.error } : { result: body };
               epochs.observe(local, outcome);

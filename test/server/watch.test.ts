@@ -21,7 +21,10 @@ afterAll(async () => {
 });
 
 /** Reads SSE frames from a response until `count` `state` events arrived (or the stream ended). */
-async function readEvents(res: Response, count: number): Promise<{ events: (StateEvent & { id: string })[]; ended: boolean }> {
+async function readEvents(
+  res: Response,
+  count: number,
+): Promise<{ events: (StateEvent & { id: string })[]; ended: boolean }> {
   const reader = res.body!.getReader();
   const decoder = new TextDecoder();
   const events: (StateEvent & { id: string })[] = [];
@@ -34,7 +37,12 @@ async function readEvents(res: Response, count: number): Promise<{ events: (Stat
     while ((end = buffer.indexOf("\n\n")) >= 0) {
       const frame = buffer.slice(0, end);
       buffer = buffer.slice(end + 2);
-      const fields = Object.fromEntries(frame.split("\n").filter((l) => !l.startsWith(":")).map((l) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 2)]));
+      const fields = Object.fromEntries(
+        frame
+          .split("\n")
+          .filter((l) => !l.startsWith(":"))
+          .map((l) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 2)]),
+      );
       if (fields.event === "state") events.push({ ...(JSON.parse(fields.data!) as StateEvent), id: fields.id! });
     }
   }
@@ -78,11 +86,16 @@ describe("watch over SSE", () => {
     await store.commit({ key: "w3/k", op: op.set("old") });
     const from = await store.commit({ key: "w3/k", op: op.set("new") });
     for (const lastEventId of ["", " "]) {
-      const res = await fetch(`${url}/v1/watch?prefix=w3/&fromSeq=${from.seq}`, { headers: { "last-event-id": lastEventId } });
+      const res = await fetch(`${url}/v1/watch?prefix=w3/&fromSeq=${from.seq}`, {
+        headers: { "last-event-id": lastEventId },
+      });
       expect(res.status).toBe(200);
       const { events } = await readEvents(res, 1);
       await res.body!.cancel();
-      expect(events.map((e) => e.seq), `Last-Event-ID: "${lastEventId}"`).toEqual([from.seq]);
+      expect(
+        events.map((e) => e.seq),
+        `Last-Event-ID: "${lastEventId}"`,
+      ).toEqual([from.seq]);
     }
   });
 
@@ -90,7 +103,9 @@ describe("watch over SSE", () => {
     for (const lastEventId of ["abc", "1.5", "-1", "1e3", "0x10", "+3", "3 4", "99999999999999999999"]) {
       const res = await fetch(`${url}/v1/watch?prefix=w4/`, { headers: { "last-event-id": lastEventId } });
       expect(res.status, lastEventId).toBe(400);
-      expect(await res.json()).toMatchObject({ error: { code: "INVALID_INPUT", retryable: false, details: { issues: [{ path: ["Last-Event-ID"] }] } } });
+      expect(await res.json()).toMatchObject({
+        error: { code: "INVALID_INPUT", retryable: false, details: { issues: [{ path: ["Last-Event-ID"] }] } },
+      });
     }
     expect(server.metrics.watchers).toBe(0);
   });

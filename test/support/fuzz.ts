@@ -9,14 +9,50 @@ const MAX = Number.MAX_SAFE_INTEGER;
 
 /** Strings made mostly of the characters the input rules are about. */
 export const nastyString: fc.Arbitrary<string> = fc.oneof(
-  fc.constantFrom("", "a", "k", "p/", "p/\u{10FFFF}", "p/\u{10FFFF}x", "k/\uD800", "\uDC00", "a.b", "__proto__", "langgraph", "\u0000", "x".repeat(600), "x".repeat(5000)),
-  fc.array(fc.constantFrom("a", "/", "\u{10FFFF}", "\uD800", "\uDC00", "\uFFFD", "é", "\u0001", ".", "~"), { maxLength: 6 }).map((cs) => cs.join("")),
+  fc.constantFrom(
+    "",
+    "a",
+    "k",
+    "p/",
+    "p/\u{10FFFF}",
+    "p/\u{10FFFF}x",
+    "k/\uD800",
+    "\uDC00",
+    "a.b",
+    "__proto__",
+    "langgraph",
+    "\u0000",
+    "x".repeat(600),
+    "x".repeat(5000),
+  ),
+  fc
+    .array(fc.constantFrom("a", "/", "\u{10FFFF}", "\uD800", "\uDC00", "\uFFFD", "é", "\u0001", ".", "~"), {
+      maxLength: 6,
+    })
+    .map((cs) => cs.join("")),
   fc.string({ unit: "binary", maxLength: 8 }),
 );
 
 /** Numbers at and beyond every edge: the safe-integer bounds, non-finite, tiny, negative zero. */
 export const nastyNumber: fc.Arbitrary<number> = fc.oneof(
-  fc.constantFrom(0, -0, 1, -1, 2.5, MAX, -MAX, MAX + 1, -(MAX + 1), 2 ** 53 + 2, 1e300, 1e-20, NaN, Infinity, -Infinity, Number.MIN_VALUE),
+  fc.constantFrom(
+    0,
+    -0,
+    1,
+    -1,
+    2.5,
+    MAX,
+    -MAX,
+    MAX + 1,
+    -(MAX + 1),
+    2 ** 53 + 2,
+    1e300,
+    1e-20,
+    NaN,
+    Infinity,
+    -Infinity,
+    Number.MIN_VALUE,
+  ),
   fc.integer(),
   fc.double(),
 );
@@ -24,7 +60,8 @@ export const nastyNumber: fc.Arbitrary<number> = fc.oneof(
 /** Builds an object from entries with `defineProperty`, so a `"__proto__"` entry is an own member, as `JSON.parse` makes it. */
 export function objectOf(entries: [string, unknown][]): Record<string, unknown> {
   const obj: Record<string, unknown> = {};
-  for (const [k, v] of entries) Object.defineProperty(obj, k, { value: v, writable: true, enumerable: true, configurable: true });
+  for (const [k, v] of entries)
+    Object.defineProperty(obj, k, { value: v, writable: true, enumerable: true, configurable: true });
   return obj;
 }
 
@@ -40,7 +77,11 @@ export const trickyJson: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((
     { depthSize: "small", withCrossShrink: true },
     fc.constantFrom(null, true, false, 0, -1, 2.5, MAX, -MAX, 1e-300, "\uD800", "\u{10FFFF}", ""),
     fc.array(tie("value"), { maxLength: 3 }),
-    fc.array(fc.tuple(fc.constantFrom("__proto__", "constructor", "toString", "a", "\uDC00"), tie("value")), { maxLength: 3 }).map(objectOf),
+    fc
+      .array(fc.tuple(fc.constantFrom("__proto__", "constructor", "toString", "a", "\uDC00"), tie("value")), {
+        maxLength: 3,
+      })
+      .map(objectOf),
   ),
 })).value;
 
@@ -61,7 +102,15 @@ export const nastyJson: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((t
 /** Anything at all, weighted towards the nasty parts. */
 export const nastyAnything: fc.Arbitrary<unknown> = fc.oneof(
   nastyJson,
-  fc.anything({ withNullPrototype: true, withBigInt: true, withDate: true, withMap: true, withSet: true, withTypedArray: true, withSparseArray: true }),
+  fc.anything({
+    withNullPrototype: true,
+    withBigInt: true,
+    withDate: true,
+    withMap: true,
+    withSet: true,
+    withTypedArray: true,
+    withSparseArray: true,
+  }),
   fc.constantFrom(null, undefined),
 );
 

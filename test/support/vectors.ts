@@ -36,7 +36,10 @@ export function loadVectors(): VectorFile[] {
   return readdirSync(VECTOR_DIR)
     .filter((f) => f.endsWith(".json"))
     .sort()
-    .map((file) => ({ file, ...(JSON.parse(readFileSync(join(VECTOR_DIR, file), "utf8")) as Omit<VectorFile, "file">) }));
+    .map((file) => ({
+      file,
+      ...(JSON.parse(readFileSync(join(VECTOR_DIR, file), "utf8")) as Omit<VectorFile, "file">),
+    }));
 }
 
 /** Replaces `{ns}` in every string of `value`. */
@@ -70,7 +73,8 @@ export class CaseEpochs {
   observe(step: VectorStep, outcome: Outcome): void {
     const local = (step.result as { epoch?: unknown } | undefined)?.epoch;
     const granted = "result" in outcome ? (outcome.result as { epoch?: unknown } | null)?.epoch : undefined;
-    if (step.call !== "claim" || typeof local !== "number" || typeof granted !== "number" || this.bound.has(local)) return;
+    if (step.call !== "claim" || typeof local !== "number" || typeof granted !== "number" || this.bound.has(local))
+      return;
     this.bound.set(local, granted);
   }
 
@@ -104,7 +108,8 @@ export async function outcomeOf(call: () => Promise<unknown>): Promise<Outcome> 
 /** The ways `outcome` differs from what `step` expects; empty when it matches. */
 export function stepMismatches(step: VectorStep, outcome: Outcome): string[] {
   if (step.error) {
-    if (!("error" in outcome)) return [`expected error ${step.error.code}, got result ${JSON.stringify(outcome.result)}`];
+    if (!("error" in outcome))
+      return [`expected error ${step.error.code}, got result ${JSON.stringify(outcome.result)}`];
     return partialMismatches(outcome.error, step.error, "error");
   }
   if ("error" in outcome) return [`expected a result, got error ${JSON.stringify(outcome.error)}`];
@@ -119,7 +124,8 @@ function partialMismatches(actual: unknown, expected: unknown, path: string): st
     return expected.flatMap((e, i) => partialMismatches(actual[i], e, `${path}[${i}]`));
   }
   if (expected !== null && typeof expected === "object") {
-    if (actual === null || typeof actual !== "object") return [`${path}: expected an object, got ${JSON.stringify(actual)}`];
+    if (actual === null || typeof actual !== "object")
+      return [`${path}: expected an object, got ${JSON.stringify(actual)}`];
     const a = actual as Record<string, unknown>;
     // Own members only: a member named "__proto__" is data, and its absence must not read as Object.prototype.
     const member = (k: string) => (Object.hasOwn(a, k) ? a[k] : undefined);
@@ -131,5 +137,7 @@ function partialMismatches(actual: unknown, expected: unknown, path: string): st
         : partialMismatches(member(k), e, `${path}.${k}`),
     );
   }
-  return Object.is(actual, expected) ? [] : [`${path}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`];
+  return Object.is(actual, expected)
+    ? []
+    : [`${path}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`];
 }

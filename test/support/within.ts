@@ -7,7 +7,11 @@ import type { WithinCommit } from "../../src/core/commit.js";
 import { commitWithRows } from "../../src/core/store.js";
 import type { CommitRequest, CommitResult, StateStore } from "../../src/index.js";
 
-export async function commitWithin(store: StateStore, request: CommitRequest, hook: WithinCommit): Promise<CommitResult> {
+export async function commitWithin(
+  store: StateStore,
+  request: CommitRequest,
+  hook: WithinCommit,
+): Promise<CommitResult> {
   const { opId, guards, ...rest } = request;
   const { results, replayed } = await commitWithRows(
     store,

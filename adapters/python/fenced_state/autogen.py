@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 from autogen_core import CancellationToken, Component
 from autogen_core.memory import Memory, MemoryContent, MemoryQueryResult, UpdateContextResult
@@ -19,7 +19,6 @@ from autogen_core.model_context import ChatCompletionContext
 from autogen_core.models import SystemMessage
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
-from typing_extensions import Self
 
 from . import op
 from .client import Client
@@ -53,7 +52,9 @@ class FencedMemory(Memory, Component[FencedMemoryConfig]):
         item = to_jsonable_python(content.model_dump())
         await asyncio.to_thread(self._client.commit, self._key, op.append(item))
 
-    async def query(self, query: str | MemoryContent = "", cancellation_token: CancellationToken | None = None, **kwargs: Any) -> MemoryQueryResult:
+    async def query(
+        self, query: str | MemoryContent = "", cancellation_token: CancellationToken | None = None, **kwargs: Any
+    ) -> MemoryQueryResult:
         items = await self._items()
         text = (str(query.content) if isinstance(query, MemoryContent) else query).lower()
         return MemoryQueryResult(results=[m for m in items if text in str(m.content).lower()])
@@ -62,7 +63,9 @@ class FencedMemory(Memory, Component[FencedMemoryConfig]):
         items = await self._items()
         if items:
             lines = "\n".join(f"{i}. {m.content}" for i, m in enumerate(items, 1))
-            await model_context.add_message(SystemMessage(content=f"\nRelevant memory content (in chronological order):\n{lines}\n"))
+            await model_context.add_message(
+                SystemMessage(content=f"\nRelevant memory content (in chronological order):\n{lines}\n")
+            )
         return UpdateContextResult(memories=MemoryQueryResult(results=items))
 
     async def clear(self) -> None:

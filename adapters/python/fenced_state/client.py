@@ -12,8 +12,9 @@ import inspect
 import json
 import threading
 import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from . import op as ops
@@ -40,10 +41,15 @@ class Client:
     >>> client.update("team/count", lambda n: (n or 0) + 1)
     """
 
-    def __init__(self, url: str = DEFAULT_URL, *, token: str | None = None, timeout: float = 30.0, retries: int = 5) -> None:
+    def __init__(
+        self, url: str = DEFAULT_URL, *, token: str | None = None, timeout: float = 30.0, retries: int = 5
+    ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise InvalidInputError(f"not an http(s) URL: {url!r}", {"issues": [{"path": ["url"], "message": "expected http(s)://host:port"}]})
+            raise InvalidInputError(
+                f"not an http(s) URL: {url!r}",
+                {"issues": [{"path": ["url"], "message": "expected http(s)://host:port"}]},
+            )
         self.url, self.token, self.timeout, self.retries = url.rstrip("/"), token, timeout, retries
         self._https = parts.scheme == "https"
         self._host, self._port = parts.hostname, parts.port
@@ -60,11 +66,15 @@ class Client:
         """The key's current state; a key never written reads ``exists=False, version=0``."""
         return Record.from_wire(self.call("read", {"key": key}))
 
-    def list(self, prefix: str = "", *, after: str | None = None, limit: int | None = None, include_deleted: bool = False) -> list[Record]:
+    def list(
+        self, prefix: str = "", *, after: str | None = None, limit: int | None = None, include_deleted: bool = False
+    ) -> list[Record]:
         """Existing records under ``prefix``, by key; page with ``after``."""
         return self.list_snapshot(prefix, after=after, limit=limit, include_deleted=include_deleted).records
 
-    def list_snapshot(self, prefix: str = "", *, after: str | None = None, limit: int | None = None, include_deleted: bool = False) -> Snapshot:
+    def list_snapshot(
+        self, prefix: str = "", *, after: str | None = None, limit: int | None = None, include_deleted: bool = False
+    ) -> Snapshot:
         """``list``, with ``seq``: the event-log position the page reflects. Each page is its own snapshot
         (docs/snapshots.md)."""
         body: dict[str, Any] = {"prefix": prefix, "includeDeleted": include_deleted}
@@ -78,7 +88,9 @@ class Client:
         """Up to 1,000 keys at one snapshot (docs/snapshots.md): records in the order asked (a key never written reads
         ``exists=False, version=0``), and ``seq``, the event-log position they reflect. A txn is in all of them or in
         none: no torn pair. Bad keys are ``InvalidInputError`` naming ``keys.<i>``, as in TypeScript."""
-        return Snapshot.from_wire(self.call("read-many", {"keys": list(keys) if isinstance(keys, (list, tuple)) else keys}))
+        return Snapshot.from_wire(
+            self.call("read-many", {"keys": list(keys) if isinstance(keys, (list, tuple)) else keys})
+        )
 
     def commit(
         self,
@@ -92,14 +104,18 @@ class Client:
     ) -> CommitResult:
         """Commits one op: ``VersionConflictError`` if ``expect_version`` is stale (G1), ``FencedError`` if ``epoch``
         is not the live claim's (G2), the first result again (``replayed``) if ``op_id`` was seen (G3)."""
-        request = _wire_request({"key": key, "op": op, "expect_version": expect_version, "epoch": epoch, "owner": owner})
+        request = _wire_request(
+            {"key": key, "op": op, "expect_version": expect_version, "epoch": epoch, "owner": owner}
+        )
         request["opId"] = op_id or _new_op_id()
         return CommitResult.from_wire(self.call("commit", request))
 
     def txn(self, requests: Sequence[Mapping[str, Any]], *, op_id: str | None = None) -> TxnResult:
         """Commits several keys all-or-nothing (G4). Each request is ``{"key", "op", "expect_version"?, "epoch"?,
         "owner"?}``; ``op_id`` covers the whole txn."""
-        return TxnResult.from_wire(self.call("txn", {"requests": [_wire_request(r) for r in requests], "opId": op_id or _new_op_id()}))
+        return TxnResult.from_wire(
+            self.call("txn", {"requests": [_wire_request(r) for r in requests], "opId": op_id or _new_op_id()})
+        )
 
     def update(
         self,
@@ -129,7 +145,13 @@ class Client:
             r = self.commit(key, ops.set(value), expect_version=record.version, epoch=epoch, owner=owner)
             return UpdateResult(r.key, r.version, r.epoch, r.seq, value, attempts)
 
-        return with_backoff(attempt, lambda e: isinstance(e, VersionConflictError), retries=retries, base_delay=base_delay, max_delay=max_delay)
+        return with_backoff(
+            attempt,
+            lambda e: isinstance(e, VersionConflictError),
+            retries=retries,
+            base_delay=base_delay,
+            max_delay=max_delay,
+        )
 
     # -- claims --------------------------------------------------------------------------------------------------
 
@@ -142,7 +164,9 @@ class Client:
 
     def renew(self, claim: Claim, ttl_ms: int = 10_000) -> Claim:
         """Extends a live claim; ``FencedError`` if it was superseded, expired or released."""
-        return Claim.from_wire(self.call("renew", {"key": claim.key, "owner": claim.owner, "epoch": claim.epoch, "ttlMs": ttl_ms}))
+        return Claim.from_wire(
+            self.call("renew", {"key": claim.key, "owner": claim.owner, "epoch": claim.epoch, "ttlMs": ttl_ms})
+        )
 
     def release(self, claim: Claim) -> bool:
         """Releases a claim; ``False`` when it was no longer current."""
@@ -247,7 +271,10 @@ class Client:
         try:
             result = fn()
         except BaseException as err:
-            self.call("effects/outcome", {**outcome, "status": "failed", "error": {"message": (str(err) or type(err).__name__)[:4096]}})
+            self.call(
+                "effects/outcome",
+                {**outcome, "status": "failed", "error": {"message": (str(err) or type(err).__name__)[:4096]}},
+            )
             raise
         try:
             check_json(result)
@@ -283,7 +310,13 @@ class Client:
 
     def get_json(self, path: str) -> Any:
         """GETs a JSON document such as ``/healthz`` or ``/openapi.json``."""
-        return with_backoff(lambda _: self._send("GET", path, None), lambda e: isinstance(e, UnavailableError), retries=self.retries, base_delay=0.01, max_delay=1.0)
+        return with_backoff(
+            lambda _: self._send("GET", path, None),
+            lambda e: isinstance(e, UnavailableError),
+            retries=self.retries,
+            base_delay=0.01,
+            max_delay=1.0,
+        )
 
     def _post(self, path: str, payload: bytes) -> Any:
         return self._send("POST", path, payload)

@@ -8,8 +8,8 @@ import re
 import shlex
 import subprocess
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 #: ``npx fenced serve`` unless ``FENCED_SERVE_COMMAND`` says otherwise (e.g. ``node --import tsx src/cli/main.ts serve``).
 DEFAULT_COMMAND: Sequence[str] = ("npx", "--no-install", "fenced", "serve")
@@ -32,7 +32,11 @@ class LocalCoordinator:
         startup_timeout: float = 60.0,
     ) -> None:
         if command is None:
-            command = shlex.split(os.environ["FENCED_SERVE_COMMAND"]) if "FENCED_SERVE_COMMAND" in os.environ else DEFAULT_COMMAND
+            command = (
+                shlex.split(os.environ["FENCED_SERVE_COMMAND"])
+                if "FENCED_SERVE_COMMAND" in os.environ
+                else DEFAULT_COMMAND
+            )
         self.process = subprocess.Popen(
             [*command, "--port", "0", *args],
             cwd=cwd,

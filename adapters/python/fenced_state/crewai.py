@@ -71,7 +71,9 @@ class _CommitArgs(_KeyArgs):
 
 
 class _UpdateArgs(_KeyArgs):
-    op: Literal["increment", "append", "merge"] = Field(description="increment a number, append to a list, or merge into an object")
+    op: Literal["increment", "append", "merge"] = Field(
+        description="increment a number, append to a list, or merge into an object"
+    )
     argument: Any = Field(description="the amount, the item to append, or the object to merge")
 
 
@@ -109,7 +111,11 @@ class CommitSharedStateTool(_SharedStateTool):
     args_schema: type[BaseModel] = _CommitArgs
 
     def _run(self, key: str, value: Any, expect_version: int) -> str:
-        return self._answer(lambda: {"version": self.client.commit(self._key(key), ops.set(value), expect_version=expect_version).version})
+        return self._answer(
+            lambda: {
+                "version": self.client.commit(self._key(key), ops.set(value), expect_version=expect_version).version
+            }
+        )
 
 
 class UpdateSharedStateTool(_SharedStateTool):
@@ -118,9 +124,12 @@ class UpdateSharedStateTool(_SharedStateTool):
     args_schema: type[BaseModel] = _UpdateArgs
 
     def _run(self, key: str, op: str, argument: Any) -> str:  # noqa: A002 - the model-facing argument name
-        change = {"increment": lambda: ops.increment(argument), "append": lambda: ops.append(argument), "merge": lambda: ops.merge(argument)}[op]()
+        change = {
+            "increment": lambda: ops.increment(argument),
+            "append": lambda: ops.append(argument),
+            "merge": lambda: ops.merge(argument),
+        }[op]()
         return self._answer(lambda: {"version": self.client.commit(self._key(key), change).version})
-
 
 
 def _record(r: Any) -> dict[str, Any]:
@@ -129,4 +138,6 @@ def _record(r: Any) -> dict[str, Any]:
 
 def shared_state_tools(client: Client, scope: str = "") -> list[BaseTool]:
     """The three shared-state tools for a CrewAI agent, limited to keys under ``scope``."""
-    return [cls(client=client, scope=scope) for cls in (ReadSharedStateTool, CommitSharedStateTool, UpdateSharedStateTool)]
+    return [
+        cls(client=client, scope=scope) for cls in (ReadSharedStateTool, CommitSharedStateTool, UpdateSharedStateTool)
+    ]

@@ -6,7 +6,8 @@ Branch on the class or on ``code``, never on messages. The coordinator sends
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 #: Per code: (retryable, HTTP status) — the table of ``src/core/errors.ts``; a test checks it against the server.
 ERROR_TABLE: Mapping[str, tuple[bool, int]] = {
@@ -47,7 +48,9 @@ class FencedStateError(Exception):
 
     def to_json(self) -> dict[str, Any]:
         """The wire body, ``{"error": {...}}`` — what a tool may hand to a model."""
-        return {"error": {"code": self.code, "message": self.message, "retryable": self.retryable, "details": self.details}}
+        return {
+            "error": {"code": self.code, "message": self.message, "retryable": self.retryable, "details": self.details}
+        }
 
 
 class VersionConflictError(FencedStateError):

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .client import Client
@@ -47,8 +48,16 @@ class FileRecord:
     @classmethod
     def from_wire(cls, w: Mapping[str, Any]) -> FileRecord:
         return cls(
-            w["path"], w["exists"], w["version"], w["epoch"], w["outsideEdit"],
-            w.get("content"), w.get("encoding"), w.get("sha256"), w.get("size"), w.get("updatedAt"),
+            w["path"],
+            w["exists"],
+            w["version"],
+            w["epoch"],
+            w["outsideEdit"],
+            w.get("content"),
+            w.get("encoding"),
+            w.get("sha256"),
+            w.get("size"),
+            w.get("updatedAt"),
         )
 
 
@@ -67,7 +76,16 @@ class FileWriteResult:
 
     @classmethod
     def from_wire(cls, w: Mapping[str, Any]) -> FileWriteResult:
-        return cls(w["path"], w["version"], w["epoch"], w["sha256"], w["seq"], w["replayed"], w["materialized"], w.get("materializeError"))
+        return cls(
+            w["path"],
+            w["version"],
+            w["epoch"],
+            w["sha256"],
+            w["seq"],
+            w["replayed"],
+            w["materialized"],
+            w.get("materializeError"),
+        )
 
 
 @dataclass(frozen=True)
@@ -149,10 +167,16 @@ class Files:
             body["opId"] = op_id or uuid.uuid4().hex
         return FileWriteResult.from_wire(self._client.call("files/write", body))
 
-    def publish(self, files: Sequence[Mapping[str, Any]], *, op_id: str | None = None, owner: str | None = None) -> list[FileWriteResult]:
+    def publish(
+        self, files: Sequence[Mapping[str, Any]], *, op_id: str | None = None, owner: str | None = None
+    ) -> list[FileWriteResult]:
         """Commits several files all-or-nothing: each ``{"path", "content", "expect_version"?, "epoch"?}``."""
         entries = [
-            {"path": f["path"], **_content(f["content"]), **_preconditions(f.get("expect_version"), f.get("epoch"), None)}
+            {
+                "path": f["path"],
+                **_content(f["content"]),
+                **_preconditions(f.get("expect_version"), f.get("epoch"), None),
+            }
             for f in files
         ]
         body: dict[str, Any] = {"files": entries, **_preconditions(None, None, owner)}
@@ -160,9 +184,13 @@ class Files:
             body["opId"] = op_id or uuid.uuid4().hex
         return [FileWriteResult.from_wire(r) for r in self._client.call("files/publish", body)["results"]]
 
-    def adopt(self, path: str, *, expect_version: int | None = None, epoch: int | None = None, owner: str | None = None) -> FileWriteResult:
+    def adopt(
+        self, path: str, *, expect_version: int | None = None, epoch: int | None = None, owner: str | None = None
+    ) -> FileWriteResult:
         """Commits the bytes now on disk (an outside edit) as the file's next version, fenced like a write."""
-        return FileWriteResult.from_wire(self._client.call("files/adopt", {"path": path, **_preconditions(expect_version, epoch, owner)}))
+        return FileWriteResult.from_wire(
+            self._client.call("files/adopt", {"path": path, **_preconditions(expect_version, epoch, owner)})
+        )
 
     def discard(self, path: str) -> int:
         """Restores the committed version on disk (removes a file never committed); returns its version."""
@@ -181,8 +209,16 @@ class Files:
 
     def renew(self, claim: FileClaim, ttl_ms: int = 10_000) -> FileClaim:
         """Extends a live claim; ``FencedError`` if it was superseded, expired or released."""
-        return FileClaim.from_wire(self._client.call("files/renew", {"path": claim.path, "owner": claim.owner, "epoch": claim.epoch, "ttlMs": ttl_ms}))
+        return FileClaim.from_wire(
+            self._client.call(
+                "files/renew", {"path": claim.path, "owner": claim.owner, "epoch": claim.epoch, "ttlMs": ttl_ms}
+            )
+        )
 
     def release(self, claim: FileClaim) -> bool:
         """Releases a claim; ``False`` when it was no longer current."""
-        return bool(self._client.call("files/release", {"path": claim.path, "owner": claim.owner, "epoch": claim.epoch})["released"])
+        return bool(
+            self._client.call("files/release", {"path": claim.path, "owner": claim.owner, "epoch": claim.epoch})[
+                "released"
+            ]
+        )

@@ -11,8 +11,9 @@ result never lands. Shaped for CrewAI / AutoGen workers: lease, run the agent, c
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .records import TxnResult
 
@@ -37,7 +38,18 @@ class Lease:
 
     @staticmethod
     def from_wire(w: Mapping[str, Any]) -> Lease:
-        return Lease(w["queue"], w["seq"], w["key"], w["owner"], w["epoch"], w["version"], w["payload"], w["attempt"], w["maxAttempts"], w["expiresAt"])
+        return Lease(
+            w["queue"],
+            w["seq"],
+            w["key"],
+            w["owner"],
+            w["epoch"],
+            w["version"],
+            w["payload"],
+            w["attempt"],
+            w["maxAttempts"],
+            w["expiresAt"],
+        )
 
     def ref(self) -> dict[str, Any]:
         return {"queue": self.queue, "seq": self.seq, "owner": self.owner, "epoch": self.epoch, "version": self.version}
@@ -49,7 +61,14 @@ class Queue:
     def __init__(self, client: Client, name: str) -> None:
         self.client, self.name = client, name
 
-    def enqueue(self, payload: Any, *, op_id: str | None = None, max_attempts: int | None = None, retry: Mapping[str, int] | None = None) -> dict[str, Any]:
+    def enqueue(
+        self,
+        payload: Any,
+        *,
+        op_id: str | None = None,
+        max_attempts: int | None = None,
+        retry: Mapping[str, int] | None = None,
+    ) -> dict[str, Any]:
         """Appends a task; the same ``op_id`` enqueues once (``created`` is False on a retry). ``retry`` is
         ``{"baseMs", "maxMs"}``: attempt n that fails waits ``min(maxMs, baseMs * 2**(n-1))``."""
         body: dict[str, Any] = {"queue": self.name, "payload": payload, "opId": op_id or str(uuid.uuid4())}
@@ -61,12 +80,16 @@ class Queue:
 
     def lease(self, owner: str, *, visibility_ms: int = 30_000) -> Lease | None:
         """Leases the oldest visible task nobody holds, or returns None. One ``owner`` per concurrent consumer."""
-        got = self.client.call("queue/lease", {"queue": self.name, "owner": owner, "visibilityMs": visibility_ms})["lease"]
+        got = self.client.call("queue/lease", {"queue": self.name, "owner": owner, "visibilityMs": visibility_ms})[
+            "lease"
+        ]
         return None if got is None else Lease.from_wire(got)
 
     def heartbeat(self, lease: Lease, *, visibility_ms: int = 30_000) -> int:
         """Extends the lease; returns its new end. ``FencedError`` when it was lost: stop working on the task."""
-        return int(self.client.call("queue/heartbeat", {"lease": lease.ref(), "visibilityMs": visibility_ms})["expiresAt"])
+        return int(
+            self.client.call("queue/heartbeat", {"lease": lease.ref(), "visibilityMs": visibility_ms})["expiresAt"]
+        )
 
     def complete(
         self,

@@ -43,7 +43,10 @@ def _find_problem(value: Any, path: list[str | int]) -> tuple[list[str | int], s
         if not math.isfinite(value):
             return path, f"{value} is not a JSON number"
         if value.is_integer() and abs(value) > MAX_SAFE_INTEGER:
-            return path, f"the float {value!r} is integral beyond ±(2**53 − 1), which the coordinator refuses; send it as a string"
+            return (
+                path,
+                f"the float {value!r} is integral beyond ±(2**53 − 1), which the coordinator refuses; send it as a string",
+            )
         return None
     if isinstance(value, str):
         return None
@@ -56,10 +59,12 @@ def _find_problem(value: Any, path: list[str | int]) -> tuple[list[str | int], s
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
-                return [*path, str(key)], f"a dict key must be a str, not {type(key).__name__} ({key!r}): JSON would turn it into a string"
+                return [
+                    *path,
+                    str(key),
+                ], f"a dict key must be a str, not {type(key).__name__} ({key!r}): JSON would turn it into a string"
             found = _find_problem(item, [*path, key])
             if found is not None:
                 return found
         return None
     return path, f"{type(value).__name__} is not a JSON value"
-

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import random
 import socket
 import time
-from typing import TYPE_CHECKING, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from .errors import UnavailableError, error_from_body
@@ -44,10 +46,8 @@ class Watch(Iterator[Event]):
         self._closed = True
         sock = self._sock
         if sock is not None:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     def _run(self) -> Iterator[Event]:
         failures = 0
@@ -55,7 +55,9 @@ class Watch(Iterator[Event]):
             conn = self._client.new_connection()
             try:
                 query = urlencode({"prefix": self._prefix, "fromSeq": self._next_seq})
-                conn.request("GET", f"/v1/watch?{query}", headers={"accept": "text/event-stream", **self._client.auth_headers()})
+                conn.request(
+                    "GET", f"/v1/watch?{query}", headers={"accept": "text/event-stream", **self._client.auth_headers()}
+                )
                 # Kept apart: http.client hands a `Connection: close` socket to the response and forgets it.
                 self._sock = conn.sock
                 if self._closed:
@@ -76,7 +78,9 @@ class Watch(Iterator[Event]):
                     return
                 failures += 1
                 if failures > self._client.retries:
-                    raise UnavailableError(f"watch stream to {self._client.url} lost: {err!r}", {"cause": repr(err)}) from err
+                    raise UnavailableError(
+                        f"watch stream to {self._client.url} lost: {err!r}", {"cause": repr(err)}
+                    ) from err
                 time.sleep(random.uniform(0, min(1.0, 0.01 * 2**failures)))
             finally:
                 conn.close()

@@ -34,7 +34,10 @@ def test_an_agent_reads_fenced_memory_into_its_context(client: Client, ns: str) 
         result = await make_team("helper", ["Noted: metric."], [memory]).run(task="How tall is Everest?")
         events = [m for m in result.messages if isinstance(m, MemoryQueryEvent)]
         assert len(events) == 1 and events[0].content[0].content == "The user prefers metric units"
-        assert [m.content for m in result.messages if isinstance(m, TextMessage)] == ["How tall is Everest?", "Noted: metric."]
+        assert [m.content for m in result.messages if isinstance(m, TextMessage)] == [
+            "How tall is Everest?",
+            "Noted: metric.",
+        ]
         assert [m.content for m in (await memory.query("METRIC")).results] == ["The user prefers metric units"]
         assert (await memory.query("imperial")).results == []
 

@@ -18,7 +18,6 @@ from fenced_state import (
     UnsupportedMediaTypeError,
     error_from_body,
 )
-
 from fenced_state.coordinator import LocalCoordinator
 
 ROUTES = ["read", "list", "commit", "txn", "claim", "renew", "release"]
@@ -30,16 +29,45 @@ BODIES: list[tuple[str, bytes, str | None, type[FencedStateError]]] = [
     ("text/plain", b"hello", "text/plain", UnsupportedMediaTypeError),
     ("JSON sent as text/plain", b'{"key": "k", "op": {"type": "delete"}}', "text/plain", UnsupportedMediaTypeError),
     ("no content type", b'{"key": "k", "op": {"type": "delete"}}', None, UnsupportedMediaTypeError),
-    ("a Latin-1 charset", b'{"key": "k", "op": {"type": "set", "value": "caf\xe9"}}', "application/json; charset=iso-8859-1", UnsupportedMediaTypeError),
-    ("bytes that are not UTF-8", b'{"key": "k", "op": {"type": "set", "value": "caf\xe9"}}', "application/json", InvalidInputError),
-    ("an integer beyond 2**53", b'{"key": "k", "op": {"type": "set", "value": 9007199254740993}}', "application/json", InvalidInputError),
-    ("wrong field types", json.dumps({"key": 1, "op": "set", "owner": [], "epoch": "x", "ttlMs": "y", "requests": {}, "prefix": 7}).encode(), "application/json", InvalidInputError),
+    (
+        "a Latin-1 charset",
+        b'{"key": "k", "op": {"type": "set", "value": "caf\xe9"}}',
+        "application/json; charset=iso-8859-1",
+        UnsupportedMediaTypeError,
+    ),
+    (
+        "bytes that are not UTF-8",
+        b'{"key": "k", "op": {"type": "set", "value": "caf\xe9"}}',
+        "application/json",
+        InvalidInputError,
+    ),
+    (
+        "an integer beyond 2**53",
+        b'{"key": "k", "op": {"type": "set", "value": 9007199254740993}}',
+        "application/json",
+        InvalidInputError,
+    ),
+    (
+        "wrong field types",
+        json.dumps(
+            {"key": 1, "op": "set", "owner": [], "epoch": "x", "ttlMs": "y", "requests": {}, "prefix": 7}
+        ).encode(),
+        "application/json",
+        InvalidInputError,
+    ),
     # 16 MiB: far more than loopback socket buffers hold, so the client is still sending when the 413 is decided.
-    ("a body over the 2 MiB limit", json.dumps({"key": "k", "op": {"type": "set", "value": "x" * (16 << 20)}}).encode(), "application/json", PayloadTooLargeError),
+    (
+        "a body over the 2 MiB limit",
+        json.dumps({"key": "k", "op": {"type": "set", "value": "x" * (16 << 20)}}).encode(),
+        "application/json",
+        PayloadTooLargeError,
+    ),
 ]
 
 
-def _request(url: str, method: str, path: str, body: bytes | None, content_type: str | None) -> tuple[int, object, http.client.HTTPResponse]:
+def _request(
+    url: str, method: str, path: str, body: bytes | None, content_type: str | None
+) -> tuple[int, object, http.client.HTTPResponse]:
     parts = urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
     try:
@@ -56,7 +84,9 @@ def _post(url: str, route: str, body: bytes, content_type: str | None) -> tuple[
 
 
 @pytest.mark.parametrize("route", ROUTES)
-def test_every_route_answers_bad_input_with_a_typed_4xx_and_writes_nothing(coordinator: LocalCoordinator, client: Client, route: str) -> None:
+def test_every_route_answers_bad_input_with_a_typed_4xx_and_writes_nothing(
+    coordinator: LocalCoordinator, client: Client, route: str
+) -> None:
     before = client.get_json("/healthz")["lastSeq"]
     for name, body, content_type, expected in BODIES:
         status, reply = _post(coordinator.url, route, body, content_type)

@@ -21,7 +21,6 @@ from fenced_state import (
     VersionConflictError,
     op,
 )
-
 from fenced_state.coordinator import LocalCoordinator
 
 from .conftest import start_coordinator
@@ -42,7 +41,11 @@ def test_reads_commits_and_lists(client: Client, ns: str) -> None:
 def test_read_many_and_list_snapshot_read_at_one_seq(client: Client, ns: str) -> None:
     client.txn([{"key": f"{ns}/a", "op": op.set(1)}, {"key": f"{ns}/b", "op": op.set(2)}])
     snap = client.read_many([f"{ns}/b", f"{ns}/none", f"{ns}/a"])
-    assert [(r.key, r.exists, r.version, r.value) for r in snap.records] == [(f"{ns}/b", True, 1, 2), (f"{ns}/none", False, 0, None), (f"{ns}/a", True, 1, 1)]
+    assert [(r.key, r.exists, r.version, r.value) for r in snap.records] == [
+        (f"{ns}/b", True, 1, 2),
+        (f"{ns}/none", False, 0, None),
+        (f"{ns}/a", True, 1, 1),
+    ]
     page = client.list_snapshot(f"{ns}/", limit=1)
     assert page.seq == snap.seq and [r.key for r in page.records] == [f"{ns}/a"]
     assert client.read_many(()).records == []
@@ -110,7 +113,12 @@ def test_watch_streams_outcomes_in_order_and_closes_from_another_thread(client: 
     client.commit(f"{ns}/b", op.increment(1), op_id=f"{ns}-op")
     client.commit(f"{ns}/b", op.increment(1), op_id=f"{ns}-op")
     events = [next(watch) for _ in range(4)]
-    assert [(e.key, e.outcome) for e in events] == [(f"{ns}/a", "committed"), (f"{ns}/a", "conflict"), (f"{ns}/b", "committed"), (f"{ns}/b", "replayed")]
+    assert [(e.key, e.outcome) for e in events] == [
+        (f"{ns}/a", "committed"),
+        (f"{ns}/a", "conflict"),
+        (f"{ns}/b", "committed"),
+        (f"{ns}/b", "replayed"),
+    ]
     assert events[3].op_id == f"{ns}-op" and [e.seq for e in events] == sorted(e.seq for e in events)
 
     got: list[object] = []
@@ -125,7 +133,9 @@ def test_watch_streams_outcomes_in_order_and_closes_from_another_thread(client: 
     replay.close()
 
 
-def test_G3_a_commit_whose_answer_is_lost_is_resent_with_the_same_op_id_and_applied_once(coordinator: LocalCoordinator, ns: str) -> None:
+def test_G3_a_commit_whose_answer_is_lost_is_resent_with_the_same_op_id_and_applied_once(
+    coordinator: LocalCoordinator, ns: str
+) -> None:
     proxy = DroppingProxy(coordinator.url, drop_first=2)
     try:
         with Client(proxy.url) as flaky, Client(coordinator.url) as direct:
@@ -135,7 +145,12 @@ def test_G3_a_commit_whose_answer_is_lost_is_resent_with_the_same_op_id_and_appl
             assert direct.read(f"{ns}/n").value == 1
 
             proxy.drops_left = 1
-            txn = flaky.txn([{"key": f"{ns}/a", "op": op.increment(1)}, {"key": f"{ns}/b", "op": op.increment(1), "expect_version": 0}])
+            txn = flaky.txn(
+                [
+                    {"key": f"{ns}/a", "op": op.increment(1)},
+                    {"key": f"{ns}/b", "op": op.increment(1), "expect_version": 0},
+                ]
+            )
             assert txn.replayed is True
             assert [direct.read(f"{ns}/{k}").value for k in "ab"] == [1, 1]
     finally:
@@ -143,9 +158,8 @@ def test_G3_a_commit_whose_answer_is_lost_is_resent_with_the_same_op_id_and_appl
 
 
 def test_an_unreachable_coordinator_is_UNAVAILABLE_after_the_retries() -> None:
-    with Client("http://127.0.0.1:9", retries=2) as dead:
-        with pytest.raises(UnavailableError) as info:
-            dead.read("k")
+    with Client("http://127.0.0.1:9", retries=2) as dead, pytest.raises(UnavailableError) as info:
+        dead.read("k")
     assert info.value.retryable and "cause" in info.value.details
 
 

@@ -8,7 +8,6 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from fenced_state import Client, VersionConflictError, op
-
 from fenced_state.coordinator import LocalCoordinator
 
 THREADS = 8
@@ -77,7 +76,9 @@ def test_G1_of_processes_committing_from_one_version_exactly_one_wins(coordinato
     with ctx.Manager() as manager:
         barrier = manager.Barrier(PROCESSES)
         with ctx.Pool(PROCESSES) as pool:
-            outcomes = pool.starmap(_race_once, [(coordinator.url, key, base, f"p{i}", barrier) for i in range(PROCESSES)])
+            outcomes = pool.starmap(
+                _race_once, [(coordinator.url, key, base, f"p{i}", barrier) for i in range(PROCESSES)]
+            )
     assert sorted(outcomes) == ["VERSION_CONFLICT"] * (PROCESSES - 1) + ["won"]
 
 

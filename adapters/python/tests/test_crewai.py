@@ -25,7 +25,16 @@ class ScriptedLLM(BaseLLM):
     replies: list[str]
     seen: list[Any] = []
 
-    def call(self, messages: Any, tools: Any = None, callbacks: Any = None, available_functions: Any = None, from_task: Any = None, from_agent: Any = None, response_model: Any = None) -> str:
+    def call(
+        self,
+        messages: Any,
+        tools: Any = None,
+        callbacks: Any = None,
+        available_functions: Any = None,
+        from_task: Any = None,
+        from_agent: Any = None,
+        response_model: Any = None,
+    ) -> str:
         self.seen.append(messages)
         return self.replies.pop(0)
 
@@ -35,7 +44,9 @@ class Notes(BaseModel):
     notes: list[str] = []
 
 
-def note_flow(persistence: FlowPersistence, barrier: threading.Barrier | None, wait_for: threading.Event | None) -> type[Flow[Notes]]:
+def note_flow(
+    persistence: FlowPersistence, barrier: threading.Barrier | None, wait_for: threading.Event | None
+) -> type[Flow[Notes]]:
     """A two-step flow that appends its writer's name; class-level @persist shares one persistence, as CrewAI users do."""
 
     @persist(persistence)
@@ -130,7 +141,9 @@ def test_agents_use_the_shared_state_tools_and_see_typed_conflicts(client: Clien
             "Thought: I now know the final answer\nFinal Answer: plan updated",
         ],
     )
-    agent = Agent(role="planner", goal="keep the plan current", backstory="careful", llm=llm, tools=shared_state_tools(client, ns))
+    agent = Agent(
+        role="planner", goal="keep the plan current", backstory="careful", llm=llm, tools=shared_state_tools(client, ns)
+    )
     task = Task(description="Update the plan to v2", expected_output="a sentence", agent=agent)
     result = Crew(agents=[agent], tasks=[task]).kickoff()
     assert result.raw == "plan updated" and llm.replies == []

@@ -5,12 +5,12 @@ from __future__ import annotations
 import tempfile
 import threading
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
-from fenced_state import Client, ClaimHeldError, FencedError, InvalidInputError, VersionConflictError
+from fenced_state import ClaimHeldError, Client, FencedError, InvalidInputError, VersionConflictError
 from fenced_state.coordinator import LocalCoordinator
 
 from .conftest import start_coordinator
@@ -95,9 +95,19 @@ def test_publish_is_all_or_nothing(fc: tuple[Client, Path, str]) -> None:
     client, root, ns = fc
     client.files.write(f"{ns}/a.md", "a1\n", expect_version=0)
     with pytest.raises(VersionConflictError):
-        client.files.publish([{"path": f"{ns}/b.md", "content": "b1\n", "expect_version": 0}, {"path": f"{ns}/a.md", "content": "a2\n", "expect_version": 0}])
+        client.files.publish(
+            [
+                {"path": f"{ns}/b.md", "content": "b1\n", "expect_version": 0},
+                {"path": f"{ns}/a.md", "content": "a2\n", "expect_version": 0},
+            ]
+        )
     assert not (root / ns / "b.md").exists()
-    results = client.files.publish([{"path": f"{ns}/b.md", "content": "b1\n", "expect_version": 0}, {"path": f"{ns}/a.md", "content": b"a2\n", "expect_version": 1}])
+    results = client.files.publish(
+        [
+            {"path": f"{ns}/b.md", "content": "b1\n", "expect_version": 0},
+            {"path": f"{ns}/a.md", "content": b"a2\n", "expect_version": 1},
+        ]
+    )
     assert [(r.path, r.version) for r in results] == [(f"{ns}/b.md", 1), (f"{ns}/a.md", 2)]
     assert (root / ns / "a.md").read_text() == "a2\n"
 

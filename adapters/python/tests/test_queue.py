@@ -90,6 +90,17 @@ def test_worker_threads_complete_every_task_exactly_once(client: Client, ns: str
 
 
 def test_lease_round_trips_from_the_wire() -> None:
-    wire = {"queue": "q", "seq": 3, "key": "queues/q/ready/3", "owner": "w", "epoch": 9, "version": 2, "payload": [1], "attempt": 1, "maxAttempts": 5, "expiresAt": 10}
+    wire = {
+        "queue": "q",
+        "seq": 3,
+        "key": "queues/q/ready/3",
+        "owner": "w",
+        "epoch": 9,
+        "version": 2,
+        "payload": [1],
+        "attempt": 1,
+        "maxAttempts": 5,
+        "expiresAt": 10,
+    }
     lease = Lease.from_wire(wire)
     assert lease.ref() == {"queue": "q", "seq": 3, "owner": "w", "epoch": 9, "version": 2}

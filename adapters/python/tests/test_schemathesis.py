@@ -25,7 +25,9 @@ CONFIG = Path(__file__).with_name("schemathesis.toml")
 EXCLUDED_CHECKS = "unsupported_method"
 
 
-def fuzz(url: str, max_examples: int, cwd: Path, headers: tuple[str, ...] = ()) -> tuple[subprocess.CompletedProcess[str], int]:
+def fuzz(
+    url: str, max_examples: int, cwd: Path, headers: tuple[str, ...] = ()
+) -> tuple[subprocess.CompletedProcess[str], int]:
     """Runs ``st run`` against ``url``; returns the finished process and the number of test cases it generated."""
     header_args = [arg for h in headers for arg in ("-H", h)]
     proc = subprocess.run(

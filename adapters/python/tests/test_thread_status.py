@@ -16,7 +16,13 @@ def test_a_thread_whose_head_a_run_holds_is_busy_with_the_claim(client: Client, 
     # The root head of thread "t" under the key prefix: what withThreadClaim claims.
     claim = client.claim(f"{ns}/t/head/~", "worker-1", ttl_ms=60_000)
     status = client.thread_status("t", key_prefix=ns)
-    assert status == {"status": "busy", "owner": "worker-1", "runId": None, "since": None, "expiresAt": claim.expires_at}
+    assert status == {
+        "status": "busy",
+        "owner": "worker-1",
+        "runId": None,
+        "since": None,
+        "expiresAt": claim.expires_at,
+    }
     client.release(claim)
     assert client.thread_status("t", key_prefix=ns) == {"status": "idle"}
 

@@ -35,7 +35,9 @@ UNFAITHFUL: list[tuple[str, Any, list[Any]]] = [
 
 
 @pytest.mark.parametrize(("name", "value", "path"), UNFAITHFUL, ids=[u[0] for u in UNFAITHFUL])
-def test_G6_a_value_that_would_change_is_InvalidInputError_before_anything_is_sent(name: str, value: Any, path: list[Any]) -> None:
+def test_G6_a_value_that_would_change_is_InvalidInputError_before_anything_is_sent(
+    name: str, value: Any, path: list[Any]
+) -> None:
     # Nothing listens on port 9: had the client sent anything, it would be UnavailableError.
     with Client("http://127.0.0.1:9", retries=0) as unreachable:
         for call in (

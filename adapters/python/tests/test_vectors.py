@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +20,13 @@ CASES = [(f.name, c) for f in VECTOR_FILES for c in json.loads(f.read_text())["c
 
 
 def test_finds_the_vector_files() -> None:
-    assert {f.name for f in VECTOR_FILES} >= {"commit.json", "fencing.json", "idempotency.json", "invalid-input.json", "txn.json"}
+    assert {f.name for f in VECTOR_FILES} >= {
+        "commit.json",
+        "fencing.json",
+        "idempotency.json",
+        "invalid-input.json",
+        "txn.json",
+    }
 
 
 def _camel(name: str) -> str:
@@ -45,10 +50,24 @@ def _typed_call(client: Client, call: str, r: dict[str, Any]) -> Any:
     if call == "read-many":
         return _to_wire(client.read_many(r["keys"]))
     if call == "list":
-        records = client.list(r.get("prefix", ""), after=r.get("after"), limit=r.get("limit"), include_deleted=r.get("includeDeleted", False))
+        records = client.list(
+            r.get("prefix", ""),
+            after=r.get("after"),
+            limit=r.get("limit"),
+            include_deleted=r.get("includeDeleted", False),
+        )
         return {"records": _to_wire(records)}
     if call == "commit":
-        return _to_wire(client.commit(r["key"], r["op"], expect_version=r.get("expectVersion"), epoch=r.get("epoch"), op_id=r.get("opId"), owner=r.get("owner")))
+        return _to_wire(
+            client.commit(
+                r["key"],
+                r["op"],
+                expect_version=r.get("expectVersion"),
+                epoch=r.get("epoch"),
+                op_id=r.get("opId"),
+                owner=r.get("owner"),
+            )
+        )
     if call == "txn":
         return _to_wire(client.txn(r["requests"], op_id=r.get("opId")))
     if call == "claim":
@@ -79,7 +98,11 @@ def _mismatches(actual: Any, expected: Any, path: str) -> list[str]:
             else:
                 out += _mismatches(actual.get(k), e, f"{path}.{k}")
         return out
-    same = actual == expected and type(actual) is type(expected) or (isinstance(actual, (int, float)) and not isinstance(actual, bool) and actual == expected)
+    same = (
+        actual == expected
+        and type(actual) is type(expected)
+        or (isinstance(actual, (int, float)) and not isinstance(actual, bool) and actual == expected)
+    )
     return [] if same else [f"{path}: expected {expected!r}, got {actual!r}"]
 
 
@@ -99,7 +122,11 @@ class _CaseEpochs:
             return [self.map(v) for v in value]
         if isinstance(value, dict):
             return {
-                k: (self.bound.get(v, _UNBOUND_EPOCH + v) if k in _EPOCH_FIELDS and type(v) is int and 0 < v < _UNBOUND_EPOCH else self.map(v))
+                k: (
+                    self.bound.get(v, _UNBOUND_EPOCH + v)
+                    if k in _EPOCH_FIELDS and type(v) is int and 0 < v < _UNBOUND_EPOCH
+                    else self.map(v)
+                )
                 for k, v in value.items()
             }
         return value
@@ -130,7 +157,9 @@ def test_vector(client: Client, file: str, case: dict[str, Any]) -> None:
             expect_error = epochs.map(expect_error)
             assert expect_error, f"{where}: unexpected {err.code}: {err}"
             assert type(err) is ERROR_CLASSES[expect_error["code"]], f"{where}: got {type(err).__name__}"
-            assert not _mismatches(err.to_json()["error"], expect_error, "error"), f"{where}: {_mismatches(err.to_json()['error'], expect_error, 'error')}"
+            assert not _mismatches(err.to_json()["error"], expect_error, "error"), (
+                f"{where}: {_mismatches(err.to_json()['error'], expect_error, 'error')}"
+            )
             continue
         assert not expect_error, f"{where}: expected {expect_error['code']}, got {result!r}"
         problems = _mismatches(result, epochs.map(local.get("result", {})), "result")

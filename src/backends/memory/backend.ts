@@ -39,43 +39,45 @@ export class MemoryBackend implements Backend {
   private readonly listeners = new Listeners();
 
   transact<T>(fn: (tx: BackendTx) => Promise<T>): Promise<T> {
-    return this.gate.run(() => this.queue.run(async () => {
-      // Writes are buffered and applied only when `fn` resolves: a throw leaves nothing behind.
-      const records = new Map<string, StoredRecord>();
-      const claims = new Map<string, StoredClaim>();
-      const idem = new Map<string, IdempotencyRecord>();
-      const events: StateEvent[] = [];
-      const checkpoints = this.checkpointRows.begin();
-      let epoch = this.epoch;
-      const tx: BackendTx = {
-        getKeyState: (key): KeyState => {
-          const record = records.get(key) ?? this.records.get(key);
-          const claim = claims.get(key) ?? this.claims.get(key);
-          return { ...(record && { record: { ...record } }), ...(claim && { claim: { ...claim } }) };
-        },
-        putRecord: (r) => void records.set(r.key, { ...r }),
-        putClaim: (c) => void claims.set(c.key, { ...c }),
-        getIdempotency: (opId) => idem.get(opId) ?? this.idempotency.get(opId),
-        putIdempotency: (r) => void idem.set(r.opId, { ...r }),
-        appendEvent: (e) => {
-          const seq = this.seq + events.length + 1;
-          events.push({ ...e, seq });
-          return seq;
-        },
-        nextEpoch: (atLeast) => (epoch = Math.max(epoch, atLeast) + 1),
-        checkpoints: checkpoints.tx,
-      };
-      const result = await fn(tx);
-      for (const [k, r] of records) this.records.set(k, r);
-      for (const [k, c] of claims) this.claims.set(k, c);
-      for (const [k, r] of idem) this.idempotency.set(k, r);
-      this.events.push(...events);
-      this.seq += events.length;
-      this.epoch = epoch;
-      checkpoints.apply();
-      if (events.length > 0 || records.size > 0) this.listeners.notify();
-      return result;
-    }));
+    return this.gate.run(() =>
+      this.queue.run(async () => {
+        // Writes are buffered and applied only when `fn` resolves: a throw leaves nothing behind.
+        const records = new Map<string, StoredRecord>();
+        const claims = new Map<string, StoredClaim>();
+        const idem = new Map<string, IdempotencyRecord>();
+        const events: StateEvent[] = [];
+        const checkpoints = this.checkpointRows.begin();
+        let epoch = this.epoch;
+        const tx: BackendTx = {
+          getKeyState: (key): KeyState => {
+            const record = records.get(key) ?? this.records.get(key);
+            const claim = claims.get(key) ?? this.claims.get(key);
+            return { ...(record && { record: { ...record } }), ...(claim && { claim: { ...claim } }) };
+          },
+          putRecord: (r) => void records.set(r.key, { ...r }),
+          putClaim: (c) => void claims.set(c.key, { ...c }),
+          getIdempotency: (opId) => idem.get(opId) ?? this.idempotency.get(opId),
+          putIdempotency: (r) => void idem.set(r.opId, { ...r }),
+          appendEvent: (e) => {
+            const seq = this.seq + events.length + 1;
+            events.push({ ...e, seq });
+            return seq;
+          },
+          nextEpoch: (atLeast) => (epoch = Math.max(epoch, atLeast) + 1),
+          checkpoints: checkpoints.tx,
+        };
+        const result = await fn(tx);
+        for (const [k, r] of records) this.records.set(k, r);
+        for (const [k, c] of claims) this.claims.set(k, c);
+        for (const [k, r] of idem) this.idempotency.set(k, r);
+        this.events.push(...events);
+        this.seq += events.length;
+        this.epoch = epoch;
+        checkpoints.apply();
+        if (events.length > 0 || records.size > 0) this.listeners.notify();
+        return result;
+      }),
+    );
   }
 
   getRecord(key: string): Promise<StoredRecord | undefined> {
@@ -102,10 +104,11 @@ export class MemoryBackend implements Backend {
       const records = new Map(this.records);
       const seq = this.seq;
       return fn({
-        getRecords: (keys) => keys.map((key) => {
-          const r = records.get(key);
-          return r && { ...r };
-        }),
+        getRecords: (keys) =>
+          keys.map((key) => {
+            const r = records.get(key);
+            return r && { ...r };
+          }),
         listRecords: (q) => listIn(records, q),
         lastSeq: () => seq,
       });
@@ -142,10 +145,12 @@ export class MemoryBackend implements Backend {
   }
 
   purge(q: { idempotencyBefore: number; maxEvents: number }): Promise<void> {
-    return this.gate.run(() => this.queue.run(async () => {
-      for (const [k, r] of this.idempotency) if (r.createdAt < q.idempotencyBefore) this.idempotency.delete(k);
-      if (this.events.length > q.maxEvents) this.events = this.events.slice(this.events.length - q.maxEvents);
-    }));
+    return this.gate.run(() =>
+      this.queue.run(async () => {
+        for (const [k, r] of this.idempotency) if (r.createdAt < q.idempotencyBefore) this.idempotency.delete(k);
+        if (this.events.length > q.maxEvents) this.events = this.events.slice(this.events.length - q.maxEvents);
+      }),
+    );
   }
 
   /** Waits for every call issued before it; later calls get `CLOSED`. */

@@ -3,7 +3,19 @@
  * A transaction journals its writes; `MemoryBackend.transact` applies the journal only when the commit succeeds.
  */
 import type { StoredRecord } from "../../core/backend.js";
-import { headCheckpointId, type BlobAddress, type WriteKey, type CheckpointBlob, type CheckpointQuery, type CheckpointReader, type CheckpointRef, type CheckpointRow, type CheckpointTx, type CheckpointWrite, type LoadedCheckpoint } from "../../core/checkpoints.js";
+import {
+  headCheckpointId,
+  type BlobAddress,
+  type WriteKey,
+  type CheckpointBlob,
+  type CheckpointQuery,
+  type CheckpointReader,
+  type CheckpointRef,
+  type CheckpointRow,
+  type CheckpointTx,
+  type CheckpointWrite,
+  type LoadedCheckpoint,
+} from "../../core/checkpoints.js";
 import type { Json } from "../../core/json.js";
 import { compareKeys } from "../key-order.js";
 
@@ -41,16 +53,32 @@ export class MemoryCheckpoints implements CheckpointReader {
     const tx: CheckpointTx = {
       insertCheckpoint: (row, blobs) => {
         if (this.existsAfter(journal, row)) return false;
-        journal.push({ kind: "row", row: { ...row, blobRefs: { ...row.blobRefs } }, blobs: blobs.map((b) => ({ ...b })) });
+        journal.push({
+          kind: "row",
+          row: { ...row, blobRefs: { ...row.blobRefs } },
+          blobs: blobs.map((b) => ({ ...b })),
+        });
         return true;
       },
       putWrites: (ref, writes) => void journal.push({ kind: "writes", ref: { ...ref }, writes: [...writes] }),
       deleteThread: (threadId) => void journal.push({ kind: "deleteThread", threadId }),
-      deleteCheckpoints: (refs, blobs) => void journal.push({ kind: "deleteCheckpoints", refs: refs.map((r) => ({ ...r })), blobs: blobs.map((b) => ({ ...b })) }),
-      deleteWrites: (ref, writes) => void journal.push({ kind: "deleteWrites", ref: { ...ref }, writes: writes.map((w) => ({ ...w })) }),
+      deleteCheckpoints: (refs, blobs) =>
+        void journal.push({
+          kind: "deleteCheckpoints",
+          refs: refs.map((r) => ({ ...r })),
+          blobs: blobs.map((b) => ({ ...b })),
+        }),
+      deleteWrites: (ref, writes) =>
+        void journal.push({ kind: "deleteWrites", ref: { ...ref }, writes: writes.map((w) => ({ ...w })) }),
       setHeadVersion: (ref, headVersion) => void journal.push({ kind: "setHeadVersion", ref: { ...ref }, headVersion }),
     };
-    return { tx, apply: () => journal.forEach((entry) => { this.applyEntry(entry); }) };
+    return {
+      tx,
+      apply: () =>
+        journal.forEach((entry) => {
+          this.applyEntry(entry);
+        }),
+    };
   }
 
   async getCheckpoint(ref: CheckpointRef): Promise<LoadedCheckpoint | undefined> {
@@ -62,7 +90,9 @@ export class MemoryCheckpoints implements CheckpointReader {
   async getHeadCheckpoint(q: { threadId: string; ns: string; headKey: string }): Promise<LoadedCheckpoint | undefined> {
     const head = this.records(q.headKey)?.valueText;
     const checkpointId = head == null ? undefined : headCheckpointId(JSON.parse(head) as Json);
-    return checkpointId === undefined ? undefined : this.getCheckpoint({ threadId: q.threadId, ns: q.ns, checkpointId });
+    return checkpointId === undefined
+      ? undefined
+      : this.getCheckpoint({ threadId: q.threadId, ns: q.ns, checkpointId });
   }
 
   async listCheckpoints(q: CheckpointQuery): Promise<LoadedCheckpoint[]> {
@@ -172,5 +202,7 @@ function compareRefs(a: CheckpointRef, b: CheckpointRef): number {
 function metadataMatches(row: CheckpointRow, filter: Record<string, Json>): boolean {
   if (row.type !== "json") return false;
   const metadata = JSON.parse(Buffer.from(row.metadata).toString("utf8")) as Record<string, Json>;
-  return Object.entries(filter).every(([k, v]) => Object.hasOwn(metadata, k) && JSON.stringify(metadata[k]) === JSON.stringify(v));
+  return Object.entries(filter).every(
+    ([k, v]) => Object.hasOwn(metadata, k) && JSON.stringify(metadata[k]) === JSON.stringify(v),
+  );
 }

@@ -56,7 +56,10 @@ function readStatements(s: string) {
   const named = (name: string, text: string) => ({ name: `fenced_${name}`, text });
   return {
     getRecord: named("get_record", `SELECT key, value, version, epoch, updated_at FROM ${s}.records WHERE key = $1`),
-    getRecords: named("get_records", `SELECT key, value, version, epoch, updated_at FROM ${s}.records WHERE key = ANY($1::text[])`),
+    getRecords: named(
+      "get_records",
+      `SELECT key, value, version, epoch, updated_at FROM ${s}.records WHERE key = ANY($1::text[])`,
+    ),
     getClaim: named("get_claim", `SELECT key, owner, epoch, expires_at FROM ${s}.claims WHERE key = $1`),
     // Two statements, so that the key range is an index range either way (see prefixEnd).
     list: named(
@@ -85,7 +88,10 @@ export class PostgresBackend implements Backend {
   private readonly sql: ReturnType<typeof readStatements>;
   private readonly eventSql: EventSql;
   /** Wakes local watchers again while a read found events held back (see `readEvents`). */
-  private readonly recheck: { timer: NodeJS.Timeout | undefined; delayMs: number } = { timer: undefined, delayMs: HELD_RECHECK_MS.first };
+  private readonly recheck: { timer: NodeJS.Timeout | undefined; delayMs: number } = {
+    timer: undefined,
+    delayMs: HELD_RECHECK_MS.first,
+  };
   /** Sent with the COMMIT; the notification is delivered only if the commit lands. */
   private readonly notify: string;
   private readonly listeners = new Listeners();
@@ -171,7 +177,11 @@ export class PostgresBackend implements Backend {
   }
 
   async getClaim(key: string): Promise<StoredClaim | undefined> {
-    const row = (await this.query<{ key: string; owner: string | null; epoch: string; expires_at: string }>(this.sql.getClaim, [key]))[0];
+    const row = (
+      await this.query<{ key: string; owner: string | null; epoch: string; expires_at: string }>(this.sql.getClaim, [
+        key,
+      ])
+    )[0];
     return row && { key: row.key, owner: row.owner, epoch: Number(row.epoch), expiresAt: Number(row.expires_at) };
   }
 
@@ -208,7 +218,9 @@ export class PostgresBackend implements Backend {
       const seq = await this.settledSnapshot(run);
       const result = await fn({
         getRecords: async (keys) => {
-          const rows = new Map((await run<RecordRow>(this.sql.getRecords, [keys])).map((row) => [row.key, toRecord(row)]));
+          const rows = new Map(
+            (await run<RecordRow>(this.sql.getRecords, [keys])).map((row) => [row.key, toRecord(row)]),
+          );
           return keys.map((key) => rows.get(key));
         },
         listRecords: (q) => this.listOn(run, q),
@@ -217,7 +229,8 @@ export class PostgresBackend implements Backend {
       await run({ text: "COMMIT" }, []);
       return result;
     } catch (err) {
-      if (!lost) await client.query("ROLLBACK").catch((e: unknown) => (lost = e instanceof Error ? e : new Error(String(e))));
+      if (!lost)
+        await client.query("ROLLBACK").catch((e: unknown) => (lost = e instanceof Error ? e : new Error(String(e))));
       throw err;
     } finally {
       client.removeListener("error", onError);
@@ -234,10 +247,16 @@ export class PostgresBackend implements Backend {
    */
   private async settledSnapshot(run: Run): Promise<number> {
     for (let attempt = 0; ; attempt++) {
-      const [row] = await run<{ seq: string; newest: string }>({ text: `${SNAPSHOT_BEGIN};\n${this.eventSql.snapshotSeq}` }, []);
+      const [row] = await run<{ seq: string; newest: string }>(
+        { text: `${SNAPSHOT_BEGIN};\n${this.eventSql.snapshotSeq}` },
+        [],
+      );
       if (row!.newest === row!.seq) return Number(row!.seq);
       await run({ text: "ROLLBACK" }, []);
-      if (attempt >= 200) throw new UnavailableError({ cause: "the event log did not settle for a snapshot (writers kept seqs in flight)" });
+      if (attempt >= 200)
+        throw new UnavailableError({
+          cause: "the event log did not settle for a snapshot (writers kept seqs in flight)",
+        });
       await sleep(Math.random() * Math.min(50, 2 ** attempt));
     }
   }
@@ -260,7 +279,11 @@ export class PostgresBackend implements Backend {
    * `HELD_RECHECK_MS.max`, until nothing is held.
    */
   async readEvents(q: { prefix: string; afterSeq: number; limit: number }): Promise<StateEvent[]> {
-    const rows = await this.gate.run(() => this.lastResult<EventRow>(this.eventSql.read({ after: q.afterSeq, from: q.prefix, to: prefixEnd(q.prefix), limit: q.limit })));
+    const rows = await this.gate.run(() =>
+      this.lastResult<EventRow>(
+        this.eventSql.read({ after: q.afterSeq, from: q.prefix, to: prefixEnd(q.prefix), limit: q.limit }),
+      ),
+    );
     this.heldBack(rows[0]?.held ?? false);
     return rows
       .filter((r) => r.seq !== null)
@@ -328,7 +351,10 @@ export class PostgresBackend implements Backend {
   }
 
   /** One statement on a pooled connection, as a call in flight (see `close`). */
-  private query<R extends pg.QueryResultRow>(statement: { name: string; text: string }, values: unknown[]): Promise<R[]> {
+  private query<R extends pg.QueryResultRow>(
+    statement: { name: string; text: string },
+    values: unknown[],
+  ): Promise<R[]> {
     return this.gate.run(() => this.statement<R>(statement, values));
   }
 
@@ -342,7 +368,10 @@ export class PostgresBackend implements Backend {
     }
   }
 
-  private async statement<R extends pg.QueryResultRow>(statement: { name?: string; text: string }, values: unknown[]): Promise<R[]> {
+  private async statement<R extends pg.QueryResultRow>(
+    statement: { name?: string; text: string },
+    values: unknown[],
+  ): Promise<R[]> {
     try {
       return (await this.pool.query<R>({ ...statement, values })).rows;
     } catch (err) {
@@ -355,5 +384,11 @@ export class PostgresBackend implements Backend {
 type Run = <R extends pg.QueryResultRow>(statement: { name?: string; text: string }, values: unknown[]) => Promise<R[]>;
 
 function toRecord(r: RecordRow): StoredRecord {
-  return { key: r.key, valueText: r.value, version: Number(r.version), epoch: Number(r.epoch), updatedAt: Number(r.updated_at) };
+  return {
+    key: r.key,
+    valueText: r.value,
+    version: Number(r.version),
+    epoch: Number(r.epoch),
+    updatedAt: Number(r.updated_at),
+  };
 }

@@ -8,7 +8,18 @@
  * its writes, as three statements in one REPEATABLE READ snapshot.
  */
 import type pg from "pg";
-import { HEAD_CHECKPOINT_FIELD, type BlobAddress, type WriteKey, type CheckpointBlob, type CheckpointQuery, type CheckpointReader, type CheckpointRef, type CheckpointRow, type CheckpointWrite, type LoadedCheckpoint } from "../../core/checkpoints.js";
+import {
+  HEAD_CHECKPOINT_FIELD,
+  type BlobAddress,
+  type WriteKey,
+  type CheckpointBlob,
+  type CheckpointQuery,
+  type CheckpointReader,
+  type CheckpointRef,
+  type CheckpointRow,
+  type CheckpointWrite,
+  type LoadedCheckpoint,
+} from "../../core/checkpoints.js";
 import { InvalidInputError } from "../../core/errors.js";
 import { storeError, unavailable } from "./errors.js";
 import { bytes, int, text } from "./sql.js";
@@ -57,7 +68,9 @@ export function checkpointTxSql(s: string) {
   return {
     /** Inserts the row and, only if it was new, its blobs; answers `inserted` = 0 or 1. */
     insert: (r: CheckpointRow, blobs: CheckpointBlob[]) => {
-      const refs = Object.fromEntries(Object.entries(r.blobRefs).map(([c, ref]) => [c, [ref.checkpointId, ref.headVersion]]));
+      const refs = Object.fromEntries(
+        Object.entries(r.blobRefs).map(([c, ref]) => [c, [ref.checkpointId, ref.headVersion]]),
+      );
       const row = `INSERT INTO ${s}.checkpoints (thread_id, ns, checkpoint_id, parent_id, head_version, type, checkpoint, metadata, blob_refs)
         VALUES (${text(r.threadId)}, ${text(r.ns)}, ${text(r.checkpointId)}, ${text(r.parentId)}, ${int(r.headVersion)},
                 ${text(r.type)}, ${bytes(r.checkpoint)}, ${bytes(r.metadata)}, ${text(JSON.stringify(refs))}::jsonb)
@@ -91,7 +104,9 @@ export function checkpointTxSql(s: string) {
           type = excluded.type, value = excluded.value, task_path = excluded.task_path WHERE excluded.idx < 0`;
     },
     deleteThread: (threadId: string) =>
-      [`checkpoints`, `checkpoint_blobs`, `checkpoint_writes`].map((t) => `DELETE FROM ${s}.${t} WHERE thread_id = ${text(threadId)}`),
+      [`checkpoints`, `checkpoint_blobs`, `checkpoint_writes`].map(
+        (t) => `DELETE FROM ${s}.${t} WHERE thread_id = ${text(threadId)}`,
+      ),
     /** Rows and their writes; values only where named (kept checkpoints may refer to a deleted one's values). */
     deleteCheckpoints: (refs: CheckpointRef[], blobs: BlobAddress[]) => {
       const id = (r: CheckpointRef) => `(${text(r.threadId)}, ${text(r.ns)}, ${text(r.checkpointId)})`;
@@ -103,7 +118,9 @@ export function checkpointTxSql(s: string) {
         }
       }
       if (blobs.length > 0) {
-        const list = blobs.map((b) => `(${text(b.threadId)}, ${text(b.ns)}, ${text(b.checkpointId)}, ${text(b.channel)})`).join(", ");
+        const list = blobs
+          .map((b) => `(${text(b.threadId)}, ${text(b.ns)}, ${text(b.checkpointId)}, ${text(b.channel)})`)
+          .join(", ");
         statements.push(`DELETE FROM ${s}.checkpoint_blobs WHERE (thread_id, ns, checkpoint_id, channel) IN (${list})`);
       }
       return statements;
@@ -179,11 +196,15 @@ export class PostgresCheckpoints implements CheckpointReader {
     if (q.ns !== undefined) where.push(`c.ns = ${text(q.ns)}`);
     if (q.beforeId !== undefined) where.push(`c.checkpoint_id < ${text(q.beforeId)}`);
     if (q.after !== undefined) {
-      where.push(`(c.checkpoint_id, c.thread_id, c.ns) < (${text(q.after.checkpointId)}, ${text(q.after.threadId)}, ${text(q.after.ns)})`);
+      where.push(
+        `(c.checkpoint_id, c.thread_id, c.ns) < (${text(q.after.checkpointId)}, ${text(q.after.threadId)}, ${text(q.after.ns)})`,
+      );
     }
     for (const [key, value] of Object.entries(q.metadata ?? {})) {
       if (key.includes('"')) {
-        throw new InvalidInputError({ issues: [{ path: ["filter", key], message: 'metadata filter keys may not contain "' }] });
+        throw new InvalidInputError({
+          issues: [{ path: ["filter", key], message: 'metadata filter keys may not contain "' }],
+        });
       }
       // The value's JSON text as stored (json, unlike jsonb, keeps it) against the filter's minified text.
       where.push(
@@ -211,7 +232,8 @@ export class PostgresCheckpoints implements CheckpointReader {
        ORDER BY w.task_path, w.task_id, w.idx`;
     const results = await this.snapshot([picked, blobs, writes]);
     const [rows, blobRows, writeRows] = results.map((r) => r.rows) as [RowData[], BlobData[], WriteData[]];
-    const id = (r: { thread_id: string; ns: string; checkpoint_id: string }) => `${r.thread_id}\u0000${r.ns}\u0000${r.checkpoint_id}`;
+    const id = (r: { thread_id: string; ns: string; checkpoint_id: string }) =>
+      `${r.thread_id}\u0000${r.ns}\u0000${r.checkpoint_id}`;
     const blobsOf = group(blobRows, id);
     const writesOf = group(writeRows, id);
     return rows.map((row) => ({
@@ -224,7 +246,10 @@ export class PostgresCheckpoints implements CheckpointReader {
       checkpoint: row.checkpoint,
       metadata: row.metadata,
       blobRefs: Object.fromEntries(
-        Object.entries(row.blob_refs).map(([channel, [checkpointId, headVersion]]) => [channel, { checkpointId, headVersion }]),
+        Object.entries(row.blob_refs).map(([channel, [checkpointId, headVersion]]) => [
+          channel,
+          { checkpointId, headVersion },
+        ]),
       ),
       blobs: (blobsOf.get(id(row)) ?? []).map((b) => ({ channel: b.channel, type: b.type, value: b.value })),
       writes: (writesOf.get(id(row)) ?? []).map((w) => ({
@@ -250,7 +275,9 @@ export class PostgresCheckpoints implements CheckpointReader {
     const onError = () => (failed = true);
     client.on("error", onError);
     try {
-      const out = await client.query(["BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", ...statements, "COMMIT"].join(";\n"));
+      const out = await client.query(
+        ["BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", ...statements, "COMMIT"].join(";\n"),
+      );
       return (out as unknown as pg.QueryResult[]).slice(1, -1);
     } catch (err) {
       // A failed batch may leave the transaction open: never hand this connection to someone else.

@@ -32,7 +32,9 @@ const INPUT_CLASSES = ["22", "54"];
 export function storeError(err: unknown, context?: string): FencedStateError {
   if (err instanceof FencedStateError) return err;
   if (err instanceof pg.DatabaseError && INPUT_CLASSES.includes(String(err.code).slice(0, 2))) {
-    return new InvalidInputError({ issues: [{ path: [], message: `refused by PostgreSQL: ${err.message} [${err.code}]` }] });
+    return new InvalidInputError({
+      issues: [{ path: [], message: `refused by PostgreSQL: ${err.message} [${err.code}]` }],
+    });
   }
   return unavailable(err, context);
 }

@@ -138,7 +138,9 @@ export function eventSql(s: string, schema: string) {
      * Inside a snapshot: the last settled seq and the newest visible one. Equal, the snapshot holds exactly the events
      * up to that seq (a prefix of the log); the newest greater, it holds a commit whose smaller seq is still in flight.
      */
-    snapshotSeq: batch(`SELECT ${settledLast} AS seq, (SELECT coalesce(max(v.seq), 0) FROM ${s}.events AS v) AS newest`),
+    snapshotSeq: batch(
+      `SELECT ${settledLast} AS seq, (SELECT coalesce(max(v.seq), 0) FROM ${s}.events AS v) AS newest`,
+    ),
     /**
      * Keeps the newest `maxEvents` events, and always the last settled one, so `lastSeq` survives a purge (seqs come
      * from the sequence, so none is handed out again either way). A batch.

@@ -11,7 +11,9 @@ import { InvalidInputError } from "../../core/errors.js";
 export function text(value: string | null | undefined): string {
   if (value === null || value === undefined) return "NULL";
   if (value.includes("\u0000")) {
-    throw new InvalidInputError({ issues: [{ path: [], message: "text containing NUL (U+0000) cannot be stored in PostgreSQL" }] });
+    throw new InvalidInputError({
+      issues: [{ path: [], message: "text containing NUL (U+0000) cannot be stored in PostgreSQL" }],
+    });
   }
   return pg.escapeLiteral(value);
 }

@@ -57,9 +57,6 @@ export class PostgresTx implements BackendTx {
   private pending: string[] = ["BEGIN"];
   /** Nothing but BEGIN, locks, reads and a seq has been sent: a connection found dead now can be replaced. */
   private replaceable = true;
-  /** Seqs taken ahead: the first batch takes one, so a commit's first event costs no round trip of its own. */
-  private readonly grants: SeqGrant[] = [];
-  private prefetched = false;
   /** Checkpoint rows (the LangGraph saver), written in this transaction's batch like every other write. */
   readonly checkpoints: CheckpointTx = {
     insertCheckpoint: async (row, blobs) => {
@@ -94,7 +91,13 @@ export class PostgresTx implements BackendTx {
   }
 
   /** Checks out a connection; the transaction begins with its first statement. */
-  static async start(pool: pg.Pool, schema: string, sql: TxSql, checkpointSql: CheckpointTxSql, eventSql: EventSql): Promise<PostgresTx> {
+  static async start(
+    pool: pg.Pool,
+    schema: string,
+    sql: TxSql,
+    checkpointSql: CheckpointTxSql,
+    eventSql: EventSql,
+  ): Promise<PostgresTx> {
     return new PostgresTx(pool, await pool.connect(), schema, sql, checkpointSql, eventSql);
   }
 
@@ -132,9 +135,12 @@ export class PostgresTx implements BackendTx {
     return Number((result!.rows[0] as { epoch: string }).epoch);
   }
 
-  /** Takes a seq (one taken ahead, else one now) and queues the event row, which lands with the COMMIT. */
+  /** Takes a seq and queues the event row, which lands with the COMMIT. */
   async appendEvent(e: Omit<StateEvent, "seq">): Promise<number> {
-    const grant = this.grants.shift() ?? toGrant((await this.send([this.eventSql.grant]))[0]!);
+    // Taken only when an event is appended, never ahead: a transaction that appends nothing (a renewal, a refused or
+    // replayed commit) must not use up a seq, or the same calls would number their events differently here than on
+    // the other backends.
+    const grant = toGrant((await this.send([this.eventSql.grant]))[0]!);
     this.write(this.eventSql.insert(e, grant));
     this.appended = true;
     return grant.seq;
@@ -181,11 +187,14 @@ export class PostgresTx implements BackendTx {
   };
 
   /**
-   * Takes the locks of `keys` and `opId` not yet held, in the global order, then reads what is not yet known; the
-   * first call also takes a seq ahead, after the locks, so a transaction waiting for a key holds no seq meanwhile.
+   * Takes the locks of `keys` and `opId` not yet held, in the global order, then reads what is not yet known.
    * Every lock is waited for: the core names every key up front (`lock`), so a later call only re-reads.
    */
-  private async prepare(keys: readonly string[], opId: string | undefined, readOnly: readonly string[] = []): Promise<void> {
+  private async prepare(
+    keys: readonly string[],
+    opId: string | undefined,
+    readOnly: readonly string[] = [],
+  ): Promise<void> {
     const ids = keys.map((k) => lockId(this.schema, "key", k));
     if (opId !== undefined) ids.push(lockId(this.schema, "op", opId));
     const shared = new Set(readOnly.map((k) => lockId(this.schema, "key", k)));
@@ -193,15 +202,12 @@ export class PostgresTx implements BackendTx {
     const missing = lockOrder(ids.filter((id) => !this.held.has(id)));
     const unread = [...new Set(keys)].filter((k) => !this.states.has(k));
     const readOp = opId !== undefined && !this.idempotency.has(opId);
-    const prefetch = !this.prefetched;
     const statements = [
       ...(missing.length > 0 ? [this.sql.lock(missing, (id) => shared.has(id))] : []),
       ...(unread.length > 0 ? [this.sql.keyStates(unread)] : []),
       ...(readOp ? [this.sql.idempotency(opId)] : []),
-      ...(prefetch ? [this.eventSql.grant] : []),
     ];
     if (statements.length === 0) return;
-    this.prefetched = true;
     const results = await this.send(statements);
     let next = missing.length > 0 ? 1 : 0;
     for (const id of missing) this.held.set(id, shared.has(id) ? "shared" : "exclusive");
@@ -210,9 +216,11 @@ export class PostgresTx implements BackendTx {
     }
     if (readOp) {
       const row = results[next++]!.rows[0] as { hash: string; result: string; created_at: string } | undefined;
-      this.idempotency.set(opId, row ? { opId, hash: row.hash, resultText: row.result, createdAt: Number(row.created_at) } : null);
+      this.idempotency.set(
+        opId,
+        row ? { opId, hash: row.hash, resultText: row.result, createdAt: Number(row.created_at) } : null,
+      );
     }
-    if (prefetch) this.grants.push(toGrant(results[next]!));
   }
 
   private write(statement: string): void {

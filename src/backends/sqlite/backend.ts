@@ -80,7 +80,10 @@ export class SqliteBackend implements Backend {
     const file = databaseFile(options.path);
     this.file = file;
     this.busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
-    this.writer = SqliteWriter.acquire(file, { durability: options.durability ?? "normal", busyTimeoutMs: this.busyTimeoutMs });
+    this.writer = SqliteWriter.acquire(file, {
+      durability: options.durability ?? "normal",
+      busyTimeoutMs: this.busyTimeoutMs,
+    });
     try {
       this.reader = openReaderConnection(file);
     } catch (err) {
@@ -133,10 +136,13 @@ export class SqliteBackend implements Backend {
         // A deferred transaction takes its snapshot at its first read: take it here, with the seq it reflects.
         const seq = this.read(() => stmt.lastSeq.get()!.seq);
         return await fn({
-          getRecords: (keys) => this.read(() => keys.map((key) => {
-            const row = stmt.getRecord.get(key);
-            return row && toRecord(row);
-          })),
+          getRecords: (keys) =>
+            this.read(() =>
+              keys.map((key) => {
+                const row = stmt.getRecord.get(key);
+                return row && toRecord(row);
+              }),
+            ),
           listRecords: (q) => this.read(() => listOn(stmt, q)),
           lastSeq: () => seq,
         });
@@ -150,7 +156,9 @@ export class SqliteBackend implements Backend {
 
   readEvents(q: { prefix: string; afterSeq: number; limit: number }): Promise<StateEvent[]> {
     return this.gate.run(async () =>
-      this.read(() => this.stmt.events.all({ afterSeq: q.afterSeq, start: q.prefix, end: prefixEnd(q.prefix), limit: q.limit })).map((r) => ({
+      this.read(() =>
+        this.stmt.events.all({ afterSeq: q.afterSeq, start: q.prefix, end: prefixEnd(q.prefix), limit: q.limit }),
+      ).map((r) => ({
         seq: r.seq,
         ts: r.ts,
         key: r.key,
@@ -207,7 +215,9 @@ export class SqliteBackend implements Backend {
 /** The statements a read connection runs, prepared once per connection. */
 function readStatements(db: Database.Database) {
   return {
-    getRecord: db.prepare<[string], RecordRow>("SELECT key, value, version, epoch, updated_at FROM records WHERE key = ?"),
+    getRecord: db.prepare<[string], RecordRow>(
+      "SELECT key, value, version, epoch, updated_at FROM records WHERE key = ?",
+    ),
     getClaim: db.prepare<[string], { key: string; owner: string | null; epoch: number; expires_at: number }>(
       "SELECT key, owner, epoch, expires_at FROM claims WHERE key = ?",
     ),
@@ -225,7 +235,9 @@ function readStatements(db: Database.Database) {
     ),
     // The last seq handed out, kept by AUTOINCREMENT even when its row has been purged. sqlite_sequence is written in
     // the transaction that appends, so a snapshot's seq and its records are one state.
-    lastSeq: db.prepare<[], { seq: number }>("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0) AS seq"),
+    lastSeq: db.prepare<[], { seq: number }>(
+      "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0) AS seq",
+    ),
   };
 }
 
@@ -239,7 +251,10 @@ function listOn(stmt: ReadStatements, q: ListQuery): StoredRecord[] {
   const end = prefixEnd(q.prefix);
   const after = q.after ?? "";
   const deleted = q.includeDeleted ? 1 : 0;
-  const rows = end === null ? stmt.listFrom.all(q.prefix, after, deleted, q.limit) : stmt.list.all(q.prefix, end, after, deleted, q.limit);
+  const rows =
+    end === null
+      ? stmt.listFrom.all(q.prefix, after, deleted, q.limit)
+      : stmt.list.all(q.prefix, end, after, deleted, q.limit);
   return rows.map(toRecord);
 }
 

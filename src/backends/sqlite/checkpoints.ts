@@ -11,7 +11,20 @@
  */
 import type Database from "better-sqlite3";
 import { LRUCache } from "lru-cache";
-import { HEAD_CHECKPOINT_FIELD, type BlobAddress, type WriteKey, type BlobRef, type CheckpointBlob, type CheckpointQuery, type CheckpointReader, type CheckpointRef, type CheckpointRow, type CheckpointTx, type CheckpointWrite, type LoadedCheckpoint } from "../../core/checkpoints.js";
+import {
+  HEAD_CHECKPOINT_FIELD,
+  type BlobAddress,
+  type WriteKey,
+  type BlobRef,
+  type CheckpointBlob,
+  type CheckpointQuery,
+  type CheckpointReader,
+  type CheckpointRef,
+  type CheckpointRow,
+  type CheckpointTx,
+  type CheckpointWrite,
+  type LoadedCheckpoint,
+} from "../../core/checkpoints.js";
 import { InvalidInputError } from "../../core/errors.js";
 
 /** The migration that adds checkpoint storage (SQLITE_MIGRATIONS[1]). */
@@ -113,7 +126,9 @@ export function sqliteCheckpointTx(db: Database.Database): CheckpointTx {
       `INSERT INTO checkpoints (thread_id, ns, checkpoint_id, parent_id, head_version, type, payload, checkpoint_length,
          metadata_length, blob_refs, blob_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
     ),
-    insertBlob: db.prepare("INSERT INTO checkpoint_blobs (thread_id, ns, checkpoint_id, channel, type, value) VALUES (?, ?, ?, ?, ?, ?)"),
+    insertBlob: db.prepare(
+      "INSERT INTO checkpoint_blobs (thread_id, ns, checkpoint_id, channel, type, value) VALUES (?, ?, ?, ?, ?, ?)",
+    ),
     // Regular writes (idx >= 0) are first-wins; special writes (idx < 0: error, interrupt, resume…) replace.
     insertWrite: db.prepare(
       `INSERT INTO checkpoint_writes (thread_id, ns, checkpoint_id, task_id, idx, channel, type, value, task_path)
@@ -135,9 +150,15 @@ export function sqliteCheckpointTx(db: Database.Database): CheckpointTx {
     ),
     deleteRow: db.prepare("DELETE FROM checkpoints WHERE thread_id = ? AND ns = ? AND checkpoint_id = ?"),
     deleteRowWrites: db.prepare("DELETE FROM checkpoint_writes WHERE thread_id = ? AND ns = ? AND checkpoint_id = ?"),
-    deleteBlob: db.prepare("DELETE FROM checkpoint_blobs WHERE thread_id = ? AND ns = ? AND checkpoint_id = ? AND channel = ?"),
-    deleteWrite: db.prepare("DELETE FROM checkpoint_writes WHERE thread_id = ? AND ns = ? AND checkpoint_id = ? AND task_id = ? AND idx = ?"),
-    setHeadVersion: db.prepare("UPDATE checkpoints SET head_version = ? WHERE thread_id = ? AND ns = ? AND checkpoint_id = ?"),
+    deleteBlob: db.prepare(
+      "DELETE FROM checkpoint_blobs WHERE thread_id = ? AND ns = ? AND checkpoint_id = ? AND channel = ?",
+    ),
+    deleteWrite: db.prepare(
+      "DELETE FROM checkpoint_writes WHERE thread_id = ? AND ns = ? AND checkpoint_id = ? AND task_id = ? AND idx = ?",
+    ),
+    setHeadVersion: db.prepare(
+      "UPDATE checkpoints SET head_version = ? WHERE thread_id = ? AND ns = ? AND checkpoint_id = ?",
+    ),
     deleteRows: db.prepare("DELETE FROM checkpoints WHERE thread_id = ?"),
     deleteBlobs: db.prepare("DELETE FROM checkpoint_blobs WHERE thread_id = ?"),
     deleteWrites: db.prepare("DELETE FROM checkpoint_writes WHERE thread_id = ?"),
@@ -160,17 +181,36 @@ export function sqliteCheckpointTx(db: Database.Database): CheckpointTx {
           separate.push(b);
         }
       }
-      const inserted = s.insertRow.run(
-        r.threadId, r.ns, r.checkpointId, r.parentId, r.headVersion, r.type, Buffer.concat(packed, offset),
-        r.checkpoint.byteLength, r.metadata.byteLength, encodeRefs(r.blobRefs), JSON.stringify(index),
-      ).changes === 1;
-      if (inserted) for (const b of separate) s.insertBlob.run(r.threadId, r.ns, r.checkpointId, b.channel, b.type, b.value);
+      const inserted =
+        s.insertRow.run(
+          r.threadId,
+          r.ns,
+          r.checkpointId,
+          r.parentId,
+          r.headVersion,
+          r.type,
+          Buffer.concat(packed, offset),
+          r.checkpoint.byteLength,
+          r.metadata.byteLength,
+          encodeRefs(r.blobRefs),
+          JSON.stringify(index),
+        ).changes === 1;
+      if (inserted)
+        for (const b of separate) s.insertBlob.run(r.threadId, r.ns, r.checkpointId, b.channel, b.type, b.value);
       return inserted;
     },
     putWrites: (ref: CheckpointRef, writes: CheckpointWrite[]) => {
       for (const w of writes) {
         (w.idx < 0 ? s.replaceWrite : s.insertWrite).run(
-          ref.threadId, ref.ns, ref.checkpointId, w.taskId, w.idx, w.channel, w.type, w.value, w.taskPath,
+          ref.threadId,
+          ref.ns,
+          ref.checkpointId,
+          w.taskId,
+          w.idx,
+          w.channel,
+          w.type,
+          w.value,
+          w.taskPath,
         );
       }
     },
@@ -212,7 +252,8 @@ export class SqliteCheckpoints implements CheckpointReader {
   private readonly decoded = new LRUCache<string, CachedCheckpoint>({
     maxSize: CACHE_BYTES,
     maxEntrySize: Math.floor(CACHE_BYTES / 10),
-    sizeCalculation: (c) => 256 + c.checkpoint.byteLength + c.metadata.byteLength + c.blobs.reduce((n, b) => n + 64 + b.value.byteLength, 0),
+    sizeCalculation: (c) =>
+      256 + c.checkpoint.byteLength + c.metadata.byteLength + c.blobs.reduce((n, b) => n + 64 + b.value.byteLength, 0),
   });
   /** The head each lineage had when last read here: a hint, checked against the head record by every read. */
   private readonly heads = new LRUCache<string, string>({ max: 10_000 });
@@ -297,18 +338,22 @@ export class SqliteCheckpoints implements CheckpointReader {
   async listCheckpoints(q: CheckpointQuery): Promise<LoadedCheckpoint[]> {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (q.threadId !== undefined) (where.push("c.thread_id = ?"), args.push(q.threadId));
-    if (q.ns !== undefined) (where.push("c.ns = ?"), args.push(q.ns));
-    if (q.beforeId !== undefined) (where.push("c.checkpoint_id < ?"), args.push(q.beforeId));
+    if (q.threadId !== undefined) where.push("c.thread_id = ?"), args.push(q.threadId);
+    if (q.ns !== undefined) where.push("c.ns = ?"), args.push(q.ns);
+    if (q.beforeId !== undefined) where.push("c.checkpoint_id < ?"), args.push(q.beforeId);
     if (q.after !== undefined) {
       where.push("(c.checkpoint_id, c.thread_id, c.ns) < (?, ?, ?)");
       args.push(q.after.checkpointId, q.after.threadId, q.after.ns);
     }
     for (const [key, value] of Object.entries(q.metadata ?? {})) {
       if (key.includes('"')) {
-        throw new InvalidInputError({ issues: [{ path: ["filter", key], message: 'metadata filter keys may not contain "' }] });
+        throw new InvalidInputError({
+          issues: [{ path: ["filter", key], message: 'metadata filter keys may not contain "' }],
+        });
       }
-      where.push(`c.type = 'json' AND CAST(substr(c.payload, c.checkpoint_length + 1, c.metadata_length) AS TEXT) -> ? = json(?)`);
+      where.push(
+        `c.type = 'json' AND CAST(substr(c.payload, c.checkpoint_length + 1, c.metadata_length) AS TEXT) -> ? = json(?)`,
+      );
       args.push(`$."${key}"`, JSON.stringify(value));
     }
     const sql = `SELECT ${COLUMNS} FROM checkpoints AS c ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
@@ -326,12 +371,17 @@ export class SqliteCheckpoints implements CheckpointReader {
    * A cached checkpoint with its writes, if the database still holds it under the same head version (`probe`, read
    * just now); `undefined` once it is gone. Writes are always read: they are the one part that changes.
    */
-  private withWrites(cached: CachedCheckpoint, probe: Pick<ProbeRow, "head_version" | "has_writes"> | undefined): LoadedCheckpoint | undefined {
+  private withWrites(
+    cached: CachedCheckpoint,
+    probe: Pick<ProbeRow, "head_version" | "has_writes"> | undefined,
+  ): LoadedCheckpoint | undefined {
     if (!probe || probe.head_version !== cached.headVersion) {
       if (probe) this.decoded.delete(cacheKey(cached.threadId, cached.ns, cached.checkpointId));
       return probe && this.getCheckpointNow(cached);
     }
-    const writes = probe.has_writes ? this.stmt.writes.all(cached.threadId, cached.ns, cached.checkpointId).map(toWrite) : [];
+    const writes = probe.has_writes
+      ? this.stmt.writes.all(cached.threadId, cached.ns, cached.checkpointId).map(toWrite)
+      : [];
     return { ...cached, writes };
   }
 
@@ -436,7 +486,9 @@ function encodeRefs(refs: Record<string, BlobRef>): string {
 
 function decodeRefs(text: string): Record<string, BlobRef> {
   const out: Record<string, BlobRef> = {};
-  for (const [channel, [checkpointId, headVersion]] of Object.entries(JSON.parse(text) as Record<string, [string, number]>)) {
+  for (const [channel, [checkpointId, headVersion]] of Object.entries(
+    JSON.parse(text) as Record<string, [string, number]>,
+  )) {
     out[channel] = { checkpointId, headVersion };
   }
   return out;

@@ -107,7 +107,10 @@ export function databaseFile(path: string): string {
  * write lock. Refuses (`INVALID_INPUT`, connection closed) a file that is not a SQLite database, a database that is
  * not a fenced-state store (another program's tables, e.g. LangGraph's SqliteSaver), or one made by a newer version.
  */
-export function openWriterConnection(file: string, options: { durability: "normal" | "full"; busyTimeoutMs: number }): Database.Database {
+export function openWriterConnection(
+  file: string,
+  options: { durability: "normal" | "full"; busyTimeoutMs: number },
+): Database.Database {
   let db: Database.Database;
   try {
     // busy_timeout 0: `whileBusy` does the waiting, with a finer grain than SQLite's busy handler.
@@ -132,7 +135,10 @@ export function openWriterConnection(file: string, options: { durability: "norma
     db.close();
     if (err instanceof InvalidInputError) throw err;
     if ((err as { code?: string }).code === "SQLITE_NOTADB") {
-      throw invalidPath(file, "it is not a SQLite database: give fenced-state a new file, or the path of one of its stores");
+      throw invalidPath(
+        file,
+        "it is not a SQLite database: give fenced-state a new file, or the path of one of its stores",
+      );
     }
     throw unavailable(err, `cannot open ${file}`);
   }
@@ -150,7 +156,9 @@ function migrate(db: Database.Database, file: string): void {
   }
   if (applied === 0) {
     const tables = db
-      .prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+      .prepare<[], { name: string }>(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+      )
       .all()
       .map((t) => t.name);
     if (tables.length > 0) {
@@ -206,23 +214,27 @@ export function whileBusy<T>(body: () => T, timeoutMs: number): T {
 }
 
 function invalidPath(path: string, problem: string): InvalidInputError {
-  return new InvalidInputError({ issues: [{ path: ["path"], message: `${path}: ${problem}` }] }, `cannot open a store at ${path}: ${problem}`);
+  return new InvalidInputError(
+    { issues: [{ path: ["path"], message: `${path}: ${problem}` }] },
+    `cannot open a store at ${path}: ${problem}`,
+  );
 }
 
 /** Maps a SQLite failure (busy beyond busy_timeout, disk full, read-only, I/O, corrupt) to `UNAVAILABLE`. */
 export function unavailable(err: unknown, context?: string): UnavailableError {
   const code = (err as { code?: string }).code ?? "";
-  const kind = code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")
-    ? "busy"
-    : code === "SQLITE_FULL"
-      ? "disk full"
-      : code.startsWith("SQLITE_READONLY")
-        ? "read-only database"
-        : code === "SQLITE_CORRUPT" || code === "SQLITE_NOTADB"
-          ? "corrupt database"
-          : code.startsWith("SQLITE_IOERR")
-            ? "I/O error"
-            : "sqlite error";
+  const kind =
+    code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")
+      ? "busy"
+      : code === "SQLITE_FULL"
+        ? "disk full"
+        : code.startsWith("SQLITE_READONLY")
+          ? "read-only database"
+          : code === "SQLITE_CORRUPT" || code === "SQLITE_NOTADB"
+            ? "corrupt database"
+            : code.startsWith("SQLITE_IOERR")
+              ? "I/O error"
+              : "sqlite error";
   const detail = `${kind}${context ? ` (${context})` : ""}: ${(err as Error).message ?? String(err)}`;
   return new UnavailableError({ cause: detail }, { cause: err });
 }

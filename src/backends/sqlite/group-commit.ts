@@ -45,7 +45,9 @@ interface Waiting<Tx> {
   reject(err: unknown): void;
 }
 
-type Outcome<Tx> = { waiting: Waiting<Tx>; ok: true; value: unknown } | { waiting: Waiting<Tx>; ok: false; error: unknown };
+type Outcome<Tx> =
+  | { waiting: Waiting<Tx>; ok: true; value: unknown }
+  | { waiting: Waiting<Tx>; ok: false; error: unknown };
 
 export class GroupCommit<Tx> {
   private readonly queue = new SerialQueue();
@@ -96,7 +98,11 @@ export class GroupCommit<Tx> {
       return;
     }
     const started = performance.now();
-    while (this.waiting.length > 0 && outcomes.length < this.options.maxSize && performance.now() - started < this.options.maxMs) {
+    while (
+      this.waiting.length > 0 &&
+      outcomes.length < this.options.maxSize &&
+      performance.now() - started < this.options.maxMs
+    ) {
       const waiting = this.waiting.shift()!;
       // The first transaction of a group needs no savepoint: if it fails, the whole transaction is rolled back.
       const first = outcomes.length === 0;

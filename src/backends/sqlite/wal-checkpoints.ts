@@ -160,7 +160,10 @@ export class WalCheckpoints {
   private ensureWorker(): Worker | undefined {
     if (this.worker) return this.worker;
     try {
-      const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file: this.options.file, driver: this.driver } });
+      const worker = new Worker(WORKER_SOURCE, {
+        eval: true,
+        workerData: { file: this.options.file, driver: this.driver },
+      });
       worker.unref();
       worker.on("message", (report: CheckpointReport | { error: string }) => this.reported(report));
       worker.on("error", (err) => this.failed(err));
@@ -174,7 +177,10 @@ export class WalCheckpoints {
 
   private reported(report: CheckpointReport | { error: string }): void {
     this.passRunning = false;
-    if ("error" in report) return this.failed(report.error);
+    if ("error" in report) {
+      this.failed(report.error);
+      return;
+    }
     // Frames this pass copied (the WAL restarts its count when it rewinds).
     const before = this.last && this.last.checkpointed <= report.checkpointed ? this.last.checkpointed : 0;
     this.last = report;
@@ -186,7 +192,10 @@ export class WalCheckpoints {
       // short (the disk cannot keep up) do not lift the bound: at twice it the writer rewinds anyway.
       const short = report.checkpointed - before <= this.limits.rewindRemainder;
       if (short || this.rewindWanted || report.log >= 2 * this.limits.rewindFrames) void this.rewind();
-      else if (this.commits > 0) return this.pass();
+      else if (this.commits > 0) {
+        this.pass();
+        return;
+      }
     }
     // Commits landed during the pass: the next one is due.
     if (this.commits > 0) this.timer ??= setTimeout(() => this.pass(), this.limits.intervalMs).unref();
@@ -196,7 +205,9 @@ export class WalCheckpoints {
     if (this.fallback || this.closed) return;
     this.fallback = true;
     this.passRunning = false;
-    process.emitWarning(`fenced-state: the WAL checkpoint thread failed (${String(err)}); checkpointing between commits instead`);
+    process.emitWarning(
+      `fenced-state: the WAL checkpoint thread failed (${String(err)}); checkpointing between commits instead`,
+    );
     this.worker?.terminate().catch(() => undefined);
     this.worker = undefined;
   }
@@ -208,7 +219,10 @@ export class WalCheckpoints {
         if (this.closed) return;
         const [report] = this.options.db.pragma("wal_checkpoint(PASSIVE)") as CheckpointReport[];
         // Busy: another process is checkpointing; the next worker report tries again.
-        if (!report || report.busy !== 0) return void (this.rewindWanted = true);
+        if (report?.busy !== 0) {
+          this.rewindWanted = true;
+          return;
+        }
         this.last = report;
         this.rewinds++;
         this.sinceRewind = 0;

@@ -77,7 +77,9 @@ export class SqliteWriter {
       // the first of this user's among them.
       open.group
         .exclusive(async () => void open.db.pragma("synchronous = FULL"))
-        .catch((err: unknown) => process.emitWarning(`fenced-state: could not set durability "full" on ${file}: ${String(err)}`));
+        .catch((err: unknown) =>
+          process.emitWarning(`fenced-state: could not set durability "full" on ${file}: ${String(err)}`),
+        );
     }
     return open;
   }
@@ -114,7 +116,9 @@ export class SqliteWriter {
         "SELECT hash, result, created_at FROM idempotency WHERE op_id = ?",
       ),
       putIdem: db.prepare("INSERT INTO idempotency (op_id, hash, result, created_at) VALUES (?, ?, ?, ?)"),
-      nextEpoch: db.prepare<[number], { epoch: number }>("UPDATE epoch_counter SET epoch = max(epoch, ?) + 1 RETURNING epoch"),
+      nextEpoch: db.prepare<[number], { epoch: number }>(
+        "UPDATE epoch_counter SET epoch = max(epoch, ?) + 1 RETURNING epoch",
+      ),
       // seq is AUTOINCREMENT: never one handed out before, even after the rows holding it were purged.
       appendEvent: db.prepare(
         "INSERT INTO events (ts, key, version, epoch, owner, op_id, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -129,7 +133,13 @@ export class SqliteWriter {
         const row = s.keyState.get(key, key)!;
         const state: KeyState = {};
         if (row.version !== null) {
-          state.record = { key, valueText: row.value, version: row.version, epoch: row.r_epoch!, updatedAt: row.updated_at! };
+          state.record = {
+            key,
+            valueText: row.value,
+            version: row.version,
+            epoch: row.r_epoch!,
+            updatedAt: row.updated_at!,
+          };
         }
         if (row.c_epoch !== null) {
           state.claim = { key, owner: row.owner, epoch: row.c_epoch, expiresAt: row.expires_at! };
@@ -145,27 +155,34 @@ export class SqliteWriter {
       putIdempotency: (r) => void s.putIdem.run(r.opId, r.hash, r.resultText, r.createdAt),
       nextEpoch: (atLeast) => s.nextEpoch.get(atLeast)!.epoch,
       appendEvent: (e) =>
-        Number(s.appendEvent.run(e.ts, e.key, e.version, e.epoch, e.owner ?? null, e.opId ?? null, e.outcome).lastInsertRowid),
+        Number(
+          s.appendEvent.run(e.ts, e.key, e.version, e.epoch, e.owner ?? null, e.opId ?? null, e.outcome)
+            .lastInsertRowid,
+        ),
       checkpoints: sqliteCheckpointTx(db),
     };
-    this.group = new GroupCommit(tx, {
-      // Only another process can hold the write lock (one writer per file here), so the synchronous wait is for it.
-      begin: () => whileBusy(() => s.begin.run(), this.busyTimeoutMs),
-      commit: () => whileBusy(() => s.commit.run(), this.busyTimeoutMs),
-      rollback: () => void s.rollback.run(),
-      savepoint: () => void s.savepoint.run(),
-      release: () => void s.release.run(),
-      rollbackToSavepoint: () => void s.rollbackToSavepoint.run(),
-      inTransaction: () => db.inTransaction,
-    }, {
-      maxSize: GROUP_MAX_SIZE,
-      maxMs: GROUP_MAX_MS,
-      mapError: (err) => (err instanceof FencedStateError ? err : unavailable(err)),
-      onCommit: (transactions) => {
-        this.checkpoints.landed(transactions);
-        this.listeners.notify();
+    this.group = new GroupCommit(
+      tx,
+      {
+        // Only another process can hold the write lock (one writer per file here), so the synchronous wait is for it.
+        begin: () => whileBusy(() => s.begin.run(), this.busyTimeoutMs),
+        commit: () => whileBusy(() => s.commit.run(), this.busyTimeoutMs),
+        rollback: () => void s.rollback.run(),
+        savepoint: () => void s.savepoint.run(),
+        release: () => void s.release.run(),
+        rollbackToSavepoint: () => void s.rollbackToSavepoint.run(),
+        inTransaction: () => db.inTransaction,
       },
-    });
+      {
+        maxSize: GROUP_MAX_SIZE,
+        maxMs: GROUP_MAX_MS,
+        mapError: (err) => (err instanceof FencedStateError ? err : unavailable(err)),
+        onCommit: (transactions) => {
+          this.checkpoints.landed(transactions);
+          this.listeners.notify();
+        },
+      },
+    );
     this.checkpoints = new WalCheckpoints({ file, db, betweenGroups: (body) => this.group.exclusive(body) });
   }
 

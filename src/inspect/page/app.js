@@ -15,7 +15,13 @@ const live = document.getElementById("live");
 const setLive = (state, detail) => {
   live.dataset.state = state;
   live.textContent =
-    state === "live" ? "● live" : state === "reconnecting" ? "○ reconnecting…" : state === "idle" ? "○ stream paused" : `✕ ${detail ?? "stream stopped"}`;
+    state === "live"
+      ? "● live"
+      : state === "reconnecting"
+        ? "○ reconnecting…"
+        : state === "idle"
+          ? "○ stream paused"
+          : `✕ ${detail ?? "stream stopped"}`;
 };
 
 const roots = {};
@@ -29,7 +35,8 @@ const views = {
 async function refreshSummary() {
   const s = await get("/api/summary");
   document.getElementById("backend").textContent = `${s.backend} · ${s.lastSeq.toLocaleString()} events`;
-  for (const tab of document.querySelectorAll("[data-section]")) tab.hidden = !s.sections.some((x) => x.id === tab.dataset.section);
+  for (const tab of document.querySelectorAll("[data-section]"))
+    tab.hidden = !s.sections.some((x) => x.id === tab.dataset.section);
   return s;
 }
 
@@ -41,7 +48,8 @@ async function route() {
     roots[n].hidden = n !== name;
     delete roots[n].dataset.ready;
   }
-  for (const tab of document.querySelectorAll("nav a")) tab.setAttribute("aria-current", tab.dataset.view === name ? "page" : "false");
+  for (const tab of document.querySelectorAll("nav a"))
+    tab.setAttribute("aria-current", tab.dataset.view === name ? "page" : "false");
   try {
     await views[name].show(new URLSearchParams(query));
   } catch (err) {
@@ -66,7 +74,11 @@ function askToken(message) {
       },
     },
     h("h2", {}, "This inspector needs its token"),
-    h("p", { class: "muted" }, `${message}. It is kept in this tab only (sessionStorage). You can also open the page as …/#token=<token>.`),
+    h(
+      "p",
+      { class: "muted" },
+      `${message}. It is kept in this tab only (sessionStorage). You can also open the page as …/#token=<token>.`,
+    ),
     input,
     h("button", { type: "submit" }, "Open"),
   );

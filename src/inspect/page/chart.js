@@ -70,8 +70,17 @@ export class CountsChart {
         y -= hgt;
         const start = new Date(d.from + i * d.bucketMs).toLocaleTimeString([], { hour12: false });
         bars.push(
-          svg("rect", { class: `bar o-${o}`, x: (PAD.left + i * bw + 0.5).toFixed(1), y: y.toFixed(1), width: Math.max(1, bw - 1).toFixed(1), height: hgt.toFixed(1) },
-            svg("title", {}, `${start}: ${v} ${o}`)),
+          svg(
+            "rect",
+            {
+              class: `bar o-${o}`,
+              x: (PAD.left + i * bw + 0.5).toFixed(1),
+              y: y.toFixed(1),
+              width: Math.max(1, bw - 1).toFixed(1),
+              height: hgt.toFixed(1),
+            },
+            svg("title", {}, `${start}: ${v} ${o}`),
+          ),
         );
       }
     });
@@ -80,18 +89,34 @@ export class CountsChart {
     const chart = svg(
       "svg",
       { class: "chart", viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": "events per outcome over time" },
-      svg("line", { class: "axis", x1: PAD.left, y1: PAD.top + plotH + 0.5, x2: W - PAD.right, y2: PAD.top + plotH + 0.5 }),
+      svg("line", {
+        class: "axis",
+        x1: PAD.left,
+        y1: PAD.top + plotH + 0.5,
+        x2: W - PAD.right,
+        y2: PAD.top + plotH + 0.5,
+      }),
       svg("text", { class: "tick", x: PAD.left - 4, y: PAD.top + 8, "text-anchor": "end" }, String(max)),
       svg("text", { class: "tick", x: PAD.left - 4, y: PAD.top + plotH, "text-anchor": "end" }, "0"),
       svg("text", { class: "tick", x: PAD.left, y: H - 3 }, label(d.from)),
-      svg("text", { class: "tick", x: W - PAD.right, y: H - 3, "text-anchor": "end" }, `${label(end)}${d.truncated ? " (older buckets partial)" : ""}`),
+      svg(
+        "text",
+        { class: "tick", x: W - PAD.right, y: H - 3, "text-anchor": "end" },
+        `${label(end)}${d.truncated ? " (older buckets partial)" : ""}`,
+      ),
       bars,
     );
     const legend = h(
       "div",
       { class: "legend" },
       outcomes.map((o) =>
-        h("span", { class: `legend-item o-${o}`, dataset: { outcome: o } }, h("span", { class: "swatch" }), `${OUTCOMES[o].glyph} ${o} `, h("b", { class: "count" }, String(totals[o]))),
+        h(
+          "span",
+          { class: `legend-item o-${o}`, dataset: { outcome: o } },
+          h("span", { class: "swatch" }),
+          `${OUTCOMES[o].glyph} ${o} `,
+          h("b", { class: "count" }, String(totals[o])),
+        ),
       ),
     );
     fill(this.root, chart, legend);

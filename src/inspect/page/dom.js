@@ -2,7 +2,9 @@
 
 /** h("tr", { class: "row", dataset: { seq: 3 }, onclick }, child, "text", [more]) */
 export function h(tag, attrs = {}, ...children) {
-  const el = tag.startsWith("svg:") ? document.createElementNS("http://www.w3.org/2000/svg", tag.slice(4)) : document.createElement(tag);
+  const el = tag.startsWith("svg:")
+    ? document.createElementNS("http://www.w3.org/2000/svg", tag.slice(4))
+    : document.createElement(tag);
   for (const [name, value] of Object.entries(attrs)) {
     if (value === undefined || value === null || value === false) continue;
     if (name === "dataset") Object.assign(el.dataset, value);

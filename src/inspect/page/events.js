@@ -34,7 +34,11 @@ export class EventsView {
     const stop = (this.stop = new AbortController());
     // One server call, shown at once; a sparse filter may answer short (the server scans a bounded number of events
     // per call), and the rest of the first screen fills in behind it.
-    const page = await get("/api/events", { prefix: this.prefix, outcome: [...this.outcomes].join(","), limit: PAGE }, stop.signal);
+    const page = await get(
+      "/api/events",
+      { prefix: this.prefix, outcome: [...this.outcomes].join(","), limit: PAGE },
+      stop.signal,
+    );
     if (stop.signal.aborted) return;
     this.list.replaceChildren();
     for (const e of page.events) this.list.append(this.row(e, false));
@@ -63,7 +67,13 @@ export class EventsView {
 
   build() {
     this.older = null; // no older page until the first one has come
-    this.prefixInput = h("input", { type: "search", id: "event-prefix", placeholder: "key prefix, e.g. team/", value: this.prefix, spellcheck: "false" });
+    this.prefixInput = h("input", {
+      type: "search",
+      id: "event-prefix",
+      placeholder: "key prefix, e.g. team/",
+      value: this.prefix,
+      spellcheck: "false",
+    });
     this.prefixInput.addEventListener("keydown", (ev) => ev.key === "Enter" && this.apply());
     this.prefixInput.addEventListener("change", () => this.apply());
     const chips = Object.entries(OUTCOMES).map(([o, { glyph }]) =>
@@ -85,14 +95,22 @@ export class EventsView {
     );
     const windowSelect = h(
       "select",
-      { id: "chart-window", "aria-label": "chart window", onchange: (ev) => ((this.windowMs = Number(ev.target.value)), this.loadCounts(this.stop.signal)) },
+      {
+        id: "chart-window",
+        "aria-label": "chart window",
+        onchange: (ev) => ((this.windowMs = Number(ev.target.value)), this.loadCounts(this.stop.signal)),
+      },
       WINDOWS.map(([label, ms]) => h("option", { value: ms, selected: ms === this.windowMs }, `last ${label}`)),
     );
     this.chartRoot = h("div", { class: "chart-box", id: "chart" }, h("span", { class: "muted" }, "counting…"));
     this.chart = new CountsChart(this.chartRoot);
     this.list = h("tbody", { id: "events-list" });
     this.empty = h("p", { class: "empty muted", hidden: true }, "No events match.");
-    this.olderButton = h("button", { type: "button", class: "more", onclick: () => this.loadOlder() }, "Load older events");
+    this.olderButton = h(
+      "button",
+      { type: "button", class: "more", onclick: () => this.loadOlder() },
+      "Load older events",
+    );
     const sentinel = h("div", { class: "sentinel" });
     fill(
       this.root,
@@ -102,17 +120,37 @@ export class EventsView {
         h("label", { for: "event-prefix" }, "Prefix"),
         this.prefixInput,
         h("span", { class: "chips", role: "group", "aria-label": "outcomes" }, chips),
-        this.outcomes.size > 0 || this.prefix ? h("button", { type: "button", class: "link", onclick: () => this.nav("#/events") }, "clear filters") : null,
+        this.outcomes.size > 0 || this.prefix
+          ? h("button", { type: "button", class: "link", onclick: () => this.nav("#/events") }, "clear filters")
+          : null,
       ),
-      h("section", { class: "panel" }, h("div", { class: "panel-head" }, h("h2", {}, "Events over time"), windowSelect), this.chartRoot),
       h(
         "section",
         { class: "panel" },
-        h("div", { class: "panel-head" }, h("h2", {}, "Event log"), h("span", { class: "muted" }, "newest first · live")),
+        h("div", { class: "panel-head" }, h("h2", {}, "Events over time"), windowSelect),
+        this.chartRoot,
+      ),
+      h(
+        "section",
+        { class: "panel" },
+        h(
+          "div",
+          { class: "panel-head" },
+          h("h2", {}, "Event log"),
+          h("span", { class: "muted" }, "newest first · live"),
+        ),
         h(
           "table",
           { class: "grid events" },
-          h("thead", {}, h("tr", {}, ["seq", "time", "outcome", "key", "version", "epoch", "owner", "opId"].map((c) => h("th", {}, c)))),
+          h(
+            "thead",
+            {},
+            h(
+              "tr",
+              {},
+              ["seq", "time", "outcome", "key", "version", "epoch", "owner", "opId"].map((c) => h("th", {}, c)),
+            ),
+          ),
           this.list,
         ),
         this.empty,
@@ -135,7 +173,11 @@ export class EventsView {
 
   async loadCounts(signal) {
     const started = Date.now();
-    const counts = await get("/api/events/counts", { prefix: this.prefix, windowMs: this.windowMs, buckets: 60 }, signal).catch(() => null);
+    const counts = await get(
+      "/api/events/counts",
+      { prefix: this.prefix, windowMs: this.windowMs, buckets: 60 },
+      signal,
+    ).catch(() => null);
     if (!counts || signal.aborted) return;
     // The store's clock may differ from this browser's: slide the window by the store's time.
     this.clockSkew = counts.from + this.windowMs - (started + Date.now()) / 2;
@@ -144,7 +186,11 @@ export class EventsView {
 
   /** Follows the cursor until the first screen has a page of rows, or a few calls found nothing more. */
   async fillScreen(signal) {
-    for (let calls = 0; calls < 10 && !signal.aborted && this.older !== null && this.list.childElementCount < PAGE; calls++) {
+    for (
+      let calls = 0;
+      calls < 10 && !signal.aborted && this.older !== null && this.list.childElementCount < PAGE;
+      calls++
+    ) {
       await this.loadOlder(false);
     }
   }
@@ -190,7 +236,10 @@ export class EventsView {
   row(e, fresh) {
     return h(
       "tr",
-      { class: `ev o-${e.outcome}${fresh ? " fresh" : ""}`, dataset: { seq: e.seq, outcome: e.outcome, key: e.key, ts: e.ts, shownAt: Date.now() } },
+      {
+        class: `ev o-${e.outcome}${fresh ? " fresh" : ""}`,
+        dataset: { seq: e.seq, outcome: e.outcome, key: e.key, ts: e.ts, shownAt: Date.now() },
+      },
       h("td", { class: "num" }, String(e.seq)),
       h("td", { class: "time" }, time(e.ts)),
       h("td", {}, outcomeBadge(e.outcome)),

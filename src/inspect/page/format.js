@@ -13,7 +13,13 @@ export const OUTCOMES = {
 
 export function outcomeBadge(outcome) {
   const o = OUTCOMES[outcome] ?? { glyph: "?", label: outcome };
-  return h("span", { class: `badge o-${outcome}`, title: o.label }, h("span", { class: "glyph", "aria-hidden": "true" }, o.glyph), " ", o.label);
+  return h(
+    "span",
+    { class: `badge o-${outcome}`, title: o.label },
+    h("span", { class: "glyph", "aria-hidden": "true" }, o.glyph),
+    " ",
+    o.label,
+  );
 }
 
 /** 13:05:02.118 for today, else the date too. */
@@ -28,7 +34,14 @@ export function time(ms) {
 export function relative(ms, now = Date.now()) {
   const dt = ms - now;
   const a = Math.abs(dt);
-  const text = a < 1000 ? `${a} ms` : a < 60_000 ? `${(a / 1000).toFixed(1)} s` : a < 3_600_000 ? `${Math.round(a / 60_000)} min` : `${(a / 3_600_000).toFixed(1)} h`;
+  const text =
+    a < 1000
+      ? `${a} ms`
+      : a < 60_000
+        ? `${(a / 1000).toFixed(1)} s`
+        : a < 3_600_000
+          ? `${Math.round(a / 60_000)} min`
+          : `${(a / 3_600_000).toFixed(1)} h`;
   return dt >= 0 ? `in ${text}` : `${text} ago`;
 }
 
@@ -53,5 +66,5 @@ export function jsonBlock(value) {
 }
 
 export function shortId(id) {
-  return id && id.length > 13 ? `${id.slice(0, 8)}…${id.slice(-4)}` : id ?? "";
+  return id && id.length > 13 ? `${id.slice(0, 8)}…${id.slice(-4)}` : (id ?? "");
 }

@@ -17,7 +17,8 @@ export class KeysView {
     const signal = this.stop.signal;
     this.prefix = params.get("prefix") ?? "";
     this.key = params.get("key");
-    if (this.key !== null && !params.has("prefix")) this.prefix = this.key.includes("/") ? this.key.slice(0, this.key.lastIndexOf("/") + 1) : "";
+    if (this.key !== null && !params.has("prefix"))
+      this.prefix = this.key.includes("/") ? this.key.slice(0, this.key.lastIndexOf("/") + 1) : "";
     this.build();
     const [page] = await Promise.all([
       get("/api/keys", { prefix: this.prefix, limit: PAGE }, signal),
@@ -25,7 +26,10 @@ export class KeysView {
     ]);
     if (signal.aborted) return;
     this.now = Date.now();
-    fill(this.list, page.keys.map((k) => this.row(k)));
+    fill(
+      this.list,
+      page.keys.map((k) => this.row(k)),
+    );
     this.setNext(page.next);
     this.empty.hidden = page.keys.length > 0;
     this.root.dataset.ready = "true";
@@ -36,7 +40,13 @@ export class KeysView {
   }
 
   build() {
-    const input = h("input", { type: "search", id: "key-prefix", placeholder: "key prefix, e.g. team/", value: this.prefix, spellcheck: "false" });
+    const input = h("input", {
+      type: "search",
+      id: "key-prefix",
+      placeholder: "key prefix, e.g. team/",
+      value: this.prefix,
+      spellcheck: "false",
+    });
     const go = () => this.nav(`#/keys?prefix=${encodeURIComponent(input.value.trim())}`);
     input.addEventListener("keydown", (ev) => ev.key === "Enter" && go());
     const crumbs = [h("a", { href: "#/keys?prefix=" }, "(all)")];
@@ -51,7 +61,14 @@ export class KeysView {
     this.detail = h("section", { class: "panel detail", id: "key-detail", hidden: this.key === null });
     fill(
       this.root,
-      h("div", { class: "toolbar" }, h("label", { for: "key-prefix" }, "Prefix"), input, h("button", { type: "button", onclick: go }, "List"), h("span", { class: "crumbs" }, crumbs)),
+      h(
+        "div",
+        { class: "toolbar" },
+        h("label", { for: "key-prefix" }, "Prefix"),
+        input,
+        h("button", { type: "button", onclick: go }, "List"),
+        h("span", { class: "crumbs" }, crumbs),
+      ),
       h(
         "div",
         { class: "split" },
@@ -65,7 +82,15 @@ export class KeysView {
             h(
               "table",
               { class: "grid keys" },
-              h("thead", {}, h("tr", {}, ["key", "version", "epoch", "claim", "updated", "value"].map((c) => h("th", {}, c)))),
+              h(
+                "thead",
+                {},
+                h(
+                  "tr",
+                  {},
+                  ["key", "version", "epoch", "claim", "updated", "value"].map((c) => h("th", {}, c)),
+                ),
+              ),
               this.list,
             ),
           ),
@@ -113,25 +138,56 @@ export class KeysView {
     if (signal.aborted) return;
     const now = Date.now();
     this.historyList = h("tbody", { id: "key-history" });
-    this.historyMore = h("button", { type: "button", class: "more", onclick: () => this.moreHistory(key) }, "Older history");
+    this.historyMore = h(
+      "button",
+      { type: "button", class: "more", onclick: () => this.moreHistory(key) },
+      "Older history",
+    );
     this.historyNext = null;
     fill(
       this.detail,
-      h("div", { class: "panel-head" }, h("h2", { class: "mono" }, key), h("a", { class: "link", href: `#/keys?prefix=${encodeURIComponent(this.prefix)}` }, "close")),
+      h(
+        "div",
+        { class: "panel-head" },
+        h("h2", { class: "mono" }, key),
+        h("a", { class: "link", href: `#/keys?prefix=${encodeURIComponent(this.prefix)}` }, "close"),
+      ),
       record.error
         ? h("p", { class: "muted" }, record.error.message)
         : h(
             "dl",
             { class: "facts" },
-            h("dt", {}, "version"), h("dd", {}, String(record.version)),
-            h("dt", {}, "epoch"), h("dd", {}, String(record.epoch)),
-            h("dt", {}, "claim"), h("dd", {}, claimCell(record.claim, now)),
-            h("dt", {}, "updated"), h("dd", {}, record.updatedAt ? `${time(record.updatedAt)} (${relative(record.updatedAt, now)})` : "—"),
-            h("dt", {}, "size"), h("dd", {}, `${record.bytes} bytes`),
+            h("dt", {}, "version"),
+            h("dd", {}, String(record.version)),
+            h("dt", {}, "epoch"),
+            h("dd", {}, String(record.epoch)),
+            h("dt", {}, "claim"),
+            h("dd", {}, claimCell(record.claim, now)),
+            h("dt", {}, "updated"),
+            h("dd", {}, record.updatedAt ? `${time(record.updatedAt)} (${relative(record.updatedAt, now)})` : "—"),
+            h("dt", {}, "size"),
+            h("dd", {}, `${record.bytes} bytes`),
           ),
-      record.error ? null : record.exists ? jsonBlock(record.value) : h("p", { class: "muted" }, "deleted (a tombstone keeps its version)"),
+      record.error
+        ? null
+        : record.exists
+          ? jsonBlock(record.value)
+          : h("p", { class: "muted" }, "deleted (a tombstone keeps its version)"),
       h("h3", {}, "History"),
-      h("table", { class: "grid history" }, h("thead", {}, h("tr", {}, ["seq", "time", "outcome", "version", "epoch", "owner"].map((c) => h("th", {}, c)))), this.historyList),
+      h(
+        "table",
+        { class: "grid history" },
+        h(
+          "thead",
+          {},
+          h(
+            "tr",
+            {},
+            ["seq", "time", "outcome", "version", "epoch", "owner"].map((c) => h("th", {}, c)),
+          ),
+        ),
+        this.historyList,
+      ),
       this.historyMore,
     );
     this.addHistory(history);

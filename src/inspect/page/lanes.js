@@ -16,18 +16,30 @@ export class LaneLayout {
    */
   place(node) {
     const joining = [];
-    this.lanes.forEach((waitsFor, i) => { if (waitsFor === node.id) joining.push(i); });
+    this.lanes.forEach((waitsFor, i) => {
+      if (waitsFor === node.id) joining.push(i);
+    });
     let lane = joining[0];
     if (lane === undefined) {
       lane = this.lanes.indexOf(null);
       if (lane < 0) lane = this.lanes.push(null) - 1;
     }
     const through = [];
-    this.lanes.forEach((waitsFor, i) => { if (waitsFor !== null && !joining.includes(i)) through.push(i); });
+    this.lanes.forEach((waitsFor, i) => {
+      if (waitsFor !== null && !joining.includes(i)) through.push(i);
+    });
     for (const i of joining) this.lanes[i] = null;
     this.lanes[lane] = node.parentId ?? null;
     const width = Math.max(this.lanes.length, lane + 1);
     while (this.lanes.length > 0 && this.lanes[this.lanes.length - 1] === null) this.lanes.pop();
-    return { lane, through, joining, continues: node.parentId != null, width, tip: joining.length === 0, fork: joining.length > 1 };
+    return {
+      lane,
+      through,
+      joining,
+      continues: node.parentId != null,
+      width,
+      tip: joining.length === 0,
+      fork: joining.length > 1,
+    };
   }
 }

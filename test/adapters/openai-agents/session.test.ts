@@ -47,7 +47,9 @@ function label(item: AgentInputItem): string {
 /** `runs` concurrent runs on one session, all persisting at once. */
 async function concurrentRuns(session: FencedSession, runs: number) {
   const lineUp = barrier(runs);
-  return Promise.all(Array.from({ length: runs }, (_, i) => run(noteTaker(`run${i}`, lineUp), `message ${i}`, { session })));
+  return Promise.all(
+    Array.from({ length: runs }, (_, i) => run(noteTaker(`run${i}`, lineUp), `message ${i}`, { session })),
+  );
 }
 
 for (const fixture of backendFixtures()) {
@@ -70,7 +72,14 @@ for (const fixture of backendFixtures()) {
       await run(new Agent({ name: "second", instructions: "", model: second }), "again", { session });
 
       const items = await session.getItems();
-      expect(items.map((i) => i.type)).toEqual(["message", "function_call", "function_call_result", "message", "message", "message"]);
+      expect(items.map((i) => i.type)).toEqual([
+        "message",
+        "function_call",
+        "function_call_result",
+        "message",
+        "message",
+        "message",
+      ]);
       expect(seen).toEqual(items.slice(0, 5)); // the history plus the new input, as the runner builds it
       expect(await session.getItems(2)).toEqual(items.slice(-2));
       expect(await session.getItems(0)).toEqual([]);
@@ -86,7 +95,9 @@ for (const fixture of backendFixtures()) {
       const items = (await session.getItems()).map(label);
       expect(items).toHaveLength(12);
       for (const [i, r] of results.entries()) {
-        const mine = [{ type: "message", role: "user", content: `message ${i}` } as AgentInputItem, ...r.output].map(label);
+        const mine = [{ type: "message", role: "user", content: `message ${i}` } as AgentInputItem, ...r.output].map(
+          label,
+        );
         expect(mine).toHaveLength(4);
         const start = items.indexOf(mine[0]!);
         expect(items.slice(start, start + 4)).toEqual(mine);
@@ -135,7 +146,10 @@ for (const fixture of backendFixtures()) {
       store = await fixture.open();
       const { zombie, newer } = await zombieScenario(store);
       await expect(zombie).rejects.toBeInstanceOf(FencedError);
-      await expect(zombie).rejects.toMatchObject({ code: "FENCED", details: { reason: "superseded", heldEpoch: 1, currentEpoch: 2 } });
+      await expect(zombie).rejects.toMatchObject({
+        code: "FENCED",
+        details: { reason: "superseded", heldEpoch: 1, currentEpoch: 2 },
+      });
       expect(newer.finalOutput).toBe("newer done");
       const session = new FencedSession({ store, sessionId: "chat-6" });
       expect((await session.getItems()).map(label)).toEqual(
@@ -155,7 +169,9 @@ for (const fixture of backendFixtures()) {
       store = await fixture.open();
       const session = new FencedSession({ store, sessionId: "chat-7" });
       const attempt = await session.withRun({ owner: "first" }, () =>
-        session.withRun({ owner: "second" }, ({ context }) => run(noteTaker("second"), "hi", { session, context })).catch((e: unknown) => e),
+        session
+          .withRun({ owner: "second" }, ({ context }) => run(noteTaker("second"), "hi", { session, context }))
+          .catch((e: unknown) => e),
       );
       expect(attempt).toBeInstanceOf(ClaimHeldError);
       expect(attempt).toMatchObject({ code: "CLAIM_HELD", retryable: true, details: { owner: "first" } });
@@ -184,15 +200,26 @@ for (const fixture of backendFixtures()) {
       setTimeout(release.open, 30);
       await Promise.all([first, second]);
       expect(order).toEqual(["first", "second"]);
-      expect((await session.getItems()).map((i) => ("content" in i && typeof i.content === "string" ? i.content : i.type))).toEqual([
-        "one", "function_call", "function_call_result", "message", "two", "function_call", "function_call_result", "message",
+      expect(
+        (await session.getItems()).map((i) => ("content" in i && typeof i.content === "string" ? i.content : i.type)),
+      ).toEqual([
+        "one",
+        "function_call",
+        "function_call_result",
+        "message",
+        "two",
+        "function_call",
+        "function_call_result",
+        "message",
       ]);
     });
 
     it("G2: a run that does not carry the session's fence cannot write while another run holds it (no bypass)", async () => {
       store = await fixture.open();
       const session = new FencedSession({ store, sessionId: "chat-9" });
-      const stray = await session.withRun({ owner: "holder" }, () => run(noteTaker("stray"), "hi", { session }).catch((e: unknown) => e));
+      const stray = await session.withRun({ owner: "holder" }, () =>
+        run(noteTaker("stray"), "hi", { session }).catch((e: unknown) => e),
+      );
       expect(stray).toMatchObject({ code: "FENCED", details: { reason: "no-epoch" } });
       expect(await session.getItems()).toEqual([]);
     });
@@ -225,7 +252,12 @@ for (const fixture of backendFixtures()) {
     it("rejects items that are not JSON, and a session key holding something else, with INVALID_INPUT", async () => {
       store = await fixture.open();
       const session = new FencedSession({ store, sessionId: "chat-12" });
-      const binary = { type: "message", role: "user", content: "x", providerData: { blob: new Uint8Array([1]) } } as AgentInputItem;
+      const binary = {
+        type: "message",
+        role: "user",
+        content: "x",
+        providerData: { blob: new Uint8Array([1]) },
+      } as AgentInputItem;
       await expect(session.addItems([binary])).rejects.toMatchObject({ code: "INVALID_INPUT" });
       expect((await store.read(session.key)).exists).toBe(false);
       // `undefined` fields mean "absent" in JSON and are dropped, as the SDK's own serialisation does.

@@ -5,7 +5,13 @@
 import { Agent, run } from "@openai/agents";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type { StateStore } from "../../../src/index.js";
-import { stateTools, withFencedRun, type FencedContext, type RunFence, type StateToolResult } from "../../../adapters/openai-agents/index.js";
+import {
+  stateTools,
+  withFencedRun,
+  type FencedContext,
+  type RunFence,
+  type StateToolResult,
+} from "../../../adapters/openai-agents/index.js";
 import { backendFixtures } from "../../support/backends.js";
 import { barrier, callTool, PolicyModel, say, type Policy } from "./fakeModel.js";
 import { offline } from "./offline.js";
@@ -50,8 +56,18 @@ async function raceTwoAgents(store: StateStore) {
   const lineUp = barrier(2);
   const commits = { a: [] as StateToolResult[], b: [] as StateToolResult[] };
   const tools = stateTools(store, { prefix: "team/" });
-  const a = new Agent({ name: "researcher", instructions: "add to the plan", model: new PolicyModel(racer("gather sources", lineUp, commits.a)), tools });
-  const b = new Agent({ name: "writer", instructions: "add to the plan", model: new PolicyModel(racer("draft outline", lineUp, commits.b)), tools });
+  const a = new Agent({
+    name: "researcher",
+    instructions: "add to the plan",
+    model: new PolicyModel(racer("gather sources", lineUp, commits.a)),
+    tools,
+  });
+  const b = new Agent({
+    name: "writer",
+    instructions: "add to the plan",
+    model: new PolicyModel(racer("draft outline", lineUp, commits.b)),
+    tools,
+  });
   const outputs = await Promise.all([run(a, "go"), run(b, "go")]);
   const plan = await store.read("team/plan");
   return { plan, commits, outputs: outputs.map((o) => o.finalOutput) };
@@ -77,7 +93,11 @@ for (const fixture of backendFixtures()) {
       expect(failures[0]).toMatchObject({
         ok: false,
         key: "plan",
-        error: { code: "VERSION_CONFLICT", retryable: true, details: { key: "team/plan", expectedVersion: 0, actualVersion: 1 } },
+        error: {
+          code: "VERSION_CONFLICT",
+          retryable: true,
+          details: { key: "team/plan", expectedVersion: 0, actualVersion: 1 },
+        },
         current: { exists: true, version: 1 },
       });
       const outcomes = (await store.events("team/plan")).map((e) => e.outcome);
@@ -96,14 +116,20 @@ for (const fixture of backendFixtures()) {
       store = await fixture.open();
       const tools = stateTools(store, { prefix: "team/" });
       const lineUp = barrier(2);
-      const patcher = (field: string, seen: StateToolResult[]): Policy => async ({ call, lastResult }) => {
-        if (call === 0) {
-          await lineUp();
-          return callTool("update_state", { key: "status", patch: JSON.stringify({ [field]: "done" }), expectVersion: null });
-        }
-        seen.push(lastResult as StateToolResult);
-        return say("ok");
-      };
+      const patcher =
+        (field: string, seen: StateToolResult[]): Policy =>
+        async ({ call, lastResult }) => {
+          if (call === 0) {
+            await lineUp();
+            return callTool("update_state", {
+              key: "status",
+              patch: JSON.stringify({ [field]: "done" }),
+              expectVersion: null,
+            });
+          }
+          seen.push(lastResult as StateToolResult);
+          return say("ok");
+        };
       const seen: StateToolResult[] = [];
       await Promise.all(
         ["research", "draft"].map((field) =>
@@ -114,7 +140,9 @@ for (const fixture of backendFixtures()) {
       expect((await store.read("team/status")).value).toEqual({ research: "done", draft: "done" });
 
       const stale = new PolicyModel(async ({ call, lastResult }) =>
-        call === 0 ? callTool("update_state", { key: "status", patch: '{"review":"done"}', expectVersion: 1 }) : say(JSON.stringify(lastResult)),
+        call === 0
+          ? callTool("update_state", { key: "status", patch: '{"review":"done"}', expectVersion: 1 })
+          : say(JSON.stringify(lastResult)),
       );
       const out = await run(new Agent({ name: "late", instructions: "", model: stale, tools }), "go");
       expect(JSON.parse(out.finalOutput!)).toMatchObject({
@@ -130,14 +158,21 @@ for (const fixture of backendFixtures()) {
       const results: StateToolResult[] = [];
       const model = new PolicyModel(({ call, lastResult }) => {
         if (call > 0) results.push(lastResult as StateToolResult);
-        if (call === 0) return callTool("update_state", { key: "doc", patch: '{"__proto__":{"admin":true},"title":"t"}', expectVersion: null });
+        if (call === 0)
+          return callTool("update_state", {
+            key: "doc",
+            patch: '{"__proto__":{"admin":true},"title":"t"}',
+            expectVersion: null,
+          });
         if (call === 1) return callTool("commit_state", { key: "raw", value: '{"__proto__":[1]}', expectVersion: 0 });
         if (call === 2) return callTool("read_state", { key: "doc" });
         return say("done");
       });
       await run(new Agent({ name: "proto", instructions: "", model, tools }), "go");
       expect(results.map((r) => r.ok)).toEqual([true, true, true]);
-      expect(JSON.stringify((results[2] as { value?: unknown }).value)).toBe('{"__proto__":{"admin":true},"title":"t"}');
+      expect(JSON.stringify((results[2] as { value?: unknown }).value)).toBe(
+        '{"__proto__":{"admin":true},"title":"t"}',
+      );
       expect(JSON.stringify((await store.read("team/raw")).value)).toBe('{"__proto__":[1]}');
       expect(({} as { admin?: boolean }).admin).toBeUndefined();
     });
@@ -154,7 +189,11 @@ for (const fixture of backendFixtures()) {
         return say("done");
       });
       await run(new Agent({ name: "clumsy", instructions: "", model, tools }), "go");
-      expect(results.map((r) => (r.ok ? "ok" : r.error.code))).toEqual(["INVALID_INPUT", "INVALID_INPUT", "INVALID_INPUT"]);
+      expect(results.map((r) => (r.ok ? "ok" : r.error.code))).toEqual([
+        "INVALID_INPUT",
+        "INVALID_INPUT",
+        "INVALID_INPUT",
+      ]);
       expect(results.every((r) => !r.ok && r.error.retryable === false)).toBe(true);
       expect(await store.list("team/")).toEqual([]);
     });
@@ -182,18 +221,26 @@ for (const fixture of backendFixtures()) {
       });
 
       let heldEpoch = 0;
-      const result = await withFencedRun(store, { owner: "run-1", keys: ["team/plan"], ttlMs: 60_000 }, async ({ fence, context }) => {
-        heldEpoch = fence.epochs["team/plan"]!;
-        takeover = () => store.claim({ key: "team/plan", owner: "run-2", ttlMs: 60_000, steal: true });
-        return run(triage, "update the plan", { context });
-      });
+      const result = await withFencedRun(
+        store,
+        { owner: "run-1", keys: ["team/plan"], ttlMs: 60_000 },
+        async ({ fence, context }) => {
+          heldEpoch = fence.epochs["team/plan"]!;
+          takeover = () => store.claim({ key: "team/plan", owner: "run-2", ttlMs: 60_000, steal: true });
+          return run(triage, "update the plan", { context });
+        },
+      );
 
       expect(result.lastAgent?.name).toBe("writer");
       // The first write presented run-1's epoch after the handoff; without it a live claim rejects a write (no-epoch).
       expect(writes[0]).toMatchObject({ ok: true, version: 1 });
       expect(writes[1]).toMatchObject({
         ok: false,
-        error: { code: "FENCED", retryable: false, details: { heldEpoch, currentEpoch: heldEpoch + 1, reason: "superseded" } },
+        error: {
+          code: "FENCED",
+          retryable: false,
+          details: { heldEpoch, currentEpoch: heldEpoch + 1, reason: "superseded" },
+        },
       });
       expect((await store.read("team/plan")).value).toEqual(["v1"]);
       const committed = (await store.events("team/plan")).filter((e) => e.outcome === "committed");
@@ -204,9 +251,16 @@ for (const fixture of backendFixtures()) {
       store = await fixture.open();
       type AppContext = { user: string; fence?: RunFence };
       const model = new PolicyModel(({ call, lastResult }) =>
-        call === 0 ? callTool("commit_state", { key: "owner", value: '"ana"', expectVersion: 0 }) : say(JSON.stringify(lastResult)),
+        call === 0
+          ? callTool("commit_state", { key: "owner", value: '"ana"', expectVersion: 0 })
+          : say(JSON.stringify(lastResult)),
       );
-      const agent = new Agent<AppContext>({ name: "app", instructions: "", model, tools: stateTools(store, { prefix: "team/" }) });
+      const agent = new Agent<AppContext>({
+        name: "app",
+        instructions: "",
+        model,
+        tools: stateTools(store, { prefix: "team/" }),
+      });
       const out = await withFencedRun(store, { owner: "run-ana", keys: ["team/owner"] }, ({ context }) =>
         run(agent, "go", { context: { user: "ana", ...context } }),
       );
@@ -217,12 +271,17 @@ for (const fixture of backendFixtures()) {
       store = await fixture.open();
       const tools = stateTools(store, { prefix: "team/" });
       const model = new PolicyModel(({ call, lastResult }) =>
-        call === 0 ? callTool("commit_state", { key: "plan", value: '["x"]', expectVersion: 0 }) : say(JSON.stringify(lastResult)),
+        call === 0
+          ? callTool("commit_state", { key: "plan", value: '["x"]', expectVersion: 0 })
+          : say(JSON.stringify(lastResult)),
       );
       const out = await withFencedRun(store, { owner: "run-1", keys: ["team/plan"] }, () =>
         run(new Agent({ name: "stray", instructions: "", model, tools }), "go"),
       );
-      expect(JSON.parse(out.finalOutput!)).toMatchObject({ ok: false, error: { code: "FENCED", details: { reason: "no-epoch" } } });
+      expect(JSON.parse(out.finalOutput!)).toMatchObject({
+        ok: false,
+        error: { code: "FENCED", details: { reason: "no-epoch" } },
+      });
       expect((await store.read("team/plan")).exists).toBe(false);
     });
   });

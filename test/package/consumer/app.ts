@@ -24,11 +24,13 @@ try {
 }
 const server = createServer(store, { port: 0 });
 const url = await server.listen();
-const read = (await (await fetch(`${url}/v1/read`, {
-  method: "POST",
-  headers: { "content-type": "application/json" },
-  body: JSON.stringify({ key: "team/notes" }),
-})).json()) as { value: unknown };
+const read = (await (
+  await fetch(`${url}/v1/read`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ key: "team/notes" }),
+  })
+).json()) as { value: unknown };
 await server.close();
 await store.close();
 console.log(`app ok: count ${count}, stale commit ${code}, read over HTTP ${JSON.stringify(read.value)}`);

@@ -8,7 +8,10 @@ const [path, key, count, pauseMs = "0"] = process.argv.slice(2) as [string, stri
 const store = await openStore({ path });
 let retries = 0;
 for (let i = 0; i < Number(count); i++) {
-  const r = await store.update(key, (n) => ((n as number | undefined) ?? 0) + 1, { owner: `pid-${process.pid}`, retries: 1000 });
+  const r = await store.update(key, (n) => ((n as number | undefined) ?? 0) + 1, {
+    owner: `pid-${process.pid}`,
+    retries: 1000,
+  });
   retries += r.attempts - 1;
   // Load generators pause between writes: a tight loop would monopolise SQLite's one write lock.
   if (Number(pauseMs) > 0) await new Promise((resolve) => setTimeout(resolve, Number(pauseMs)));

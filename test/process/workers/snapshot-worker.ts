@@ -32,7 +32,9 @@ export interface ReaderReport {
 }
 
 const config = JSON.parse(process.argv[2]!) as SnapshotWorkerConfig;
-const store = await openStore("path" in config.store ? { path: config.store.path } : { ...config.store, pool: { max: 2 } });
+const store = await openStore(
+  "path" in config.store ? { path: config.store.path } : { ...config.store, pool: { max: 2 } },
+);
 const say = (message: object) => process.stdout.write(`${JSON.stringify(message)}\n`);
 const [a, b] = config.keys;
 const prefix = a.slice(0, a.lastIndexOf("/") + 1);
@@ -59,7 +61,9 @@ if (config.role === "writer") {
   let lastSeq = 0;
   for (;;) {
     const snap: Snapshot = config.list ? await store.listSnapshot(prefix) : await store.readMany([a, b]);
-    const [ra, rb] = config.list ? [snap.records.find((r) => r.key === a)!, snap.records.find((r) => r.key === b)!] : snap.records;
+    const [ra, rb] = config.list
+      ? [snap.records.find((r) => r.key === a)!, snap.records.find((r) => r.key === b)!]
+      : snap.records;
     report.snapshots++;
     if (snap.seq < lastSeq) report.monotonic = false;
     lastSeq = snap.seq;
