@@ -7,7 +7,7 @@ import { FencedStateError } from "../core/errors.js";
 import { importCheckpoints, type ImportCounts } from "../langgraph/import.js";
 import { FencedCheckpointSaver } from "../langgraph/saver.js";
 import { openStoreLazily, DEFAULT_PATH } from "../open.js";
-import { STORE_ARGS, UsageError, storeChoice, type Command } from "./command.js";
+import { STORE_ARGS, UsageError, storeChoice, withUsage, type Command } from "./command.js";
 
 const USAGE = `Usage: fenced import --from sqlite:PATH | postgres:URL [--from-schema NAME] [--db FILE | --url postgres://…]
 
@@ -31,61 +31,54 @@ everything verified, 1 when something did not land, 2 on bad arguments or a sour
 export const importCommand: Command = {
   summary: "copy the checkpoints of an official SqliteSaver file or PostgresSaver schema into the fenced store",
   usage: USAGE,
-  async run(argv) {
-    const { values } = parseArgs({
-      args: argv,
-      options: {
-        from: { type: "string" },
-        "from-schema": { type: "string" },
-        ...STORE_ARGS,
-        "langgraph-prefix": { type: "string" },
-      },
-    });
-    const fail = (message: string) => {
-      process.stderr.write(`fenced import: ${message}\n`);
-      return 2;
-    };
-    if (values.from === undefined) return fail("--from sqlite:PATH or --from postgres:URL is required");
-    let choice: ReturnType<typeof storeChoice>;
-    try {
-      choice = storeChoice(values);
-    } catch (err) {
-      if (err instanceof UsageError) return fail(err.message);
-      throw err;
-    }
-    // Opened on first use: a source that is refused leaves no new target file behind.
-    const store = openStoreLazily(choice.open);
-    try {
-      const to = new FencedCheckpointSaver(store, {
-        ...(values["langgraph-prefix"] !== undefined && { keyPrefix: values["langgraph-prefix"] }),
-      });
-      const result = await importCheckpoints({
-        from: values.from,
-        to,
-        ...(values["from-schema"] !== undefined && { fromSchema: values["from-schema"] }),
-      });
-      const line = (label: string, c: Partial<ImportCounts> & { heads?: number }) =>
-        `fenced import: ${label.padEnd(8)} ${Object.entries(c)
-          .map(([k, v]) => `${v} ${k}`)
-          .join(", ")}\n`;
-      process.stdout.write(
-        line("source", result.source) + line("copied", result.copied) + line("verified", result.verified),
-      );
-      const { source, verified } = result;
-      const complete =
-        verified.threads === source.threads &&
-        verified.namespaces === source.namespaces &&
-        verified.checkpoints === source.checkpoints &&
-        verified.writes === source.writes &&
-        verified.heads === source.namespaces;
-      if (!complete)
-        process.stderr.write("fenced import: the store does not hold everything the source has (see verified)\n");
-      return complete ? 0 : 1;
-    } catch (err) {
-      if (err instanceof FencedStateError && err.code === "INVALID_INPUT") return fail(err.message);
-      throw err;
-    } finally {
-      await store.close();
-    }
-  },
+  run: (argv) => withUsage("import", () => runImport(argv)),
 };
+
+async function runImport(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      from: { type: "string" },
+      "from-schema": { type: "string" },
+      ...STORE_ARGS,
+      "langgraph-prefix": { type: "string" },
+    },
+  });
+  if (values.from === undefined) throw new UsageError("--from sqlite:PATH or --from postgres:URL is required");
+  const choice = storeChoice(values);
+  // Opened on first use: a source that is refused leaves no new target file behind.
+  const store = openStoreLazily(choice.open);
+  try {
+    const to = new FencedCheckpointSaver(store, {
+      ...(values["langgraph-prefix"] !== undefined && { keyPrefix: values["langgraph-prefix"] }),
+    });
+    const result = await importCheckpoints({
+      from: values.from,
+      to,
+      ...(values["from-schema"] !== undefined && { fromSchema: values["from-schema"] }),
+    });
+    const line = (label: string, c: Partial<ImportCounts> & { heads?: number }) =>
+      `fenced import: ${label.padEnd(8)} ${Object.entries(c)
+        .map(([k, v]) => `${v} ${k}`)
+        .join(", ")}\n`;
+    process.stdout.write(
+      line("source", result.source) + line("copied", result.copied) + line("verified", result.verified),
+    );
+    const { source, verified } = result;
+    const complete =
+      verified.threads === source.threads &&
+      verified.namespaces === source.namespaces &&
+      verified.checkpoints === source.checkpoints &&
+      verified.writes === source.writes &&
+      verified.heads === source.namespaces;
+    if (!complete)
+      process.stderr.write("fenced import: the store does not hold everything the source has (see verified)\n");
+    return complete ? 0 : 1;
+  } catch (err) {
+    // A source that is not an official saver's is a bad --from: said like any other usage error.
+    if (err instanceof FencedStateError && err.code === "INVALID_INPUT") throw new UsageError(err.message);
+    throw err;
+  } finally {
+    await store.close();
+  }
+}
