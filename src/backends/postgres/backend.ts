@@ -11,7 +11,7 @@ import type { Backend, BackendTx, ListQuery, SnapshotReader, StoredClaim, Stored
 import type { CheckpointReader } from "../../core/checkpoints.js";
 import { CloseGate, gatedReader } from "../../core/close-gate.js";
 import { FencedStateError, InvalidInputError, UnavailableError } from "../../core/errors.js";
-import { sleep } from "../../core/retry.js";
+import { withBackoff } from "../../core/retry.js";
 import type { Outcome, StateEvent } from "../../core/schemas.js";
 import { prefixEnd } from "../key-order.js";
 import { Listeners } from "../serial.js";
@@ -245,20 +245,20 @@ export class PostgresBackend implements Backend {
    * prefix of the log. Such a snapshot is dropped and taken again once the store's seq takers have settled: a
    * snapshot is kept only when no visible event lies beyond its last settled seq.
    */
-  private async settledSnapshot(run: Run): Promise<number> {
-    for (let attempt = 0; ; attempt++) {
-      const [row] = await run<{ seq: string; newest: string }>(
-        { text: `${SNAPSHOT_BEGIN};\n${this.eventSql.snapshotSeq}` },
-        [],
-      );
-      if (row!.newest === row!.seq) return Number(row!.seq);
-      await run({ text: "ROLLBACK" }, []);
-      if (attempt >= 200)
-        throw new UnavailableError({
-          cause: "the event log did not settle for a snapshot (writers kept seqs in flight)",
-        });
-      await sleep(Math.random() * Math.min(50, 2 ** attempt));
-    }
+  private settledSnapshot(run: Run): Promise<number> {
+    return withBackoff(
+      async () => {
+        const [row] = await run<{ seq: string; newest: string }>(
+          { text: `${SNAPSHOT_BEGIN};\n${this.eventSql.snapshotSeq}` },
+          [],
+        );
+        if (row!.newest === row!.seq) return Number(row!.seq);
+        await run({ text: "ROLLBACK" }, []);
+        throw new UnsettledSnapshotError();
+      },
+      (err) => err instanceof UnsettledSnapshotError,
+      { retries: 200, baseMs: 1, maxMs: 50 },
+    );
   }
 
   private async listOn(run: Run, q: ListQuery): Promise<StoredRecord[]> {
@@ -391,4 +391,11 @@ function toRecord(r: RecordRow): StoredRecord {
     epoch: Number(r.epoch),
     updatedAt: Number(r.updated_at),
   };
+}
+
+/** A snapshot that saw a commit beyond its last settled seq: taken again (with backoff), `UNAVAILABLE` if it never settles. */
+class UnsettledSnapshotError extends UnavailableError {
+  constructor() {
+    super({ cause: "the event log did not settle for a snapshot (writers kept seqs in flight)" });
+  }
 }
