@@ -83,11 +83,20 @@ interface RowData {
   has_writes: 0 | 1;
 }
 
-/** What a row needs besides its payload, to tell whether the cache holds it and whether it has writes. */
+/**
+ * A probe: what a cached row needs besides its payload (is it still there, under the same head version?), joined with
+ * each of its pending writes, so a cached read is one statement. A checkpoint without writes is one row whose write
+ * columns are `null`; a missing checkpoint, no row.
+ */
 interface ProbeRow {
   checkpoint_id: string;
   head_version: number;
-  has_writes: 0 | 1;
+  task_id: string | null;
+  idx: number;
+  channel: string;
+  type: string;
+  value: Buffer;
+  task_path: string;
 }
 
 interface WriteRow {
@@ -112,9 +121,16 @@ const HAS_WRITES = `EXISTS (SELECT 1 FROM checkpoint_writes AS w
     WHERE w.thread_id = c.thread_id AND w.ns = c.ns AND w.checkpoint_id = c.checkpoint_id) AS has_writes`;
 const COLUMNS = `c.thread_id, c.ns, c.checkpoint_id, c.parent_id, c.head_version, c.type, c.payload, c.checkpoint_length,
   c.metadata_length, c.blob_refs, c.blob_index, ${HAS_WRITES}`;
-/** The row's immutable identity and whether it has writes: read first, so that a cached row skips its payload. */
-const PROBE = `c.checkpoint_id, c.head_version, ${HAS_WRITES}`;
 const WRITE_COLUMNS = "task_id, idx, channel, type, value, task_path";
+/**
+ * The probe (`ProbeRow`) of the checkpoints `where` selects (one at most), in LangGraph's write order. Byte order of
+ * UTF-8 text is code-point order: the writesSortKey order LangGraph replays writes in.
+ */
+const probe = (where: string) =>
+  `SELECT c.checkpoint_id, c.head_version, w.task_id, w.idx, w.channel, w.type, w.value, w.task_path
+     FROM checkpoints AS c LEFT JOIN checkpoint_writes AS w
+       ON w.thread_id = c.thread_id AND w.ns = c.ns AND w.checkpoint_id = c.checkpoint_id
+    WHERE ${where} ORDER BY w.task_path, w.task_id, w.idx`;
 
 /**
  * Checkpoint-row writes on the writer connection (`SqliteWriter`): they run only inside a commit's transaction. The
@@ -271,7 +287,7 @@ export class SqliteCheckpoints implements CheckpointReader {
         `SELECT ${COLUMNS} FROM checkpoints AS c WHERE c.thread_id = ? AND c.ns = ? AND c.checkpoint_id = ?`,
       ),
       probe: db.prepare<[string, string, string], ProbeRow>(
-        `SELECT ${PROBE} FROM checkpoints AS c WHERE c.thread_id = ? AND c.ns = ? AND c.checkpoint_id = ?`,
+        probe("c.thread_id = ? AND c.ns = ? AND c.checkpoint_id = ?"),
       ),
       // The checkpoint a lineage's head record names (its value is {"checkpointId": …}), in the same read.
       headRow: db.prepare<[string, string, string], RowData>(
@@ -279,8 +295,8 @@ export class SqliteCheckpoints implements CheckpointReader {
             AND c.checkpoint_id = (SELECT value ->> '$.${HEAD_CHECKPOINT_FIELD}' FROM records WHERE key = ?)`,
       ),
       headProbe: db.prepare<[string, string, string], ProbeRow>(
-        `SELECT ${PROBE} FROM checkpoints AS c WHERE c.thread_id = ? AND c.ns = ?
-            AND c.checkpoint_id = (SELECT value ->> '$.${HEAD_CHECKPOINT_FIELD}' FROM records WHERE key = ?)`,
+        probe(`c.thread_id = ? AND c.ns = ?
+          AND c.checkpoint_id = (SELECT value ->> '$.${HEAD_CHECKPOINT_FIELD}' FROM records WHERE key = ?)`),
       ),
       // One value another checkpoint wrote: its bytes cut out of that checkpoint's payload, or its own row. The
       // payload column is read only on the first branch.
@@ -313,9 +329,8 @@ export class SqliteCheckpoints implements CheckpointReader {
   async getCheckpoint(ref: CheckpointRef): Promise<LoadedCheckpoint | undefined> {
     return this.read(() => {
       const cached = this.decoded.get(cacheKey(ref.threadId, ref.ns, ref.checkpointId));
-      if (cached) return this.withWrites(cached, this.stmt.probe.get(ref.threadId, ref.ns, ref.checkpointId));
-      const row = this.stmt.row.get(ref.threadId, ref.ns, ref.checkpointId);
-      return row && this.withWrites(this.cached(row), row);
+      if (cached) return this.fromProbe(cached, this.stmt.probe.all(ref.threadId, ref.ns, ref.checkpointId));
+      return this.readRow(ref);
     });
   }
 
@@ -325,8 +340,8 @@ export class SqliteCheckpoints implements CheckpointReader {
       const head = this.heads.get(lineage);
       const cached = head === undefined ? undefined : this.decoded.get(cacheKey(q.threadId, q.ns, head));
       if (cached) {
-        const probe = this.stmt.headProbe.get(q.threadId, q.ns, q.headKey);
-        if (!probe || probe.checkpoint_id === cached.checkpointId) return this.withWrites(cached, probe);
+        const rows = this.stmt.headProbe.all(q.threadId, q.ns, q.headKey);
+        if (rows.length === 0 || rows[0]!.checkpoint_id === cached.checkpointId) return this.fromProbe(cached, rows);
       }
       const row = this.stmt.headRow.get(q.threadId, q.ns, q.headKey);
       if (!row) return undefined;
@@ -368,25 +383,30 @@ export class SqliteCheckpoints implements CheckpointReader {
   }
 
   /**
-   * A cached checkpoint with its writes, if the database still holds it under the same head version (`probe`, read
-   * just now); `undefined` once it is gone. Writes are always read: they are the one part that changes.
+   * A cached checkpoint with the writes its probe read (`rows`, read just now), if the database still holds it under
+   * the same head version; `undefined` once it is gone. Writes are always read: they are the one part that changes.
    */
-  private withWrites(
-    cached: CachedCheckpoint,
-    probe: Pick<ProbeRow, "head_version" | "has_writes"> | undefined,
-  ): LoadedCheckpoint | undefined {
-    if (!probe || probe.head_version !== cached.headVersion) {
-      if (probe) this.decoded.delete(cacheKey(cached.threadId, cached.ns, cached.checkpointId));
-      return probe && this.getCheckpointNow(cached);
+  private fromProbe(cached: CachedCheckpoint, rows: ProbeRow[]): LoadedCheckpoint | undefined {
+    const first = rows[0];
+    if (first === undefined) return undefined;
+    if (first.head_version !== cached.headVersion) {
+      // The thread was deleted and the id came back: the cached form is of a row that is gone.
+      this.decoded.delete(cacheKey(cached.threadId, cached.ns, cached.checkpointId));
+      return this.readRow(cached);
     }
-    const writes = probe.has_writes
+    return { ...cached, writes: first.task_id === null ? [] : (rows as WriteRow[]).map(toWrite) };
+  }
+
+  /** A freshly read row's decoded form (`cached(row)`) with its writes, read only when it has some. */
+  private withWrites(cached: CachedCheckpoint, row: RowData): LoadedCheckpoint {
+    const writes = row.has_writes
       ? this.stmt.writes.all(cached.threadId, cached.ns, cached.checkpointId).map(toWrite)
       : [];
     return { ...cached, writes };
   }
 
-  /** The row of a checkpoint whose cached form went stale (its thread was deleted and the id came back). */
-  private getCheckpointNow(ref: { threadId: string; ns: string; checkpointId: string }): LoadedCheckpoint | undefined {
+  /** A checkpoint read from its row (and cached). */
+  private readRow(ref: CheckpointRef): LoadedCheckpoint | undefined {
     const row = this.stmt.row.get(ref.threadId, ref.ns, ref.checkpointId);
     return row && this.withWrites(this.cached(row), row);
   }
