@@ -28,6 +28,11 @@ export interface OpenStoreOptions extends StateStoreOptions {
   durability?: "normal" | "full";
   /** SQLite: how long to wait for another process's write lock before `UNAVAILABLE`. Default 5,000 ms. */
   busyTimeoutMs?: number;
+  /**
+   * SQLite: when a group commit starts: `"immediate"` (default) or `"per-turn"`, for servers, whose requests arrive
+   * in separate callbacks of one event-loop turn and then share one COMMIT. See docs/sqlite.md, "Group commit".
+   */
+  groupCommit?: "immediate" | "per-turn";
 }
 
 /**
@@ -124,5 +129,6 @@ async function openBackend(options: OpenStoreOptions): Promise<Backend> {
     path: resolve(options.path ?? DEFAULT_PATH),
     ...(options.durability && { durability: options.durability }),
     ...(options.busyTimeoutMs !== undefined && { busyTimeoutMs: options.busyTimeoutMs }),
+    ...(options.groupCommit && { groupCommit: options.groupCommit }),
   });
 }

@@ -79,7 +79,8 @@ export const serve: Command = {
         throw new UsageError("--files-id needs --files-dir");
       const token = tokenOf(values["token-file"]);
 
-      const store = await openStore(open);
+      // Requests arrive in separate callbacks of each event-loop turn: they share a group commit (SQLite).
+      const store = await openStore({ ...open, groupCommit: "per-turn" });
       try {
         const server = createServer(store, {
           host: values.host,

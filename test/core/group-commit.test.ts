@@ -129,6 +129,36 @@ describe("group commit (G4, G5, G6)", () => {
     expect(log).toEqual(["begin", "a", "savepoint", "b", "begin", "c", "commit", "notify"]);
   });
 
+  it("with gather, transactions arriving in separate callbacks of one event-loop turn share one group", async () => {
+    // A server reads each ready socket in a callback of its own: arrivals like these. Without gather each one runs
+    // alone, as soon as it arrives (a lone caller's commit is not delayed).
+    const arrive = (group: GroupCommit<string>, log: string[], gather: boolean) =>
+      Promise.all(
+        ["a", "b", "c", "d", "e"].map(
+          (name) => new Promise((resolve) => setImmediate(() => resolve(group.run(body(log, name), { gather })))),
+        ),
+      );
+    const groups = (log: string[]) => log.filter((entry) => entry === "commit").length;
+    const gathered = fakeConnection();
+    expect(await arrive(gathered.group, gathered.log, true)).toEqual(["a", "b", "c", "d", "e"]);
+    expect(groups(gathered.log)).toBe(1);
+    const immediate = fakeConnection();
+    expect(await arrive(immediate.group, immediate.log, false)).toEqual(["a", "b", "c", "d", "e"]);
+    expect(groups(immediate.log)).toBe(5);
+  });
+
+  it("a transaction without gather does not wait for a gathering group: both land at once", async () => {
+    const { log, group } = fakeConnection();
+    const gathered = group.run(body(log, "gathered"), { gather: true });
+    const now = group.run(body(log, "now"));
+    let immediateLanded = false;
+    await now.then(() => (immediateLanded = true));
+    // No event-loop turn has passed, and both landed in the one group the immediate transaction started.
+    expect(immediateLanded).toBe(true);
+    expect(await gathered).toBe("gathered");
+    expect(log).toEqual(["begin", "gathered", "savepoint", "now", "release", "commit", "notify"]);
+  });
+
   it("keeps a group within its size bound", async () => {
     const log: string[] = [];
     const { sql } = fakeConnection();

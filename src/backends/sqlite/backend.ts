@@ -19,6 +19,7 @@ import type Database from "better-sqlite3";
 import type { Backend, BackendTx, ListQuery, SnapshotReader, StoredClaim, StoredRecord } from "../../core/backend.js";
 import type { CheckpointReader } from "../../core/checkpoints.js";
 import { CloseGate, gatedReader } from "../../core/close-gate.js";
+import { InvalidInputError } from "../../core/errors.js";
 import type { Outcome, StateEvent } from "../../core/schemas.js";
 import { prefixEnd } from "../key-order.js";
 import { Listeners } from "../serial.js";
@@ -39,6 +40,12 @@ export interface SqliteBackendOptions {
   durability?: "normal" | "full";
   /** How long to wait for another process's write lock before `UNAVAILABLE`. Default 5,000 ms. */
   busyTimeoutMs?: number;
+  /**
+   * When a group commit starts. `"immediate"` (default): at once, so a lone commit lands as soon as it would without
+   * grouping. `"per-turn"`: at the end of the current event-loop turn, so that commits arriving in separate callbacks
+   * of one turn (a server's requests) share one COMMIT; `fenced serve` uses it. See docs/sqlite.md, "Group commit".
+   */
+  groupCommit?: "immediate" | "per-turn";
 }
 
 interface RecordRow {
@@ -67,6 +74,7 @@ export class SqliteBackend implements Backend {
   /** This backend's read connection: committed state only. */
   private readonly reader: Database.Database;
   private readonly busyTimeoutMs: number;
+  private readonly gather: boolean;
   private readonly listeners = new Listeners();
   private readonly unsubscribe: () => void;
   private readonly gate = new CloseGate();
@@ -77,9 +85,12 @@ export class SqliteBackend implements Backend {
 
   /** Opens (or joins, when this process already has it open) `options.path`. Throws `INVALID_INPUT` for a bad path. */
   constructor(options: SqliteBackendOptions) {
+    oneOf(options.durability, "durability", ["normal", "full"]);
+    oneOf(options.groupCommit, "groupCommit", ["immediate", "per-turn"]);
     const file = databaseFile(options.path);
     this.file = file;
     this.busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+    this.gather = options.groupCommit === "per-turn";
     this.writer = SqliteWriter.acquire(file, {
       durability: options.durability ?? "normal",
       busyTimeoutMs: this.busyTimeoutMs,
@@ -102,7 +113,7 @@ export class SqliteBackend implements Backend {
   }
 
   transact<T>(fn: (tx: BackendTx) => Promise<T>): Promise<T> {
-    return this.gate.run(() => this.writer.transact(fn));
+    return this.gate.run(() => this.writer.transact(fn, { gather: this.gather }));
   }
 
   getRecord(key: string): Promise<StoredRecord | undefined> {
@@ -209,6 +220,15 @@ export class SqliteBackend implements Backend {
     } catch (err) {
       throw unavailable(err);
     }
+  }
+}
+
+/** Throws `INVALID_INPUT` unless the option `name` is absent or one of `allowed`. */
+function oneOf(value: unknown, name: string, allowed: readonly string[]): void {
+  if (value !== undefined && !allowed.includes(value as string)) {
+    throw new InvalidInputError({
+      issues: [{ path: [name], message: `must be ${allowed.map((a) => `"${a}"`).join(" or ")}` }],
+    });
   }
 }
 

@@ -186,9 +186,12 @@ export class SqliteWriter {
     this.checkpoints = new WalCheckpoints({ file, db, betweenGroups: (body) => this.group.exclusive(body) });
   }
 
-  /** Runs `body` in a transaction of this file (possibly grouped with others); resolves once it is committed. */
-  transact<T>(body: (tx: BackendTx) => Promise<T>): Promise<T> {
-    return this.group.run(body);
+  /**
+   * Runs `body` in a transaction of this file (possibly grouped with others); resolves once it is committed. `gather`:
+   * its group starts at the end of this event-loop turn (`GroupCommit.run`).
+   */
+  transact<T>(body: (tx: BackendTx) => Promise<T>, options: { gather?: boolean } = {}): Promise<T> {
+    return this.group.run(body, options);
   }
 
   /** Drops idempotency records created before `idempotencyBefore` and all but the newest `maxEvents` events. */
