@@ -131,18 +131,11 @@ const MUTANTS: Mutant[] = [
     tests: ["test/core/event-log.test.ts"],
   },
   {
-    id: "SQLite event seq is the largest rowid + 1 (no AUTOINCREMENT), reused once the rows are gone",
+    id: "SQLite event seq is the largest seq + 1 (no floor), reused once the rows are gone",
     guarantee: "G6",
     file: "src/backends/sqlite/connection.ts",
-    find: "seq INTEGER PRIMARY KEY AUTOINCREMENT,",
-    replace: "seq INTEGER PRIMARY KEY,",
-    also: [
-      {
-        file: "src/backends/sqlite/backend.ts",
-        find: "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0) AS seq",
-        replace: "SELECT coalesce(max(seq), 0) AS seq FROM events",
-      },
-    ],
+    find: 'export const LAST_SEQ = "max(coalesce((SELECT max(seq) FROM events), 0), (SELECT seq FROM event_floor))";',
+    replace: 'export const LAST_SEQ = "coalesce((SELECT max(seq) FROM events), 0)";',
     tests: ["test/backends/sqlite-event-log.test.ts"],
   },
   {

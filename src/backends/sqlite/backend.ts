@@ -24,7 +24,14 @@ import type { Outcome, StateEvent } from "../../core/schemas.js";
 import { prefixEnd } from "../key-order.js";
 import { Listeners } from "../serial.js";
 import { SqliteCheckpoints } from "./checkpoints.js";
-import { DEFAULT_BUSY_TIMEOUT_MS, databaseFile, openReaderConnection, unavailable, whileBusy } from "./connection.js";
+import {
+  DEFAULT_BUSY_TIMEOUT_MS,
+  LAST_SEQ,
+  databaseFile,
+  openReaderConnection,
+  unavailable,
+  whileBusy,
+} from "./connection.js";
 import { SqliteWriter } from "./writer.js";
 
 export { SQLITE_MIGRATIONS, WAL_AUTOCHECKPOINT_PAGES } from "./connection.js";
@@ -253,11 +260,7 @@ function readStatements(db: Database.Database) {
     events: db.prepare<{ afterSeq: number; start: string; end: string | null; limit: number }, EventRow>(
       "SELECT * FROM events WHERE seq > @afterSeq AND key >= @start AND (@end IS NULL OR key < @end) ORDER BY seq LIMIT @limit",
     ),
-    // The last seq handed out, kept by AUTOINCREMENT even when its row has been purged. sqlite_sequence is written in
-    // the transaction that appends, so a snapshot's seq and its records are one state.
-    lastSeq: db.prepare<[], { seq: number }>(
-      "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0) AS seq",
-    ),
+    lastSeq: db.prepare<[], { seq: number }>(`SELECT ${LAST_SEQ} AS seq`),
   };
 }
 

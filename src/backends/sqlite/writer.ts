@@ -20,7 +20,7 @@ import { FencedStateError } from "../../core/errors.js";
 import { GroupCommit } from "./group-commit.js";
 import { Listeners } from "../serial.js";
 import { sqliteCheckpointTx } from "./checkpoints.js";
-import { openWriterConnection, unavailable, whileBusy } from "./connection.js";
+import { LAST_SEQ, openWriterConnection, unavailable, whileBusy } from "./connection.js";
 import { WalCheckpoints } from "./wal-checkpoints.js";
 
 /** Group commit bounds: other processes wait for the write lock while a group holds it. */
@@ -119,9 +119,10 @@ export class SqliteWriter {
       nextEpoch: db.prepare<[number], { epoch: number }>(
         "UPDATE epoch_counter SET epoch = max(epoch, ?) + 1 RETURNING epoch",
       ),
-      // seq is AUTOINCREMENT: never one handed out before, even after the rows holding it were purged.
+      // Never a seq handed out before, even after the rows holding it were purged (LAST_SEQ).
       appendEvent: db.prepare(
-        "INSERT INTO events (ts, key, version, epoch, owner, op_id, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        `INSERT INTO events (seq, ts, key, version, epoch, owner, op_id, outcome)
+           VALUES (${LAST_SEQ} + 1, ?, ?, ?, ?, ?, ?, ?)`,
       ),
     };
     this.purgeStatements = {
