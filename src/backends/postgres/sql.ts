@@ -10,12 +10,17 @@ import { InvalidInputError } from "../../core/errors.js";
 /** A string literal. PostgreSQL text cannot hold NUL; refuse it rather than let it cut the query short. */
 export function text(value: string | null | undefined): string {
   if (value === null || value === undefined) return "NULL";
+  return pg.escapeLiteral(textParam(value));
+}
+
+/** A string for a statement parameter, refused like `text` when it holds NUL, which PostgreSQL text cannot. */
+export function textParam(value: string): string {
   if (value.includes("\u0000")) {
     throw new InvalidInputError({
       issues: [{ path: [], message: "text containing NUL (U+0000) cannot be stored in PostgreSQL" }],
     });
   }
-  return pg.escapeLiteral(value);
+  return value;
 }
 
 /** A bytea literal (hex, independent of standard_conforming_strings). */
