@@ -46,10 +46,16 @@ export function txSql(s: string) {
         ? `SELECT pg_advisory_xact_lock${shared(ids[0]!) ? "_shared" : ""}(${int(ids[0]!)})`
         : `SELECT CASE WHEN s THEN pg_advisory_xact_lock_shared(id) ELSE pg_advisory_xact_lock(id) END
              FROM unnest(ARRAY[${ids.map(int).join(",")}]::bigint[], ARRAY[${ids.map((id) => String(shared(id))).join(",")}]::boolean[]) AS t(id, s)`,
+    /** Each key's record and claim (NULLs where there is none); one key, the common case, plans as two index probes. */
     keyStates: (keys: string[]) =>
-      `SELECT k.key, r.value, r.version, r.epoch AS r_epoch, r.updated_at, c.owner, c.epoch AS c_epoch, c.expires_at
-         FROM unnest(ARRAY[${keys.map(text).join(",")}]::text[]) AS k(key)
-         LEFT JOIN ${s}.records r ON r.key = k.key COLLATE "C" LEFT JOIN ${s}.claims c ON c.key = k.key COLLATE "C"`,
+      keys.length === 1
+        ? `SELECT ${text(keys[0])} AS key, r.value, r.version, r.epoch AS r_epoch, r.updated_at, c.owner, c.epoch AS c_epoch,
+                  c.expires_at
+             FROM (SELECT) AS one LEFT JOIN ${s}.records r ON r.key = ${text(keys[0])}
+             LEFT JOIN ${s}.claims c ON c.key = ${text(keys[0])}`
+        : `SELECT k.key, r.value, r.version, r.epoch AS r_epoch, r.updated_at, c.owner, c.epoch AS c_epoch, c.expires_at
+             FROM unnest(ARRAY[${keys.map(text).join(",")}]::text[]) AS k(key)
+             LEFT JOIN ${s}.records r ON r.key = k.key COLLATE "C" LEFT JOIN ${s}.claims c ON c.key = k.key COLLATE "C"`,
     idempotency: (opId: string) => `SELECT hash, result, created_at FROM ${s}.idempotency WHERE op_id = ${text(opId)}`,
     putRecord: (r: StoredRecord) =>
       `INSERT INTO ${s}.records (key, value, version, epoch, updated_at)
