@@ -3,8 +3,8 @@
  * checkpoint is one row; each value it wrote is a row of `checkpoint_blobs`; writes are rows of `checkpoint_writes`.
  * Large values need no packing here: PostgreSQL moves them out of line (TOAST) by itself.
  *
- * Writes ride in the transaction's batch (tx.ts), so a put costs one more round trip than a plain commit (its insert
- * answers whether the id was new) and putWrites none. A read is one statement, so one snapshot and one round trip:
+ * Writes ride in the transaction's batch (tx.ts), so a put costs one more round trip than a plain commit (its row
+ * insert answers whether the id was new; its values follow with the COMMIT, only when it was) and putWrites none. A read is one statement, so one snapshot and one round trip:
  * the rows, each with the values it refers to and its writes aggregated into arrays; the fixed ones are prepared once
  * per connection.
  */
@@ -67,23 +67,24 @@ export const CHECKPOINTS_MIGRATION = `
 /** The checkpoint statements of a transaction on the quoted schema `s` (rendered as text, see sql.ts). */
 export function checkpointTxSql(s: string) {
   return {
-    /** Inserts the row and, only if it was new, its blobs; answers `inserted` = 0 or 1. */
-    insert: (r: CheckpointRow, blobs: CheckpointBlob[]) => {
+    /** Inserts the row unless its lineage has that id already; answers one row when it was new, none otherwise. */
+    insert: (r: CheckpointRow) => {
       const refs = Object.fromEntries(
         Object.entries(r.blobRefs).map(([c, ref]) => [c, [ref.checkpointId, ref.headVersion]]),
       );
-      const row = `INSERT INTO ${s}.checkpoints (thread_id, ns, checkpoint_id, parent_id, head_version, type, checkpoint, metadata, blob_refs)
+      return `INSERT INTO ${s}.checkpoints (thread_id, ns, checkpoint_id, parent_id, head_version, type, checkpoint, metadata, blob_refs)
         VALUES (${text(r.threadId)}, ${text(r.ns)}, ${text(r.checkpointId)}, ${text(r.parentId)}, ${int(r.headVersion)},
                 ${text(r.type)}, ${bytes(r.checkpoint)}, ${bytes(r.metadata)}, ${text(JSON.stringify(refs))}::jsonb)
         ON CONFLICT DO NOTHING RETURNING 1`;
-      if (blobs.length === 0) return `WITH inserted AS (${row}) SELECT count(*)::int AS inserted FROM inserted`;
-      const values = blobs.map((b) => `(${text(b.channel)}, ${text(b.type)}, ${bytes(b.value)})`).join(", ");
-      return `WITH inserted AS (${row}), blobs AS (
-          INSERT INTO ${s}.checkpoint_blobs (thread_id, ns, checkpoint_id, channel, type, value)
-          SELECT ${text(r.threadId)}, ${text(r.ns)}, ${text(r.checkpointId)}, v.channel, v.type, v.value
-            FROM (VALUES ${values}) AS v(channel, type, value) WHERE EXISTS (SELECT 1 FROM inserted))
-        SELECT count(*)::int AS inserted FROM inserted`;
     },
+    /** The values a new checkpoint wrote (sent only after `insert` answered that it was new). */
+    insertBlobs: (ref: CheckpointRef, blobs: CheckpointBlob[]) =>
+      `INSERT INTO ${s}.checkpoint_blobs (thread_id, ns, checkpoint_id, channel, type, value) VALUES ${blobs
+        .map(
+          (b) =>
+            `(${text(ref.threadId)}, ${text(ref.ns)}, ${text(ref.checkpointId)}, ${text(b.channel)}, ${text(b.type)}, ${bytes(b.value)})`,
+        )
+        .join(", ")}`,
     /** Regular writes (idx >= 0) are first-wins; special writes (idx < 0: error, interrupt, resume…) replace. */
     putWrites: (ref: CheckpointRef, writes: CheckpointWrite[]) => {
       // One statement may not touch a row twice: settle repeats within the batch first, by the same rule.

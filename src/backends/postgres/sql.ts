@@ -62,6 +62,10 @@ export function txSql(s: string) {
          VALUES (${text(r.key)}, ${text(r.valueText)}, ${int(r.version)}, ${int(r.epoch)}, ${int(r.updatedAt)})
          ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = excluded.version,
            epoch = excluded.epoch, updated_at = excluded.updated_at`,
+    /** `putRecord` for a key whose row exists. */
+    updateRecord: (r: StoredRecord) =>
+      `UPDATE ${s}.records SET value = ${text(r.valueText)}, version = ${int(r.version)}, epoch = ${int(r.epoch)},
+         updated_at = ${int(r.updatedAt)} WHERE key = ${text(r.key)}`,
     putClaim: (c: StoredClaim) =>
       `INSERT INTO ${s}.claims (key, owner, epoch, expires_at)
          VALUES (${text(c.key)}, ${text(c.owner)}, ${int(c.epoch)}, ${int(c.expiresAt)})

@@ -61,8 +61,10 @@ export class PostgresTx implements BackendTx {
   /** Checkpoint rows (the LangGraph saver), written in this transaction's batch like every other write. */
   readonly checkpoints: CheckpointTx = {
     insertCheckpoint: async (row, blobs) => {
-      const [result] = await this.send([this.checkpointSql.insert(row, blobs)]);
-      return (result!.rows[0] as { inserted: number }).inserted === 1;
+      const [result] = await this.send([this.checkpointSql.insert(row)]);
+      const inserted = result!.rows.length === 1;
+      if (inserted && blobs.length > 0) this.write(this.checkpointSql.insertBlobs(row, blobs));
+      return inserted;
     },
     putWrites: (ref, writes) => {
       if (writes.length > 0) this.write(this.checkpointSql.putWrites(ref, writes));
@@ -117,7 +119,8 @@ export class PostgresTx implements BackendTx {
   }
 
   putRecord(record: StoredRecord): void {
-    this.write(this.sql.putRecord(record));
+    // A row read under the key's lock is still there (records are never deleted): an UPDATE, cheaper than an upsert.
+    this.write(this.states.get(record.key)?.record ? this.sql.updateRecord(record) : this.sql.putRecord(record));
     this.states.set(record.key, { ...this.states.get(record.key), record: { ...record } });
   }
 
