@@ -110,7 +110,9 @@ export class PostgresTx implements BackendTx {
 
   async getKeyState(key: string): Promise<KeyState> {
     await this.prepare([key], undefined);
-    return structuredClone(this.states.get(key)!);
+    // A copy, so the caller cannot change what this transaction knows (the records and claims hold only scalars).
+    const { record, claim } = this.states.get(key)!;
+    return { ...(record && { record: { ...record } }), ...(claim && { claim: { ...claim } }) };
   }
 
   async getIdempotency(opId: string): Promise<IdempotencyRecord | undefined> {
