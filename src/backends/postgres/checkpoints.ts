@@ -140,7 +140,7 @@ export function checkpointTxSql(s: string) {
 
 export type CheckpointTxSql = ReturnType<typeof checkpointTxSql>;
 
-/** A row of `loadSql`: the checkpoint, its values and its writes, each list as parallel arrays (NULL when empty). */
+/** A row of `loadSql`: the checkpoint, its values and its writes (NULL when there are none). */
 interface LoadedRow {
   thread_id: string;
   ns: string;
@@ -151,15 +151,10 @@ interface LoadedRow {
   checkpoint: Buffer;
   metadata: Buffer;
   blob_refs: Record<string, [string, number]>;
-  blob_channels: string[] | null;
-  blob_types: string[] | null;
-  blob_values: Buffer[] | null;
-  write_task_ids: string[] | null;
-  write_idxs: number[] | null;
-  write_channels: string[] | null;
-  write_types: string[] | null;
-  write_values: Buffer[] | null;
-  write_task_paths: string[] | null;
+  /** [channel, type, value in base64] each. */
+  blobs: [string, string, string][] | null;
+  /** [taskId, idx, channel, type, value in base64, taskPath] each, in (taskPath, taskId, idx) order. */
+  writes: [string, number, string, string, string, string][] | null;
 }
 
 /** Newest first, as `CheckpointQuery` lists, on the rows named `alias`. */
@@ -172,22 +167,17 @@ const newestFirst = (alias: string) =>
  * snapshot of committed state, so no transaction is needed, and one round trip.
  */
 function loadSql(s: string, picked: string, ordered: boolean): string {
-  return `SELECT p.*, b.channels AS blob_channels, b.types AS blob_types, b.vals AS blob_values,
-      w.task_ids AS write_task_ids, w.idxs AS write_idxs, w.channels AS write_channels, w.types AS write_types,
-      w.vals AS write_values, w.task_paths AS write_task_paths
+  // Values travel as base64 inside JSON: parsed natively on this side, where a bytea[] is parsed character by character.
+  return `SELECT p.*, b.blobs, w.writes
     FROM (${picked}) AS p
     LEFT JOIN LATERAL (
-      SELECT array_agg(ref.key) AS channels, array_agg(x.type) AS types, array_agg(x.value) AS vals
+      SELECT json_agg(json_build_array(ref.key, x.type, encode(x.value, 'base64'))) AS blobs
         FROM jsonb_each(p.blob_refs) AS ref
         JOIN ${s}.checkpoint_blobs AS x ON x.thread_id = p.thread_id AND x.ns = p.ns
          AND x.checkpoint_id = ref.value ->> 0 AND x.channel = ref.key) AS b ON true
     LEFT JOIN LATERAL (
-      SELECT array_agg(y.task_id ORDER BY y.task_path, y.task_id, y.idx) AS task_ids,
-             array_agg(y.idx ORDER BY y.task_path, y.task_id, y.idx) AS idxs,
-             array_agg(y.channel ORDER BY y.task_path, y.task_id, y.idx) AS channels,
-             array_agg(y.type ORDER BY y.task_path, y.task_id, y.idx) AS types,
-             array_agg(y.value ORDER BY y.task_path, y.task_id, y.idx) AS vals,
-             array_agg(y.task_path ORDER BY y.task_path, y.task_id, y.idx) AS task_paths
+      SELECT json_agg(json_build_array(y.task_id, y.idx, y.channel, y.type, encode(y.value, 'base64'), y.task_path)
+                      ORDER BY y.task_path, y.task_id, y.idx) AS writes
         FROM ${s}.checkpoint_writes AS y
        WHERE y.thread_id = p.thread_id AND y.ns = p.ns AND y.checkpoint_id = p.checkpoint_id) AS w ON true
     ${ordered ? newestFirst("p") : ""}`;
@@ -298,8 +288,6 @@ export class PostgresCheckpoints implements CheckpointReader {
 }
 
 function toLoaded(row: LoadedRow): LoadedCheckpoint {
-  const blobValues = row.blob_values ?? [];
-  const writeValues = row.write_values ?? [];
   return {
     threadId: row.thread_id,
     ns: row.ns,
@@ -315,14 +303,14 @@ function toLoaded(row: LoadedRow): LoadedCheckpoint {
         { checkpointId, headVersion },
       ]),
     ),
-    blobs: blobValues.map((value, i) => ({ channel: row.blob_channels![i]!, type: row.blob_types![i]!, value })),
-    writes: writeValues.map((value, i) => ({
-      taskId: row.write_task_ids![i]!,
-      idx: row.write_idxs![i]!,
-      channel: row.write_channels![i]!,
-      type: row.write_types![i]!,
-      value,
-      taskPath: row.write_task_paths![i]!,
+    blobs: (row.blobs ?? []).map(([channel, type, value]) => ({ channel, type, value: Buffer.from(value, "base64") })),
+    writes: (row.writes ?? []).map(([taskId, idx, channel, type, value, taskPath]) => ({
+      taskId,
+      idx,
+      channel,
+      type,
+      value: Buffer.from(value, "base64"),
+      taskPath,
     })),
   };
 }
