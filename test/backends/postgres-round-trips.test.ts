@@ -64,10 +64,15 @@ function checkpoint(step: number): Checkpoint {
 async function chain(saver: FencedCheckpointSaver, steps: number): Promise<RunnableConfig> {
   let config: RunnableConfig = { configurable: { thread_id: "t", checkpoint_ns: "" } };
   for (let step = 0; step < steps; step++) {
-    config = await saver.put(config, checkpoint(step), { source: "loop", step, parents: {} }, {
-      messages: step + 1,
-      step: step + 1,
-    });
+    config = await saver.put(
+      config,
+      checkpoint(step),
+      { source: "loop", step, parents: {} },
+      {
+        messages: step + 1,
+        step: step + 1,
+      },
+    );
   }
   return config;
 }

@@ -185,7 +185,8 @@ function loadSql(s: string, picked: string, ordered: boolean): string {
 
 /** The read statements on the quoted schema `s`; the fixed ones are named, so each connection plans them once. */
 function readSql(s: string) {
-  const columns = "c.thread_id, c.ns, c.checkpoint_id, c.parent_id, c.head_version, c.type, c.checkpoint, c.metadata, c.blob_refs";
+  const columns =
+    "c.thread_id, c.ns, c.checkpoint_id, c.parent_id, c.head_version, c.type, c.checkpoint, c.metadata, c.blob_refs";
   return {
     byId: {
       name: "fenced_checkpoint_by_id",
