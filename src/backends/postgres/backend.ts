@@ -92,8 +92,10 @@ export class PostgresBackend implements Backend {
     timer: undefined,
     delayMs: HELD_RECHECK_MS.first,
   };
-  /** Sent with the COMMIT; the notification is delivered only if the commit lands. */
+  /** Sent right behind a COMMIT that appended (tx.ts, `notifyCommitted`), in a transaction of its own. */
   private readonly notify: string;
+  /** NOTIFYs sent and not yet answered; `close` waits for them. */
+  private readonly notifying = new Set<Promise<void>>();
   private readonly listeners = new Listeners();
   private readonly commitListener: CommitListener;
   private subscribers = 0;
@@ -140,7 +142,7 @@ export class PostgresBackend implements Backend {
     this.sql = readStatements(s);
     this.eventSql = eventSql(s, this.schema);
     const channel = commitChannel(this.schema);
-    // Its own implicit transaction behind the COMMIT (tx.ts), committed without waiting for its flush.
+    // Its own implicit transaction behind the COMMIT (tx.ts, `notifyCommitted`), committed without waiting for its flush.
     this.notify = `SELECT set_config('synchronous_commit', 'off', true), pg_notify(${text(channel)}, '')`;
     this.commitListener = new CommitListener(config, channel, () => this.listeners.notify());
   }
@@ -158,8 +160,13 @@ export class PostgresBackend implements Backend {
     }
     try {
       const result = await fn(tx);
-      await tx.commit(this.notify);
-      if (tx.appended) this.listeners.notify();
+      await tx.commit();
+      if (tx.appended) {
+        const sent = tx.notifyCommitted(this.notify);
+        this.notifying.add(sent);
+        void sent.then(() => this.notifying.delete(sent));
+        this.listeners.notify();
+      }
       return result;
     } catch (err) {
       // A statement that failed on a live connection leaves it usable once rolled back; a connection failure may not.
@@ -332,6 +339,7 @@ export class PostgresBackend implements Backend {
   close(): Promise<void> {
     return this.gate.close(async () => {
       clearTimeout(this.recheck.timer);
+      await Promise.all(this.notifying);
       await Promise.all([this.commitListener.stop(), this.pool.end()]);
     });
   }

@@ -3,9 +3,10 @@
  * checkpoint is one row; each value it wrote is a row of `checkpoint_blobs`; writes are rows of `checkpoint_writes`.
  * Large values need no packing here: PostgreSQL moves them out of line (TOAST) by itself.
  *
- * Writes ride in the transaction's batch (tx.ts), so a put costs one more round trip than a plain commit (its insert
- * answers whether the id was new) and putWrites none. A read is one round trip: the row, the values it refers to and
- * its writes, as three statements in one REPEATABLE READ snapshot.
+ * Writes ride in the transaction's batch (tx.ts), so a put costs one more round trip than a plain commit (its row
+ * insert answers whether the id was new; its values follow with the COMMIT, only when it was) and putWrites none. A read is one statement, so one snapshot and one round trip:
+ * the rows, each with the values it refers to and its writes aggregated into arrays; the fixed ones are prepared once
+ * per connection.
  */
 import type pg from "pg";
 import {
@@ -21,8 +22,8 @@ import {
   type LoadedCheckpoint,
 } from "../../core/checkpoints.js";
 import { InvalidInputError } from "../../core/errors.js";
-import { storeError, unavailable } from "./errors.js";
-import { bytes, int, text } from "./sql.js";
+import { storeError } from "./errors.js";
+import { bytes, int, text, textParam } from "./sql.js";
 
 /** The migration that adds checkpoint storage (POSTGRES_MIGRATIONS[1]); `$S` is the quoted schema. */
 export const CHECKPOINTS_MIGRATION = `
@@ -66,23 +67,24 @@ export const CHECKPOINTS_MIGRATION = `
 /** The checkpoint statements of a transaction on the quoted schema `s` (rendered as text, see sql.ts). */
 export function checkpointTxSql(s: string) {
   return {
-    /** Inserts the row and, only if it was new, its blobs; answers `inserted` = 0 or 1. */
-    insert: (r: CheckpointRow, blobs: CheckpointBlob[]) => {
+    /** Inserts the row unless its lineage has that id already; answers one row when it was new, none otherwise. */
+    insert: (r: CheckpointRow) => {
       const refs = Object.fromEntries(
         Object.entries(r.blobRefs).map(([c, ref]) => [c, [ref.checkpointId, ref.headVersion]]),
       );
-      const row = `INSERT INTO ${s}.checkpoints (thread_id, ns, checkpoint_id, parent_id, head_version, type, checkpoint, metadata, blob_refs)
+      return `INSERT INTO ${s}.checkpoints (thread_id, ns, checkpoint_id, parent_id, head_version, type, checkpoint, metadata, blob_refs)
         VALUES (${text(r.threadId)}, ${text(r.ns)}, ${text(r.checkpointId)}, ${text(r.parentId)}, ${int(r.headVersion)},
                 ${text(r.type)}, ${bytes(r.checkpoint)}, ${bytes(r.metadata)}, ${text(JSON.stringify(refs))}::jsonb)
         ON CONFLICT DO NOTHING RETURNING 1`;
-      if (blobs.length === 0) return `WITH inserted AS (${row}) SELECT count(*)::int AS inserted FROM inserted`;
-      const values = blobs.map((b) => `(${text(b.channel)}, ${text(b.type)}, ${bytes(b.value)})`).join(", ");
-      return `WITH inserted AS (${row}), blobs AS (
-          INSERT INTO ${s}.checkpoint_blobs (thread_id, ns, checkpoint_id, channel, type, value)
-          SELECT ${text(r.threadId)}, ${text(r.ns)}, ${text(r.checkpointId)}, v.channel, v.type, v.value
-            FROM (VALUES ${values}) AS v(channel, type, value) WHERE EXISTS (SELECT 1 FROM inserted))
-        SELECT count(*)::int AS inserted FROM inserted`;
     },
+    /** The values a new checkpoint wrote (sent only after `insert` answered that it was new). */
+    insertBlobs: (ref: CheckpointRef, blobs: CheckpointBlob[]) =>
+      `INSERT INTO ${s}.checkpoint_blobs (thread_id, ns, checkpoint_id, channel, type, value) VALUES ${blobs
+        .map(
+          (b) =>
+            `(${text(ref.threadId)}, ${text(ref.ns)}, ${text(ref.checkpointId)}, ${text(b.channel)}, ${text(b.type)}, ${bytes(b.value)})`,
+        )
+        .join(", ")}`,
     /** Regular writes (idx >= 0) are first-wins; special writes (idx < 0: error, interrupt, resume…) replace. */
     putWrites: (ref: CheckpointRef, writes: CheckpointWrite[]) => {
       // One statement may not touch a row twice: settle repeats within the batch first, by the same rule.
@@ -138,7 +140,8 @@ export function checkpointTxSql(s: string) {
 
 export type CheckpointTxSql = ReturnType<typeof checkpointTxSql>;
 
-interface RowData {
+/** A row of `loadSql`: the checkpoint, its values and its writes (NULL when there are none). */
+interface LoadedRow {
   thread_id: string;
   ns: string;
   checkpoint_id: string;
@@ -148,59 +151,117 @@ interface RowData {
   checkpoint: Buffer;
   metadata: Buffer;
   blob_refs: Record<string, [string, number]>;
+  /** [channel, type, value in base64] each. */
+  blobs: [string, string, string][] | null;
+  /** [taskId, idx, channel, type, value in base64, taskPath] each, in (taskPath, taskId, idx) order. */
+  writes: [string, number, string, string, string, string][] | null;
 }
 
-interface BlobData {
-  thread_id: string;
-  ns: string;
-  checkpoint_id: string;
-  channel: string;
-  type: string;
-  value: Buffer;
+/** Newest first, as `CheckpointQuery` lists, on the rows named `alias`. */
+const newestFirst = (alias: string) =>
+  `ORDER BY ${alias}.checkpoint_id DESC, ${alias}.thread_id DESC, ${alias}.ns DESC`;
+
+/**
+ * One statement that reads the rows `picked` selects (a query over `s.checkpoints AS c`), each with every value it
+ * refers to (its own and its ancestors') and its writes in (taskPath, taskId, idx) order. One statement is one
+ * snapshot of committed state, so no transaction is needed, and one round trip.
+ */
+function loadSql(s: string, picked: string, ordered: boolean): string {
+  // Values travel as base64 inside JSON: parsed natively on this side, where a bytea[] is parsed character by character.
+  return `SELECT p.*, b.blobs, w.writes
+    FROM (${picked}) AS p
+    LEFT JOIN LATERAL (
+      SELECT json_agg(json_build_array(ref.key, x.type, encode(x.value, 'base64'))) AS blobs
+        FROM jsonb_each(p.blob_refs) AS ref
+        JOIN ${s}.checkpoint_blobs AS x ON x.thread_id = p.thread_id AND x.ns = p.ns
+         AND x.checkpoint_id = ref.value ->> 0 AND x.channel = ref.key) AS b ON true
+    LEFT JOIN LATERAL (
+      SELECT json_agg(json_build_array(y.task_id, y.idx, y.channel, y.type, encode(y.value, 'base64'), y.task_path)
+                      ORDER BY y.task_path, y.task_id, y.idx) AS writes
+        FROM ${s}.checkpoint_writes AS y
+       WHERE y.thread_id = p.thread_id AND y.ns = p.ns AND y.checkpoint_id = p.checkpoint_id) AS w ON true
+    ${ordered ? newestFirst("p") : ""}`;
 }
 
-interface WriteData {
-  thread_id: string;
-  ns: string;
-  checkpoint_id: string;
-  task_id: string;
-  idx: number;
-  channel: string;
-  type: string;
-  value: Buffer;
-  task_path: string;
+/** The read statements on the quoted schema `s`; the fixed ones are named, so each connection plans them once. */
+function readSql(s: string) {
+  const columns =
+    "c.thread_id, c.ns, c.checkpoint_id, c.parent_id, c.head_version, c.type, c.checkpoint, c.metadata, c.blob_refs";
+  return {
+    byId: {
+      name: "fenced_checkpoint_by_id",
+      text: loadSql(
+        s,
+        `SELECT ${columns} FROM ${s}.checkpoints AS c WHERE c.thread_id = $1 AND c.ns = $2 AND c.checkpoint_id = $3`,
+        false,
+      ),
+    },
+    // The head record's value is {"checkpointId": …}; read in the same statement, so in the same snapshot, as the rows.
+    head: {
+      name: "fenced_checkpoint_head",
+      text: loadSql(
+        s,
+        `SELECT ${columns} FROM ${s}.checkpoints AS c WHERE c.thread_id = $1 AND c.ns = $2
+            AND c.checkpoint_id = (SELECT r.value::json ->> '${HEAD_CHECKPOINT_FIELD}' FROM ${s}.records AS r WHERE r.key = $3)`,
+        false,
+      ),
+    },
+    /** A page; `where` uses parameters from `$2` on (`$1` is the limit). */
+    list: (where: string[]) =>
+      loadSql(
+        s,
+        `SELECT ${columns} FROM ${s}.checkpoints AS c ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
+          ${newestFirst("c")} LIMIT $1`,
+        true,
+      ),
+  };
 }
 
 export class PostgresCheckpoints implements CheckpointReader {
+  private readonly sql: ReturnType<typeof readSql>;
+
   constructor(
     private readonly pool: pg.Pool,
     /** The quoted schema. */
-    private readonly s: string,
-  ) {}
+    s: string,
+  ) {
+    this.sql = readSql(s);
+  }
 
   async getCheckpoint(ref: CheckpointRef): Promise<LoadedCheckpoint | undefined> {
-    const where = `c.thread_id = ${text(ref.threadId)} AND c.ns = ${text(ref.ns)} AND c.checkpoint_id = ${text(ref.checkpointId)}`;
-    return (await this.load(`SELECT * FROM ${this.s}.checkpoints AS c WHERE ${where}`))[0];
+    return (await this.load(this.sql.byId, [ref.threadId, ref.ns, ref.checkpointId].map(textParam)))[0];
   }
 
   async getHeadCheckpoint(q: { threadId: string; ns: string; headKey: string }): Promise<LoadedCheckpoint | undefined> {
-    // The head record's value is {"checkpointId": …}; read in the same snapshot as the rows.
-    const head = `(SELECT r.value::json ->> '${HEAD_CHECKPOINT_FIELD}' FROM ${this.s}.records AS r WHERE r.key = ${text(q.headKey)})`;
-    const where = `c.thread_id = ${text(q.threadId)} AND c.ns = ${text(q.ns)} AND c.checkpoint_id = ${head}`;
-    return (await this.load(`SELECT * FROM ${this.s}.checkpoints AS c WHERE ${where}`))[0];
+    return (await this.load(this.sql.head, [q.threadId, q.ns, q.headKey].map(textParam)))[0];
   }
 
   async listCheckpoints(q: CheckpointQuery): Promise<LoadedCheckpoint[]> {
+    const values: unknown[] = [q.limit];
+    const param = (value: string) => `$${values.push(textParam(value))}`;
     const where: string[] = [];
-    if (q.threadId !== undefined) where.push(`c.thread_id = ${text(q.threadId)}`);
-    if (q.ns !== undefined) where.push(`c.ns = ${text(q.ns)}`);
-    if (q.beforeId !== undefined) where.push(`c.checkpoint_id < ${text(q.beforeId)}`);
+    // The statement's shape (which filters it has) names it, unless a metadata filter makes it one of a kind.
+    const shape: string[] = [];
+    if (q.threadId !== undefined) {
+      where.push(`c.thread_id = ${param(q.threadId)}`);
+      shape.push("t");
+    }
+    if (q.ns !== undefined) {
+      where.push(`c.ns = ${param(q.ns)}`);
+      shape.push("n");
+    }
+    if (q.beforeId !== undefined) {
+      where.push(`c.checkpoint_id < ${param(q.beforeId)}`);
+      shape.push("b");
+    }
     if (q.after !== undefined) {
       where.push(
-        `(c.checkpoint_id, c.thread_id, c.ns) < (${text(q.after.checkpointId)}, ${text(q.after.threadId)}, ${text(q.after.ns)})`,
+        `(c.checkpoint_id, c.thread_id, c.ns) < (${param(q.after.checkpointId)}, ${param(q.after.threadId)}, ${param(q.after.ns)})`,
       );
+      shape.push("a");
     }
-    for (const [key, value] of Object.entries(q.metadata ?? {})) {
+    const filters = Object.entries(q.metadata ?? {});
+    for (const [key, value] of filters) {
       if (key.includes('"')) {
         throw new InvalidInputError({
           issues: [{ path: ["filter", key], message: 'metadata filter keys may not contain "' }],
@@ -208,95 +269,49 @@ export class PostgresCheckpoints implements CheckpointReader {
       }
       // The value's JSON text as stored (json, unlike jsonb, keeps it) against the filter's minified text.
       where.push(
-        `CASE WHEN c.type = 'json' THEN (convert_from(c.metadata, 'UTF8')::json -> ${text(key)})::text = ${text(JSON.stringify(value))}
+        `CASE WHEN c.type = 'json' THEN (convert_from(c.metadata, 'UTF8')::json -> ${param(key)}::text)::text = ${param(JSON.stringify(value))}
               ELSE false END`,
       );
     }
-    const filter = where.length > 0 ? `WHERE ${where.join(" AND ")}` : "";
-    return this.load(
-      `SELECT * FROM ${this.s}.checkpoints AS c ${filter} ORDER BY c.checkpoint_id DESC, c.thread_id DESC, c.ns DESC LIMIT ${int(q.limit)}`,
-    );
+    const text = this.sql.list(where);
+    return this.load(filters.length === 0 ? { name: `fenced_checkpoints_${shape.join("")}`, text } : { text }, values);
   }
 
-  /**
-   * The rows `picked` selects, each with every value it refers to (its own and its ancestors') and its writes: three
-   * statements, one snapshot, one round trip.
-   */
-  private async load(picked: string): Promise<LoadedCheckpoint[]> {
-    const blobs = `SELECT p.thread_id, p.ns, p.checkpoint_id, ref.key AS channel, b.type, b.value
-        FROM (${picked}) AS p CROSS JOIN jsonb_each(p.blob_refs) AS ref
-        JOIN ${this.s}.checkpoint_blobs AS b ON b.thread_id = p.thread_id AND b.ns = p.ns
-         AND b.checkpoint_id = ref.value ->> 0 AND b.channel = ref.key`;
-    const writes = `SELECT w.* FROM (${picked}) AS p JOIN ${this.s}.checkpoint_writes AS w
-         ON w.thread_id = p.thread_id AND w.ns = p.ns AND w.checkpoint_id = p.checkpoint_id
-       ORDER BY w.task_path, w.task_id, w.idx`;
-    const results = await this.snapshot([picked, blobs, writes]);
-    const [rows, blobRows, writeRows] = results.map((r) => r.rows) as [RowData[], BlobData[], WriteData[]];
-    const id = (r: { thread_id: string; ns: string; checkpoint_id: string }) =>
-      `${r.thread_id}\u0000${r.ns}\u0000${r.checkpoint_id}`;
-    const blobsOf = group(blobRows, id);
-    const writesOf = group(writeRows, id);
-    return rows.map((row) => ({
-      threadId: row.thread_id,
-      ns: row.ns,
-      checkpointId: row.checkpoint_id,
-      parentId: row.parent_id,
-      headVersion: Number(row.head_version),
-      type: row.type,
-      checkpoint: row.checkpoint,
-      metadata: row.metadata,
-      blobRefs: Object.fromEntries(
-        Object.entries(row.blob_refs).map(([channel, [checkpointId, headVersion]]) => [
-          channel,
-          { checkpointId, headVersion },
-        ]),
-      ),
-      blobs: (blobsOf.get(id(row)) ?? []).map((b) => ({ channel: b.channel, type: b.type, value: b.value })),
-      writes: (writesOf.get(id(row)) ?? []).map((w) => ({
-        taskId: w.task_id,
-        idx: w.idx,
-        channel: w.channel,
-        type: w.type,
-        value: w.value,
-        taskPath: w.task_path,
-      })),
-    }));
-  }
-
-  /** Runs read-only statements in one REPEATABLE READ snapshot, in one round trip. */
-  private async snapshot(statements: string[]): Promise<pg.QueryResult[]> {
-    let client: pg.PoolClient;
+  private async load(statement: { name?: string; text: string }, values: unknown[]): Promise<LoadedCheckpoint[]> {
+    let rows: LoadedRow[];
     try {
-      client = await this.pool.connect();
+      rows = (await this.pool.query<LoadedRow>({ ...statement, values })).rows;
     } catch (err) {
-      throw unavailable(err, "cannot get a connection");
-    }
-    let failed = false;
-    const onError = () => (failed = true);
-    client.on("error", onError);
-    try {
-      const out = await client.query(
-        ["BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", ...statements, "COMMIT"].join(";\n"),
-      );
-      return (out as unknown as pg.QueryResult[]).slice(1, -1);
-    } catch (err) {
-      // A failed batch may leave the transaction open: never hand this connection to someone else.
-      failed = true;
       throw storeError(err);
-    } finally {
-      client.removeListener("error", onError);
-      client.release(failed);
     }
+    return rows.map(toLoaded);
   }
 }
 
-function group<T>(rows: T[], key: (row: T) => string): Map<string, T[]> {
-  const out = new Map<string, T[]>();
-  for (const row of rows) {
-    const k = key(row);
-    const list = out.get(k);
-    if (list) list.push(row);
-    else out.set(k, [row]);
-  }
-  return out;
+function toLoaded(row: LoadedRow): LoadedCheckpoint {
+  return {
+    threadId: row.thread_id,
+    ns: row.ns,
+    checkpointId: row.checkpoint_id,
+    parentId: row.parent_id,
+    headVersion: Number(row.head_version),
+    type: row.type,
+    checkpoint: row.checkpoint,
+    metadata: row.metadata,
+    blobRefs: Object.fromEntries(
+      Object.entries(row.blob_refs).map(([channel, [checkpointId, headVersion]]) => [
+        channel,
+        { checkpointId, headVersion },
+      ]),
+    ),
+    blobs: (row.blobs ?? []).map(([channel, type, value]) => ({ channel, type, value: Buffer.from(value, "base64") })),
+    writes: (row.writes ?? []).map(([taskId, idx, channel, type, value, taskPath]) => ({
+      taskId,
+      idx,
+      channel,
+      type,
+      value: Buffer.from(value, "base64"),
+      taskPath,
+    })),
+  };
 }

@@ -81,15 +81,10 @@ export function registrationTag(schema: string): number {
   return Number(BigInt(lockId(schema, "events", "registration")) & 0x7fffffffn);
 }
 
-/** A seq and its horizon, taken in the critical section. */
-export interface SeqGrant {
-  seq: number;
-  horizon: string;
-}
-
 /** The event-log statements on the quoted schema `s` of the schema named `schema`. */
 export function eventSql(s: string, schema: string) {
   const tag = registrationTag(schema);
+  const mutex = int(lockId(schema, "events", ""));
   /**
    * Two statements before a read, each with its own snapshot: the last seq handed out so far, then the low 32 bits of
    * the ids of this store's registered transactions (in that order: a transaction that registers later takes a
@@ -113,12 +108,16 @@ export function eventSql(s: string, schema: string) {
   const settledLast = `(SELECT coalesce(max(l.seq), 0) FROM ${s}.events AS l WHERE l.seq < coalesce(${unsettled("0")}, ${NO_BOUND}))`;
   const batch = (statement: string) => [...before, statement].join(";\n");
   return {
-    /** Takes a seq in the critical section (see the top of this file); answers (`seq`, `horizon`). */
-    grant: `SELECT seq, horizon FROM ${s}.take_event_seq(${int(lockId(schema, "events", ""))}, ${tag})`,
-    insert: (e: Omit<StateEvent, "seq">, grant: SeqGrant) =>
+    /**
+     * Appends an event: takes its seq and horizon in the critical section (see the top of this file), then inserts
+     * the row, in one statement; answers `seq`.
+     */
+    append: (e: Omit<StateEvent, "seq">) =>
       `INSERT INTO ${s}.events (seq, horizon, ts, key, version, epoch, owner, op_id, outcome)
-         VALUES (${int(grant.seq)}, ${int(grant.horizon)}, ${int(e.ts)}, ${text(e.key)}, ${int(e.version)}, ${int(e.epoch)},
-                 ${text(e.owner)}, ${text(e.opId)}, ${text(e.outcome)})`,
+         SELECT g.seq, g.horizon, ${int(e.ts)}, ${text(e.key)}, ${int(e.version)}, ${int(e.epoch)}, ${text(e.owner)},
+                ${text(e.opId)}, ${text(e.outcome)}
+           FROM ${s}.take_event_seq(${mutex}, ${tag}) AS g
+         RETURNING seq`,
     /**
      * Settled events after `after` whose key is in [`from`, `to`), oldest first, at most `limit`; each row (and one
      * row of NULLs when there is none) also says `held`: whether a visible event after `after` is not settled yet.

@@ -4,14 +4,23 @@
  * (schema, kind, name), so stores in different schemas of one database do not contend.
  */
 import { createHash } from "node:crypto";
+import { LRUCache } from "lru-cache";
 
 /** `events`: the critical section in which a seq is taken (events.ts). */
 export type LockKind = "key" | "op" | "migrate" | "events";
 
+/** Ids computed lately: a commit names the same keys again and again (a thread's head on every put). */
+const recent = new LRUCache<string, string>({ max: 1024 });
+
 /** The signed 64-bit advisory-lock id of (schema, kind, name), as a decimal string for a `bigint` parameter. */
 export function lockId(schema: string, kind: LockKind, name: string): string {
-  const digest = createHash("sha256").update(`${schema}\u0000${kind}\u0000${name}`).digest();
-  return digest.readBigInt64BE(0).toString();
+  const input = `${schema}\u0000${kind}\u0000${name}`;
+  let id = recent.get(input);
+  if (id === undefined) {
+    id = createHash("sha256").update(input).digest().readBigInt64BE(0).toString();
+    recent.set(input, id);
+  }
+  return id;
 }
 
 /**

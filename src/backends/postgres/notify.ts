@@ -1,6 +1,8 @@
 /**
  * Cross-host wake-ups for `watch`: every transaction that appends to the event log sends `NOTIFY` on the schema's
- * channel in the same round trip as its COMMIT, in a small transaction right behind it (tx.ts says why), and one dedicated connection per store `LISTEN`s while anyone watches. A lost
+ * channel on its connection once its COMMIT succeeded, in a small transaction of its own that the committer does not
+ * wait for (tx.ts, `notifyCommitted`, says why), and one dedicated connection per store `LISTEN`s while anyone
+ * watches. A lost
  * notification costs only latency: `watch` also polls (`pollMs`), and every (re)connect wakes the watchers once to
  * read whatever landed while nobody was listening.
  */

@@ -8,12 +8,13 @@
  * - locks and reads are separate statements: under READ COMMITTED each statement takes a fresh snapshot, so a read
  *   sees everything committed by the lock's previous holder.
  *
- * Round trips are what a commit costs across hosts, so statements are batched: BEGIN, the locks, every read and a seq
- * for the event log (events.ts) go out together; writes, the event row included, wait and travel with the next
- * statement that needs an answer, usually COMMIT. A one-key commit, opId or not, takes two round trips
- * (BEGIN + locks + reads + seq; record + event + idempotency + COMMIT, then a NOTIFY); each further event in one
- * transaction (a multi-key txn) takes one more for its seq. Nothing is held across transactions but the key and opId
- * locks: the seq's critical section ends inside the first round trip.
+ * Round trips are what a commit costs across hosts, so statements are batched: BEGIN, the locks and every read go
+ * out together; writes wait and travel with the next statement that needs an answer, usually COMMIT. Appending an
+ * event is one statement that takes the seq (events.ts) and inserts the row, and it needs its answer. A one-key
+ * commit takes three round trips (BEGIN + locks + reads; record + event; idempotency + COMMIT), each further event
+ * in one transaction one more; the NOTIFY of a commit that appended follows without being waited for
+ * (`notifyCommitted`). Nothing is held across transactions but the key and opId locks: the seq's critical section
+ * ends inside the statement that takes it.
  */
 import type pg from "pg";
 import type { BackendTx, IdempotencyRecord, KeyState, StoredClaim, StoredRecord } from "../../core/backend.js";
@@ -23,7 +24,7 @@ import type { StateEvent } from "../../core/schemas.js";
 import { isConnectionFailure } from "./errors.js";
 import { lockId, lockOrder } from "./locks.js";
 import type { CheckpointTxSql } from "./checkpoints.js";
-import type { EventSql, SeqGrant } from "./events.js";
+import type { EventSql } from "./events.js";
 import type { TxSql } from "./sql.js";
 
 interface KeyStateRow {
@@ -60,8 +61,10 @@ export class PostgresTx implements BackendTx {
   /** Checkpoint rows (the LangGraph saver), written in this transaction's batch like every other write. */
   readonly checkpoints: CheckpointTx = {
     insertCheckpoint: async (row, blobs) => {
-      const [result] = await this.send([this.checkpointSql.insert(row, blobs)]);
-      return (result!.rows[0] as { inserted: number }).inserted === 1;
+      const [result] = await this.send([this.checkpointSql.insert(row)]);
+      const inserted = result!.rows.length === 1;
+      if (inserted && blobs.length > 0) this.write(this.checkpointSql.insertBlobs(row, blobs));
+      return inserted;
     },
     putWrites: (ref, writes) => {
       if (writes.length > 0) this.write(this.checkpointSql.putWrites(ref, writes));
@@ -107,7 +110,9 @@ export class PostgresTx implements BackendTx {
 
   async getKeyState(key: string): Promise<KeyState> {
     await this.prepare([key], undefined);
-    return structuredClone(this.states.get(key)!);
+    // A copy, so the caller cannot change what this transaction knows (the records and claims hold only scalars).
+    const { record, claim } = this.states.get(key)!;
+    return { ...(record && { record: { ...record } }), ...(claim && { claim: { ...claim } }) };
   }
 
   async getIdempotency(opId: string): Promise<IdempotencyRecord | undefined> {
@@ -116,7 +121,8 @@ export class PostgresTx implements BackendTx {
   }
 
   putRecord(record: StoredRecord): void {
-    this.write(this.sql.putRecord(record));
+    // A row read under the key's lock is still there (records are never deleted): an UPDATE, cheaper than an upsert.
+    this.write(this.states.get(record.key)?.record ? this.sql.updateRecord(record) : this.sql.putRecord(record));
     this.states.set(record.key, { ...this.states.get(record.key), record: { ...record } });
   }
 
@@ -135,29 +141,38 @@ export class PostgresTx implements BackendTx {
     return Number((result!.rows[0] as { epoch: string }).epoch);
   }
 
-  /** Takes a seq and queues the event row, which lands with the COMMIT. */
+  /** Takes a seq and inserts the event row, in one statement. */
   async appendEvent(e: Omit<StateEvent, "seq">): Promise<number> {
     // Taken only when an event is appended, never ahead: a transaction that appends nothing (a renewal, a refused or
     // replayed commit) must not use up a seq, or the same calls would number their events differently here than on
     // the other backends.
-    const grant = toGrant((await this.send([this.eventSql.grant]))[0]!);
-    this.write(this.eventSql.insert(e, grant));
+    const [result] = await this.send([this.eventSql.append(e)]);
     this.appended = true;
-    return grant.seq;
+    return Number((result!.rows[0] as { seq: string }).seq);
+  }
+
+  /** Sends the pending writes and COMMIT in one round trip. */
+  async commit(): Promise<void> {
+    const tag = (await this.send(["COMMIT"]))[0]?.command;
+    // COMMIT of a transaction a failed statement aborted reports ROLLBACK instead of failing.
+    if (tag !== "COMMIT") throw new UnavailableError({ cause: `transaction was rolled back (${tag})` });
   }
 
   /**
-   * Sends the pending writes and COMMIT, and, when the event log moved, a `NOTIFY` in a transaction of its own right
-   * behind it, all in one round trip. Not inside this transaction: a notifying transaction holds the database's one
-   * notification-queue lock from its COMMIT until its commit record is flushed, which would serialize every commit
-   * of every host on the fsync. The NOTIFY runs only if COMMIT did not fail (the rest of a batch is skipped after an
-   * error), commits asynchronously (a notification lost in a crash costs a watcher one poll), and reaches listeners
-   * after the event is visible.
+   * After a COMMIT that appended, sends `notify` (a `NOTIFY` in a transaction of its own) on the same connection
+   * without waiting for it: the caller goes on while it runs, and whoever takes the connection next queues behind it.
+   * Not inside the committed transaction: a notifying transaction holds the database's one notification-queue lock
+   * from its COMMIT until its commit record is flushed, which would serialize every commit of every host on the
+   * fsync. It runs only after COMMIT succeeded, commits asynchronously, and reaches listeners after the event is
+   * visible; a notification lost (a crash, a dropped connection) costs a watcher one poll. The promise never rejects.
    */
-  async commit(notify: string): Promise<void> {
-    const tag = (await this.send(this.appended ? ["COMMIT", notify] : ["COMMIT"]))[0]?.command;
-    // COMMIT of a transaction a failed statement aborted reports ROLLBACK instead of failing.
-    if (tag !== "COMMIT") throw new UnavailableError({ cause: `transaction was rolled back (${tag})` });
+  notifyCommitted(notify: string): Promise<void> {
+    const client = this.client;
+    if (!client) return Promise.resolve();
+    return client.query(notify).then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   /** Rolls back after a failure (a no-op when nothing was begun); a connection that cannot is marked lost. */
@@ -253,11 +268,6 @@ export class PostgresTx implements BackendTx {
     const results = Array.isArray(out) ? out : [out];
     return results.slice(results.length - statements.length);
   }
-}
-
-function toGrant(result: pg.QueryResult): SeqGrant {
-  const row = result.rows[0] as { seq: string; horizon: string };
-  return { seq: Number(row.seq), horizon: row.horizon };
 }
 
 function toKeyState(row: KeyStateRow): KeyState {
