@@ -82,7 +82,12 @@ async function wakeWhenTakenOver(w: Running, seq: number): Promise<void> {
 
 console.log(`${TASKS} tasks, ${WORKERS} worker processes on ${db}`);
 for (let i = 0; i < WORKERS; i++) startWorker();
-for (let seen = 0; seen < running.length; seen = running.length) await Promise.all(running.map((w) => w.exited));
+// Until every worker has exited, replacements started meanwhile included (the stopped one may be one of them).
+for (let awaited = 0; awaited < running.length; ) {
+  const workers = [...running];
+  await Promise.all(workers.map((w) => w.exited));
+  awaited = workers.length;
+}
 await zombieDone;
 
 // The figures, from the store alone.
