@@ -48,4 +48,13 @@ export class QueueKeys {
   seqOf(key: string): number {
     return Number(key.slice(key.lastIndexOf("/") + 1));
   }
+
+  /**
+   * Whether `key` is a task key this queue writes (`task(dir, seq)`): anything else under its prefix was written
+   * there by someone else through the plain store, and the queue leaves it alone.
+   */
+  isTaskKey(key: string): boolean {
+    const tail = key.slice(key.lastIndexOf("/") + 1);
+    return tail.length === SEQ_DIGITS && /^\d+$/.test(tail) && Number(tail) > 0;
+  }
 }

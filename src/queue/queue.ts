@@ -139,6 +139,8 @@ export class WorkQueue {
         ...(after !== undefined && { after }),
       });
       for (const record of page) {
+        // Not a task this queue wrote (a plain commit under its prefix): never leased, never touched.
+        if (!this.keys.isTaskKey(record.key) || !isTaskValue(record.value)) continue;
         const task = record.value as unknown as TaskValue;
         const now = this.store.now();
         if (task.visibleAt > now || task.leasedUntil > now) continue;
@@ -296,7 +298,9 @@ export class WorkQueue {
       limit: options.limit ?? PAGE,
       ...(options.after !== undefined && { after: this.keys.task(state, options.after) }),
     });
-    return page.map((r) => ({ seq: this.keys.seqOf(r.key), key: r.key, value: r.value! }));
+    return page
+      .filter((r) => this.keys.isTaskKey(r.key))
+      .map((r) => ({ seq: this.keys.seqOf(r.key), key: r.key, value: r.value! }));
   }
 
   /** Moves a pending task to the dead letters under the lease's fence. */
@@ -390,4 +394,11 @@ function placeholderTask(): TaskValue {
 /** The queue `name` of `store` (a cheap handle: a queue keeps no state outside the store). */
 export function workQueue(store: StateStore, name: string): WorkQueue {
   return new WorkQueue(store, name);
+}
+
+/** The shape `lease` relies on: a task value as `enqueue` writes it (numbers where it compares and counts). */
+function isTaskValue(value: Json | undefined): boolean {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
+  const numbers = ["attempts", "maxAttempts", "visibleAt", "leasedUntil"] as const;
+  return numbers.every((field) => typeof value[field] === "number") && typeof value.retry === "object";
 }

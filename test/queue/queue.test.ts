@@ -13,6 +13,24 @@ for (const fixture of backendFixtures()) {
     let clockNow = 1_000_000;
     const open = () => fixture.open({ clock: () => clockNow });
 
+    it("leaves records it did not write under its prefix alone: never leased, never listed as tasks", async () => {
+      // Found by the schemathesis fuzz: a plain commit under queues/<name>/ready/ made lease answer a 5xx.
+      const store = await open();
+      const q = workQueue(store, "foreign");
+      await store.commit({ key: "queues/foreign/ready/zz", op: op.set(0) });
+      await store.commit({ key: "queues/foreign/ready/0000000000000009", op: op.set({ attempts: "x" }) });
+      expect(await q.lease({ owner: "w", visibilityMs: 1000 })).toBeNull();
+      const { seq } = await q.enqueue({ payload: "real" });
+      const lease = await q.lease({ owner: "w", visibilityMs: 1000 });
+      expect(lease?.seq).toBe(seq);
+      expect((await q.tasks("ready")).map((t) => t.key)).toEqual([
+        "queues/foreign/ready/0000000000000001",
+        "queues/foreign/ready/0000000000000009",
+      ]);
+      expect((await store.read("queues/foreign/ready/zz")).value).toBe(0);
+      await store.close();
+    });
+
     describe("enqueue", () => {
       it("is idempotent by opId: a retry returns the first seq and writes nothing", async () => {
         const store = await open();
