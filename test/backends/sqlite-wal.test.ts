@@ -11,6 +11,7 @@ import { SqliteBackend } from "../../src/backend.js";
 import { WalCheckpoints } from "../../src/backends/sqlite/wal-checkpoints.js";
 import { StateStore, op, openStore } from "../../src/index.js";
 import { tempDir } from "../support/backends.js";
+import { spawnWorker } from "../support/processes.js";
 
 const tmp = tempDir();
 afterAll(() => tmp.remove());
@@ -96,4 +97,11 @@ describe("SQLite WAL checkpoints", () => {
     for (let w = 0; w < 8; w++) expect((await again.read(`wal/${w}`)).value).toBe(200);
     await again.close();
   });
+
+  it("close() as a script's last step ends the checkpoint thread and resolves (the process exits 0, not 13)", async () => {
+    const worker = spawnWorker("test/process/workers/close-last.ts", [join(tmp.dir, "close-last.db")]);
+    expect(await worker.nextJson()).toEqual({ worker: true });
+    expect(await worker.nextJson()).toEqual({ closed: true });
+    expect((await worker.exited).code).toBe(0);
+  }, 30_000);
 });

@@ -27,7 +27,9 @@ export function spawnWorker(file: string, args: string[]): Worker {
     else queue.push(line);
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) =>
-    child.on("exit", (code, signal) => resolve({ code, signal, stderr })),
+    // "close", not "exit": it comes after stdout and stderr are read to the end, so a last line printed just before
+    // exiting is delivered before nextJson gives up, and `stderr` is whole.
+    child.on("close", (code, signal) => resolve({ code, signal, stderr })),
   );
   return {
     child,

@@ -137,6 +137,9 @@ export class WalCheckpoints {
     this.worker = undefined;
     if (!worker) return;
     const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+    // Held while it finishes: an unref'd worker keeps nothing alive, so a script whose last step is close() would end
+    // with this wait unsettled (exit code 13) before the worker closed its connection.
+    worker.ref();
     worker.postMessage("close");
     await exited;
   }
