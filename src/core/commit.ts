@@ -24,6 +24,7 @@ import { payloadHash, type Json } from "./json.js";
 import { applyOp } from "./ops.js";
 import {
   CommitRequestSchema,
+  TxnOptionsSchema,
   TxnRequestSchema,
   type CommitRequest,
   type Guard,
@@ -94,7 +95,7 @@ export async function commitWithinTxn(
   const parsed =
     requests.length > 0
       ? parseInput(TxnRequestSchema, request)
-      : { requests, ...parseInput(TxnRequestSchema.omit({ requests: true }), options) };
+      : { requests, ...parseInput(TxnOptionsSchema, options) };
   return commitTxn(ctx, checkTxnSize(ctx, { ...parsed, guards: parsed.guards ?? [] }), rows);
 }
 

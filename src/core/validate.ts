@@ -2,12 +2,17 @@ import type { z } from "zod";
 import { InvalidInputError, PayloadTooLargeError, type InputIssue } from "./errors.js";
 import type { Limits } from "./schemas.js";
 
-/** Parses `input` with `schema`, or throws `InvalidInputError` carrying zod's issues. Nothing has been written yet. */
-export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+/**
+ * Parses `input` with `schema`, or throws `InvalidInputError` carrying zod's issues, their paths under `at` (where
+ * `input` sits in the caller's arguments). Nothing has been written yet. `schema` must be built once, at module
+ * level: zod compiles a schema on its first parse, so one built per call costs ~100 µs (measured) where a parse costs
+ * a few.
+ */
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown, at: (string | number)[] = []): z.output<S> {
   const parsed = schema.safeParse(input);
   if (parsed.success) return parsed.data;
   const issues: InputIssue[] = parsed.error.issues.map((i) => ({
-    path: i.path.map((p) => (typeof p === "symbol" ? String(p) : p)),
+    path: [...at, ...i.path.map((p) => (typeof p === "symbol" ? String(p) : p))],
     message: i.message,
   }));
   throw new InvalidInputError({ issues });

@@ -79,34 +79,39 @@ export function checkNamespace(namespace: string[], path: (string | number)[], s
   }
 }
 
+/** The shape `batch` reads each kind of operation as; loose, so that a field LangGraph adds later is not refused. */
+const OperationSchemas = {
+  get: z.looseObject({ namespace: Namespace, key: ItemKey }),
+  search: SearchOptions.extend({ namespacePrefix: Namespace }),
+  put: z.looseObject({ namespace: Namespace, key: ItemKey, value: ItemValue, index: Index.optional() }),
+  listNamespaces: z.looseObject({
+    matchConditions: z.array(MatchCondition).optional(),
+    maxDepth: Count.optional(),
+    limit: Count.optional(),
+    offset: Count.optional(),
+  }),
+};
+
 /** Checks one operation of `batch` (already known to be an object) by the shape `batch` will read it as. */
 export function checkOperation(o: Record<string, unknown>, i: number): Operation {
-  const at = (schema: z.ZodType) =>
-    parseInput(z.object({ operations: z.object({ [i]: schema }) }), { operations: { [i]: o } });
+  const at = (schema: z.ZodType) => parseInput(schema, o, ["operations", i]);
   if ("key" in o && "namespace" in o && !("value" in o)) {
-    at(z.looseObject({ namespace: Namespace, key: ItemKey }));
+    at(OperationSchemas.get);
     checkNamespace(o.namespace as string[], ["operations", i, "namespace"], false);
     return o as unknown as GetOperation;
   }
   if ("namespacePrefix" in o) {
-    at(SearchOptions.extend({ namespacePrefix: Namespace }));
+    at(OperationSchemas.search);
     checkNamespace(o.namespacePrefix as string[], ["operations", i, "namespacePrefix"], false);
     return o as unknown as SearchOperation;
   }
   if ("value" in o) {
-    at(z.looseObject({ namespace: Namespace, key: ItemKey, value: ItemValue, index: Index.optional() }));
+    at(OperationSchemas.put);
     checkNamespace(o.namespace as string[], ["operations", i, "namespace"], o.value !== null);
     return o as unknown as PutOperation;
   }
   if ("matchConditions" in o) {
-    at(
-      z.looseObject({
-        matchConditions: z.array(MatchCondition).optional(),
-        maxDepth: Count.optional(),
-        limit: Count.optional(),
-        offset: Count.optional(),
-      }),
-    );
+    at(OperationSchemas.listNamespaces);
     return o as unknown as ListNamespacesOperation;
   }
   throw new InvalidInputError({ issues: [{ path: ["operations", i], message: "unknown store operation" }] });

@@ -17,7 +17,6 @@ import {
   type SearchItem,
   type SearchOperation,
 } from "@langchain/langgraph-checkpoint";
-import { z } from "zod";
 import { InvalidInputError, isErrorCode } from "../core/errors.js";
 import { jsonEqual, type Json } from "../core/json.js";
 import { op } from "../core/ops.js";
@@ -201,7 +200,7 @@ export class FencedStore extends BaseStore {
    */
   async batch<Op extends Operation[]>(operations: Op): Promise<OperationResults<Op>> {
     // Every operation is checked before any runs, so a bad one fails the batch before it reads or writes anything.
-    parseInput(z.object({ operations: StoreArgs.batch }), { operations });
+    parseInput(StoreArgs.batch, operations, ["operations"]);
     const checked = (operations as unknown as Record<string, unknown>[]).map(checkOperation);
     const results: unknown[] = [];
     const puts = new Map<string, PutOperation>();
