@@ -74,6 +74,33 @@ describe("postgres event log: readers see settled events only", () => {
     }
   });
 
+  it("a snapshot taken as a smaller seq's transaction commits is still a prefix state of the log (60 rounds)", async () => {
+    // The race: the snapshot is taken while `slow` is in flight, and `slow` ends before the reader looks at who is
+    // registered. Each round releases `slow` while the reader is retrying, so some attempt lands in that window.
+    const [a, b, reader] = await Promise.all([host(), host(), host()]);
+    for (let round = 0; round < 60; round++) {
+      let entered!: () => void;
+      const inside = new Promise<void>((r) => (entered = r));
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const slow = commitWithin(a, { key: `race/${round}/slow`, op: op.set(1) }, async () => {
+        entered();
+        await gate;
+      });
+      await inside;
+      const fast = await b.commit({ key: `race/${round}/fast`, op: op.set(1) });
+      const snapshot = reader.readMany([`race/${round}/slow`, `race/${round}/fast`]);
+      await sleep(round % 5);
+      release();
+      const held = await slow;
+      expect(held.seq).toBeLessThan(fast.seq!);
+      const { seq, records } = await snapshot;
+      // The snapshot began after fast committed, so it holds fast's seq, and so every smaller one: slow's too.
+      expect(seq).toBeGreaterThanOrEqual(fast.seq!);
+      expect(records.map((r) => r.exists)).toEqual([true, true]);
+    }
+  }, 60_000);
+
   it("G6: while a transaction holds a low seq, a later committed seq is neither read nor counted in lastSeq", async () => {
     const [a, b, reader] = await Promise.all([host(), host(), host()]);
     const before = await reader.backend.lastSeq();

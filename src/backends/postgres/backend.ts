@@ -246,8 +246,9 @@ export class PostgresBackend implements Backend {
   }
 
   /**
-   * Begins the snapshot and returns its seq. The snapshot is taken by the first statement after BEGIN, so the seq
-   * names the state read after it; BEGIN and the seq go in one round trip. Seqs are taken in one order and may commit
+   * Begins the snapshot and returns its seq. The floor and the registrations are read first, before BEGIN
+   * (`snapshotBounds` says why); the snapshot is taken by the first statement after BEGIN, so the seq names the
+   * state read after it; BEGIN and the seq go in one round trip. Seqs are taken in one order and may commit
    * in another (events.ts), so a snapshot can see seq 8 committed while seq 7 is still in flight: that state is no
    * prefix of the log. Such a snapshot is dropped and taken again once the store's seq takers have settled: a
    * snapshot is kept only when no visible event lies beyond its last settled seq.
@@ -255,6 +256,7 @@ export class PostgresBackend implements Backend {
   private settledSnapshot(run: Run): Promise<number> {
     return withBackoff(
       async () => {
+        await run({ text: this.eventSql.snapshotBounds }, []);
         const [row] = await run<{ seq: string; newest: string }>(
           { text: `${SNAPSHOT_BEGIN};\n${this.eventSql.snapshotSeq}` },
           [],
