@@ -9,7 +9,7 @@ import type { StateStore } from "../../src/index.js";
 import { sleep } from "../../src/core/retry.js";
 import { MemoryCurator, MemoryInbox, type MemoryEvent } from "../../src/curator/index.js";
 import { FencedStore } from "../../src/langgraph/index.js";
-import { backendFixtures } from "../support/backends.js";
+import { backendFixtures, oneFixture } from "../support/backends.js";
 
 const fact = (user: string, key: string, text: string): MemoryEvent => ({
   namespace: ["memories", user],
@@ -160,7 +160,7 @@ for (const fixture of backendFixtures()) {
 
 describe("memory curator: LangGraph Send branches as emitters", () => {
   it("stores each branch's memory once, even when the whole run is retried", async () => {
-    const fixture = backendFixtures()[1]!; // sqlite
+    const fixture = oneFixture(backendFixtures());
     const state = await fixture.open();
     const inbox = new MemoryInbox(state, "graph");
     const AREAS = ["pricing", "competitors", "hiring"];

@@ -21,7 +21,7 @@ import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { FencedError, InvalidInputError, openStore, type StateStore } from "../../src/index.js";
 import { FencedCheckpointSaver, importCheckpoints, withThreadClaim } from "../../src/langgraph/index.js";
-import { dropTestSchemas, postgresUrl, tempDir, testSchemaName } from "../support/backends.js";
+import { dropTestSchemas, oneFixture, postgresUrl, tempDir, testSchemaName } from "../support/backends.js";
 import { ROOT } from "../support/processes.js";
 import { approvalGraph, historyOf, runApprovals, thread, type ApprovalGraph } from "./fixtures/approval-graph.js";
 import { saverFixtures } from "./fixtures/checkpoints.js";
@@ -200,7 +200,7 @@ for (const fixture of saverFixtures()) {
 }
 
 describe("importCheckpoints: sources that are no official saver's", () => {
-  const fixture = saverFixtures()[1]!; // sqlite
+  const fixture = oneFixture(saverFixtures());
   afterEach(() => fixture.cleanup());
 
   async function refused(from: string, message: RegExp, fromSchema?: string) {

@@ -164,6 +164,14 @@ export function backendFixtures(): BackendFixture[] {
   return selectedBackends().map((name) => make[name]());
 }
 
+/**
+ * For a test that needs one store of any backend: `preferred` when this run covers it, else the first covered one
+ * (indexing `backendFixtures()` by position picks another backend, or none, once FENCED_TEST_BACKENDS narrows it).
+ */
+export function oneFixture<F extends BackendFixture>(fixtures: F[], preferred: BackendName = "sqlite"): F {
+  return fixtures.find((f) => f.name === preferred) ?? fixtures[0]!;
+}
+
 /** A fresh temporary directory, removed by the returned function. */
 export function tempDir(): { dir: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), "fenced-test-"));
