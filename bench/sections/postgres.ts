@@ -18,6 +18,7 @@ import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import pg from "pg";
 import { op, openStore } from "../../src/index.js";
 import { FencedCheckpointSaver } from "../../src/langgraph/index.js";
+import { queriesSentBy } from "../../test/support/pg-queries.js";
 import { spawnWorker } from "../../test/support/processes.js";
 import { figure, perSecond, stats, type Figure, type Target } from "../report.js";
 import { checkpointStep, putChain, threadConfig } from "../savers.js";
@@ -113,19 +114,7 @@ async function openPair(url: string): Promise<SaverPair> {
 
 /** Queries sent to the server (one round trip each: node-postgres does not pipeline) by `body`. */
 async function roundTrips(body: () => Promise<unknown>): Promise<number> {
-  const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
-  const original = proto.query;
-  let sent = 0;
-  proto.query = function (this: unknown, ...args: unknown[]) {
-    sent++;
-    return original.apply(this, args);
-  };
-  try {
-    await body();
-  } finally {
-    proto.query = original;
-  }
-  return sent;
+  return (await queriesSentBy(body)).length;
 }
 
 /** One saver round: fresh schemas, every op on both savers; ops/s per op, [fenced, official]. */

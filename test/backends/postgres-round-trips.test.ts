@@ -6,11 +6,12 @@
  */
 import { uuid6, type Checkpoint } from "@langchain/langgraph-checkpoint";
 import type { RunnableConfig } from "@langchain/core/runnables";
-import pg from "pg";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openStore, op, type StateStore } from "../../src/index.js";
 import { FencedCheckpointSaver } from "../../src/langgraph/index.js";
 import { commitWithin } from "../support/within.js";
+import { queriesSentBy } from "../support/pg-queries.js";
+import { firstNotified } from "../support/postgres.js";
 import { dropTestSchemas, postgresUrl, testSchemaName, withPgClient as admin } from "../support/backends.js";
 
 const url = postgresUrl();
@@ -31,24 +32,6 @@ afterEach(async () => {
   await Promise.all(opened.splice(0).map((s) => s.close()));
   await dropTestSchemas(url, [schema]);
 });
-
-/** The query texts node-postgres sent while `body` ran, in order. */
-async function sentBy(body: () => Promise<unknown>): Promise<string[]> {
-  const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
-  const original = proto.query;
-  const sent: string[] = [];
-  proto.query = function (this: unknown, ...args: unknown[]) {
-    const first = args[0] as string | { text: string };
-    sent.push(typeof first === "string" ? first : first.text);
-    return original.apply(this, args);
-  };
-  try {
-    await body();
-  } finally {
-    proto.query = original;
-  }
-  return sent;
-}
 
 function checkpoint(step: number): Checkpoint {
   return {
@@ -89,7 +72,7 @@ describe("postgres round trips of the LangGraph saver", () => {
         for await (const _ of saver.list(latest, { limit: 10 }));
       },
     ]) {
-      const sent = await sentBy(read);
+      const sent = await queriesSentBy(read);
       expect(sent).toHaveLength(1);
       // One statement: no BEGIN before it, no second statement after it.
       expect(sent[0]).toMatch(/^\s*SELECT\b/);
@@ -104,7 +87,7 @@ describe("postgres round trips of the LangGraph saver", () => {
   it("waits on four round trips for a put (locks and state; record and event; checkpoint row; values and COMMIT), then sends the NOTIFY unwaited", async () => {
     const saver = new FencedCheckpointSaver(await host());
     const head = await chain(saver, 2);
-    const sent = await sentBy(() =>
+    const sent = await queriesSentBy(() =>
       saver.put(head, checkpoint(2), { source: "loop", step: 2, parents: {} }, { messages: 3, step: 3 }),
     );
     expect(sent).toHaveLength(5);
@@ -150,26 +133,11 @@ describe("postgres round trips of the LangGraph saver", () => {
     const app = `fenced-listen-${schema}`;
     const watcherHost = await host({ pool: { applicationName: app } });
     const writer = await openStore({ url, schema, pool: { max: 1 } });
-    const from = (await watcherHost.backend.lastSeq()) + 1;
-    const stop = new AbortController();
-    // pollMs of a minute: only a notification can deliver the event within the test's 5 s.
-    const iterator = watcherHost.watch("closing/", { fromSeq: from, signal: stop.signal, pollMs: 60_000 });
-    const next = iterator.next();
-    await expect
-      .poll(
-        () =>
-          admin((c) =>
-            c.query("SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%'", [app]),
-          ),
-        { timeout: 5000 },
-      )
-      .toMatchObject({ rowCount: 1 });
-    await new Promise((r) => setTimeout(r, 200)); // let the watcher's catch-up read finish and park
-    const committed = await writer.commit({ key: "closing/x", op: op.set(1) });
-    await writer.close();
-    const first = await Promise.race([next, new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 5000))]);
-    stop.abort();
-    await iterator.return(undefined);
+    let committed!: { seq?: number };
+    const first = await firstNotified(watcherHost, "closing/", app, async () => {
+      committed = await writer.commit({ key: "closing/x", op: op.set(1) });
+      await writer.close();
+    });
     expect(first).toMatchObject({ value: { key: "closing/x", seq: committed.seq, outcome: "committed" } });
   });
 });

@@ -12,6 +12,7 @@ import type { KeyState } from "../../src/backend.js";
 import { dropTestSchemas, postgresUrl, testSchemaName, withPgClient as admin } from "../support/backends.js";
 import { commitWithRows } from "../../src/core/store.js";
 import { commitWithin } from "../support/within.js";
+import { firstNotified } from "../support/postgres.js";
 
 const url = postgresUrl();
 let schema: string;
@@ -269,25 +270,10 @@ describe("postgres event log", () => {
   it("LISTEN/NOTIFY: a commit on one pool wakes a watcher on another without polling", async () => {
     const app = `fenced-listen-${schema}`;
     const [watcherHost, writer] = await Promise.all([host({ pool: { applicationName: app } }), host()]);
-    const from = (await watcherHost.backend.lastSeq()) + 1;
-    const stop = new AbortController();
-    // pollMs of a minute: only a notification can deliver the event within the test's 5 s.
-    const iterator = watcherHost.watch("notified/", { fromSeq: from, signal: stop.signal, pollMs: 60_000 });
-    const next = iterator.next();
-    await expect
-      .poll(
-        () =>
-          admin((c) =>
-            c.query("SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%'", [app]),
-          ),
-        { timeout: 5000 },
-      )
-      .toMatchObject({ rowCount: 1 });
-    await new Promise((r) => setTimeout(r, 200)); // let the watcher's catch-up read finish and park
-    const committed = await writer.commit({ key: "notified/x", op: op.set(1) });
-    const first = await Promise.race([next, new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 5000))]);
-    stop.abort();
-    await iterator.return(undefined);
+    let committed!: { seq?: number };
+    const first = await firstNotified(watcherHost, "notified/", app, async () => {
+      committed = await writer.commit({ key: "notified/x", op: op.set(1) });
+    });
     expect(first).toMatchObject({ value: { key: "notified/x", seq: committed.seq, outcome: "committed" } });
   });
 

@@ -1,0 +1,38 @@
+/** PostgreSQL helpers for the postgres suites (vitest only: they use `expect`). */
+import { expect } from "vitest";
+import type { StateEvent, StateStore } from "../../src/index.js";
+import { withPgClient } from "./backends.js";
+
+/**
+ * Watches `prefix` on `watcher` (whose pool runs under application name `app`) so that only a NOTIFY can deliver an
+ * event in time (pollMs of a minute); once its LISTEN shows in pg_stat_activity and its catch-up read has parked, runs
+ * `commit`, and answers the first event the watch yields within 5 s, or `"timeout"`.
+ */
+export async function firstNotified(
+  watcher: StateStore,
+  prefix: string,
+  app: string,
+  commit: () => Promise<unknown>,
+): Promise<IteratorResult<StateEvent> | "timeout"> {
+  const from = (await watcher.backend.lastSeq()) + 1;
+  const stop = new AbortController();
+  const iterator = watcher.watch(prefix, { fromSeq: from, signal: stop.signal, pollMs: 60_000 });
+  const next = iterator.next();
+  try {
+    await expect
+      .poll(
+        () =>
+          withPgClient((c) =>
+            c.query("SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%'", [app]),
+          ),
+        { timeout: 5000 },
+      )
+      .toMatchObject({ rowCount: 1 });
+    await new Promise((r) => setTimeout(r, 200)); // let the watcher's catch-up read finish and park
+    await commit();
+    return await Promise.race([next, new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 5000))]);
+  } finally {
+    stop.abort();
+    await iterator.return(undefined);
+  }
+}
