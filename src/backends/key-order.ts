@@ -6,6 +6,17 @@ export function compareKeys(a: string, b: string): number {
 }
 
 /**
+ * LangGraph's order of a checkpoint's pending writes (writesSortKey): task path, then task id, in UTF-8 byte order, then
+ * index. Every backend returns writes in it.
+ */
+export function compareWrites(
+  a: { taskPath: string; taskId: string; idx: number },
+  b: { taskPath: string; taskId: string; idx: number },
+): number {
+  return compareKeys(a.taskPath, b.taskPath) || compareKeys(a.taskId, b.taskId) || a.idx - b.idx;
+}
+
+/**
  * The keys that start with `prefix` are exactly those with `prefix <= key < end`, in code-point order, which is UTF-8
  * byte order: SQLite's BINARY collation and PostgreSQL's `COLLATE "C"`. `end` is the successor of the prefix: its
  * last code point plus one (U+D7FF is followed by U+E000, the surrogates being no characters), after dropping

@@ -318,6 +318,27 @@ for (const fixture of saverFixtures()) {
         ]);
       });
 
+      it("orders writes by (taskPath, taskId, idx) in UTF-8 byte order on every read, the first and the cached ones", async () => {
+        const saver = await fixture.saver();
+        const c0 = await saver.put(from("t"), checkpoint(), meta(0), {});
+        // UTF-16 puts the emoji (a surrogate pair, 0xD83D…) before U+FFFD; UTF-8 bytes (F0… vs EF…) put it after.
+        // Task ids run against the path order, so an order by id alone fails too.
+        await saver.putWrites(c0, [["a", 1]], "task-a", "\u{1F600}");
+        await saver.putWrites(c0, [["b", 2]], "task-b", "\uFFFD");
+        await saver.putWrites(c0, [["d", 4]], "task-d", "p");
+        await saver.putWrites(c0, [["c", 3]], "task-c", "p");
+        const expected = [
+          ["task-c", "c", 3],
+          ["task-d", "d", 4],
+          ["task-b", "b", 2],
+          ["task-a", "a", 1],
+        ];
+        for (let read = 0; read < 3; read++) {
+          expect((await saver.getTuple(c0))?.pendingWrites).toEqual(expected);
+          expect((await saver.getTuple(from("t")))?.pendingWrites).toEqual(expected);
+        }
+      });
+
       it("attaches writes to a checkpoint whose put has not landed yet (LangGraph does not chain them)", async () => {
         const saver = await fixture.saver();
         const c0 = await saver.put(from("t"), checkpoint(), meta(0), {});

@@ -17,7 +17,7 @@ import {
   type LoadedCheckpoint,
 } from "../../core/checkpoints.js";
 import type { Json } from "../../core/json.js";
-import { compareKeys } from "../key-order.js";
+import { compareKeys, compareWrites } from "../key-order.js";
 
 interface Lineage {
   rows: Map<string, CheckpointRow>;
@@ -184,9 +184,7 @@ function load(lineage: Lineage, row: CheckpointRow): LoadedCheckpoint {
     const blob = lineage.blobs.get(writer.checkpointId)?.get(channel);
     if (blob) blobs.push(blob);
   }
-  const writes = [...(lineage.writes.get(row.checkpointId)?.values() ?? [])].sort(
-    (a, b) => compareKeys(a.taskPath, b.taskPath) || compareKeys(a.taskId, b.taskId) || a.idx - b.idx,
-  );
+  const writes = [...(lineage.writes.get(row.checkpointId)?.values() ?? [])].sort(compareWrites);
   return { ...row, blobRefs: { ...row.blobRefs }, blobs, writes };
 }
 

@@ -26,7 +26,7 @@ import {
   type LoadedCheckpoint,
 } from "../../core/checkpoints.js";
 import { InvalidInputError } from "../../core/errors.js";
-import { compareKeys } from "../key-order.js";
+import { compareWrites } from "../key-order.js";
 
 /** The migration that adds checkpoint storage (SQLITE_MIGRATIONS[1]). */
 export const CHECKPOINTS_MIGRATION = `
@@ -132,11 +132,6 @@ const probe = (where: string) =>
      FROM checkpoints AS c LEFT JOIN checkpoint_writes AS w
        ON w.thread_id = c.thread_id AND w.ns = c.ns AND w.checkpoint_id = c.checkpoint_id
     WHERE ${where}`;
-
-/** LangGraph's write order (writesSortKey): task path, task id, index; paths and ids in UTF-8 byte order. */
-function compareWrites(a: WriteRow, b: WriteRow): number {
-  return compareKeys(a.task_path, b.task_path) || compareKeys(a.task_id, b.task_id) || a.idx - b.idx;
-}
 
 /**
  * Checkpoint-row writes on the writer connection (`SqliteWriter`): they run only inside a commit's transaction. The
@@ -401,9 +396,9 @@ export class SqliteCheckpoints implements CheckpointReader {
       return this.readRow(cached);
     }
     if (first.task_id === null) return { ...cached, writes: [] };
-    const writes = rows as WriteRow[];
+    const writes = (rows as WriteRow[]).map(toWrite);
     if (writes.length > 1) writes.sort(compareWrites);
-    return { ...cached, writes: writes.map(toWrite) };
+    return { ...cached, writes };
   }
 
   /** A freshly read row's decoded form (`cached(row)`) with its writes, read only when it has some. */
