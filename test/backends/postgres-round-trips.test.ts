@@ -133,10 +133,10 @@ describe("postgres round trips of the LangGraph saver", () => {
     const app = `fenced-listen-${schema}`;
     const watcherHost = await host({ pool: { applicationName: app } });
     const writer = await openStore({ url, schema, pool: { max: 1 } });
-    let committed!: { seq?: number };
-    const first = await firstNotified(watcherHost, "closing/", app, async () => {
-      committed = await writer.commit({ key: "closing/x", op: op.set(1) });
+    const { committed, first } = await firstNotified(watcherHost, "closing/", app, async () => {
+      const result = await writer.commit({ key: "closing/x", op: op.set(1) });
       await writer.close();
+      return result;
     });
     expect(first).toMatchObject({ value: { key: "closing/x", seq: committed.seq, outcome: "committed" } });
   });

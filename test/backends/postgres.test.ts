@@ -270,10 +270,9 @@ describe("postgres event log", () => {
   it("LISTEN/NOTIFY: a commit on one pool wakes a watcher on another without polling", async () => {
     const app = `fenced-listen-${schema}`;
     const [watcherHost, writer] = await Promise.all([host({ pool: { applicationName: app } }), host()]);
-    let committed!: { seq?: number };
-    const first = await firstNotified(watcherHost, "notified/", app, async () => {
-      committed = await writer.commit({ key: "notified/x", op: op.set(1) });
-    });
+    const { committed, first } = await firstNotified(watcherHost, "notified/", app, () =>
+      writer.commit({ key: "notified/x", op: op.set(1) }),
+    );
     expect(first).toMatchObject({ value: { key: "notified/x", seq: committed.seq, outcome: "committed" } });
   });
 

@@ -6,14 +6,14 @@ import { withPgClient } from "./backends.js";
 /**
  * Watches `prefix` on `watcher` (whose pool runs under application name `app`) so that only a NOTIFY can deliver an
  * event in time (pollMs of a minute); once its LISTEN shows in pg_stat_activity and its catch-up read has parked, runs
- * `commit`, and answers the first event the watch yields within 5 s, or `"timeout"`.
+ * `commit`, and answers what it returned and the first event the watch yields within 5 s (or `"timeout"`).
  */
-export async function firstNotified(
+export async function firstNotified<T>(
   watcher: StateStore,
   prefix: string,
   app: string,
-  commit: () => Promise<unknown>,
-): Promise<IteratorResult<StateEvent> | "timeout"> {
+  commit: () => Promise<T>,
+): Promise<{ committed: T; first: IteratorResult<StateEvent> | "timeout" }> {
   const from = (await watcher.backend.lastSeq()) + 1;
   const stop = new AbortController();
   const iterator = watcher.watch(prefix, { fromSeq: from, signal: stop.signal, pollMs: 60_000 });
@@ -29,8 +29,9 @@ export async function firstNotified(
       )
       .toMatchObject({ rowCount: 1 });
     await new Promise((r) => setTimeout(r, 200)); // let the watcher's catch-up read finish and park
-    await commit();
-    return await Promise.race([next, new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 5000))]);
+    const committed = await commit();
+    const first = await Promise.race([next, new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 5000))]);
+    return { committed, first };
   } finally {
     stop.abort();
     await iterator.return(undefined);

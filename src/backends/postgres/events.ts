@@ -88,7 +88,8 @@ export function eventSql(s: string, schema: string) {
   /**
    * Two statements before a read, each with its own snapshot: the last seq handed out so far, then the low 32 bits of
    * the ids of this store's registered transactions (in that order: a transaction that registers later takes a
-   * larger seq). They are kept in transaction-local settings for the read, the batch's third statement.
+   * larger seq). `local`: kept in transaction-local settings for the read, the batch's third statement (`before`);
+   * else in session settings, read before a snapshot's BEGIN (`snapshotBounds`).
    */
   const bounds = (local: boolean) => [
     `SELECT set_config('fenced.seq_floor', (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM ${s}.events_seq)::text, ${local})`,
