@@ -63,8 +63,13 @@ export interface BackendTx {
    * keeps one store-wide counter; a rolled-back transaction may leave a gap, never a repeat.
    */
   nextEpoch(atLeast: number): Awaitable<number>;
-  /** Appends to the event log and returns the new sequence number. */
-  appendEvent(event: Omit<StateEvent, "seq">): Awaitable<number>;
+  /**
+   * Appends to the event log and answers the new sequence number. With `atCommit`, the caller does not need the seq
+   * before the transaction ends: a backend that batches writes may send the row with its COMMIT and answer only then
+   * (Postgres: one round trip less per commit), so the caller awaits the answer after `transact`, never inside it.
+   * The answer never settles before the row is written; if the transaction fails it may never settle.
+   */
+  appendEvent(event: Omit<StateEvent, "seq">, options?: { atCommit?: boolean }): Awaitable<number>;
   /** Checkpoint rows, for backends that keep lineages (see `CheckpointTx`); written only by a commit's extra rows (`commitWithRows`). */
   readonly checkpoints?: CheckpointTx;
 }

@@ -4,6 +4,7 @@
  * like any other write. The head record's shape is declared here once; backends read it only through
  * `HEAD_CHECKPOINT_FIELD` (SQL) or `headCheckpointId` (memory).
  */
+import { InvalidInputError } from "./errors.js";
 import type { Json } from "./json.js";
 
 /** The value of a lineage's head record. */
@@ -121,9 +122,15 @@ export interface CheckpointQuery {
 export interface CheckpointTx {
   /**
    * Inserts a checkpoint with the blobs it wrote; returns `false`, writing nothing, when its lineage already has that
-   * checkpoint id.
+   * checkpoint id. With `existing: "fail"` the caller needs no answer inside the transaction: a backend that batches
+   * writes (Postgres) may send the row with its COMMIT, and then an id the lineage has fails the whole transaction
+   * with `CheckpointExistsError` (nothing of it lands); a backend that answers at once still answers `false`.
    */
-  insertCheckpoint(row: CheckpointRow, blobs: CheckpointBlob[]): boolean | Promise<boolean>;
+  insertCheckpoint(
+    row: CheckpointRow,
+    blobs: CheckpointBlob[],
+    options?: { existing?: "fail" },
+  ): boolean | Promise<boolean>;
   /** Stores writes of one checkpoint: first wins per (taskId, idx) when `idx >= 0`; a negative `idx` replaces. */
   putWrites(ref: CheckpointRef, writes: CheckpointWrite[]): void | Promise<void>;
   /** Deletes every checkpoint, blob and write of every namespace of a thread. */
@@ -149,4 +156,15 @@ export interface CheckpointReader {
    */
   getHeadCheckpoint(query: { threadId: string; ns: string; headKey: string }): Promise<LoadedCheckpoint | undefined>;
   listCheckpoints(query: CheckpointQuery): Promise<LoadedCheckpoint[]>;
+}
+
+/**
+ * A checkpoint insert with `existing: "fail"` found its id in the lineage (see `CheckpointTx.insertCheckpoint`): the
+ * transaction was rolled back. To a caller it is the `INVALID_INPUT` a put of an existing id gets; the saver catches
+ * it to tell a re-put of the same checkpoint (answered as landed) from a different one.
+ */
+export class CheckpointExistsError extends InvalidInputError {
+  constructor(readonly ref: CheckpointRef) {
+    super({ issues: [{ path: ["checkpoint", "id"], message: `checkpoint ${ref.checkpointId} already exists` }] });
+  }
 }

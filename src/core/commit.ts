@@ -11,7 +11,7 @@
  * then writes the records, the idempotency record and the event-log entries (G4). A rejected commit writes only the
  * event-log entry of the check that failed (G6): `fenced` or `conflict`, on the key that failed it.
  */
-import type { Backend, BackendTx, KeyState, StoredClaim } from "./backend.js";
+import type { Awaitable, Backend, BackendTx, KeyState, StoredClaim } from "./backend.js";
 import {
   FencedError,
   IdempotencyMismatchError,
@@ -48,13 +48,16 @@ export interface CommitContext {
  * Extra rows that must land in the same transaction as a commit (the LangGraph saver's checkpoint rows). Not public:
  * only `commitWithRows` takes one, and it runs after every check has passed, so it stores and never decides.
  */
-export type WithinCommit = (tx: BackendTx, results: CommitResult[]) => Promise<void> | void;
+export type WithinCommit = (tx: BackendTx, results: readonly Written[]) => Promise<void> | void;
+
+/** What a commit wrote to one key, as its extra rows see it: the seq may be answered only at COMMIT (`appendEvent`). */
+export type Written = Omit<CommitResult, "seq">;
 
 /** One request of a txn: a commit without its own opId or guards (the txn carries those). */
 export type TxnItem = TxnRequest["requests"][number];
 
 type Decision =
-  | { kind: "committed"; result: TxnResult }
+  | { kind: "committed"; result: TxnResult; seqs: Awaitable<number>[] }
   | { kind: "replayed"; result: TxnResult }
   | { kind: "conflict"; details: ErrorDetails["VERSION_CONFLICT"] }
   | { kind: "fenced"; details: ErrorDetails["FENCED"] }
@@ -200,21 +203,28 @@ async function commitTxn(
     }
 
     const results: CommitResult[] = [];
+    const seqs: Awaitable<number>[] = [];
     for (const { req, valueText, version, epoch } of writes) {
       await tx.putRecord({ key: req.key, valueText, version, epoch, updatedAt: now });
-      const seq = await tx.appendEvent(event(now, req.key, req.owner, version, epoch, opId, "committed"));
-      results.push({ key: req.key, exists: valueText !== null, version, epoch, replayed: false, seq });
+      // Only an opId's record needs the seq inside the transaction (it keeps the result); otherwise the event may
+      // travel with the COMMIT and its seq is filled in once the transaction has landed.
+      const atCommit = opId === undefined;
+      seqs.push(tx.appendEvent(event(now, req.key, req.owner, version, epoch, opId, "committed"), { atCommit }));
+      results.push({ key: req.key, exists: valueText !== null, version, epoch, replayed: false, seq: 0 });
     }
     const result: TxnResult = { results, replayed: false };
     if (opId !== undefined) {
+      await fillSeqs(results, seqs);
       await tx.putIdempotency({ opId, hash: hash!, resultText: JSON.stringify(result), createdAt: now });
     }
     if (within) await within(tx, results);
-    return { kind: "committed", result };
+    return { kind: "committed", result, seqs };
   });
 
   switch (decision.kind) {
     case "committed":
+      await fillSeqs(decision.result.results, decision.seqs);
+      return decision.result;
     case "replayed":
       return decision.result;
     case "conflict":
@@ -226,6 +236,11 @@ async function commitTxn(
     case "invalid":
       throw new InvalidInputError({ issues: decision.issues });
   }
+}
+
+/** Sets each result's seq from its event's answer. */
+async function fillSeqs(results: CommitResult[], seqs: Awaitable<number>[]): Promise<void> {
+  for (const [i, seq] of seqs.entries()) results[i]!.seq = await seq;
 }
 
 /**

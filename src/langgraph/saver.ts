@@ -17,7 +17,13 @@ import {
   type PendingWrite,
   type SerializerProtocol,
 } from "@langchain/langgraph-checkpoint";
-import type { CheckpointReader, CheckpointRow, HeadRecord, LoadedCheckpoint } from "../core/checkpoints.js";
+import {
+  CheckpointExistsError,
+  type CheckpointReader,
+  type CheckpointRow,
+  type HeadRecord,
+  type LoadedCheckpoint,
+} from "../core/checkpoints.js";
 import { InvalidInputError, VersionConflictError, isErrorCode } from "../core/errors.js";
 import type { Json } from "../core/json.js";
 import { op } from "../core/ops.js";
@@ -370,7 +376,8 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
     try {
       const { results } = await commitWithRows(this.store, { requests: [request], guards }, async (tx, [committed]) => {
         row = withOwnRefs(serialized, committed!.version);
-        if (!(await tx.checkpoints!.insertCheckpoint(row, serialized.blobs))) {
+        // `existing: "fail"`: Postgres sends the row with the COMMIT instead of waiting for its answer.
+        if (!(await tx.checkpoints!.insertCheckpoint(row, serialized.blobs, { existing: "fail" }))) {
           stored = true; // rolls the head back; decided below, outside the transaction
           throw new InvalidInputError({
             issues: [{ path: ["checkpoint", "id"], message: `checkpoint ${checkpoint.id} already exists` }],
@@ -387,7 +394,7 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
       // Only the root lineage carries the run's input; a subgraph's checkpoints do not make a run partial.
       if (ns === "") this.landedBy(config, threadId, fenced.attempt)?.push(checkpoint.id);
     } catch (err) {
-      if (stored) return this.rePut(threadId, ns, checkpoint, serialized, err);
+      if (stored || err instanceof CheckpointExistsError) return this.rePut(threadId, ns, checkpoint, serialized, err);
       if (!isErrorCode(err, "VERSION_CONFLICT")) throw err;
       // The same checkpoint already landed (a retry after an unknown outcome, or a re-put): nothing to do.
       if (await this.checkpoints.getCheckpoint({ threadId, ns, checkpointId: checkpoint.id })) {

@@ -5,6 +5,7 @@
  * fills — so a watcher sees every committed seq exactly once, in increasing order — even while a long transaction
  * holds a low seq and later ones commit around it. Plus: old databases upgrade keeping their seqs.
  */
+import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { POSTGRES_MIGRATIONS } from "../../src/backends/postgres/index.js";
 import { openStore, op, type StateEvent, type StateStore } from "../../src/index.js";
@@ -24,9 +25,13 @@ async function host(max = 4): Promise<StateStore> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A transaction that takes its seq, appends its event, then sleeps `ms` before COMMIT (or throws: a rollback). */
+/**
+ * A transaction that takes its seq, appends its event, then sleeps `ms` before COMMIT (or throws: a rollback). With an
+ * opId, as clients commit: the seq is taken inside the transaction, before the opId's record (without one, the event
+ * travels with the COMMIT, and the window these tests hold open is that one statement batch).
+ */
 function slowCommit(store: StateStore, key: string, ms: number, rollback = false) {
-  return commitWithin(store, { key, op: op.increment(1) }, async () => {
+  return commitWithin(store, { key, op: op.increment(1), opId: randomUUID() }, async () => {
     await sleep(ms);
     if (rollback) throw new Error("rolled back on purpose");
   });
@@ -48,7 +53,7 @@ describe("postgres event log: readers see settled events only", () => {
     const inside = new Promise<void>((r) => (entered = r));
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const slow = commitWithin(a, { key: "pair/slow", op: op.set(1) }, async () => {
+    const slow = commitWithin(a, { key: "pair/slow", op: op.set(1), opId: randomUUID() }, async () => {
       entered();
       await gate;
     });
@@ -83,7 +88,7 @@ describe("postgres event log: readers see settled events only", () => {
       const inside = new Promise<void>((r) => (entered = r));
       let release!: () => void;
       const gate = new Promise<void>((r) => (release = r));
-      const slow = commitWithin(a, { key: `race/${round}/slow`, op: op.set(1) }, async () => {
+      const slow = commitWithin(a, { key: `race/${round}/slow`, op: op.set(1), opId: randomUUID() }, async () => {
         entered();
         await gate;
       });
@@ -108,7 +113,7 @@ describe("postgres event log: readers see settled events only", () => {
     const inside = new Promise<void>((r) => (entered = r));
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const slow = commitWithin(a, { key: "held/slow", op: op.set(1) }, async () => {
+    const slow = commitWithin(a, { key: "held/slow", op: op.set(1), opId: randomUUID() }, async () => {
       entered();
       await gate;
     });

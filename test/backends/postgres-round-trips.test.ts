@@ -1,13 +1,15 @@
 /**
  * What a LangGraph call costs the Postgres backend in queries (issue 18): node-postgres sends one query at a time,
  * so each query is a round trip. A checkpoint read is one statement (one snapshot, outside any transaction); a put
- * waits on four round trips and sends its NOTIFY behind the COMMIT without waiting; a put whose checkpoint id the
+ * waits on two round trips (its event and checkpoint row travel with the COMMIT) and sends its NOTIFY behind the
+ * COMMIT without waiting; a put whose checkpoint id the
  * lineage already has writes nothing of its own; and `close` still delivers the NOTIFY of the last commit.
  */
 import { uuid6, type Checkpoint } from "@langchain/langgraph-checkpoint";
 import type { RunnableConfig } from "@langchain/core/runnables";
+import pg from "pg";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { openStore, op, type StateStore } from "../../src/index.js";
+import { openStore, op, type StateEvent, type StateStore } from "../../src/index.js";
 import { FencedCheckpointSaver } from "../../src/langgraph/index.js";
 import { commitWithin } from "../support/within.js";
 import { queriesSentBy } from "../support/pg-queries.js";
@@ -84,16 +86,73 @@ describe("postgres round trips of the LangGraph saver", () => {
     expect((await saver.getTuple(latest))?.checkpoint.channel_values).toEqual({ messages: ["message 2"], step: 2 });
   });
 
-  it("waits on four round trips for a put (locks and state; record and event; checkpoint row; values and COMMIT), then sends the NOTIFY unwaited", async () => {
-    const saver = new FencedCheckpointSaver(await host());
+  it("waits on two round trips for a put (locks and state; record, event, checkpoint row, values and COMMIT), then sends the NOTIFY unwaited", async () => {
+    const store = await host();
+    const saver = new FencedCheckpointSaver(store);
     const head = await chain(saver, 2);
     const sent = await queriesSentBy(() =>
       saver.put(head, checkpoint(2), { source: "loop", step: 2, parents: {} }, { messages: 3, step: 3 }),
     );
-    expect(sent).toHaveLength(5);
+    expect(sent).toHaveLength(3);
     expect(sent[0]).toMatch(/^BEGIN;/);
-    expect(sent[3]).toMatch(/COMMIT$/);
-    expect(sent[4]).toMatch(/pg_notify/);
+    expect(sent[1]).toMatch(
+      /UPDATE [^;]*\.records[\s\S]*INSERT INTO [^;]*\.events[\s\S]*INSERT INTO [^;]*\.checkpoints /,
+    );
+    expect(sent[1]).toMatch(/COMMIT$/);
+    expect(sent[2]).toMatch(/pg_notify/);
+    const events = await store.events("langgraph/t/head/");
+    expect(events.map((e) => [e.seq, e.version, e.outcome])).toEqual([
+      [1, 1, "committed"],
+      [2, 2, "committed"],
+      [3, 3, "committed"],
+    ]);
+  });
+
+  it("a put whose checkpoint id the lineage has, sent with the COMMIT, rolls back its head and event: a re-put is answered, a different one refused", async () => {
+    const store = await host();
+    const saver = new FencedCheckpointSaver(store);
+    const head = await chain(saver, 2);
+    const before = await store.read("langgraph/t/head/~");
+    const seq = await store.lastSeq();
+    const same = checkpoint(1);
+    const stored = (await saver.getTuple(head))!.checkpoint;
+    // Its own child (LangGraph < 1.4.19 re-puts what it loaded): the head check passes, the insert finds the id.
+    await expect(saver.put(head, stored, { source: "loop", step: 1, parents: {} }, {})).resolves.toEqual(head);
+    await expect(
+      saver.put(
+        head,
+        { ...same, id: stored.id, channel_values: { other: 1 } },
+        { source: "loop", step: 1, parents: {} },
+        {},
+      ),
+    ).rejects.toMatchObject({ code: "INVALID_INPUT" });
+    expect(await store.read("langgraph/t/head/~")).toEqual(before);
+    expect(await store.lastSeq()).toBe(seq);
+  });
+
+  it("a commit without an opId waits on two round trips (locks and state; record, event and COMMIT); with one, three (the record keeps the seq)", async () => {
+    const store = await host();
+    await store.commit({ key: "rt/x", op: op.set(0) });
+    let result: Awaited<ReturnType<StateStore["commit"]>> | undefined;
+    const plain = await queriesSentBy(async () => {
+      result = await store.commit({ key: "rt/x", op: op.set(1), expectVersion: 1 });
+    });
+    expect(plain).toHaveLength(3);
+    expect(plain[1]).toMatch(/INSERT INTO [^;]*\.events[\s\S]*COMMIT$/);
+    // The seq answered with the COMMIT is the event's in the log.
+    expect((await store.events("rt/")).map((e) => [e.seq, e.version])).toEqual([
+      [1, 1],
+      [result!.seq, 2],
+    ]);
+    expect(result!.seq).toBe(2);
+    const withOpId = await queriesSentBy(async () => {
+      result = await store.commit({ key: "rt/x", op: op.set(2), expectVersion: 2, opId: "rt-op" });
+    });
+    expect(withOpId).toHaveLength(4);
+    expect(withOpId[2]).toMatch(/INSERT INTO [^;]*\.idempotency[\s\S]*COMMIT$/);
+    expect(result).toMatchObject({ version: 3, seq: await store.lastSeq() });
+    const replay = await store.commit({ key: "rt/x", op: op.set(2), expectVersion: 2, opId: "rt-op" });
+    expect(replay).toMatchObject({ version: 3, seq: result!.seq, replayed: true });
   });
 
   it("a checkpoint insert whose id the lineage has writes nothing: no row, no value", async () => {
@@ -127,6 +186,63 @@ describe("postgres round trips of the LangGraph saver", () => {
     const loaded = await store.backend.checkpoints!.getCheckpoint({ threadId: "t", ns: "", checkpointId: "c1" });
     expect(loaded?.metadata.toString()).toBe('{"first":true}');
     expect(loaded?.blobs).toEqual([{ channel: "a", type: "json", value: Buffer.from('"a"') }]);
+  });
+
+  it("commits that land while a NOTIFY is in flight share one more, sent once it is answered: a watcher woken only by NOTIFY sees every commit", async () => {
+    const app = `fenced-listen-${schema}`;
+    const watcherHost = await host({ pool: { applicationName: app } });
+    const writer = await host();
+    // Every NOTIFY runs on the server at once, but its answer reaches the writer 300 ms late: it stays in flight.
+    const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
+    const original = proto.query;
+    const notifies: string[] = [];
+    const late =
+      <A extends unknown[]>(answer: (...a: A) => void) =>
+      (...a: A) =>
+        setTimeout(() => answer(...a), 300);
+    proto.query = function (this: unknown, ...args: unknown[]) {
+      if (typeof args[0] !== "string" || !args[0].includes("pg_notify")) return original.apply(this, args);
+      notifies.push(args[0]);
+      // pg.Pool#query passes a callback; a client's own query answers a promise.
+      const callback = args.at(-1);
+      if (typeof callback === "function") return original.apply(this, [...args.slice(0, -1), late(callback as never)]);
+      return new Promise((resolve, reject) => {
+        (original.apply(this, args) as Promise<unknown>).then(late(resolve), late(reject));
+      });
+    };
+    const stop = new AbortController();
+    try {
+      const from = (await watcherHost.backend.lastSeq()) + 1;
+      const seen: StateEvent[] = [];
+      const watching = (async () => {
+        for await (const e of watcherHost.watch("wave/", { fromSeq: from, signal: stop.signal, pollMs: 60_000 })) {
+          seen.push(e);
+        }
+      })();
+      await expect
+        .poll(
+          () =>
+            admin((c) =>
+              c.query("SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%'", [app]),
+            ),
+          { timeout: 5000 },
+        )
+        .toMatchObject({ rowCount: 1 });
+      await new Promise((r) => setTimeout(r, 200)); // the watcher's catch-up read has parked
+      await writer.commit({ key: "wave/first", op: op.set(1) });
+      await expect.poll(() => seen.length, { timeout: 5000 }).toBe(1);
+      // The first NOTIFY is still in flight: these ten land behind it.
+      await Promise.all(Array.from({ length: 10 }, (_, i) => writer.commit({ key: `wave/${i}`, op: op.set(i) })));
+      expect(notifies).toHaveLength(1);
+      // Only the NOTIFY sent after the first one's answer can wake the watcher in time (it polls once a minute).
+      await expect.poll(() => seen.length, { timeout: 5000 }).toBe(11);
+      expect(notifies).toHaveLength(2);
+      stop.abort();
+      await watching;
+    } finally {
+      stop.abort();
+      proto.query = original;
+    }
   });
 
   it("close() after a commit still delivers its NOTIFY: a watcher on another pool is woken without polling", async () => {

@@ -170,8 +170,9 @@ describe("postgres under READ COMMITTED, several pools at once", () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     let seen: KeyState | undefined;
-    // The writer has taken its seq and appended its event when its within reads "run/claim".
-    const write = commitWithin(writer, { key: "run/head", op: op.set(1) }, async (tx) => {
+    // The writer has taken its seq and appended its event when its within reads "run/claim" (an opId's commit takes
+    // its seq inside the transaction, before the opId's record).
+    const write = commitWithin(writer, { key: "run/head", op: op.set(1), opId: "run-head-1" }, async (tx) => {
       entered();
       await gate;
       seen = await tx.getKeyState("run/claim");
@@ -250,8 +251,9 @@ describe("postgres event log", () => {
     })();
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    // A holds its transaction open after writing its event; B commits another key meanwhile.
-    const slow = commitWithin(a, { key: "slow", op: op.set(1) }, () => gate);
+    // A holds its transaction open after writing its event (with an opId, so its seq is taken before the hook); B
+    // commits another key meanwhile.
+    const slow = commitWithin(a, { key: "slow", op: op.set(1), opId: "slow-1" }, () => gate);
     await new Promise((r) => setTimeout(r, 100));
     const fast = b.commit({ key: "fast", op: op.set(1) });
     await new Promise((r) => setTimeout(r, 300));

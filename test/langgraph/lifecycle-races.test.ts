@@ -188,9 +188,11 @@ for (const fixture of saverFixtures()) {
 
       it("sweeps in the background every sweepEveryMs, and close() stops it", async () => {
         const store = await fixture.open();
+        // The thread is written before the sweeper starts: with idleMs 1 a sweep may otherwise delete it between two
+        // steps of this very run (no run claim holds it), and the run's next put finds its head gone.
+        await counterGraph(new FencedCheckpointSaver(store)).invoke({ log: ["a"] }, thread("t"));
         const saver = new FencedCheckpointSaver(store, { ttl: { idleMs: 1, strategy: "delete", sweepEveryMs: 20 } });
         const graph = counterGraph(saver);
-        await graph.invoke({ log: ["a"] }, thread("t"));
         for (
           const deadline = Date.now() + 20_000;
           (await saver.threadStatus("t")).status !== "idle" || (await saver.getTuple(thread("t")));

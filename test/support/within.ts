@@ -1,7 +1,9 @@
 /**
  * Runs a hook inside a commit's transaction, after every check and write of the commit: the fault-injection point of
  * the backend tests (a connection killed, a stall, a throw after the writes). It goes through the same internal facet
- * the LangGraph saver writes its rows through; `StateStore.commit` takes no hook.
+ * the LangGraph saver writes its rows through; `StateStore.commit` takes no hook. On Postgres the writes may still be
+ * queued when the hook runs (they travel with the next statement that needs an answer); the event of a commit with an
+ * opId has been sent, and its seq taken, before the hook (the opId's record keeps the seq).
  */
 import type { WithinCommit } from "../../src/core/commit.js";
 import { commitWithRows } from "../../src/core/store.js";

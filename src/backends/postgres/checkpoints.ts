@@ -67,15 +67,18 @@ export const CHECKPOINTS_MIGRATION = `
 /** The checkpoint statements of a transaction on the quoted schema `s` (rendered as text, see sql.ts). */
 export function checkpointTxSql(s: string) {
   return {
-    /** Inserts the row unless its lineage has that id already; answers one row when it was new, none otherwise. */
-    insert: (r: CheckpointRow) => {
+    /**
+     * Inserts the row unless its lineage has that id already; answers one row when it was new, none otherwise. With
+     * `existing: "fail"`, an id the lineage has fails the statement instead (a unique violation on `checkpoints`).
+     */
+    insert: (r: CheckpointRow, options?: { existing?: "fail" }) => {
       const refs = Object.fromEntries(
         Object.entries(r.blobRefs).map(([c, ref]) => [c, [ref.checkpointId, ref.headVersion]]),
       );
       return `INSERT INTO ${s}.checkpoints (thread_id, ns, checkpoint_id, parent_id, head_version, type, checkpoint, metadata, blob_refs)
         VALUES (${text(r.threadId)}, ${text(r.ns)}, ${text(r.checkpointId)}, ${text(r.parentId)}, ${int(r.headVersion)},
                 ${text(r.type)}, ${bytes(r.checkpoint)}, ${bytes(r.metadata)}, ${text(JSON.stringify(refs))}::jsonb)
-        ON CONFLICT DO NOTHING RETURNING 1`;
+        ${options?.existing === "fail" ? "" : "ON CONFLICT DO NOTHING RETURNING 1"}`;
     },
     /** The values a new checkpoint wrote (sent only after `insert` answered that it was new). */
     insertBlobs: (ref: CheckpointRef, blobs: CheckpointBlob[]) =>

@@ -60,3 +60,8 @@ export function isConnectionFailure(err: unknown): boolean {
   const code = String(err.code);
   return code.startsWith("57P") || code.startsWith("08") || code === "25P03";
 }
+
+/** Whether `err` is a unique-key violation (23505) on the table `table` of this store's schema. */
+export function isUniqueViolation(err: unknown, table: string): boolean {
+  return err instanceof pg.DatabaseError && err.code === "23505" && err.table === table;
+}

@@ -10,22 +10,31 @@
  *
  * Round trips are what a commit costs across hosts, so statements are batched: BEGIN, the locks and every read go
  * out together; writes wait and travel with the next statement that needs an answer, usually COMMIT. Appending an
- * event is one statement that takes the seq (events.ts) and inserts the row, and it needs its answer. A one-key
- * commit takes three round trips (BEGIN + locks + reads; record + event; idempotency + COMMIT), each further event
- * in one transaction one more; the NOTIFY of a commit that appended follows without being waited for
+ * event is one statement that takes the seq (events.ts) and inserts the row; the core needs its answer inside the
+ * transaction only for an opId's record (which keeps the result), so otherwise it travels with the COMMIT too
+ * (`atCommit`), and so does the LangGraph saver's checkpoint row (`existing: "fail"`: an id the lineage has fails the
+ * batch instead of answering). A one-key commit without an opId, and a saver put, take two round trips (BEGIN +
+ * locks + reads; record + event [+ checkpoint row and values] + COMMIT); with an opId, three (the event's seq is
+ * answered before the record). The NOTIFY of a commit that appended follows without being waited for
  * (`notifyCommitted`). Nothing is held across transactions but the key and opId locks: the seq's critical section
  * ends inside the statement that takes it.
  */
 import type pg from "pg";
 import type { BackendTx, IdempotencyRecord, KeyState, StoredClaim, StoredRecord } from "../../core/backend.js";
-import type { CheckpointTx } from "../../core/checkpoints.js";
+import { CheckpointExistsError, type CheckpointRow, type CheckpointTx } from "../../core/checkpoints.js";
 import { UnavailableError } from "../../core/errors.js";
 import type { StateEvent } from "../../core/schemas.js";
-import { isConnectionFailure } from "./errors.js";
+import { isConnectionFailure, isUniqueViolation } from "./errors.js";
 import { lockId, lockOrder } from "./locks.js";
 import type { CheckpointTxSql } from "./checkpoints.js";
 import type { EventSql } from "./events.js";
 import type { TxSql } from "./sql.js";
+
+/** A statement waiting to be sent, and who wants its result. */
+interface Pending {
+  sql: string;
+  answer?: (result: pg.QueryResult) => void;
+}
 
 interface KeyStateRow {
   key: string;
@@ -54,13 +63,26 @@ export class PostgresTx implements BackendTx {
   /** What this transaction read under its locks, updated by its own writes: "a transaction sees its own writes". */
   private readonly states = new Map<string, KeyState>();
   private readonly idempotency = new Map<string, IdempotencyRecord | null>();
-  /** Statements not sent yet; they go out in front of the next one that needs an answer. */
-  private pending: string[] = ["BEGIN"];
+  /**
+   * Statements not sent yet; they go out in front of the next one that needs an answer. `answer`: a statement whose
+   * result is wanted once it has been sent (an event's seq appended `atCommit`), handed over in `send`.
+   */
+  private pending: Pending[] = [{ sql: "BEGIN" }];
+  /** The checkpoint this transaction inserted without waiting for the answer (see `insertCheckpoint`). */
+  private unanswered: CheckpointRow | undefined;
   /** Nothing but BEGIN, locks, reads and a seq has been sent: a connection found dead now can be replaced. */
   private replaceable = true;
   /** Checkpoint rows (the LangGraph saver), written in this transaction's batch like every other write. */
   readonly checkpoints: CheckpointTx = {
-    insertCheckpoint: async (row, blobs) => {
+    insertCheckpoint: async (row, blobs, options) => {
+      if (options?.existing === "fail") {
+        // Sent with the next statement that needs an answer (usually COMMIT): an id the lineage has fails the
+        // statement, so nothing of the transaction lands, and `send` reports CheckpointExistsError.
+        this.write(this.checkpointSql.insert(row, { existing: "fail" }));
+        if (blobs.length > 0) this.write(this.checkpointSql.insertBlobs(row, blobs));
+        this.unanswered = row;
+        return true;
+      }
       const [result] = await this.send([this.checkpointSql.insert(row)]);
       const inserted = result!.rows.length === 1;
       if (inserted && blobs.length > 0) this.write(this.checkpointSql.insertBlobs(row, blobs));
@@ -141,14 +163,20 @@ export class PostgresTx implements BackendTx {
     return Number((result!.rows[0] as { epoch: string }).epoch);
   }
 
-  /** Takes a seq and inserts the event row, in one statement. */
-  async appendEvent(e: Omit<StateEvent, "seq">): Promise<number> {
+  /**
+   * Takes a seq and inserts the event row, in one statement; `atCommit`, it travels with the next statement that needs
+   * an answer (usually COMMIT) and the seq is answered then.
+   */
+  appendEvent(e: Omit<StateEvent, "seq">, options?: { atCommit?: boolean }): Promise<number> {
     // Taken only when an event is appended, never ahead: a transaction that appends nothing (a renewal, a refused or
     // replayed commit) must not use up a seq, or the same calls would number their events differently here than on
     // the other backends.
-    const [result] = await this.send([this.eventSql.append(e)]);
     this.appended = true;
-    return Number((result!.rows[0] as { seq: string }).seq);
+    const seqOf = (result: pg.QueryResult) => Number((result.rows[0] as { seq: string }).seq);
+    if (!options?.atCommit) return this.send([this.eventSql.append(e)]).then(([result]) => seqOf(result!));
+    return new Promise<number>((resolve) => {
+      this.write(this.eventSql.append(e), (result) => resolve(seqOf(result)));
+    });
   }
 
   /** Sends the pending writes and COMMIT in one round trip. */
@@ -238,19 +266,21 @@ export class PostgresTx implements BackendTx {
     }
   }
 
-  private write(statement: string): void {
-    this.pending.push(statement);
+  private write(sql: string, answer?: (result: pg.QueryResult) => void): void {
+    this.pending.push(answer ? { sql, answer } : { sql });
     this.replaceable = false;
   }
 
   /** Sends the pending statements and `statements` in one round trip; returns the results of `statements`. */
   private async send(statements: string[]): Promise<pg.QueryResult[]> {
-    const batch = [...this.pending, ...statements];
+    const pending = this.pending;
+    const batch = [...pending.map((p) => p.sql), ...statements];
     this.pending = [];
     let out: pg.QueryResult | pg.QueryResult[];
     try {
       out = await this.connection().query(batch.join(";\n"));
     } catch (err) {
+      if (this.unanswered && isUniqueViolation(err, "checkpoints")) throw new CheckpointExistsError(this.unanswered);
       if (!this.replaceable || !isConnectionFailure(err)) throw err;
       // The connection was dead before anything but BEGIN, locks, reads and a seq reached it: nothing of ours is on
       // the server (a seq taken there is only a gap). Retry once on a fresh connection. If none can be had, the transaction holds no connection (`lost`
@@ -266,6 +296,7 @@ export class PostgresTx implements BackendTx {
     }
     this.replaceable = false;
     const results = Array.isArray(out) ? out : [out];
+    for (const [i, p] of pending.entries()) p.answer?.(results[i]!);
     return results.slice(results.length - statements.length);
   }
 }
