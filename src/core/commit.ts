@@ -35,6 +35,7 @@ import {
   type TxnRequest,
   type TxnResult,
 } from "./schemas.js";
+import { fastCommitRequest, fastTxnOptions, fastTxnRequest } from "./fast-parse.js";
 import { checkKey, checkValueSize, parseInput } from "./validate.js";
 
 /** What `commit` needs from the store it runs in. */
@@ -69,7 +70,7 @@ type Decision =
  * `InvalidInputError`, `PayloadTooLargeError` or `UnavailableError`; on any of them nothing was applied.
  */
 export async function commit(ctx: CommitContext, request: CommitRequest): Promise<CommitResult> {
-  const { opId, guards, ...rest } = parseInput(CommitRequestSchema, request);
+  const { opId, guards, ...rest } = parseInput(CommitRequestSchema, request, [], fastCommitRequest);
   const { results, replayed } = await commitTxn(ctx, { requests: [rest], opId, guards: guards ?? [] }, undefined);
   return { ...results[0]!, replayed };
 }
@@ -80,7 +81,7 @@ export async function txn(
   requests: TxnItem[],
   options: { opId?: string; guards?: Guard[] } = {},
 ): Promise<TxnResult> {
-  const parsed = parseInput(TxnRequestSchema, { requests, ...options });
+  const parsed = parseInput(TxnRequestSchema, { requests, ...options }, [], fastTxnRequest);
   return commitTxn(ctx, checkTxnSize(ctx, { ...parsed, guards: parsed.guards ?? [] }), undefined);
 }
 
@@ -97,8 +98,8 @@ export async function commitWithinTxn(
   const { requests, ...options } = request;
   const parsed =
     requests.length > 0
-      ? parseInput(TxnRequestSchema, request)
-      : { requests, ...parseInput(TxnOptionsSchema, options) };
+      ? parseInput(TxnRequestSchema, request, [], fastTxnRequest)
+      : { requests, ...parseInput(TxnOptionsSchema, options, [], fastTxnOptions) };
   return commitTxn(ctx, checkTxnSize(ctx, { ...parsed, guards: parsed.guards ?? [] }), rows);
 }
 

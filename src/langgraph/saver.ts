@@ -27,7 +27,7 @@ import {
 import { InvalidInputError, VersionConflictError, isErrorCode } from "../core/errors.js";
 import type { Json } from "../core/json.js";
 import { op } from "../core/ops.js";
-import { isWellFormed, TextSchema, type CommitRequest, type Guard, type StateRecord } from "../core/schemas.js";
+import { isWellFormed, type CommitRequest, type Guard, type StateRecord } from "../core/schemas.js";
 import { commitWithRows, type StateStore } from "../core/store.js";
 import {
   connStringOptions,
@@ -36,8 +36,7 @@ import {
   type ConnStringStoreOptions,
   type OpenStoreOptions,
 } from "../open.js";
-import { z } from "zod";
-import { parseInput } from "../core/validate.js";
+import { checkPutInput, checkPutWritesInput } from "./put-input.js";
 import { FENCED_CONFIG_KEYS, readFencedConfig, type FencedConfig } from "./config.js";
 import { EncryptedSerializer } from "./encrypted.js";
 import { ThreadKeys, threadIdOf } from "./keys.js";
@@ -307,7 +306,7 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
     newVersions: ChannelVersions,
   ): Promise<RunnableConfig> {
     const c = configurableOf(config);
-    parseInput(PutInputSchema, { checkpoint, metadata, newVersions });
+    checkPutInput({ checkpoint, metadata, newVersions });
     // A run's checkpoints carry its run id, as in Python (deleteForRuns, rollback find them by it).
     if (typeof c?.run_id === "string" && (metadata as Record<string, unknown> | undefined)?.run_id === undefined) {
       metadata = { ...metadata, run_id: c.run_id } as CheckpointMetadata;
@@ -423,7 +422,7 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
    */
   async putWrites(config: RunnableConfig, writes: PendingWrite[], taskId: string, taskPath = ""): Promise<void> {
     const c = configurableOf(config);
-    parseInput(PutWritesInputSchema, { writes, taskId, taskPath });
+    checkPutWritesInput({ writes, taskId, taskPath });
     const threadId = threadIdOf(c?.thread_id, "putWrites");
     const checkpointId = c?.checkpoint_id;
     if (typeof checkpointId !== "string" || checkpointId === "") {
@@ -763,34 +762,4 @@ function configurableOf(config: RunnableConfig): RunnableConfig["configurable"] 
     }
   }
   return c;
-}
-
-/**
- * A plain object, checked without walking it: `z.record(z.string(), z.unknown())` accepts the same values but copies
- * every key into a new object, which was most of a ~1 KB put's validation time (bench/README.md, "LangGraph").
- */
-const ObjectSchema = z.custom<Record<string, unknown>>(isPlainObject, { message: "expected an object" });
-/** The shapes `put` relies on; LangGraph always sends them, garbage gets `INVALID_INPUT` before anything is written. */
-const PutInputSchema = z.object({
-  checkpoint: z.looseObject({
-    id: TextSchema.min(1),
-    ts: z.string().optional(),
-    channel_values: ObjectSchema,
-    channel_versions: z.record(TextSchema, z.union([z.string(), z.number()])),
-    versions_seen: z.record(z.string(), ObjectSchema).optional(),
-  }),
-  metadata: ObjectSchema.optional(),
-  newVersions: z.record(TextSchema, z.union([z.string(), z.number()])),
-});
-const PutWritesInputSchema = z.object({
-  writes: z.array(z.tuple([TextSchema, z.unknown()])),
-  taskId: TextSchema.min(1),
-  taskPath: TextSchema,
-});
-
-/** An object literal (or `Object.create(null)`): not an array, a class instance, a Map. */
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== "object" || value === null) return false;
-  const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
 }
