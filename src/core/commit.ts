@@ -35,7 +35,6 @@ import {
   type TxnRequest,
   type TxnResult,
 } from "./schemas.js";
-import { fastCommitRequest, fastTxnOptions, fastTxnRequest } from "./fast-parse.js";
 import { checkKey, checkValueSize, parseInput } from "./validate.js";
 
 /** What `commit` needs from the store it runs in. */
@@ -70,7 +69,7 @@ type Decision =
  * `InvalidInputError`, `PayloadTooLargeError` or `UnavailableError`; on any of them nothing was applied.
  */
 export async function commit(ctx: CommitContext, request: CommitRequest): Promise<CommitResult> {
-  const { opId, guards, ...rest } = parseInput(CommitRequestSchema, request, [], fastCommitRequest);
+  const { opId, guards, ...rest } = parseInput(CommitRequestSchema, request);
   const { results, replayed } = await commitTxn(ctx, { requests: [rest], opId, guards: guards ?? [] }, undefined);
   return { ...results[0]!, replayed };
 }
@@ -81,7 +80,7 @@ export async function txn(
   requests: TxnItem[],
   options: { opId?: string; guards?: Guard[] } = {},
 ): Promise<TxnResult> {
-  const parsed = parseInput(TxnRequestSchema, { requests, ...options }, [], fastTxnRequest);
+  const parsed = parseInput(TxnRequestSchema, { requests, ...options });
   return commitTxn(ctx, checkTxnSize(ctx, { ...parsed, guards: parsed.guards ?? [] }), undefined);
 }
 
@@ -98,8 +97,8 @@ export async function commitWithinTxn(
   const { requests, ...options } = request;
   const parsed =
     requests.length > 0
-      ? parseInput(TxnRequestSchema, request, [], fastTxnRequest)
-      : { requests, ...parseInput(TxnOptionsSchema, options, [], fastTxnOptions) };
+      ? parseInput(TxnRequestSchema, request)
+      : { requests, ...parseInput(TxnOptionsSchema, options) };
   return commitTxn(ctx, checkTxnSize(ctx, { ...parsed, guards: parsed.guards ?? [] }), rows);
 }
 

@@ -10,8 +10,19 @@
  * ~2 µs in a loop — zod's generic parse is long and, with many schemas in one process, polymorphic — and each
  * LangGraph step commits twice.
  */
+import type { z } from "zod";
 import { findNonJson, isJsonObject } from "./json.js";
-import { DEFAULT_LIMITS, MAX_KEY_LENGTH, type CommitRequest, type Guard, type Op, type TxnRequest } from "./schemas.js";
+import {
+  CommitRequestSchema,
+  DEFAULT_LIMITS,
+  MAX_KEY_LENGTH,
+  TxnOptionsSchema,
+  TxnRequestSchema,
+  type CommitRequest,
+  type Guard,
+  type Op,
+  type TxnRequest,
+} from "./schemas.js";
 
 /** Printable ASCII but space and `/`, in `/`-separated non-empty segments: a key every check of KeySchema passes. */
 const PLAIN_KEY = /^[!-.0-~]+(?:\/[!-.0-~]+)*$/;
@@ -144,4 +155,15 @@ const OPTION_FIELDS = ["opId", "guards"] as const;
 export function fastTxnOptions(v: unknown): { opId?: string; guards?: Guard[] } | undefined {
   const options: { opId?: string; guards?: Guard[] } = {};
   return plainWith(v, OPTION_FIELDS) && fastOptions(v, options) ? options : undefined;
+}
+
+const FAST_PATHS = new Map<unknown, (input: unknown) => unknown>([
+  [CommitRequestSchema, fastCommitRequest],
+  [TxnRequestSchema, fastTxnRequest],
+  [TxnOptionsSchema, fastTxnOptions],
+]);
+
+/** What `schema` would answer for `input`, when `schema` has a fast path and it recognises `input`; else `undefined`. */
+export function fastParse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> | undefined {
+  return FAST_PATHS.get(schema)?.(input) as z.output<S> | undefined;
 }
