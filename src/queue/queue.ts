@@ -400,5 +400,14 @@ export function workQueue(store: StateStore, name: string): WorkQueue {
 function isTaskValue(value: Json | undefined): boolean {
   if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
   const numbers = ["attempts", "maxAttempts", "visibleAt", "leasedUntil"] as const;
-  return numbers.every((field) => typeof value[field] === "number") && typeof value.retry === "object";
+  const retry = value.retry;
+  // `fail` computes the next delay from retry.baseMs and retry.maxMs: `null` or an array would throw there, untyped.
+  return (
+    numbers.every((field) => typeof value[field] === "number") &&
+    retry !== null &&
+    typeof retry === "object" &&
+    !Array.isArray(retry) &&
+    typeof retry.baseMs === "number" &&
+    typeof retry.maxMs === "number"
+  );
 }

@@ -13,12 +13,17 @@ for (const fixture of backendFixtures()) {
     let clockNow = 1_000_000;
     const open = () => fixture.open({ clock: () => clockNow });
 
-    it("leaves records it did not write under its prefix alone: never leased, never listed as tasks", async () => {
+    it("leaves records it did not write under its prefix alone: never leased; only task-shaped keys listed", async () => {
       // Found by the schemathesis fuzz: a plain commit under queues/<name>/ready/ made lease answer a 5xx.
       const store = await open();
       const q = workQueue(store, "foreign");
       await store.commit({ key: "queues/foreign/ready/zz", op: op.set(0) });
       await store.commit({ key: "queues/foreign/ready/0000000000000009", op: op.set({ attempts: "x" }) });
+      // Task-shaped but for its retry policy, which a failure's next delay is computed from.
+      const shaped = { attempts: 0, maxAttempts: 3, visibleAt: 0, leasedUntil: 0, payload: 1 };
+      for (const [i, retry] of [null, [], { baseMs: 10 }].entries()) {
+        await store.commit({ key: `queues/foreign/ready/000000000000001${i}`, op: op.set({ ...shaped, retry }) });
+      }
       expect(await q.lease({ owner: "w", visibilityMs: 1000 })).toBeNull();
       const { seq } = await q.enqueue({ payload: "real" });
       const lease = await q.lease({ owner: "w", visibilityMs: 1000 });
@@ -26,6 +31,9 @@ for (const fixture of backendFixtures()) {
       expect((await q.tasks("ready")).map((t) => t.key)).toEqual([
         "queues/foreign/ready/0000000000000001",
         "queues/foreign/ready/0000000000000009",
+        "queues/foreign/ready/0000000000000010",
+        "queues/foreign/ready/0000000000000011",
+        "queues/foreign/ready/0000000000000012",
       ]);
       expect((await store.read("queues/foreign/ready/zz")).value).toBe(0);
       await store.close();
