@@ -13,7 +13,7 @@ import { openStore, op, type StateEvent, type StateStore } from "../../src/index
 import { FencedCheckpointSaver } from "../../src/langgraph/index.js";
 import { commitWithin } from "../support/within.js";
 import { queriesSentBy } from "../support/pg-queries.js";
-import { firstNotified } from "../support/postgres.js";
+import { firstNotified, listening } from "../support/postgres.js";
 import { dropTestSchemas, postgresUrl, testSchemaName, withPgClient as admin } from "../support/backends.js";
 
 const url = postgresUrl();
@@ -219,16 +219,7 @@ describe("postgres round trips of the LangGraph saver", () => {
           seen.push(e);
         }
       })();
-      await expect
-        .poll(
-          () =>
-            admin((c) =>
-              c.query("SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%'", [app]),
-            ),
-          { timeout: 5000 },
-        )
-        .toMatchObject({ rowCount: 1 });
-      await new Promise((r) => setTimeout(r, 200)); // the watcher's catch-up read has parked
+      await listening(app);
       await writer.commit({ key: "wave/first", op: op.set(1) });
       await expect.poll(() => seen.length, { timeout: 5000 }).toBe(1);
       // The first NOTIFY is still in flight: these ten land behind it.

@@ -162,7 +162,7 @@ function agrees(
     const quick = fast(input);
     if (quick === undefined) return;
     const parsed = schema.safeParse(input);
-    expect(parsed.success, JSON.stringify(input)).toBe(true);
+    expect(parsed.success, fc.stringify(input)).toBe(true);
     expect(quick).toStrictEqual(parsed.data);
   };
 }

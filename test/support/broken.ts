@@ -1,5 +1,6 @@
 /** Generated inputs broken in one place, for property tests of validators. */
 import fc from "fast-check";
+import { expect } from "vitest";
 
 /** Every path to a value inside `v` (objects and arrays), the root excluded. */
 function paths(v: unknown, at: (string | number)[] = []): (string | number)[][] {
@@ -25,4 +26,14 @@ export function broken<T>(valid: fc.Arbitrary<T>, bad: fc.Arbitrary<unknown>): f
     parent[path.at(-1)!] = replacement;
     return copy;
   });
+}
+
+/** A property body: whatever `accepts` accepts (a fast check), `schema` (the zod schema it stands in for) accepts too. */
+export function noLooserThan<I>(
+  accepts: (input: I) => boolean,
+  schema: { safeParse(input: unknown): { success: boolean } },
+): (input: unknown) => void {
+  return (input) => {
+    if (accepts(input as I)) expect(schema.safeParse(input).success, fc.stringify(input)).toBe(true);
+  };
 }

@@ -19,16 +19,7 @@ export async function firstNotified<T>(
   const iterator = watcher.watch(prefix, { fromSeq: from, signal: stop.signal, pollMs: 60_000 });
   const next = iterator.next();
   try {
-    await expect
-      .poll(
-        () =>
-          withPgClient((c) =>
-            c.query("SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%'", [app]),
-          ),
-        { timeout: 5000 },
-      )
-      .toMatchObject({ rowCount: 1 });
-    await new Promise((r) => setTimeout(r, 200)); // let the watcher's catch-up read finish and park
+    await listening(app);
     const committed = await commit();
     const first = await Promise.race([next, new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 5000))]);
     return { committed, first };
@@ -36,4 +27,21 @@ export async function firstNotified<T>(
     stop.abort();
     await iterator.return(undefined);
   }
+}
+
+/**
+ * Resolves once a connection of the pool named `app` has run LISTEN (pg_stat_activity shows it), and 200 ms more, so
+ * the watcher's catch-up read has finished and parked: from then on only a NOTIFY or a poll wakes it.
+ */
+export async function listening(app: string): Promise<void> {
+  await expect
+    .poll(
+      () =>
+        withPgClient((c) =>
+          c.query("SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%'", [app]),
+        ),
+      { timeout: 5000 },
+    )
+    .toMatchObject({ rowCount: 1 });
+  await new Promise((r) => setTimeout(r, 200));
 }
