@@ -41,10 +41,22 @@ export const PutWritesInputSchema = z.object({
   taskPath: TextSchema,
 });
 
+/**
+ * Every own key of a plain object, or `undefined` when one is a symbol: `z.record` with a string key schema refuses a
+ * symbol key, which a for-in loop never sees. (Non-enumerable keys, which zod skips, are checked too: stricter, so
+ * such an input only goes to zod.)
+ */
+function recordKeys(v: Record<string, unknown>): string[] | undefined {
+  const keys = Reflect.ownKeys(v);
+  return keys.every((k) => typeof k === "string") ? (keys as string[]) : undefined;
+}
+
 /** Channel → version: well-formed names, string or finite-number versions. */
 function isVersions(v: unknown): boolean {
   if (!isPlainObject(v)) return false;
-  for (const k in v) {
+  const keys = recordKeys(v);
+  if (!keys) return false;
+  for (const k of keys) {
     const version = v[k];
     if (!isWellFormed(k) || !(typeof version === "string" || Number.isFinite(version))) return false;
   }
@@ -58,8 +70,10 @@ export function acceptsPutInput(input: { checkpoint: unknown; metadata: unknown;
   if (c.ts !== undefined && typeof c.ts !== "string") return false;
   if (!isPlainObject(c.channel_values) || !isVersions(c.channel_versions)) return false;
   if (c.versions_seen !== undefined) {
-    if (!isPlainObject(c.versions_seen)) return false;
-    for (const k in c.versions_seen) if (!isPlainObject(c.versions_seen[k])) return false;
+    const seen = c.versions_seen;
+    if (!isPlainObject(seen)) return false;
+    const keys = recordKeys(seen);
+    if (!keys?.every((k) => isPlainObject(seen[k]))) return false;
   }
   return (input.metadata === undefined || isPlainObject(input.metadata)) && isVersions(input.newVersions);
 }

@@ -84,6 +84,23 @@ describe("put and putWrites input checks", () => {
     );
   });
 
+  it("never accept a version map with a symbol key (zod's record refuses it; a for-in loop does not see it)", () => {
+    const base = () => ({
+      checkpoint: { v: 4, id: "c", channel_values: {}, channel_versions: { a: 1 }, versions_seen: { a: { a: 1 } } },
+      metadata: undefined,
+      newVersions: { a: 1 } as Record<string | symbol, unknown>,
+    });
+    const versions = base();
+    versions.newVersions[Symbol("x")] = 1;
+    const seen = base();
+    (seen.checkpoint.versions_seen as Record<string | symbol, unknown>)[Symbol("y")] = {};
+    for (const input of [versions, seen]) {
+      expect(PutInputSchema.safeParse(input).success).toBe(false);
+      expect(acceptsPutInput(input)).toBe(false);
+    }
+    expect(acceptsPutInput(base())).toBe(true);
+  });
+
   it("never accept pending writes zod refuses", () => {
     fc.assert(fc.property(broken(putWritesInput, bad), noLooserThan(acceptsPutWritesInput, PutWritesInputSchema)), {
       numRuns: 4000,
