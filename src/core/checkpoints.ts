@@ -159,9 +159,10 @@ export interface CheckpointReader {
 }
 
 /**
- * A checkpoint insert with `existing: "fail"` found its id in the lineage (see `CheckpointTx.insertCheckpoint`): the
- * transaction was rolled back. To a caller it is the `INVALID_INPUT` a put of an existing id gets; the saver catches
- * it to tell a re-put of the same checkpoint (answered as landed) from a different one.
+ * A checkpoint's id is already in its lineage: thrown by a batching backend's insert with `existing: "fail"` (see
+ * `CheckpointTx.insertCheckpoint`), and by the saver when an insert answers `false`; either way the transaction rolls
+ * back. To a caller it is the `INVALID_INPUT` a put of an existing id gets; the saver catches it to tell a re-put of
+ * the same checkpoint (answered as landed) from a different one.
  */
 export class CheckpointExistsError extends InvalidInputError {
   constructor(readonly ref: CheckpointRef) {

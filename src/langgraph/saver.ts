@@ -371,16 +371,13 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
     if (fenced.owner !== undefined) request.owner = fenced.owner;
     const guards = [...(ns === "" ? [] : [runFence(keys, fenced.epoch)]), ...(history ? [history] : [])];
     let row: CheckpointRow | undefined;
-    let stored = false;
     try {
       const { results } = await commitWithRows(this.store, { requests: [request], guards }, async (tx, [committed]) => {
         row = withOwnRefs(serialized, committed!.version);
-        // `existing: "fail"`: Postgres sends the row with the COMMIT instead of waiting for its answer.
+        // `existing: "fail"`: Postgres sends the row with the COMMIT and fails it there; a backend that answers at once
+        // says `false`, and the throw rolls the head back the same way. Either is decided below, outside the transaction.
         if (!(await tx.checkpoints!.insertCheckpoint(row, serialized.blobs, { existing: "fail" }))) {
-          stored = true; // rolls the head back; decided below, outside the transaction
-          throw new InvalidInputError({
-            issues: [{ path: ["checkpoint", "id"], message: `checkpoint ${checkpoint.id} already exists` }],
-          });
+          throw new CheckpointExistsError(row);
         }
       });
       const result = results[0]!;
@@ -393,7 +390,7 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
       // Only the root lineage carries the run's input; a subgraph's checkpoints do not make a run partial.
       if (ns === "") this.landedBy(config, threadId, fenced.attempt)?.push(checkpoint.id);
     } catch (err) {
-      if (stored || err instanceof CheckpointExistsError) return this.rePut(threadId, ns, checkpoint, serialized, err);
+      if (err instanceof CheckpointExistsError) return this.rePut(threadId, ns, checkpoint, serialized, err);
       if (!isErrorCode(err, "VERSION_CONFLICT")) throw err;
       // The same checkpoint already landed (a retry after an unknown outcome, or a re-put): nothing to do.
       if (await this.checkpoints.getCheckpoint({ threadId, ns, checkpointId: checkpoint.id })) {
