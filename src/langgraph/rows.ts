@@ -6,7 +6,6 @@
  */
 import type { RunnableConfig } from "@langchain/core/runnables";
 import {
-  MemorySaver,
   TASKS,
   WRITES_IDX_MAP,
   maxChannelVersion,
@@ -21,6 +20,7 @@ import {
 import type { BlobRef, CheckpointBlob, CheckpointRow, CheckpointWrite, LoadedCheckpoint } from "../core/checkpoints.js";
 import { InvalidInputError } from "../core/errors.js";
 import { EncryptedSerializer } from "./encrypted.js";
+import { dumpsPlain, isJsonPlus, loadsJson } from "./json-plus.js";
 
 /** Marks a channel in `newVersions` that has no value (it was cleared): the blob says "absent", not "unknown". */
 const EMPTY = "empty";
@@ -63,8 +63,8 @@ export async function serializePut(
 ): Promise<SerializedPut> {
   const { channel_values: values, ...withoutValues } = checkpoint;
   const [[type, checkpointBytes], [metadataType, metadataBytes]] = await Promise.all([
-    serde.dumpsTyped(withoutValues),
-    serde.dumpsTyped(metadata),
+    dumpsPlain(serde, withoutValues) ?? serde.dumpsTyped(withoutValues),
+    dumpsPlain(serde, metadata) ?? serde.dumpsTyped(metadata),
   ]);
   if (type !== metadataType) {
     throw new InvalidInputError({
@@ -84,8 +84,11 @@ export async function serializePut(
   const blobs = await Promise.all(
     [...written].map(async (channel): Promise<CheckpointBlob> => {
       if (!Object.hasOwn(values, channel)) return { channel, type: EMPTY, value: NO_BYTES };
-      const [blobType, value] = await serde.dumpsTyped((values as Record<string, unknown>)[channel]);
-      return { channel, type: blobType, value: owned(value) };
+      const value: unknown = (values as Record<string, unknown>)[channel];
+      const plain = dumpsPlain(serde, value);
+      if (plain) return { channel, type: plain[0], value: plain[1] };
+      const [blobType, bytes] = await serde.dumpsTyped(value);
+      return { channel, type: blobType, value: owned(bytes) };
     }),
   );
   return {
@@ -170,8 +173,11 @@ export async function serializeWrites(
 ): Promise<CheckpointWrite[]> {
   return Promise.all(
     writes.map(async ([channel, value], i): Promise<CheckpointWrite> => {
+      const idx = WRITES_IDX_MAP[channel] ?? i;
+      const plain = dumpsPlain(serde, value);
+      if (plain) return { taskId, idx, channel, type: plain[0], value: plain[1], taskPath };
       const [type, bytes] = await serde.dumpsTyped(value);
-      return { taskId, idx: WRITES_IDX_MAP[channel] ?? i, channel, type, value: owned(bytes), taskPath };
+      return { taskId, idx, channel, type, value: owned(bytes), taskPath };
     }),
   );
 }
@@ -226,19 +232,13 @@ export async function toTuple(
 }
 
 /**
- * The prototype of LangGraph's default serializer, JsonPlusSerializer, taken from a saver that uses it: the class is
- * exported from the package root only from @langchain/langgraph-checkpoint 1.2.2 on.
- */
-const JSON_PLUS: unknown = Object.getPrototypeOf(new MemorySaver().serde);
-
-/**
  * Deserializes stored pieces. With LangGraph's own JsonPlusSerializer and only JSON pieces, they are read as one JSON
  * array in one call: it revives each element exactly as it would alone, minus the per-call cost. Anything else goes
  * through the serializer piece by piece.
  */
 function decode(serde: SerializerProtocol, pieces: { type: string; value: Uint8Array }[]): Promise<unknown[]> {
-  if (Object.getPrototypeOf(serde) === JSON_PLUS && pieces.every((p) => p.type === "json")) {
-    return serde.loadsTyped("json", `[${pieces.map((p) => utf8(p.value)).join(",")}]`) as Promise<unknown[]>;
+  if (isJsonPlus(serde) && pieces.every((p) => p.type === "json")) {
+    return loadsJson(serde, `[${pieces.map((p) => utf8(p.value)).join(",")}]`) as Promise<unknown[]>;
   }
   // Non-JSON bytes are copied into a plain Uint8Array: what the caller stored, not a view of a storage buffer.
   return Promise.all(
