@@ -9,12 +9,20 @@ import pg from "pg";
  * pipeline.
  */
 export async function queriesSentBy(body: () => Promise<unknown>): Promise<string[]> {
+  return (await statementsSentBy(body)).map((s) => s.text);
+}
+
+/** The statements (text and parameter values) node-postgres sent while `body` ran, in order. */
+export async function statementsSentBy(
+  body: () => Promise<unknown>,
+): Promise<{ text: string; values: unknown[] | undefined }[]> {
   const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
   const original = proto.query;
-  const sent: string[] = [];
+  const sent: { text: string; values: unknown[] | undefined }[] = [];
   proto.query = function (this: unknown, ...args: unknown[]) {
-    const first = args[0] as string | { text: string };
-    sent.push(typeof first === "string" ? first : first.text);
+    const first = args[0] as string | { text: string; values?: unknown[] };
+    if (typeof first === "string") sent.push({ text: first, values: args[1] as unknown[] | undefined });
+    else sent.push({ text: first.text, values: first.values });
     return original.apply(this, args);
   };
   try {
