@@ -62,15 +62,6 @@ export async function serializePut(
   copy: boolean,
 ): Promise<SerializedPut> {
   const { channel_values: values, ...withoutValues } = checkpoint;
-  const [[type, checkpointBytes], [metadataType, metadataBytes]] = await Promise.all([
-    dumpsPlain(serde, withoutValues) ?? serde.dumpsTyped(withoutValues),
-    dumpsPlain(serde, metadata) ?? serde.dumpsTyped(metadata),
-  ]);
-  if (type !== metadataType) {
-    throw new InvalidInputError({
-      issues: [{ path: ["metadata"], message: `serialized as ${metadataType}, checkpoint as ${type}` }],
-    });
-  }
   const blobRefs: Record<string, BlobRef> = {};
   const written = new Set(Object.keys(newVersions));
   for (const [channel, version] of Object.entries(checkpoint.channel_versions)) {
@@ -81,16 +72,28 @@ export async function serializePut(
   }
   for (const channel of Object.keys(values))
     if (!Object.hasOwn(checkpoint.channel_versions, channel)) written.add(channel);
-  const blobs = await Promise.all(
-    [...written].map(async (channel): Promise<CheckpointBlob> => {
-      if (!Object.hasOwn(values, channel)) return { channel, type: EMPTY, value: NO_BYTES };
-      const value: unknown = (values as Record<string, unknown>)[channel];
-      const plain = dumpsPlain(serde, value);
-      if (plain) return { channel, type: plain[0], value: plain[1] };
-      const [blobType, bytes] = await serde.dumpsTyped(value);
-      return { channel, type: blobType, value: owned(bytes) };
-    }),
-  );
+  // A channel in newVersions without a value was cleared: its blob says "absent".
+  const present = [...written].filter((channel) => Object.hasOwn(values, channel));
+  const dumped = dumpsEach(serde, [
+    withoutValues,
+    metadata,
+    ...present.map((channel) => (values as Record<string, unknown>)[channel]),
+  ]);
+  const [[type, checkpointBytes], [metadataType, metadataBytes], ...valueBytes] = (
+    Array.isArray(dumped) ? dumped : await dumped
+  ) as [[string, Uint8Array], [string, Uint8Array], ...[string, Uint8Array][]];
+  if (type !== metadataType) {
+    throw new InvalidInputError({
+      issues: [{ path: ["metadata"], message: `serialized as ${metadataType}, checkpoint as ${type}` }],
+    });
+  }
+  const blobs: CheckpointBlob[] = present.map((channel, i) => ({
+    channel,
+    type: valueBytes[i]![0],
+    value: valueBytes[i]![1],
+  }));
+  for (const channel of written)
+    if (!Object.hasOwn(values, channel)) blobs.push({ channel, type: EMPTY, value: NO_BYTES });
   return {
     row: { ...ref, checkpointId: checkpoint.id, type, checkpoint: checkpointBytes, metadata: metadataBytes, blobRefs },
     blobs,
@@ -171,14 +174,36 @@ export async function serializeWrites(
   taskId: string,
   taskPath: string,
 ): Promise<CheckpointWrite[]> {
+  const dumped = dumpsEach(
+    serde,
+    writes.map(([, value]) => value),
+  );
+  const bytes = Array.isArray(dumped) ? dumped : await dumped;
+  return writes.map(([channel], i) => ({
+    taskId,
+    idx: WRITES_IDX_MAP[channel] ?? i,
+    channel,
+    type: bytes[i]![0],
+    value: bytes[i]![1],
+    taskPath,
+  }));
+}
+
+/**
+ * `serde.dumpsTyped` of each value, in order, with bytes the caller owns: answered at once when every value is plain
+ * JSON data (`dumpsPlain`), else after the serializer.
+ */
+function dumpsEach(
+  serde: SerializerProtocol,
+  values: unknown[],
+): [string, Uint8Array][] | Promise<[string, Uint8Array][]> {
+  const plain = values.map((value) => dumpsPlain(serde, value));
+  if (plain.every((d) => d !== undefined)) return plain as [string, Uint8Array][];
   return Promise.all(
-    writes.map(async ([channel, value], i): Promise<CheckpointWrite> => {
-      const idx = WRITES_IDX_MAP[channel] ?? i;
-      const plain = dumpsPlain(serde, value);
-      if (plain) return { taskId, idx, channel, type: plain[0], value: plain[1], taskPath };
-      const [type, bytes] = await serde.dumpsTyped(value);
-      return { taskId, idx, channel, type, value: owned(bytes), taskPath };
-    }),
+    values.map(
+      (value, i) =>
+        plain[i] ?? serde.dumpsTyped(value).then(([type, bytes]): [string, Uint8Array] => [type, owned(bytes)]),
+    ),
   );
 }
 

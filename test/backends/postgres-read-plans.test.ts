@@ -4,7 +4,7 @@
  * read of a 300-checkpoint thread touched ~10× the buffers of a 30-checkpoint one. Measured with the server's own
  * count (EXPLAIN ANALYZE, BUFFERS) of the very statements the saver sends.
  */
-import { uuid6, type Checkpoint } from "@langchain/langgraph-checkpoint";
+import { uuid6, type ChannelVersions, type Checkpoint } from "@langchain/langgraph-checkpoint";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FencedCheckpointSaver } from "../../src/langgraph/index.js";
@@ -33,7 +33,8 @@ async function thread(id: string, steps: number): Promise<void> {
   const configs: RunnableConfig[] = [];
   let config: RunnableConfig = { configurable: { thread_id: id, checkpoint_ns: "" } };
   for (let step = 0; step < steps; step++) {
-    const changed = step === 0 ? { messages: 1, step: 1, profile: 1 } : { messages: step + 1, step: step + 1 };
+    const changed: ChannelVersions =
+      step === 0 ? { messages: 1, step: 1, profile: 1 } : { messages: step + 1, step: step + 1 };
     config = await saver.put(config, checkpoint(step), { source: "loop", step, parents: {} }, changed);
     configs.push(config);
   }
