@@ -89,16 +89,16 @@ interface RowData {
  * each of its pending writes, so a cached read is one statement. A checkpoint without writes is one row whose write
  * columns are `null`; a missing checkpoint, no row.
  */
-interface ProbeRow {
-  checkpoint_id: string;
-  head_version: number;
-  task_id: string | null;
-  idx: number;
-  channel: string;
-  type: string;
-  value: Buffer;
-  task_path: string;
-}
+type ProbeRow = [
+  checkpointId: string,
+  headVersion: number,
+  taskId: string | null,
+  idx: number,
+  channel: string,
+  type: string,
+  value: Buffer,
+  taskPath: string,
+];
 
 interface WriteRow {
   task_id: string;
@@ -126,6 +126,7 @@ const WRITE_COLUMNS = "task_id, idx, channel, type, value, task_path";
 /**
  * The probe (`ProbeRow`) of the checkpoints `where` selects (one at most), in key order: `fromProbe` puts the writes
  * in LangGraph's order (an ORDER BY here cost a temporary B-tree per read, ~3 µs, for the usual zero to two writes).
+ * Read as arrays (`raw()`): naming eight columns per row cost ~0.8 µs of a 4.7 µs probe.
  */
 const probe = (where: string) =>
   `SELECT c.checkpoint_id, c.head_version, w.task_id, w.idx, w.channel, w.type, w.value, w.task_path
@@ -287,18 +288,20 @@ export class SqliteCheckpoints implements CheckpointReader {
       row: db.prepare<[string, string, string], RowData>(
         `SELECT ${COLUMNS} FROM checkpoints AS c WHERE c.thread_id = ? AND c.ns = ? AND c.checkpoint_id = ?`,
       ),
-      probe: db.prepare<[string, string, string], ProbeRow>(
-        probe("c.thread_id = ? AND c.ns = ? AND c.checkpoint_id = ?"),
-      ),
+      probe: db
+        .prepare<[string, string, string], ProbeRow>(probe("c.thread_id = ? AND c.ns = ? AND c.checkpoint_id = ?"))
+        .raw(),
       // The checkpoint a lineage's head record names (its value is {"checkpointId": …}), in the same read.
       headRow: db.prepare<[string, string, string], RowData>(
         `SELECT ${COLUMNS} FROM checkpoints AS c WHERE c.thread_id = ? AND c.ns = ?
             AND c.checkpoint_id = (SELECT value ->> '$.${HEAD_CHECKPOINT_FIELD}' FROM records WHERE key = ?)`,
       ),
-      headProbe: db.prepare<[string, string, string], ProbeRow>(
-        probe(`c.thread_id = ? AND c.ns = ?
+      headProbe: db
+        .prepare<[string, string, string], ProbeRow>(
+          probe(`c.thread_id = ? AND c.ns = ?
           AND c.checkpoint_id = (SELECT value ->> '$.${HEAD_CHECKPOINT_FIELD}' FROM records WHERE key = ?)`),
-      ),
+        )
+        .raw(),
       // One value another checkpoint wrote: its bytes cut out of that checkpoint's payload, or its own row. The
       // payload column is read only on the first branch.
       blob: db.prepare<[string, string, string, string], { type: string; value: Buffer }>(
@@ -342,7 +345,7 @@ export class SqliteCheckpoints implements CheckpointReader {
       const cached = head === undefined ? undefined : this.decoded.get(cacheKey(q.threadId, q.ns, head));
       if (cached) {
         const rows = this.stmt.headProbe.all(q.threadId, q.ns, q.headKey);
-        if (rows.length === 0 || rows[0]!.checkpoint_id === cached.checkpointId) return this.fromProbe(cached, rows);
+        if (rows.length === 0 || rows[0]![0] === cached.checkpointId) return this.fromProbe(cached, rows);
       }
       const row = this.stmt.headRow.get(q.threadId, q.ns, q.headKey);
       if (!row) return undefined;
@@ -390,13 +393,22 @@ export class SqliteCheckpoints implements CheckpointReader {
   private fromProbe(cached: CachedCheckpoint, rows: ProbeRow[]): LoadedCheckpoint | undefined {
     const first = rows[0];
     if (first === undefined) return undefined;
-    if (first.head_version !== cached.headVersion) {
+    if (first[1] !== cached.headVersion) {
       // The thread was deleted and the id came back: the cached form is of a row that is gone.
       this.decoded.delete(cacheKey(cached.threadId, cached.ns, cached.checkpointId));
       return this.readRow(cached);
     }
-    if (first.task_id === null) return { ...cached, writes: [] };
-    const writes = (rows as WriteRow[]).map(toWrite);
+    if (first[2] === null) return { ...cached, writes: [] };
+    const writes = rows.map(
+      ([, , taskId, idx, channel, type, value, taskPath]): CheckpointWrite => ({
+        taskId: taskId!,
+        idx,
+        channel,
+        type,
+        value,
+        taskPath,
+      }),
+    );
     if (writes.length > 1) writes.sort(compareWrites);
     return { ...cached, writes };
   }
