@@ -73,27 +73,23 @@ export async function serializePut(
   for (const channel of Object.keys(values))
     if (!Object.hasOwn(checkpoint.channel_versions, channel)) written.add(channel);
   // A channel in newVersions without a value was cleared: its blob says "absent".
-  const present = [...written].filter((channel) => Object.hasOwn(values, channel));
-  const dumped = dumpsEach(serde, [
+  const present: string[] = [];
+  const cleared: string[] = [];
+  for (const channel of written) (Object.hasOwn(values, channel) ? present : cleared).push(channel);
+  const [[type, checkpointBytes], [metadataType, metadataBytes], ...valueBytes] = (await dumpsEach(serde, [
     withoutValues,
     metadata,
     ...present.map((channel) => (values as Record<string, unknown>)[channel]),
-  ]);
-  const [[type, checkpointBytes], [metadataType, metadataBytes], ...valueBytes] = (
-    Array.isArray(dumped) ? dumped : await dumped
-  ) as [[string, Uint8Array], [string, Uint8Array], ...[string, Uint8Array][]];
+  ])) as [[string, Uint8Array], [string, Uint8Array], ...[string, Uint8Array][]];
   if (type !== metadataType) {
     throw new InvalidInputError({
       issues: [{ path: ["metadata"], message: `serialized as ${metadataType}, checkpoint as ${type}` }],
     });
   }
-  const blobs: CheckpointBlob[] = present.map((channel, i) => ({
-    channel,
-    type: valueBytes[i]![0],
-    value: valueBytes[i]![1],
-  }));
-  for (const channel of written)
-    if (!Object.hasOwn(values, channel)) blobs.push({ channel, type: EMPTY, value: NO_BYTES });
+  const blobs: CheckpointBlob[] = [
+    ...present.map((channel, i) => ({ channel, type: valueBytes[i]![0], value: valueBytes[i]![1] })),
+    ...cleared.map((channel) => ({ channel, type: EMPTY, value: NO_BYTES })),
+  ];
   return {
     row: { ...ref, checkpointId: checkpoint.id, type, checkpoint: checkpointBytes, metadata: metadataBytes, blobRefs },
     blobs,
@@ -174,11 +170,10 @@ export async function serializeWrites(
   taskId: string,
   taskPath: string,
 ): Promise<CheckpointWrite[]> {
-  const dumped = dumpsEach(
+  const bytes = await dumpsEach(
     serde,
     writes.map(([, value]) => value),
   );
-  const bytes = Array.isArray(dumped) ? dumped : await dumped;
   return writes.map(([channel], i) => ({
     taskId,
     idx: WRITES_IDX_MAP[channel] ?? i,
@@ -190,13 +185,10 @@ export async function serializeWrites(
 }
 
 /**
- * `serde.dumpsTyped` of each value, in order, with bytes the caller owns: answered at once when every value is plain
- * JSON data (`dumpsPlain`), else after the serializer.
+ * `serde.dumpsTyped` of each value, in order, with bytes the caller owns: without the serializer for plain JSON data
+ * (`dumpsPlain`).
  */
-function dumpsEach(
-  serde: SerializerProtocol,
-  values: unknown[],
-): [string, Uint8Array][] | Promise<[string, Uint8Array][]> {
+async function dumpsEach(serde: SerializerProtocol, values: unknown[]): Promise<[string, Uint8Array][]> {
   const plain = values.map((value) => dumpsPlain(serde, value));
   if (plain.every((d) => d !== undefined)) return plain as [string, Uint8Array][];
   return Promise.all(
