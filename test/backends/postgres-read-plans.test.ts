@@ -41,21 +41,18 @@ async function thread(id: string, steps: number): Promise<void> {
   threads.set(id, configs);
 }
 
-/** Shared buffers the server touched running the statements `read` sends (EXPLAIN ANALYZE of each, summed). */
+/** Shared buffers the server touched running the one statement `read` sends (EXPLAIN ANALYZE, BUFFERS). */
 async function buffersOf(read: () => Promise<unknown>): Promise<number> {
   const sent = await statementsSentBy(read);
   expect(sent.length).toBe(1);
+  const { text, values } = sent[0]!;
   return withPgClient(async (client) => {
-    let total = 0;
-    for (const { text, values } of sent) {
-      const { rows } = await client.query<{ "QUERY PLAN": [{ Plan: Record<string, number> }] }>(
-        `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${text}`,
-        values,
-      );
-      const plan = rows[0]!["QUERY PLAN"][0].Plan;
-      total += (plan["Shared Hit Blocks"] ?? 0) + (plan["Shared Read Blocks"] ?? 0);
-    }
-    return total;
+    const { rows } = await client.query<{ "QUERY PLAN": [{ Plan: Record<string, number> }] }>(
+      `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${text}`,
+      values,
+    );
+    const plan = rows[0]!["QUERY PLAN"][0].Plan;
+    return (plan["Shared Hit Blocks"] ?? 0) + (plan["Shared Read Blocks"] ?? 0);
   }, url);
 }
 
