@@ -81,6 +81,63 @@ describe("SQLite WAL checkpoints", () => {
     reopened.close();
   });
 
+  it("keeps the WAL bounded when the event loop never turns between writes (commits awaited back to back)", async () => {
+    // A script awaiting commits in a loop runs in microtasks: no timer fires and no message event is dispatched until
+    // it ends. Before, no checkpoint ran in such a loop and the WAL grew with every write (312 MiB after 16,000
+    // LangGraph puts). Two mechanisms bound it, each tested alone: the worker's pass is asked for and its report read
+    // from `landed`, and the writer rewinds by itself at twice the bound, at an assumed rate until one is measured.
+    const frame = 4096 + 24;
+    const run = async (name: string, limits: { intervalMs: number }) => {
+      const file = join(tmp.dir, `${name}.db`);
+      const db = new Database(file);
+      db.pragma("journal_mode = WAL");
+      db.pragma("synchronous = NORMAL");
+      db.pragma("wal_autocheckpoint = 0");
+      db.exec("CREATE TABLE kv (k INTEGER PRIMARY KEY, v BLOB NOT NULL)");
+      const put = db.prepare("INSERT INTO kv (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v");
+      const write = db.transaction((i: number) => {
+        for (let j = 0; j < 4; j++) put.run((i * 4 + j) % 4000, Buffer.alloc(3000, i % 256));
+      });
+      const checkpoints = new WalCheckpoints({
+        file,
+        db,
+        betweenGroups: async (body) => body(),
+        limits: { ...limits, rewindFrames: 256, firstCheckpointAfter: 1, stallMs: 5 },
+      });
+      let largest = 0;
+      const started = performance.now();
+      // ~6 frames a write, at least 6,000 writes: ~140 MiB of frames if nothing rewound the WAL. With passes due, it
+      // goes on (never letting the loop turn) until a worker report was read, for 20 s at most (the thread starts).
+      const more = () =>
+        limits.intervalMs < 1000 && checkpoints.reportsRead === 0 && performance.now() - started < 20_000;
+      for (let i = 0; i < 6000 || more(); i++) {
+        write(i);
+        checkpoints.landed(1);
+        await Promise.resolve();
+        if (i % 100 === 0) largest = Math.max(largest, walBytes(file));
+      }
+      const { rewinds, reportsRead } = checkpoints;
+      await checkpoints.close();
+      const rows = db.prepare("SELECT count(*) AS n FROM kv").get();
+      db.close();
+      return { largest, rewinds, reportsRead, rows };
+    };
+    // Passes every millisecond: the worker's reports are read while the loop runs, and the WAL stays near its bound.
+    const passes = await run("tight-passes", { intervalMs: 1 });
+    expect(passes.reportsRead).toBeGreaterThan(0);
+    expect(passes.rewinds).toBeGreaterThan(0);
+    // Writes land while a pass copies: on a loaded machine a pass of tens of milliseconds lets thousands of frames in
+    // over a bound this small (1 MiB), so the check is that the WAL stops far below the ~140 MiB it would reach.
+    expect(passes.largest).toBeLessThanOrEqual(24 * 256 * frame);
+    expect(passes.rows).toEqual({ n: 4000 });
+    // No pass is ever due: the writer's own bound alone keeps the WAL within twice the bound (plus a write).
+    const alone = await run("tight-alone", { intervalMs: 3_600_000 });
+    expect(alone.reportsRead).toBe(0);
+    expect(alone.rewinds).toBeGreaterThan(0);
+    expect(alone.largest).toBeLessThanOrEqual(4 * 256 * frame);
+    expect(alone.rows).toEqual({ n: 4000 });
+  });
+
   it("a store that commits past the first threshold checkpoints through its worker, and close ends the worker", async () => {
     const path = join(tmp.dir, "store.db");
     const backend = new SqliteBackend({ path });

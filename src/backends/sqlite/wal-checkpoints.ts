@@ -12,10 +12,14 @@
  *   runs one PASSIVE checkpoint itself between groups, right after a worker pass: it copies only what landed during
  *   that pass, nothing is appended meanwhile, and the next group rewinds the WAL. That short pause (a few ms) is the
  *   price of the bound, paid once per `REWIND_FRAMES` frames (tested in test/backends/sqlite-wal.test.ts).
+ * - A caller that awaits commits back to back never lets the event loop turn (every step is a microtask), so no timer
+ *   fires and no worker report is dispatched; before, its WAL grew without end (312 MiB after 16,000 LangGraph puts).
+ *   Once a turn is overdue, `landed` itself asks for passes, reads the worker's reports from their port without the
+ *   event loop (`receiveMessageOnPort`), and rewinds at twice the bound (tested in the same file).
  * Durability is unchanged: it is set by `synchronous`, and a checkpoint fsyncs what it copies under either setting.
  */
 import { createRequire } from "node:module";
-import { Worker } from "node:worker_threads";
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from "node:worker_threads";
 import type Database from "better-sqlite3";
 
 /** Longest time commits wait in the WAL before the worker copies them into the database. */
@@ -29,6 +33,13 @@ export const REWIND_REMAINDER = 512;
  * last connection checkpoints the WAL by itself).
  */
 export const FIRST_CHECKPOINT_AFTER = 1000;
+/**
+ * WAL frames a transaction is taken to write until a checkpoint has measured it (a commit writes 2–3, a LangGraph put
+ * about 5).
+ */
+export const ASSUMED_FRAMES_PER_TRANSACTION = 4;
+/** The event loop has not turned for this long while commits land: the caller awaits them back to back. */
+export const STALL_MS = 50;
 
 /** What one checkpoint did, as `PRAGMA wal_checkpoint` reports it. */
 export interface CheckpointReport {
@@ -56,23 +67,29 @@ export interface WalLimits {
   rewindFrames: number;
   rewindRemainder: number;
   firstCheckpointAfter: number;
+  stallMs: number;
 }
 
-/** The worker: one connection, one PASSIVE checkpoint per message. CommonJS, so that it runs from source and dist. */
+/**
+ * The worker: one connection, one PASSIVE checkpoint per message, each answered on its own port (`workerData.reports`)
+ * so that the writer can read the answer without the event loop. CommonJS, so that it runs from source and dist.
+ */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
 const Database = require(workerData.driver);
 const db = new Database(workerData.file, { timeout: 0, fileMustExist: true });
+const reports = workerData.reports;
 parentPort.on("message", (message) => {
   if (message === "close") {
     db.close();
+    reports.close();
     parentPort.close();
     return;
   }
   try {
-    parentPort.postMessage(db.pragma("wal_checkpoint(PASSIVE)")[0]);
+    reports.postMessage(db.pragma("wal_checkpoint(PASSIVE)")[0]);
   } catch (err) {
-    parentPort.postMessage({ error: String(err && err.message || err) });
+    reports.postMessage({ error: String(err && err.message || err) });
   }
 });`;
 
@@ -82,10 +99,16 @@ export class WalCheckpoints {
   /** Transactions since the writer last rewound the WAL, and how many of them the last worker pass saw. */
   private sinceRewind = 0;
   private passSaw = 0;
-  /** WAL frames per transaction, from the last worker pass (0 until one reported). */
+  /** WAL frames per transaction, from the last checkpoint's report (0 until one reported). */
   private framesPerTransaction = 0;
   private started = false;
   private worker: Worker | undefined;
+  /** Where the worker's reports arrive. */
+  private reports: MessagePort | undefined;
+  /** Whether the event loop turned since `turnAskedAt` (a `setImmediate` says so), and when the pass last started. */
+  private turned = true;
+  private turnAskedAt = 0;
+  private passAt = 0;
   /** The worker failed: checkpoints run on the writer between groups instead. */
   private fallback = false;
   private passRunning = false;
@@ -98,6 +121,8 @@ export class WalCheckpoints {
   last: CheckpointReport | undefined;
   /** How many times the writer rewound the WAL itself, for tests and the benchmarks. */
   rewinds = 0;
+  /** How many worker reports were read, for tests. */
+  reportsRead = 0;
 
   private readonly limits: WalLimits;
 
@@ -107,6 +132,7 @@ export class WalCheckpoints {
       rewindFrames: REWIND_FRAMES,
       rewindRemainder: REWIND_REMAINDER,
       firstCheckpointAfter: FIRST_CHECKPOINT_AFTER,
+      stallMs: STALL_MS,
       ...options.limits,
     };
   }
@@ -118,6 +144,10 @@ export class WalCheckpoints {
     this.sinceRewind += transactions;
     if (!this.started && this.commits < this.limits.firstCheckpointAfter) return;
     this.started = true;
+    if (this.loopStalled()) {
+      this.landedInLoop();
+      return;
+    }
     // The worker lags (a slow disk, a burst): the WAL is past twice its bound by the last pass's rate, so the writer
     // rewinds it now rather than after the pass.
     if (this.sinceRewind * this.framesPerTransaction >= 2 * this.limits.rewindFrames) {
@@ -128,6 +158,41 @@ export class WalCheckpoints {
     this.timer ??= setTimeout(() => this.pass(), this.limits.intervalMs).unref();
   }
 
+  /**
+   * Whether the event loop has not turned for `stallMs`: the caller awaits commits back to back in microtasks. At
+   * most one `setImmediate` is pending; it fires at the next turn.
+   */
+  private loopStalled(): boolean {
+    const now = performance.now();
+    if (this.turned) {
+      this.turned = false;
+      this.turnAskedAt = now;
+      setImmediate(() => (this.turned = true)).unref();
+      return false;
+    }
+    return now - this.turnAskedAt >= this.limits.stallMs;
+  }
+
+  /**
+   * `landed` while the event loop does not turn: what the timer and the message event would do, done here. The
+   * worker's report is read from its port, a pass starts once an interval has passed since the last one, and the
+   * writer rewinds at twice the bound (at the assumed rate until one is measured), right after a running pass, or at
+   * once when that pass is overdue (four times the bound: the thread is still starting, or its disk stalls; a busy
+   * answer is tried again at the next group).
+   */
+  private landedInLoop(): void {
+    if (this.passRunning && this.reports) {
+      const received = receiveMessageOnPort(this.reports);
+      if (received) this.reported(received.message as CheckpointReport | { error: string });
+    }
+    const frames = this.sinceRewind * (this.framesPerTransaction || ASSUMED_FRAMES_PER_TRANSACTION);
+    if (frames >= 2 * this.limits.rewindFrames) {
+      if (this.passRunning && frames < 4 * this.limits.rewindFrames) this.rewindWanted = true;
+      else void this.rewind();
+    }
+    if (!this.passRunning && !this.rewinding && performance.now() - this.passAt >= this.limits.intervalMs) this.pass();
+  }
+
   /** Stops checkpointing and ends the worker; the writer closes its connection after this. */
   async close(): Promise<void> {
     this.closed = true;
@@ -135,6 +200,8 @@ export class WalCheckpoints {
     this.timer = undefined;
     const worker = this.worker;
     this.worker = undefined;
+    this.reports?.close();
+    this.reports = undefined;
     if (!worker) return;
     const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
     // Held while it finishes: an unref'd worker keeps nothing alive, so a script whose last step is close() would end
@@ -150,6 +217,7 @@ export class WalCheckpoints {
     this.timer = undefined;
     if (this.closed || this.passRunning || this.commits === 0) return;
     this.commits = 0;
+    this.passAt = performance.now();
     const worker = this.fallback ? undefined : this.ensureWorker();
     if (!worker) {
       void this.rewind();
@@ -163,14 +231,19 @@ export class WalCheckpoints {
   private ensureWorker(): Worker | undefined {
     if (this.worker) return this.worker;
     try {
+      const { port1, port2 } = new MessageChannel();
       const worker = new Worker(WORKER_SOURCE, {
         eval: true,
-        workerData: { file: this.options.file, driver: this.driver },
+        workerData: { file: this.options.file, driver: this.driver, reports: port2 },
+        transferList: [port2],
       });
       worker.unref();
-      worker.on("message", (report: CheckpointReport | { error: string }) => this.reported(report));
       worker.on("error", (err) => this.failed(err));
+      // Dispatched when the event loop turns; read directly by `landedInLoop` when it does not.
+      port1.on("message", (report: CheckpointReport | { error: string }) => this.reported(report));
+      port1.unref();
       this.worker = worker;
+      this.reports = port1;
       return worker;
     } catch (err) {
       this.failed(err);
@@ -180,8 +253,16 @@ export class WalCheckpoints {
 
   private reported(report: CheckpointReport | { error: string }): void {
     this.passRunning = false;
+    this.reportsRead++;
     if ("error" in report) {
       this.failed(report.error);
+      return;
+    }
+    if (report.busy !== 0) {
+      // Another connection was checkpointing: this pass did nothing and measured nothing (its counts are -1).
+      if (this.rewindWanted && !this.closed) void this.rewind();
+      else if (this.commits > 0 && !this.closed)
+        this.timer ??= setTimeout(() => this.pass(), this.limits.intervalMs).unref();
       return;
     }
     // Frames this pass copied (the WAL restarts its count when it rewinds).
@@ -213,6 +294,8 @@ export class WalCheckpoints {
     );
     this.worker?.terminate().catch(() => undefined);
     this.worker = undefined;
+    this.reports?.close();
+    this.reports = undefined;
   }
 
   /** A PASSIVE checkpoint on the writer between groups: it catches up, and the next group rewinds the WAL. */
@@ -228,6 +311,8 @@ export class WalCheckpoints {
         }
         this.last = report;
         this.rewinds++;
+        // The frames it found are those of the transactions since the last rewind: the rate the bound goes by.
+        if (this.sinceRewind > 0 && report.log > 0) this.framesPerTransaction = report.log / this.sinceRewind;
         this.sinceRewind = 0;
         this.rewindWanted = false;
       })
