@@ -88,3 +88,32 @@ export function machineMarkdown(m: MachineInfo): string {
     `- load average (1/5/15 min) at start: ${m.loadAvgStart.join(" / ")}${m.loadAvgEnd ? `, at end: ${m.loadAvgEnd.join(" / ")}` : ""}`,
   ].join("\n");
 }
+
+/** All cores' CPU time so far, from /proc/stat (jiffies): busy and total; `null` where there is no /proc/stat. */
+function cpuTimes(): { busy: number; total: number } | null {
+  try {
+    const line = readFileSync("/proc/stat", "utf8").split("\n", 1)[0]!;
+    const [user, nice, system, idle, iowait = 0, irq = 0, softirq = 0, steal = 0] = line
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
+    const busy = user! + nice! + system! + irq + softirq + steal;
+    return { busy, total: busy + idle! + iowait };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Runs `body` and measures how busy the whole machine's CPUs were meanwhile (every process: the benchmark, its
+ * workers, the database server): 1 = every core busy the whole time. A figure that stops growing with more writers
+ * while this is near 1 is bound by the CPUs, not by waiting. `null` where /proc/stat is missing.
+ */
+export async function machineBusy<T>(body: () => Promise<T>): Promise<[T, number | null]> {
+  const before = cpuTimes();
+  const result = await body();
+  const after = cpuTimes();
+  if (!before || !after || after.total <= before.total) return [result, null];
+  return [result, (after.busy - before.busy) / (after.total - before.total)];
+}

@@ -20,6 +20,7 @@ import { op, openStore } from "../../src/index.js";
 import { FencedCheckpointSaver } from "../../src/langgraph/index.js";
 import { queriesSentBy } from "../../test/support/pg-queries.js";
 import { spawnWorker } from "../../test/support/processes.js";
+import { machineBusy } from "../machine.js";
 import { figure, perSecond, stats, type Figure, type Target } from "../report.js";
 import { checkpointStep, putChain, threadConfig } from "../savers.js";
 import { bySize, type Section, type Size } from "../section.js";
@@ -208,23 +209,32 @@ async function drive(
   return perSecond(commits, performance.now() - t0);
 }
 
-async function fencedWriters(url: string, writers: number, commits: number): Promise<number> {
+/** A run's commits/s and how busy the machine's CPUs were during it (`machineBusy`). */
+interface Run {
+  rate: number;
+  busy: number | null;
+}
+
+async function fencedWriters(url: string, writers: number, commits: number): Promise<Run> {
   const schema = schemaName("writers");
   const store = await openStore({ url, schema, pool: { max: writers } });
   try {
-    return await drive(
-      writers,
-      commits,
-      async (key, version, i) =>
-        (await store.commit({ key, op: op.set({ ...VALUE, n: i }), expectVersion: version })).version,
+    const [rate, busy] = await machineBusy(() =>
+      drive(
+        writers,
+        commits,
+        async (key, version, i) =>
+          (await store.commit({ key, op: op.set({ ...VALUE, n: i }), expectVersion: version })).version,
+      ),
     );
+    return { rate, busy };
   } finally {
     await store.close();
     await dropSchemas(url, [schema]);
   }
 }
 
-async function rawWriters(url: string, writers: number, commits: number): Promise<number> {
+async function rawWriters(url: string, writers: number, commits: number): Promise<Run> {
   const schema = schemaName("raw");
   const pool = new pg.Pool({ connectionString: url, max: writers });
   try {
@@ -239,19 +249,28 @@ async function rawWriters(url: string, writers: number, commits: number): Promis
       name: "raw_update",
       text: `UPDATE "${schema}".kv SET value = $1, version = version + 1 WHERE key = $2 AND version = $3`,
     };
-    return await drive(writers, commits, async (key, version, i) => {
-      const r = await pool.query({ ...update, values: [JSON.stringify({ ...VALUE, n: i }), key, version] });
-      if (r.rowCount !== 1) throw new Error("lost update in the raw peer");
-      return version + 1;
-    });
+    const [rate, busy] = await machineBusy(() =>
+      drive(writers, commits, async (key, version, i) => {
+        const r = await pool.query({ ...update, values: [JSON.stringify({ ...VALUE, n: i }), key, version] });
+        if (r.rowCount !== 1) throw new Error("lost update in the raw peer");
+        return version + 1;
+      }),
+    );
+    return { rate, busy };
   } finally {
     await pool.end();
     await dropSchemas(url, [schema]);
   }
 }
 
+/** The median share of the machine's CPUs busy over `runs`, e.g. "97%" ("n/a" without /proc/stat). */
+function busyText(runs: readonly Run[]): string {
+  const busy = runs.map((r) => r.busy).filter((b): b is number => b !== null);
+  return busy.length === 0 ? "n/a" : `${(stats(busy).median * 100).toFixed(0)}%`;
+}
+
 /** Total commits/s of `hosts` processes on one schema, `HOST_LANES` writers each, for `ms`. */
-async function hostsRound(url: string, hosts: number, ms: number): Promise<number> {
+async function hostsRound(url: string, hosts: number, ms: number): Promise<Run> {
   const schema = schemaName("hosts");
   const setup = await openStore({ url, schema, pool: { max: 1 } }); // migrate once, before the hosts race
   await setup.close();
@@ -262,13 +281,16 @@ async function hostsRound(url: string, hosts: number, ms: number): Promise<numbe
   try {
     for (const w of workers) await w.nextJson();
     const t0 = performance.now();
-    for (const w of workers) w.child.stdin.write("go\n");
-    const done = await Promise.all(workers.map((w) => w.nextJson<{ commits: number }>()));
+    const [done, busy] = await machineBusy(() => {
+      for (const w of workers) w.child.stdin.write("go\n");
+      return Promise.all(workers.map((w) => w.nextJson<{ commits: number }>()));
+    });
     const elapsed = performance.now() - t0;
-    return perSecond(
+    const rate = perSecond(
       done.reduce((n, d) => n + d.commits, 0),
       Math.max(elapsed, ms),
     );
+    return { rate, busy };
   } finally {
     for (const w of workers) if (w.child.exitCode === null) w.child.kill("SIGKILL");
     await dropSchemas(url, [schema]);
@@ -289,8 +311,8 @@ export const postgresSection: Section = {
     ctx.progress.step("postgres: round trips");
 
     const saverRates = new Map<SaverOp, [number[], number[]]>(SAVER_OPS.map((o) => [o, [[], []]]));
-    const writerRates = new Map<number, [number[], number[]]>(WRITERS.map((w) => [w, [[], []]]));
-    const hostRates = new Map<number, number[]>(HOSTS.map((h) => [h, []]));
+    const writerRuns = new Map<number, [Run[], Run[]]>(WRITERS.map((w) => [w, [[], []]]));
+    const hostRuns = new Map<number, Run[]>(HOSTS.map((h) => [h, []]));
     for (let r = 0; r < rounds; r++) {
       ctx.progress.status(`postgres: savers, round ${r + 1}/${rounds}`);
       for (const [o, [fenced, official]] of await saverRound(url, ops, invokes)) {
@@ -300,7 +322,7 @@ export const postgresSection: Section = {
       ctx.progress.step(`postgres: savers, round ${r + 1}/${rounds}`);
       ctx.progress.status(`postgres: writers, round ${r + 1}/${rounds}`);
       for (const w of WRITERS) {
-        const [fenced, raw] = writerRates.get(w)!;
+        const [fenced, raw] = writerRuns.get(w)!;
         // Alternate who goes first, so a load spike does not always fall on the same side.
         if (r % 2 === 0) {
           fenced.push(await fencedWriters(url, w, commits));
@@ -312,7 +334,7 @@ export const postgresSection: Section = {
       }
       ctx.progress.step(`postgres: writers, round ${r + 1}/${rounds}`);
       ctx.progress.status(`postgres: hosts, round ${r + 1}/${rounds}`);
-      for (const h of HOSTS) hostRates.get(h)!.push(await hostsRound(url, h, hostMs));
+      for (const h of HOSTS) hostRuns.get(h)!.push(await hostsRound(url, h, hostMs));
       ctx.progress.step(`postgres: hosts, round ${r + 1}/${rounds}`);
     }
 
@@ -351,8 +373,10 @@ export const postgresSection: Section = {
         { higherIsBetter: false },
       ),
     );
+    const rates = (runs: readonly Run[]) => runs.map((r) => r.rate);
     for (const w of WRITERS) {
-      const [fenced, raw] = writerRates.get(w)!;
+      const [fencedRuns, rawRuns] = writerRuns.get(w)!;
+      const [fenced, raw] = [rates(fencedRuns), rates(rawRuns)];
       const f = figure(
         `commits, ${w} writer${w > 1 ? "s" : ""}`,
         "commits/s",
@@ -361,8 +385,12 @@ export const postgresSection: Section = {
         {
           details: {
             commits,
-            "fenced ÷ its 1-writer rate": (stats(fenced).median / stats(writerRates.get(1)![0]).median).toFixed(2),
-            "raw ÷ its 1-writer rate": (stats(raw).median / stats(writerRates.get(1)![1]).median).toFixed(2),
+            "fenced ÷ its 1-writer rate": (stats(fenced).median / stats(rates(writerRuns.get(1)![0])).median).toFixed(
+              2,
+            ),
+            "raw ÷ its 1-writer rate": (stats(raw).median / stats(rates(writerRuns.get(1)![1])).median).toFixed(2),
+            "machine CPU busy, fenced": busyText(fencedRuns),
+            "machine CPU busy, raw": busyText(rawRuns),
           },
         },
       );
@@ -376,14 +404,15 @@ export const postgresSection: Section = {
         });
       }
     }
-    const one = hostRates.get(1)!;
+    const one = rates(hostRuns.get(1)!);
     for (const h of HOSTS) {
       figures.push(
         figure(
           `total commits, ${h} host${h > 1 ? "s" : ""} × ${HOST_LANES} writers`,
           "commits/s",
-          { name: `${h} host${h > 1 ? "s" : ""}`, rounds: hostRates.get(h)! },
+          { name: `${h} host${h > 1 ? "s" : ""}`, rounds: rates(hostRuns.get(h)!) },
           { name: "1 host", rounds: one },
+          { details: { "machine CPU busy": busyText(hostRuns.get(h)!) } },
         ),
       );
     }
