@@ -27,7 +27,17 @@ export class CloseGate {
       this.leave();
       return Promise.reject(err);
     }
-    return result.finally(() => this.leave());
+    // then(), not finally(): one promise per call instead of three (a commit passes two gates).
+    return result.then(
+      (value) => {
+        this.leave();
+        return value;
+      },
+      (err: unknown) => {
+        this.leave();
+        throw err;
+      },
+    );
   }
 
   /** Refuses new calls, waits for those in flight, then runs `release` once; later calls return the same promise. */

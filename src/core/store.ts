@@ -372,7 +372,8 @@ export class StateStore {
 
   private async commitOpen(request: CommitRequest): Promise<CommitResult> {
     const result = await commit(this.ctx, request);
-    await this.maybePurge();
+    const purging = this.maybePurge();
+    if (purging) await purging;
     return result;
   }
 
@@ -389,11 +390,12 @@ export class StateStore {
     });
   }
 
-  private async maybePurge(): Promise<void> {
-    if (++this.commitsSincePurge < PURGE_EVERY) return;
+  /** Every `PURGE_EVERY` commits, a purge to await; otherwise nothing (no promise per commit). */
+  private maybePurge(): Promise<void> | undefined {
+    if (++this.commitsSincePurge < PURGE_EVERY) return undefined;
     this.commitsSincePurge = 0;
     // The commit has landed; a failed purge only delays retention, so it is reported, not thrown.
-    await this.purgeOpen().catch((err: unknown) => process.emitWarning(`fenced-state: purge failed: ${String(err)}`));
+    return this.purgeOpen().catch((err: unknown) => process.emitWarning(`fenced-state: purge failed: ${String(err)}`));
   }
 }
 
