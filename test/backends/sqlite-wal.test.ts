@@ -8,7 +8,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { SqliteBackend } from "../../src/backend.js";
-import { WalCheckpoints } from "../../src/backends/sqlite/wal-checkpoints.js";
+import { WalCheckpoints, type WalLimits } from "../../src/backends/sqlite/wal-checkpoints.js";
 import { StateStore, op, openStore } from "../../src/index.js";
 import { tempDir } from "../support/backends.js";
 import { spawnWorker } from "../support/processes.js";
@@ -24,6 +24,31 @@ const walBytes = (file: string) => {
   }
 };
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+const frame = 4096 + 24;
+
+/**
+ * A WAL database with automatic checkpoints off, a write of four ~3 KB rows per transaction (the WAL grows by ~16–24
+ * KiB each time), and WalCheckpoints on it with a 256-frame bound and the given limits.
+ */
+function walDatabase(name: string, limits: Partial<WalLimits>) {
+  const file = join(tmp.dir, `${name}.db`);
+  const db = new Database(file);
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = NORMAL");
+  db.pragma("wal_autocheckpoint = 0");
+  db.exec("CREATE TABLE kv (k INTEGER PRIMARY KEY, v BLOB NOT NULL)");
+  const put = db.prepare("INSERT INTO kv (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v");
+  const write = db.transaction((i: number) => {
+    for (let j = 0; j < 4; j++) put.run((i * 4 + j) % 4000, Buffer.alloc(3000, i % 256));
+  });
+  const checkpoints = new WalCheckpoints({
+    file,
+    db,
+    betweenGroups: async (body) => body(),
+    limits: { rewindFrames: 256, firstCheckpointAfter: 1, ...limits },
+  });
+  return { file, db, write, checkpoints };
+}
 const until = async (condition: () => boolean) => {
   for (let i = 0; i < 2000 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
   return condition();
@@ -37,24 +62,7 @@ describe("SQLite WAL checkpoints", () => {
   });
 
   it("keeps the WAL bounded under sustained writes: a worker checkpoints, the writer rewinds, no commit is lost", async () => {
-    const file = join(tmp.dir, "bounded.db");
-    const db = new Database(file);
-    db.pragma("journal_mode = WAL");
-    db.pragma("synchronous = NORMAL");
-    db.pragma("wal_autocheckpoint = 0");
-    db.exec("CREATE TABLE kv (k INTEGER PRIMARY KEY, v BLOB NOT NULL)");
-    const put = db.prepare("INSERT INTO kv (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v");
-    const write = db.transaction((i: number) => {
-      // Four pages a transaction: the WAL grows by ~16 KiB each time.
-      for (let j = 0; j < 4; j++) put.run((i * 4 + j) % 4000, Buffer.alloc(3000, i % 256));
-    });
-    const checkpoints = new WalCheckpoints({
-      file,
-      db,
-      betweenGroups: async (body) => body(),
-      limits: { intervalMs: 1, rewindFrames: 256, firstCheckpointAfter: 1 },
-    });
-    const frame = 4096 + 24;
+    const { file, db, write, checkpoints } = walDatabase("bounded", { intervalMs: 1 });
     let i = 0;
     const writeSome = async (n: number) => {
       for (const end = i + n; i < end; i++) {
@@ -86,24 +94,8 @@ describe("SQLite WAL checkpoints", () => {
     // it ends. Before, no checkpoint ran in such a loop and the WAL grew with every write (312 MiB after 16,000
     // LangGraph puts). Two mechanisms bound it, each tested alone: the worker's pass is asked for and its report read
     // from `landed`, and the writer rewinds by itself at twice the bound, at an assumed rate until one is measured.
-    const frame = 4096 + 24;
     const run = async (name: string, limits: { intervalMs: number }) => {
-      const file = join(tmp.dir, `${name}.db`);
-      const db = new Database(file);
-      db.pragma("journal_mode = WAL");
-      db.pragma("synchronous = NORMAL");
-      db.pragma("wal_autocheckpoint = 0");
-      db.exec("CREATE TABLE kv (k INTEGER PRIMARY KEY, v BLOB NOT NULL)");
-      const put = db.prepare("INSERT INTO kv (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v");
-      const write = db.transaction((i: number) => {
-        for (let j = 0; j < 4; j++) put.run((i * 4 + j) % 4000, Buffer.alloc(3000, i % 256));
-      });
-      const checkpoints = new WalCheckpoints({
-        file,
-        db,
-        betweenGroups: async (body) => body(),
-        limits: { ...limits, rewindFrames: 256, firstCheckpointAfter: 1, stallMs: 5 },
-      });
+      const { file, db, write, checkpoints } = walDatabase(name, { ...limits, stallMs: 5 });
       let largest = 0;
       const started = performance.now();
       // ~6 frames a write, at least 6,000 writes: ~140 MiB of frames if nothing rewound the WAL. With passes due, it
