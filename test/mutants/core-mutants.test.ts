@@ -101,7 +101,7 @@ const MUTANTS: Mutant[] = [
   {
     id: "opId not looked up",
     guarantee: "G3",
-    find: "const first = await tx.getIdempotency(opId);",
+    find: "const first = isPending(answer) ? await answer : answer;",
     replace: "const first = undefined as unknown as IdempotencyRecord | undefined;",
     tests: ["test/core/model.test.ts", "test/core/scheduler.test.ts"],
   },
