@@ -8,8 +8,8 @@
  */
 import { join } from "node:path";
 import type Database from "better-sqlite3";
-import type { BackendTx } from "../src/core/backend.js";
-import { op, openStore, type StateStore } from "../src/index.js";
+import type { BackendTx, KeyState } from "../src/core/backend.js";
+import { op, openStore } from "../src/index.js";
 import { JsonPlusSerializer } from "@langchain/langgraph-checkpoint";
 import { ThreadKeys } from "../src/langgraph/keys.js";
 import { serializePut, withOwnRefs, type PutParent } from "../src/langgraph/rows.js";
@@ -47,7 +47,15 @@ function inTransaction(w: Awaited<ReturnType<typeof openWriter>>, body: (tx: Bac
   w.writer.checkpoints.landed(1);
 }
 
-const close = (store: StateStore) => () => store.close();
+/** What `commit` reads and writes for one `set`: the key's state (record and claim), the record at `version`, its event. */
+function writeRecord(tx: BackendTx, key: string, valueText: string, version: number): void {
+  const state = tx.getKeyState(key) as KeyState;
+  if ((state.record?.version ?? 0) + 1 !== version)
+    throw new Error(`sql-alone: ${key} is not at version ${version - 1}`);
+  const ts = Date.now();
+  tx.putRecord({ key, valueText, version, epoch: 0, updatedAt: ts });
+  tx.appendEvent({ ts, key, version, epoch: 0, outcome: "committed" });
+}
 
 /**
  * A `StateStore.commit` of a `set` with `expectVersion` on one of `keys` keys, as the core section's commits: the key's
@@ -65,17 +73,11 @@ export async function commitSqlAlone(
     write(i) {
       const k = i % keys;
       const key = `bench/k${k}`;
-      inTransaction(w, (tx) => {
-        const state = tx.getKeyState(key) as Awaited<ReturnType<BackendTx["getKeyState"]>>;
-        const version = (state.record?.version ?? 0) + 1;
-        if (version !== versions[k]! + 1) throw new Error("sql-alone: lost its own write");
-        const ts = Date.now();
-        tx.putRecord({ key, valueText: valueText(i), version, epoch: 0, updatedAt: ts });
-        tx.appendEvent({ ts, key, version, epoch: 0, outcome: "committed" });
-        versions[k] = version;
-      });
+      const version = versions[k]! + 1;
+      inTransaction(w, (tx) => writeRecord(tx, key, valueText(i), version));
+      versions[k] = version;
     },
-    close: close(w.store),
+    close: () => w.store.close(),
   };
 }
 
@@ -114,17 +116,12 @@ export async function putSqlAlone(dir: string, steps: readonly CheckpointStep[])
     write(i) {
       const { row, blobs, head } = rows[i]!;
       inTransaction(w, (tx) => {
-        const state = tx.getKeyState(key) as Awaited<ReturnType<BackendTx["getKeyState"]>>;
-        const version = (state.record?.version ?? 0) + 1;
-        if (version !== row.headVersion) throw new Error("sql-alone: the head moved");
-        const ts = Date.now();
-        tx.putRecord({ key, valueText: head, version, epoch: 0, updatedAt: ts });
-        tx.appendEvent({ ts, key, version, epoch: 0, outcome: "committed" });
+        writeRecord(tx, key, head, row.headVersion);
         if (!tx.checkpoints!.insertCheckpoint(row, blobs, { existing: "fail" })) {
           throw new Error("sql-alone: checkpoint stored twice");
         }
       });
     },
-    close: close(w.store),
+    close: () => w.store.close(),
   };
 }

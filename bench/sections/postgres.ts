@@ -190,44 +190,43 @@ async function roundTripCounts(url: string): Promise<{ put: number[]; getTuple: 
   }
 }
 
-/** `commits` commits over `writers` lanes, each lane on its own keys; commits/s. */
-async function drive(
-  writers: number,
-  commits: number,
-  commitOne: (key: string, version: number, i: number) => Promise<number>,
-): Promise<number> {
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: writers }, async (_, lane) => {
-      const versions = new Map<string, number>();
-      for (let i = lane; i < commits; i += writers) {
-        const key = `bench/w${lane}/k${i % 97}`;
-        versions.set(key, await commitOne(key, versions.get(key) ?? 0, i));
-      }
-    }),
-  );
-  return perSecond(commits, performance.now() - t0);
-}
-
 /** A run's commits/s and how busy the machine's CPUs were during it (`machineBusy`). */
 interface Run {
   rate: number;
   busy: number | null;
 }
 
+/** `commits` commits over `writers` lanes, each lane on its own keys. */
+async function drive(
+  writers: number,
+  commits: number,
+  commitOne: (key: string, version: number, i: number) => Promise<number>,
+): Promise<Run> {
+  const t0 = performance.now();
+  const [, busy] = await machineBusy(() =>
+    Promise.all(
+      Array.from({ length: writers }, async (_, lane) => {
+        const versions = new Map<string, number>();
+        for (let i = lane; i < commits; i += writers) {
+          const key = `bench/w${lane}/k${i % 97}`;
+          versions.set(key, await commitOne(key, versions.get(key) ?? 0, i));
+        }
+      }),
+    ),
+  );
+  return { rate: perSecond(commits, performance.now() - t0), busy };
+}
+
 async function fencedWriters(url: string, writers: number, commits: number): Promise<Run> {
   const schema = schemaName("writers");
   const store = await openStore({ url, schema, pool: { max: writers } });
   try {
-    const [rate, busy] = await machineBusy(() =>
-      drive(
-        writers,
-        commits,
-        async (key, version, i) =>
-          (await store.commit({ key, op: op.set({ ...VALUE, n: i }), expectVersion: version })).version,
-      ),
+    return await drive(
+      writers,
+      commits,
+      async (key, version, i) =>
+        (await store.commit({ key, op: op.set({ ...VALUE, n: i }), expectVersion: version })).version,
     );
-    return { rate, busy };
   } finally {
     await store.close();
     await dropSchemas(url, [schema]);
@@ -249,14 +248,11 @@ async function rawWriters(url: string, writers: number, commits: number): Promis
       name: "raw_update",
       text: `UPDATE "${schema}".kv SET value = $1, version = version + 1 WHERE key = $2 AND version = $3`,
     };
-    const [rate, busy] = await machineBusy(() =>
-      drive(writers, commits, async (key, version, i) => {
-        const r = await pool.query({ ...update, values: [JSON.stringify({ ...VALUE, n: i }), key, version] });
-        if (r.rowCount !== 1) throw new Error("lost update in the raw peer");
-        return version + 1;
-      }),
-    );
-    return { rate, busy };
+    return await drive(writers, commits, async (key, version, i) => {
+      const r = await pool.query({ ...update, values: [JSON.stringify({ ...VALUE, n: i }), key, version] });
+      if (r.rowCount !== 1) throw new Error("lost update in the raw peer");
+      return version + 1;
+    });
   } finally {
     await pool.end();
     await dropSchemas(url, [schema]);

@@ -41,6 +41,9 @@ export const ASSUMED_FRAMES_PER_TRANSACTION = 4;
 /** The event loop has not turned for this long while commits land: the caller awaits them back to back. */
 export const STALL_MS = 50;
 
+/** What the worker answers for one pass: the checkpoint's report, or why it failed. */
+type WorkerReport = CheckpointReport | { error: string };
+
 /** What one checkpoint did, as `PRAGMA wal_checkpoint` reports it. */
 export interface CheckpointReport {
   /** 1 when another connection held the checkpoint lock and nothing was done. */
@@ -148,13 +151,25 @@ export class WalCheckpoints {
       this.landedInLoop();
       return;
     }
-    // The worker lags (a slow disk, a burst): the WAL is past twice its bound by the last pass's rate, so the writer
-    // rewinds it now rather than after the pass.
-    if (this.sinceRewind * this.framesPerTransaction >= 2 * this.limits.rewindFrames) {
-      // Not while the worker checkpoints (SQLite would report the writer's checkpoint busy): right after its pass.
-      if (this.passRunning) this.rewindWanted = true;
-      else void this.rewind();
-    }
+    // The worker lags (a slow disk, a burst): by the last pass's rate, the writer rewinds now rather than after it.
+    this.rewindPastBound(this.framesPerTransaction, Infinity);
+    this.schedule();
+  }
+
+  /**
+   * The WAL is past twice its bound at `framesPerTransaction`: the writer rewinds it, right after the worker's pass if
+   * one is running (SQLite would report the writer's checkpoint busy during it), at once from `overdue` times the
+   * bound even then (a busy answer is tried again at the next group).
+   */
+  private rewindPastBound(framesPerTransaction: number, overdue: number): void {
+    const frames = this.sinceRewind * framesPerTransaction;
+    if (frames < 2 * this.limits.rewindFrames) return;
+    if (this.passRunning && frames < overdue * this.limits.rewindFrames) this.rewindWanted = true;
+    else void this.rewind();
+  }
+
+  /** Asks for a pass in `intervalMs`, unless one is asked for already. */
+  private schedule(): void {
     this.timer ??= setTimeout(() => this.pass(), this.limits.intervalMs).unref();
   }
 
@@ -183,13 +198,9 @@ export class WalCheckpoints {
   private landedInLoop(): void {
     if (this.passRunning && this.reports) {
       const received = receiveMessageOnPort(this.reports);
-      if (received) this.reported(received.message as CheckpointReport | { error: string });
+      if (received) this.reported(received.message as WorkerReport);
     }
-    const frames = this.sinceRewind * (this.framesPerTransaction || ASSUMED_FRAMES_PER_TRANSACTION);
-    if (frames >= 2 * this.limits.rewindFrames) {
-      if (this.passRunning && frames < 4 * this.limits.rewindFrames) this.rewindWanted = true;
-      else void this.rewind();
-    }
+    this.rewindPastBound(this.framesPerTransaction || ASSUMED_FRAMES_PER_TRANSACTION, 4);
     if (!this.passRunning && !this.rewinding && performance.now() - this.passAt >= this.limits.intervalMs) this.pass();
   }
 
@@ -240,7 +251,7 @@ export class WalCheckpoints {
       worker.unref();
       worker.on("error", (err) => this.failed(err));
       // Dispatched when the event loop turns; read directly by `landedInLoop` when it does not.
-      port1.on("message", (report: CheckpointReport | { error: string }) => this.reported(report));
+      port1.on("message", (report: WorkerReport) => this.reported(report));
       port1.unref();
       this.worker = worker;
       this.reports = port1;
@@ -251,7 +262,7 @@ export class WalCheckpoints {
     }
   }
 
-  private reported(report: CheckpointReport | { error: string }): void {
+  private reported(report: WorkerReport): void {
     this.passRunning = false;
     this.reportsRead++;
     if ("error" in report) {
@@ -261,8 +272,7 @@ export class WalCheckpoints {
     if (report.busy !== 0) {
       // Another connection was checkpointing: this pass did nothing and measured nothing (its counts are -1).
       if (this.rewindWanted && !this.closed) void this.rewind();
-      else if (this.commits > 0 && !this.closed)
-        this.timer ??= setTimeout(() => this.pass(), this.limits.intervalMs).unref();
+      else if (this.commits > 0 && !this.closed) this.schedule();
       return;
     }
     // Frames this pass copied (the WAL restarts its count when it rewinds).
@@ -282,7 +292,7 @@ export class WalCheckpoints {
       }
     }
     // Commits landed during the pass: the next one is due.
-    if (this.commits > 0) this.timer ??= setTimeout(() => this.pass(), this.limits.intervalMs).unref();
+    if (this.commits > 0) this.schedule();
   }
 
   private failed(err: unknown): void {
