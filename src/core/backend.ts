@@ -8,6 +8,16 @@ import type { StateEvent } from "./schemas.js";
 
 export type Awaitable<T> = T | Promise<T>;
 
+/**
+ * Whether a backend's answer is still to come. A synchronous backend (SQLite) answers a transaction's reads and writes
+ * at once, and awaiting each answer anyway cost a promise and a microtask apiece: 36 promises per commit, and ~1.5 µs
+ * more per commit once LangGraph has turned on async hooks in the process (AsyncLocalStorage). So `commit` awaits an
+ * answer only when it is pending; the order of every read and write is the same either way.
+ */
+export function isPending<T>(value: Awaitable<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === "function";
+}
+
 /** A key's stored row. `valueText` is the value's JSON text, or `null` for a deleted key (a tombstone). */
 export interface StoredRecord {
   key: string;

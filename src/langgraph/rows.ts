@@ -17,6 +17,7 @@ import {
   type PendingWrite,
   type SerializerProtocol,
 } from "@langchain/langgraph-checkpoint";
+import { isPending, type Awaitable } from "../core/backend.js";
 import type { BlobRef, CheckpointBlob, CheckpointRow, CheckpointWrite, LoadedCheckpoint } from "../core/checkpoints.js";
 import { InvalidInputError } from "../core/errors.js";
 import { EncryptedSerializer } from "./encrypted.js";
@@ -52,7 +53,7 @@ export interface PutParent {
  * A put that starts from nothing and is no copy stores only `newVersions`: the official contract, which the validation
  * suite checks ("should only store channel_values that have changed").
  */
-export async function serializePut(
+export function serializePut(
   serde: SerializerProtocol,
   ref: { threadId: string; ns: string; parentId: string | null },
   checkpoint: Checkpoint,
@@ -60,7 +61,7 @@ export async function serializePut(
   newVersions: ChannelVersions,
   parent: PutParent | undefined,
   copy: boolean,
-): Promise<SerializedPut> {
+): Awaitable<SerializedPut> {
   const { channel_values: values, ...withoutValues } = checkpoint;
   const blobRefs: Record<string, BlobRef> = {};
   const written = new Set(Object.keys(newVersions));
@@ -76,24 +77,40 @@ export async function serializePut(
   const present: string[] = [];
   const cleared: string[] = [];
   for (const channel of written) (Object.hasOwn(values, channel) ? present : cleared).push(channel);
-  const [[type, checkpointBytes], [metadataType, metadataBytes], ...valueBytes] = (await dumpsEach(serde, [
+  const finish = (dumped: [string, Uint8Array][]): SerializedPut => {
+    const [[type, checkpointBytes], [metadataType, metadataBytes], ...valueBytes] = dumped as [
+      [string, Uint8Array],
+      [string, Uint8Array],
+      ...[string, Uint8Array][],
+    ];
+    if (type !== metadataType) {
+      throw new InvalidInputError({
+        issues: [{ path: ["metadata"], message: `serialized as ${metadataType}, checkpoint as ${type}` }],
+      });
+    }
+    const blobs: CheckpointBlob[] = [
+      ...present.map((channel, i) => ({ channel, type: valueBytes[i]![0], value: valueBytes[i]![1] })),
+      ...cleared.map((channel) => ({ channel, type: EMPTY, value: NO_BYTES })),
+    ];
+    return {
+      row: {
+        ...ref,
+        checkpointId: checkpoint.id,
+        type,
+        checkpoint: checkpointBytes,
+        metadata: metadataBytes,
+        blobRefs,
+      },
+      blobs,
+    };
+  };
+  // Plain JSON data serializes at once (`dumpsEach`): no promise for the usual put.
+  const dumped = dumpsEach(serde, [
     withoutValues,
     metadata,
     ...present.map((channel) => (values as Record<string, unknown>)[channel]),
-  ])) as [[string, Uint8Array], [string, Uint8Array], ...[string, Uint8Array][]];
-  if (type !== metadataType) {
-    throw new InvalidInputError({
-      issues: [{ path: ["metadata"], message: `serialized as ${metadataType}, checkpoint as ${type}` }],
-    });
-  }
-  const blobs: CheckpointBlob[] = [
-    ...present.map((channel, i) => ({ channel, type: valueBytes[i]![0], value: valueBytes[i]![1] })),
-    ...cleared.map((channel) => ({ channel, type: EMPTY, value: NO_BYTES })),
-  ];
-  return {
-    row: { ...ref, checkpointId: checkpoint.id, type, checkpoint: checkpointBytes, metadata: metadataBytes, blobRefs },
-    blobs,
-  };
+  ]);
+  return isPending(dumped) ? dumped.then(finish) : finish(dumped);
 }
 
 /**
@@ -188,7 +205,7 @@ export async function serializeWrites(
  * `serde.dumpsTyped` of each value, in order, with bytes the caller owns: without the serializer for plain JSON data
  * (`dumpsPlain`).
  */
-async function dumpsEach(serde: SerializerProtocol, values: unknown[]): Promise<[string, Uint8Array][]> {
+function dumpsEach(serde: SerializerProtocol, values: unknown[]): Awaitable<[string, Uint8Array][]> {
   const plain = values.map((value) => dumpsPlain(serde, value));
   if (plain.every((d) => d !== undefined)) return plain as [string, Uint8Array][];
   return Promise.all(

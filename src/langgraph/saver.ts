@@ -25,6 +25,7 @@ import {
   type LoadedCheckpoint,
 } from "../core/checkpoints.js";
 import { InvalidInputError, VersionConflictError, isErrorCode } from "../core/errors.js";
+import { isPending } from "../core/backend.js";
 import type { Json } from "../core/json.js";
 import { op } from "../core/ops.js";
 import { isWellFormed, type CommitRequest, type Guard, type StateRecord } from "../core/schemas.js";
@@ -316,7 +317,11 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
     const parentId = typeof c?.checkpoint_id === "string" && c.checkpoint_id !== "" ? c.checkpoint_id : null;
     const fenced = readFencedConfig(c);
     const keys = new ThreadKeys(this.keyPrefix, threadId);
-    const parent = parentId === null ? undefined : await this.parentFacts(threadId, ns, parentId);
+    // From the cache without a promise when it has the parent (a run's puts follow each other).
+    const parent =
+      parentId === null
+        ? undefined
+        : (this.parents.get(cacheKey(threadId, ns, parentId)) ?? (await this.parentFacts(threadId, ns, parentId)));
     if (parentId !== null && parent === undefined) {
       // The parent is not in this lineage (never was, or the thread was deleted under the run).
       throw lineageConflict(
@@ -329,7 +334,7 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
         this.landedBy(config, threadId, fenced.attempt),
       );
     }
-    const fork = await this.isExplicitFork(threadId, ns, parentId, fenced);
+    const fork = fenced.forkFrom !== undefined && (await this.isExplicitFork(threadId, ns, parentId, fenced.forkFrom));
     // A fork builds on a checkpoint that is not the head: the put pins the thread's history, so a prune or
     // deleteForRuns that deletes that checkpoint after the check below makes it conflict, never refer to gone values.
     let history: Guard | undefined;
@@ -349,7 +354,7 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
       history = { key: keys.history, version: record.version };
     }
     const copy = metadata?.source === "fork";
-    const serialized = await serializePut(
+    const serializing = serializePut(
       this.serde,
       { threadId, ns, parentId },
       checkpoint,
@@ -358,6 +363,7 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
       parent,
       copy,
     );
+    const serialized = isPending(serializing) ? await serializing : serializing;
 
     const head: HeadRecord = { checkpointId: checkpoint.id, parentCheckpointId: parentId };
     const request: CommitRequest = {
@@ -372,13 +378,15 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
     const guards = [...(ns === "" ? [] : [runFence(keys, fenced.epoch)]), ...(history ? [history] : [])];
     let row: CheckpointRow | undefined;
     try {
-      const { results } = await commitWithRows(this.store, { requests: [request], guards }, async (tx, [committed]) => {
-        row = withOwnRefs(serialized, committed!.version);
+      const { results } = await commitWithRows(this.store, { requests: [request], guards }, (tx, [committed]) => {
+        const landing = withOwnRefs(serialized, committed!.version);
+        row = landing;
         // `existing: "fail"`: Postgres sends the row with the COMMIT and fails it there; a backend that answers at once
         // says `false`, and the throw rolls the head back the same way. Either is decided below, outside the transaction.
-        if (!(await tx.checkpoints!.insertCheckpoint(row, serialized.blobs, { existing: "fail" }))) {
-          throw new CheckpointExistsError(row);
-        }
+        const inserted = tx.checkpoints!.insertCheckpoint(landing, serialized.blobs, { existing: "fail" });
+        return isPending(inserted)
+          ? inserted.then((ok) => insertedOrExists(ok, landing))
+          : insertedOrExists(inserted, landing);
       });
       const result = results[0]!;
       this.remember(threadId, ns, checkpoint.id, {
@@ -580,9 +588,8 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
     threadId: string,
     ns: string,
     parentId: string | null,
-    fenced: FencedConfig,
+    forkFrom: readonly string[],
   ): Promise<boolean> {
-    const forkFrom = fenced.forkFrom ?? [];
     if (parentId !== null && forkFrom.includes(parentId)) return true;
     for (const id of forkFrom) {
       const point = await this.parentFacts(threadId, ns, id);
@@ -661,6 +668,11 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
  * The guard that fences a write outside the root head by the thread's run claim: the run's epoch must still be the
  * live claim's, and a write without one is refused while any run holds the thread (G2: no bypass).
  */
+/** The end of a put's checkpoint insert: `false` (its id is in the lineage) rolls the put back. */
+function insertedOrExists(inserted: boolean, row: CheckpointRow): void {
+  if (!inserted) throw new CheckpointExistsError(row);
+}
+
 function runFence(keys: ThreadKeys, epoch: number | undefined): Guard {
   return { key: keys.claimKey, epoch: epoch ?? null };
 }
