@@ -38,7 +38,7 @@ import {
   type OpenStoreOptions,
 } from "../open.js";
 import { checkPutInput, checkPutWritesInput } from "./put-input.js";
-import { FENCED_CONFIG_KEYS, readFencedConfig, type FencedConfig } from "./config.js";
+import { FENCED_CONFIG_KEYS, readFencedConfig } from "./config.js";
 import { EncryptedSerializer } from "./encrypted.js";
 import { ThreadKeys, threadIdOf } from "./keys.js";
 import {
