@@ -15,6 +15,7 @@ export {
   type WithClaimOptions,
 } from "./core/store.js";
 export { op } from "./core/ops.js";
+export { newOpId } from "./core/op-id.js";
 export { claimAndRun, type OnBusy, type ClaimAndRunOptions, type HeldRun } from "./core/run-claim.js";
 export {
   runEffect,

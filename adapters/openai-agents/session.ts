@@ -8,7 +8,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { AgentInputItem, RunContext, RunContextAwareSession } from "@openai/agents";
-import { InvalidInputError, op, type CommitRequest, type Json, type StateStore } from "../../src/index.js";
+import { InvalidInputError, newOpId, op, type CommitRequest, type Json, type StateStore } from "../../src/index.js";
 import { retryConflicts } from "../../src/core/retry.js";
 import { epochFor, fenceOf, withFencedRun, type FencedRun, type FencedRunOptions } from "./fence.js";
 
@@ -120,7 +120,7 @@ export class FencedSession implements RunContextAwareSession<unknown> {
     return {
       key: this.key,
       op: o,
-      opId: randomUUID(),
+      opId: newOpId(),
       ...(epoch !== undefined && { epoch }),
       ...(owner !== undefined && { owner }),
     };

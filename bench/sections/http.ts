@@ -5,11 +5,10 @@
  * turns going first; then the latency of each at half its measured maximum rate, and the size of the coordinator's
  * WAL sampled throughout. Targets (issue 18): ≥ 0.8× the bare route, p99 < 10 ms at half load, the WAL bounded.
  */
-import { randomUUID } from "node:crypto";
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import autocannon from "autocannon";
-import { op } from "../../src/index.js";
+import { newOpId, op } from "../../src/index.js";
 import { startCoordinator, startRawPeer, type RunningCoordinator } from "../coordinator.js";
 import { pacedLoad } from "../paced-http.js";
 import { figure, stats, type Figure, type Target } from "../report.js";
@@ -27,11 +26,15 @@ const sizes = (size: Size) =>
     tiny: { seconds: 0.5, rounds: 1, warmup: 100 },
   });
 
-/** An increment of a random key with a fresh opId: what the Python client sends for a commit. */
+/**
+ * An increment of a random key with a fresh opId: what the Python client sends for a commit. Its opIds are
+ * time-ordered (a UUIDv7, as `newOpId` makes them; src/core/op-id.ts): a random one (UUIDv4) dirties a page of the
+ * idempotency index per request, measured 16,332 → 20,873 commits/s (quick run, 2026-12-01) when they became ordered.
+ */
 const commitBody = () => ({
   key: `bench/k${Math.floor(Math.random() * KEYS)}`,
   op: op.increment(1),
-  opId: randomUUID(),
+  opId: newOpId(),
 });
 
 interface HttpRun {
@@ -229,7 +232,7 @@ export const httpSection: Section = {
       figures,
       targets,
       notes: [
-        `Each request: POST /v1/commit, an increment of one of ${KEYS.toLocaleString("en-US")} keys with a fresh opId (what the Python client sends), JSON, keep-alive, no pipelining; SQLite durability normal.`,
+        `Each request: POST /v1/commit, an increment of one of ${KEYS.toLocaleString("en-US")} keys with a fresh time-ordered opId (UUIDv7, what the Python client sends), JSON, keep-alive, no pipelining; SQLite durability normal.`,
         "The peer (bench/raw-http-peer.ts) answers the same request with a bare Fastify route: SELECT the row, then UPDATE … WHERE key = ? AND version = ? in autocommit on better-sqlite3 (WAL, synchronous=NORMAL); no claim check, event log or idempotency record.",
         "Each server runs in its own process and autocannon in the benchmark's: on a 2-core machine the load generator takes one of the two cores the server could use.",
         `Largest WAL: the coordinator's \`-wal\` file sampled every 50 ms through its max-rate and half-load runs (bound: ${WAL_BOUND_MIB} MiB, docs/sqlite.md).`,

@@ -1,5 +1,5 @@
 /** `StateStore`: the public face of the core over one backend. Open one with `openStore()`. */
-import { randomUUID } from "node:crypto";
+import { newOpId } from "./op-id.js";
 import { z } from "zod";
 import { DEFAULT_RETENTION, type Backend, type Retention, type StoredRecord } from "./backend.js";
 import { claim, currentClaim, release, renew } from "./claims.js";
@@ -222,7 +222,7 @@ export class StateStore {
           key,
           op: op.set(value),
           expectVersion: record.version,
-          opId: randomUUID(),
+          opId: newOpId(),
         };
         if (epoch !== undefined) request.epoch = epoch;
         if (owner !== undefined) request.owner = owner;

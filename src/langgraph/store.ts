@@ -4,7 +4,7 @@
  * commit that `BaseStore` lacks. LangGraph JS ships no SQLite store; this is one (and a memory one, and Postgres once
  * that backend lands).
  */
-import { randomUUID } from "node:crypto";
+import { newOpId } from "../core/op-id.js";
 import {
   BaseStore,
   type GetOperation,
@@ -295,7 +295,7 @@ export class FencedStore extends BaseStore {
       const value = await fn(item?.value, item);
       const request = {
         ...this.writeRequest(recordKey, value, item ? record : undefined, record.version),
-        opId: randomUUID(),
+        opId: newOpId(),
       };
       const result = await this.state.commitRetryingUnavailable(request, options.signal);
       return value === null ? null : toItem(namespace, key, storedOf(request), result.version, this.state.now());
@@ -363,7 +363,7 @@ export class FencedStore extends BaseStore {
         requests.push(this.writeRequest(recordKey, put.value, current, current.version));
       }
       if (requests.length === 0) return;
-      const opId = randomUUID();
+      const opId = newOpId();
       await retryUnavailable(() => this.state.txn(requests, { opId }));
     });
   }

@@ -10,7 +10,7 @@
  * never walks history. Workers never wait on each other: a task another worker just claimed is `CLAIM_HELD`, and
  * the scan moves on to the next one (on PostgreSQL each claim locks only its own key).
  */
-import { randomUUID } from "node:crypto";
+import { newOpId } from "../core/op-id.js";
 import { InvalidInputError, isErrorCode } from "../core/errors.js";
 import type { Json } from "../core/json.js";
 import { op } from "../core/ops.js";
@@ -102,7 +102,7 @@ export class WorkQueue {
   ): Promise<EnqueueResult> {
     const req = parseInput(EnqueueRequestSchema, { queue: this.name, payload, ...options });
     const retry = parseInput(RetryPolicySchema, req.retry ?? {});
-    const opId = req.opId ?? randomUUID();
+    const opId = req.opId ?? newOpId();
     const now = this.store.now();
     const appended = await appendSequenced(this.store, this.keys, "ready", {
       opId,

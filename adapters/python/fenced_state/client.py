@@ -10,7 +10,9 @@ from __future__ import annotations
 import http.client
 import inspect
 import json
+import secrets
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -412,8 +414,28 @@ def _value_fn(fn: Callable[..., Any]) -> Callable[[Any, Record], Any]:
     return fn
 
 
+_op_id_lock = threading.Lock()
+_op_id_last = [0, 0]  # the last opId's (milliseconds, counter)
+
+
 def _new_op_id() -> str:
-    return str(uuid.uuid4())
+    """A fresh op_id, time-ordered as the TypeScript package's ``newOpId``: a UUIDv7 (RFC 9562) later than every one
+    this process made before. The store keeps op_id records in a B-tree keyed by op_id, so an op_id that sorts last
+    lands on the page the commits around it write anyway; a random one (uuid4) dirties a page of its own per commit
+    (docs/design.md §3, "Idempotency records")."""
+    with _op_id_lock:
+        ms = time.time_ns() // 1_000_000
+        last_ms, counter = _op_id_last
+        if ms <= last_ms:
+            # Same millisecond (or the clock went back): count on from the last one, into the next ms if it is full.
+            ms, counter = last_ms, counter + 1
+            if counter > 0xFFF:
+                ms, counter = ms + 1, 0
+        else:
+            counter = secrets.randbits(10)
+        _op_id_last[:] = [ms, counter]
+    value = (ms & 0xFFFF_FFFF_FFFF) << 80 | 0x7 << 76 | counter << 64 | 0b10 << 62 | secrets.randbits(62)
+    return str(uuid.UUID(int=value))
 
 
 def _wire_request(request: Mapping[str, Any]) -> dict[str, Any]:

@@ -190,3 +190,41 @@ def test_a_token_protected_coordinator_rejects_a_client_without_it() -> None:
             assert authorised.commit("k", op.set(1)).version == 1
     finally:
         assert server.stop() == 0
+
+
+def test_op_ids_the_client_makes_are_time_ordered_uuid7s_and_reach_the_store_as_sent(client: Client, ns: str) -> None:
+    """The client's own op_ids sort in the order they were made (as the TypeScript ``newOpId``), also across threads
+    and within one millisecond, so each op_id's record lands on the last page of the store's op_id index
+    (docs/design.md §3, "Idempotency records"). A uuid4 here fails the ordering."""
+    import uuid
+
+    from fenced_state.client import _new_op_id
+
+    made: list[str] = []
+    lock = threading.Lock()
+
+    def make() -> None:
+        ids = [_new_op_id() for _ in range(5_000)]
+        with lock:
+            made.extend(ids)
+
+    threads = [threading.Thread(target=make) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(made)) == len(made) == 20_000
+    for value in made:
+        parsed = uuid.UUID(value)
+        assert parsed.version == 7 and parsed.variant == uuid.RFC_4122
+    ms = uuid.UUID(made[0]).int >> 80
+    assert abs(ms - time.time_ns() // 1_000_000) < 60_000
+    # One thread's ids increase; so do ids made one after another by different threads.
+    first, second = _new_op_id(), _new_op_id()
+    assert first < second
+
+    # Commits without an op_id send increasing ones; the event log keeps them as sent.
+    for i in range(5):
+        client.commit(f"{ns}/ordered", op.set(i))
+    ids = [e.op_id for e in client.events(f"{ns}/ordered") if e.outcome == "committed"]
+    assert len(ids) == 5 and ids == sorted(ids) and all(uuid.UUID(i).version == 7 for i in ids)
