@@ -14,8 +14,6 @@
  * another connection (sqlite-writer.ts says who holds this one). And no other connection of this process may wait
  * synchronously for the write lock a group holds: it would block the very event loop the group needs to finish.
  */
-import { SerialQueue } from "../serial.js";
-
 /** The statements a group needs from its connection. Each throws what the driver throws. */
 export interface GroupStatements {
   begin(): void;
@@ -49,9 +47,17 @@ type Outcome<Tx> =
   | { waiting: Waiting<Tx>; ok: true; value: unknown }
   | { waiting: Waiting<Tx>; ok: false; error: unknown };
 
+interface Exclusive {
+  body: () => Promise<unknown>;
+  resolve(value: unknown): void;
+  reject(err: unknown): void;
+}
+
 export class GroupCommit<Tx> {
-  private readonly queue = new SerialQueue();
   private readonly waiting: Waiting<Tx>[] = [];
+  private readonly exclusives: Exclusive[] = [];
+  /** `drain` is running: it runs whatever is waiting, groups first, until nothing is. */
+  private draining = false;
   /** A start is queued as a microtask. */
   private scheduled = false;
   /** A start is queued for the end of this event-loop turn (`gather`). */
@@ -87,24 +93,48 @@ export class GroupCommit<Tx> {
         }
       } else if (!this.scheduled) {
         this.scheduled = true;
-        queueMicrotask(() => this.start());
+        queueMicrotask(() => {
+          this.scheduled = false;
+          this.start();
+        });
       }
     });
   }
 
   /** Runs `body` once no group is running or waiting, before any group that starts later (closing the connection). */
   exclusive<T>(body: () => Promise<T>): Promise<T> {
-    return this.queue.run(body);
+    return new Promise<T>((resolve, reject) => {
+      this.exclusives.push({ body, resolve: resolve as (v: unknown) => void, reject });
+      this.start();
+    });
   }
 
-  /** Runs every waiting transaction, in groups, after any group already running (a start with none waiting is a no-op). */
+  /** Starts draining unless a drain is running (it will reach what was just added). */
   private start(): void {
-    void this.queue.run(() => this.drain());
+    if (!this.draining) void this.drain();
   }
 
+  /**
+   * Runs every waiting transaction, in groups, and every exclusive body once no transaction is waiting; one at a time.
+   * One loop instead of a queue of drains: a lone commit costs two promises here (this drain and its group), not five.
+   */
   private async drain(): Promise<void> {
-    this.scheduled = false;
-    while (this.waiting.length > 0) await this.group();
+    this.draining = true;
+    try {
+      for (;;) {
+        if (this.waiting.length > 0) await this.group();
+        else if (this.exclusives.length > 0) {
+          const exclusive = this.exclusives.shift()!;
+          try {
+            exclusive.resolve(await exclusive.body());
+          } catch (err) {
+            exclusive.reject(err);
+          }
+        } else return;
+      }
+    } finally {
+      this.draining = false;
+    }
   }
 
   /** One database transaction holding as many waiting transactions as the limits allow. */
