@@ -75,9 +75,12 @@ describe("SQLite WAL checkpoints", () => {
     while (checkpoints.rewinds === 0) await writeSome(10);
     const started = walBytes(file);
     // …then it stops growing: twice as many writes as it took to get here, and at least ~47 MiB of frames, land
-    // without the file growing past a few times the bound.
+    // without the file growing past a few times the bound. Eight times: the writer rewinds at twice the bound once the
+    // running pass ends, and under a loaded machine one pass's fsync lets a few hundred ~20 KiB writes land first
+    // (at four times this failed about 1 run in 12 with three copies of this file running at once); a WAL that is
+    // not bounded ends near ~47 MiB, over 5× this.
     await writeSome(Math.max(3000, 2 * i));
-    expect(walBytes(file)).toBeLessThanOrEqual(Math.max(started, 4 * 256 * frame));
+    expect(walBytes(file)).toBeLessThanOrEqual(Math.max(started, 8 * 256 * frame));
     await checkpoints.close();
     db.close();
 
