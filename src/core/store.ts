@@ -384,7 +384,8 @@ export class StateStore {
   /**
    * `landing` (a commit or txn), followed once it lands by a purge every `PURGE_EVERY` commits, counted as they start.
    * Most commits get `landing` itself back: no promise of their own (a commit is ~20 µs; each promise costs more once
-   * LangGraph has turned on async hooks). A failed purge only delays retention: it is reported, not thrown.
+   * LangGraph has turned on async hooks). A failed purge only delays retention: it is reported, not thrown; so does a
+   * failed commit that was due one (the next comes 1,024 commits later).
    */
   private thenPurge<T>(landing: Promise<T>): Promise<T> {
     if (++this.commitsSincePurge < PURGE_EVERY) return landing;
