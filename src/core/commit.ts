@@ -132,22 +132,23 @@ async function commitTxn<R>(
   within: WithinCommit | undefined,
   shape: (result: TxnResult) => R,
 ): Promise<R> {
-  requests.forEach((r, i) => {
-    checkKey(r.key, ctx.limits, requests.length > 1 ? ["requests", i, "key"] : ["key"]);
-  });
-  guards.forEach((g, i) => {
-    checkKey(g.key, ctx.limits, ["guards", i, "key"]);
-  });
+  for (let i = 0; i < requests.length; i++) {
+    checkKey(requests[i]!.key, ctx.limits, requests.length > 1 ? ["requests", i, "key"] : ["key"]);
+  }
+  for (let i = 0; i < guards.length; i++) checkKey(guards[i]!.key, ctx.limits, ["guards", i, "key"]);
   // A guard-less request hashes as it always has, so opIds recorded before guards existed still replay.
   const hash = opId === undefined ? undefined : payloadHash(guards.length === 0 ? requests : { requests, guards });
   // Guard events name the writer like the written keys' events do.
-  const owner = requests.find((r) => r.owner !== undefined)?.owner;
+  const owner = ownerOf(requests);
 
   const decision = await ctx.backend.transact<Decision>(async (tx) => {
-    const written = new Set(requests.map((r) => r.key));
-    const readOnly = guards.map((g) => g.key).filter((k) => !written.has(k));
-    const locked = tx.lock?.({ keys: [...written, ...readOnly], readOnly, ...(opId !== undefined && { opId }) });
-    if (isPending(locked)) await locked;
+    // Only a backend that locks per key (Postgres) needs the key sets; SQLite's transaction holds the file's lock.
+    if (tx.lock) {
+      const written = new Set(requests.map((r) => r.key));
+      const readOnly = guards.map((g) => g.key).filter((k) => !written.has(k));
+      const locked = tx.lock({ keys: [...written, ...readOnly], readOnly, ...(opId !== undefined && { opId }) });
+      if (isPending(locked)) await locked;
+    }
     // Read the clock after any lock wait, so lease expiry is judged at the time the commit decides.
     const now = ctx.now();
     if (opId !== undefined) {
@@ -257,6 +258,12 @@ async function commitTxn<R>(
     case "invalid":
       throw new InvalidInputError({ issues: decision.issues });
   }
+}
+
+/** The first owner a request names: guard events name the writer as the written keys' events do. */
+function ownerOf(requests: readonly TxnItem[]): string | undefined {
+  for (const r of requests) if (r.owner !== undefined) return r.owner;
+  return undefined;
 }
 
 /** Sets each result's seq from its event's answer; at once when every answer is already a number (SQLite). */

@@ -78,20 +78,20 @@ export function serializePut(
   const cleared: string[] = [];
   for (const channel of written) (Object.hasOwn(values, channel) ? present : cleared).push(channel);
   const finish = (dumped: [string, Uint8Array][]): SerializedPut => {
-    const [[type, checkpointBytes], [metadataType, metadataBytes], ...valueBytes] = dumped as [
-      [string, Uint8Array],
-      [string, Uint8Array],
-      ...[string, Uint8Array][],
-    ];
+    // dumped: the checkpoint, the metadata, then each present channel's value, in order.
+    const [type, checkpointBytes] = dumped[0]!;
+    const [metadataType, metadataBytes] = dumped[1]!;
     if (type !== metadataType) {
       throw new InvalidInputError({
         issues: [{ path: ["metadata"], message: `serialized as ${metadataType}, checkpoint as ${type}` }],
       });
     }
-    const blobs: CheckpointBlob[] = [
-      ...present.map((channel, i) => ({ channel, type: valueBytes[i]![0], value: valueBytes[i]![1] })),
-      ...cleared.map((channel) => ({ channel, type: EMPTY, value: NO_BYTES })),
-    ];
+    const blobs: CheckpointBlob[] = [];
+    for (let i = 0; i < present.length; i++) {
+      const [valueType, value] = dumped[2 + i]!;
+      blobs.push({ channel: present[i]!, type: valueType, value });
+    }
+    for (const channel of cleared) blobs.push({ channel, type: EMPTY, value: NO_BYTES });
     return {
       row: {
         ...ref,

@@ -375,7 +375,9 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
     // is guarded by the same claim.
     if (ns === "" && fenced.epoch !== undefined) request.epoch = fenced.epoch;
     if (fenced.owner !== undefined) request.owner = fenced.owner;
-    const guards = [...(ns === "" ? [] : [runFence(keys, fenced.epoch)]), ...(history ? [history] : [])];
+    const guards: Guard[] = [];
+    if (ns !== "") guards.push(runFence(keys, fenced.epoch));
+    if (history) guards.push(history);
     let row: CheckpointRow | undefined;
     try {
       const { results } = await commitWithRows(this.store, { requests: [request], guards }, (tx, [committed]) => {
