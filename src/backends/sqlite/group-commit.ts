@@ -101,7 +101,10 @@ export class GroupCommit<Tx> {
     });
   }
 
-  /** Runs `body` once no group is running or waiting, before any group that starts later (closing the connection). */
+  /**
+   * Runs `body` between groups (closing the connection, a WAL rewind): once no group is running and no transaction is
+   * waiting, so transactions issued before it go first; transactions issued while it runs wait for it.
+   */
   exclusive<T>(body: () => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.exclusives.push({ body, resolve: resolve as (v: unknown) => void, reject });
