@@ -159,6 +159,39 @@ describe("group commit (G4, G5, G6)", () => {
     expect(log).toEqual(["begin", "gathered", "savepoint", "now", "release", "commit", "notify"]);
   });
 
+  it("an exclusive body asked for while a group runs goes right after it, before transactions issued later", async () => {
+    const { log, group } = fakeConnection();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const first = group.run(async () => {
+      log.push("first");
+      await held;
+      return "first";
+    });
+    await new Promise((resolve) => setImmediate(resolve)); // the first group is running, held open
+    const exclusive = group.exclusive(async () => {
+      log.push("exclusive");
+      return "x";
+    });
+    // The next transaction is issued the moment the first one is answered, as a busy caller's would be: the group
+    // has committed and the drain has not yet moved on.
+    const later = first.then(() => group.run(body(log, "later")));
+    release();
+    expect(await Promise.all([first, exclusive, later])).toEqual(["first", "x", "later"]);
+    expect(log).toEqual(["begin", "first", "commit", "notify", "exclusive", "begin", "later", "commit", "notify"]);
+  });
+
+  it("an exclusive body that throws rejects its caller only; the next transaction still lands", async () => {
+    const { log, group } = fakeConnection();
+    await expect(
+      group.exclusive(async () => {
+        throw new Error("pragma failed");
+      }),
+    ).rejects.toThrow("pragma failed");
+    expect(await group.run(body(log, "next"))).toBe("next");
+    expect(log).toEqual(["begin", "next", "commit", "notify"]);
+  });
+
   it("keeps a group within its size bound", async () => {
     const log: string[] = [];
     const { sql } = fakeConnection();

@@ -102,8 +102,8 @@ export class GroupCommit<Tx> {
   }
 
   /**
-   * Runs `body` between groups (closing the connection, a WAL rewind): once no group is running and no transaction is
-   * waiting, so transactions issued before it go first; transactions issued while it runs wait for it.
+   * Runs `body` between groups (closing the connection, a WAL rewind): once no group is running, before any group that
+   * starts later. Under a steady stream of transactions it still runs right after the current group.
    */
   exclusive<T>(body: () => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -118,22 +118,23 @@ export class GroupCommit<Tx> {
   }
 
   /**
-   * Runs every waiting transaction, in groups, and every exclusive body once no transaction is waiting; one at a time.
-   * One loop instead of a queue of drains: a lone commit costs two promises here (this drain and its group), not five.
+   * Runs exclusive bodies and waiting transactions (in groups), one at a time, exclusive bodies first: one asked for
+   * while a group runs goes right after it, so a steady stream of transactions never holds it back. One loop instead
+   * of a queue of drains: a lone commit costs two promises here (this drain and its group), not five.
    */
   private async drain(): Promise<void> {
     this.draining = true;
     try {
       for (;;) {
-        if (this.waiting.length > 0) await this.group();
-        else if (this.exclusives.length > 0) {
+        if (this.exclusives.length > 0) {
           const exclusive = this.exclusives.shift()!;
           try {
             exclusive.resolve(await exclusive.body());
           } catch (err) {
             exclusive.reject(err);
           }
-        } else return;
+        } else if (this.waiting.length > 0) await this.group();
+        else return;
       }
     } finally {
       this.draining = false;
