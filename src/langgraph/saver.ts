@@ -25,7 +25,7 @@ import {
   type LoadedCheckpoint,
 } from "../core/checkpoints.js";
 import { InvalidInputError, VersionConflictError, isErrorCode } from "../core/errors.js";
-import { isPending } from "../core/backend.js";
+import { isPending, type Awaitable } from "../core/backend.js";
 import type { Json } from "../core/json.js";
 import { op } from "../core/ops.js";
 import { isWellFormed, type CommitRequest, type Guard, type StateRecord } from "../core/schemas.js";
@@ -317,11 +317,8 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
     const parentId = typeof c?.checkpoint_id === "string" && c.checkpoint_id !== "" ? c.checkpoint_id : null;
     const fenced = readFencedConfig(c);
     const keys = new ThreadKeys(this.keyPrefix, threadId);
-    // From the cache without a promise when it has the parent (a run's puts follow each other).
-    const parent =
-      parentId === null
-        ? undefined
-        : (this.parents.get(cacheKey(threadId, ns, parentId)) ?? (await this.parentFacts(threadId, ns, parentId)));
+    const facts = parentId === null ? undefined : this.parentFacts(threadId, ns, parentId);
+    const parent = isPending(facts) ? await facts : facts;
     if (parentId !== null && parent === undefined) {
       // The parent is not in this lineage (never was, or the thread was deleted under the run).
       throw lineageConflict(
@@ -618,10 +615,15 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
     });
   }
 
-  /** What a put needs of a stored checkpoint, from the cache or its row; `undefined` if it is not stored. */
-  private async parentFacts(threadId: string, ns: string, checkpointId: string): Promise<ParentFacts | undefined> {
-    const cached = this.parents.get(cacheKey(threadId, ns, checkpointId));
-    if (cached !== undefined) return cached;
+  /**
+   * What a put needs of a stored checkpoint, from the cache (at once, without a promise: a run's puts follow each
+   * other) or its row; `undefined` if it is not stored.
+   */
+  private parentFacts(threadId: string, ns: string, checkpointId: string): Awaitable<ParentFacts | undefined> {
+    return this.parents.get(cacheKey(threadId, ns, checkpointId)) ?? this.loadParentFacts(threadId, ns, checkpointId);
+  }
+
+  private async loadParentFacts(threadId: string, ns: string, checkpointId: string): Promise<ParentFacts | undefined> {
     const loaded = await this.checkpoints.getCheckpoint({ threadId, ns, checkpointId });
     if (!loaded) return undefined;
     const facts = {

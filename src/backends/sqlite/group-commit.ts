@@ -56,7 +56,7 @@ interface Exclusive {
 export class GroupCommit<Tx> {
   private readonly waiting: Waiting<Tx>[] = [];
   private readonly exclusives: Exclusive[] = [];
-  /** `drain` is running: it runs whatever is waiting, groups first, until nothing is. */
+  /** `drain` is running: it runs exclusive bodies first, then waiting transactions in groups, until nothing is left. */
   private draining = false;
   /** A start is queued as a microtask. */
   private scheduled = false;
