@@ -13,7 +13,7 @@
 import fp from "fastify-plugin";
 import { createHash, timingSafeEqual } from "node:crypto";
 import { isIP } from "node:net";
-import type { FastifyPluginAsync } from "fastify";
+import type { FastifyPluginAsync, FastifyRequest } from "fastify";
 import { ForbiddenError, InvalidInputError, UnauthorizedError } from "../core/errors.js";
 
 export interface AuthOptions {
@@ -77,27 +77,31 @@ function digest(secret: string): Buffer {
 
 const authPlugin: FastifyPluginAsync<AuthOptions> = async (app, { token }) => {
   const expected = token === undefined ? undefined : digest(token);
-  app.addHook("onRequest", async (request) => {
+  // A callback hook, not an async one: it runs on every request, and an async hook costs a promise and a hop.
+  app.addHook("onRequest", (request, _reply, done) => done(refusal(request)));
+  /** Why `request` may not be served, or `undefined` when it may. */
+  function refusal(request: FastifyRequest): Error | undefined {
     if (expected === undefined) {
       // Every route, /healthz included: without a token nothing may answer a rebound name.
       if (!isLoopback(request.socket.remoteAddress)) {
-        throw new ForbiddenError("this coordinator has no token and serves loopback clients only");
+        return new ForbiddenError("this coordinator has no token and serves loopback clients only");
       }
       if (!isLoopbackHost(request.headers.host)) {
-        throw new ForbiddenError(
+        return new ForbiddenError(
           "this coordinator has no token and serves requests for a loopback Host only (localhost, 127.0.0.0/8, [::1])",
         );
       }
       const origin = request.headers.origin;
       if (origin !== undefined && !isLoopbackOrigin(origin)) {
-        throw new ForbiddenError("this coordinator has no token and serves no other web origin than loopback");
+        return new ForbiddenError("this coordinator has no token and serves no other web origin than loopback");
       }
-      return;
+      return undefined;
     }
-    if (OPEN_ROUTES.has(request.routeOptions.url ?? "")) return;
+    if (OPEN_ROUTES.has(request.routeOptions.url ?? "")) return undefined;
     const presented = /^Bearer +(\S+) *$/i.exec(request.headers.authorization ?? "")?.[1];
-    if (presented === undefined || !timingSafeEqual(digest(presented), expected)) throw new UnauthorizedError();
-  });
+    if (presented === undefined || !timingSafeEqual(digest(presented), expected)) return new UnauthorizedError();
+    return undefined;
+  }
 };
 
 /**

@@ -14,7 +14,7 @@
  * await store.close();
  * ```
  */
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyServerOptions, type HookHandlerDoneFunction } from "fastify";
 import { FencedStateError, InvalidInputError } from "../core/errors.js";
 import type { Duplex } from "node:stream";
 import type { StateStore } from "../core/store.js";
@@ -165,15 +165,23 @@ export function createServer(store: StateStore, options: ServerOptions = {}): Fe
   });
   registerJsonBody(app);
 
-  app.addHook("onRequest", async (request, reply) => {
+  // Hooks on every request take Fastify's callback form: an async hook costs a promise and a microtask hop each.
+  app.addHook("onRequest", (request, reply, done) => {
     const route = request.routeOptions.url ?? "(unmatched)";
-    if (route === "/v1/watch") return;
-    const started = process.hrtime.bigint();
-    metrics.inflight++;
-    reply.raw.once("close", () => {
-      metrics.inflight--;
-      metrics.observeRequest(request.method, route, reply.statusCode, Number(process.hrtime.bigint() - started) / 1e9);
-    });
+    if (route !== "/v1/watch") {
+      const started = process.hrtime.bigint();
+      metrics.inflight++;
+      reply.raw.once("close", () => {
+        metrics.inflight--;
+        metrics.observeRequest(
+          request.method,
+          route,
+          reply.statusCode,
+          Number(process.hrtime.bigint() - started) / 1e9,
+        );
+      });
+    }
+    done();
   });
   drainOnClose(app, streams, options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS);
   app.register(bearerAuth, options.token === undefined ? {} : { token: options.token });
@@ -181,21 +189,28 @@ export function createServer(store: StateStore, options: ServerOptions = {}): Fe
   const routes = [...JSON_ROUTES, ...(options.files ? fileRoutes(options.files) : [])];
   for (const r of routes) {
     const countsCommits = r.operationId === "commit" || r.operationId === "txn";
-    const preValidation = async (request: { headers: { "content-type"?: string } }) => {
+    const preValidation = (
+      request: { headers: { "content-type"?: string } },
+      _reply: unknown,
+      done: HookHandlerDoneFunction,
+    ) => {
       // A body-less POST skips the content-type parser: it must still say it is JSON.
-      if (request.headers["content-type"] === undefined) throw unsupportedMediaType(undefined);
+      done(request.headers["content-type"] === undefined ? unsupportedMediaType(undefined) : undefined);
     };
     app.post(r.url, { schema: { body: r.body }, preValidation }, async (request) => {
+      let call: Promise<unknown> | undefined;
       try {
-        const call = r.handle(store, request.body);
+        call = r.handle(store, request.body);
         running.add(call);
-        void call.finally(() => running.delete(call)).catch(() => undefined);
         const result = await call;
         if (countsCommits) metrics.observeCommit((result as { replayed: boolean }).replayed ? "replayed" : "committed");
         return result;
       } catch (err) {
         if (countsCommits) metrics.observeCommit(err instanceof FencedStateError ? err.code : "UNAVAILABLE");
         throw err;
+      } finally {
+        // The handler awaits its call to the end whatever the client does, so it is the one place to forget it.
+        if (call) running.delete(call);
       }
     });
   }

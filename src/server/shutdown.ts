@@ -23,17 +23,24 @@ export function drainOnClose(app: FastifyInstance, streams: Set<AbortController>
     socket.once("close", () => inFlight.delete(socket));
   });
 
-  app.addHook("onRequest", async (request, reply) => {
-    if (closing) throw new UnavailableError({ cause: "the coordinator is shutting down" });
+  // Callback hooks, not async ones: these run on every request, and an async hook costs a promise and a hop each.
+  app.addHook("onRequest", (request, reply, done) => {
+    if (closing) return done(new UnavailableError({ cause: "the coordinator is shutting down" }));
     const socket = request.raw.socket;
-    if (!inFlight.has(socket)) return; // an injected request (tests) has no real socket
-    inFlight.set(socket, inFlight.get(socket)! + 1);
-    reply.raw.once("close", () => {
-      if (inFlight.has(socket)) inFlight.set(socket, inFlight.get(socket)! - 1);
-    });
+    const n = inFlight.get(socket);
+    // An injected request (tests) has no real socket.
+    if (n !== undefined) {
+      inFlight.set(socket, n + 1);
+      reply.raw.once("close", () => {
+        const now = inFlight.get(socket);
+        if (now !== undefined) inFlight.set(socket, now - 1);
+      });
+    }
+    done();
   });
-  app.addHook("onSend", async (_request, reply) => {
+  app.addHook("onSend", (_request, reply, payload, done) => {
     if (closing) reply.header("connection", "close");
+    done(null, payload);
   });
   app.addHook("preClose", async () => {
     closing = true;

@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openStore, op, type StateEvent, type StateStore } from "../../src/index.js";
 import { FencedCheckpointSaver } from "../../src/langgraph/index.js";
 import { commitWithin } from "../support/within.js";
-import { queriesSentBy } from "../support/pg-queries.js";
+import { isPrepare, queriesSentBy, statementsSentBy } from "../support/pg-queries.js";
 import { firstNotified, listening } from "../support/postgres.js";
 import { dropTestSchemas, postgresUrl, testSchemaName, withPgClient as admin } from "../support/backends.js";
 
@@ -90,13 +90,14 @@ describe("postgres round trips of the LangGraph saver", () => {
     const store = await host();
     const saver = new FencedCheckpointSaver(store);
     const head = await chain(saver, 2);
-    const sent = await queriesSentBy(() =>
-      saver.put(head, checkpoint(2), { source: "loop", step: 2, parents: {} }, { messages: 3, step: 3 }),
+    const sent = await queriesSentBy(
+      () => saver.put(head, checkpoint(2), { source: "loop", step: 2, parents: {} }, { messages: 3, step: 3 }),
+      { prepares: false },
     );
     expect(sent).toHaveLength(3);
     expect(sent[0]).toMatch(/^BEGIN;/);
     expect(sent[1]).toMatch(
-      /UPDATE [^;]*\.records[\s\S]*INSERT INTO [^;]*\.events[\s\S]*INSERT INTO [^;]*\.checkpoints /,
+      /EXECUTE fenced_x_update_record\([\s\S]*EXECUTE fenced_x_append_event\([\s\S]*EXECUTE fenced_x_insert_checkpoint\(/,
     );
     expect(sent[1]).toMatch(/COMMIT$/);
     expect(sent[2]).toMatch(/pg_notify/);
@@ -134,22 +135,28 @@ describe("postgres round trips of the LangGraph saver", () => {
     const store = await host();
     await store.commit({ key: "rt/x", op: op.set(0) });
     let result: Awaited<ReturnType<StateStore["commit"]>> | undefined;
-    const plain = await queriesSentBy(async () => {
-      result = await store.commit({ key: "rt/x", op: op.set(1), expectVersion: 1 });
-    });
+    const plain = await queriesSentBy(
+      async () => {
+        result = await store.commit({ key: "rt/x", op: op.set(1), expectVersion: 1 });
+      },
+      { prepares: false },
+    );
     expect(plain).toHaveLength(3);
-    expect(plain[1]).toMatch(/INSERT INTO [^;]*\.events[\s\S]*COMMIT$/);
+    expect(plain[1]).toMatch(/EXECUTE fenced_x_append_event\([\s\S]*COMMIT$/);
     // The seq answered with the COMMIT is the event's in the log.
     expect((await store.events("rt/")).map((e) => [e.seq, e.version])).toEqual([
       [1, 1],
       [result!.seq, 2],
     ]);
     expect(result!.seq).toBe(2);
-    const withOpId = await queriesSentBy(async () => {
-      result = await store.commit({ key: "rt/x", op: op.set(2), expectVersion: 2, opId: "rt-op" });
-    });
+    const withOpId = await queriesSentBy(
+      async () => {
+        result = await store.commit({ key: "rt/x", op: op.set(2), expectVersion: 2, opId: "rt-op" });
+      },
+      { prepares: false },
+    );
     expect(withOpId).toHaveLength(4);
-    expect(withOpId[2]).toMatch(/INSERT INTO [^;]*\.idempotency[\s\S]*COMMIT$/);
+    expect(withOpId[2]).toMatch(/EXECUTE fenced_x_put_idempotency\([\s\S]*COMMIT$/);
     expect(result).toMatchObject({ version: 3, seq: await store.lastSeq() });
     const replay = await store.commit({ key: "rt/x", op: op.set(2), expectVersion: 2, opId: "rt-op" });
     expect(replay).toMatchObject({ version: 3, seq: result!.seq, replayed: true });
@@ -246,5 +253,57 @@ describe("postgres round trips of the LangGraph saver", () => {
       return result;
     });
     expect(first).toMatchObject({ value: { key: "closing/x", seq: committed.seq, outcome: "committed" } });
+  });
+
+  it("each connection prepares the transaction statements once, before its first transaction; commits then EXECUTE them", async () => {
+    const store = await host();
+    const sent = await statementsSentBy(() =>
+      Promise.all(Array.from({ length: 40 }, (_, i) => store.commit({ key: `prep/${i % 8}`, op: op.increment(1) }))),
+    );
+    const texts = sent.map((q) => q.text);
+    const prepares = texts.filter(isPrepare);
+    // A pool of 4: at most one PREPARE per connection, however many transactions each ran.
+    expect(prepares.length).toBeGreaterThanOrEqual(1);
+    expect(prepares.length).toBeLessThanOrEqual(4);
+    for (const p of prepares) expect(p).toMatch(/PREPARE fenced_x_put_record\([\s\S]*PREPARE fenced_x_append_event\(/);
+    // Every write ran as EXECUTE: no statement text of a record or an event went over the wire again.
+    const writes = texts.filter((t) => !isPrepare(t) && /COMMIT$/.test(t));
+    expect(writes).toHaveLength(40);
+    for (const t of writes) {
+      expect(t).not.toMatch(/INSERT INTO|UPDATE /);
+      expect(t).toMatch(/EXECUTE fenced_x_(put|update)_record\([\s\S]*EXECUTE fenced_x_append_event\(/);
+    }
+    const total = (await Promise.all(Array.from({ length: 8 }, (_, i) => store.read(`prep/${i}`)))).reduce(
+      (n, r) => n + (r.value as number),
+      0,
+    );
+    expect(total).toBe(40);
+  });
+
+  it("a connection whose prepare fails is dropped, never pooled again: that commit is UNAVAILABLE with nothing applied, the next prepares a fresh connection", async () => {
+    const store = await host({ pool: { max: 1 } });
+    const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
+    const original = proto.query;
+    let failed = 0;
+    proto.query = function (this: unknown, ...args: unknown[]) {
+      if (typeof args[0] === "string" && isPrepare(args[0]) && failed++ === 0) {
+        // Half of it lands (the first statement), then the query fails: the connection holds some of the names.
+        return (original.call(this, args[0].split(";\n")[0]) as Promise<unknown>).then(() => {
+          throw new Error("injected: prepare failed half-way");
+        });
+      }
+      return original.apply(this, args);
+    };
+    let first: unknown;
+    try {
+      first = await store.commit({ key: "prep/x", op: op.set(1) }).catch((err: unknown) => err);
+    } finally {
+      proto.query = original;
+    }
+    expect(first).toMatchObject({ code: "UNAVAILABLE", retryable: true });
+    expect((await store.read("prep/x")).version).toBe(0);
+    // A pool of one: had the half-prepared connection been pooled again, this commit's PREPARE would fail on it.
+    await expect(store.commit({ key: "prep/x", op: op.set(2) })).resolves.toMatchObject({ version: 1 });
+    expect(await store.read("prep/x")).toMatchObject({ value: 2, version: 1 });
   });
 });

@@ -6,10 +6,20 @@ import pg from "pg";
 
 /**
  * The query texts node-postgres sent while `body` ran, in order: one round trip each, since node-postgres does not
- * pipeline.
+ * pipeline. `{ prepares: false }` leaves out the one query a connection sends before its first transaction, which
+ * prepares the transaction statements (`PREPARE`): what a call costs once its connection is warm.
  */
-export async function queriesSentBy(body: () => Promise<unknown>): Promise<string[]> {
-  return (await statementsSentBy(body)).map((s) => s.text);
+export async function queriesSentBy(
+  body: () => Promise<unknown>,
+  options: { prepares?: boolean } = {},
+): Promise<string[]> {
+  const sent = (await statementsSentBy(body)).map((s) => s.text);
+  return options.prepares === false ? sent.filter((text) => !isPrepare(text)) : sent;
+}
+
+/** Whether a query is a connection's one-time preparation of the transaction statements. */
+export function isPrepare(text: string): boolean {
+  return text.startsWith("PREPARE fenced_x_");
 }
 
 /** The statements (text and parameter values) node-postgres sent while `body` ran, in order. */

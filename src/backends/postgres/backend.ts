@@ -19,7 +19,7 @@ import { isConnectionFailure, storeError, unavailable } from "./errors.js";
 import { CommitListener, commitChannel } from "./notify.js";
 import { DEFAULT_SCHEMA, type PostgresBackendOptions } from "./options.js";
 import { SCHEMA_NAME, migrate, quoteIdent } from "./schema.js";
-import { text, txSql, type TxSql } from "./sql.js";
+import { prepareAll, text, txSql, type TxSql } from "./sql.js";
 import { PostgresTx } from "./tx.js";
 import { PostgresCheckpoints, checkpointTxSql, type CheckpointTxSql } from "./checkpoints.js";
 import { eventSql, type EventSql } from "./events.js";
@@ -87,6 +87,9 @@ export class PostgresBackend implements Backend {
   readonly checkpoints: CheckpointReader;
   private readonly sql: ReturnType<typeof readStatements>;
   private readonly eventSql: EventSql;
+  /** Prepares the statements transactions `EXECUTE` (sql.ts, `Prepared`) on a connection, and those that have them. */
+  private readonly prepareAll: string;
+  private readonly prepared = new WeakSet<pg.PoolClient>();
   /** Wakes local watchers again while a read found events held back (see `readEvents`). */
   private readonly recheck: { timer: NodeJS.Timeout | undefined; delayMs: number } = {
     timer: undefined,
@@ -142,11 +145,30 @@ export class PostgresBackend implements Backend {
     this.checkpoints = gatedReader(new PostgresCheckpoints(this.pool, s), this.gate);
     this.sql = readStatements(s);
     this.eventSql = eventSql(s, this.schema);
+    this.prepareAll = prepareAll([...this.txSql.prepared, ...this.eventSql.prepared, ...this.checkpointSql.prepared]);
     const channel = commitChannel(this.schema);
     // Its own implicit transaction behind the COMMIT (tx.ts, `notifyCommitted`), committed without waiting for its flush.
     this.notify = `SELECT set_config('synchronous_commit', 'off', true), pg_notify(${text(channel)}, '')`;
     this.commitListener = new CommitListener(config, channel, () => this.listeners.notify());
   }
+
+  /**
+   * A pooled connection ready for a transaction: the first time a connection is used for one, the transaction
+   * statements are prepared on it (sql.ts, `Prepared`), in a round trip of its own. One whose prepare fails is
+   * destroyed.
+   */
+  private readonly connect = async (): Promise<pg.PoolClient> => {
+    const client = await this.pool.connect();
+    if (this.prepared.has(client)) return client;
+    try {
+      await client.query(this.prepareAll);
+    } catch (err) {
+      client.release(true);
+      throw err;
+    }
+    this.prepared.add(client);
+    return client;
+  };
 
   transact<T>(fn: (tx: BackendTx) => Promise<T>): Promise<T> {
     return this.gate.run(() => this.transactOpen(fn));
@@ -155,7 +177,7 @@ export class PostgresBackend implements Backend {
   private async transactOpen<T>(fn: (tx: BackendTx) => Promise<T>): Promise<T> {
     let tx: PostgresTx;
     try {
-      tx = await PostgresTx.start(this.pool, this.schema, this.txSql, this.checkpointSql, this.eventSql);
+      tx = await PostgresTx.start(this.connect, this.schema, this.txSql, this.checkpointSql, this.eventSql);
     } catch (err) {
       throw unavailable(err, "cannot get a connection");
     }

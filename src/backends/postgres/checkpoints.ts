@@ -23,7 +23,7 @@ import {
 } from "../../core/checkpoints.js";
 import { InvalidInputError } from "../../core/errors.js";
 import { storeError } from "./errors.js";
-import { bytes, int, text, textParam } from "./sql.js";
+import { bytes, int, prepared, text, textParam } from "./sql.js";
 
 /** The migration that adds checkpoint storage (POSTGRES_MIGRATIONS[1]); `$S` is the quoted schema. */
 export const CHECKPOINTS_MIGRATION = `
@@ -66,7 +66,33 @@ export const CHECKPOINTS_MIGRATION = `
 
 /** The checkpoint statements of a transaction on the quoted schema `s` (rendered as text, see sql.ts). */
 export function checkpointTxSql(s: string) {
+  const insertRow = `INSERT INTO ${s}.checkpoints (thread_id, ns, checkpoint_id, parent_id, head_version, type, checkpoint,
+      metadata, blob_refs) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`;
+  const rowParams = ["text", "text", "text", "text", "bigint", "text", "bytea", "bytea", "jsonb"];
+  const insert = prepared("insert_checkpoint", rowParams, insertRow);
+  const insertNew = prepared("insert_new_checkpoint", rowParams, `${insertRow} ON CONFLICT DO NOTHING RETURNING 1`);
+  const putWrite = prepared(
+    "put_write",
+    ["text", "text", "text", "text", "int", "text", "text", "bytea", "text"],
+    `INSERT INTO ${s}.checkpoint_writes (thread_id, ns, checkpoint_id, task_id, idx, channel, type, value, task_path)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+       ON CONFLICT (thread_id, ns, checkpoint_id, task_id, idx) DO UPDATE SET channel = excluded.channel,
+         type = excluded.type, value = excluded.value, task_path = excluded.task_path WHERE excluded.idx < 0`,
+  );
+  const writeArgs = (ref: CheckpointRef, w: CheckpointWrite) => [
+    text(ref.threadId),
+    text(ref.ns),
+    text(ref.checkpointId),
+    text(w.taskId),
+    int(w.idx),
+    text(w.channel),
+    text(w.type),
+    bytes(w.value),
+    text(w.taskPath),
+  ];
   return {
+    /** The statements below that run as `EXECUTE` (sql.ts, `Prepared`). */
+    prepared: [insert.statement, insertNew.statement, putWrite.statement],
     /**
      * Inserts the row unless its lineage has that id already; answers one row when it was new, none otherwise. With
      * `existing: "fail"`, an id the lineage has fails the statement instead (a unique violation on `checkpoints`).
@@ -75,10 +101,17 @@ export function checkpointTxSql(s: string) {
       const refs = Object.fromEntries(
         Object.entries(r.blobRefs).map(([c, ref]) => [c, [ref.checkpointId, ref.headVersion]]),
       );
-      return `INSERT INTO ${s}.checkpoints (thread_id, ns, checkpoint_id, parent_id, head_version, type, checkpoint, metadata, blob_refs)
-        VALUES (${text(r.threadId)}, ${text(r.ns)}, ${text(r.checkpointId)}, ${text(r.parentId)}, ${int(r.headVersion)},
-                ${text(r.type)}, ${bytes(r.checkpoint)}, ${bytes(r.metadata)}, ${text(JSON.stringify(refs))}::jsonb)
-        ${options?.existing === "fail" ? "" : "ON CONFLICT DO NOTHING RETURNING 1"}`;
+      return (options?.existing === "fail" ? insert : insertNew).run(
+        text(r.threadId),
+        text(r.ns),
+        text(r.checkpointId),
+        text(r.parentId),
+        int(r.headVersion),
+        text(r.type),
+        bytes(r.checkpoint),
+        bytes(r.metadata),
+        text(JSON.stringify(refs)),
+      );
     },
     /** The values a new checkpoint wrote (sent only after `insert` answered that it was new). */
     insertBlobs: (ref: CheckpointRef, blobs: CheckpointBlob[]) =>
@@ -96,13 +129,8 @@ export function checkpointTxSql(s: string) {
         const k = `${w.taskId}\u0000${w.idx}`;
         if (w.idx < 0 || !settled.has(k)) settled.set(k, w);
       }
-      const values = [...settled.values()]
-        .map(
-          (w) =>
-            `(${text(ref.threadId)}, ${text(ref.ns)}, ${text(ref.checkpointId)}, ${text(w.taskId)}, ${int(w.idx)},
-              ${text(w.channel)}, ${text(w.type)}, ${bytes(w.value)}, ${text(w.taskPath)})`,
-        )
-        .join(", ");
+      if (settled.size === 1) return putWrite.run(...writeArgs(ref, settled.values().next().value!));
+      const values = [...settled.values()].map((w) => `(${writeArgs(ref, w).join(", ")})`).join(", ");
       return `INSERT INTO ${s}.checkpoint_writes (thread_id, ns, checkpoint_id, task_id, idx, channel, type, value, task_path)
         VALUES ${values}
         ON CONFLICT (thread_id, ns, checkpoint_id, task_id, idx) DO UPDATE SET channel = excluded.channel,

@@ -36,7 +36,7 @@
  * with an older id) has ended: right after its own commit for a lone writer, moments later under concurrent writers.
  * Writers never wait for it.
  */
-import { int, text } from "./sql.js";
+import { int, prepared, text } from "./sql.js";
 import { lockId } from "./locks.js";
 import type { StateEvent } from "../../core/schemas.js";
 
@@ -109,17 +109,22 @@ export function eventSql(s: string, schema: string) {
   /** The highest seq a reader may know final: the last visible event below the first unsettled one. */
   const settledLast = `(SELECT coalesce(max(l.seq), 0) FROM ${s}.events AS l WHERE l.seq < coalesce(${unsettled("0")}, ${NO_BOUND}))`;
   const batch = (statement: string) => [...before, statement].join(";\n");
+  const append = prepared(
+    "append_event",
+    ["bigint", "text", "bigint", "bigint", "text", "text", "text"],
+    `INSERT INTO ${s}.events (seq, horizon, ts, key, version, epoch, owner, op_id, outcome)
+       SELECT g.seq, g.horizon, $1, $2, $3, $4, $5, $6, $7 FROM ${s}.take_event_seq(${mutex}, ${tag}) AS g
+     RETURNING seq`,
+  );
   return {
+    /** The statements below that run as `EXECUTE` (sql.ts, `Prepared`). */
+    prepared: [append.statement],
     /**
      * Appends an event: takes its seq and horizon in the critical section (see the top of this file), then inserts
      * the row, in one statement; answers `seq`.
      */
     append: (e: Omit<StateEvent, "seq">) =>
-      `INSERT INTO ${s}.events (seq, horizon, ts, key, version, epoch, owner, op_id, outcome)
-         SELECT g.seq, g.horizon, ${int(e.ts)}, ${text(e.key)}, ${int(e.version)}, ${int(e.epoch)}, ${text(e.owner)},
-                ${text(e.opId)}, ${text(e.outcome)}
-           FROM ${s}.take_event_seq(${mutex}, ${tag}) AS g
-         RETURNING seq`,
+      append.run(int(e.ts), text(e.key), int(e.version), int(e.epoch), text(e.owner), text(e.opId), text(e.outcome)),
     /**
      * Settled events after `after` whose key is in [`from`, `to`), oldest first, at most `limit`; each row (and one
      * row of NULLs when there is none) also says `held`: whether a visible event after `after` is not settled yet.

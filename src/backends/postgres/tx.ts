@@ -104,7 +104,7 @@ export class PostgresTx implements BackendTx {
   };
 
   private constructor(
-    private readonly pool: pg.Pool,
+    private readonly connect: () => Promise<pg.PoolClient>,
     client: pg.PoolClient,
     private readonly schema: string,
     private readonly sql: TxSql,
@@ -115,15 +115,18 @@ export class PostgresTx implements BackendTx {
     client.on("error", this.onError);
   }
 
-  /** Checks out a connection; the transaction begins with its first statement. */
+  /**
+   * Checks out a connection through `connect` (the backend's: a pooled connection with the statements prepared); the
+   * transaction begins with its first statement.
+   */
   static async start(
-    pool: pg.Pool,
+    connect: () => Promise<pg.PoolClient>,
     schema: string,
     sql: TxSql,
     checkpointSql: CheckpointTxSql,
     eventSql: EventSql,
   ): Promise<PostgresTx> {
-    return new PostgresTx(pool, await pool.connect(), schema, sql, checkpointSql, eventSql);
+    return new PostgresTx(connect, await connect(), schema, sql, checkpointSql, eventSql);
   }
 
   async lock(scope: { keys: readonly string[]; readOnly?: readonly string[]; opId?: string }): Promise<void> {
@@ -288,7 +291,7 @@ export class PostgresTx implements BackendTx {
       this.replaceable = false;
       this.lost = true;
       this.release();
-      const fresh = await this.pool.connect();
+      const fresh = await this.connect();
       fresh.on("error", this.onError);
       this.client = fresh;
       this.lost = false;
