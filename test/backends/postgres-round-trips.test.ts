@@ -1,8 +1,8 @@
 /**
  * What a LangGraph call costs the Postgres backend in queries (issue 18): node-postgres sends one query at a time,
  * so each query is a round trip. A checkpoint read is one statement (one snapshot, outside any transaction); a put
- * waits on two round trips (its event and checkpoint row travel with the COMMIT) and sends its NOTIFY behind the
- * COMMIT without waiting; a put whose checkpoint id the
+ * waits on two round trips (its event and checkpoint row travel with the COMMIT) and, when a connection listens,
+ * sends its NOTIFY behind the COMMIT without waiting (with nobody listening, none); a put whose checkpoint id the
  * lineage already has writes nothing of its own; and `close` still delivers the NOTIFY of the last commit.
  */
 import { uuid6, type Checkpoint } from "@langchain/langgraph-checkpoint";
@@ -86,26 +86,49 @@ describe("postgres round trips of the LangGraph saver", () => {
     expect((await saver.getTuple(latest))?.checkpoint.channel_values).toEqual({ messages: ["message 2"], step: 2 });
   });
 
-  it("waits on two round trips for a put (locks and state; record, event, checkpoint row, values and COMMIT), then sends the NOTIFY unwaited", async () => {
+  it("waits on two round trips for a put (locks and state; record, event, checkpoint row, values and COMMIT), then sends the NOTIFY unwaited when a connection listens", async () => {
+    const app = `fenced-listen-${schema}`;
     const store = await host();
+    const watcherHost = await host({ pool: { applicationName: app } });
     const saver = new FencedCheckpointSaver(store);
-    const head = await chain(saver, 2);
-    const sent = await queriesSentBy(
-      () => saver.put(head, checkpoint(2), { source: "loop", step: 2, parents: {} }, { messages: 3, step: 3 }),
-      { prepares: false },
+    let head = await chain(saver, 2);
+    const put = (step: number) =>
+      queriesSentBy(
+        async () => {
+          head = await saver.put(
+            head,
+            checkpoint(step),
+            { source: "loop", step, parents: {} },
+            { messages: step + 1, step: step + 1 },
+          );
+        },
+        { prepares: false },
+      );
+    // Nobody listens: the last batch asks (the probe before COMMIT) and no NOTIFY follows.
+    const alone = await put(2);
+    expect(alone).toHaveLength(2);
+    expect(alone[0]).toMatch(/^BEGIN;/);
+    expect(alone[1]).toMatch(
+      /EXECUTE fenced_x_update_record\([\s\S]*EXECUTE fenced_x_append_event\([\s\S]*EXECUTE fenced_x_insert_checkpoint\([\s\S]*EXECUTE fenced_x_listened;\nCOMMIT$/,
     );
+    // A watcher on another pool listens: the same put now sends its NOTIFY behind the COMMIT.
+    const stop = new AbortController();
+    const watching = (async () => {
+      for await (const _ of watcherHost.watch("langgraph/", { signal: stop.signal, pollMs: 60_000 }));
+    })();
+    await listening(app);
+    const sent = await put(3);
+    stop.abort();
+    await watching;
     expect(sent).toHaveLength(3);
-    expect(sent[0]).toMatch(/^BEGIN;/);
-    expect(sent[1]).toMatch(
-      /EXECUTE fenced_x_update_record\([\s\S]*EXECUTE fenced_x_append_event\([\s\S]*EXECUTE fenced_x_insert_checkpoint\(/,
-    );
-    expect(sent[1]).toMatch(/COMMIT$/);
+    expect(sent[1]).toMatch(/EXECUTE fenced_x_listened;\nCOMMIT$/);
     expect(sent[2]).toMatch(/pg_notify/);
     const events = await store.events("langgraph/t/head/");
     expect(events.map((e) => [e.seq, e.version, e.outcome])).toEqual([
       [1, 1, "committed"],
       [2, 2, "committed"],
       [3, 3, "committed"],
+      [4, 4, "committed"],
     ]);
   });
 
@@ -141,7 +164,8 @@ describe("postgres round trips of the LangGraph saver", () => {
       },
       { prepares: false },
     );
-    expect(plain).toHaveLength(3);
+    // Nobody listens: no NOTIFY follows.
+    expect(plain).toHaveLength(2);
     expect(plain[1]).toMatch(/EXECUTE fenced_x_append_event\([\s\S]*COMMIT$/);
     // The seq answered with the COMMIT is the event's in the log.
     expect((await store.events("rt/")).map((e) => [e.seq, e.version])).toEqual([
@@ -155,7 +179,7 @@ describe("postgres round trips of the LangGraph saver", () => {
       },
       { prepares: false },
     );
-    expect(withOpId).toHaveLength(4);
+    expect(withOpId).toHaveLength(3);
     expect(withOpId[2]).toMatch(/EXECUTE fenced_x_put_idempotency\([\s\S]*COMMIT$/);
     expect(result).toMatchObject({ version: 3, seq: await store.lastSeq() });
     const replay = await store.commit({ key: "rt/x", op: op.set(2), expectVersion: 2, opId: "rt-op" });

@@ -16,7 +16,7 @@ import type { Outcome, StateEvent } from "../../core/schemas.js";
 import { prefixEnd } from "../key-order.js";
 import { Listeners } from "../serial.js";
 import { isConnectionFailure, storeError, unavailable } from "./errors.js";
-import { CommitListener, commitChannel } from "./notify.js";
+import { CommitListener, commitChannel, listenSql } from "./notify.js";
 import { DEFAULT_SCHEMA, type PostgresBackendOptions } from "./options.js";
 import { SCHEMA_NAME, migrate, quoteIdent } from "./schema.js";
 import { prepareAll, text, txSql, type TxSql } from "./sql.js";
@@ -90,6 +90,8 @@ export class PostgresBackend implements Backend {
   /** Prepares the statements transactions `EXECUTE` (sql.ts, `Prepared`) on a connection, and those that have them. */
   private readonly prepareAll: string;
   private readonly prepared = new WeakSet<pg.PoolClient>();
+  /** The listen lock's statements (notify.ts): a NOTIFY goes out only when some connection listens. */
+  private readonly listen: ReturnType<typeof listenSql>;
   /** Wakes local watchers again while a read found events held back (see `readEvents`). */
   private readonly recheck: { timer: NodeJS.Timeout | undefined; delayMs: number } = {
     timer: undefined,
@@ -145,11 +147,17 @@ export class PostgresBackend implements Backend {
     this.checkpoints = gatedReader(new PostgresCheckpoints(this.pool, s), this.gate);
     this.sql = readStatements(s);
     this.eventSql = eventSql(s, this.schema);
-    this.prepareAll = prepareAll([...this.txSql.prepared, ...this.eventSql.prepared, ...this.checkpointSql.prepared]);
+    this.listen = listenSql(this.schema);
+    this.prepareAll = prepareAll([
+      ...this.txSql.prepared,
+      ...this.eventSql.prepared,
+      ...this.checkpointSql.prepared,
+      ...this.listen.prepared,
+    ]);
     const channel = commitChannel(this.schema);
     // Its own implicit transaction behind the COMMIT (tx.ts, `notifyCommitted`), committed without waiting for its flush.
     this.notify = `SELECT set_config('synchronous_commit', 'off', true), pg_notify(${text(channel)}, '')`;
-    this.commitListener = new CommitListener(config, channel, () => this.listeners.notify());
+    this.commitListener = new CommitListener(config, channel, this.listen.hold, () => this.listeners.notify());
   }
 
   /**
@@ -184,9 +192,10 @@ export class PostgresBackend implements Backend {
     let notifying = false;
     try {
       const result = await fn(tx);
-      await tx.commit();
+      const listened = await tx.commit(this.listen.probe);
       if (tx.appended) {
-        notifying = this.notifyCommitted(tx);
+        // Other hosts hear of it only when some connection listens (notify.ts); this host's watchers always do.
+        if (listened) notifying = this.notifyCommitted(tx);
         this.listeners.notify();
       }
       return result;

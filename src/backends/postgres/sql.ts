@@ -57,7 +57,7 @@ export function prepared(name: string, params: readonly string[], body: string) 
   const statement: Prepared = { name: `fenced_x_${name}`, params, body };
   return {
     statement,
-    run: (...args: string[]) => `EXECUTE ${statement.name}(${args.join(", ")})`,
+    run: (...args: string[]) => `EXECUTE ${statement.name}${args.length > 0 ? `(${args.join(", ")})` : ""}`,
   };
 }
 
@@ -66,7 +66,9 @@ export function prepared(name: string, params: readonly string[], body: string) 
  * failed is destroyed, never reused (it may hold some of them, and a second PREPARE of a name fails).
  */
 export function prepareAll(statements: readonly Prepared[]): string {
-  return statements.map((p) => `PREPARE ${p.name}(${p.params.join(", ")}) AS ${p.body}`).join(";\n");
+  return statements
+    .map((p) => `PREPARE ${p.name}${p.params.length > 0 ? `(${p.params.join(", ")})` : ""} AS ${p.body}`)
+    .join(";\n");
 }
 
 /** The statements of a transaction on the quoted schema `s`. */

@@ -182,11 +182,17 @@ export class PostgresTx implements BackendTx {
     });
   }
 
-  /** Sends the pending writes and COMMIT in one round trip. */
-  async commit(): Promise<void> {
-    const tag = (await this.send(["COMMIT"]))[0]?.command;
+  /**
+   * Sends the pending writes and COMMIT in one round trip. A transaction that appended also sends `listenProbe`
+   * before its COMMIT (notify.ts, `listenSql`); answers whether it found a listener (false when it did not ask).
+   */
+  async commit(listenProbe: string): Promise<boolean> {
+    const probe = this.appended;
+    const results = await this.send(probe ? [listenProbe, "COMMIT"] : ["COMMIT"]);
+    const tag = results.at(-1)?.command;
     // COMMIT of a transaction a failed statement aborted reports ROLLBACK instead of failing.
     if (tag !== "COMMIT") throw new UnavailableError({ cause: `transaction was rolled back (${tag})` });
+    return probe && (results[0]!.rows[0] as { listened: boolean }).listened;
   }
 
   /**
