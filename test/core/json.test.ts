@@ -1,4 +1,5 @@
 /** JSON rules of the core (src/core/json.ts): what is storable, canonical text for hashes, deep equality. */
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { canonicalJson, findNonJson, isJsonObject, jsonEqual, mergePatch, payloadHash } from "../../src/core/json.js";
 import { headCheckpointId } from "../../src/core/checkpoints.js";
@@ -42,6 +43,16 @@ describe("canonicalJson and jsonEqual", () => {
     expect(canonicalJson({ a: undefined, b: 1 })).toBe('{"b":1}');
     expect(canonicalJson([1, 2, [3, 4]])).toBe("[1,2,[3,4]]");
     expect(payloadHash([1, 2])).not.toBe(payloadHash([12]));
+  });
+
+  it("payloadHash is SHA-256 of the canonical text, base64url: the digest idempotency records stored before still match", () => {
+    // Computed with createHash("sha256") when records began to be stored: a replay compares against such digests.
+    expect(payloadHash([{ op: { type: "increment", by: 1 }, key: "k" }])).toBe(
+      "pfLgV87tmQveXFEYl6hPSgK9x5W3d2_XrIuviaV62yo",
+    );
+    for (const value of [null, "é", { b: [1, { z: null, a: "x" }] }, [1.5, -0, true]]) {
+      expect(payloadHash(value)).toBe(createHash("sha256").update(canonicalJson(value)).digest("base64url"));
+    }
   });
 
   it("jsonEqual is deep equality of JSON values", () => {
