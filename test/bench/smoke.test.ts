@@ -99,3 +99,27 @@ describe("npm run bench --tiny", () => {
     expect(existsSync(out)).toBe(false);
   });
 });
+
+describe("bench/put-layouts.ts", () => {
+  it("reports each layout's µs and WAL frames per put and its ratio to SqliteSaver's statement", async () => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ["--import", "tsx", "bench/put-layouts.ts", "--writes", "60", "--rounds", "1"],
+      { cwd: ROOT },
+    );
+    const rows = stdout
+      .trim()
+      .split("\n")
+      .slice(1)
+      .map((line) => /^(.+?)\s+([\d.]+) µs\/put\s+([\d.]+) WAL frames\/put\s+.*: ([\d.]+)×$/.exec(line));
+    expect(rows.map((m) => m?.[1])).toEqual([
+      "fenced (head record + event + checkpoint row)",
+      "sketch (the checkpoint row is head and event)",
+      "SqliteSaver (INSERT OR REPLACE, autocommit)",
+    ]);
+    for (const m of rows) for (const n of m!.slice(2)) expect(Number(n)).toBeGreaterThan(0);
+    // The layouts differ in what they write, which the frames show whatever the timing: ours adds pages.
+    expect(Number(rows[0]![3])).toBeGreaterThan(Number(rows[2]![3]));
+    expect(rows[2]![4]).toBe("1.00");
+  });
+});
