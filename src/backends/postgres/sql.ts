@@ -39,7 +39,7 @@ export function int(value: number | string): string {
 
 /**
  * A statement a transaction runs on every commit, prepared once per connection (SQL `PREPARE`, sent before the
- * connection's first transaction: `preparedOn`) and run as `EXECUTE name(literals)` inside the transaction's batch.
+ * connection's first transaction by the backend's `connect`) and run as `EXECUTE name(literals)` inside the transaction's batch.
  * The server then parses and plans it once per connection instead of once per commit: a commit's batches cost the
  * server ~35% less CPU (218 against 338 µs, measured), which is what bounds commits when the CPUs are busy. Batches
  * still travel as one simple query each; only the statements' text changed.
