@@ -304,6 +304,31 @@ describe("postgres round trips of the LangGraph saver", () => {
     expect(total).toBe(40);
   });
 
+  it("a putWrites of any number of writes is one prepared statement (unnest), sent with its COMMIT, and keeps the first regular write", async () => {
+    const saver = new FencedCheckpointSaver(await host());
+    const head = await chain(saver, 1);
+    for (const writes of [
+      [["a", 1]],
+      [
+        ["a", 2],
+        ["b", "x"],
+        ["__error__", "boom"],
+      ],
+    ] as [string, unknown][][]) {
+      const sent = await queriesSentBy(() => saver.putWrites(head, writes, "task-1"), { prepares: false });
+      expect(sent).toHaveLength(2);
+      expect(sent[1]).toMatch(/^EXECUTE fenced_x_put_writes\('t', '', '[^']+', ARRAY\[[\s\S]*COMMIT$/);
+      expect(sent[1]).not.toMatch(/INSERT INTO/);
+    }
+    const tuple = await saver.getTuple(head);
+    // (task-1, 0) was written twice: the first regular write stays; the error write has its own idx (-1, first).
+    expect(tuple?.pendingWrites).toEqual([
+      ["task-1", "__error__", "boom"],
+      ["task-1", "a", 1],
+      ["task-1", "b", "x"],
+    ]);
+  });
+
   it("a connection whose prepare fails is dropped, never pooled again: that commit is UNAVAILABLE with nothing applied, the next prepares a fresh connection", async () => {
     const store = await host({ pool: { max: 1 } });
     const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };

@@ -71,28 +71,20 @@ export function checkpointTxSql(s: string) {
   const rowParams = ["text", "text", "text", "text", "bigint", "text", "bytea", "bytea", "jsonb"];
   const insert = prepared("insert_checkpoint", rowParams, insertRow);
   const insertNew = prepared("insert_new_checkpoint", rowParams, `${insertRow} ON CONFLICT DO NOTHING RETURNING 1`);
-  const putWrite = prepared(
-    "put_write",
-    ["text", "text", "text", "text", "int", "text", "text", "bytea", "text"],
+  // Any number of writes in one prepared statement: each column travels as an array and `unnest` zips them into rows.
+  const putWrites = prepared(
+    "put_writes",
+    ["text", "text", "text", "text[]", "int[]", "text[]", "text[]", "bytea[]", "text[]"],
     `INSERT INTO ${s}.checkpoint_writes (thread_id, ns, checkpoint_id, task_id, idx, channel, type, value, task_path)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+       SELECT $1, $2, $3, w.task_id, w.idx, w.channel, w.type, w.value, w.task_path
+         FROM unnest($4, $5, $6, $7, $8, $9) AS w(task_id, idx, channel, type, value, task_path)
        ON CONFLICT (thread_id, ns, checkpoint_id, task_id, idx) DO UPDATE SET channel = excluded.channel,
          type = excluded.type, value = excluded.value, task_path = excluded.task_path WHERE excluded.idx < 0`,
   );
-  const writeArgs = (ref: CheckpointRef, w: CheckpointWrite) => [
-    text(ref.threadId),
-    text(ref.ns),
-    text(ref.checkpointId),
-    text(w.taskId),
-    int(w.idx),
-    text(w.channel),
-    text(w.type),
-    bytes(w.value),
-    text(w.taskPath),
-  ];
+  const array = (items: string[]) => `ARRAY[${items.join(", ")}]`;
   return {
     /** The statements below that run as `EXECUTE` (sql.ts, `Prepared`). */
-    prepared: [insert.statement, insertNew.statement, putWrite.statement],
+    prepared: [insert.statement, insertNew.statement, putWrites.statement],
     /**
      * Inserts the row unless its lineage has that id already; answers one row when it was new, none otherwise. With
      * `existing: "fail"`, an id the lineage has fails the statement instead (a unique violation on `checkpoints`).
@@ -129,12 +121,18 @@ export function checkpointTxSql(s: string) {
         const k = `${w.taskId}\u0000${w.idx}`;
         if (w.idx < 0 || !settled.has(k)) settled.set(k, w);
       }
-      if (settled.size === 1) return putWrite.run(...writeArgs(ref, settled.values().next().value!));
-      const values = [...settled.values()].map((w) => `(${writeArgs(ref, w).join(", ")})`).join(", ");
-      return `INSERT INTO ${s}.checkpoint_writes (thread_id, ns, checkpoint_id, task_id, idx, channel, type, value, task_path)
-        VALUES ${values}
-        ON CONFLICT (thread_id, ns, checkpoint_id, task_id, idx) DO UPDATE SET channel = excluded.channel,
-          type = excluded.type, value = excluded.value, task_path = excluded.task_path WHERE excluded.idx < 0`;
+      const rows = [...settled.values()];
+      return putWrites.run(
+        text(ref.threadId),
+        text(ref.ns),
+        text(ref.checkpointId),
+        array(rows.map((w) => text(w.taskId))),
+        array(rows.map((w) => int(w.idx))),
+        array(rows.map((w) => text(w.channel))),
+        array(rows.map((w) => text(w.type))),
+        array(rows.map((w) => bytes(w.value))),
+        array(rows.map((w) => text(w.taskPath))),
+      );
     },
     deleteThread: (threadId: string) =>
       [`checkpoints`, `checkpoint_blobs`, `checkpoint_writes`].map(
