@@ -3,6 +3,7 @@
  * benchmark runs outside it).
  */
 import pg from "pg";
+import { PREPARED_PREFIX } from "../../src/backends/postgres/sql.js";
 
 /**
  * The query texts node-postgres sent while `body` ran, in order: one round trip each, since node-postgres does not
@@ -19,7 +20,7 @@ export async function queriesSentBy(
 
 /** Whether a query is a connection's one-time preparation of the transaction statements. */
 export function isPrepare(text: string): boolean {
-  return text.startsWith("PREPARE fenced_x_");
+  return text.startsWith(`PREPARE ${PREPARED_PREFIX}`);
 }
 
 /** The statements (text and parameter values) node-postgres sent while `body` ran, in order. */

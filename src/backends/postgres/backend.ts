@@ -16,10 +16,10 @@ import type { Outcome, StateEvent } from "../../core/schemas.js";
 import { prefixEnd } from "../key-order.js";
 import { Listeners } from "../serial.js";
 import { isConnectionFailure, storeError, unavailable } from "./errors.js";
-import { CommitListener, commitChannel, listenSql } from "./notify.js";
+import { CommitListener, notifySql } from "./notify.js";
 import { DEFAULT_SCHEMA, type PostgresBackendOptions } from "./options.js";
 import { SCHEMA_NAME, migrate, quoteIdent } from "./schema.js";
-import { prepareAll, text, txSql, type TxSql } from "./sql.js";
+import { prepareAll, txSql, type TxSql } from "./sql.js";
 import { PostgresTx } from "./tx.js";
 import { PostgresCheckpoints, checkpointTxSql, type CheckpointTxSql } from "./checkpoints.js";
 import { eventSql, type EventSql } from "./events.js";
@@ -90,15 +90,13 @@ export class PostgresBackend implements Backend {
   /** Prepares the statements transactions `EXECUTE` (sql.ts, `Prepared`) on a connection, and those that have them. */
   private readonly prepareAll: string;
   private readonly prepared = new WeakSet<pg.PoolClient>();
-  /** The listen lock's statements (notify.ts): a NOTIFY goes out only when some connection listens. */
-  private readonly listen: ReturnType<typeof listenSql>;
+  /** The wake-up statements (notify.ts): a NOTIFY goes out only when some connection listens. */
+  private readonly wakeUps: ReturnType<typeof notifySql>;
   /** Wakes local watchers again while a read found events held back (see `readEvents`). */
   private readonly recheck: { timer: NodeJS.Timeout | undefined; delayMs: number } = {
     timer: undefined,
     delayMs: HELD_RECHECK_MS.first,
   };
-  /** Sent right behind a COMMIT that appended (tx.ts, `notifyCommitted`), in a transaction of its own. */
-  private readonly notify: string;
   /** The NOTIFY in flight, if any (`close` waits for it), and whether a commit landed since it was sent. */
   private notifyInFlight: Promise<void> | undefined;
   private notifyAgain = false;
@@ -147,17 +145,16 @@ export class PostgresBackend implements Backend {
     this.checkpoints = gatedReader(new PostgresCheckpoints(this.pool, s), this.gate);
     this.sql = readStatements(s);
     this.eventSql = eventSql(s, this.schema);
-    this.listen = listenSql(this.schema);
+    this.wakeUps = notifySql(this.schema);
     this.prepareAll = prepareAll([
       ...this.txSql.prepared,
       ...this.eventSql.prepared,
       ...this.checkpointSql.prepared,
-      ...this.listen.prepared,
+      ...this.wakeUps.prepared,
     ]);
-    const channel = commitChannel(this.schema);
-    // Its own implicit transaction behind the COMMIT (tx.ts, `notifyCommitted`), committed without waiting for its flush.
-    this.notify = `SELECT set_config('synchronous_commit', 'off', true), pg_notify(${text(channel)}, '')`;
-    this.commitListener = new CommitListener(config, channel, this.listen.hold, () => this.listeners.notify());
+    this.commitListener = new CommitListener(config, this.wakeUps.channel, this.wakeUps.hold, () =>
+      this.listeners.notify(),
+    );
   }
 
   /**
@@ -192,7 +189,7 @@ export class PostgresBackend implements Backend {
     let notifying = false;
     try {
       const result = await fn(tx);
-      const listened = await tx.commit(this.listen.probe);
+      const listened = await tx.commit(this.wakeUps.probe);
       if (tx.appended) {
         // Other hosts hear of it only when some connection listens (notify.ts); this host's watchers always do.
         if (listened) notifying = this.notifyCommitted(tx);
@@ -222,7 +219,7 @@ export class PostgresBackend implements Backend {
       this.notifyAgain = true;
       return false;
     }
-    this.notifyInFlight = tx.notifyCommitted(this.notify).finally(() => {
+    this.notifyInFlight = tx.notifyCommitted(this.wakeUps.notify).finally(() => {
       tx.release();
       this.notifyAnswered();
     });
@@ -234,7 +231,7 @@ export class PostgresBackend implements Backend {
     if (!this.notifyAgain) return;
     this.notifyAgain = false;
     this.notifyInFlight = this.pool
-      .query(this.notify)
+      .query(this.wakeUps.notify)
       .then(
         () => undefined,
         () => undefined,

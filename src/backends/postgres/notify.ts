@@ -5,8 +5,7 @@
  * why) — when some connection listens. A listening connection holds the schema's listen lock in shared mode (session
  * level, taken before its `LISTEN`, gone with the connection); the committer's last batch asks whether it is held
  * (`listenProbe`, one cheap statement before its COMMIT) and sends no NOTIFY nobody would receive: without watchers
- * on any host, a commit costs two round trips instead of three (quick benchmark runs, one writer: 1,774 → 2,061
- * commits/s; a saver put 0.80 → 0.97× PostgresSaver).
+ * on any host, a commit costs two round trips instead of three (bench/README.md, issue 18's eighth round).
  *
  * A lost notification costs only latency: `watch` also polls (`pollMs`), and every (re)connect wakes the watchers once
  * to read whatever landed while nobody was listening. A commit whose probe ran just before a listener took the lock
@@ -17,14 +16,20 @@ import { createHash } from "node:crypto";
 import pg from "pg";
 import { lockId } from "./locks.js";
 import { quoteIdent } from "./schema.js";
-import { prepared } from "./sql.js";
+import { prepared, text } from "./sql.js";
+
+/** The NOTIFY channel of a schema (an identifier of at most 63 bytes whatever the schema's name). */
+export function commitChannel(schema: string): string {
+  return `fenced_commits_${createHash("sha256").update(schema).digest("hex").slice(0, 16)}`;
+}
 
 /**
- * The listen lock of a schema and the probe of it: `listened` is false only when this statement could take the lock
- * exclusively (so no listener holds it), which it then releases at once; a committer that finds it taken by another
- * committer's probe just sends a NOTIFY it did not need.
+ * The statements of a schema's wake-ups: its channel, the NOTIFY a committer sends, and the listen lock with its probe.
+ * `listened` is false only when the probe could take the lock exclusively (so no listener holds it), which it then
+ * releases at once; a committer that finds it taken by another committer's probe just sends a NOTIFY it did not need.
  */
-export function listenSql(schema: string) {
+export function notifySql(schema: string) {
+  const channel = commitChannel(schema);
   const lock = lockId(schema, "listen", "");
   const probe = prepared(
     "listened",
@@ -32,6 +37,9 @@ export function listenSql(schema: string) {
     `SELECT CASE WHEN pg_try_advisory_lock(${lock}) THEN NOT pg_advisory_unlock(${lock}) ELSE true END AS listened`,
   );
   return {
+    channel,
+    /** Sent right behind a COMMIT that appended (tx.ts, `notifyCommitted`), committed without waiting for its flush. */
+    notify: `SELECT set_config('synchronous_commit', 'off', true), pg_notify(${text(channel)}, '')`,
     /** Taken (shared, for the session) by a listening connection before its LISTEN. */
     hold: `SELECT pg_advisory_lock_shared(${lock})`,
     /** Whether any connection holds the listen lock: one row, `listened`. */
@@ -39,11 +47,6 @@ export function listenSql(schema: string) {
     /** The statements above that run as `EXECUTE` (sql.ts, `Prepared`). */
     prepared: [probe.statement],
   };
-}
-
-/** The NOTIFY channel of a schema (an identifier of at most 63 bytes whatever the schema's name). */
-export function commitChannel(schema: string): string {
-  return `fenced_commits_${createHash("sha256").update(schema).digest("hex").slice(0, 16)}`;
 }
 
 const MAX_RECONNECT_DELAY_MS = 2000;
@@ -57,7 +60,7 @@ export class CommitListener {
   private timer: NodeJS.Timeout | undefined;
   private connecting: Promise<void> | undefined;
 
-  /** `hold`: the statement that takes the schema's listen lock (`listenSql`), run before LISTEN. */
+  /** `hold`: the statement that takes the schema's listen lock (`notifySql`), run before LISTEN. */
   constructor(
     private readonly config: pg.ClientConfig,
     private readonly channel: string,

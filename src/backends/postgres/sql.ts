@@ -41,7 +41,7 @@ export function int(value: number | string): string {
  * A statement a transaction runs on every commit, prepared once per connection (SQL `PREPARE`, sent before the
  * connection's first transaction by the backend's `connect`) and run as `EXECUTE name(literals)` inside the transaction's batch.
  * The server then parses and plans it once per connection instead of once per commit: a commit's batches cost the
- * server ~35% less CPU (218 against 338 µs, measured), which is what bounds commits when the CPUs are busy. Batches
+ * server ~35% less CPU (bench/README.md, issue 18's eighth round), which is what bounds commits when the CPUs are busy. Batches
  * still travel as one simple query each; only the statements' text changed.
  */
 export interface Prepared {
@@ -52,9 +52,12 @@ export interface Prepared {
   body: string;
 }
 
+/** What every prepared transaction statement's name begins with (reads' named statements begin `fenced_` only). */
+export const PREPARED_PREFIX = "fenced_x_";
+
 /** Declares a prepared statement; `run` renders its `EXECUTE` with the arguments as literals (`text`, `int`, …). */
 export function prepared(name: string, params: readonly string[], body: string) {
-  const statement: Prepared = { name: `fenced_x_${name}`, params, body };
+  const statement: Prepared = { name: `${PREPARED_PREFIX}${name}`, params, body };
   return {
     statement,
     run: (...args: string[]) => `EXECUTE ${statement.name}${args.length > 0 ? `(${args.join(", ")})` : ""}`,

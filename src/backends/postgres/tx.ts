@@ -184,7 +184,7 @@ export class PostgresTx implements BackendTx {
 
   /**
    * Sends the pending writes and COMMIT in one round trip. A transaction that appended also sends `listenProbe`
-   * before its COMMIT (notify.ts, `listenSql`); answers whether it found a listener (false when it did not ask).
+   * before its COMMIT (notify.ts, `notifySql`); answers whether it found a listener (false when it did not ask).
    */
   async commit(listenProbe: string): Promise<boolean> {
     const probe = this.appended;
