@@ -49,6 +49,15 @@ export interface IdempotencyRecord {
   createdAt: number;
 }
 
+/** What a transaction holds before it reads (`BackendTx.lock`). */
+export interface LockScope {
+  keys: readonly string[];
+  readOnly?: readonly string[];
+  fenceOnly?: readonly string[];
+  claims?: boolean;
+  opId?: string;
+}
+
 /**
  * Reads and writes inside one transaction. Methods may return plain values (SQLite, memory) or promises (Postgres);
  * callers always `await` them. A transaction sees its own writes.
@@ -60,8 +69,12 @@ export interface BackendTx {
    * different orders cannot deadlock. Backends whose `transact` already excludes every other writer omit it.
    * `readOnly` names the keys among `keys` the transaction only reads (guards): a backend may lock those shared, so
    * commits that only check the same guard (LangGraph's pending writes under one run fence) do not wait for each other.
+   * `fenceOnly` names the keys among `readOnly` of which the transaction reads only the claim (epoch guards): a backend
+   * that locks a key's claim apart from its record may lock just the claim, shared, so such a commit does not wait for
+   * one that writes the key's record either (a LangGraph put and its run's pending writes). `claims`: the transaction
+   * writes the claims of `keys` (claim, renew, release), so it locks their claims too, exclusively.
    */
-  lock?(scope: { keys: readonly string[]; readOnly?: readonly string[]; opId?: string }): Awaitable<void>;
+  lock?(scope: LockScope): Awaitable<void>;
   getKeyState(key: string): Awaitable<KeyState>;
   putRecord(record: StoredRecord): Awaitable<void>;
   putClaim(claim: StoredClaim): Awaitable<void>;

@@ -104,9 +104,12 @@ export async function currentClaim(ctx: CommitContext, key: string): Promise<Cla
   return { key: c.key, owner: c.owner, epoch: c.epoch, expiresAt: c.expiresAt };
 }
 
-/** Takes the key's lock (where the backend locks per key), then reads the clock and the key: the order `commit` uses. */
+/**
+ * Takes the key's lock and its claim's (where the backend locks per key), then reads the clock and the key: the order
+ * `commit` uses.
+ */
 async function holdKey(ctx: CommitContext, tx: BackendTx, key: string): Promise<{ now: number; state: KeyState }> {
-  await tx.lock?.({ keys: [key] });
+  await tx.lock?.({ keys: [key], claims: true });
   const now = ctx.now();
   return { now, state: await tx.getKeyState(key) };
 }

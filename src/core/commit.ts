@@ -145,8 +145,15 @@ async function commitTxn<R>(
     // Only a backend that locks per key (Postgres) needs the key sets; SQLite's transaction holds the file's lock.
     if (tx.lock) {
       const written = new Set(requests.map((r) => r.key));
-      const readOnly = guards.map((g) => g.key).filter((k) => !written.has(k));
-      const locked = tx.lock({ keys: [...written, ...readOnly], readOnly, ...(opId !== undefined && { opId }) });
+      const readOnly = [...new Set(guards.map((g) => g.key).filter((k) => !written.has(k)))];
+      // A key whose every guard is an epoch guard: only its claim is read, so only its claim need be held.
+      const fenceOnly = readOnly.filter((k) => guards.every((g) => g.key !== k || "epoch" in g));
+      const locked = tx.lock({
+        keys: [...written, ...readOnly],
+        readOnly,
+        ...(fenceOnly.length > 0 && { fenceOnly }),
+        ...(opId !== undefined && { opId }),
+      });
       if (isPending(locked)) await locked;
     }
     // Read the clock after any lock wait, so lease expiry is judged at the time the commit decides.

@@ -217,6 +217,54 @@ describe("postgres under READ COMMITTED, several pools at once", () => {
     expect((await claim).epoch).toBe(1);
   });
 
+  it("a commit that only checks a key's fence holds its claim, not its record: a write and a version guard of the key do not wait for it, a claim does and is waited for", async () => {
+    const [a, writer, versioned, claimer] = await Promise.all([host(), host(), host(), host()]);
+    await writer.commit({ key: "run/head", op: op.set(0) });
+    let entered!: () => void;
+    const inside = new Promise<void>((r) => (entered = r));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    // LangGraph's pending writes, still open, and the run's next put of the head they are fenced by.
+    const writes = commitWithRows(a, { requests: [], guards: [{ key: "run/head", epoch: null }] }, async () => {
+      entered();
+      await gate;
+    });
+    await inside;
+    const waited = (ms: number) => new Promise<"waited">((r) => setTimeout(() => r("waited"), ms));
+    const put = writer.commit({ key: "run/head", op: op.set(1), expectVersion: 1 });
+    expect(await Promise.race([put.then((r) => r.version), waited(2000)])).toBe(2); // it did not wait
+    // A commit that reads the key's record (a version guard) waits for its writers only; the fence holder is no writer.
+    const guarded = commitWithRows(versioned, { requests: [], guards: [{ key: "run/head", version: 2 }] }, () => 0);
+    expect(await Promise.race([guarded.then(() => "landed"), waited(2000)])).toBe("landed");
+    let claimed = false;
+    const claim = claimer.claim({ key: "run/head", owner: "run-2", ttlMs: 10_000 }).then((c) => ((claimed = true), c));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(claimed).toBe(false); // a claim changes what the open fence check read: it waits for it
+    release();
+    await writes;
+    expect((await claim).epoch).toBe(1);
+    // And the other way: while a claim is open, a fence check of its key waits for it and then sees the new epoch.
+    let claimEntered!: () => void;
+    const claimInside = new Promise<void>((r) => (claimEntered = r));
+    let releaseClaim!: () => void;
+    const claimGate = new Promise<void>((r) => (releaseClaim = r));
+    const held = claimer.backend.transact(async (tx) => {
+      await tx.lock?.({ keys: ["run/head"], claims: true });
+      claimEntered();
+      await claimGate;
+    });
+    await claimInside;
+    let checked = false;
+    const check = commitWithRows(a, { requests: [], guards: [{ key: "run/head", epoch: 1 }] }, () => undefined).then(
+      () => (checked = true),
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    expect(checked).toBe(false);
+    releaseClaim();
+    await held;
+    await check;
+  });
+
   it("G3: one opId raced with two payloads on two pools: one commits, the other is IDEMPOTENCY_MISMATCH", async () => {
     const [a, b] = await Promise.all([host(), host()]);
     for (let round = 0; round < 15; round++) {

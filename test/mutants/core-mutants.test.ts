@@ -94,8 +94,8 @@ const MUTANTS: Mutant[] = [
     id: "claims read the clock before holding the key",
     guarantee: "G2",
     file: "src/core/claims.ts",
-    find: "  await tx.lock?.({ keys: [key] });\n  const now = ctx.now();",
-    replace: "  const now = ctx.now();\n  await tx.lock?.({ keys: [key] });",
+    find: "  await tx.lock?.({ keys: [key], claims: true });\n  const now = ctx.now();",
+    replace: "  const now = ctx.now();\n  await tx.lock?.({ keys: [key], claims: true });",
     tests: ["test/core/conformance.test.ts"],
   },
   {

@@ -6,8 +6,11 @@
 import { createHash } from "node:crypto";
 import { LRUCache } from "lru-cache";
 
-/** `events`: the critical section in which a seq is taken (events.ts); `listen`: held by listeners (notify.ts). */
-export type LockKind = "key" | "op" | "migrate" | "events" | "listen";
+/**
+ * `key`: a key's record, `claim`: its claim (tx.ts, `prepare`); `events`: the critical section in which a seq is taken
+ * (events.ts); `listen`: held by listeners (notify.ts).
+ */
+export type LockKind = "key" | "claim" | "op" | "migrate" | "events" | "listen";
 
 /** Ids computed lately: a commit names the same keys again and again (a thread's head on every put). */
 const recent = new LRUCache<string, string>({ max: 1024 });

@@ -2,7 +2,8 @@
  * One Postgres transaction as the core sees it (`BackendTx`). It runs under PostgreSQL's default READ COMMITTED
  * isolation and stays correct there because every read the core decides on comes after the lock that guards it:
  * - a key's advisory lock is taken before its state is read, and held to commit, so no other transaction can change
- *   that key (or create it, when it is missing) between the read and the write;
+ *   that key (or create it, when it is missing) between the read and the write; a commit that reads only the key's
+ *   claim (an epoch guard) holds the claim's lock instead, which every claim operation takes too (`prepare`);
  * - an opId's advisory lock is taken before its idempotency row is read, so two retries of one opId run one after
  *   the other and the second one sees the first one's result;
  * - locks and reads are separate statements: under READ COMMITTED each statement takes a fresh snapshot, so a read
@@ -20,7 +21,14 @@
  * ends inside the statement that takes it.
  */
 import type pg from "pg";
-import type { BackendTx, IdempotencyRecord, KeyState, StoredClaim, StoredRecord } from "../../core/backend.js";
+import type {
+  BackendTx,
+  IdempotencyRecord,
+  KeyState,
+  LockScope,
+  StoredClaim,
+  StoredRecord,
+} from "../../core/backend.js";
 import { CheckpointExistsError, type CheckpointRow, type CheckpointTx } from "../../core/checkpoints.js";
 import { UnavailableError } from "../../core/errors.js";
 import type { StateEvent } from "../../core/schemas.js";
@@ -129,19 +137,19 @@ export class PostgresTx implements BackendTx {
     return new PostgresTx(connect, await connect(), schema, sql, checkpointSql, eventSql);
   }
 
-  async lock(scope: { keys: readonly string[]; readOnly?: readonly string[]; opId?: string }): Promise<void> {
-    await this.prepare(scope.keys, scope.opId, scope.readOnly ?? []);
+  async lock(scope: LockScope): Promise<void> {
+    await this.prepare(scope.keys, scope);
   }
 
   async getKeyState(key: string): Promise<KeyState> {
-    await this.prepare([key], undefined);
+    await this.prepare([key]);
     // A copy, so the caller cannot change what this transaction knows (the records and claims hold only scalars).
     const { record, claim } = this.states.get(key)!;
     return { ...(record && { record: { ...record } }), ...(claim && { claim: { ...claim } }) };
   }
 
   async getIdempotency(opId: string): Promise<IdempotencyRecord | undefined> {
-    await this.prepare([], opId);
+    await this.prepare([], { opId });
     return this.idempotency.get(opId) ?? undefined;
   }
 
@@ -239,18 +247,28 @@ export class PostgresTx implements BackendTx {
   };
 
   /**
-   * Takes the locks of `keys` and `opId` not yet held, in the global order, then reads what is not yet known.
-   * Every lock is waited for: the core names every key up front (`lock`), so a later call only re-reads.
+   * Takes the locks of `keys` and the opId not yet held, in the global order, then reads what is not yet known.
+   * Every lock is waited for: the core names every key up front (`lock`), so a later call only re-reads. A key has two
+   * locks: its record's ("key"), which every commit that reads or writes the record holds (shared when it only reads
+   * it), and its claim's ("claim"), which only claim operations (exclusive, with the key's) and epoch-only guards
+   * (shared, without the key's) take. So a commit that writes a key excludes claims of it, as a claim excludes every
+   * commit that checks the claim, while a commit that only checks the key's fence waits for neither the key's writers
+   * nor its fellows: LangGraph's pending writes do not hold back the run's next put.
    */
-  private async prepare(
-    keys: readonly string[],
-    opId: string | undefined,
-    readOnly: readonly string[] = [],
-  ): Promise<void> {
-    const ids = keys.map((k) => lockId(this.schema, "key", k));
+  private async prepare(keys: readonly string[], scope: Omit<LockScope, "keys"> = {}): Promise<void> {
+    const { opId, readOnly = [], fenceOnly = [], claims = false } = scope;
+    const ids: string[] = [];
+    const shared = new Set<string>();
+    for (const k of new Set(keys)) {
+      // A key read under one of its locks stays held: a later read of it takes no other lock.
+      if (this.states.has(k)) continue;
+      const fence = fenceOnly.includes(k);
+      const id = lockId(this.schema, fence ? "claim" : "key", k);
+      ids.push(id);
+      if (fence || readOnly.includes(k)) shared.add(id);
+      if (claims) ids.push(lockId(this.schema, "claim", k));
+    }
     if (opId !== undefined) ids.push(lockId(this.schema, "op", opId));
-    const shared = new Set(readOnly.map((k) => lockId(this.schema, "key", k)));
-    // A key is locked once, the way `lock` first named it: the core writes no key it locked as read-only.
     const missing = lockOrder(ids.filter((id) => !this.held.has(id)));
     const unread = [...new Set(keys)].filter((k) => !this.states.has(k));
     const readOp = opId !== undefined && !this.idempotency.has(opId);
