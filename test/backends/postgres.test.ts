@@ -234,7 +234,11 @@ describe("postgres under READ COMMITTED, several pools at once", () => {
     const put = writer.commit({ key: "run/head", op: op.set(1), expectVersion: 1 });
     expect(await Promise.race([put.then((r) => r.version), waited(2000)])).toBe(2); // it did not wait
     // A commit that reads the key's record (a version guard) waits for its writers only; the fence holder is no writer.
-    const guarded = commitWithRows(versioned, { requests: [], guards: [{ key: "run/head", version: 2 }] }, () => 0);
+    const guarded = commitWithRows(
+      versioned,
+      { requests: [], guards: [{ key: "run/head", version: 2 }] },
+      () => undefined,
+    );
     expect(await Promise.race([guarded.then(() => "landed"), waited(2000)])).toBe("landed");
     let claimed = false;
     const claim = claimer.claim({ key: "run/head", owner: "run-2", ttlMs: 10_000 }).then((c) => ((claimed = true), c));
