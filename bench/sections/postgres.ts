@@ -2,7 +2,8 @@
  * PostgreSQL (issue 18), on the FENCED_PG_URL server, every figure side by side in one run:
  * - FencedCheckpointSaver vs the official PostgresSaver on the same database (each in a fresh schema): put, getTuple
  *   (latest), list (limit 10) on ~1 KB checkpoints, and a real 3-node StateGraph `invoke` (200-byte messages), in
- *   alternating chunks; plus round trips per put (queries sent, counted on node-postgres' client);
+ *   alternating chunks; plus round trips per put (queries sent, counted on node-postgres' client) and the WAL a put
+ *   writes (the server's WAL insert position over a chain of puts);
  * - fenced commits by 1, 2, 4 and 8 concurrent writers (one connection each) vs a raw conditional
  *   `UPDATE … WHERE key = $2 AND version = $3` at the same connection count, alternating;
  * - hosts: 1, 2 and 3 processes, each with its own store and pool on one schema, total commits/s.
@@ -172,21 +173,43 @@ async function saverRound(url: string, ops: number, invokes: number): Promise<Ma
   }
 }
 
-/** Round trips of one put (the 2nd of a chain, parent known) and one getTuple, per saver: [fenced, official]. */
-async function roundTripCounts(url: string): Promise<{ put: number[]; getTuple: number[] }> {
+/** Puts in the chain whose WAL is measured (`perPutCosts`). */
+const WAL_PUTS = 500;
+
+/**
+ * What one put costs each saver, [fenced, official]: round trips of one put (the 2nd of a chain, parent known) and
+ * one getTuple; and the WAL a put writes, the server's insert position moved by a chain of `WAL_PUTS` ~1 KB puts
+ * divided by their number (what each COMMIT waits to flush; the run is alone on the server, nothing else writes).
+ */
+async function perPutCosts(url: string): Promise<{ put: number[]; getTuple: number[]; walBytes: number[] }> {
   const pair = await openPair(url);
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  const insertPosition = async () =>
+    (await admin.query<{ lsn: string }>("SELECT pg_current_wal_insert_lsn()::text AS lsn")).rows[0]!.lsn;
   try {
     const savers = [pair.fenced, pair.official];
     const put: number[] = [];
     const getTuple: number[] = [];
+    const walBytes: number[] = [];
     for (const s of savers) {
       const [first] = await putChain(s, threadConfig("rt"), [checkpointStep(0, 1024)]);
       const step = checkpointStep(1, 1024);
       put.push(await roundTrips(() => s.put(first!, step.checkpoint, step.metadata, step.newVersions)));
       getTuple.push(await roundTrips(() => s.getTuple(threadConfig("rt"))));
+      const steps = Array.from({ length: WAL_PUTS + 1 }, (_, i) => checkpointStep(i, 1024));
+      const [head] = await putChain(s, threadConfig("wal"), steps.slice(0, 1));
+      const from = await insertPosition();
+      await putChain(s, head!, steps.slice(1));
+      const moved = await admin.query<{ bytes: string }>("SELECT pg_wal_lsn_diff($1, $2)::text AS bytes", [
+        await insertPosition(),
+        from,
+      ]);
+      walBytes.push(Number(moved.rows[0]!.bytes) / WAL_PUTS);
     }
-    return { put, getTuple };
+    return { put, getTuple, walBytes };
   } finally {
+    await admin.end();
     await pair.close();
   }
 }
@@ -304,7 +327,7 @@ export const postgresSection: Section = {
     const figures: Figure[] = [];
     const targets: Target[] = [];
 
-    const trips = await roundTripCounts(url);
+    const trips = await perPutCosts(url);
     ctx.progress.step("postgres: round trips");
 
     const saverRates = new Map<SaverOp, [number[], number[]]>(SAVER_OPS.map((o) => [o, [[], []]]));
@@ -369,6 +392,13 @@ export const postgresSection: Section = {
         { name: "PostgresSaver", rounds: [trips.getTuple[1]!] },
         { higherIsBetter: false },
       ),
+      figure(
+        "WAL per put (a chain of ~1 KB puts)",
+        "bytes",
+        { name: "FencedCheckpointSaver", rounds: [trips.walBytes[0]!] },
+        { name: "PostgresSaver", rounds: [trips.walBytes[1]!] },
+        { higherIsBetter: false, details: { calls: WAL_PUTS } },
+      ),
     );
     const rates = (runs: readonly Run[]) => runs.map((r) => r.rate);
     for (const w of WRITERS) {
@@ -418,6 +448,7 @@ export const postgresSection: Section = {
       targets,
       notes: [
         "Same PostgreSQL server and database for both savers, each in a fresh schema per round; synchronous_commit as the server has it (on: every commit waits for its WAL flush).",
+        "WAL per put: how far the server's WAL insert position moved over a chain of 500 ~1 KB puts on a thread of its own, divided by 500 (each saver alone on the server meanwhile): what each put's COMMIT waits to flush.",
         "put/getTuple/list: one thread, each put the child of the previous, ~1 KB checkpoints (bench/savers.ts). invoke: a new thread per call, START → plan → act → review → END, each node appending one 200-byte message (5 checkpoints and 3 task writes a call).",
         "Round trips: queries node-postgres sent for one put and one getTuple (it sends one query at a time, so each is a round trip). A fenced put also commits the thread's head with expectVersion (G7) and its event-log row, in the same transaction.",
         `Writers: one connection per writer; each writer commits a set with expectVersion on its own 97 keys, ${commits} commits a run. Raw peer: the same conditional UPDATE through a pool of the same size, nothing else (no event log, no idempotency, no locks).`,
