@@ -1,5 +1,6 @@
 /** JSON rules of the core (src/core/json.ts): what is storable, canonical text for hashes, deep equality. */
 import { createHash } from "node:crypto";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { canonicalJson, findNonJson, isJsonObject, jsonEqual, mergePatch, payloadHash } from "../../src/core/json.js";
 import { headCheckpointId } from "../../src/core/checkpoints.js";
@@ -53,6 +54,36 @@ describe("canonicalJson and jsonEqual", () => {
     for (const value of [null, "é", { b: [1, { z: null, a: "x" }] }, [1.5, -0, true]]) {
       expect(payloadHash(value)).toBe(createHash("sha256").update(canonicalJson(value)).digest("base64url"));
     }
+  });
+
+  it("gives the text it always gave (stored digests depend on it), for any value", () => {
+    // The definition every stored idempotency digest was computed with, kept here as the reference.
+    const reference = (value: unknown): string => {
+      if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
+      if (Array.isArray(value)) return `[${value.map(reference).join(",")}]`;
+      const obj = value as Record<string, unknown>;
+      const keys = Object.keys(obj)
+        .filter((k) => obj[k] !== undefined)
+        .sort();
+      return `{${keys.map((k) => `${JSON.stringify(k)}:${reference(obj[k])}`).join(",")}}`;
+    };
+    const keyed = fc.oneof(fc.string(), fc.constantFrom("__proto__", "a", "B", "é", "\ud800", "10", "9", ""));
+    const value = fc.letrec((tie) => ({
+      any: fc.oneof(
+        { depthSize: "small" },
+        fc.jsonValue(),
+        fc.constantFrom(undefined, -0, 1e21, "\u2028"),
+        fc.array(tie("any"), { maxLength: 5 }),
+        fc.sparseArray(tie("any"), { maxLength: 5 }),
+        fc.dictionary(keyed, tie("any"), { maxKeys: 6 }),
+      ),
+    })).any;
+    fc.assert(
+      fc.property(value, (v) => {
+        expect(canonicalJson(v)).toBe(reference(v));
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   it("jsonEqual is deep equality of JSON values", () => {
