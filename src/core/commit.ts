@@ -146,7 +146,8 @@ async function commitTxn<R>(
     if (tx.lock) {
       const written = new Set(requests.map((r) => r.key));
       const readOnly = [...new Set(guards.map((g) => g.key).filter((k) => !written.has(k)))];
-      // A key whose every guard is an epoch guard: only its claim is read, so only its claim need be held.
+      // A key whose every guard is an epoch guard: only its claim decides, so only its claim need be held (the record
+      // version a `fenced` event reports is then the last committed one, which a writer may be about to move).
       const fenceOnly = readOnly.filter((k) => guards.every((g) => g.key !== k || "epoch" in g));
       const locked = tx.lock({
         keys: [...written, ...readOnly],

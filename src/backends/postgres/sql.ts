@@ -13,8 +13,7 @@ const SPECIAL = /['\\\u0000]/;
 /**
  * A string literal. PostgreSQL text cannot hold NUL; refuse it rather than let it cut the query short. A string with
  * no quote, backslash or NUL is quoted as it is, which is what `escapeLiteral` answers for it (property-tested): its
- * loop builds the literal one character at a time, and a commit's literals (ids, keys, JSON) were ~6 KB of garbage
- * per LangGraph put.
+ * loop builds the literal one character at a time, a string per character (bench/README.md, issue 18's ninth round).
  */
 export function text(value: string | null | undefined): string {
   if (value === null || value === undefined) return "NULL";

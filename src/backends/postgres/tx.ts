@@ -256,16 +256,18 @@ export class PostgresTx implements BackendTx {
    * nor its fellows: LangGraph's pending writes do not hold back the run's next put.
    */
   private async prepare(keys: readonly string[], scope: Omit<LockScope, "keys"> = {}): Promise<void> {
-    const { opId, readOnly = [], fenceOnly = [], claims = false } = scope;
+    const { opId, claims = false } = scope;
+    const readOnly = new Set(scope.readOnly);
+    const fenceOnly = new Set(scope.fenceOnly);
     const ids: string[] = [];
     const shared = new Set<string>();
     for (const k of new Set(keys)) {
       // A key read under one of its locks stays held: a later read of it takes no other lock.
       if (this.states.has(k)) continue;
-      const fence = fenceOnly.includes(k);
+      const fence = fenceOnly.has(k);
       const id = lockId(this.schema, fence ? "claim" : "key", k);
       ids.push(id);
-      if (fence || readOnly.includes(k)) shared.add(id);
+      if (fence || readOnly.has(k)) shared.add(id);
       if (claims) ids.push(lockId(this.schema, "claim", k));
     }
     if (opId !== undefined) ids.push(lockId(this.schema, "op", opId));
