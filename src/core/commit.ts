@@ -148,7 +148,8 @@ async function commitTxn<R>(
       const readOnly = [...new Set(guards.map((g) => g.key).filter((k) => !written.has(k)))];
       // A key whose every guard is an epoch guard: only its claim decides, so only its claim need be held (the record
       // version a `fenced` event reports is then the last committed one, which a writer may be about to move).
-      const fenceOnly = readOnly.filter((k) => guards.every((g) => g.key !== k || "epoch" in g));
+      const versioned = new Set(guards.filter((g) => !("epoch" in g)).map((g) => g.key));
+      const fenceOnly = readOnly.filter((k) => !versioned.has(k));
       const locked = tx.lock({
         keys: [...written, ...readOnly],
         readOnly,

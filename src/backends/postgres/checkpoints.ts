@@ -23,7 +23,7 @@ import {
 } from "../../core/checkpoints.js";
 import { InvalidInputError } from "../../core/errors.js";
 import { storeError } from "./errors.js";
-import { bytes, int, prepared, text, textParam } from "./sql.js";
+import { array, bytes, int, prepared, text, textParam } from "./sql.js";
 
 /** The migration that adds checkpoint storage (POSTGRES_MIGRATIONS[1]); `$S` is the quoted schema. */
 export const CHECKPOINTS_MIGRATION = `
@@ -81,7 +81,6 @@ export function checkpointTxSql(s: string) {
        ON CONFLICT (thread_id, ns, checkpoint_id, task_id, idx) DO UPDATE SET channel = excluded.channel,
          type = excluded.type, value = excluded.value, task_path = excluded.task_path WHERE excluded.idx < 0`,
   );
-  const array = (items: string[]) => `ARRAY[${items.join(", ")}]`;
   return {
     /** The statements below that run as `EXECUTE` (sql.ts, `Prepared`). */
     prepared: [insert.statement, insertNew.statement, putWrites.statement],

@@ -36,6 +36,11 @@ export function bytes(value: Uint8Array): string {
   return `decode('${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("hex")}', 'hex')`;
 }
 
+/** An array literal of already-rendered literals (`text`, `int`, `bytes`, …); cast it where the type is not inferred. */
+export function array(items: readonly string[]): string {
+  return `ARRAY[${items.join(", ")}]`;
+}
+
 /** An integer literal. */
 export function int(value: number | string): string {
   const s = String(value);
@@ -125,13 +130,13 @@ export function txSql(s: string) {
       ids.length === 1
         ? (shared(ids[0]!) ? lockOneShared : lockOne).run(int(ids[0]!))
         : `SELECT CASE WHEN s THEN pg_advisory_xact_lock_shared(id) ELSE pg_advisory_xact_lock(id) END
-             FROM unnest(ARRAY[${ids.map(int).join(",")}]::bigint[], ARRAY[${ids.map((id) => String(shared(id))).join(",")}]::boolean[]) AS t(id, s)`,
+             FROM unnest(${array(ids.map(int))}::bigint[], ${array(ids.map((id) => String(shared(id))))}::boolean[]) AS t(id, s)`,
     /** Each key's record and claim (NULLs where there is none); one key, the common case, plans as two index probes. */
     keyStates: (keys: string[]) =>
       keys.length === 1
         ? keyState.run(text(keys[0]))
         : `SELECT k.key, r.value, r.version, r.epoch AS r_epoch, r.updated_at, c.owner, c.epoch AS c_epoch, c.expires_at
-             FROM unnest(ARRAY[${keys.map(text).join(",")}]::text[]) AS k(key)
+             FROM unnest(${array(keys.map(text))}::text[]) AS k(key)
              LEFT JOIN ${s}.records r ON r.key = k.key COLLATE "C" LEFT JOIN ${s}.claims c ON c.key = k.key COLLATE "C"`,
     idempotency: (opId: string) => idempotency.run(text(opId)),
     putRecord: (r: StoredRecord) => putRecord.run(...record(r)),

@@ -261,9 +261,11 @@ export class PostgresTx implements BackendTx {
     const fenceOnly = new Set(scope.fenceOnly);
     const ids: string[] = [];
     const shared = new Set<string>();
+    const unread: string[] = [];
     for (const k of new Set(keys)) {
       // A key read under one of its locks stays held: a later read of it takes no other lock.
       if (this.states.has(k)) continue;
+      unread.push(k);
       const fence = fenceOnly.has(k);
       const id = lockId(this.schema, fence ? "claim" : "key", k);
       ids.push(id);
@@ -272,7 +274,6 @@ export class PostgresTx implements BackendTx {
     }
     if (opId !== undefined) ids.push(lockId(this.schema, "op", opId));
     const missing = lockOrder(ids.filter((id) => !this.held.has(id)));
-    const unread = [...new Set(keys)].filter((k) => !this.states.has(k));
     const readOp = opId !== undefined && !this.idempotency.has(opId);
     const statements = [
       ...(missing.length > 0 ? [this.sql.lock(missing, (id) => shared.has(id))] : []),
