@@ -119,9 +119,15 @@ console.log("\n(c) a zombie run stalls in its node; a fresh run completes; then 
           : graph.invoke({ log: ["zombie"] }, thread);
     const outcome = z.then(() => "finished", caught);
     await entered.promise;
-    // The zombie's input checkpoint lands before its node runs (except with invokeWithRetry's durability "exit").
-    while (zombie !== "retry" && !(await graph.getState(thread)).values.log.includes("zombie"))
+    // The zombie's checkpoints up to its node (its input, then the step that runs the node) land in the background
+    // while the node runs (LangGraph's default durability, "async"); the fresh run starts once both have (with
+    // invokeWithRetry's durability "exit", none lands before the run ends).
+    for (;;) {
+      if (zombie === "retry") break;
+      const head = await graph.getState(thread);
+      if (head.values.log.includes("zombie") && head.next.includes("increment")) break;
       await new Promise((r) => setTimeout(r, 1));
+    }
     if (zombie === "claims")
       await invokeWithClaim(graph, { log: ["fresh"] }, thread, { multitaskStrategy: "interrupt" });
     else await graph.invoke({ log: ["fresh"] }, thread);

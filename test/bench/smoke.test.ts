@@ -123,3 +123,25 @@ describe("bench/put-layouts.ts", () => {
     expect(rows[2]![4]).toBe("1.00");
   });
 });
+
+describe("bench/invoke-parts.ts", () => {
+  it("reports each saver's invoke whole, without put, without putWrites, and the two shares", async () => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ["--import", "tsx", "bench/invoke-parts.ts", "--invokes", "4", "--rounds", "1"],
+      { cwd: ROOT },
+    );
+    const rows = stdout
+      .trim()
+      .split("\n")
+      .slice(2)
+      .map((line) => /^(\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(-?\d+)\s+(-?\d+)$/.exec(line));
+    expect(rows.map((m) => m?.[1])).toEqual(["FencedCheckpointSaver", "SqliteSaver"]);
+    for (const m of rows) {
+      const [whole, noPut, noWrites, putShare, writesShare] = m!.slice(2).map(Number);
+      expect(whole).toBeGreaterThan(0);
+      expect(putShare).toBe(whole! - noPut!);
+      expect(writesShare).toBe(whole! - noWrites!);
+    }
+  });
+});
