@@ -119,9 +119,9 @@ console.log("\n(c) a zombie run stalls in its node; a fresh run completes; then 
           : graph.invoke({ log: ["zombie"] }, thread);
     const outcome = z.then(() => "finished", caught);
     await entered.promise;
-    // The zombie's checkpoints up to its node (its input, then the step that runs the node) land in the background
-    // while the node runs (LangGraph's default durability, "async"); the fresh run starts once both have (with
-    // invokeWithRetry's durability "exit", none lands before the run ends).
+    // The zombie's checkpoints up to its node (its input, then the step that runs the node) are put in the background
+    // (LangGraph's default durability, "async"), so they may land after the node has started; the fresh run starts once
+    // both have (with invokeWithRetry's durability "exit", none lands before the run ends).
     for (;;) {
       if (zombie === "retry") break;
       const head = await graph.getState(thread);

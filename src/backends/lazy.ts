@@ -3,15 +3,7 @@
  * `FencedCheckpointSaver.fromConnString` does the same over this. Every call waits for the open; a failed open is
  * tried again by the next call, so a database that was down at first use is picked up once it is up.
  */
-import type {
-  Backend,
-  BackendTx,
-  ListQuery,
-  SnapshotReader,
-  StoredClaim,
-  StoredRecord,
-  TransactOptions,
-} from "../core/backend.js";
+import type { Backend, BackendTx, ListQuery, SnapshotReader, StoredClaim, StoredRecord } from "../core/backend.js";
 import type { CheckpointReader } from "../core/checkpoints.js";
 import { InvalidInputError } from "../core/errors.js";
 import type { StateEvent } from "../core/schemas.js";
@@ -47,8 +39,8 @@ export class LazyBackend implements Backend {
     return this.opening !== undefined;
   }
 
-  async transact<T>(fn: (tx: BackendTx) => Promise<T>, options?: TransactOptions): Promise<T> {
-    return (await this.backend()).transact(fn, options);
+  async transact<T>(fn: (tx: BackendTx) => Promise<T>): Promise<T> {
+    return (await this.backend()).transact(fn);
   }
 
   async getRecord(key: string): Promise<StoredRecord | undefined> {

@@ -127,17 +127,6 @@ export interface Retention {
 
 export const DEFAULT_RETENTION: Retention = { idempotencyMs: 24 * 3600 * 1000, maxEvents: 100_000 };
 
-/** Hints to `Backend.transact`; a backend may ignore any of them. */
-export interface TransactOptions {
-  /**
-   * The caller does not await this transaction before issuing the next one (LangGraph's pending writes, which the
-   * graph's next put follows in the same event-loop turn): a backend that commits in groups may hold it until the end
-   * of the turn so that they share one COMMIT (SQLite, docs/sqlite.md "Group commit"). It still runs alone, in call
-   * order, and is answered only once committed.
-   */
-  gather?: boolean;
-}
-
 /**
  * Storage engine under a `StateStore`. Besides `transact`'s isolation, every backend keeps these (each is tested on
  * every backend: test/core/read-isolation.test.ts, event-log.test.ts, lifecycle.test.ts):
@@ -155,10 +144,9 @@ export interface Backend {
   /**
    * Runs `fn` in a transaction that is serializable with respect to every other `transact` on the same data, in
    * this process and in others. Commits when `fn` resolves, rolls back when it throws. The body awaits only `tx`
-   * calls; backend failures surface as `UnavailableError` (outcome unknown: retry with the same opId). `options` are
-   * hints about when it runs, never about what it does.
+   * calls; backend failures surface as `UnavailableError` (outcome unknown: retry with the same opId).
    */
-  transact<T>(fn: (tx: BackendTx) => Promise<T>, options?: TransactOptions): Promise<T>;
+  transact<T>(fn: (tx: BackendTx) => Promise<T>): Promise<T>;
   getRecord(key: string): Promise<StoredRecord | undefined>;
   getClaim(key: string): Promise<StoredClaim | undefined>;
   /** Records whose key starts with `prefix`, strictly after `after`, ordered by key (UTF-8 byte order). */

@@ -11,15 +11,7 @@
  * then writes the records, the idempotency record and the event-log entries (G4). A rejected commit writes only the
  * event-log entry of the check that failed (G6): `fenced` or `conflict`, on the key that failed it.
  */
-import {
-  isPending,
-  type Awaitable,
-  type Backend,
-  type BackendTx,
-  type KeyState,
-  type StoredClaim,
-  type TransactOptions,
-} from "./backend.js";
+import { isPending, type Awaitable, type Backend, type BackendTx, type KeyState, type StoredClaim } from "./backend.js";
 import {
   FencedError,
   IdempotencyMismatchError,
@@ -104,21 +96,18 @@ export async function txn(
  * @internal The LangGraph saver's facet (reached through `commitWithRows` in store.ts, not exported from the package
  * root): a txn of zero or more requests under `guards`, whose extra rows `rows` writes in the same transaction once
  * every check has passed. Zero requests with guards is how pending writes are fenced by a run claim they do not write.
- * `transactOptions` are hints about when the transaction runs (`TransactOptions`), passed to the backend.
  */
 export async function commitWithinTxn(
   ctx: CommitContext,
   request: { requests: TxnItem[]; guards?: Guard[]; opId?: string },
   rows: WithinCommit,
-  transactOptions?: TransactOptions,
 ): Promise<TxnResult> {
   const { requests, ...options } = request;
   const parsed =
     requests.length > 0
       ? parseInput(TxnRequestSchema, request)
       : { requests, ...parseInput(TxnOptionsSchema, options) };
-  const txn = checkTxnSize(ctx, { ...parsed, guards: parsed.guards ?? [] });
-  return commitTxn(ctx, txn, rows, wholeTxn, transactOptions);
+  return commitTxn(ctx, checkTxnSize(ctx, { ...parsed, guards: parsed.guards ?? [] }), rows, wholeTxn);
 }
 
 interface ParsedTxn {
@@ -142,7 +131,6 @@ async function commitTxn<R>(
   { requests, opId, guards }: ParsedTxn,
   within: WithinCommit | undefined,
   shape: (result: TxnResult) => R,
-  options?: TransactOptions,
 ): Promise<R> {
   for (let i = 0; i < requests.length; i++) {
     checkKey(requests[i]!.key, ctx.limits, requests.length > 1 ? ["requests", i, "key"] : ["key"]);
@@ -260,7 +248,7 @@ async function commitTxn<R>(
       if (isPending(rows)) await rows;
     }
     return { kind: "committed", result, seqs };
-  }, options);
+  });
 
   switch (decision.kind) {
     case "committed": {

@@ -1,7 +1,7 @@
 /** `StateStore`: the public face of the core over one backend. Open one with `openStore()`. */
 import { newOpId } from "./op-id.js";
 import { z } from "zod";
-import { DEFAULT_RETENTION, type Backend, type Retention, type StoredRecord, type TransactOptions } from "./backend.js";
+import { DEFAULT_RETENTION, type Backend, type Retention, type StoredRecord } from "./backend.js";
 import { claim, currentClaim, release, renew } from "./claims.js";
 import { CloseGate } from "./close-gate.js";
 import { runEffect, type EffectRequest, type EffectResult } from "./effects.js";
@@ -116,8 +116,8 @@ export class StateStore {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.retention = resolveRetention(options.retention);
     this.ctx = { backend, limits: this.limits, now: options.clock ?? Date.now };
-    rowCommitters.set(this, (request, rows, options) =>
-      this.gate.run(() => this.thenPurge(commitWithinTxn(this.ctx, request, rows, options))),
+    rowCommitters.set(this, (request, rows) =>
+      this.gate.run(() => this.thenPurge(commitWithinTxn(this.ctx, request, rows))),
     );
   }
 
@@ -397,7 +397,7 @@ export class StateStore {
   }
 }
 
-type RowCommitter = (request: RowCommit, rows: WithinCommit, options?: TransactOptions) => Promise<TxnResult>;
+type RowCommitter = (request: RowCommit, rows: WithinCommit) => Promise<TxnResult>;
 const rowCommitters = new WeakMap<StateStore, RowCommitter>();
 
 /** @internal What `commitWithRows` commits: zero or more requests under guards, all or nothing. */
@@ -410,15 +410,10 @@ export interface RowCommit {
 /**
  * @internal The narrow facet the LangGraph saver writes its checkpoint rows through (not exported from the package
  * root): a txn whose `rows` land in the same transaction once every check in `commit` has passed. `rows` stores; every
- * decision (guards, epochs, versions) is the core's. `options` are hints about when it runs (`TransactOptions`).
+ * decision (guards, epochs, versions) is the core's.
  */
-export function commitWithRows(
-  store: StateStore,
-  request: RowCommit,
-  rows: WithinCommit,
-  options?: TransactOptions,
-): Promise<TxnResult> {
-  return rowCommitters.get(store)!(request, rows, options);
+export function commitWithRows(store: StateStore, request: RowCommit, rows: WithinCommit): Promise<TxnResult> {
+  return rowCommitters.get(store)!(request, rows);
 }
 
 /**

@@ -377,21 +377,16 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
     if (history) guards.push(history);
     let row: CheckpointRow | undefined;
     try {
-      const { results } = await commitWithRows(
-        this.store,
-        { requests: [request], guards },
-        (tx, [committed]) => {
-          const landing = withOwnRefs(serialized, committed!.version);
-          row = landing;
-          // `existing: "fail"`: Postgres sends the row with the COMMIT and fails it there; a backend that answers at once
-          // says `false`, and the throw rolls the head back the same way. Either is decided below, outside the transaction.
-          const inserted = tx.checkpoints!.insertCheckpoint(landing, serialized.blobs, { existing: "fail" });
-          return isPending(inserted)
-            ? inserted.then((ok) => insertedOrExists(ok, landing))
-            : insertedOrExists(inserted, landing);
-        },
-        { gather: graphControl(config) !== undefined },
-      );
+      const { results } = await commitWithRows(this.store, { requests: [request], guards }, (tx, [committed]) => {
+        const landing = withOwnRefs(serialized, committed!.version);
+        row = landing;
+        // `existing: "fail"`: Postgres sends the row with the COMMIT and fails it there; a backend that answers at once
+        // says `false`, and the throw rolls the head back the same way. Either is decided below, outside the transaction.
+        const inserted = tx.checkpoints!.insertCheckpoint(landing, serialized.blobs, { existing: "fail" });
+        return isPending(inserted)
+          ? inserted.then((ok) => insertedOrExists(ok, landing))
+          : insertedOrExists(inserted, landing);
+      });
       const result = results[0]!;
       this.remember(threadId, ns, checkpoint.id, {
         headVersion: result.version,
@@ -446,14 +441,9 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
     const rows = await serializeWrites(this.serde, writes, taskId, taskPath);
     // Writes attach to a checkpoint that may not have landed yet (LangGraph chains puts but not writes), so they are
     // fenced by the run claim only: a guard, with no key written; a stale run's writes hang off a checkpoint no head
-    // descends from. A running graph does not await them before its next step's put, which follows in the same
-    // event-loop turn: `gather` lets them share its COMMIT (docs/sqlite.md, "Group commit"). A caller of its own may
-    // await each one, and gets it without waiting for the turn to end.
-    await commitWithRows(
-      this.store,
-      { requests: [], guards: [runFence(keys, fenced.epoch)] },
-      (tx) => tx.checkpoints!.putWrites(ref, rows),
-      { gather: graphControl(config) !== undefined },
+    // descends from.
+    await commitWithRows(this.store, { requests: [], guards: [runFence(keys, fenced.epoch)] }, (tx) =>
+      tx.checkpoints!.putWrites(ref, rows),
     );
   }
 
@@ -569,8 +559,8 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
    */
   private landedBy(config: RunnableConfig, threadId: string, attempt: string | undefined): string[] | undefined {
     if (attempt !== undefined) return this.attempts.get(attempt);
-    const control = graphControl(config);
-    if (control === undefined) return undefined;
+    const control: unknown = (config as { control?: unknown }).control;
+    if (typeof control !== "object" || control === null) return undefined;
     let threads = this.runs.get(control);
     if (!threads) this.runs.set(control, (threads = new Map()));
     let landed = threads.get(threadId);
@@ -785,10 +775,4 @@ function configurableOf(config: RunnableConfig): RunnableConfig["configurable"] 
     }
   }
   return c;
-}
-
-/** The per-invoke `control` object LangGraph puts in the config of every call a running graph makes, if there is one. */
-function graphControl(config: RunnableConfig): object | undefined {
-  const control: unknown = (config as { control?: unknown }).control;
-  return typeof control === "object" && control !== null ? control : undefined;
 }

@@ -16,15 +16,7 @@
  * opened on first use and kept for the next snapshot (a few at most), so concurrent snapshots never wait for each other.
  */
 import type Database from "better-sqlite3";
-import type {
-  Backend,
-  BackendTx,
-  ListQuery,
-  SnapshotReader,
-  StoredClaim,
-  StoredRecord,
-  TransactOptions,
-} from "../../core/backend.js";
+import type { Backend, BackendTx, ListQuery, SnapshotReader, StoredClaim, StoredRecord } from "../../core/backend.js";
 import type { CheckpointReader } from "../../core/checkpoints.js";
 import { CloseGate, gatedReader } from "../../core/close-gate.js";
 import { InvalidInputError } from "../../core/errors.js";
@@ -127,8 +119,8 @@ export class SqliteBackend implements Backend {
     return this.writer.db;
   }
 
-  transact<T>(fn: (tx: BackendTx) => Promise<T>, options?: TransactOptions): Promise<T> {
-    return this.gate.run(() => this.writer.transact(fn, { gather: this.gather || options?.gather === true }));
+  transact<T>(fn: (tx: BackendTx) => Promise<T>): Promise<T> {
+    return this.gate.run(() => this.writer.transact(fn, { gather: this.gather }));
   }
 
   getRecord(key: string): Promise<StoredRecord | undefined> {
