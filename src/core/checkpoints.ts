@@ -61,6 +61,24 @@ export interface BlobRef {
   headVersion: number;
 }
 
+/** A checkpoint's blob refs as every backend stores them (JSON): {channel: [checkpointId, headVersion]}. */
+export type StoredBlobRefs = Record<string, [checkpointId: string, headVersion: number]>;
+
+/** The JSON text a backend stores for `refs` (`StoredBlobRefs`). */
+export function blobRefsText(refs: Record<string, BlobRef>): string {
+  const out: StoredBlobRefs = {};
+  for (const [channel, r] of Object.entries(refs)) out[channel] = [r.checkpointId, r.headVersion];
+  return JSON.stringify(out);
+}
+
+/** The refs a backend stored (`StoredBlobRefs`, parsed). */
+export function blobRefsFromStored(stored: StoredBlobRefs): Record<string, BlobRef> {
+  const out: Record<string, BlobRef> = {};
+  for (const [channel, [checkpointId, headVersion]] of Object.entries(stored))
+    out[channel] = { checkpointId, headVersion };
+  return out;
+}
+
 /** One channel value, stored with the checkpoint that wrote it. */
 export interface CheckpointBlob {
   channel: string;

@@ -11,6 +11,9 @@
 import type pg from "pg";
 import {
   HEAD_CHECKPOINT_FIELD,
+  blobRefsFromStored,
+  blobRefsText,
+  type StoredBlobRefs,
   type BlobAddress,
   type WriteKey,
   type CheckpointBlob,
@@ -89,9 +92,6 @@ export function checkpointTxSql(s: string) {
      * `existing: "fail"`, an id the lineage has fails the statement instead (a unique violation on `checkpoints`).
      */
     insert: (r: CheckpointRow, options?: { existing?: "fail" }) => {
-      const refs = Object.fromEntries(
-        Object.entries(r.blobRefs).map(([c, ref]) => [c, [ref.checkpointId, ref.headVersion]]),
-      );
       return (options?.existing === "fail" ? insert : insertNew).run(
         text(r.threadId),
         text(r.ns),
@@ -101,7 +101,7 @@ export function checkpointTxSql(s: string) {
         text(r.type),
         bytes(r.checkpoint),
         bytes(r.metadata),
-        text(JSON.stringify(refs)),
+        text(blobRefsText(r.blobRefs)),
       );
     },
     /** The values a new checkpoint wrote (sent only after `insert` answered that it was new). */
@@ -178,7 +178,7 @@ interface LoadedRow {
   type: string;
   checkpoint: Buffer;
   metadata: Buffer;
-  blob_refs: Record<string, [string, number]>;
+  blob_refs: StoredBlobRefs;
   /** [channel, type, value in base64] each. */
   blobs: [string, string, string][] | null;
   /** [taskId, idx, channel, type, value in base64, taskPath] each, in (taskPath, taskId, idx) order. */
@@ -331,12 +331,7 @@ function toLoaded(row: LoadedRow): LoadedCheckpoint {
     type: row.type,
     checkpoint: row.checkpoint,
     metadata: row.metadata,
-    blobRefs: Object.fromEntries(
-      Object.entries(row.blob_refs).map(([channel, [checkpointId, headVersion]]) => [
-        channel,
-        { checkpointId, headVersion },
-      ]),
-    ),
+    blobRefs: blobRefsFromStored(row.blob_refs),
     blobs: (row.blobs ?? []).map(([channel, type, value]) => ({ channel, type, value: Buffer.from(value, "base64") })),
     writes: (row.writes ?? []).map(([taskId, idx, channel, type, value, taskPath]) => ({
       taskId,

@@ -15,7 +15,9 @@ import {
   HEAD_CHECKPOINT_FIELD,
   type BlobAddress,
   type WriteKey,
-  type BlobRef,
+  blobRefsFromStored,
+  blobRefsText,
+  type StoredBlobRefs,
   type CheckpointBlob,
   type CheckpointQuery,
   type CheckpointReader,
@@ -210,7 +212,7 @@ export function sqliteCheckpointTx(db: Database.Database): CheckpointTx {
           Buffer.concat(packed, offset),
           r.checkpoint.byteLength,
           r.metadata.byteLength,
-          encodeRefs(r.blobRefs),
+          blobRefsText(r.blobRefs),
           JSON.stringify(index),
         ).changes === 1;
       if (inserted)
@@ -462,7 +464,7 @@ export class SqliteCheckpoints implements CheckpointReader {
    * under its ref (checkpoint id and head version), so it is read once and then served from a cache.
    */
   private decode(row: RowData): CachedCheckpoint {
-    const blobRefs = decodeRefs(row.blob_refs);
+    const blobRefs = blobRefsFromStored(JSON.parse(row.blob_refs) as StoredBlobRefs);
     const own = JSON.parse(row.blob_index) as BlobIndex;
     const { payload } = row; // a buffer of its own per row (better-sqlite3 copies every blob it returns)
     const blobs: CheckpointBlob[] = [];
@@ -511,23 +513,6 @@ function writesKey(row: { thread_id: string; ns: string; checkpoint_id: string }
 
 function toWrite(w: WriteRow): CheckpointWrite {
   return { taskId: w.task_id, idx: w.idx, channel: w.channel, type: w.type, value: w.value, taskPath: w.task_path };
-}
-
-/** Blob refs as stored: {channel: [checkpointId, headVersion]}. */
-function encodeRefs(refs: Record<string, BlobRef>): string {
-  const out: Record<string, [string, number]> = {};
-  for (const [channel, r] of Object.entries(refs)) out[channel] = [r.checkpointId, r.headVersion];
-  return JSON.stringify(out);
-}
-
-function decodeRefs(text: string): Record<string, BlobRef> {
-  const out: Record<string, BlobRef> = {};
-  for (const [channel, [checkpointId, headVersion]] of Object.entries(
-    JSON.parse(text) as Record<string, [string, number]>,
-  )) {
-    out[channel] = { checkpointId, headVersion };
-  }
-  return out;
 }
 
 /** Inherited values by ref, up to a byte budget; when full it starts over (values are immutable, so it only forgets). */
