@@ -67,19 +67,27 @@ async function microsPerCall(body: () => Promise<unknown>, minCalls: number, bud
   return ((performance.now() - t0) * 1000) / calls;
 }
 
+/** How long `settleWal` waits for the WAL to be checkpointed before the section fails. */
+const SETTLE_DEADLINE_MS = 60_000;
+
 /**
  * Waits until the store's WAL is checkpointed and truncated (from a connection of its own, while the store is idle):
  * growing a store by 1,000-key txns back to back leaves a WAL of hundreds of MiB that its checkpoint thread is still
  * copying, and the first commits timed after it paid for that copy (a round of 250 µs/commit at 10^6 keys), not for
- * the store's size. Each level is timed from a checkpointed WAL instead.
+ * the store's size. Each level is timed from a checkpointed WAL instead. A WAL still busy after
+ * `SETTLE_DEADLINE_MS` (another process on the file) fails the section instead of hanging it.
  */
 async function settleWal(path: string): Promise<void> {
   const db = new Database(path);
+  const deadline = performance.now() + SETTLE_DEADLINE_MS;
   try {
     for (;;) {
       await new Promise((resolve) => setTimeout(resolve, 100));
       const [report] = db.pragma("wal_checkpoint(TRUNCATE)") as { busy: number }[];
       if (report?.busy === 0) return;
+      if (performance.now() > deadline) {
+        throw new Error(`scale: the WAL of ${path} stayed busy for ${SETTLE_DEADLINE_MS / 1000} s; nothing was timed`);
+      }
     }
   } finally {
     db.close();

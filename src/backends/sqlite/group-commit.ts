@@ -37,21 +37,21 @@ export interface GroupCommitOptions {
   onCommit(transactions: number): void;
 }
 
-interface Waiting<Tx> {
-  body: (tx: Tx) => Promise<unknown>;
+/** A body waiting to run, and how to answer its caller. */
+interface Queued<Body> {
+  body: Body;
   resolve(value: unknown): void;
   reject(err: unknown): void;
 }
+
+/** A transaction waiting for a group. */
+type Waiting<Tx> = Queued<(tx: Tx) => Promise<unknown>>;
+/** A body that runs between groups. */
+type Exclusive = Queued<() => Promise<unknown>>;
 
 type Outcome<Tx> =
   | { waiting: Waiting<Tx>; ok: true; value: unknown }
   | { waiting: Waiting<Tx>; ok: false; error: unknown };
-
-interface Exclusive {
-  body: () => Promise<unknown>;
-  resolve(value: unknown): void;
-  reject(err: unknown): void;
-}
 
 export class GroupCommit<Tx> {
   private readonly waiting: Waiting<Tx>[] = [];
