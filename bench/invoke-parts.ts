@@ -19,6 +19,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import type { Checkpoint } from "@langchain/langgraph-checkpoint";
+import { stats } from "./report.js";
 import { chatGraph, openSaver, threadConfig, type OpenSaver, type SaverName } from "./savers.js";
 
 const { values } = parseArgs({
@@ -45,11 +46,6 @@ function variant(open: OpenSaver, v: Variant): OpenSaver {
     });
   } else if (v === "without putWrites") saver.putWrites = async () => undefined;
   return open;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 const runs = SAVERS.flatMap((name) => VARIANTS.map((v) => ({ name, v, micros: [] as number[] })));
@@ -84,7 +80,8 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 
 /** Median µs per invoke, whole microseconds (the shares are differences of the printed figures). */
-const us = (name: SaverName, v: Variant) => Math.round(median(runs.find((r) => r.name === name && r.v === v)!.micros));
+const us = (name: SaverName, v: Variant) =>
+  Math.round(stats(runs.find((r) => r.name === name && r.v === v)!.micros).median);
 console.log(`3-node invoke, ${INVOKES} invokes × ${ROUNDS} rounds, interleaved (medians, µs per invoke)`);
 console.log(
   `${"saver".padEnd(22)} ${"whole".padStart(7)} ${"no put".padStart(7)} ${"no putWrites".padStart(12)}` +

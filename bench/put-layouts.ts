@@ -19,6 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import Database from "better-sqlite3";
+import { stats } from "./report.js";
 
 const { values } = parseArgs({
   options: { writes: { type: "string", default: "4000" }, rounds: { type: "string", default: "5" } },
@@ -110,11 +111,6 @@ function inTransaction(db: Database.Database, body: (i: number) => void): (i: nu
   };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
 const micros: number[][] = LAYOUTS.map(() => []);
 const frames: number[][] = LAYOUTS.map(() => []);
 for (let round = 0; round < ROUNDS; round++) {
@@ -144,12 +140,12 @@ for (let round = 0; round < ROUNDS; round++) {
   rmSync(dir, { recursive: true, force: true });
 }
 
-const peer = median(micros[LAYOUTS.length - 1]!);
+const peer = stats(micros[LAYOUTS.length - 1]!).median;
 console.log(`~1 KB puts, SQL alone, ${WRITES} writes × ${ROUNDS} rounds (medians)`);
 LAYOUTS.forEach((layout, k) => {
-  const us = median(micros[k]!);
+  const us = stats(micros[k]!).median;
   console.log(
-    `${layout.name.padEnd(48)} ${us.toFixed(1).padStart(6)} µs/put  ${median(frames[k]!).toFixed(2)} WAL frames/put  ` +
+    `${layout.name.padEnd(48)} ${us.toFixed(1).padStart(6)} µs/put  ${stats(frames[k]!).median.toFixed(2)} WAL frames/put  ` +
       `SqliteSaver's statement ÷ this: ${(peer / us).toFixed(2)}×`,
   );
 });

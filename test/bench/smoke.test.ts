@@ -100,18 +100,17 @@ describe("npm run bench --tiny", () => {
   });
 });
 
+/** The stdout lines of a standalone bench script (`npx tsx bench/<script> …args`) after its `header` lines. */
+async function scriptRows(args: string[], header: number): Promise<string[]> {
+  const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", ...args], { cwd: ROOT });
+  return stdout.trim().split("\n").slice(header);
+}
+
 describe("bench/put-layouts.ts", () => {
   it("reports each layout's µs and WAL frames per put and its ratio to SqliteSaver's statement", async () => {
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      ["--import", "tsx", "bench/put-layouts.ts", "--writes", "60", "--rounds", "1"],
-      { cwd: ROOT },
+    const rows = (await scriptRows(["bench/put-layouts.ts", "--writes", "60", "--rounds", "1"], 1)).map((line) =>
+      /^(.+?)\s+([\d.]+) µs\/put\s+([\d.]+) WAL frames\/put\s+.*: ([\d.]+)×$/.exec(line),
     );
-    const rows = stdout
-      .trim()
-      .split("\n")
-      .slice(1)
-      .map((line) => /^(.+?)\s+([\d.]+) µs\/put\s+([\d.]+) WAL frames\/put\s+.*: ([\d.]+)×$/.exec(line));
     expect(rows.map((m) => m?.[1])).toEqual([
       "fenced (head record + event + checkpoint row)",
       "sketch (the checkpoint row is head and event)",
@@ -126,16 +125,9 @@ describe("bench/put-layouts.ts", () => {
 
 describe("bench/invoke-parts.ts", () => {
   it("reports each saver's invoke whole, without put, without putWrites, and the two shares", async () => {
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      ["--import", "tsx", "bench/invoke-parts.ts", "--invokes", "4", "--rounds", "1"],
-      { cwd: ROOT },
+    const rows = (await scriptRows(["bench/invoke-parts.ts", "--invokes", "4", "--rounds", "1"], 2)).map((line) =>
+      /^(\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(-?\d+)\s+(-?\d+)$/.exec(line),
     );
-    const rows = stdout
-      .trim()
-      .split("\n")
-      .slice(2)
-      .map((line) => /^(\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(-?\d+)\s+(-?\d+)$/.exec(line));
     expect(rows.map((m) => m?.[1])).toEqual(["FencedCheckpointSaver", "SqliteSaver"]);
     for (const m of rows) {
       const [whole, noPut, noWrites, putShare, writesShare] = m!.slice(2).map(Number);
