@@ -1,12 +1,18 @@
 /**
- * What a ~1 KB LangGraph put costs SQLite alone under three storage layouts, side by side in one process, with no
+ * What a ~1 KB LangGraph put costs SQLite alone under four storage layouts, side by side in one process, with no
  * JavaScript around the statements (each checkpoint's bytes made before the loop). It answers one question of issue 18:
  * how fast could a fenced put be if the storage changed, and would that be enough?
  *
  * - `fenced`: this library's layout — BEGIN IMMEDIATE, the head's state, the head record (G1, G7), its event row (G4),
  *   the checkpoint row (rowid table + unique index), COMMIT.
+ * - `fork-aware minimum`: the least a put can write and keep what the saver promises (docs/langgraph.md, "How the saver
+ *   fences"): "latest" is the thread's head, the last accepted put, not the greatest checkpoint id (an imported or
+ *   clock-skewed id can be smaller than one already stored), so the head needs a place of its own to be found by, and
+ *   the row one by id. BEGIN IMMEDIATE, the head's state, the head record, the checkpoint row that is also the event
+ *   (its rowid the seq), COMMIT: three B-trees (head record, rows, id index) where SqliteSaver's INSERT touches two.
  * - `sketch`: the layout issue 18 sketches — the checkpoint row is also the head and the event (its rowid the event
- *   seq): BEGIN IMMEDIATE, a read of the thread's latest checkpoint, one INSERT, COMMIT.
+ *   seq): BEGIN IMMEDIATE, a read of the thread's latest checkpoint, one INSERT, COMMIT. Its "latest" is the greatest
+ *   id, as in the official savers: it gives up the fork-aware head.
  * - `SqliteSaver`: the official saver's statement — one INSERT OR REPLACE in autocommit, the same row bytes.
  *
  * Each layout gets a fresh WAL-mode file (synchronous=NORMAL, automatic checkpoints off so the WAL's growth counts the
@@ -67,6 +73,32 @@ const LAYOUTS: Layout[] = [
         record.run("head/t/", `{"checkpointId":"${id(i)}"}`, i + 1, now);
         event.run(now, "head/t/", i + 1);
         row.run(id(i), i > 0 ? id(i - 1) : null, i + 1, Buffer.concat([payload, metadata]));
+      });
+    },
+  },
+  {
+    name: "fork-aware minimum (head record + row as event)",
+    open(db) {
+      db.exec(`CREATE TABLE records (key TEXT PRIMARY KEY, value TEXT, version INTEGER NOT NULL, epoch INTEGER NOT NULL,
+                 updated_at INTEGER NOT NULL) WITHOUT ROWID;
+               CREATE TABLE checkpoints (seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, thread_id TEXT NOT NULL,
+                 ns TEXT NOT NULL, checkpoint_id TEXT NOT NULL, parent_id TEXT, head_version INTEGER NOT NULL,
+                 epoch INTEGER NOT NULL, type TEXT NOT NULL, payload BLOB NOT NULL, UNIQUE (thread_id, ns, checkpoint_id));`);
+      const state = db.prepare("SELECT version, epoch FROM records WHERE key = ?");
+      const record = db.prepare(
+        `INSERT INTO records (key, value, version, epoch, updated_at) VALUES (?, ?, ?, 0, ?)
+           ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = excluded.version,
+             updated_at = excluded.updated_at`,
+      );
+      const row = db.prepare(
+        `INSERT INTO checkpoints (ts, thread_id, ns, checkpoint_id, parent_id, head_version, epoch, type, payload)
+           VALUES (?, 't', '', ?, ?, ?, 0, 'json', ?)`,
+      );
+      return inTransaction(db, (i) => {
+        state.get("head/t/");
+        const now = Date.now();
+        record.run("head/t/", `{"checkpointId":"${id(i)}"}`, i + 1, now);
+        row.run(now, id(i), i > 0 ? id(i - 1) : null, i + 1, Buffer.concat([payload, metadata]));
       });
     },
   },

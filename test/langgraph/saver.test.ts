@@ -32,6 +32,22 @@ for (const fixture of saverFixtures()) {
         expect(latest?.parentConfig?.configurable?.checkpoint_id).toBe(a.id);
       });
 
+      it("reads the head as latest even when a child's id sorts below its parent's (imported or clock-skewed ids)", async () => {
+        // The official savers take "latest" to be the greatest id; the head is the last accepted put. This is why the
+        // head needs storage of its own (bench/put-layouts.ts, "fork-aware minimum").
+        const saver = await fixture.saver();
+        const parent = { ...checkpoint({ n: 1 }), id: "1ef00000-0000-6000-8000-00000000000b" };
+        const child = { ...checkpoint({ n: 2 }, 2), id: "1ef00000-0000-6000-8000-00000000000a" };
+        const cp = await saver.put(from("t"), parent, meta(0), { n: 1 });
+        await saver.put(cp, child, meta(1), { n: 2 });
+        const latest = await saver.getTuple(from("t"));
+        expect(latest?.checkpoint.id).toBe(child.id);
+        expect(latest?.checkpoint.channel_values).toEqual({ n: 2 });
+        // And the head fences: a put onto the greater-id parent is now stale.
+        const err = await saver.put(cp, checkpoint({ n: 3 }, 3), meta(1), { n: 3 }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(VersionConflictError);
+      });
+
       it("rejects a put whose parent is no longer the head, changes nothing, and says why", async () => {
         const saver = await fixture.saver();
         const root = checkpoint({ n: 0 });
