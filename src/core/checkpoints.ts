@@ -139,10 +139,12 @@ export interface CheckpointQuery {
  */
 export interface CheckpointTx {
   /**
-   * Inserts a checkpoint with the blobs it wrote; returns `false`, writing nothing, when its lineage already has that
-   * checkpoint id. With `existing: "fail"` the caller needs no answer inside the transaction: a backend that batches
-   * writes (Postgres) may send the row with its COMMIT, and then an id the lineage has fails the whole transaction
-   * with `CheckpointExistsError` (nothing of it lands); a backend that answers at once still answers `false`.
+   * Inserts a checkpoint with the blobs it wrote; returns `false`, writing nothing, when its id is taken: its lineage
+   * has that checkpoint id, or still keeps values that a deleted checkpoint of that id wrote and later checkpoints
+   * share (so an id is never reused while anything stored names it: a new checkpoint under it would mix its values
+   * with the kept ones). With `existing: "fail"` the caller needs no answer inside the transaction: a backend that
+   * batches writes (Postgres) may send the row with its COMMIT, and then a taken id fails the whole transaction with
+   * `CheckpointExistsError` (nothing of it lands); a backend that answers at once still answers `false`.
    */
   insertCheckpoint(
     row: CheckpointRow,
@@ -177,13 +179,22 @@ export interface CheckpointReader {
 }
 
 /**
- * A checkpoint's id is already in its lineage: thrown by a batching backend's insert with `existing: "fail"` (see
+ * A checkpoint's id is taken in its lineage: thrown by a batching backend's insert with `existing: "fail"` (see
  * `CheckpointTx.insertCheckpoint`), and by the saver when an insert answers `false`; either way the transaction rolls
  * back. To a caller it is the `INVALID_INPUT` a put of an existing id gets; the saver catches it to tell a re-put of
  * the same checkpoint (answered as landed) from a different one.
  */
 export class CheckpointExistsError extends InvalidInputError {
   constructor(readonly ref: CheckpointRef) {
-    super({ issues: [{ path: ["checkpoint", "id"], message: `checkpoint ${ref.checkpointId} already exists` }] });
+    super({
+      issues: [
+        {
+          path: ["checkpoint", "id"],
+          message:
+            `checkpoint id ${ref.checkpointId} is taken in this lineage, by a stored checkpoint or by a deleted one ` +
+            "whose values later checkpoints still share: checkpoint ids are not reused",
+        },
+      ],
+    });
   }
 }

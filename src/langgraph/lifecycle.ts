@@ -9,12 +9,13 @@
  * Checkpoint rows and values ride in the commit's extra rows (`commitWithRows`); a value a deleted checkpoint wrote
  * stays while a kept checkpoint refers to it, so a run that inherits it from the head never loses it.
  */
-import type {
-  BlobAddress,
-  CheckpointReader,
-  CheckpointRef,
-  HeadRecord,
-  LoadedCheckpoint,
+import {
+  CheckpointExistsError,
+  type BlobAddress,
+  type CheckpointReader,
+  type CheckpointRef,
+  type HeadRecord,
+  type LoadedCheckpoint,
 } from "../core/checkpoints.js";
 import { InvalidInputError, isErrorCode } from "../core/errors.js";
 import { op } from "../core/ops.js";
@@ -381,7 +382,11 @@ export function copyThread(ctx: LifecycleContext, sourceThreadId: string, target
       for (const row of rows) {
         const head = heads.get(row.ns) === row.checkpointId ? headRequest.get(row.ns) : undefined;
         const copied = copiedRow(row, targetThreadId, rows, head === undefined ? 0 : results[head]!.version);
-        await tx.checkpoints!.insertCheckpoint(copied.row, copied.blobs);
+        // The target was checked to have no checkpoints; one whose id is still taken there (values kept by a pruned
+        // checkpoint of a former thread of that name) must fail the copy, not leave it without that checkpoint.
+        if (!(await tx.checkpoints!.insertCheckpoint(copied.row, copied.blobs))) {
+          throw new CheckpointExistsError(copied.row);
+        }
         if (row.writes.length > 0)
           await tx.checkpoints!.putWrites(
             { threadId: targetThreadId, ns: row.ns, checkpointId: row.checkpointId },

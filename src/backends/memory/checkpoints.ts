@@ -52,7 +52,7 @@ export class MemoryCheckpoints implements CheckpointReader {
     const journal: JournalEntry[] = [];
     const tx: CheckpointTx = {
       insertCheckpoint: (row, blobs) => {
-        if (this.existsAfter(journal, row)) return false;
+        if (this.takenAfter(journal, row)) return false;
         journal.push({
           kind: "row",
           row: { ...row, blobRefs: { ...row.blobRefs } },
@@ -113,15 +113,27 @@ export class MemoryCheckpoints implements CheckpointReader {
     return found.slice(0, q.limit).map(({ lineage, row }) => load(lineage, row));
   }
 
-  /** Whether the lineage has `row`'s id once the journal so far is applied. */
-  private existsAfter(journal: JournalEntry[], row: CheckpointRow): boolean {
-    for (let i = journal.length - 1; i >= 0; i--) {
-      const e = journal[i]!;
-      if (e.kind === "deleteThread" && e.threadId === row.threadId) return false;
-      if (e.kind === "row" && sameRef(e.row, row)) return true;
-      if (e.kind === "deleteCheckpoints" && e.refs.some((r) => sameRef(r, row))) return false;
+  /**
+   * Whether `ref`'s id is taken once the journal so far is applied: a row has it, or values a deleted checkpoint of
+   * that id wrote are still kept for later checkpoints (`CheckpointTx.insertCheckpoint`).
+   */
+  private takenAfter(journal: JournalEntry[], ref: CheckpointRef): boolean {
+    const lineage = this.threads.get(ref.threadId)?.get(ref.ns);
+    let row = lineage?.rows.has(ref.checkpointId) ?? false;
+    const kept = new Set(lineage?.blobs.get(ref.checkpointId)?.keys());
+    for (const e of journal) {
+      if (e.kind === "deleteThread" && e.threadId === ref.threadId) {
+        row = false;
+        kept.clear();
+      } else if (e.kind === "row" && sameRef(e.row, ref)) {
+        row = true;
+        for (const b of e.blobs) kept.add(b.channel);
+      } else if (e.kind === "deleteCheckpoints") {
+        if (e.refs.some((r) => sameRef(r, ref))) row = false;
+        for (const b of e.blobs) if (sameRef(b, ref)) kept.delete(b.channel);
+      }
     }
-    return this.threads.get(row.threadId)?.get(row.ns)?.rows.has(row.checkpointId) ?? false;
+    return row || kept.size > 0;
   }
 
   private applyEntry(e: JournalEntry): void {

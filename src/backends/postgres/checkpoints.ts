@@ -70,10 +70,22 @@ export const CHECKPOINTS_MIGRATION = `
 /** The checkpoint statements of a transaction on the quoted schema `s` (rendered as text, see sql.ts). */
 export function checkpointTxSql(s: string) {
   const insertRow = `INSERT INTO ${s}.checkpoints (thread_id, ns, checkpoint_id, parent_id, head_version, type, checkpoint,
-      metadata, blob_refs) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`;
+      metadata, blob_refs) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9`;
+  // An id is taken while values a deleted checkpoint of that id wrote are kept for later ones (`CheckpointTx`).
+  const kept = `EXISTS (SELECT 1 FROM ${s}.checkpoint_blobs WHERE thread_id = $1 AND ns = $2 AND checkpoint_id = $3)`;
   const rowParams = ["text", "text", "text", "text", "bigint", "text", "bytea", "bytea", "jsonb"];
-  const insert = prepared("insert_checkpoint", rowParams, insertRow);
-  const insertNew = prepared("insert_new_checkpoint", rowParams, `${insertRow} ON CONFLICT DO NOTHING RETURNING 1`);
+  // The row twice when its id is kept: the second copy then fails the statement exactly as a stored id does (a unique
+  // violation on `checkpoints`), so the batch needs no answer and no statement of its own for the check.
+  const insert = prepared(
+    "insert_checkpoint",
+    rowParams,
+    `${insertRow} FROM generate_series(1, CASE WHEN ${kept} THEN 2 ELSE 1 END)`,
+  );
+  const insertNew = prepared(
+    "insert_new_checkpoint",
+    rowParams,
+    `${insertRow} WHERE NOT ${kept} ON CONFLICT DO NOTHING RETURNING 1`,
+  );
   // Any number of writes in one prepared statement: each column travels as an array and `unnest` zips them into rows.
   const putWrites = prepared(
     "put_writes",
@@ -88,8 +100,8 @@ export function checkpointTxSql(s: string) {
     /** The statements below that run as `EXECUTE` (sql.ts, `Prepared`). */
     prepared: [insert.statement, insertNew.statement, putWrites.statement],
     /**
-     * Inserts the row unless its lineage has that id already; answers one row when it was new, none otherwise. With
-     * `existing: "fail"`, an id the lineage has fails the statement instead (a unique violation on `checkpoints`).
+     * Inserts the row unless its id is taken (`CheckpointTx.insertCheckpoint`); answers one row when it was new, none
+     * otherwise. With `existing: "fail"`, a taken id fails the statement instead (a unique violation on `checkpoints`).
      */
     insert: (r: CheckpointRow, options?: { existing?: "fail" }) => {
       return (options?.existing === "fail" ? insert : insertNew).run(

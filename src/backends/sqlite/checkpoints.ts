@@ -142,9 +142,13 @@ const probe = (where: string) =>
  */
 export function sqliteCheckpointTx(db: Database.Database): CheckpointTx {
   const s = {
+    // Not inserted (no change) when the lineage has the id, or keeps values a deleted checkpoint of that id wrote
+    // (`CheckpointTx.insertCheckpoint`): the last three parameters repeat the row's thread, namespace and id.
     insertRow: db.prepare(
       `INSERT INTO checkpoints (thread_id, ns, checkpoint_id, parent_id, head_version, type, payload, checkpoint_length,
-         metadata_length, blob_refs, blob_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+         metadata_length, blob_refs, blob_index) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+         WHERE NOT EXISTS (SELECT 1 FROM checkpoint_blobs WHERE thread_id = ? AND ns = ? AND checkpoint_id = ?)
+       ON CONFLICT DO NOTHING`,
     ),
     insertBlob: db.prepare(
       "INSERT INTO checkpoint_blobs (thread_id, ns, checkpoint_id, channel, type, value) VALUES (?, ?, ?, ?, ?, ?)",
@@ -214,6 +218,9 @@ export function sqliteCheckpointTx(db: Database.Database): CheckpointTx {
           r.metadata.byteLength,
           blobRefsText(r.blobRefs),
           JSON.stringify(index),
+          r.threadId,
+          r.ns,
+          r.checkpointId,
         ).changes === 1;
       if (inserted)
         for (const b of separate) s.insertBlob.run(r.threadId, r.ns, r.checkpointId, b.channel, b.type, b.value);
