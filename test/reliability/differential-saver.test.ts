@@ -241,46 +241,50 @@ describe("every backend answers every saver call the same way", () => {
     for (const f of fixtures) await f.cleanup();
   });
 
-  it(`${RUNS} random sequences of puts, writes, prunes, deletes, copies and reads on ${fixtures.map((f) => f.name).join(", ")}`, async () => {
-    let sequence = 0;
-    let count = 0;
-    const seen = new Map<string, number>();
-    await fc.assert(
-      fc.asyncProperty(script, async (calls) => {
-        const run: Run = { prefix: `s${sequence++}`, ids: [[], []], next: 0 };
-        for (const c of calls) {
-          const fresh = `1ef00000-0000-6000-8000-${String(run.next++).padStart(12, "0")}`;
-          const answers: Answer[] = [];
-          for (const saver of savers) answers.push(await apply(saver, run, c, fresh));
-          count++;
-          const outcome = `${c.kind} ${"code" in answers[0]! ? answers[0].code : "ok"}`;
-          seen.set(outcome, (seen.get(outcome) ?? 0) + 1);
-          // A deterministic input never gets "outcome unknown", even when every backend would say it.
-          expect(answers.map((a) => ("code" in a ? a.code : "ok"))).not.toContain("UNAVAILABLE");
-          for (let i = 1; i < answers.length; i++) {
-            expect({ backend: fixtures[i]!.name, call: c, answer: answers[i] }).toEqual({
-              backend: fixtures[i]!.name,
-              call: c,
-              answer: answers[0],
-            });
+  it(
+    `${RUNS} random sequences of puts, writes, prunes, deletes, copies and reads on ${fixtures.map((f) => f.name).join(", ")}`,
+    async () => {
+      let sequence = 0;
+      let count = 0;
+      const seen = new Map<string, number>();
+      await fc.assert(
+        fc.asyncProperty(script, async (calls) => {
+          const run: Run = { prefix: `s${sequence++}`, ids: [[], []], next: 0 };
+          for (const c of calls) {
+            const fresh = `1ef00000-0000-6000-8000-${String(run.next++).padStart(12, "0")}`;
+            const answers: Answer[] = [];
+            for (const saver of savers) answers.push(await apply(saver, run, c, fresh));
+            count++;
+            const outcome = `${c.kind} ${"code" in answers[0]! ? answers[0].code : "ok"}`;
+            seen.set(outcome, (seen.get(outcome) ?? 0) + 1);
+            // A deterministic input never gets "outcome unknown", even when every backend would say it.
+            expect(answers.map((a) => ("code" in a ? a.code : "ok"))).not.toContain("UNAVAILABLE");
+            for (let i = 1; i < answers.length; i++) {
+              expect({ backend: fixtures[i]!.name, call: c, answer: answers[i] }).toEqual({
+                backend: fixtures[i]!.name,
+                call: c,
+                answer: answers[0],
+              });
+            }
+            const landed = "ok" in answers[0]! ? (answers[0].ok as { landed?: unknown } | null)?.landed : undefined;
+            if (c.kind === "put" && landed === fresh) run.ids[c.thread]!.push(fresh);
           }
-          const landed = "ok" in answers[0]! ? (answers[0].ok as { landed?: unknown } | null)?.landed : undefined;
-          if (c.kind === "put" && landed === fresh) run.ids[c.thread]!.push(fresh);
-        }
-      }),
-      { numRuns: RUNS },
-    );
-    expect(count).toBeGreaterThan(RUNS);
-    // The sequences reach what they are for: landed puts, prunes, copies, and reused ids refused.
-    expect(seen.get("put ok") ?? 0).toBeGreaterThan(RUNS / 2);
-    for (const outcome of [
-      "prune ok",
-      "copyThread ok",
-      "deleteForRuns ok",
-      "put INVALID_INPUT",
-      "put VERSION_CONFLICT",
-    ]) {
-      expect(seen.get(outcome) ?? 0, outcome).toBeGreaterThan(0);
-    }
-  });
+        }),
+        { numRuns: RUNS },
+      );
+      expect(count).toBeGreaterThan(RUNS);
+      // The sequences reach what they are for: landed puts, prunes, copies, and reused ids refused.
+      expect(seen.get("put ok") ?? 0).toBeGreaterThan(RUNS / 2);
+      for (const outcome of [
+        "prune ok",
+        "copyThread ok",
+        "deleteForRuns ok",
+        "put INVALID_INPUT",
+        "put VERSION_CONFLICT",
+      ]) {
+        expect(seen.get(outcome) ?? 0, outcome).toBeGreaterThan(0);
+      }
+    },
+    30_000 + RUNS * 100,
+  );
 });
