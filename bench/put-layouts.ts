@@ -46,31 +46,44 @@ interface Layout {
   open(db: Database.Database): (i: number) => void;
 }
 
+/**
+ * The head record both fenced layouts keep (G1's version, G7's epoch): its table, and a write that reads the head's
+ * state and moves it to checkpoint `i` at `now`.
+ */
+const HEAD_TABLE = `CREATE TABLE records (key TEXT PRIMARY KEY, value TEXT, version INTEGER NOT NULL,
+  epoch INTEGER NOT NULL, updated_at INTEGER NOT NULL) WITHOUT ROWID;`;
+
+function headRecord(db: Database.Database): (i: number, now: number) => void {
+  const state = db.prepare("SELECT version, epoch FROM records WHERE key = ?");
+  const record = db.prepare(
+    `INSERT INTO records (key, value, version, epoch, updated_at) VALUES (?, ?, ?, 0, ?)
+       ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = excluded.version,
+         updated_at = excluded.updated_at`,
+  );
+  return (i, now) => {
+    state.get("head/t/");
+    record.run("head/t/", `{"checkpointId":"${id(i)}"}`, i + 1, now);
+  };
+}
+
 const LAYOUTS: Layout[] = [
   {
     name: "fenced (head record + event + checkpoint row)",
     open(db) {
-      db.exec(`CREATE TABLE records (key TEXT PRIMARY KEY, value TEXT, version INTEGER NOT NULL, epoch INTEGER NOT NULL,
-                 updated_at INTEGER NOT NULL) WITHOUT ROWID;
+      db.exec(`${HEAD_TABLE}
                CREATE TABLE events (seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, key TEXT NOT NULL,
                  version INTEGER NOT NULL, epoch INTEGER NOT NULL, owner TEXT, op_id TEXT, outcome TEXT NOT NULL);
                CREATE TABLE checkpoints (thread_id TEXT NOT NULL, ns TEXT NOT NULL, checkpoint_id TEXT NOT NULL,
                  parent_id TEXT, head_version INTEGER NOT NULL, type TEXT NOT NULL, payload BLOB NOT NULL,
                  UNIQUE (thread_id, ns, checkpoint_id));`);
-      const state = db.prepare("SELECT version, epoch FROM records WHERE key = ?");
-      const record = db.prepare(
-        `INSERT INTO records (key, value, version, epoch, updated_at) VALUES (?, ?, ?, 0, ?)
-           ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = excluded.version,
-             updated_at = excluded.updated_at`,
-      );
+      const head = headRecord(db);
       const event = db.prepare(
         "INSERT INTO events (ts, key, version, epoch, outcome) VALUES (?, ?, ?, 0, 'committed')",
       );
       const row = db.prepare("INSERT INTO checkpoints VALUES ('t', '', ?, ?, ?, 'json', ?)");
       return inTransaction(db, (i) => {
-        state.get("head/t/");
         const now = Date.now();
-        record.run("head/t/", `{"checkpointId":"${id(i)}"}`, i + 1, now);
+        head(i, now);
         event.run(now, "head/t/", i + 1);
         row.run(id(i), i > 0 ? id(i - 1) : null, i + 1, Buffer.concat([payload, metadata]));
       });
@@ -79,25 +92,18 @@ const LAYOUTS: Layout[] = [
   {
     name: "fork-aware minimum (head record + row as event)",
     open(db) {
-      db.exec(`CREATE TABLE records (key TEXT PRIMARY KEY, value TEXT, version INTEGER NOT NULL, epoch INTEGER NOT NULL,
-                 updated_at INTEGER NOT NULL) WITHOUT ROWID;
+      db.exec(`${HEAD_TABLE}
                CREATE TABLE checkpoints (seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, thread_id TEXT NOT NULL,
                  ns TEXT NOT NULL, checkpoint_id TEXT NOT NULL, parent_id TEXT, head_version INTEGER NOT NULL,
                  epoch INTEGER NOT NULL, type TEXT NOT NULL, payload BLOB NOT NULL, UNIQUE (thread_id, ns, checkpoint_id));`);
-      const state = db.prepare("SELECT version, epoch FROM records WHERE key = ?");
-      const record = db.prepare(
-        `INSERT INTO records (key, value, version, epoch, updated_at) VALUES (?, ?, ?, 0, ?)
-           ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = excluded.version,
-             updated_at = excluded.updated_at`,
-      );
+      const head = headRecord(db);
       const row = db.prepare(
         `INSERT INTO checkpoints (ts, thread_id, ns, checkpoint_id, parent_id, head_version, epoch, type, payload)
            VALUES (?, 't', '', ?, ?, ?, 0, 'json', ?)`,
       );
       return inTransaction(db, (i) => {
-        state.get("head/t/");
         const now = Date.now();
-        record.run("head/t/", `{"checkpointId":"${id(i)}"}`, i + 1, now);
+        head(i, now);
         row.run(now, id(i), i > 0 ? id(i - 1) : null, i + 1, Buffer.concat([payload, metadata]));
       });
     },
