@@ -606,7 +606,8 @@ export class FencedCheckpointSaver extends BaseCheckpointSaver {
     cause: unknown,
   ): Promise<RunnableConfig> {
     const stored = await this.checkpoints.getCheckpoint({ threadId, ns, checkpointId: checkpoint.id });
-    if (!stored) throw cause; // deleted in between: the put's own error stands
+    // No row: it was deleted in between, or the id is a pruned checkpoint's whose values are kept; the put's error stands.
+    if (!stored) throw cause;
     if (await samePut(this.serde, stored, put, checkpoint)) return checkpointConfig(threadId, ns, checkpoint.id);
     throw new InvalidInputError({
       issues: [
